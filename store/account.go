@@ -1,0 +1,328 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// State is the derived access state persisted on the account. Billing derives
+// it from Stripe; the store only keeps it.
+type State string
+
+// Access states; see DESIGN.md's access-state table.
+const (
+	StateNone             State = ""                   // registered, no plan chosen yet
+	StateFree             State = "free"               // free plan
+	StateTrial            State = "trial"              // trialing; HasCard tells "card"/"no card"
+	StateActive           State = "active"             // paid and current
+	StateCanceling        State = "canceling"          // active/trialing with cancel_at_period_end
+	StatePastDue          State = "past_due"           // payment failed, grace period
+	StateLockedTrialEnded State = "locked_trial_ended" // paused: trial ended without a card
+	StateLockedUnpaid     State = "locked_unpaid"      // unpaid: card must be fixed
+	StateLockedCanceled   State = "locked_canceled"    // canceled/incomplete_expired, customer has not chosen yet
+)
+
+// Locked reports whether the state denies access to the plan's features.
+func (s State) Locked() bool {
+	switch s {
+	case StateLockedTrialEnded, StateLockedUnpaid, StateLockedCanceled:
+		return true
+	}
+	return false
+}
+
+// Key is one SSH public key of an account.
+type Key struct {
+	Fingerprint string    // ssh.FingerprintSHA256 form, "SHA256:..."
+	PublicKey   string    // authorized_keys line (type + base64), no comment
+	AddedAt     time.Time // set by the store when zero
+}
+
+// Account is a customer of the portal. Values returned by the store are copies:
+// changing one changes nothing until it goes through UpdateAccount.
+type Account struct {
+	ID        string // "acc_" + 16 random hex chars
+	Email     string // as entered (trimmed); the unique index is on strings.ToLower(Email)
+	CreatedAt time.Time
+	Keys      []Key
+
+	Plan           string // "" (none chosen), "free", "s", "m", "xl", "xxl"
+	State          State
+	PaymentPending bool // subscription "incomplete": previous state kept, payment pending
+	TrialUsed      bool // one trial per account, ever
+	TrialEnd       time.Time
+
+	HasCard   bool
+	CardBrand string
+	CardLast4 string
+
+	CustomerID         string // Stripe cus_; indexed (AccountByCustomer)
+	SubscriptionID     string // Stripe sub_
+	SubscriptionStatus string // raw Stripe status of the last snapshot
+	CancelAtPeriodEnd  bool
+	CurrentPeriodEnd   time.Time
+	NextInvoiceAt      time.Time
+	NextInvoiceAmount  int64 // minor units
+	Currency           string
+
+	LastSyncAt time.Time // last time billing fetched the truth from Stripe
+	UpdatedAt  time.Time
+	Version    uint64 // +1 on every committed update
+}
+
+func emailKey(email string) []byte {
+	return []byte(strings.ToLower(strings.TrimSpace(email)))
+}
+
+// CreateAccount registers a new account with one key. The email is trimmed and
+// must be non-empty. It fails with ErrEmailTaken when another account uses the
+// email (case-insensitively) and ErrKeyTaken when the key is registered.
+// Subscribers of the new account id and of all accounts are notified.
+func (db *DB) CreateAccount(email string, key Key) (Account, error) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return Account{}, errors.New("store: create account: empty email")
+	}
+	if key.Fingerprint == "" {
+		return Account{}, errors.New("store: create account: key without fingerprint")
+	}
+	now := db.now()
+	if key.AddedAt.IsZero() {
+		key.AddedAt = now
+	}
+	a := Account{
+		ID:        newID("acc_"),
+		Email:     email,
+		CreatedAt: now,
+		Keys:      []Key{key},
+		UpdatedAt: now,
+		Version:   1,
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		accts := tx.Bucket(bucketAccounts)
+		if accts.Get([]byte(a.ID)) != nil {
+			return errors.New("store: create account: id collision, retry")
+		}
+		if tx.Bucket(bucketIdxEmail).Get(emailKey(email)) != nil {
+			return ErrEmailTaken
+		}
+		if tx.Bucket(bucketIdxKey).Get([]byte(key.Fingerprint)) != nil {
+			return ErrKeyTaken
+		}
+		if err := tx.Bucket(bucketIdxEmail).Put(emailKey(email), []byte(a.ID)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketIdxKey).Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
+			return err
+		}
+		return putJSON(accts, []byte(a.ID), &a)
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	db.feed.notify(a.ID)
+	return a, nil
+}
+
+// Account returns the account with the given id, or ErrNotFound.
+func (db *DB) Account(id string) (Account, error) {
+	var a Account
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		a, err = getAccount(tx, id)
+		return err
+	})
+	return a, err
+}
+
+// AccountByKey returns the account holding the key fingerprint. ErrNotFound
+// means the key is unknown; any other error means the store failed and the key
+// may well be registered.
+func (db *DB) AccountByKey(fingerprint string) (Account, error) {
+	return db.accountByIndex(bucketIdxKey, []byte(fingerprint))
+}
+
+// AccountByEmail returns the account using email (case-insensitive, trimmed),
+// or ErrNotFound.
+func (db *DB) AccountByEmail(email string) (Account, error) {
+	return db.accountByIndex(bucketIdxEmail, emailKey(email))
+}
+
+// AccountByCustomer returns the account linked to the Stripe customer id, or ErrNotFound.
+func (db *DB) AccountByCustomer(customerID string) (Account, error) {
+	return db.accountByIndex(bucketIdxCustomer, []byte(customerID))
+}
+
+func (db *DB) accountByIndex(idx, key []byte) (Account, error) {
+	var a Account
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if len(key) == 0 {
+			return ErrNotFound
+		}
+		id := tx.Bucket(idx).Get(key)
+		if id == nil {
+			return ErrNotFound
+		}
+		var err error
+		a, err = getAccount(tx, string(id))
+		if errors.Is(err, ErrNotFound) {
+			// An index entry without its account is corruption, not an unknown key.
+			return fmt.Errorf("store: index %s points to missing account %s", idx, id)
+		}
+		return err
+	})
+	return a, err
+}
+
+func getAccount(tx *bolt.Tx, id string) (Account, error) {
+	var a Account
+	if id == "" {
+		return a, ErrNotFound
+	}
+	err := getJSON(tx.Bucket(bucketAccounts), []byte(id), &a)
+	return a, err
+}
+
+// AddKey adds key to the account. It fails with ErrKeyTaken when the
+// fingerprint is registered (to this or another account) and ErrNotFound when
+// the account does not exist. It bumps Version and notifies the feed.
+func (db *DB) AddKey(accountID string, key Key) (Account, error) {
+	if key.Fingerprint == "" {
+		return Account{}, errors.New("store: add key: key without fingerprint")
+	}
+	if key.AddedAt.IsZero() {
+		key.AddedAt = db.now()
+	}
+	var a Account
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		if a, err = getAccount(tx, accountID); err != nil {
+			return err
+		}
+		idx := tx.Bucket(bucketIdxKey)
+		if idx.Get([]byte(key.Fingerprint)) != nil {
+			return ErrKeyTaken
+		}
+		if err := idx.Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
+			return err
+		}
+		a.Keys = append(a.Keys, key)
+		a.Version++
+		a.UpdatedAt = db.now()
+		return putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), &a)
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	db.feed.notify(a.ID)
+	return a, nil
+}
+
+// UpdateAccount runs fn on a copy of the account inside one read-write
+// transaction and stores the result. fn's error aborts without writing and is
+// returned as is. The email and customer indexes follow the new values (email
+// in use elsewhere → ErrEmailTaken, customer linked elsewhere →
+// ErrCustomerTaken). Version is bumped and UpdatedAt set; changes fn makes to
+// ID, Keys, CreatedAt, Version or UpdatedAt are discarded. Subscribers are
+// notified after the commit.
+//
+// fn runs while the write lock is held: keep it short, and never call the DB
+// from it (that deadlocks).
+func (db *DB) UpdateAccount(id string, fn func(*Account) error) (Account, error) {
+	var a Account
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		a, err = updateAccount(tx, id, db.now(), fn)
+		return err
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	db.feed.notify(a.ID)
+	return a, nil
+}
+
+// updateAccount is UpdateAccount's body, shared with ApplyEvent. It is
+// idempotent per transaction: it only reads and writes through tx.
+func updateAccount(tx *bolt.Tx, id string, now time.Time, fn func(*Account) error) (Account, error) {
+	old, err := getAccount(tx, id)
+	if err != nil {
+		return Account{}, err
+	}
+	a := old
+	a.Keys = slices.Clone(old.Keys)
+	if err := fn(&a); err != nil {
+		return Account{}, err
+	}
+	a.ID, a.Keys, a.CreatedAt = old.ID, old.Keys, old.CreatedAt
+	a.Version = old.Version + 1
+	a.UpdatedAt = now
+	a.Email = strings.TrimSpace(a.Email)
+	if a.Email == "" {
+		return Account{}, errors.New("store: update account: empty email")
+	}
+	if err := moveIndex(tx.Bucket(bucketIdxEmail), emailKey(old.Email), emailKey(a.Email), a.ID, ErrEmailTaken); err != nil {
+		return Account{}, err
+	}
+	if err := moveIndex(tx.Bucket(bucketIdxCustomer), []byte(old.CustomerID), []byte(a.CustomerID), a.ID, ErrCustomerTaken); err != nil {
+		return Account{}, err
+	}
+	if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), &a); err != nil {
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// moveIndex points the unique index entry for id from oldKey to newKey (either
+// may be empty: no entry), failing with taken when newKey belongs to another id.
+func moveIndex(b *bolt.Bucket, oldKey, newKey []byte, id string, taken error) error {
+	if string(oldKey) == string(newKey) {
+		return nil
+	}
+	if len(newKey) > 0 {
+		if owner := b.Get(newKey); owner != nil && string(owner) != id {
+			return taken
+		}
+		if err := b.Put(newKey, []byte(id)); err != nil {
+			return err
+		}
+	}
+	if len(oldKey) > 0 {
+		return b.Delete(oldKey)
+	}
+	return nil
+}
+
+// ForEachAccount visits accounts in id order inside one read transaction until
+// fn returns false. fn must not call the DB's write methods: a write waiting
+// for this read transaction can deadlock.
+func (db *DB) ForEachAccount(fn func(Account) bool) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAccounts).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			a, err := getAccount(tx, string(k))
+			if err != nil {
+				return err
+			}
+			if !fn(a) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// CountAccounts returns the number of accounts.
+func (db *DB) CountAccounts() (int, error) {
+	var n int
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketAccounts).Stats().KeyN
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout version this package writes. Open refuses a file
+// with a newer version, since an older binary could corrupt it.
+const SchemaVersion = 1
+
+var (
+	// ErrNotFound is returned by lookups when the record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrEmailTaken is returned when another account already uses the email
+	// (compared case-insensitively).
+	ErrEmailTaken = errors.New("store: email already in use")
+	// ErrKeyTaken is returned when the key fingerprint already belongs to an account.
+	ErrKeyTaken = errors.New("store: key already registered")
+	// ErrCustomerTaken is returned by UpdateAccount when another account already
+	// holds the Stripe customer id.
+	ErrCustomerTaken = errors.New("store: customer already linked to another account")
+)
+
+var (
+	bucketMeta         = []byte("meta")
+	bucketAccounts     = []byte("accounts")        // id → Account JSON
+	bucketIdxKey       = []byte("idx_key")         // fingerprint → account id
+	bucketIdxEmail     = []byte("idx_email")       // lower(email) → account id
+	bucketIdxCustomer  = []byte("idx_customer")    // cus_ id → account id
+	bucketEvents       = []byte("events")          // evt_ id → Event JSON
+	bucketEventsByTime = []byte("events_by_time")  // timeKey(ReceivedAt) + id → id
+	bucketEventsByAcct = []byte("events_by_acct")  // account id + 0 + timeKey + id → id
+	bucketNotices      = []byte("notices")         // seq → Notice JSON
+	bucketNoticeIDs    = []byte("notice_ids")      // notice id → seq
+	bucketNoticeUniq   = []byte("notice_uniq")     // account + 0 + kind + 0 + key → notice id
+	bucketNoticesByAcc = []byte("notices_by_acct") // account id + 0 + seq → nil
+	bucketOutbox       = []byte("outbox")          // seq → nil while not mailed
+	bucketAudit        = []byte("audit")           // seq → AuditEntry JSON
+	bucketAuditByAcct  = []byte("audit_by_acct")   // account id + 0 + seq → nil
+
+	keySchema = []byte("schema_version")
+)
+
+var allBuckets = [][]byte{
+	bucketMeta, bucketAccounts, bucketIdxKey, bucketIdxEmail, bucketIdxCustomer,
+	bucketEvents, bucketEventsByTime, bucketEventsByAcct,
+	bucketNotices, bucketNoticeIDs, bucketNoticeUniq, bucketNoticesByAcc, bucketOutbox,
+	bucketAudit, bucketAuditByAcct,
+}
+
+// Options configures Open. The zero value is ready for production use.
+type Options struct {
+	// Timeout bounds the wait for bbolt's exclusive file lock; default 1s.
+	Timeout time.Duration
+	// Now is the clock used for CreatedAt, UpdatedAt and other stamps; default time.Now.
+	Now func() time.Time
+	// NoSync skips fsync on commit. Only for tests and benchmarks: a crash loses data.
+	NoSync bool
+	// MaxBatchDelay bounds how long ApplyEvent waits to group concurrent callers
+	// into one commit; default bbolt's 10ms. Lower favours a lone caller's
+	// latency, higher favours throughput under load.
+	MaxBatchDelay time.Duration
+}
+
+// DB is an open store. It is safe for concurrent use; open it once per process.
+type DB struct {
+	bolt *bolt.DB
+	path string
+	now  func() time.Time
+	feed *feed
+}
+
+// Open opens or creates the store at path, creating missing parent directories
+// (0700) and the file (0600). It waits at most opts.Timeout for the file lock and
+// then fails with an error naming the file. A new file gets SchemaVersion; a file
+// with a newer version is refused.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
+		}
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: open %s: file is locked by another open store (this or another process) after waiting %s: %w", path, opts.Timeout, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if opts.MaxBatchDelay > 0 {
+		bdb.MaxBatchDelay = opts.MaxBatchDelay
+	}
+	if err := initSchema(bdb, path); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	return &DB{bolt: bdb, path: path, now: opts.Now, feed: newFeed()}, nil
+}
+
+func initSchema(bdb *bolt.DB, path string) error {
+	return bdb.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return fmt.Errorf("store: init %s: %w", path, err)
+		}
+		if v := meta.Get(keySchema); v != nil {
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return fmt.Errorf("store: %s has an unreadable schema version %q", path, v)
+			}
+			if n > SchemaVersion {
+				return fmt.Errorf("store: %s has schema version %d, newer than this binary supports (%d); upgrade the binary", path, n, SchemaVersion)
+			}
+		}
+		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return fmt.Errorf("store: init %s: %w", path, err)
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("store: init %s: bucket %s: %w", path, name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Close closes every feed subscription, then the file. Calls after Close fail
+// with an error that is not ErrNotFound.
+func (db *DB) Close() error {
+	db.feed.close()
+	return db.bolt.Close()
+}
+
+// Path returns the file the store was opened from.
+func (db *DB) Path() string { return db.path }
+
+// newID returns prefix followed by 16 lowercase hex characters from crypto/rand.
+func newID(prefix string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// timeKey encodes t so that byte order is time order, including before 1970.
+func timeKey(t time.Time) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano())^(1<<63))
+	return b[:]
+}
+
+func seqKey(n uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return b[:]
+}
+
+// join builds a composite index key; parts are separated by a zero byte, which
+// never appears in ids, kinds or keys the portal stores.
+func join(parts ...[]byte) []byte {
+	n := len(parts)
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, 0)
+		}
+		out = append(out, p...)
+	}
+	return out
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode: %w", err)
+	}
+	return b.Put(key, data)
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return ErrNotFound
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("store: decode record %q: %w", key, err)
+	}
+	return nil
+}
