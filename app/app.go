@@ -1,0 +1,201 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/wish"
+	"github.com/portal/portal/hostkeys"
+	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui"
+)
+
+// Config is the portal's configuration. Zero values mean the defaults
+// documented on each field; main fills them from flags and environment.
+type Config struct {
+	SSHAddr  string // default ":2222"; "127.0.0.1:0" picks a free port
+	HTTPAddr string // default ":8080"
+	DataDir  string // default "./data": store, host key, sandbox state
+
+	Logger *slog.Logger
+	// Now is the wall clock; default time.Now.
+	Now func() time.Time
+
+	// IdleTimeout closes sessions without input for this long (default 30m).
+	IdleTimeout time.Duration
+	// RateLimit and RateBurst bound new SSH sessions per client IP
+	// (defaults 5/s, burst 20).
+	RateLimit float64
+	RateBurst int
+	// ShutdownTimeout bounds graceful shutdown (default 8s, inside the 10s
+	// that process supervisors usually allow).
+	ShutdownTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.SSHAddr == "" {
+		c.SSHAddr = ":2222"
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 8 * time.Second
+	}
+}
+
+// App is a running portal: listeners are open once New returns.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *store.DB
+	hostKey hostkeys.Key
+	ui      *tui.UI
+	ssh     *ssh.Server
+	http    *http.Server
+	sshLn   net.Listener
+	httpLn  net.Listener
+}
+
+// New opens the store and host key and starts listening on both addresses.
+// It serves nothing until Run.
+func New(cfg Config) (a *App, err error) {
+	cfg.setDefaults()
+	a = &App{cfg: cfg, log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+	if a.hostKey, err = hostkeys.LoadOrCreate(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "portal.db"), store.Options{Timeout: time.Second, Now: cfg.Now}); err != nil {
+		return nil, err
+	}
+	a.ui = tui.New(tui.Config{
+		Store: a.store, Logger: cfg.Logger, Now: cfg.Now,
+		IdleTimeout: cfg.IdleTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+	})
+	if a.ssh, err = wish.NewServer(
+		wish.WithHostKeyPEM(a.hostKey.PEM),
+		// Accept any key: who the key belongs to is decided after
+		// authentication, from the session's own key.
+		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
+		wish.WithMiddleware(a.ui.Middleware()...),
+	); err != nil {
+		return nil, fmt.Errorf("ssh server: %w", err)
+	}
+	// Only public keys: no password or keyboard-interactive handlers are set,
+	// so the SSH layer refuses those methods outright.
+	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	if a.sshLn, err = net.Listen("tcp", cfg.SSHAddr); err != nil {
+		return nil, fmt.Errorf("ssh listen on %s: %w", cfg.SSHAddr, err)
+	}
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("http listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	return a, nil
+}
+
+// SSHAddr is the address the SSH server listens on.
+func (a *App) SSHAddr() string { return a.sshLn.Addr().String() }
+
+// HTTPAddr is the address the HTTP server listens on.
+func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// Store is the portal's store.
+func (a *App) Store() *store.DB { return a.store }
+
+// HostKeyFingerprint is the SHA256 fingerprint of the SSH host key.
+func (a *App) HostKeyFingerprint() string { return a.hostKey.Fingerprint() }
+
+// UI is the terminal interface (its registry counts open sessions).
+func (a *App) UI() *tui.UI { return a.ui }
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "sessions": a.ui.Registry().Len()})
+	})
+	return mux
+}
+
+// Run serves SSH and HTTP until ctx ends, then shuts down gracefully: stop
+// accepting, tell open sessions the server is going down, wait for them up
+// to ShutdownTimeout, close the store. A listener failure ends Run early.
+func (a *App) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() {
+		if err := a.ssh.Serve(a.sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+			errc <- fmt.Errorf("ssh: %w", err)
+		}
+	}()
+	go func() {
+		if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	feedDone := make(chan struct{})
+	go func() { defer close(feedDone); a.ui.Run(ctx) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	a.ui.Shutdown()
+	sctx, scancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer scancel()
+	if err := a.ssh.Shutdown(sctx); err != nil {
+		a.log.Warn("ssh sessions did not end in time; closing them", "err", err)
+		_ = a.ssh.Close()
+	}
+	if err := a.http.Shutdown(sctx); err != nil {
+		_ = a.http.Close()
+	}
+	cancel()
+	<-feedDone
+	if err := a.store.Close(); err != nil {
+		a.log.Error("close store", "err", err)
+		if runErr == nil {
+			runErr = err
+		}
+	}
+	a.log.Info("stopped")
+	return runErr
+}
+
+// closeAll releases what New opened when New fails part way.
+func (a *App) closeAll() {
+	if a.sshLn != nil {
+		_ = a.sshLn.Close()
+	}
+	if a.httpLn != nil {
+		_ = a.httpLn.Close()
+	}
+	if a.store != nil {
+		_ = a.store.Close()
+	}
+}

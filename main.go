@@ -1,0 +1,119 @@
+// Command portal serves the account and billing portal over SSH.
+//
+//	go run .                 # serve with the embedded defaults
+//	go run . -h              # every flag, its environment variable and default
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/portal/portal/app"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		os.Exit(1)
+	}
+}
+
+// envFlags registers flags whose defaults come from environment variables,
+// so -h can show both names and the default in force.
+type envFlags struct {
+	fs  *flag.FlagSet
+	env map[string]string // flag name → env name
+	err error
+}
+
+func (e *envFlags) string(p *string, name, env, def, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		def = v
+	}
+	e.env[name] = env
+	e.fs.StringVar(p, name, def, usage)
+}
+
+func (e *envFlags) duration(p *time.Duration, name, env string, def time.Duration, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: %v", env, v, err)
+		}
+		def = d
+	}
+	e.env[name] = env
+	e.fs.DurationVar(p, name, def, usage)
+}
+
+func (e *envFlags) float(p *float64, name, env string, def float64, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: %v", env, v, err)
+		}
+		def = f
+	}
+	e.env[name] = env
+	e.fs.Float64Var(p, name, def, usage)
+}
+
+func (e *envFlags) usage(w io.Writer) func() {
+	return func() {
+		fmt.Fprintf(w, "Usage: portal [flags]\n\nServes the account and billing portal over SSH.\n\nFlags (each also read from the environment variable shown):\n")
+		e.fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(w, "  -%s  (env %s, default %q)\n    \t%s\n", f.Name, e.env[f.Name], f.DefValue, f.Usage)
+		})
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	var cfg app.Config
+	var logLevel string
+	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ef := &envFlags{fs: fs, env: map[string]string{}}
+	ef.string(&cfg.SSHAddr, "ssh-addr", "PORTAL_SSH_ADDR", ":2222", "SSH listen address")
+	ef.string(&cfg.HTTPAddr, "http-addr", "PORTAL_HTTP_ADDR", ":8080", "HTTP listen address (health, webhooks, sandbox)")
+	ef.string(&cfg.DataDir, "data-dir", "PORTAL_DATA_DIR", "data", "directory for the database, host key and sandbox state")
+	ef.duration(&cfg.IdleTimeout, "idle-timeout", "PORTAL_IDLE_TIMEOUT", 30*time.Minute, "close sessions after this long without input")
+	ef.float(&cfg.RateLimit, "rate-limit", "PORTAL_RATE_LIMIT", 5, "new SSH sessions per second per client IP")
+	ef.string(&logLevel, "log-level", "PORTAL_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	fs.Usage = ef.usage(stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+	if ef.err != nil {
+		return ef.err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %v", err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	a, err := app.New(cfg)
+	if err != nil {
+		return err
+	}
+	_, port, _ := net.SplitHostPort(a.SSHAddr())
+	fmt.Fprintf(stdout, "portal: SSH on %s, HTTP on %s, data in %s\n", a.SSHAddr(), a.HTTPAddr(), cfg.DataDir)
+	fmt.Fprintf(stdout, "host key %s\n", a.HostKeyFingerprint())
+	fmt.Fprintf(stdout, "try:  ssh -p %s localhost\n", port)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return a.Run(ctx)
+}

@@ -1,0 +1,41 @@
+package tui
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/portal/portal/store"
+)
+
+// Identity is who a session is, established after SSH authentication from
+// the key the client proved it holds (never from a key it merely offered).
+type Identity struct {
+	Fingerprint string // SHA256:...
+	PublicKey   string // authorized_keys form, without comment
+}
+
+// Common is what every screen of one session shares: its context, services,
+// clock, styles, identity and the terminal size.
+type Common struct {
+	Ctx      context.Context
+	Store    *store.DB
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Styles   *Styles
+	Keys     keyMap
+	Identity Identity
+	Width    int
+	Height   int
+
+	// bind tells the session registry which account this session now shows,
+	// so that store changes to it reach this program. Nil in tests.
+	bind func(accountID string)
+}
+
+// Bind routes live updates for accountID to this session.
+func (c *Common) Bind(accountID string) {
+	if c.bind != nil {
+		c.bind(accountID)
+	}
+}

@@ -1,0 +1,52 @@
+package tui
+
+import (
+	"errors"
+	"net/mail"
+	"strings"
+)
+
+// maxEmailLen is the longest address SMTP can carry (RFC 5321 path limit).
+const maxEmailLen = 254
+
+// ValidateEmail trims s and checks it against a strict policy on top of
+// net/mail: a bare address (no display name, no angle brackets), a local part
+// of at most 64 bytes, and a dotted DNS domain (no IP literals). It returns the
+// trimmed address or an error whose text can be shown to the user as is.
+func ValidateEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", errors.New("enter your email address")
+	case len(s) > maxEmailLen:
+		return "", errors.New("that address is too long (254 characters at most)")
+	case strings.ContainsAny(s, "<>\"()"):
+		return "", errors.New("enter the bare address, like you@example.com, without a name or brackets")
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Name != "" || addr.Address != s {
+		return "", errors.New("that is not an email address, try something like you@example.com")
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], s[at+1:]
+	switch {
+	case len(local) > 64:
+		return "", errors.New("the part before @ is too long (64 characters at most)")
+	case strings.HasPrefix(domain, "["):
+		return "", errors.New("use a domain name after @, not an IP address")
+	case !strings.Contains(domain, "."), strings.HasPrefix(domain, "."), strings.HasSuffix(domain, "."),
+		strings.Contains(domain, ".."):
+		return "", errors.New("the domain after @ needs a dot, like example.com")
+	}
+	for _, label := range strings.Split(domain, ".") {
+		if len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return "", errors.New("the domain after @ is not valid")
+		}
+		for _, r := range label {
+			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127) {
+				return "", errors.New("the domain after @ is not valid")
+			}
+		}
+	}
+	return s, nil
+}

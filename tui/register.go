@@ -1,0 +1,115 @@
+package tui
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/store"
+)
+
+// registerScreen asks an unknown key for an email address and creates the
+// account. Errors are shown inline under the field; what was typed stays.
+type registerScreen struct {
+	c       *Common
+	input   textinput.Model
+	err     string
+	pending bool
+}
+
+type registeredMsg struct{ Account store.Account }
+type registerFailedMsg struct{ Err error }
+
+func newRegisterScreen(c *Common) *registerScreen {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.Placeholder = "you@example.com"
+	// A little over the 254-byte limit so an overlong address is reported,
+	// not silently cut; pasted megabytes stop here.
+	in.CharLimit = maxEmailLen + 10
+	in.Width = 40
+	in.PromptStyle = c.Styles.Focused
+	return &registerScreen{c: c, input: in}
+}
+
+func (r *registerScreen) TakesText() bool { return true }
+
+func (r *registerScreen) Bindings() []key.Binding {
+	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "register"))}
+}
+
+func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		r.input.Width = max(min(msg.Width-8, 60), 10)
+	case tea.KeyMsg:
+		if msg.Type == tea.KeyEnter {
+			if r.pending {
+				return r, nil
+			}
+			email, err := ValidateEmail(r.input.Value())
+			if err != nil {
+				r.err = err.Error()
+				return r, nil
+			}
+			r.err, r.pending = "", true
+			return r, r.register(email)
+		}
+	case registerFailedMsg:
+		r.pending = false
+		switch {
+		case errors.Is(msg.Err, store.ErrEmailTaken):
+			r.err = "That address is already in use by another account."
+		case errors.Is(msg.Err, store.ErrKeyTaken):
+			// Another session registered this key meanwhile: show its account.
+			return r, loadAccount(r.c)
+		default:
+			r.c.Logger.Error("register", "err", msg.Err)
+			r.err = "We could not save your account just now. Nothing was lost: press enter to try again."
+		}
+		return r, nil
+	case registeredMsg:
+		return r, func() tea.Msg { return accountLoadedMsg{Account: msg.Account} }
+	}
+	var cmd tea.Cmd
+	r.input, cmd = r.input.Update(msg)
+	return r, cmd
+}
+
+func (r *registerScreen) register(email string) tea.Cmd {
+	c := r.c
+	return func() tea.Msg {
+		a, err := c.Store.CreateAccount(email, store.Key{
+			Fingerprint: c.Identity.Fingerprint,
+			PublicKey:   c.Identity.PublicKey,
+			AddedAt:     c.Now(),
+		})
+		if err != nil {
+			return registerFailedMsg{Err: err}
+		}
+		return registeredMsg{Account: a}
+	}
+}
+
+func (r *registerScreen) View() string {
+	s := r.c.Styles
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Welcome to the portal"))
+	b.WriteString("\n\n")
+	b.WriteString("This key is new here. Register it with your email address.\n")
+	b.WriteString(s.Subtle.Render("Key " + r.c.Identity.Fingerprint))
+	b.WriteString("\n\n")
+	b.WriteString(s.Focused.Render("Email"))
+	b.WriteString("\n")
+	b.WriteString(r.input.View())
+	b.WriteString("\n")
+	switch {
+	case r.pending:
+		b.WriteString(s.Subtle.Render("Registering…"))
+	case r.err != "":
+		b.WriteString(s.Error.Render("✗ " + r.err))
+	}
+	return b.String()
+}

@@ -1,0 +1,190 @@
+package tui
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/wish"
+	"github.com/charmbracelet/wish/activeterm"
+	bm "github.com/charmbracelet/wish/bubbletea"
+	"github.com/charmbracelet/wish/ratelimiter"
+	"github.com/muesli/termenv"
+	"github.com/portal/portal/store"
+	"golang.org/x/time/rate"
+)
+
+// Config is what the UI needs from the rest of the portal.
+type Config struct {
+	Store  *store.DB
+	Logger *slog.Logger
+	Now    func() time.Time
+	// IdleTimeout closes a session after this long without input (server
+	// writes do not count, so a ticking screen still idles out). 0 = 30 min.
+	IdleTimeout time.Duration
+	// RateLimit is new sessions per second per client IP, with RateBurst.
+	RateLimit float64
+	RateBurst int
+}
+
+// UI serves the portal's terminal interface to SSH sessions.
+type UI struct {
+	cfg      Config
+	registry *Registry
+	closing  atomic.Bool
+}
+
+// New returns the UI for cfg, filling in defaults.
+func New(cfg Config) *UI {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 5
+	}
+	if cfg.RateBurst == 0 {
+		cfg.RateBurst = 20
+	}
+	return &UI{cfg: cfg, registry: NewRegistry()}
+}
+
+// Registry returns the session registry (for live pushes and counts).
+func (u *UI) Registry() *Registry { return u.registry }
+
+// Run follows the store's change feed until ctx ends.
+func (u *UI) Run(ctx context.Context) { u.registry.Run(ctx, u.cfg.Store) }
+
+// Shutdown tells every open session that the server is going down.
+func (u *UI) Shutdown() {
+	u.closing.Store(true)
+	u.registry.Broadcast(shutdownMsg{})
+}
+
+// Middleware returns the wish middleware stack in wish's order (the last
+// element runs first): recover → logging → rate limit → identity →
+// commands for sessions without a terminal → active terminal → Bubble Tea.
+func (u *UI) Middleware() []wish.Middleware {
+	return []wish.Middleware{
+		bm.MiddlewareWithProgramHandler(u.program, termenv.Ascii),
+		activeterm.Middleware(),
+		u.commandMiddleware(),
+		identityMiddleware(),
+		ratelimiter.Middleware(ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000)),
+		loggingMiddleware(u.cfg.Logger, time.Now),
+		recoverMiddleware(u.cfg.Logger),
+	}
+}
+
+// commandMiddleware answers sessions without a PTY (ssh host cmd, ssh -T)
+// in plain text instead of hanging on a terminal that will never come.
+func (u *UI) commandMiddleware() wish.Middleware {
+	return func(next ssh.Handler) ssh.Handler {
+		return func(s ssh.Session) {
+			if _, _, ok := s.Pty(); ok && len(s.Command()) == 0 {
+				next(s)
+				if u.closing.Load() {
+					// After the program left the alternate screen, so it stays visible.
+					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
+				}
+				return
+			}
+			cmd := strings.Join(s.Command(), " ")
+			if cmd == "" {
+				wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>.")
+				return
+			}
+			wish.Fatalf(s, "Unknown command %q. Connect without a command for the interactive portal.\n", cmd)
+		}
+	}
+}
+
+// program builds the Bubble Tea program for one session.
+func (u *UI) program(s ssh.Session) *tea.Program {
+	id, ok := IdentityFrom(s.Context())
+	if !ok {
+		return nil
+	}
+	r := bm.MakeRenderer(s)
+	if env := s.Environ(); hasEnv(env, "NO_COLOR") {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	c := &Common{
+		Ctx:      s.Context(),
+		Store:    u.cfg.Store,
+		Logger:   u.cfg.Logger,
+		Now:      u.cfg.Now,
+		Styles:   NewStyles(r),
+		Keys:     newKeyMap(),
+		Identity: id,
+	}
+	in := newIdleReader(s)
+	p := tea.NewProgram(NewModel(c),
+		tea.WithInput(in), tea.WithOutput(s),
+		tea.WithAltScreen(), tea.WithoutSignalHandler(),
+	)
+	live := u.registry.add(p)
+	c.bind = func(accountID string) { u.registry.bind(live, accountID) }
+	go func() {
+		t := time.NewTimer(u.cfg.IdleTimeout)
+		defer t.Stop()
+		defer u.registry.remove(live)
+		for {
+			select {
+			case <-s.Context().Done():
+				return
+			case <-t.C:
+				idle := time.Since(in.last())
+				if idle >= u.cfg.IdleTimeout {
+					u.cfg.Logger.Info("idle timeout", "key", id.Fingerprint)
+					p.Quit()
+					_, _ = io.WriteString(s.Stderr(), "\r\nClosed after "+u.cfg.IdleTimeout.String()+" without input.\r\n")
+					return
+				}
+				t.Reset(u.cfg.IdleTimeout - idle)
+			}
+		}
+	}()
+	return p
+}
+
+func hasEnv(env []string, name string) bool {
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == name && v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// idleReader records when the client last sent input.
+type idleReader struct {
+	r    io.Reader
+	nano atomic.Int64
+}
+
+func newIdleReader(r io.Reader) *idleReader {
+	i := &idleReader{r: r}
+	i.nano.Store(time.Now().UnixNano())
+	return i
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	n, err := i.r.Read(p)
+	if n > 0 {
+		i.nano.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+func (i *idleReader) last() time.Time { return time.Unix(0, i.nano.Load()) }
