@@ -6,15 +6,18 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // homeScreen shows a registered account.
 type homeScreen struct {
-	c       *Common
+	c       *common.Common
 	account store.Account
 }
 
-func newHomeScreen(c *Common, a store.Account) *homeScreen { return &homeScreen{c: c, account: a} }
+func newHomeScreen(c *common.Common, a store.Account) *homeScreen {
+	return &homeScreen{c: c, account: a}
+}
 
 func (h *homeScreen) TakesText() bool                  { return false }
 func (h *homeScreen) Bindings() []key.Binding          { return nil }

@@ -9,14 +9,15 @@ import (
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
+	"github.com/portal/portal/tui/common"
 	gossh "golang.org/x/crypto/ssh"
 )
 
 type identityKey struct{}
 
 // IdentityFrom returns the identity the identity middleware put on ctx.
-func IdentityFrom(ctx ssh.Context) (Identity, bool) {
-	id, ok := ctx.Value(identityKey{}).(Identity)
+func IdentityFrom(ctx ssh.Context) (common.Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(common.Identity)
 	return id, ok
 }
 
@@ -68,7 +69,7 @@ func identityMiddleware() wish.Middleware {
 				wish.Fatalln(s, "This portal accepts public-key authentication only.")
 				return
 			}
-			s.Context().SetValue(identityKey{}, Identity{
+			s.Context().SetValue(identityKey{}, common.Identity{
 				Fingerprint: gossh.FingerprintSHA256(k),
 				PublicKey:   strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k))),
 			})

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // Minimum usable terminal size; below it every screen is replaced by a
@@ -32,7 +33,7 @@ type screen interface {
 
 // Model is the root Bubble Tea model of one SSH session.
 type Model struct {
-	c        *Common
+	c        *common.Common
 	screen   screen
 	help     help.Model
 	showHelp bool
@@ -42,7 +43,7 @@ type Model struct {
 }
 
 // NewModel returns the root model for a session described by c.
-func NewModel(c *Common) *Model {
+func NewModel(c *common.Common) *Model {
 	h := help.New()
 	h.Styles.ShortKey = c.Styles.Help.Bold(true)
 	h.Styles.ShortDesc = c.Styles.Help
@@ -55,7 +56,7 @@ func NewModel(c *Common) *Model {
 func (m *Model) Init() tea.Cmd { return loadAccount(m.c) }
 
 // loadAccount reads the account for the session's key off the UI goroutine.
-func loadAccount(c *Common) tea.Cmd {
+func loadAccount(c *common.Common) tea.Cmd {
 	return func() tea.Msg {
 		a, err := c.Store.AccountByKey(c.Identity.Fingerprint)
 		switch {

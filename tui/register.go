@@ -8,12 +8,13 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // registerScreen asks an unknown key for an email address and creates the
 // account. Errors are shown inline under the field; what was typed stays.
 type registerScreen struct {
-	c       *Common
+	c       *common.Common
 	input   textinput.Model
 	err     string
 	pending bool
@@ -22,7 +23,7 @@ type registerScreen struct {
 type registeredMsg struct{ Account store.Account }
 type registerFailedMsg struct{ Err error }
 
-func newRegisterScreen(c *Common) *registerScreen {
+func newRegisterScreen(c *common.Common) *registerScreen {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.Placeholder = "you@example.com"

@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/wish/ratelimiter"
 	"github.com/muesli/termenv"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 	"golang.org/x/time/rate"
 )
 
@@ -119,13 +120,13 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	if env := s.Environ(); hasEnv(env, "NO_COLOR") {
 		r.SetColorProfile(termenv.Ascii)
 	}
-	c := &Common{
+	c := &common.Common{
 		Ctx:      s.Context(),
 		Store:    u.cfg.Store,
 		Logger:   u.cfg.Logger,
 		Now:      u.cfg.Now,
-		Styles:   NewStyles(r),
-		Keys:     newKeyMap(),
+		Styles:   common.NewStyles(r),
+		Keys:     common.NewKeyMap(),
 		Identity: id,
 	}
 	in := newIdleReader(s)
@@ -134,7 +135,7 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		tea.WithAltScreen(), tea.WithoutSignalHandler(),
 	)
 	live := u.registry.add(p)
-	c.bind = func(accountID string) { u.registry.bind(live, accountID) }
+	c.BindFunc = func(accountID string) { u.registry.bind(live, accountID) }
 	go func() {
 		t := time.NewTimer(u.cfg.IdleTimeout)
 		defer t.Stop()

@@ -1,11 +1,11 @@
-package tui
+package common
 
 import "github.com/charmbracelet/bubbles/key"
 
-// keyMap is the set of bindings shared by every screen; screens add their
+// KeyMap is the set of bindings shared by every screen; screens add their
 // own. The help line is generated from the bindings a screen reports, so a
 // key that is not bound on a screen is never advertised there.
-type keyMap struct {
+type KeyMap struct {
 	Quit   key.Binding
 	Help   key.Binding
 	Submit key.Binding
@@ -13,8 +13,9 @@ type keyMap struct {
 	Prev   key.Binding
 }
 
-func newKeyMap() keyMap {
-	return keyMap{
+// NewKeyMap returns the default bindings.
+func NewKeyMap() KeyMap {
+	return KeyMap{
 		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
@@ -22,9 +23,3 @@ func newKeyMap() keyMap {
 		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "back")),
 	}
 }
-
-// bindingHelp adapts a list of bindings to help.KeyMap.
-type bindingHelp []key.Binding
-
-func (b bindingHelp) ShortHelp() []key.Binding  { return b }
-func (b bindingHelp) FullHelp() [][]key.Binding { return [][]key.Binding{b} }

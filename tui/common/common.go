@@ -1,4 +1,4 @@
-package tui
+package common
 
 import (
 	"context"
@@ -23,19 +23,19 @@ type Common struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Styles   *Styles
-	Keys     keyMap
+	Keys     KeyMap
 	Identity Identity
 	Width    int
 	Height   int
 
-	// bind tells the session registry which account this session now shows,
-	// so that store changes to it reach this program. Nil in tests.
-	bind func(accountID string)
+	// BindFunc tells the session registry which account this session now
+	// shows, so that store changes to it reach this program. Nil in tests.
+	BindFunc func(accountID string)
 }
 
 // Bind routes live updates for accountID to this session.
 func (c *Common) Bind(accountID string) {
-	if c.bind != nil {
-		c.bind(accountID)
+	if c.BindFunc != nil {
+		c.BindFunc(accountID)
 	}
 }
