@@ -1,0 +1,162 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// recv waits for one Change; the long timeout only turns a hang into a failure.
+func recv(tb testing.TB, s *Subscription) Change {
+	tb.Helper()
+	select {
+	case c, ok := <-s.C():
+		if !ok {
+			tb.Fatal("subscription closed")
+		}
+		return c
+	case <-time.After(10 * time.Second):
+		tb.Fatal("no change delivered")
+	}
+	return Change{}
+}
+
+func assertNone(tb testing.TB, s *Subscription) {
+	tb.Helper()
+	select {
+	case c := <-s.C():
+		tb.Fatalf("unexpected change %+v", c)
+	default:
+	}
+}
+
+func TestFeedDeliversAfterCommitOnly(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	a := mustCreate(t, db, "ada@example.com", "k1")
+	b := mustCreate(t, db, "bob@example.com", "k2")
+	subA := db.Subscribe(a.ID)
+	defer subA.Close()
+
+	// Inside fn the commit has not happened: nothing may be pending yet.
+	_, err := db.UpdateAccount(a.ID, func(x *Account) error {
+		assertNone(t, subA)
+		x.Plan = "s"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := recv(t, subA); c != (Change{AccountID: a.ID}) {
+		t.Errorf("got %+v", c)
+	}
+	if got, _ := db.Account(a.ID); got.Plan != "s" {
+		t.Error("change delivered but the update is not visible")
+	}
+
+	_, err = db.UpdateAccount(a.ID, func(*Account) error { return errors.New("abort") })
+	if err == nil {
+		t.Fatal("fn error ignored")
+	}
+	if _, err := db.UpdateAccount(b.ID, func(x *Account) error { x.Plan = "m"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	assertNone(t, subA) // neither the rolled-back update nor another account's
+
+	// Several commits coalesce into one pending change.
+	for range 3 {
+		if _, err := db.UpdateAccount(a.ID, func(x *Account) error { x.Plan = "xl"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recv(t, subA)
+	assertNone(t, subA)
+}
+
+func TestFeedAllAccounts(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	all := db.Subscribe("")
+	defer all.Close()
+	a := mustCreate(t, db, "ada@example.com", "k1")
+	b := mustCreate(t, db, "bob@example.com", "k2")
+	if c := recv(t, all); c.AccountID != a.ID {
+		t.Errorf("first change %+v, want %s", c, a.ID)
+	}
+	if c := recv(t, all); c.AccountID != b.ID {
+		t.Errorf("second change %+v, want %s", c, b.ID)
+	}
+}
+
+func TestSlowSubscriberNeverBlocksWriters(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	a := mustCreate(t, db, "ada@example.com", "k1")
+	one := db.Subscribe(a.ID) // never read
+	all := db.Subscribe("")   // never read
+	defer one.Close()
+	defer all.Close()
+	done := make(chan error, 1)
+	go func() {
+		for range 10000 {
+			if _, err := db.UpdateAccount(a.ID, func(x *Account) error { x.NextInvoiceAmount++; return nil }); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Minute):
+		t.Fatal("writers blocked by subscribers that never read")
+	}
+}
+
+func TestAllSubscriberOverflowYieldsResync(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	all := db.Subscribe("")
+	defer all.Close()
+	for i := range allBuffer + 10 { // distinct accounts, so nothing coalesces
+		mustCreate(t, db, fmt.Sprintf("u%d@example.com", i), fmt.Sprint("k", i))
+	}
+	// The pump may already hold the first change in flight; the Resync follows it.
+	c := recv(t, all)
+	if !c.Resync {
+		c = recv(t, all)
+	}
+	if c != (Change{Resync: true}) {
+		t.Fatalf("after overflow got %+v, want Resync", c)
+	}
+	// After the resync the subscription works normally again.
+	late := mustCreate(t, db, "late@example.com", "late")
+	if c := recv(t, all); c.AccountID != late.ID {
+		t.Errorf("after resync got %+v, want %s", c, late.ID)
+	}
+}
+
+func TestSubscriptionClose(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	a := mustCreate(t, db, "ada@example.com", "k1")
+	one, all := db.Subscribe(a.ID), db.Subscribe("")
+	one.Close()
+	one.Close() // idempotent
+	if _, ok := <-one.C(); ok {
+		t.Error("C open after Close")
+	}
+	if _, err := db.UpdateAccount(a.ID, func(x *Account) error { x.Plan = "s"; return nil }); err != nil {
+		t.Fatalf("write after a subscription closed: %v", err)
+	}
+
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for c := range all.C() { // drains at most the pending change, then ends
+		_ = c
+	}
+	all.Close() // idempotent after DB.Close
+	if _, ok := <-db.Subscribe(a.ID).C(); ok {
+		t.Error("Subscribe after DB.Close returned an open channel")
+	}
+}
