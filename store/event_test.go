@@ -194,7 +194,7 @@ func TestApplyEventConcurrent(t *testing.T) {
 // processing under many concurrent webhook handlers, each event updating one
 // of 100 accounts.
 func BenchmarkApplyEvent(b *testing.B) {
-	db := openTest(b, Options{})
+	db := openTest(b, Options{MaxBatchDelay: 5ms})
 	var accts []string
 	for i := range 100 {
 		accts = append(accts, mustCreate(b, db, fmt.Sprintf("u%d@example.com", i), fmt.Sprint("k", i)).ID)

@@ -31,6 +31,16 @@ type Config struct {
 	// RateLimit is new sessions per second per client IP, with RateBurst.
 	RateLimit float64
 	RateBurst int
+	// Admins decides which authenticated keys are admins; nil means none.
+	Admins Admins
+	// Ops builds the ops view for an admin session. Only sessions whose
+	// authenticated key Admins accepts ever reach it.
+	Ops func(c *common.Common) tea.Model
+}
+
+// Admins reports whether the key with this SHA256 fingerprint is an admin.
+type Admins interface {
+	IsAdmin(fingerprint string) bool
 }
 
 // UI serves the portal's terminal interface to SSH sessions.
@@ -129,8 +139,12 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		Keys:     common.NewKeyMap(),
 		Identity: id,
 	}
+	var model tea.Model = NewModel(c)
+	if u.cfg.Ops != nil && u.cfg.Admins != nil && u.cfg.Admins.IsAdmin(id.Fingerprint) {
+		model = u.cfg.Ops(c)
+	}
 	in := newIdleReader(s)
-	p := tea.NewProgram(NewModel(c),
+	p := tea.NewProgram(model,
 		tea.WithInput(in), tea.WithOutput(s),
 		tea.WithAltScreen(), tea.WithoutSignalHandler(),
 	)
