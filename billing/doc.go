@@ -1,0 +1,18 @@
+// Package billing runs the portal's plans on Stripe: the plan catalog, the
+// Stripe calls behind every plan action (stripe-go v76, API 2023-10-16), the
+// webhook listener that keeps the store in step with Stripe, and the one pure
+// function, Derive, from a re-fetched subscription to the account's access
+// state.
+//
+// The same code talks to real Stripe, to stripe-mock, and to the offline
+// sandbox in billing/sandbox: only the client.API's base URL differs.
+//
+// Stripe is the source of truth. Webhook payloads are hints: for every event
+// that concerns a subscription the handler re-fetches it and derives the state
+// from the fetched snapshot, so events may arrive late, twice or out of order.
+// A reconciler re-fetches accounts whose last sync is stale, so a missed
+// webhook heals by itself.
+//
+// Errors returned by Service methods carry a sentence fit for the customer:
+// use Message(err). The wrapped error keeps the technical detail for logs.
+package billing

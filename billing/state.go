@@ -1,0 +1,247 @@
+package billing
+
+import (
+	"strings"
+	"time"
+
+	"github.com/portal/portal/store"
+	"github.com/stripe/stripe-go/v76"
+)
+
+// Snapshot is what Derive needs to know about one Stripe subscription, taken
+// from a freshly fetched *stripe.Subscription. Every field is optional: a
+// snapshot of a half-filled object is still a valid input.
+type Snapshot struct {
+	ID         string
+	CustomerID string
+	Status     stripe.SubscriptionStatus
+	Created    time.Time
+
+	// PlanID is the catalog plan of the subscription's price, "" when unknown.
+	// SnapshotOf fills it from the price lookup key by the default convention
+	// (DefaultLookupKey) or the subscription's "plan" metadata; the Service
+	// resolves it through its catalog.
+	PlanID    string
+	LookupKey string
+	PriceID   string
+	ItemID    string // the subscription item to change on a plan change
+	Amount    int64  // per period, all items, minor units
+	Currency  string
+
+	// CardKnown is false when neither the subscription's nor the customer's
+	// default payment method was visible (not expanded): Derive then keeps the
+	// account's card fields.
+	CardKnown       bool
+	HasCard         bool
+	PaymentMethodID string
+	CardBrand       string
+	CardLast4       string
+
+	CancelAtPeriodEnd  bool
+	CancellationReason string // "cancellation_requested", "payment_failed", ...
+	TrialStart         time.Time
+	TrialEnd           time.Time
+	CurrentPeriodEnd   time.Time
+
+	// PendingUpdate is true while a pending_if_incomplete change waits for payment.
+	PendingUpdate       bool
+	LatestInvoiceID     string
+	LatestInvoiceStatus string
+}
+
+// SnapshotOf extracts a Snapshot from a subscription, checking every pointer:
+// webhook payloads and API responses may carry nulls and unexpanded objects.
+// A nil sub gives a zero Snapshot.
+func SnapshotOf(sub *stripe.Subscription) Snapshot {
+	var s Snapshot
+	if sub == nil {
+		return s
+	}
+	s.ID = sub.ID
+	s.Status = sub.Status
+	s.Created = unixTime(sub.Created)
+	s.Currency = string(sub.Currency)
+	s.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
+	if sub.CancellationDetails != nil {
+		s.CancellationReason = string(sub.CancellationDetails.Reason)
+	}
+	s.TrialStart = unixTime(sub.TrialStart)
+	s.TrialEnd = unixTime(sub.TrialEnd)
+	s.CurrentPeriodEnd = unixTime(sub.CurrentPeriodEnd)
+	s.PendingUpdate = sub.PendingUpdate != nil
+	if sub.LatestInvoice != nil {
+		s.LatestInvoiceID = sub.LatestInvoice.ID
+		s.LatestInvoiceStatus = string(sub.LatestInvoice.Status)
+	}
+	if sub.Items != nil {
+		for _, it := range sub.Items.Data {
+			if it == nil || it.Price == nil {
+				continue
+			}
+			qty := it.Quantity
+			if qty == 0 {
+				qty = 1
+			}
+			s.Amount += it.Price.UnitAmount * qty
+			if s.ItemID == "" {
+				s.ItemID, s.PriceID, s.LookupKey = it.ID, it.Price.ID, it.Price.LookupKey
+				if s.Currency == "" {
+					s.Currency = string(it.Price.Currency)
+				}
+			}
+		}
+	}
+	if id, ok := strings.CutPrefix(s.LookupKey, "portal_"); ok {
+		s.PlanID, _ = strings.CutSuffix(id, "_monthly")
+	}
+	if s.PlanID == "" && sub.Metadata != nil {
+		s.PlanID = sub.Metadata["plan"]
+	}
+	if sub.Customer != nil {
+		s.CustomerID = sub.Customer.ID
+	}
+	// The subscription's own default wins over the customer's, as at Stripe.
+	switch {
+	case sub.DefaultPaymentMethod != nil && sub.DefaultPaymentMethod.ID != "":
+		s.setCard(sub.DefaultPaymentMethod)
+	case sub.Customer != nil && sub.Customer.InvoiceSettings != nil:
+		s.setCard(sub.Customer.InvoiceSettings.DefaultPaymentMethod)
+	}
+	return s
+}
+
+// setCard records pm as the card; a nil pm means "known: no card".
+func (s *Snapshot) setCard(pm *stripe.PaymentMethod) {
+	s.CardKnown = true
+	if pm == nil || pm.ID == "" {
+		return
+	}
+	s.HasCard = true
+	s.PaymentMethodID = pm.ID
+	if pm.Card != nil {
+		s.CardBrand = string(pm.Card.Brand)
+		s.CardLast4 = pm.Card.Last4
+	}
+}
+
+func unixTime(sec int64) time.Time {
+	if sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// live reports whether a subscription in status st may still bill or grant
+// the plan: everything but canceled and incomplete_expired (and no status).
+func live(st stripe.SubscriptionStatus) bool {
+	switch st {
+	case "", stripe.SubscriptionStatusCanceled, stripe.SubscriptionStatusIncompleteExpired:
+		return false
+	}
+	return true
+}
+
+// Derive is the one function from Stripe's truth to the account's access
+// state (DESIGN.md's table). It returns prev with its billing fields replaced
+// from snap and never touches identity fields (ID, Email, Keys, CreatedAt).
+// It is pure: no clock, no I/O.
+//
+// snap == nil means the account has no subscription: the state follows the
+// locally chosen plan (none, free, or locked_canceled for a paid plan that
+// has no subscription behind it).
+//
+// A snapshot of another customer, or a terminal snapshot (canceled,
+// incomplete_expired) of a subscription that is not the account's current
+// one, is stale news and leaves prev unchanged: this is what makes
+// out-of-order delivery converge.
+func Derive(prev store.Account, snap *Snapshot) store.Account {
+	a := prev
+	if snap == nil {
+		a.SubscriptionID, a.SubscriptionStatus = "", ""
+		a.CancelAtPeriodEnd, a.PaymentPending = false, false
+		a.CurrentPeriodEnd, a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, time.Time{}, 0
+		switch a.Plan {
+		case "":
+			a.State = store.StateNone
+		case PlanFree:
+			a.State = store.StateFree
+		default:
+			a.State = store.StateLockedCanceled
+		}
+		return a
+	}
+	if prev.CustomerID != "" && snap.CustomerID != "" && snap.CustomerID != prev.CustomerID {
+		return prev
+	}
+	if prev.SubscriptionID != "" && snap.ID != prev.SubscriptionID && !live(snap.Status) {
+		return prev
+	}
+
+	a.SubscriptionID = snap.ID
+	a.SubscriptionStatus = string(snap.Status)
+	if a.CustomerID == "" {
+		a.CustomerID = snap.CustomerID
+	}
+	if snap.Currency != "" {
+		a.Currency = snap.Currency
+	}
+	if !snap.TrialEnd.IsZero() {
+		a.TrialEnd = snap.TrialEnd
+		a.TrialUsed = true
+	}
+	if snap.CardKnown {
+		a.HasCard, a.CardBrand, a.CardLast4 = snap.HasCard, snap.CardBrand, snap.CardLast4
+	}
+	a.CancelAtPeriodEnd = snap.CancelAtPeriodEnd
+	a.CurrentPeriodEnd = snap.CurrentPeriodEnd
+	a.PaymentPending = snap.PendingUpdate
+	a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, 0
+	if snap.PlanID != "" {
+		a.Plan = snap.PlanID
+	}
+
+	switch snap.Status {
+	case stripe.SubscriptionStatusTrialing:
+		a.TrialUsed = true
+		a.State = store.StateTrial
+		if snap.CancelAtPeriodEnd {
+			a.State = store.StateCanceling
+		} else {
+			a.NextInvoiceAt, a.NextInvoiceAmount = snap.TrialEnd, snap.Amount
+		}
+	case stripe.SubscriptionStatusActive:
+		a.State = store.StateActive
+		if snap.CancelAtPeriodEnd {
+			a.State = store.StateCanceling
+		} else {
+			a.NextInvoiceAt, a.NextInvoiceAmount = snap.CurrentPeriodEnd, snap.Amount
+		}
+	case stripe.SubscriptionStatusPastDue:
+		a.State = store.StatePastDue
+		if !snap.CancelAtPeriodEnd {
+			a.NextInvoiceAt, a.NextInvoiceAmount = snap.CurrentPeriodEnd, snap.Amount
+		}
+	case stripe.SubscriptionStatusPaused:
+		a.State = store.StateLockedTrialEnded
+	case stripe.SubscriptionStatusUnpaid:
+		a.State = store.StateLockedUnpaid
+	case stripe.SubscriptionStatusCanceled, stripe.SubscriptionStatusIncompleteExpired:
+		a.CancelAtPeriodEnd, a.PaymentPending = false, false
+		// The customer chose to leave (or had already picked free): free.
+		// Otherwise (dunning, a first payment that never completed) the
+		// account waits, with free access, for the customer to choose.
+		chose := prev.Plan == PlanFree || prev.State == store.StateCanceling ||
+			snap.CancelAtPeriodEnd || snap.CancellationReason == "cancellation_requested"
+		if chose {
+			a.Plan, a.State = PlanFree, store.StateFree
+		} else {
+			a.State = store.StateLockedCanceled
+		}
+	default:
+		// incomplete (first payment pending) and statuses this code does not
+		// know yet: keep the previous access, flag the payment as pending.
+		a.State, a.Plan = prev.State, prev.Plan
+		a.PaymentPending = true
+	}
+	return a
+}

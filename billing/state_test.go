@@ -1,0 +1,264 @@
+package billing
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/portal/portal/store"
+	"github.com/stripe/stripe-go/v76"
+)
+
+var (
+	t0       = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	trialEnd = t0.Add(30 * 24 * time.Hour)
+	periodE  = t0.Add(60 * 24 * time.Hour)
+)
+
+func trialAccount() store.Account {
+	return store.Account{
+		ID: "acc_1", Email: "a@example.com", Plan: "s", State: store.StateTrial, TrialUsed: true,
+		CustomerID: "cus_1", SubscriptionID: "sub_1", SubscriptionStatus: "trialing",
+	}
+}
+
+func snapshot(status stripe.SubscriptionStatus, card, cancel bool) *Snapshot {
+	s := &Snapshot{
+		ID: "sub_1", CustomerID: "cus_1", Status: status, PlanID: "m", Amount: 2900, Currency: "usd",
+		CardKnown: true, CancelAtPeriodEnd: cancel, TrialStart: t0, TrialEnd: trialEnd, CurrentPeriodEnd: periodE,
+	}
+	if card {
+		s.HasCard, s.PaymentMethodID, s.CardBrand, s.CardLast4 = true, "pm_1", "visa", "4242"
+	}
+	return s
+}
+
+// TestDeriveTable covers every subscription status of stripe-go v76 (and none,
+// and one this code has never heard of) × card × cancel_at_period_end.
+func TestDeriveTable(t *testing.T) {
+	type want struct {
+		state   store.State
+		plan    string
+		next    time.Time // zero: no next invoice
+		pending bool
+	}
+	// Indexed by cancel flag: [false, true].
+	table := map[stripe.SubscriptionStatus][2]want{
+		"": {
+			{state: store.StateLockedCanceled, plan: "s"},
+			{state: store.StateLockedCanceled, plan: "s"},
+		},
+		stripe.SubscriptionStatusTrialing: {
+			{state: store.StateTrial, plan: "m", next: trialEnd},
+			{state: store.StateCanceling, plan: "m"},
+		},
+		stripe.SubscriptionStatusActive: {
+			{state: store.StateActive, plan: "m", next: periodE},
+			{state: store.StateCanceling, plan: "m"},
+		},
+		stripe.SubscriptionStatusPastDue: {
+			{state: store.StatePastDue, plan: "m", next: periodE},
+			{state: store.StatePastDue, plan: "m"},
+		},
+		stripe.SubscriptionStatusPaused: {
+			{state: store.StateLockedTrialEnded, plan: "m"},
+			{state: store.StateLockedTrialEnded, plan: "m"},
+		},
+		stripe.SubscriptionStatusUnpaid: {
+			{state: store.StateLockedUnpaid, plan: "m"},
+			{state: store.StateLockedUnpaid, plan: "m"},
+		},
+		// Canceled without the customer asking (dunning): locked until they
+		// choose; with cancel_at_period_end the customer asked: free.
+		stripe.SubscriptionStatusCanceled: {
+			{state: store.StateLockedCanceled, plan: "m"},
+			{state: store.StateFree, plan: PlanFree},
+		},
+		stripe.SubscriptionStatusIncompleteExpired: {
+			{state: store.StateLockedCanceled, plan: "m"},
+			{state: store.StateFree, plan: PlanFree},
+		},
+		stripe.SubscriptionStatusIncomplete: {
+			{state: store.StateTrial, plan: "s", pending: true},
+			{state: store.StateTrial, plan: "s", pending: true},
+		},
+		"some_future_status": {
+			{state: store.StateTrial, plan: "s", pending: true},
+			{state: store.StateTrial, plan: "s", pending: true},
+		},
+	}
+	for _, st := range []stripe.SubscriptionStatus{
+		stripe.SubscriptionStatusActive, stripe.SubscriptionStatusCanceled, stripe.SubscriptionStatusIncomplete,
+		stripe.SubscriptionStatusIncompleteExpired, stripe.SubscriptionStatusPastDue, stripe.SubscriptionStatusPaused,
+		stripe.SubscriptionStatusTrialing, stripe.SubscriptionStatusUnpaid,
+	} {
+		if _, ok := table[st]; !ok {
+			t.Fatalf("status %q has no row", st)
+		}
+	}
+	for status, rows := range table {
+		for _, card := range []bool{false, true} {
+			for i, cancel := range []bool{false, true} {
+				w := rows[i]
+				t.Run(fmt.Sprintf("%s/card=%v/cancel=%v", status, card, cancel), func(t *testing.T) {
+					prev := trialAccount()
+					var snap *Snapshot
+					if status != "" {
+						snap = snapshot(status, card, cancel)
+					}
+					got := Derive(prev, snap)
+					if got.State != w.state || got.Plan != w.plan || got.PaymentPending != w.pending {
+						t.Fatalf("state/plan/pending = %q/%q/%v, want %q/%q/%v", got.State, got.Plan, got.PaymentPending, w.state, w.plan, w.pending)
+					}
+					if !got.NextInvoiceAt.Equal(w.next) {
+						t.Errorf("NextInvoiceAt = %v, want %v", got.NextInvoiceAt, w.next)
+					}
+					if !w.next.IsZero() && got.NextInvoiceAmount != 2900 {
+						t.Errorf("NextInvoiceAmount = %d, want 2900", got.NextInvoiceAmount)
+					}
+					if got.ID != prev.ID || got.Email != prev.Email || got.CustomerID != "cus_1" {
+						t.Errorf("identity changed: %+v", got)
+					}
+					if snap == nil {
+						if got.SubscriptionID != "" || got.HasCard != prev.HasCard {
+							t.Errorf("no subscription: got sub %q card %v", got.SubscriptionID, got.HasCard)
+						}
+						return
+					}
+					if got.HasCard != card || (card && (got.CardBrand != "visa" || got.CardLast4 != "4242")) {
+						t.Errorf("card = %v %q %q, want %v", got.HasCard, got.CardBrand, got.CardLast4, card)
+					}
+					if got.SubscriptionStatus != string(status) || got.SubscriptionID != "sub_1" {
+						t.Errorf("subscription = %q %q", got.SubscriptionID, got.SubscriptionStatus)
+					}
+					if !got.TrialUsed || !got.TrialEnd.Equal(trialEnd) {
+						t.Errorf("trial used/end = %v %v", got.TrialUsed, got.TrialEnd)
+					}
+					terminal := status == stripe.SubscriptionStatusCanceled || status == stripe.SubscriptionStatusIncompleteExpired
+					if got.CancelAtPeriodEnd != (cancel && !terminal) {
+						t.Errorf("CancelAtPeriodEnd = %v", got.CancelAtPeriodEnd)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestDeriveChoices(t *testing.T) {
+	t.Run("canceled after choosing free", func(t *testing.T) {
+		prev := trialAccount()
+		prev.Plan, prev.State = PlanFree, store.StateFree
+		got := Derive(prev, snapshot(stripe.SubscriptionStatusCanceled, false, false))
+		if got.State != store.StateFree || got.Plan != PlanFree {
+			t.Fatalf("got %q %q", got.State, got.Plan)
+		}
+	})
+	t.Run("canceled at the customer's request", func(t *testing.T) {
+		snap := snapshot(stripe.SubscriptionStatusCanceled, true, false)
+		snap.CancellationReason = "cancellation_requested"
+		if got := Derive(trialAccount(), snap); got.State != store.StateFree {
+			t.Fatalf("got %q", got.State)
+		}
+	})
+	t.Run("canceled after canceling state", func(t *testing.T) {
+		prev := trialAccount()
+		prev.State = store.StateCanceling
+		if got := Derive(prev, snapshot(stripe.SubscriptionStatusCanceled, true, false)); got.State != store.StateFree {
+			t.Fatalf("got %q", got.State)
+		}
+	})
+	t.Run("no subscription, free and none", func(t *testing.T) {
+		for plan, want := range map[string]store.State{PlanFree: store.StateFree, "": store.StateNone} {
+			prev := store.Account{ID: "acc_1", Plan: plan}
+			if got := Derive(prev, nil); got.State != want {
+				t.Errorf("plan %q: got %q, want %q", plan, got.State, want)
+			}
+		}
+	})
+	t.Run("stale terminal snapshot of an older subscription", func(t *testing.T) {
+		prev := trialAccount()
+		prev.SubscriptionID, prev.State, prev.SubscriptionStatus = "sub_2", store.StateActive, "active"
+		got := Derive(prev, snapshot(stripe.SubscriptionStatusCanceled, false, false))
+		if !reflect.DeepEqual(got, prev) {
+			t.Fatalf("changed: %+v", got)
+		}
+	})
+	t.Run("live snapshot of a new subscription is adopted", func(t *testing.T) {
+		prev := trialAccount()
+		prev.SubscriptionID, prev.State, prev.SubscriptionStatus = "sub_0", store.StateLockedCanceled, "canceled"
+		got := Derive(prev, snapshot(stripe.SubscriptionStatusActive, true, false))
+		if got.SubscriptionID != "sub_1" || got.State != store.StateActive {
+			t.Fatalf("got %q %q", got.SubscriptionID, got.State)
+		}
+	})
+	t.Run("another customer's subscription is ignored", func(t *testing.T) {
+		snap := snapshot(stripe.SubscriptionStatusActive, true, false)
+		snap.CustomerID = "cus_other"
+		if got := Derive(trialAccount(), snap); !reflect.DeepEqual(got, trialAccount()) {
+			t.Fatalf("changed: %+v", got)
+		}
+	})
+	t.Run("unknown card keeps the stored card", func(t *testing.T) {
+		prev := trialAccount()
+		prev.HasCard, prev.CardBrand, prev.CardLast4 = true, "visa", "4242"
+		snap := snapshot(stripe.SubscriptionStatusActive, false, false)
+		snap.CardKnown = false
+		if got := Derive(prev, snap); !got.HasCard || got.CardLast4 != "4242" {
+			t.Fatalf("card lost: %+v", got)
+		}
+	})
+	t.Run("pending upgrade keeps the plan and flags payment", func(t *testing.T) {
+		snap := snapshot(stripe.SubscriptionStatusActive, true, false)
+		snap.PendingUpdate = true
+		if got := Derive(trialAccount(), snap); !got.PaymentPending || got.State != store.StateActive {
+			t.Fatalf("got %+v", got)
+		}
+	})
+	t.Run("first subscription links customer", func(t *testing.T) {
+		prev := store.Account{ID: "acc_1", Plan: "s"}
+		got := Derive(prev, snapshot(stripe.SubscriptionStatusTrialing, false, false))
+		if got.CustomerID != "cus_1" || got.SubscriptionID != "sub_1" || got.State != store.StateTrial {
+			t.Fatalf("got %+v", got)
+		}
+	})
+}
+
+func TestSnapshotOf(t *testing.T) {
+	if s := SnapshotOf(nil); s != (Snapshot{}) {
+		t.Fatalf("nil: %+v", s)
+	}
+	// A subscription as the API returns it with expand[]=customer.invoice_settings.default_payment_method.
+	raw := `{"id":"sub_1","object":"subscription","status":"trialing","created":1700000000,
+	 "currency":"usd","cancel_at_period_end":false,"trial_start":1700000000,"trial_end":1702592000,
+	 "current_period_end":1702592000,"default_payment_method":null,"pending_update":null,
+	 "cancellation_details":{"reason":null},"latest_invoice":"in_1","metadata":{},
+	 "items":{"object":"list","data":[{"id":"si_1","quantity":1,"price":{"id":"price_1","lookup_key":"portal_xl_monthly","unit_amount":7900,"currency":"usd"}}]},
+	 "customer":{"id":"cus_1","object":"customer","invoice_settings":{"default_payment_method":{"id":"pm_1","object":"payment_method","card":{"brand":"visa","last4":"4242"}}}}}`
+	var sub stripe.Subscription
+	if err := json.Unmarshal([]byte(raw), &sub); err != nil {
+		t.Fatal(err)
+	}
+	s := SnapshotOf(&sub)
+	want := Snapshot{
+		ID: "sub_1", CustomerID: "cus_1", Status: "trialing", Created: time.Unix(1700000000, 0).UTC(),
+		PlanID: "xl", LookupKey: "portal_xl_monthly", PriceID: "price_1", ItemID: "si_1", Amount: 7900, Currency: "usd",
+		CardKnown: true, HasCard: true, PaymentMethodID: "pm_1", CardBrand: "visa", CardLast4: "4242",
+		TrialStart: time.Unix(1700000000, 0).UTC(), TrialEnd: time.Unix(1702592000, 0).UTC(),
+		CurrentPeriodEnd: time.Unix(1702592000, 0).UTC(), LatestInvoiceID: "in_1",
+	}
+	if s != want {
+		t.Fatalf("got  %+v\nwant %+v", s, want)
+	}
+	// Unexpanded customer: the card is unknown, not absent.
+	sub.Customer = &stripe.Customer{ID: "cus_1"}
+	if s := SnapshotOf(&sub); s.CardKnown || s.HasCard {
+		t.Fatalf("unexpanded customer: %+v", s)
+	}
+	// Nulls everywhere.
+	if err := json.Unmarshal([]byte(`{"id":"sub_2","items":null,"customer":null,"latest_invoice":null,"metadata":null}`), &sub); err != nil {
+		t.Fatal(err)
+	}
+	_ = SnapshotOf(&sub)
+}
