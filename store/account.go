@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -304,10 +305,10 @@ func moveIndex(b *bolt.Bucket, oldKey, newKey []byte, id string, taken error) er
 func (db *DB) ForEachAccount(fn func(Account) bool) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketAccounts).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			a, err := getAccount(tx, string(k))
-			if err != nil {
-				return err
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var a Account
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("store: decode account %q: %w", k, err)
 			}
 			if !fn(a) {
 				return nil

@@ -69,8 +69,9 @@ type Options struct {
 	// NoSync skips fsync on commit. Only for tests and benchmarks: a crash loses data.
 	NoSync bool
 	// MaxBatchDelay bounds how long ApplyEvent waits to group concurrent callers
-	// into one commit; default bbolt's 10ms. Lower favours a lone caller's
-	// latency, higher favours throughput under load.
+	// into one commit; default 1ms (bbolt's own default, 10ms, measured about 3x
+	// slower under load here, since the next batch already gathers while one
+	// commits, and it adds 10ms to a lone caller).
 	MaxBatchDelay time.Duration
 }
 
@@ -105,9 +106,10 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if opts.MaxBatchDelay > 0 {
-		bdb.MaxBatchDelay = opts.MaxBatchDelay
+	if opts.MaxBatchDelay <= 0 {
+		opts.MaxBatchDelay = time.Millisecond
 	}
+	bdb.MaxBatchDelay = opts.MaxBatchDelay
 	if err := initSchema(bdb, path); err != nil {
 		_ = bdb.Close()
 		return nil, err
