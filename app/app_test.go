@@ -1,0 +1,54 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func startApp(t testing.TB, dir string) (*App, context.CancelFunc, <-chan error) {
+	t.Helper()
+	a, err := New(Config{SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return a, cancel, done
+}
+
+func TestHealthzAndGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	a, cancel, done := startApp(t, dir)
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	var body map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || err != nil || body["status"] != "ok" {
+		t.Fatalf("GET /healthz = %d %v (decode err %v), want 200 with status ok", resp.StatusCode, body, err)
+	}
+	fp := a.HostKeyFingerprint()
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run returned %v after shutdown", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s of shutdown")
+	}
+
+	// The store was closed cleanly (the lock is free) and the host key is kept.
+	b, cancel2, done2 := startApp(t, dir)
+	defer func() { cancel2(); <-done2 }()
+	if got := b.HostKeyFingerprint(); got != fp {
+		t.Fatalf("host key changed across restart: %s then %s", fp, got)
+	}
+}

@@ -1,0 +1,46 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// newStripeClient returns a stripe-go client for key whose API calls go to
+// baseURL ("" = api.stripe.com). No package-level state is touched.
+func newStripeClient(key, baseURL string, logger *slog.Logger) *client.API {
+	cfg := func(url string) *stripe.BackendConfig {
+		c := &stripe.BackendConfig{
+			HTTPClient:    &http.Client{Timeout: 30 * time.Second},
+			LeveledLogger: stripeLogger{logger},
+			// Retries reuse the idempotency key, so they are safe for POSTs.
+			MaxNetworkRetries: stripe.Int64(2),
+		}
+		if url != "" {
+			c.URL = stripe.String(url)
+		}
+		return c
+	}
+	return client.New(key, &stripe.Backends{
+		API:     stripe.GetBackendWithConfig(stripe.APIBackend, cfg(baseURL)),
+		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg("")),
+		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg("")),
+	})
+}
+
+// stripeLogger sends stripe-go's warnings and errors to slog. Its debug and
+// info lines (one per request) are dropped: the portal logs what it did.
+type stripeLogger struct{ l *slog.Logger }
+
+func (s stripeLogger) Debugf(string, ...any) {}
+func (s stripeLogger) Infof(string, ...any)  {}
+func (s stripeLogger) Warnf(format string, v ...any) {
+	s.l.Warn("stripe", "msg", fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Errorf(format string, v ...any) {
+	s.l.Error("stripe", "msg", fmt.Sprintf(format, v...))
+}

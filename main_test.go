@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestHelpListsEveryFlagWithEnv(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run([]string{"-h"}, &out, &errb); err != nil {
+		t.Fatalf("run -h: %v", err)
+	}
+	help := errb.String()
+	for _, want := range []string{
+		"-ssh-addr", "PORTAL_SSH_ADDR", `":2222"`,
+		"-http-addr", "PORTAL_HTTP_ADDR", `":8080"`,
+		"-data-dir", "PORTAL_DATA_DIR", `"data"`,
+		"-idle-timeout", "PORTAL_IDLE_TIMEOUT",
+		"-rate-limit", "PORTAL_RATE_LIMIT",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("-h output lacks %q:\n%s", want, help)
+		}
+	}
+}
+
+func TestBadEnvIsAnError(t *testing.T) {
+	t.Setenv("PORTAL_IDLE_TIMEOUT", "soon")
+	var out, errb bytes.Buffer
+	err := run(nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "PORTAL_IDLE_TIMEOUT") {
+		t.Fatalf("run with a bad PORTAL_IDLE_TIMEOUT: err = %v, want one naming the variable", err)
+	}
+}
