@@ -16,6 +16,7 @@ import (
 	"github.com/portal/portal/hostkeys"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // Config is the portal's configuration. Zero values mean the defaults
@@ -126,6 +127,9 @@ func (a *App) Store() *store.DB { return a.store }
 
 // HostKeyFingerprint is the SHA256 fingerprint of the SSH host key.
 func (a *App) HostKeyFingerprint() string { return a.hostKey.Fingerprint() }
+
+// HostPublicKey is the SSH host's public key, for clients that pin it.
+func (a *App) HostPublicKey() gossh.PublicKey { return a.hostKey.Signer.PublicKey() }
 
 // UI is the terminal interface (its registry counts open sessions).
 func (a *App) UI() *tui.UI { return a.ui }
