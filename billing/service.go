@@ -1,0 +1,850 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portal/portal/store"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// Config wires a Service. API and Store are required.
+type Config struct {
+	API       *client.API      // stripe-go client for the sandbox, stripe-mock or Stripe; never stripe.Key
+	Store     *store.DB        // the portal's store
+	Catalog   Catalog          // zero: DefaultCatalog
+	Now       func() time.Time // zero: time.Now; in sandbox mode the sandbox clock
+	PublicURL string           // base for checkout and portal return URLs, e.g. http://localhost:8080
+	TrialDays int              // zero: 30
+	Logger    *slog.Logger     // zero: discard
+}
+
+// accountStore is the part of *store.DB the Service uses. It is an interface
+// so tests can wrap the store and make it fail at a chosen moment.
+type accountStore interface {
+	Account(id string) (store.Account, error)
+	AccountByCustomer(customerID string) (store.Account, error)
+	UpdateAccount(id string, fn func(*store.Account) error) (store.Account, error)
+	ForEachAccount(fn func(store.Account) bool) error
+	EventProcessed(id string) (bool, error)
+	ApplyEvent(ev store.Event, accountID string, fn func(*store.Account) error) (store.Account, bool, error)
+	RecordEvent(ev store.Event) error
+	AddNotice(n store.Notice) (store.Notice, bool, error)
+	AppendAudit(e store.AuditEntry) (store.AuditEntry, error)
+}
+
+// Service runs every billing action of the portal. It is safe for concurrent use.
+type Service struct {
+	api       *client.API
+	db        accountStore
+	cat       Catalog
+	now       func() time.Time
+	publicURL string
+	trialDays int64
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	prices  map[string]string // lookup key → price id
+	pending map[string]string // account id → paid plan chosen while a card is required
+
+	stats webhookCounters
+}
+
+// New checks cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.API == nil || cfg.Store == nil {
+		return nil, errors.New("billing: Config.API and Config.Store are required")
+	}
+	if len(cfg.Catalog.plans) == 0 {
+		cfg.Catalog = DefaultCatalog()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.TrialDays == 0 {
+		cfg.TrialDays = 30
+	}
+	if cfg.TrialDays < 0 || cfg.TrialDays > 730 {
+		return nil, fmt.Errorf("billing: trial of %d days: want 1 to 730", cfg.TrialDays)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://localhost:8080"
+	}
+	return &Service{
+		api: cfg.API, db: cfg.Store, cat: cfg.Catalog, now: cfg.Now,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), log: cfg.Logger,
+		prices: map[string]string{}, pending: map[string]string{},
+	}, nil
+}
+
+// Catalog returns the plan catalog.
+func (s *Service) Catalog() Catalog { return s.cat }
+
+// Now returns the billing clock (the sandbox clock in sandbox mode), the one
+// the trial countdown must read.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Link is a hosted Stripe page for the customer to open.
+type Link struct {
+	URL       string
+	ExpiresAt time.Time // zero when the page does not expire
+	SessionID string
+}
+
+// Preview is what a plan change would cost.
+type Preview struct {
+	PlanID     string
+	Upgrade    bool
+	AmountDue  int64 // charged now (prorated upgrade of a paid period), minor units
+	Currency   string
+	NextAmount int64     // the plan's amount on the next regular invoice
+	NextAt     time.Time // when that invoice comes; zero when unknown
+}
+
+// ChoosePlan puts the account on planID.
+//
+// Free is local: no Stripe call, unless the account has a live subscription,
+// which is then canceled now (trialing or locked) or at the period end
+// (paid and active), keeping the Stripe customer for later.
+//
+// A paid plan on an account whose trial is unused creates the Stripe customer
+// (once) and a subscription with a TrialDays trial that pauses at its end
+// when no card was added; the account is in trial as soon as Stripe accepts
+// it. With the trial used, ChoosePlan returns ErrCardRequired and remembers
+// the choice for CardLink. With a live subscription it is ChangePlan.
+func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error) {
+	const op = "ChoosePlan"
+	plan, ok := s.cat.Plan(planID)
+	if !ok {
+		return store.Account{}, wrap(op, ErrUnknownPlan)
+	}
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return store.Account{}, wrap(op, storeErr(err))
+	}
+	hasLive := acct.SubscriptionID != "" && live(stripe.SubscriptionStatus(acct.SubscriptionStatus))
+	if hasLive {
+		return s.changePlan(ctx, op, acct, plan)
+	}
+	if plan.Free() {
+		s.forgetPending(accountID)
+		return s.commit(op, accountID, func(a *store.Account) { a.Plan = PlanFree }, nil)
+	}
+	if acct.TrialUsed {
+		s.mu.Lock()
+		s.pending[accountID] = plan.ID
+		s.mu.Unlock()
+		return acct, wrap(op, ErrCardRequired)
+	}
+	if acct, err = s.ensureCustomer(ctx, acct); err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	price, err := s.priceID(ctx, plan)
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	p := &stripe.SubscriptionParams{
+		Customer:        stripe.String(acct.CustomerID),
+		Items:           []*stripe.SubscriptionItemsParams{{Price: stripe.String(price)}},
+		TrialPeriodDays: stripe.Int64(s.trialDays),
+		TrialSettings: &stripe.SubscriptionTrialSettingsParams{
+			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String("pause")},
+		},
+		Metadata: map[string]string{"account_id": acct.ID, "plan": plan.ID},
+	}
+	p.Context = ctx
+	p.SetIdempotencyKey("portal-subscription-" + acct.ID + "-" + plan.ID)
+	expandSubscription(&p.Params)
+	sub, err := s.api.Subscriptions.New(p)
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	s.forgetPending(accountID)
+	return s.commit(op, accountID, func(a *store.Account) { a.TrialUsed = true }, s.snapshot(sub))
+}
+
+// ChangePlan moves a subscribed account to planID. Upgrades of a paid period
+// are invoiced now (proration always_invoice) and only take effect once paid
+// (payment_behavior pending_if_incomplete); downgrades and changes during the
+// trial are not prorated. To free: cancel at the period end when paid and
+// active, cancel now when trialing or locked. Without a live subscription it
+// is ChoosePlan.
+func (s *Service) ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error) {
+	const op = "ChangePlan"
+	plan, ok := s.cat.Plan(planID)
+	if !ok {
+		return store.Account{}, wrap(op, ErrUnknownPlan)
+	}
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return store.Account{}, wrap(op, storeErr(err))
+	}
+	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+		return s.ChoosePlan(ctx, accountID, planID)
+	}
+	return s.changePlan(ctx, op, acct, plan)
+}
+
+func (s *Service) changePlan(ctx context.Context, op string, acct store.Account, plan Plan) (store.Account, error) {
+	status := stripe.SubscriptionStatus(acct.SubscriptionStatus)
+	if plan.Free() {
+		s.forgetPending(acct.ID)
+		if status == stripe.SubscriptionStatusActive {
+			if acct.CancelAtPeriodEnd {
+				return acct, nil
+			}
+			return s.setCancelAtPeriodEnd(ctx, op, acct, true)
+		}
+		p := &stripe.SubscriptionCancelParams{}
+		p.Context = ctx
+		p.SetIdempotencyKey("portal-cancel-" + acct.SubscriptionID)
+		expandSubscription(&p.Params)
+		sub, err := s.api.Subscriptions.Cancel(acct.SubscriptionID, p)
+		if err != nil {
+			return store.Account{}, wrap(op, err)
+		}
+		return s.commit(op, acct.ID, func(a *store.Account) { a.Plan = PlanFree }, s.snapshot(sub))
+	}
+	switch status {
+	case stripe.SubscriptionStatusPaused, stripe.SubscriptionStatusUnpaid:
+		// Locked: the card comes first (CardLink resumes or pays), then the change.
+		return acct, wrap(op, ErrCardRequired)
+	}
+	if acct.Plan == plan.ID {
+		return acct, nil
+	}
+	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	snap := s.snapshot(sub)
+	if snap.ItemID == "" {
+		return store.Account{}, wrap(op, fmt.Errorf("subscription %s has no item to change", sub.ID))
+	}
+	price, err := s.priceID(ctx, plan)
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	cur, _ := s.cat.Plan(acct.Plan)
+	p := &stripe.SubscriptionParams{
+		Items:             []*stripe.SubscriptionItemsParams{{ID: stripe.String(snap.ItemID), Price: stripe.String(price)}},
+		ProrationBehavior: stripe.String("none"),
+	}
+	if plan.Amount > cur.Amount && status != stripe.SubscriptionStatusTrialing {
+		p.ProrationBehavior = stripe.String("always_invoice")
+		p.PaymentBehavior = stripe.String("pending_if_incomplete")
+	}
+	p.Context = ctx
+	p.SetIdempotencyKey(fmt.Sprintf("portal-change-%s-%s-v%d", acct.ID, plan.ID, acct.Version))
+	expandSubscription(&p.Params)
+	sub, err = s.api.Subscriptions.Update(acct.SubscriptionID, p)
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	return s.commit(op, acct.ID, nil, s.snapshot(sub))
+}
+
+// CancelAtPeriodEnd asks Stripe to end the subscription when the current
+// period (or trial) ends; the account shows as canceling until then.
+func (s *Service) CancelAtPeriodEnd(ctx context.Context, accountID string) (store.Account, error) {
+	return s.cancelFlag(ctx, "CancelAtPeriodEnd", accountID, true)
+}
+
+// UndoCancel withdraws a pending cancel-at-period-end.
+func (s *Service) UndoCancel(ctx context.Context, accountID string) (store.Account, error) {
+	return s.cancelFlag(ctx, "UndoCancel", accountID, false)
+}
+
+func (s *Service) cancelFlag(ctx context.Context, op, accountID string, cancel bool) (store.Account, error) {
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return store.Account{}, wrap(op, storeErr(err))
+	}
+	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+		return acct, wrap(op, ErrNoSubscription)
+	}
+	if acct.CancelAtPeriodEnd == cancel {
+		return acct, nil
+	}
+	return s.setCancelAtPeriodEnd(ctx, op, acct, cancel)
+}
+
+func (s *Service) setCancelAtPeriodEnd(ctx context.Context, op string, acct store.Account, cancel bool) (store.Account, error) {
+	p := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(cancel)}
+	p.Context = ctx
+	p.SetIdempotencyKey(fmt.Sprintf("portal-cancel-at-period-end-%s-%t-v%d", acct.SubscriptionID, cancel, acct.Version))
+	expandSubscription(&p.Params)
+	sub, err := s.api.Subscriptions.Update(acct.SubscriptionID, p)
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	return s.commit(op, acct.ID, nil, s.snapshot(sub))
+}
+
+// CardLink returns a hosted Checkout page for the account. With a live
+// subscription it is a setup-mode session that saves a card (the webhook then
+// makes it the customer's default and resumes a paused subscription or pays
+// an open invoice). Without one (canceled, or a paid plan chosen after the
+// trial was used) it is a subscription-mode session for the chosen plan,
+// without a trial. Links expire; a new one can be made at any time.
+func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) {
+	const op = "CardLink"
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return Link{}, wrap(op, storeErr(err))
+	}
+	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+		s.mu.Lock()
+		planID := s.pending[accountID]
+		s.mu.Unlock()
+		if planID == "" {
+			planID = acct.Plan
+		}
+		return s.CheckoutLink(ctx, accountID, planID)
+	}
+	if acct, err = s.ensureCustomer(ctx, acct); err != nil {
+		return Link{}, wrap(op, err)
+	}
+	meta := map[string]string{"account_id": acct.ID, "subscription_id": acct.SubscriptionID}
+	p := &stripe.CheckoutSessionParams{
+		Mode:            stripe.String(string(stripe.CheckoutSessionModeSetup)),
+		Customer:        stripe.String(acct.CustomerID),
+		Currency:        stripe.String(s.currency(acct)),
+		SetupIntentData: &stripe.CheckoutSessionSetupIntentDataParams{Metadata: meta},
+		Metadata:        meta,
+		SuccessURL:      stripe.String(s.publicURL + "/checkout/success?session_id={CHECKOUT_SESSION_ID}"),
+		CancelURL:       stripe.String(s.publicURL + "/checkout/cancel"),
+	}
+	p.Context = ctx
+	sess, err := s.api.CheckoutSessions.New(p)
+	if err != nil {
+		return Link{}, wrap(op, err)
+	}
+	return Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, nil
+}
+
+// CheckoutLink returns a subscription-mode Checkout page that starts planID
+// (a paid plan) without a trial: for accounts whose trial is used and whose
+// subscription is gone. CardLink calls it when there is no live subscription.
+func (s *Service) CheckoutLink(ctx context.Context, accountID, planID string) (Link, error) {
+	const op = "CheckoutLink"
+	plan, ok := s.cat.Plan(planID)
+	if !ok || plan.Free() {
+		return Link{}, wrap(op, ErrNoSubscription)
+	}
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return Link{}, wrap(op, storeErr(err))
+	}
+	if acct, err = s.ensureCustomer(ctx, acct); err != nil {
+		return Link{}, wrap(op, err)
+	}
+	price, err := s.priceID(ctx, plan)
+	if err != nil {
+		return Link{}, wrap(op, err)
+	}
+	meta := map[string]string{"account_id": acct.ID, "plan": plan.ID}
+	p := &stripe.CheckoutSessionParams{
+		Mode:             stripe.String(string(stripe.CheckoutSessionModeSubscription)),
+		Customer:         stripe.String(acct.CustomerID),
+		LineItems:        []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(price), Quantity: stripe.Int64(1)}},
+		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta},
+		Metadata:         meta,
+		SuccessURL:       stripe.String(s.publicURL + "/checkout/success?session_id={CHECKOUT_SESSION_ID}"),
+		CancelURL:        stripe.String(s.publicURL + "/checkout/cancel"),
+	}
+	p.Context = ctx
+	sess, err := s.api.CheckoutSessions.New(p)
+	if err != nil {
+		return Link{}, wrap(op, err)
+	}
+	return Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, nil
+}
+
+// PortalLink returns a Stripe customer portal session (card, invoices, cancel).
+func (s *Service) PortalLink(ctx context.Context, accountID string) (Link, error) {
+	const op = "PortalLink"
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return Link{}, wrap(op, storeErr(err))
+	}
+	if acct.CustomerID == "" {
+		return Link{}, wrap(op, ErrNoSubscription)
+	}
+	p := &stripe.BillingPortalSessionParams{Customer: stripe.String(acct.CustomerID), ReturnURL: stripe.String(s.publicURL + "/")}
+	p.Context = ctx
+	sess, err := s.api.BillingPortalSessions.New(p)
+	if err != nil {
+		return Link{}, wrap(op, err)
+	}
+	return Link{URL: sess.URL, SessionID: sess.ID}, nil
+}
+
+// PreviewChange tells what moving to planID would cost: the amount charged
+// now (the prorated difference of an upgrade of a paid period, from Stripe's
+// upcoming invoice) and the next regular amount.
+func (s *Service) PreviewChange(ctx context.Context, accountID, planID string) (Preview, error) {
+	const op = "PreviewChange"
+	plan, ok := s.cat.Plan(planID)
+	if !ok {
+		return Preview{}, wrap(op, ErrUnknownPlan)
+	}
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return Preview{}, wrap(op, storeErr(err))
+	}
+	cur, _ := s.cat.Plan(acct.Plan)
+	pv := Preview{PlanID: plan.ID, Upgrade: plan.Amount > cur.Amount, Currency: plan.Currency, NextAmount: plan.Amount}
+	status := stripe.SubscriptionStatus(acct.SubscriptionStatus)
+	if acct.SubscriptionID == "" || !live(status) {
+		if !plan.Free() && acct.TrialUsed {
+			pv.AmountDue = plan.Amount
+		} else if !plan.Free() {
+			pv.NextAt = s.now().AddDate(0, 0, int(s.trialDays))
+		}
+		return pv, nil
+	}
+	switch {
+	case plan.Free():
+		pv.NextAmount = 0
+		return pv, nil
+	case status == stripe.SubscriptionStatusTrialing:
+		pv.NextAt = acct.TrialEnd
+		return pv, nil
+	}
+	pv.NextAt = acct.CurrentPeriodEnd
+	if !pv.Upgrade {
+		return pv, nil
+	}
+	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)
+	if err != nil {
+		return Preview{}, wrap(op, err)
+	}
+	snap := s.snapshot(sub)
+	price, err := s.priceID(ctx, plan)
+	if err != nil {
+		return Preview{}, wrap(op, err)
+	}
+	p := &stripe.InvoiceUpcomingParams{
+		Customer:                      stripe.String(acct.CustomerID),
+		Subscription:                  stripe.String(acct.SubscriptionID),
+		SubscriptionItems:             []*stripe.SubscriptionItemsParams{{ID: stripe.String(snap.ItemID), Price: stripe.String(price)}},
+		SubscriptionProrationBehavior: stripe.String("always_invoice"),
+		SubscriptionProrationDate:     stripe.Int64(s.now().Unix()),
+	}
+	p.Context = ctx
+	inv, err := s.api.Invoices.Upcoming(p)
+	if err != nil {
+		return Preview{}, wrap(op, err)
+	}
+	if inv.Currency != "" {
+		pv.Currency = string(inv.Currency)
+	}
+	if inv.Lines != nil {
+		for _, l := range inv.Lines.Data {
+			if l != nil && l.Proration {
+				pv.AmountDue += l.Amount
+			}
+		}
+	}
+	return pv, nil
+}
+
+// ExtendTrial gives the account days more trial (an ops action): a paused
+// subscription is resumed first, then trial_end moves to days after the later
+// of the current trial end and now.
+func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (store.Account, error) {
+	const op = "ExtendTrial"
+	if days < 1 || days > 365 {
+		return store.Account{}, &Error{Op: op, Msg: "Extend by 1 to 365 days.", Err: fmt.Errorf("days %d out of range", days)}
+	}
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return store.Account{}, wrap(op, storeErr(err))
+	}
+	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+		return acct, wrap(op, ErrNoSubscription)
+	}
+	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	key := fmt.Sprintf("%s-v%d", acct.SubscriptionID, acct.Version)
+	if sub.Status == stripe.SubscriptionStatusPaused {
+		if sub, err = s.resume(ctx, acct.SubscriptionID, "portal-extend-resume-"+key); err != nil {
+			return store.Account{}, wrap(op, err)
+		}
+	}
+	base := s.now()
+	if te := unixTime(sub.TrialEnd); te.After(base) {
+		base = te
+	}
+	p := &stripe.SubscriptionParams{TrialEnd: stripe.Int64(base.AddDate(0, 0, days).Unix()), ProrationBehavior: stripe.String("none")}
+	p.Context = ctx
+	p.SetIdempotencyKey("portal-extend-" + key)
+	expandSubscription(&p.Params)
+	if sub, err = s.api.Subscriptions.Update(acct.SubscriptionID, p); err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	return s.commit(op, acct.ID, nil, s.snapshot(sub))
+}
+
+// Resync re-fetches the account's subscription from Stripe, derives the
+// state, commits it and sets LastSyncAt.
+func (s *Service) Resync(ctx context.Context, accountID string) (store.Account, error) {
+	_, after, err := s.resync(ctx, accountID)
+	return after, wrap("Resync", err)
+}
+
+func (s *Service) resync(ctx context.Context, accountID string) (before, after store.Account, err error) {
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return acct, acct, storeErr(err)
+	}
+	subID := acct.SubscriptionID
+	if acct.CustomerID != "" && !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+		// A live subscription the store does not know (a missed checkout
+		// webhook) wins over the stored dead one.
+		if subID, err = s.currentSubscription(ctx, acct.CustomerID, subID); err != nil {
+			return acct, acct, err
+		}
+	}
+	var snap *Snapshot
+	if subID != "" {
+		sub, err := s.fetchSubscription(ctx, subID)
+		switch {
+		case isMissing(err):
+			// The subscription is gone from Stripe: no subscription.
+		case err != nil:
+			return acct, acct, err
+		default:
+			snap = s.snapshot(sub)
+		}
+	}
+	var prev store.Account
+	after, err = s.commitWith(accountID, func(a *store.Account) { prev = *a }, snap)
+	return prev, after, err
+}
+
+// currentSubscription returns the customer's newest live subscription, or
+// fallback when it has none.
+func (s *Service) currentSubscription(ctx context.Context, customerID, fallback string) (string, error) {
+	p := &stripe.SubscriptionListParams{Customer: stripe.String(customerID), Status: stripe.String("all")}
+	p.Context = ctx
+	p.Limit = stripe.Int64(10)
+	p.Single = true
+	it := s.api.Subscriptions.List(p)
+	var best *stripe.Subscription
+	for it.Next() {
+		sub := it.Subscription()
+		if sub == nil || !live(sub.Status) {
+			continue
+		}
+		if best == nil || sub.Created > best.Created {
+			best = sub
+		}
+	}
+	if err := it.Err(); err != nil {
+		return "", err
+	}
+	if best == nil {
+		return fallback, nil
+	}
+	return best.ID, nil
+}
+
+// drifted reports whether the fields the customer sees differ.
+func drifted(a, b store.Account) bool {
+	return a.State != b.State || a.Plan != b.Plan || a.HasCard != b.HasCard ||
+		a.SubscriptionID != b.SubscriptionID || a.SubscriptionStatus != b.SubscriptionStatus ||
+		a.CancelAtPeriodEnd != b.CancelAtPeriodEnd || a.PaymentPending != b.PaymentPending ||
+		!a.TrialEnd.Equal(b.TrialEnd) || !a.CurrentPeriodEnd.Equal(b.CurrentPeriodEnd)
+}
+
+func summary(a store.Account) string {
+	return fmt.Sprintf("state=%s plan=%s card=%t sub=%s status=%s cancel_at_period_end=%t pending=%t trial_end=%s period_end=%s",
+		a.State, a.Plan, a.HasCard, a.SubscriptionID, a.SubscriptionStatus, a.CancelAtPeriodEnd, a.PaymentPending,
+		fmtTime(a.TrialEnd), fmtTime(a.CurrentPeriodEnd))
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// RunReconciler resyncs, at start and then every interval, each account with
+// a Stripe customer whose LastSyncAt (by the billing clock) is older than
+// staleAfter, so a missed webhook heals on its own. A resync that changed
+// what the customer sees is logged and recorded as an audit entry with
+// Actor "reconciler" (Before/After summaries) for the ops view. It returns
+// when ctx is done.
+func (s *Service) RunReconciler(ctx context.Context, every, staleAfter time.Duration) {
+	if every <= 0 {
+		every = 10 * time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s.ReconcileOnce(ctx, staleAfter)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ReconcileOnce is one pass of RunReconciler; it returns how many accounts it
+// resynced and how many of them had drifted.
+func (s *Service) ReconcileOnce(ctx context.Context, staleAfter time.Duration) (synced, drift int) {
+	cutoff := s.now().Add(-staleAfter)
+	var ids []string
+	err := s.db.ForEachAccount(func(a store.Account) bool {
+		if a.CustomerID != "" && a.LastSyncAt.Before(cutoff) {
+			ids = append(ids, a.ID)
+		}
+		return true
+	})
+	if err != nil {
+		s.log.Error("reconciler: list accounts", "err", err)
+		return 0, 0
+	}
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return synced, drift
+		}
+		before, after, err := s.resync(ctx, id)
+		if err != nil {
+			s.log.Warn("reconciler: resync failed", "account", id, "err", err)
+			continue
+		}
+		synced++
+		if !drifted(before, after) {
+			continue
+		}
+		drift++
+		s.log.Warn("reconciler: drift healed", "account", id, "before", summary(before), "after", summary(after))
+		if _, err := s.db.AppendAudit(store.AuditEntry{
+			Actor: "reconciler", AccountID: id, Action: "drift", Before: summary(before), After: summary(after), At: s.now(),
+		}); err != nil {
+			s.log.Error("reconciler: audit", "account", id, "err", err)
+		}
+	}
+	return synced, drift
+}
+
+// commit runs mutate (if any) and Derive(snap) on the account in one store
+// transaction, sets LastSyncAt, then records the notices the change implies.
+func (s *Service) commit(op, accountID string, mutate func(*store.Account), snap *Snapshot) (store.Account, error) {
+	acct, err := s.commitWith(accountID, mutate, snap)
+	return acct, wrap(op, err)
+}
+
+func (s *Service) commitWith(accountID string, mutate func(*store.Account), snap *Snapshot) (store.Account, error) {
+	var notes []store.Notice
+	acct, err := s.db.UpdateAccount(accountID, s.deriveFn(mutate, snap, &notes))
+	if err != nil {
+		return store.Account{}, storeErr(err)
+	}
+	s.addNotices(notes)
+	return acct, nil
+}
+
+// deriveFn returns the store update shared by the service and the webhook:
+// mutate, Derive, LastSyncAt, and the notices of the transition into *notes.
+// The store may run it more than once (bbolt Batch): it resets *notes.
+func (s *Service) deriveFn(mutate func(*store.Account), snap *Snapshot, notes *[]store.Notice) func(*store.Account) error {
+	now := s.now()
+	return func(a *store.Account) error {
+		before := *a
+		if mutate != nil {
+			mutate(a)
+		}
+		*a = Derive(*a, snap)
+		a.LastSyncAt = now
+		*notes = s.transitionNotices(before, *a, snap, now)
+		return nil
+	}
+}
+
+func (s *Service) addNotices(notes []store.Notice) {
+	for _, n := range notes {
+		if _, _, err := s.db.AddNotice(n); err != nil {
+			s.log.Error("billing: notice not recorded", "account", n.AccountID, "kind", n.Kind, "err", err)
+		}
+	}
+}
+
+// ensureCustomer creates the account's Stripe customer on first need (one per
+// account: idempotency key and a check under the store's lock).
+func (s *Service) ensureCustomer(ctx context.Context, acct store.Account) (store.Account, error) {
+	if acct.CustomerID != "" {
+		return acct, nil
+	}
+	p := &stripe.CustomerParams{Email: stripe.String(acct.Email), Metadata: map[string]string{"account_id": acct.ID}}
+	p.Context = ctx
+	p.SetIdempotencyKey("portal-customer-" + acct.ID)
+	c, err := s.api.Customers.New(p)
+	if err != nil {
+		return acct, err
+	}
+	acct, err = s.db.UpdateAccount(acct.ID, func(a *store.Account) error {
+		if a.CustomerID == "" {
+			a.CustomerID = c.ID
+		}
+		return nil
+	})
+	return acct, storeErr(err)
+}
+
+// priceID finds the Stripe price of plan by its lookup key (cached).
+func (s *Service) priceID(ctx context.Context, plan Plan) (string, error) {
+	s.mu.Lock()
+	id := s.prices[plan.LookupKey]
+	s.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	pr, err := findPrice(ctx, s.api, plan.LookupKey)
+	if err != nil {
+		return "", err
+	}
+	if pr == nil {
+		return "", fmt.Errorf("no active Stripe price with lookup key %q: run `portal stripe-setup`", plan.LookupKey)
+	}
+	s.mu.Lock()
+	s.prices[plan.LookupKey] = pr.ID
+	s.mu.Unlock()
+	return pr.ID, nil
+}
+
+func findPrice(ctx context.Context, api *client.API, lookupKey string) (*stripe.Price, error) {
+	p := &stripe.PriceListParams{LookupKeys: []*string{stripe.String(lookupKey)}, Active: stripe.Bool(true)}
+	p.Context = ctx
+	p.Single = true
+	it := api.Prices.List(p)
+	// Stripe filters by lookup key; an active key names one price.
+	for it.Next() {
+		if pr := it.Price(); pr != nil && pr.ID != "" {
+			return pr, nil
+		}
+	}
+	return nil, it.Err()
+}
+
+func (s *Service) forgetPending(accountID string) {
+	s.mu.Lock()
+	delete(s.pending, accountID)
+	s.mu.Unlock()
+}
+
+func (s *Service) currency(a store.Account) string {
+	if a.Currency != "" {
+		return a.Currency
+	}
+	if p, ok := s.cat.Plan(a.Plan); ok {
+		return p.Currency
+	}
+	return "usd"
+}
+
+// fetchSubscription gets the subscription with everything SnapshotOf reads.
+func (s *Service) fetchSubscription(ctx context.Context, id string) (*stripe.Subscription, error) {
+	p := &stripe.SubscriptionParams{}
+	p.Context = ctx
+	expandSubscription(&p.Params)
+	return s.api.Subscriptions.Get(id, p)
+}
+
+// expandSubscription asks for the card and the latest invoice in the response.
+func expandSubscription(p *stripe.Params) {
+	p.AddExpand("default_payment_method")
+	p.AddExpand("customer.invoice_settings.default_payment_method")
+	p.AddExpand("latest_invoice")
+}
+
+// snapshot is SnapshotOf with the plan resolved through the catalog.
+func (s *Service) snapshot(sub *stripe.Subscription) *Snapshot {
+	snap := SnapshotOf(sub)
+	if p, ok := s.cat.PlanByLookupKey(snap.LookupKey); ok {
+		snap.PlanID = p.ID
+	} else if _, ok := s.cat.Plan(snap.PlanID); !ok {
+		snap.PlanID = ""
+	}
+	return &snap
+}
+
+// isMissing reports whether err is Stripe's 404 for an object.
+func isMissing(err error) bool {
+	var se *stripe.Error
+	return errors.As(err, &se) && (se.HTTPStatusCode == http.StatusNotFound || se.Code == stripe.ErrorCodeResourceMissing)
+}
+
+// transitionNotices returns the notices implied by an account moving from
+// before to after. Keys make AddNotice record each once.
+func (s *Service) transitionNotices(before, after store.Account, snap *Snapshot, now time.Time) []store.Notice {
+	var out []store.Notice
+	add := func(kind, key, msg string) {
+		out = append(out, store.Notice{AccountID: after.ID, Kind: kind, Key: key, Message: msg, CreatedAt: now})
+	}
+	if after.State == store.StateLockedTrialEnded && before.State != after.State {
+		add("trial_ended", after.SubscriptionID+":"+strconv.FormatInt(after.TrialEnd.Unix(), 10),
+			fmt.Sprintf("Your %s trial has ended without a card. Add a card to unlock it, or choose the free plan.", s.planName(after.Plan)))
+	}
+	if after.HasCard && (!before.HasCard || before.CardLast4 != after.CardLast4 || before.CardBrand != after.CardBrand) {
+		key := after.CardBrand + ":" + after.CardLast4
+		if snap != nil && snap.PaymentMethodID != "" {
+			key = snap.PaymentMethodID
+		}
+		add("card_added", key, "Card added: "+cardName(after.CardBrand, after.CardLast4)+".")
+	}
+	if before.Plan != "" && after.Plan != "" && before.Plan != after.Plan {
+		add("plan_changed", fmt.Sprintf("%s:%s>%s:v%d", after.SubscriptionID, before.Plan, after.Plan, before.Version),
+			fmt.Sprintf("Your plan changed from %s to %s.", s.planName(before.Plan), s.planName(after.Plan)))
+	}
+	return out
+}
+
+func (s *Service) planName(id string) string {
+	if p, ok := s.cat.Plan(id); ok {
+		return p.Name
+	}
+	return id
+}
+
+func cardName(brand, last4 string) string {
+	if brand == "" {
+		brand = "card"
+	}
+	if last4 == "" {
+		return brand
+	}
+	return brand + " ending " + last4
+}
+
+// formatAmount renders minor units for people: $9.00, or 9.00 EUR.
+func formatAmount(amount int64, currency string) string {
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	v := fmt.Sprintf("%s%d.%02d", sign, amount/100, amount%100)
+	if strings.EqualFold(currency, "usd") || currency == "" {
+		return "$" + v
+	}
+	return v + " " + strings.ToUpper(currency)
+}
