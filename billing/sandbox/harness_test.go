@@ -1,0 +1,233 @@
+package sandbox
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	stripe "github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+	"github.com/stripe/stripe-go/v76/webhook"
+)
+
+const testSecret = "whsec_test_secret_for_sandbox"
+
+// receiver is a webhook endpoint that verifies every delivery with
+// stripe-go's webhook.ConstructEvent and records the events.
+type receiver struct {
+	t      testing.TB
+	srv    *httptest.Server
+	mu     sync.Mutex
+	events []stripe.Event
+	bad    int
+	fail   int // answer 500 to this many more deliveries
+	notify chan struct{}
+}
+
+func newReceiver(tb testing.TB) *receiver {
+	tb.Helper()
+	rc := &receiver{t: tb, notify: make(chan struct{}, 1000)}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if rc.fail > 0 {
+			rc.fail--
+			http.Error(w, "temporarily broken", http.StatusInternalServerError)
+			return
+		}
+		ev, err := webhook.ConstructEvent(body, r.Header.Get("Stripe-Signature"), testSecret)
+		if err != nil {
+			rc.bad++
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rc.events = append(rc.events, ev)
+		select {
+		case rc.notify <- struct{}{}:
+		default:
+		}
+	}))
+	tb.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) setFail(n int) { rc.mu.Lock(); rc.fail = n; rc.mu.Unlock() }
+
+func (rc *receiver) snapshot() []stripe.Event {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]stripe.Event(nil), rc.events...)
+}
+
+// waitFor waits until an event of typ about object id has arrived (id ""
+// matches any) and returns the latest such event.
+func (rc *receiver) waitFor(typ, id string) stripe.Event {
+	rc.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		evs := rc.snapshot()
+		for i := len(evs) - 1; i >= 0; i-- {
+			e := evs[i]
+			if e.Type == stripe.EventType(typ) && (id == "" || e.Data.Object["id"] == id) {
+				return e
+			}
+		}
+		select {
+		case <-rc.notify:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			var got []string
+			for _, e := range evs {
+				got = append(got, string(e.Type))
+			}
+			rc.t.Fatalf("no %s event for %q arrived; got %v", typ, id, got)
+		}
+	}
+}
+
+// env is a running sandbox with a stripe-go client pointed at it.
+type env struct {
+	t    testing.TB
+	sb   *Sandbox
+	srv  *httptest.Server
+	sc   *client.API
+	rc   *receiver
+	path string
+	base time.Time
+	cfg  Config
+}
+
+func newEnv(tb testing.TB, mod ...func(*Config)) *env {
+	tb.Helper()
+	e := &env{t: tb, rc: newReceiver(tb), path: filepath.Join(tb.TempDir(), "sandbox.db")}
+	e.cfg = Config{Path: e.path, WebhookURL: e.rc.srv.URL, WebhookSecret: testSecret, Tick: -1,
+		Retry: RetryPolicy{MaxAttempts: 3, Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond}}
+	for _, m := range mod {
+		m(&e.cfg)
+	}
+	e.open()
+	return e
+}
+
+func (e *env) open() {
+	e.t.Helper()
+	mux := http.NewServeMux()
+	e.srv = httptest.NewUnstartedServer(mux)
+	e.srv.Start()
+	e.cfg.BaseURL = e.srv.URL + "/sandbox"
+	sb, err := Open(e.cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.sb = sb
+	mux.Handle("/sandbox/", http.StripPrefix("/sandbox", sb.Handler()))
+	e.sc = newClient(e.srv.URL + "/sandbox")
+	e.t.Cleanup(func() { e.close() })
+}
+
+func (e *env) close() {
+	if e.sb != nil {
+		if err := e.sb.Close(); err != nil {
+			e.t.Error(err)
+		}
+		e.sb = nil
+	}
+	if e.srv != nil {
+		e.srv.Close()
+		e.srv = nil
+	}
+}
+
+// restart closes the sandbox and opens the same file again.
+func (e *env) restart() {
+	e.t.Helper()
+	e.close()
+	e.open()
+}
+
+func newClient(url string) *client.API {
+	sc := &client.API{}
+	cfg := &stripe.BackendConfig{URL: stripe.String(url), MaxNetworkRetries: stripe.Int64(0),
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}}
+	sc.Init("sk_test_sandbox", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
+		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg), Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg)})
+	return sc
+}
+
+func (e *env) advance(d time.Duration) {
+	e.t.Helper()
+	if err := e.sb.Advance(context.Background(), d); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// catalog creates the portal's plans as stripe-setup does.
+func (e *env) catalog() map[string]*stripe.Price {
+	e.t.Helper()
+	out := map[string]*stripe.Price{}
+	for _, p := range []struct {
+		key    string
+		amount int64
+	}{{"plan_s", 900}, {"plan_m", 2900}, {"plan_xl", 9900}} {
+		prod, err := e.sc.Products.New(&stripe.ProductParams{Name: stripe.String(p.key)})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		pr, err := e.sc.Prices.New(&stripe.PriceParams{Product: stripe.String(prod.ID), Currency: stripe.String("usd"),
+			UnitAmount: stripe.Int64(p.amount), LookupKey: stripe.String(p.key),
+			Recurring: &stripe.PriceRecurringParams{Interval: stripe.String("month")}})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out[p.key] = pr
+	}
+	return out
+}
+
+func (e *env) customer(email string) *stripe.Customer {
+	e.t.Helper()
+	p := &stripe.CustomerParams{Email: stripe.String(email)}
+	p.AddMetadata("account_id", "acct-1")
+	c, err := e.sc.Customers.New(p)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// trial starts the portal's cardless 30-day trial.
+func (e *env) trial(cus *stripe.Customer, pr *stripe.Price, behavior string) *stripe.Subscription {
+	e.t.Helper()
+	p := &stripe.SubscriptionParams{Customer: stripe.String(cus.ID),
+		Items:           []*stripe.SubscriptionItemsParams{{Price: stripe.String(pr.ID)}},
+		TrialPeriodDays: stripe.Int64(30),
+		TrialSettings: &stripe.SubscriptionTrialSettingsParams{EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{
+			MissingPaymentMethod: stripe.String(behavior)}}}
+	p.AddMetadata("account_id", "acct-1")
+	p.AddExpand("latest_invoice")
+	p.SetIdempotencyKey("trial-" + cus.ID)
+	sub, err := e.sc.Subscriptions.New(p)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sub
+}
+
+func (e *env) getSub(id string) *stripe.Subscription {
+	e.t.Helper()
+	p := &stripe.SubscriptionParams{}
+	p.AddExpand("default_payment_method")
+	p.AddExpand("customer.invoice_settings.default_payment_method")
+	p.AddExpand("latest_invoice")
+	sub, err := e.sc.Subscriptions.Get(id, p)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sub
+}

@@ -1,0 +1,69 @@
+package sandbox
+
+import "net/http"
+
+var (
+	emptySchema = schema{"expand[]"}
+	listSchema  = schema{"limit", "starting_after", "ending_before", "expand[]"}
+)
+
+func (s *Sandbox) routes() {
+	s.mux = http.NewServeMux()
+
+	s.handle("POST /v1/customers", customerSchema, s.createCustomer)
+	s.handle("GET /v1/customers", customerListSchema, s.listCustomers)
+	s.handle("GET /v1/customers/{id}", emptySchema, s.retrieveCustomer)
+	s.handle("POST /v1/customers/{id}", customerSchema, s.updateCustomer)
+	s.handle("GET /v1/customers/{id}/payment_methods", paymentMethodListSchema, s.listPaymentMethods)
+
+	s.handle("POST /v1/products", productSchema, s.createProduct)
+	s.handle("GET /v1/products", productListSchema, s.listProducts)
+	s.handle("GET /v1/products/{id}", emptySchema, s.retrieveProduct)
+	s.handle("POST /v1/prices", priceSchema, s.createPrice)
+	s.handle("GET /v1/prices", priceListSchema, s.listPrices)
+	s.handle("GET /v1/prices/{id}", emptySchema, s.retrievePrice)
+
+	s.handle("POST /v1/subscriptions", subscriptionCreateSchema, s.createSubscription)
+	s.handle("GET /v1/subscriptions", subscriptionListSchema, s.listSubscriptions)
+	s.handle("GET /v1/subscriptions/{id}", emptySchema, s.retrieveSubscription)
+	s.handle("POST /v1/subscriptions/{id}", subscriptionUpdateSchema, s.updateSubscription)
+	s.handle("DELETE /v1/subscriptions/{id}", subscriptionCancelSchema, s.cancelSubscription)
+	s.handle("POST /v1/subscriptions/{id}/resume", subscriptionResumeSchema, s.resumeSubscription)
+
+	s.handle("GET /v1/invoices", invoiceListSchema, s.listInvoices)
+	s.handle("GET /v1/invoices/upcoming", upcomingSchema, s.upcomingInvoice)
+	s.handle("GET /v1/invoices/{id}", emptySchema, s.retrieveInvoice)
+	s.handle("POST /v1/invoices/{id}/pay", invoicePaySchema, s.payInvoice)
+
+	s.handle("POST /v1/checkout/sessions", checkoutCreateSchema, s.createCheckoutSession)
+	s.handle("GET /v1/checkout/sessions", checkoutListSchema, s.listCheckoutSessions)
+	s.handle("GET /v1/checkout/sessions/{id}", emptySchema, s.retrieveCheckoutSession)
+	s.handle("POST /v1/checkout/sessions/{id}/expire", emptySchema, s.expireCheckoutSession)
+
+	s.handle("GET /v1/setup_intents/{id}", schema{"client_secret", "expand[]"}, s.retrieveSetupIntent)
+	s.handle("GET /v1/payment_methods", paymentMethodListSchema, s.listPaymentMethods)
+	s.handle("GET /v1/payment_methods/{id}", emptySchema, s.retrievePaymentMethod)
+	s.handle("POST /v1/payment_methods/{id}/attach", paymentMethodAttachSchema, s.attachPaymentMethodAPI)
+	s.handle("POST /v1/payment_methods/{id}/detach", emptySchema, s.detachPaymentMethod)
+
+	s.handle("POST /v1/billing_portal/sessions", portalCreateSchema, s.createPortalSession)
+
+	s.handle("GET /v1/events", eventListSchema, s.listEvents)
+	s.handle("GET /v1/events/{id}", emptySchema, s.retrieveEvent)
+
+	s.handle("POST /v1/webhook_endpoints", webhookEndpointCreateSchema, s.createWebhookEndpoint)
+	s.handle("GET /v1/webhook_endpoints", listSchema, s.listWebhookEndpoints)
+	s.handle("GET /v1/webhook_endpoints/{id}", emptySchema, s.retrieveWebhookEndpoint)
+	s.handle("DELETE /v1/webhook_endpoints/{id}", emptySchema, s.deleteWebhookEndpoint)
+
+	s.handle("GET /v1/test_helpers/test_clocks", listSchema, s.listClocks)
+	s.handle("GET /v1/test_helpers/test_clocks/{id}", emptySchema, s.retrieveClock)
+	s.handleMode("POST /v1/test_helpers/test_clocks/{id}/advance", schema{"frozen_time", "expand[]"}, s.advanceClockHTTP, true, false)
+
+	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error",
+			Message: "Unrecognized request URL (" + r.Method + ": " + r.URL.Path + "). The offline sandbox serves only the part of the Stripe API the portal uses."})
+	})
+
+	s.pages()
+}

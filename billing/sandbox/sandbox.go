@@ -1,0 +1,250 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Config configures a Sandbox. Only Path is required.
+type Config struct {
+	Path          string // bbolt file for the sandbox's own state
+	BaseURL       string // public URL of the sandbox mount, e.g. "http://localhost:8080/sandbox"
+	WebhookURL    string // where signed events are POSTed; "" delivers nowhere
+	WebhookSecret string // whsec_...; signs deliveries to WebhookURL
+	// Now is the base clock (default time.Now). The sandbox clock is Now()
+	// plus a persisted offset that only grows.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// HTTPClient delivers webhooks; default has a 10 s timeout.
+	HTTPClient *http.Client
+	// Tick is how often due work (trial ends, renewals, retries, expiries)
+	// is played out in the background: 0 means 1 s; < 0 never (tests call
+	// Advance).
+	Tick  time.Duration
+	Retry RetryPolicy
+	// FailedPaymentOutcome is the subscription status once an invoice's
+	// payment retries are exhausted: "unpaid" (default) or "canceled".
+	FailedPaymentOutcome string
+	// PaymentRetryDelays are the waits, on the sandbox clock, between a
+	// failed invoice payment and its automatic retries; default 2 and 3
+	// days (3 attempts over 5 days).
+	PaymentRetryDelays []time.Duration
+}
+
+// Sandbox is an offline, stateful stand-in for the Stripe API subset the
+// portal uses. All methods are safe for concurrent use.
+type Sandbox struct {
+	cfg   Config
+	retry RetryPolicy
+	log   *slog.Logger
+	db    *bolt.DB
+	mux   *http.ServeMux
+
+	// mu guards st. API writes, clock advances and delivery bookkeeping
+	// take it exclusively; reads share it.
+	mu sync.RWMutex
+	st *state
+
+	// advanceMu serialises clock advances so due work plays out once, in order.
+	advanceMu sync.Mutex
+
+	ctx    context.Context // cancelled by Close to abort in-flight deliveries
+	cancel context.CancelFunc
+	stop   chan struct{}
+	wake   chan struct{}
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// Open opens (creating if needed) the sandbox state at cfg.Path and starts
+// its background work: webhook delivery, and due work every cfg.Tick.
+func Open(cfg Config) (*Sandbox, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("sandbox: Config.Path is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = time.Second
+	}
+	switch cfg.FailedPaymentOutcome {
+	case "":
+		cfg.FailedPaymentOutcome = "unpaid"
+	case "unpaid", "canceled":
+	default:
+		return nil, fmt.Errorf("sandbox: FailedPaymentOutcome must be unpaid or canceled, not %q", cfg.FailedPaymentOutcome)
+	}
+	if cfg.PaymentRetryDelays == nil {
+		cfg.PaymentRetryDelays = []time.Duration{48 * time.Hour, 72 * time.Hour}
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
+		return nil, errors.New("sandbox: Config.WebhookSecret is required with WebhookURL")
+	}
+	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: open %s: %w", cfg.Path, err)
+	}
+	st, err := load(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sandbox: load %s: %w", cfg.Path, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Sandbox{cfg: cfg, retry: cfg.Retry.withDefaults(), log: cfg.Logger, db: db, st: st,
+		ctx: ctx, cancel: cancel, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
+	s.routes()
+	s.wg.Add(1)
+	go s.deliverer()
+	if cfg.Tick > 0 {
+		s.wg.Add(1)
+		go s.ticker()
+	}
+	return s, nil
+}
+
+// Close stops background work, waits up to 5 s for in-flight webhook
+// deliveries (then aborts them; they are retried after the next Open), and
+// closes the database.
+func (s *Sandbox) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.cancel()
+		<-done
+	}
+	s.cancel()
+	return s.db.Close()
+}
+
+// Handler serves the Stripe API under /v1/ and the hosted pages under
+// /checkout/{id} and /portal/{id}, without the mount prefix: mount it with
+// http.StripPrefix("/sandbox", h).
+func (s *Sandbox) Handler() http.Handler { return s.mux }
+
+// Now returns the sandbox clock: the base clock plus the advanced offset.
+func (s *Sandbox) Now() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cfg.Now().Add(s.st.offset)
+}
+
+func (s *Sandbox) nowLocked() time.Time { return s.cfg.Now().Add(s.st.offset) }
+
+// Advance moves the sandbox clock forward by d and plays out, in order,
+// everything that falls due: on return every state change is committed and
+// its events are queued for delivery (delivery itself is asynchronous).
+func (s *Sandbox) Advance(ctx context.Context, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("sandbox: the clock only moves forward (got %s)", d)
+	}
+	s.advanceMu.Lock()
+	defer s.advanceMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("sandbox: closed")
+	}
+	s.st.offset += d
+	err := s.saveOffset(s.st.offset)
+	target := s.nowLocked().Unix()
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("sandbox: saving clock: %w", err)
+	}
+	return s.playOut(ctx, target)
+}
+
+// advanceTo is Advance to an absolute sandbox time (the test clock API).
+func (s *Sandbox) advanceTo(ctx context.Context, to time.Time) error {
+	s.mu.RLock()
+	d := to.Sub(s.nowLocked())
+	s.mu.RUnlock()
+	return s.Advance(ctx, max(d, 0))
+}
+
+func (s *Sandbox) ticker() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.advanceMu.Lock()
+			s.mu.RLock()
+			target := s.nowLocked().Unix()
+			s.mu.RUnlock()
+			if err := s.playOut(s.ctx, target); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("sandbox: playing out due work", "error", err)
+			}
+			s.advanceMu.Unlock()
+		}
+	}
+}
+
+// LoadOrCreateWebhookSecret returns the whsec_ secret stored at path,
+// generating it (mode 0600) on first use, so deliveries stay verifiable
+// across restarts.
+func LoadOrCreateWebhookSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		sec := strings.TrimSpace(string(b))
+		if !strings.HasPrefix(sec, "whsec_") {
+			return "", fmt.Errorf("sandbox: %s does not hold a whsec_ secret", path)
+		}
+		return sec, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("sandbox: read webhook secret: %w", err)
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	sec := "whsec_" + hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) { // another process won the race: use its secret
+			return LoadOrCreateWebhookSecret(path)
+		}
+		return "", fmt.Errorf("sandbox: create webhook secret: %w", err)
+	}
+	if _, err := f.WriteString(sec + "\n"); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return sec, nil
+}
