@@ -1,0 +1,291 @@
+package ops
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
+)
+
+// How much history the detail screen reads per account.
+const (
+	detailEvents = 20
+	detailAudit  = 20
+)
+
+// detailScreen is one account: its subscription snapshot, webhook events,
+// notices with their mail status, audit entries, and the admin actions.
+type detailScreen struct {
+	o  *Ops
+	c  *common.Common
+	id string
+
+	loaded  bool
+	err     error
+	acct    store.Account
+	events  []store.Event
+	notices []store.Notice
+	audit   []store.AuditEntry
+
+	scroll int
+}
+
+func newDetailScreen(o *Ops, c *common.Common, id string) *detailScreen {
+	return &detailScreen{o: o, c: c, id: id}
+}
+
+// detailLoadedMsg is one fresh read of everything the detail screen shows.
+type detailLoadedMsg struct {
+	id      string
+	acct    store.Account
+	events  []store.Event
+	notices []store.Notice
+	audit   []store.AuditEntry
+	err     error
+}
+
+// closeDetailMsg returns to the accounts table.
+type closeDetailMsg struct{}
+
+// load reads the account and its history off the UI goroutine.
+func (d *detailScreen) load() tea.Cmd {
+	db, id := d.o.cfg.Store, d.id
+	return func() tea.Msg {
+		m := detailLoadedMsg{id: id}
+		if m.acct, m.err = db.Account(id); m.err != nil {
+			return m
+		}
+		if m.events, m.err = db.EventsForAccount(id, detailEvents); m.err != nil {
+			return m
+		}
+		if m.notices, m.err = db.Notices(id); m.err != nil {
+			return m
+		}
+		m.audit, m.err = db.Audit(id, detailAudit)
+		return m
+	}
+}
+
+var (
+	keyBack    = key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back"))
+	keyExtend  = key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "extend trial"))
+	keyResync  = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resync"))
+	keyChange  = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "change plan"))
+	keyFree    = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "move to free"))
+	keyCancel  = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel at period end"))
+	keyResend  = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "re-send notice"))
+	keyScrollU = key.NewBinding(key.WithKeys("up", "k", "pgup"), key.WithHelp("↑/↓", "scroll"))
+	keyScrollD = key.NewBinding(key.WithKeys("down", "j", "pgdown", " "))
+)
+
+// openDialogMsg asks the model to show a dialog.
+type openDialogMsg struct{ d *dialog }
+
+func openDialog(d *dialog) tea.Cmd { return func() tea.Msg { return openDialogMsg{d: d} } }
+
+func (d *detailScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case detailLoadedMsg:
+		if msg.id != d.id {
+			return nil
+		}
+		d.loaded, d.err = true, msg.err
+		if msg.err == nil {
+			d.acct, d.events, d.notices, d.audit = msg.acct, msg.events, msg.notices, msg.audit
+		}
+	case indexChangedMsg:
+		// Re-read only when this account moved on; other accounts' writes
+		// leave the screen as it is.
+		if r, ok := d.o.idx.get(d.id); ok && r.version != d.acct.Version {
+			return d.load()
+		}
+	case actionDoneMsg:
+		if msg.act.accountID == d.id {
+			return d.load()
+		}
+	case tea.KeyMsg:
+		return d.updateKey(msg)
+	}
+	return nil
+}
+
+func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
+	a := action{accountID: d.id, email: d.acct.Email}
+	switch {
+	case key.Matches(msg, keyBack):
+		return func() tea.Msg { return closeDetailMsg{} }
+	case key.Matches(msg, keyScrollU):
+		d.scroll = max(d.scroll-scrollStep(msg), 0)
+		return nil
+	case key.Matches(msg, keyScrollD):
+		d.scroll += scrollStep(msg)
+		return nil
+	}
+	if !d.loaded || d.err != nil {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, keyExtend):
+		a.kind = actExtendTrial
+		dlg, cmd := numberDialog("Extend the trial by how many days?", a, 7, 1, 365,
+			func(a action, n int) action { a.days = n; return a })
+		return tea.Batch(openDialog(dlg), cmd)
+	case key.Matches(msg, keyResync):
+		a.kind = actResync
+		return openDialog(confirmDialog(a))
+	case key.Matches(msg, keyChange):
+		var opts []action
+		var labels []string
+		cur := 0
+		for _, p := range d.o.cfg.Catalog.Paid() {
+			o := a
+			o.kind, o.plan = actChangePlan, p.ID
+			if p.ID == d.acct.Plan {
+				cur = len(opts)
+			}
+			opts = append(opts, o)
+			labels = append(labels, fmt.Sprintf("%-4s %s %s/month", p.ID, p.Name, fmtMoney(p.Amount, p.Currency)))
+		}
+		if len(opts) == 0 {
+			return nil
+		}
+		return openDialog(pickDialog("Change to which plan?", opts, labels, cur))
+	case key.Matches(msg, keyFree):
+		a.kind = actMoveToFree
+		return openDialog(confirmDialog(a))
+	case key.Matches(msg, keyCancel):
+		a.kind = actCancel
+		return openDialog(confirmDialog(a))
+	case key.Matches(msg, keyResend):
+		if len(d.notices) == 0 {
+			return nil
+		}
+		var opts []action
+		var labels []string
+		for _, n := range d.notices {
+			o := a
+			o.kind, o.notice = actResendNotice, n
+			opts = append(opts, o)
+			labels = append(labels, fmt.Sprintf("%s  %s  %s", fmtTime(n.CreatedAt), n.Kind, mailStatus(n)))
+		}
+		return openDialog(pickDialog("Re-send which notice?", opts, labels, 0))
+	}
+	return nil
+}
+
+func scrollStep(msg tea.KeyMsg) int {
+	switch msg.String() {
+	case "pgup", "pgdown", " ":
+		return 10
+	}
+	return 1
+}
+
+func (d *detailScreen) takesText() bool { return false }
+
+func (d *detailScreen) bindings() []key.Binding {
+	return []key.Binding{keyBack, keyScrollU, keyExtend, keyResync, keyChange, keyFree, keyCancel, keyResend}
+}
+
+func mailStatus(n store.Notice) string {
+	switch {
+	case !n.MailedAt.IsZero():
+		return "mailed " + fmtTime(n.MailedAt)
+	case n.MailTries > 0:
+		return fmt.Sprintf("in outbox, %d failed tries: %s", n.MailTries, n.MailError)
+	}
+	return "in outbox"
+}
+
+func (d *detailScreen) view(width, height int) string {
+	st := d.c.Styles
+	switch {
+	case !d.loaded:
+		return st.Subtle.Render("Loading " + d.id + "…")
+	case d.err != nil:
+		return st.Error.Render("Could not read " + d.id + ": " + d.err.Error())
+	}
+	a := d.acct
+	now := d.o.cfg.Now()
+	var lines []string
+	add := func(s string) { lines = append(lines, s) }
+	field := func(label, value string) string { return fit(label, 14) + value }
+	pair := func(l1, v1, l2, v2 string) { add(fit(field(l1, v1), 44) + "  " + field(l2, v2)) }
+
+	add(st.Title.Render(a.Email) + "  " + st.Subtle.Render(a.ID))
+	planName := orDash(a.Plan)
+	if p, ok := d.o.cfg.Catalog.Plan(a.Plan); ok && !p.Free() {
+		planName = fmt.Sprintf("%s (%s/month)", p.ID, fmtMoney(p.Amount, p.Currency))
+	}
+	pair("Plan", planName, "State", stateLabel(a.State, a.HasCard, a.PaymentPending))
+	trial := fmtTime(a.TrialEnd)
+	if in := fmtIn(now, a.TrialEnd); in != "" {
+		trial += " (" + in + ")"
+	}
+	pair("Trial end", trial, "Trial used", yesNo(a.TrialUsed))
+	card := "none"
+	if a.HasCard {
+		card = strings.TrimSpace(a.CardBrand + " " + a.CardLast4)
+	}
+	pair("Card", card, "Created", fmtTime(a.CreatedAt))
+	pair("Customer", orDash(a.CustomerID), "Subscription", orDash(a.SubscriptionID))
+	pair("Stripe status", orDash(a.SubscriptionStatus), "Cancel at end", yesNo(a.CancelAtPeriodEnd))
+	pair("Period end", fmtTime(a.CurrentPeriodEnd), "Next invoice", nextInvoice(a))
+	pair("Last sync", fmtTime(a.LastSyncAt), "Updated", fmt.Sprintf("%s (v%d)", fmtTime(a.UpdatedAt), a.Version))
+	for _, k := range a.Keys {
+		add(field("Key", k.Fingerprint+"  added "+fmtDate(k.AddedAt)))
+	}
+
+	add("")
+	add(st.Title.Render(fmt.Sprintf("Webhook events (%d)", len(d.events))))
+	if len(d.events) == 0 {
+		add(st.Subtle.Render("  none"))
+	}
+	for _, e := range d.events {
+		l := fmt.Sprintf("  %s  %s %s %s", fmtStamp(e.ReceivedAt), fit(e.Type, 40), fit(string(e.Status), 9), fitRight(fmtLatency(e.Latency), 7))
+		if e.Duplicates > 0 {
+			l += fmt.Sprintf("  +%d dup", e.Duplicates)
+		}
+		if e.Error != "" {
+			l += "  " + e.Error
+		}
+		add(l)
+	}
+
+	add("")
+	add(st.Title.Render(fmt.Sprintf("Notices (%d)", len(d.notices))))
+	if len(d.notices) == 0 {
+		add(st.Subtle.Render("  none"))
+	}
+	for _, n := range d.notices {
+		add(fmt.Sprintf("  %s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailStatus(n)))
+	}
+
+	add("")
+	add(st.Title.Render(fmt.Sprintf("Audit (%d)", len(d.audit))))
+	if len(d.audit) == 0 {
+		add(st.Subtle.Render("  none"))
+	}
+	for _, e := range d.audit {
+		add(fmt.Sprintf("  %s  %s  %s", fmtTime(e.At), fit(e.Actor, 20), e.Action))
+		add("    before: " + e.Before)
+		add("    after:  " + e.After)
+	}
+
+	for i, l := range lines {
+		lines[i] = fit(l, width)
+	}
+	d.scroll = min(d.scroll, max(len(lines)-height, 0))
+	end := min(d.scroll+height, len(lines))
+	return strings.Join(lines[d.scroll:end], "\n")
+}
+
+func nextInvoice(a store.Account) string {
+	if a.NextInvoiceAt.IsZero() {
+		return "-"
+	}
+	return fmt.Sprintf("%s %s", fmtTime(a.NextInvoiceAt), fmtMoney(a.NextInvoiceAmount, a.Currency))
+}

@@ -1,0 +1,25 @@
+// Package ops is the portal's ops view: the terminal screens an admin gets
+// instead of the customer UI when the SSH session authenticated with a key
+// from the admin keys file (package adminkeys; the gate is tui.Config.Admins
+// and Ops re-checks it).
+//
+// Screens, one file each: the accounts table (accounts.go), an account's
+// detail with its actions (detail.go), the summary of states, trials and
+// revenue (summary.go), the webhook log with retries and reconciler drift
+// (webhooks.go) and, in sandbox mode, the sandbox clock (clock.go).
+//
+// The accounts table reads an in-memory index shared by every admin session
+// (index.go), loaded once and then kept in step by the store's change feed
+// (Ops.Run). It holds one sorted order per column, updated incrementally, so
+// filtering, searching, sorting and paging 100,000 accounts is one linear
+// pass per keystroke and never a store scan.
+//
+// Every action (extend a trial, resync, change plan, move to free, cancel
+// at period end, re-send a notice, retry a failed event, advance the sandbox
+// clock) is confirmed with an explicit "y", goes through the same billing
+// calls as the customer's own (the Billing interface, satisfied by
+// *billing.Service), and is written to the store's audit log with the
+// admin's key fingerprint, the time, the action and the account before and
+// after, failures included. Customer sessions see the result live through
+// the same change feed.
+package ops

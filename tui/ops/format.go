@@ -1,0 +1,171 @@
+package ops
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/textinput"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/portal/portal/store"
+)
+
+// fit truncates s to w cells (ending in "…") and pads it to exactly w.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) > w {
+		s = ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-ansi.StringWidth(s))
+}
+
+// fitRight is fit with the text against the right edge (numbers).
+func fitRight(s string, w int) string {
+	if ansi.StringWidth(s) > w {
+		return fit(s, w)
+	}
+	return strings.Repeat(" ", w-ansi.StringWidth(s)) + s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func fmtDate(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func fmtStamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// fmtIn says how far t is from now: "in 2d 3h", "5h ago", "now".
+func fmtIn(now, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := t.Sub(now)
+	if d > -time.Minute && d < time.Minute {
+		return "now"
+	}
+	s := fmtSpan(d.Abs())
+	if d < 0 {
+		return s + " ago"
+	}
+	return "in " + s
+}
+
+// fmtSpan rounds d to its two largest units: "2d 3h", "4h 12m", "7m".
+func fmtSpan(d time.Duration) string {
+	days := int(d / (24 * time.Hour))
+	hours := int(d % (24 * time.Hour) / time.Hour)
+	mins := int(d % time.Hour / time.Minute)
+	switch {
+	case days > 0 && hours > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case days > 0:
+		return fmt.Sprintf("%dd", days)
+	case hours > 0 && mins > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	case hours > 0:
+		return fmt.Sprintf("%dh", hours)
+	}
+	return fmt.Sprintf("%dm", mins)
+}
+
+// fmtLatency shows a handler latency to a useful precision.
+func fmtLatency(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < 10*time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+// fmtMoney formats minor units: "$1,234.50" for usd, "1,234.50 EUR" otherwise.
+func fmtMoney(amount int64, currency string) string {
+	neg := amount < 0
+	if neg {
+		amount = -amount
+	}
+	s := fmtCount(int(amount/100)) + fmt.Sprintf(".%02d", amount%100)
+	if strings.EqualFold(currency, "usd") || currency == "" {
+		s = "$" + s
+	} else {
+		s += " " + strings.ToUpper(currency)
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// fmtCount adds thousands separators: 100000 → "100,000".
+func fmtCount(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + fmtCount(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// stateLabel is the state as ops reads it: the stored name, with the card
+// and a pending payment spelled out where they change what it means.
+func stateLabel(s store.State, hasCard, pending bool) string {
+	l := string(s)
+	if s == store.StateNone {
+		l = "none"
+	}
+	if s == store.StateTrial && !hasCard {
+		l += " (no card)"
+	}
+	if pending {
+		l += " +pending"
+	}
+	return l
+}
+
+// newInput returns a text input with a steady cursor: a blinking one would
+// redraw the session twice a second for nothing.
+func newInput(prompt, placeholder string, limit int) textinput.Model {
+	in := textinput.New()
+	in.Prompt = prompt
+	in.Placeholder = placeholder
+	in.CharLimit = limit
+	in.Cursor.SetMode(cursor.CursorStatic)
+	return in
+}

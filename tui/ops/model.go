@@ -1,0 +1,303 @@
+package ops
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/portal/portal/tui/common"
+)
+
+// Minimum terminal size for the ops view.
+const (
+	minWidth  = 80
+	minHeight = 16
+)
+
+// screen is one view of the ops model. Screens are pointers and change in
+// place; update returns the command to run.
+type screen interface {
+	update(msg tea.Msg) tea.Cmd
+	view(width, height int) string
+	bindings() []key.Binding
+	// takesText reports whether printable keys go to a text field.
+	takesText() bool
+}
+
+// tab is one top-level screen.
+type tab int
+
+const (
+	tabAccounts tab = iota
+	tabSummary
+	tabWebhooks
+	tabClock
+)
+
+var tabNames = map[tab]string{tabAccounts: "Accounts", tabSummary: "Summary", tabWebhooks: "Webhooks", tabClock: "Clock"}
+
+// tabShownMsg and tabHiddenMsg tell a screen it came into or left view, so
+// screens that poll do it only while seen.
+type (
+	tabShownMsg  struct{}
+	tabHiddenMsg struct{}
+)
+
+// model is the root of one admin session's ops view.
+type model struct {
+	o *Ops
+	c *common.Common
+
+	tabs    []tab
+	tab     tab
+	screens map[tab]screen
+	detail  *detailScreen // open over the accounts tab, or nil
+	dialog  *dialog
+	running string // the prompt of the action in flight, "" when none
+
+	status    string
+	statusErr bool
+	help      help.Model
+	showHelp  bool
+}
+
+func newModel(o *Ops, c *common.Common) *model {
+	h := help.New()
+	h.Styles.ShortKey = c.Styles.Help.Bold(true)
+	h.Styles.ShortDesc = c.Styles.Help
+	h.Styles.FullKey = c.Styles.Help.Bold(true)
+	h.Styles.FullDesc = c.Styles.Help
+	m := &model{o: o, c: c, help: h, tabs: []tab{tabAccounts, tabSummary, tabWebhooks}}
+	m.screens = map[tab]screen{
+		tabAccounts: newAccountsScreen(o, c),
+		tabSummary:  newSummaryScreen(o, c),
+		tabWebhooks: newWebhooksScreen(o, c),
+	}
+	if o.cfg.Clock != nil {
+		m.tabs = append(m.tabs, tabClock)
+		m.screens[tabClock] = newClockScreen(o, c)
+	}
+	return m
+}
+
+// Init starts following the accounts index.
+func (m *model) Init() tea.Cmd {
+	gen, _ := m.o.idx.watch()
+	return m.o.waitChange(m.c.Ctx, gen)
+}
+
+var (
+	keyTabs    = key.NewBinding(key.WithKeys("tab", "shift+tab", "1", "2", "3", "4"), key.WithHelp("1-4/tab", "screens"))
+	keyQuit    = key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit"))
+	keyHelp    = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help"))
+	keyCtrlC   = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
+	tabForKey  = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3}
+)
+
+// current is the screen in view.
+func (m *model) current() screen {
+	if m.tab == tabAccounts && m.detail != nil {
+		return m.detail
+	}
+	return m.screens[m.tab]
+}
+
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		m.help.Width = msg.Width - 4
+		return m, nil
+	case tea.KeyMsg:
+		return m, m.key(msg)
+	case indexChangedMsg:
+		return m, tea.Batch(m.broadcast(msg), m.o.waitChange(m.c.Ctx, msg.gen))
+	case openDetailMsg:
+		m.detail = newDetailScreen(m.o, m.c, msg.id)
+		return m, m.detail.load()
+	case closeDetailMsg:
+		m.detail = nil
+		return m, nil
+	case openDialogMsg:
+		m.dialog = msg.d
+		return m, nil
+	case runActionMsg:
+		m.running = msg.act.prompt()
+		m.status = ""
+		actor, ctx := m.c.Identity.Fingerprint, m.c.Ctx
+		return m, func() tea.Msg { return m.o.perform(ctx, actor, msg.act) }
+	case actionDoneMsg:
+		m.running = ""
+		if msg.err != nil {
+			m.status, m.statusErr = "Failed: "+msg.err.Error(), true
+			if msg.err == errNotAdmin {
+				return m, tea.Quit
+			}
+		} else {
+			m.status, m.statusErr = msg.status, false
+		}
+		return m, m.broadcast(msg)
+	case detailLoadedMsg:
+		if m.detail != nil {
+			return m, m.detail.update(msg)
+		}
+		return m, nil
+	}
+	return m, m.broadcast(msg)
+}
+
+// broadcast gives msg to every screen (each ignores what is not its own).
+func (m *model) broadcast(msg tea.Msg) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, t := range m.tabs {
+		cmds = append(cmds, m.screens[t].update(msg))
+	}
+	if m.detail != nil {
+		cmds = append(cmds, m.detail.update(msg))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *model) key(msg tea.KeyMsg) tea.Cmd {
+	if msg.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	if m.dialog != nil {
+		done, cmd := m.dialog.update(msg)
+		if done {
+			m.dialog = nil
+		}
+		return cmd
+	}
+	cur := m.current()
+	if cur.takesText() {
+		return cur.update(msg)
+	}
+	switch {
+	case key.Matches(msg, keyQuit):
+		return tea.Quit
+	case key.Matches(msg, keyHelp):
+		m.showHelp = !m.showHelp
+		return nil
+	case key.Matches(msg, keyTabs):
+		i := indexOf(m.tabs, m.tab)
+		switch s := msg.String(); s {
+		case "tab":
+			i = (i + 1) % len(m.tabs)
+		case "shift+tab":
+			i = (i + len(m.tabs) - 1) % len(m.tabs)
+		default:
+			if tabForKey[s] >= len(m.tabs) {
+				return nil
+			}
+			i = tabForKey[s]
+		}
+		return m.switchTo(m.tabs[i])
+	}
+	return cur.update(msg)
+}
+
+func indexOf(tabs []tab, t tab) int {
+	for i, x := range tabs {
+		if x == t {
+			return i
+		}
+	}
+	return 0
+}
+
+func (m *model) switchTo(t tab) tea.Cmd {
+	if t == m.tab {
+		return nil
+	}
+	hide := m.screens[m.tab].update(tabHiddenMsg{})
+	m.tab = t
+	return tea.Batch(hide, m.screens[t].update(tabShownMsg{}))
+}
+
+func (m *model) View() string {
+	st := m.c.Styles
+	w, h := m.c.Width, m.c.Height
+	if w == 0 {
+		w, h = 100, 30
+	}
+	if w < minWidth || h < minHeight {
+		return fmt.Sprintf("Terminal too small (%d×%d).\nThe ops view needs at least %d×%d.\n", w, h, minWidth, minHeight)
+	}
+	innerW, innerH := w-4, h-2 // the App style's padding
+
+	var head strings.Builder
+	head.WriteString(st.Title.Render("Portal ops"))
+	for i, t := range m.tabs {
+		label := fmt.Sprintf("%d %s", i+1, tabNames[t])
+		if t == m.tab {
+			head.WriteString("  " + st.Selected.Render("["+label+"]"))
+		} else {
+			head.WriteString("  " + st.Subtle.Render(" "+label+" "))
+		}
+	}
+	head.WriteString("  " + st.Subtle.Render(m.c.Identity.Fingerprint))
+
+	var foot []string
+	if m.dialog != nil {
+		foot = append(foot, m.dialog.view(st))
+	}
+	switch {
+	case m.running != "":
+		foot = append(foot, st.Subtle.Render("Working… "+m.running))
+	case m.status != "" && m.statusErr:
+		foot = append(foot, st.Error.Render(m.status))
+	case m.status != "":
+		foot = append(foot, st.OK.Render(m.status))
+	}
+	foot = append(foot, m.helpView())
+	footer := strings.Join(foot, "\n")
+
+	bodyH := max(innerH-2-lipgloss.Height(footer)-1, 1)
+	body := m.current().view(innerW, bodyH)
+	// Pad the body so the footer stays put as content grows and shrinks.
+	if n := bodyH - lipgloss.Height(body); n > 0 {
+		body += strings.Repeat("\n", n)
+	}
+	return st.App.Render(fitLines(head.String(), innerW) + "\n\n" + body + "\n" + footer)
+}
+
+// fitLines truncates every line of s to w cells.
+func fitLines(s string, w int) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if lipgloss.Width(l) > w {
+			lines[i] = strings.TrimRight(fit(l, w), " ")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *model) helpView() string {
+	var bs []key.Binding
+	switch {
+	case m.dialog != nil:
+		bs = append(m.dialog.bindings(), keyCtrlC)
+	case m.current().takesText():
+		bs = append(m.current().bindings(), keyCtrlC)
+	default:
+		bs = append(m.current().bindings(), keyTabs, keyHelp, keyQuit)
+	}
+	if m.showHelp {
+		return m.help.FullHelpView([][]key.Binding{bs})
+	}
+	return m.help.ShortHelpView(bs)
+}
+
+// deniedModel is what a session gets when Model's own admin check fails: a
+// refusal and nothing else.
+type deniedModel struct{}
+
+func (deniedModel) Init() tea.Cmd { return tea.Quit }
+
+func (d deniedModel) Update(tea.Msg) (tea.Model, tea.Cmd) { return d, tea.Quit }
+
+func (deniedModel) View() string { return "This key is not an admin key.\n" }

@@ -1,0 +1,196 @@
+package ops
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
+)
+
+// endingSoon is how far ahead "trials ending soon" looks: the window of
+// Stripe's trial_will_end notice.
+const endingSoon = 3 * 24 * time.Hour
+
+// summary is the business at a glance, computed from the accounts index.
+type summary struct {
+	loaded   bool
+	accounts int
+	byState  map[stateKey]int
+
+	// Trials ending within endingSoon that have no card, soonest first.
+	ending []row
+
+	// Trial → paid: of the accounts whose one trial is over, how many pay.
+	trialsOver int
+	converted  int
+
+	// Monthly recurring revenue by currency from active and canceling paid
+	// plans past their trial, at catalog prices; past due apart, as at risk.
+	mrr      map[string]int64
+	paying   int
+	atRisk   map[string]int64
+	pastDue  int
+	unpriced int // paying accounts whose plan is not in the catalog
+}
+
+// stateKey splits the trial state by card, as the access table does.
+type stateKey struct {
+	state  store.State
+	noCard bool
+}
+
+func (k stateKey) label() string { return stateLabel(k.state, !k.noCard, false) }
+
+// paid reports whether a row is a paying customer now: on a paid state with
+// its trial behind it.
+func paid(r *row, now time.Time) bool {
+	return (r.state == store.StateActive || r.state == store.StateCanceling) && !r.trialEnd.After(now)
+}
+
+func (o *Ops) summarize(now time.Time) summary {
+	s := summary{byState: map[stateKey]int{}, mrr: map[string]int64{}, atRisk: map[string]int64{}}
+	cat := o.cfg.Catalog
+	s.loaded = o.idx.each(func(r *row) {
+		s.accounts++
+		s.byState[stateKey{r.state, r.state == store.StateTrial && !r.hasCard}]++
+		if r.state == store.StateTrial && !r.hasCard && !r.trialEnd.Before(now) && r.trialEnd.Sub(now) <= endingSoon {
+			s.ending = append(s.ending, *r)
+		}
+		if r.trialUsed && !r.trialEnd.IsZero() && !r.trialEnd.After(now) {
+			s.trialsOver++
+			if paid(r, now) || r.state == store.StatePastDue {
+				s.converted++
+			}
+		}
+		switch {
+		case paid(r, now):
+			p, ok := cat.Plan(r.plan)
+			if !ok {
+				s.unpriced++
+				return
+			}
+			s.paying++
+			s.mrr[p.Currency] += p.Amount
+		case r.state == store.StatePastDue:
+			s.pastDue++
+			if p, ok := cat.Plan(r.plan); ok {
+				s.atRisk[p.Currency] += p.Amount
+			}
+		}
+	})
+	slices.SortFunc(s.ending, func(a, b row) int {
+		if c := a.trialEnd.Compare(b.trialEnd); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	return s
+}
+
+// summaryScreen shows the summary, recomputed when the index changes.
+type summaryScreen struct {
+	o   *Ops
+	c   *common.Common
+	sum summary
+	at  time.Time
+}
+
+func newSummaryScreen(o *Ops, c *common.Common) *summaryScreen {
+	s := &summaryScreen{o: o, c: c}
+	s.refresh()
+	return s
+}
+
+func (s *summaryScreen) refresh() {
+	s.at = s.o.cfg.Now()
+	s.sum = s.o.summarize(s.at)
+}
+
+func (s *summaryScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg.(type) {
+	case indexChangedMsg, tabShownMsg:
+		s.refresh()
+	}
+	return nil
+}
+
+func (s *summaryScreen) takesText() bool          { return false }
+func (s *summaryScreen) bindings() []key.Binding { return nil }
+
+func (s *summaryScreen) view(width, height int) string {
+	st := s.c.Styles
+	sum := s.sum
+	if !sum.loaded {
+		return st.Subtle.Render("Loading accounts…")
+	}
+	var lines []string
+	add := func(f string, args ...any) { lines = append(lines, fmt.Sprintf(f, args...)) }
+
+	add("%s", st.Title.Render(fmt.Sprintf("Accounts: %s", fmtCount(sum.accounts))))
+	keys := make([]stateKey, 0, len(sum.byState))
+	for k := range sum.byState {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b stateKey) int {
+		if c := cmp.Compare(stateRank(a.state), stateRank(b.state)); c != 0 {
+			return c
+		}
+		return cmp.Compare(boolKey(a.noCard), boolKey(b.noCard))
+	})
+	for _, k := range keys {
+		add("  %s %s", fit(k.label(), 22), fitRight(fmtCount(sum.byState[k]), 9))
+	}
+
+	add("")
+	add("%s", st.Title.Render(fmt.Sprintf("Trials ending within 3 days without a card: %s", fmtCount(len(sum.ending)))))
+	shown := min(len(sum.ending), max(height-len(lines)-8, 3))
+	for _, r := range sum.ending[:shown] {
+		add("  %s %s %s", fit(r.email, 32), fit(orDash(r.plan), 4), fmtTime(r.trialEnd)+" ("+fmtIn(s.at, r.trialEnd)+")")
+	}
+	if more := len(sum.ending) - shown; more > 0 {
+		add("  %s", st.Subtle.Render(fmt.Sprintf("… and %s more (accounts table: state trial, sort by trial end)", fmtCount(more))))
+	}
+
+	add("")
+	conv := "no finished trials yet"
+	if sum.trialsOver > 0 {
+		conv = fmt.Sprintf("%s of %s finished trials (%.1f%%)", fmtCount(sum.converted), fmtCount(sum.trialsOver),
+			100*float64(sum.converted)/float64(sum.trialsOver))
+	}
+	add("%s %s", st.Title.Render("Trial → paid:"), conv)
+	add("%s %s from %s paying accounts", st.Title.Render("MRR:"), moneyByCurrency(sum.mrr), fmtCount(sum.paying))
+	if sum.pastDue > 0 {
+		add("  %s", st.Warn.Render(fmt.Sprintf("at risk: %s from %s past due accounts", moneyByCurrency(sum.atRisk), fmtCount(sum.pastDue))))
+	}
+	if sum.unpriced > 0 {
+		add("  %s", st.Warn.Render(fmt.Sprintf("%s paying accounts are on plans missing from the catalog (not counted)", fmtCount(sum.unpriced))))
+	}
+	add("%s", st.Subtle.Render("As of "+fmtTime(s.at)+" UTC. MRR counts active and canceling paid plans past their trial, at catalog prices."))
+	if len(lines) > height {
+		lines = lines[:height]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// moneyByCurrency is "$1,234.00" or "$10.00 + 5.00 EUR", "$0.00" when empty.
+func moneyByCurrency(m map[string]int64) string {
+	if len(m) == 0 {
+		return fmtMoney(0, "usd")
+	}
+	curs := make([]string, 0, len(m))
+	for c := range m {
+		curs = append(curs, c)
+	}
+	slices.Sort(curs)
+	parts := make([]string, len(curs))
+	for i, c := range curs {
+		parts[i] = fmtMoney(m[c], c)
+	}
+	return strings.Join(parts, " + ")
+}

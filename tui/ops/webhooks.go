@@ -1,0 +1,285 @@
+package ops
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
+)
+
+// How much of the logs the webhook screen reads, and how often it re-reads
+// them while shown (events that touch no account do not move the change
+// feed, so the screen polls; an unchanged frame costs no bandwidth).
+const (
+	webhookWindow = 500
+	driftWindow   = 500
+	webhookPoll   = 10 * time.Second
+)
+
+// reconcilerActor is the Actor of the billing reconciler's audit entries.
+const reconcilerActor = "reconciler"
+
+// webhooksScreen is the webhook log: counts and latency over the latest
+// events, the events themselves (failed ones can be retried), and the drift
+// the reconciler found and fixed.
+type webhooksScreen struct {
+	o *Ops
+	c *common.Common
+
+	loaded     bool
+	err        error
+	events     []store.Event
+	drift      []store.AuditEntry
+	onlyFailed bool
+	pos        int
+	polls      int // generation of the poll loop, so only one runs
+	shown      bool
+}
+
+func newWebhooksScreen(o *Ops, c *common.Common) *webhooksScreen {
+	return &webhooksScreen{o: o, c: c}
+}
+
+type webhooksLoadedMsg struct {
+	events []store.Event
+	drift  []store.AuditEntry
+	err    error
+}
+
+type webhookPollMsg struct{ gen int }
+
+func (w *webhooksScreen) load() tea.Cmd {
+	db := w.o.cfg.Store
+	return func() tea.Msg {
+		var m webhooksLoadedMsg
+		if m.events, m.err = db.Events(webhookWindow); m.err != nil {
+			return m
+		}
+		all, err := db.Audit("", driftWindow)
+		m.err = err
+		for _, e := range all {
+			if e.Actor == reconcilerActor {
+				m.drift = append(m.drift, e)
+			}
+		}
+		return m
+	}
+}
+
+func (w *webhooksScreen) poll() tea.Cmd {
+	gen := w.polls
+	return tea.Tick(webhookPoll, func(time.Time) tea.Msg { return webhookPollMsg{gen: gen} })
+}
+
+var (
+	keyRetry      = key.NewBinding(key.WithKeys("r", "enter"), key.WithHelp("r", "retry failed"))
+	keyOnlyFailed = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "only failed"))
+)
+
+func (w *webhooksScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tabShownMsg:
+		w.shown = true
+		w.polls++
+		return tea.Batch(w.load(), w.poll())
+	case tabHiddenMsg:
+		w.shown = false
+		w.polls++
+	case webhookPollMsg:
+		if msg.gen == w.polls && w.shown {
+			return tea.Batch(w.load(), w.poll())
+		}
+	case indexChangedMsg, actionDoneMsg:
+		if w.shown {
+			return w.load()
+		}
+	case webhooksLoadedMsg:
+		w.loaded, w.err = true, msg.err
+		if msg.err == nil {
+			w.events, w.drift = msg.events, msg.drift
+		}
+	case tea.KeyMsg:
+		list := w.list()
+		switch {
+		case key.Matches(msg, keyUp):
+			w.pos = max(w.pos-1, 0)
+		case key.Matches(msg, keyDown):
+			w.pos = min(w.pos+1, max(len(list)-1, 0))
+		case key.Matches(msg, keyOnlyFailed):
+			w.onlyFailed = !w.onlyFailed
+			w.pos = 0
+		case key.Matches(msg, keyRetry):
+			if w.pos < len(list) {
+				if e := list[w.pos]; e.Status == store.EventStatusFailed && e.AccountID != "" {
+					email := e.AccountID
+					if r, ok := w.o.idx.get(e.AccountID); ok {
+						email = r.email
+					}
+					return openDialog(confirmDialog(action{kind: actRetryEvent, accountID: e.AccountID, email: email, eventID: e.ID}))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// list is the events as filtered on screen.
+func (w *webhooksScreen) list() []store.Event {
+	if !w.onlyFailed {
+		return w.events
+	}
+	var out []store.Event
+	for _, e := range w.events {
+		if e.Status == store.EventStatusFailed {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (w *webhooksScreen) takesText() bool { return false }
+
+func (w *webhooksScreen) bindings() []key.Binding {
+	return []key.Binding{keyUp, keyDown, keyOnlyFailed, keyRetry}
+}
+
+// eventStats are the webhook log's counters over the loaded window.
+type eventStats struct {
+	received, processed, ignored, failed, duplicates int
+	p50, p99, max                                    time.Duration
+}
+
+func statsOf(events []store.Event) eventStats {
+	var s eventStats
+	var lat []time.Duration
+	for _, e := range events {
+		s.received++
+		s.duplicates += e.Duplicates
+		switch e.Status {
+		case store.EventStatusProcessed:
+			s.processed++
+		case store.EventStatusIgnored:
+			s.ignored++
+		case store.EventStatusFailed:
+			s.failed++
+		case store.EventStatusDuplicate:
+			s.duplicates++
+		}
+		if e.Latency > 0 {
+			lat = append(lat, e.Latency)
+		}
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		s.p50 = lat[(len(lat)-1)*50/100]
+		s.p99 = lat[(len(lat)-1)*99/100]
+		s.max = lat[len(lat)-1]
+	}
+	return s
+}
+
+func (w *webhooksScreen) view(width, height int) string {
+	st := w.c.Styles
+	switch {
+	case !w.loaded:
+		return st.Subtle.Render("Loading the webhook log…")
+	case w.err != nil:
+		return st.Error.Render("Could not read the webhook log: " + w.err.Error())
+	}
+	s := statsOf(w.events)
+	var lines []string
+	add := func(l string) { lines = append(lines, l) }
+	add(st.Title.Render(fmt.Sprintf("Last %s events", fmtCount(s.received))) + fmt.Sprintf("  processed %s  ignored %s  failed %s  duplicates %s",
+		fmtCount(s.processed), fmtCount(s.ignored), fmtCount(s.failed), fmtCount(s.duplicates)))
+	add(fmt.Sprintf("Handler latency  p50 %s  p99 %s  max %s", fmtLatency(s.p50), fmtLatency(s.p99), fmtLatency(s.max)))
+	if s.failed > 0 {
+		add(st.Warn.Render(fmt.Sprintf("%d failed: select one and press r to re-sync its account from Stripe.", s.failed)))
+	}
+
+	// Drift takes at most a third of the screen, the events the rest.
+	driftLines := min(len(w.drift), max(height/3-2, 1))
+	if len(w.drift) == 0 {
+		driftLines = 1
+	}
+	add("")
+	list := w.list()
+	title := "Events, newest first"
+	if w.onlyFailed {
+		title = "Failed events, newest first"
+	}
+	add(st.Title.Render(title))
+	room := max(height-len(lines)-driftLines-2, 1)
+	if len(list) == 0 {
+		add(st.Subtle.Render("  none"))
+	}
+	w.pos = min(w.pos, max(len(list)-1, 0))
+	start := max(min(w.pos-room/2, len(list)-room), 0)
+	for i := start; i < min(start+room, len(list)); i++ {
+		e := list[i]
+		who := e.AccountID
+		if r, ok := w.o.idx.get(e.AccountID); ok {
+			who = r.email
+		}
+		status := strings.ToUpper(string(e.Status))
+		if e.Status != store.EventStatusFailed {
+			status = string(e.Status)
+		}
+		l := fmt.Sprintf("%s %s %s %s %s", fmtStamp(e.ReceivedAt), fit(e.Type, 38), fit(status, 9),
+			fitRight(fmtLatency(e.Latency), 6), orDash(who))
+		if e.Duplicates > 0 {
+			l += fmt.Sprintf(" +%d dup", e.Duplicates)
+		}
+		if e.Error != "" {
+			l += "  " + e.Error
+		}
+		if i == w.pos {
+			add(st.Selected.Render(fit("> "+l, width)))
+		} else {
+			add(fit("  "+l, width))
+		}
+	}
+
+	add("")
+	add(st.Title.Render(fmt.Sprintf("Reconciler drift (%d fixed)", len(w.drift))))
+	if len(w.drift) == 0 {
+		add(st.Subtle.Render("  none: stored states matched Stripe"))
+	}
+	for _, e := range w.drift[:min(driftLines, len(w.drift))] {
+		who := e.AccountID
+		if r, ok := w.o.idx.get(e.AccountID); ok {
+			who = r.email
+		}
+		add(fit(fmt.Sprintf("  %s %s %s", fmtTime(e.At), fit(who, 24), diffSummary(e.Before, e.After)), width))
+	}
+	if len(lines) > height {
+		lines = lines[:height]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// diffSummary keeps only the key=value pairs of two summaries that differ,
+// as "state=trial→active card=false→true".
+func diffSummary(before, after string) string {
+	bf, af := strings.Fields(before), strings.Fields(after)
+	old := map[string]string{}
+	for _, f := range bf {
+		k, v, _ := strings.Cut(f, "=")
+		old[k] = v
+	}
+	var parts []string
+	for _, f := range af {
+		k, v, _ := strings.Cut(f, "=")
+		if o, ok := old[k]; !ok || o != v {
+			parts = append(parts, fmt.Sprintf("%s=%s→%s", k, orDash(old[k]), v))
+		}
+	}
+	if len(parts) == 0 {
+		return "no visible change"
+	}
+	return strings.Join(parts, " ")
+}
