@@ -42,7 +42,7 @@ var auditName = map[actionKind]string{
 type action struct {
 	kind      actionKind
 	accountID string
-	email     string // for the prompt and status line
+	email     string        // for the prompt and status line
 	days      int           // actExtendTrial
 	plan      string        // actChangePlan
 	notice    store.Notice  // actResendNotice

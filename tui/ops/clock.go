@@ -75,7 +75,7 @@ func (s *clockScreen) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (s *clockScreen) takesText() bool          { return false }
+func (s *clockScreen) takesText() bool         { return false }
 func (s *clockScreen) bindings() []key.Binding { return []key.Binding{keyHour, keyDay, keyDays} }
 
 func (s *clockScreen) view(width, height int) string {

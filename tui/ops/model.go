@@ -90,11 +90,11 @@ func (m *model) Init() tea.Cmd {
 }
 
 var (
-	keyTabs    = key.NewBinding(key.WithKeys("tab", "shift+tab", "1", "2", "3", "4"), key.WithHelp("1-4/tab", "screens"))
-	keyQuit    = key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit"))
-	keyHelp    = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help"))
-	keyCtrlC   = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
-	tabForKey  = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3}
+	keyTabs   = key.NewBinding(key.WithKeys("tab", "shift+tab", "1", "2", "3", "4"), key.WithHelp("1-4/tab", "screens"))
+	keyQuit   = key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit"))
+	keyHelp   = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help"))
+	keyCtrlC  = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
+	tabForKey = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3}
 )
 
 // current is the screen in view.

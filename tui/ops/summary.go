@@ -120,7 +120,7 @@ func (s *summaryScreen) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (s *summaryScreen) takesText() bool          { return false }
+func (s *summaryScreen) takesText() bool         { return false }
 func (s *summaryScreen) bindings() []key.Binding { return nil }
 
 func (s *summaryScreen) view(width, height int) string {
