@@ -665,18 +665,26 @@ func (s *Service) commitWith(accountID string, mutate func(*store.Account), snap
 }
 
 // deriveFn returns the store update shared by the service and the webhook:
-// mutate, Derive, LastSyncAt, and the notices of the transition into *notes.
-// The store may run it more than once (bbolt Batch): it resets *notes.
+// mutate, Derive(snap), LastSyncAt, and the notices of the transition into
+// *notes. The store may run it more than once (bbolt Batch): it resets *notes.
 func (s *Service) deriveFn(mutate func(*store.Account), snap *Snapshot, notes *[]store.Notice) func(*store.Account) error {
+	return s.updateFn(mutate, snap, true, notes)
+}
+
+// updateFn is deriveFn; with derive false it only applies mutate (a card
+// seen without its subscription must not be read as "no subscription").
+func (s *Service) updateFn(mutate func(*store.Account), snap *Snapshot, derive bool, notes *[]store.Notice) func(*store.Account) error {
 	now := s.now()
 	return func(a *store.Account) error {
 		before := *a
 		if mutate != nil {
 			mutate(a)
 		}
-		*a = Derive(*a, snap)
-		a.LastSyncAt = now
-		*notes = s.transitionNotices(before, *a, snap, now)
+		if derive {
+			*a = Derive(*a, snap)
+			a.LastSyncAt = now
+		}
+		*notes = s.transitionNotices(before, *a, now)
 		return nil
 	}
 }
@@ -796,7 +804,10 @@ func isMissing(err error) bool {
 
 // transitionNotices returns the notices implied by an account moving from
 // before to after. Keys make AddNotice record each once.
-func (s *Service) transitionNotices(before, after store.Account, snap *Snapshot, now time.Time) []store.Notice {
+//
+// Keys depend only on the before and after states, never on versions or
+// event order, so out-of-order redeliveries cannot add a notice twice.
+func (s *Service) transitionNotices(before, after store.Account, now time.Time) []store.Notice {
 	var out []store.Notice
 	add := func(kind, key, msg string) {
 		out = append(out, store.Notice{AccountID: after.ID, Kind: kind, Key: key, Message: msg, CreatedAt: now})
@@ -806,14 +817,10 @@ func (s *Service) transitionNotices(before, after store.Account, snap *Snapshot,
 			fmt.Sprintf("Your %s trial has ended without a card. Add a card to unlock it, or choose the free plan.", s.planName(after.Plan)))
 	}
 	if after.HasCard && (!before.HasCard || before.CardLast4 != after.CardLast4 || before.CardBrand != after.CardBrand) {
-		key := after.CardBrand + ":" + after.CardLast4
-		if snap != nil && snap.PaymentMethodID != "" {
-			key = snap.PaymentMethodID
-		}
-		add("card_added", key, "Card added: "+cardName(after.CardBrand, after.CardLast4)+".")
+		add("card_added", after.CardBrand+":"+after.CardLast4, "Card added: "+cardName(after.CardBrand, after.CardLast4)+".")
 	}
 	if before.Plan != "" && after.Plan != "" && before.Plan != after.Plan {
-		add("plan_changed", fmt.Sprintf("%s:%s>%s:v%d", after.SubscriptionID, before.Plan, after.Plan, before.Version),
+		add("plan_changed", fmt.Sprintf("%s:%d:%s>%s", after.SubscriptionID, after.CurrentPeriodEnd.Unix(), before.Plan, after.Plan),
 			fmt.Sprintf("Your plan changed from %s to %s.", s.planName(before.Plan), s.planName(after.Plan)))
 	}
 	return out

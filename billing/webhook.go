@@ -141,6 +141,7 @@ type outcome struct {
 	accountID string
 	snap      *Snapshot
 	mutate    func(*store.Account)
+	cardOnly  bool // apply mutate only: no subscription was looked at
 	notices   []store.Notice
 	ignore    string // non-empty: record as ignored with this reason
 }
@@ -186,7 +187,7 @@ func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.
 		return http.StatusOK, "ignored: " + out.ignore
 	}
 	var notes []store.Notice
-	_, dup, err := s.db.ApplyEvent(rec, out.accountID, s.deriveFn(out.mutate, out.snap, &notes))
+	_, dup, err := s.db.ApplyEvent(rec, out.accountID, s.updateFn(out.mutate, out.snap, !out.cardOnly, &notes))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// The account vanished between lookup and commit.
@@ -431,9 +432,9 @@ func (s *Service) checkoutCompleted(ctx context.Context, obj eventObject) (outco
 		// A card without a subscription: record it on the account.
 		card := &Snapshot{}
 		card.setCard(pm)
-		return outcome{accountID: acct.ID, mutate: func(a *store.Account) {
+		return outcome{accountID: acct.ID, cardOnly: true, mutate: func(a *store.Account) {
 			a.HasCard, a.CardBrand, a.CardLast4 = card.HasCard, card.CardBrand, card.CardLast4
-		}, snap: nil}, nil
+		}}, nil
 	}
 	sub, err := s.fetchSubscription(ctx, subID)
 	if isMissing(err) {
@@ -500,7 +501,7 @@ func (s *Service) customerUpdated(ctx context.Context, obj eventObject) (outcome
 	if c.InvoiceSettings != nil {
 		card.setCard(c.InvoiceSettings.DefaultPaymentMethod)
 	}
-	return outcome{accountID: acct.ID, mutate: func(a *store.Account) {
+	return outcome{accountID: acct.ID, cardOnly: true, mutate: func(a *store.Account) {
 		a.HasCard, a.CardBrand, a.CardLast4 = card.HasCard, card.CardBrand, card.CardLast4
 	}}, nil
 }

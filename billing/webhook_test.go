@@ -1,0 +1,485 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portal/portal/store"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+)
+
+const testSecret = "whsec_test_portal"
+
+// testEvent is a webhook delivery: a Stripe event around obj.
+type testEvent struct {
+	ID, Type string
+	Obj      map[string]any
+}
+
+func (e testEvent) payload(apiVersion string) []byte {
+	b, err := json.Marshal(map[string]any{
+		"id": e.ID, "object": "event", "api_version": apiVersion, "created": 1700000000, "livemode": false,
+		"pending_webhooks": 1, "request": map[string]any{"id": nil, "idempotency_key": nil},
+		"type": e.Type, "data": map[string]any{"object": e.Obj},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func sign(payload []byte, secret string, at time.Time) string {
+	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at}).Header
+}
+
+// post sends body with signature header sig (none when "") and returns the status.
+func post(tb testing.TB, h http.Handler, body []byte, sig string) int {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", bytes.NewReader(body))
+	if sig != "" {
+		req.Header.Set("Stripe-Signature", sig)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+func deliver(tb testing.TB, h http.Handler, e testEvent) int {
+	tb.Helper()
+	p := e.payload(stripe.APIVersion)
+	return post(tb, h, p, sign(p, testSecret, time.Now()))
+}
+
+func subObj(id, customer string) map[string]any {
+	return map[string]any{"id": id, "object": "subscription", "customer": customer, "status": "trialing", "items": map[string]any{"data": []any{}}}
+}
+
+// webhookEnv is a service on a fake Stripe and a fresh store.
+type webhookEnv struct {
+	db   *store.DB
+	fake *fakeStripe
+	svc  *Service
+	h    http.Handler
+}
+
+func newWebhookEnv(tb testing.TB, fake *fakeStripe, noSync bool) *webhookEnv {
+	tb.Helper()
+	db := openStore(tb, noSync)
+	svc, err := New(Config{API: fake.api(), Store: db, Logger: testLogger(tb)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &webhookEnv{db: db, fake: fake, svc: svc, h: svc.WebhookHandler(testSecret, WebhookOptions{})}
+}
+
+// accounts returns every account with the fields that move on every write
+// cleared, for comparing outcomes.
+func (e *webhookEnv) accounts(tb testing.TB) map[string]store.Account {
+	tb.Helper()
+	out := map[string]store.Account{}
+	err := e.db.ForEachAccount(func(a store.Account) bool {
+		a.Version, a.UpdatedAt, a.LastSyncAt, a.CreatedAt, a.ID = 0, time.Time{}, time.Time{}, time.Time{}, ""
+		a.Keys = nil
+		out[a.Email] = a
+		return true
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// notices returns "email kind key" for every notice.
+func (e *webhookEnv) notices(tb testing.TB) []string {
+	tb.Helper()
+	var out []string
+	err := e.db.ForEachAccount(func(a store.Account) bool {
+		ns, err := e.db.Notices(a.ID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, n := range ns {
+			out = append(out, a.Email+" "+n.Kind+" "+n.Key)
+		}
+		return true
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// scenario builds account i's Stripe truth in fake and returns its event
+// stream in the order Stripe would send it.
+func scenario(fake *fakeStripe, i int) (email string, setup func(*store.Account), events []testEvent) {
+	cus, subA, subB := fmt.Sprintf("cus_%03d", i), fmt.Sprintf("sub_%03da", i), fmt.Sprintf("sub_%03db", i)
+	email = fmt.Sprintf("user%03d@example.com", i)
+	trialEnd := int64(1702592000)
+	ev := func(n int, typ string, obj map[string]any) testEvent {
+		return testEvent{ID: fmt.Sprintf("evt_%03d_%02d", i, n), Type: typ, Obj: obj}
+	}
+	inv := func(id, reason string, paid, due int64, sub string) map[string]any {
+		return map[string]any{"id": id, "object": "invoice", "customer": cus, "subscription": sub, "billing_reason": reason, "amount_paid": paid, "amount_due": due, "currency": "usd"}
+	}
+	setup = func(a *store.Account) { a.CustomerID, a.Plan, a.State = cus, "s", store.StateNone }
+	fake.setCard(cus, "")
+	switch i % 6 {
+	case 0: // trial → card → active at trial end
+		fake.setSub(fakeSub{ID: subA, Customer: cus, Status: "active", Plan: "s", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd + 30*86400})
+		fake.setCard(cus, fmt.Sprintf("pm_%03d4242", i))
+		fake.setups["seti_"+cus] = fakeSetup{Customer: cus, PM: fmt.Sprintf("pm_%03d4242", i), SubscriptionID: subA}
+		events = []testEvent{
+			ev(1, "customer.subscription.created", subObj(subA, cus)),
+			ev(2, "invoice.paid", inv("in_"+subA+"_0", "subscription_create", 0, 0, subA)),
+			ev(3, "checkout.session.completed", map[string]any{"id": "cs_" + cus, "object": "checkout.session", "mode": "setup", "customer": cus, "setup_intent": "seti_" + cus, "subscription": nil, "metadata": map[string]any{"subscription_id": subA}}),
+			ev(4, "customer.updated", map[string]any{"id": cus, "object": "customer"}),
+			ev(5, "customer.subscription.trial_will_end", subObj(subA, cus)),
+			ev(6, "customer.subscription.updated", subObj(subA, cus)),
+			ev(7, "invoice.paid", inv("in_"+subA+"_1", "subscription_cycle", 900, 900, subA)),
+		}
+	case 1: // trial → no card → paused (locked)
+		fake.setSub(fakeSub{ID: subA, Customer: cus, Status: "paused", Plan: "m", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd})
+		events = []testEvent{
+			ev(1, "customer.subscription.created", subObj(subA, cus)),
+			ev(2, "customer.subscription.trial_will_end", subObj(subA, cus)),
+			ev(3, "customer.subscription.updated", subObj(subA, cus)),
+			ev(4, "customer.subscription.paused", subObj(subA, cus)),
+		}
+	case 2: // first subscription canceled, a new one bought through checkout
+		fake.setSub(fakeSub{ID: subA, Customer: cus, Status: "canceled", Plan: "s", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd})
+		fake.setSub(fakeSub{ID: subB, Customer: cus, Status: "active", Plan: "xl", Created: 2, TrialEnd: trialEnd, PeriodEnd: trialEnd + 60*86400})
+		fake.setCard(cus, fmt.Sprintf("pm_%03d1881", i))
+		events = []testEvent{
+			ev(1, "customer.subscription.created", subObj(subA, cus)),
+			ev(2, "customer.subscription.deleted", subObj(subA, cus)),
+			ev(3, "checkout.session.completed", map[string]any{"id": "cs_" + cus, "object": "checkout.session", "mode": "subscription", "customer": cus, "subscription": subB, "metadata": nil}),
+			ev(4, "customer.subscription.created", subObj(subB, cus)),
+			ev(5, "invoice.paid", inv("in_"+subB+"_0", "subscription_create", 7900, 7900, subB)),
+		}
+	case 3: // failing card: past_due → unpaid
+		fake.setSub(fakeSub{ID: subA, Customer: cus, Status: "unpaid", Plan: "s", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd + 30*86400, LatestInvoice: "in_" + subA + "_1", InvoiceStatus: "open"})
+		fake.setCard(cus, fmt.Sprintf("pm_%03d0341", i))
+		events = []testEvent{
+			ev(1, "customer.subscription.created", subObj(subA, cus)),
+			ev(2, "invoice.payment_failed", inv("in_"+subA+"_1", "subscription_cycle", 0, 900, subA)),
+			ev(3, "customer.subscription.updated", subObj(subA, cus)),
+			ev(4, "invoice.payment_failed", inv("in_"+subA+"_1", "subscription_cycle", 0, 900, subA)),
+			ev(5, "customer.subscription.updated", subObj(subA, cus)),
+		}
+	case 5: // trial with a card, still trialing: the trial_will_end notice
+		fake.setSub(fakeSub{ID: subA, Customer: cus, Status: "trialing", Plan: "xxl", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd})
+		fake.setCard(cus, fmt.Sprintf("pm_%03d0077", i))
+		events = []testEvent{
+			ev(1, "customer.subscription.created", subObj(subA, cus)),
+			ev(2, "customer.updated", map[string]any{"id": cus, "object": "customer"}),
+			ev(3, "customer.subscription.trial_will_end", subObj(subA, cus)),
+		}
+	case 4: // upgrade m → xl, then cancel at period end
+		setup = func(a *store.Account) {
+			a.CustomerID, a.Plan, a.State, a.SubscriptionID, a.SubscriptionStatus = cus, "m", store.StateActive, subA, "active"
+		}
+		fake.setSub(fakeSub{ID: subA, Customer: cus, Status: "active", Plan: "xl", Cancel: true, Created: 1, PeriodEnd: trialEnd})
+		fake.setCard(cus, fmt.Sprintf("pm_%03d5556", i))
+		events = []testEvent{
+			ev(1, "customer.subscription.updated", subObj(subA, cus)),
+			ev(2, "invoice.paid", inv("in_"+subA+"_up", "subscription_update", 5000, 5000, subA)),
+			ev(3, "customer.subscription.updated", subObj(subA, cus)),
+			ev(4, "invoice.created", inv("in_"+subA+"_x", "manual", 0, 0, subA)),
+		}
+	}
+	return email, setup, events
+}
+
+type torture struct {
+	env    *webhookEnv
+	events []testEvent
+}
+
+func newTorture(tb testing.TB, n int) *torture {
+	fake := newFakeStripe()
+	env := newWebhookEnv(tb, fake, true)
+	t := &torture{env: env}
+	for i := range n {
+		email, setup, evs := scenario(fake, i)
+		a := newAccount(tb, env.db, email)
+		if _, err := env.db.UpdateAccount(a.ID, func(acc *store.Account) error { setup(acc); return nil }); err != nil {
+			tb.Fatal(err)
+		}
+		t.events = append(t.events, evs...)
+	}
+	return t
+}
+
+// TestWebhookTorture: 50 accounts' event streams, each event delivered three
+// times in shuffled order by concurrent senders, end in exactly the state
+// (accounts and notices) that in-order delivery gives.
+func TestWebhookTorture(t *testing.T) {
+	const n = 50
+	inOrder := newTorture(t, n)
+	for _, e := range inOrder.events {
+		if code := deliver(t, inOrder.env.h, e); code != http.StatusOK {
+			t.Fatalf("in order: %s %s: %d", e.ID, e.Type, code)
+		}
+	}
+	want := inOrder.env.accounts(t)
+	wantNotices := inOrder.env.notices(t)
+
+	// The in-order outcome itself must be the right one.
+	for email, a := range want {
+		var i int
+		fmt.Sscanf(email, "user%d@", &i)
+		exp := map[int]store.State{0: store.StateActive, 1: store.StateLockedTrialEnded, 2: store.StateActive, 3: store.StateLockedUnpaid, 4: store.StateCanceling, 5: store.StateTrial}[i%6]
+		if a.State != exp {
+			t.Errorf("%s: in-order state %q, want %q", email, a.State, exp)
+		}
+	}
+	for _, kind := range []string{"trial_will_end", "trial_ended", "card_added", "payment_failed", "plan_changed"} {
+		if !strings.Contains(strings.Join(wantNotices, "\n"), " "+kind+" ") {
+			t.Errorf("no %s notice in %v", kind, wantNotices)
+		}
+	}
+
+	shuffled := newTorture(t, n)
+	var deliveries []testEvent
+	for range 3 {
+		deliveries = append(deliveries, shuffled.events...)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, len(deliveries))
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(len(deliveries)); i = next.Add(1) - 1 {
+				e := deliveries[i]
+				if code := deliver(t, shuffled.env.h, e); code != http.StatusOK {
+					errs <- fmt.Errorf("%s %s: %d", e.ID, e.Type, code)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	got := shuffled.env.accounts(t)
+	for email, w := range want {
+		if g := got[email]; !reflect.DeepEqual(g, w) {
+			t.Errorf("%s:\n got  %+v\n want %+v", email, g, w)
+		}
+	}
+	if gotNotices := shuffled.env.notices(t); !reflect.DeepEqual(gotNotices, wantNotices) {
+		t.Errorf("notices differ:\n got  %v\n want %v", gotNotices, wantNotices)
+	}
+	st := shuffled.env.svc.WebhookStats()
+	if st.Duplicates != uint64(2*len(shuffled.events)) || st.Processed+st.Ignored != uint64(len(shuffled.events)) {
+		t.Errorf("stats %+v for %d events", st, len(shuffled.events))
+	}
+}
+
+// TestWebhookRejects: each bad delivery gets its status code and leaves the
+// accounts unchanged.
+func TestWebhookRejects(t *testing.T) {
+	tt := newTorture(t, 5)
+	env := tt.env
+	before := env.accounts(t)
+	good := tt.events[0].payload(stripe.APIVersion)
+	now := time.Now()
+	big := append([]byte(`{"id":"evt_big","pad":"`), bytes.Repeat([]byte("x"), 2<<20)...)
+	unknownCus := testEvent{ID: "evt_unknown_cus", Type: "customer.subscription.updated", Obj: subObj("sub_x", "cus_nobody")}.payload(stripe.APIVersion)
+	unknownType := testEvent{ID: "evt_unknown_type", Type: "charge.refunded", Obj: map[string]any{"id": "ch_1", "object": "charge"}}.payload(stripe.APIVersion)
+	noCustomer := testEvent{ID: "evt_nocus", Type: "checkout.session.completed", Obj: map[string]any{"id": "cs_1", "object": "checkout.session", "mode": "setup", "customer": nil}}.payload(stripe.APIVersion)
+	noSub := testEvent{ID: "evt_nosub", Type: "invoice.paid", Obj: map[string]any{"id": "in_1", "object": "invoice", "customer": "cus_000", "subscription": nil}}.payload(stripe.APIVersion)
+	oldVersion := tt.events[1].payload("2020-08-27")
+	truncated := good[:len(good)/2]
+	cases := []struct {
+		name   string
+		method string
+		body   []byte
+		sig    string
+		want   int
+	}{
+		{"bad signature", "POST", good, sign(good, "whsec_other", now), 400},
+		{"stale timestamp", "POST", good, sign(good, testSecret, now.Add(-10*time.Minute)), 400},
+		{"unsigned", "POST", good, "", 400},
+		{"garbage header", "POST", good, "t=abc,v1=zz", 400},
+		{"truncated JSON", "POST", truncated, sign(truncated, testSecret, now), 400},
+		{"2 MiB body", "POST", big, sign(big, testSecret, now), 413},
+		{"api version mismatch", "POST", oldVersion, sign(oldVersion, testSecret, now), 400},
+		{"GET", "GET", nil, "", 405},
+		{"unknown type", "POST", unknownType, sign(unknownType, testSecret, now), 200},
+		{"unknown customer", "POST", unknownCus, sign(unknownCus, testSecret, now), 200},
+		{"checkout without customer", "POST", noCustomer, sign(noCustomer, testSecret, now), 200},
+		{"invoice without subscription", "POST", noSub, sign(noSub, testSecret, now), 200},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequest(c.method, "/webhooks/stripe", bytes.NewReader(c.body))
+		if c.sig != "" {
+			req.Header.Set("Stripe-Signature", c.sig)
+		}
+		rec := httptest.NewRecorder()
+		env.h.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("%s: status %d (%q), want %d", c.name, rec.Code, rec.Body.String(), c.want)
+		}
+		if strings.Contains(rec.Body.String(), "{") {
+			t.Errorf("%s: body echoes JSON: %q", c.name, rec.Body.String())
+		}
+		if after := env.accounts(t); !reflect.DeepEqual(after, before) {
+			t.Fatalf("%s changed the accounts", c.name)
+		}
+	}
+	// Ignored events are logged as such, rejected ones not at all.
+	evs, err := env.db.Events(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]store.EventStatus{}
+	for _, e := range evs {
+		got[e.ID] = e.Status
+	}
+	want := map[string]store.EventStatus{"evt_unknown_cus": "ignored", "evt_unknown_type": "ignored", "evt_nocus": "ignored", "evt_nosub": "ignored"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("event log %v, want %v", got, want)
+	}
+	// The version check is an option.
+	lenient := env.svc.WebhookHandler(testSecret, WebhookOptions{AllowAnyAPIVersion: true})
+	if code := post(t, lenient, oldVersion, sign(oldVersion, testSecret, now)); code != 200 {
+		t.Errorf("AllowAnyAPIVersion: status %d", code)
+	}
+}
+
+// failingStore makes ApplyEvent fail after running the update inside the
+// transaction, i.e. mid-event: bbolt must roll everything back.
+type failingStore struct {
+	accountStore
+	fail atomic.Int32
+}
+
+var errInjected = errors.New("injected store failure")
+
+func (f *failingStore) ApplyEvent(ev store.Event, id string, fn func(*store.Account) error) (store.Account, bool, error) {
+	if f.fail.Load() > 0 && fn != nil {
+		f.fail.Add(-1)
+		return f.accountStore.ApplyEvent(ev, id, func(a *store.Account) error {
+			if err := fn(a); err != nil {
+				return err
+			}
+			return errInjected
+		})
+	}
+	return f.accountStore.ApplyEvent(ev, id, fn)
+}
+
+func TestWebhookStoreFailure(t *testing.T) {
+	tt := newTorture(t, 1) // account 0: trial → card → active
+	env := tt.env
+	fs := &failingStore{accountStore: env.db}
+	env.svc.db = fs
+	before := env.accounts(t)
+	e := tt.events[0]
+	fs.fail.Store(1)
+	if code := deliver(t, env.h, e); code != http.StatusInternalServerError {
+		t.Fatalf("failing store: status %d, want 500", code)
+	}
+	if after := env.accounts(t); !reflect.DeepEqual(after, before) {
+		t.Fatal("a failed commit changed the account")
+	}
+	if done, err := env.db.EventProcessed(e.ID); err != nil || done {
+		t.Fatalf("failed event recorded as processed: %v %v", done, err)
+	}
+	// Stripe down: 503, recorded as failed, not processed.
+	env.fake.failNext.Store(1)
+	if code := deliver(t, env.h, e); code != http.StatusServiceUnavailable {
+		t.Fatalf("Stripe down: status %d, want 503", code)
+	}
+	// Redelivery heals.
+	if code := deliver(t, env.h, e); code != http.StatusOK {
+		t.Fatalf("redelivery: status %d", code)
+	}
+	a := env.accounts(t)["user000@example.com"]
+	if a.State != store.StateActive || !a.HasCard {
+		t.Fatalf("after redelivery: %+v", a)
+	}
+	if code := deliver(t, env.h, e); code != http.StatusOK {
+		t.Fatalf("duplicate: status %d", code)
+	}
+	evs, _ := env.db.Events(0)
+	if len(evs) != 1 || evs[0].Status != store.EventStatusProcessed || evs[0].Duplicates != 1 {
+		t.Fatalf("event log %+v", evs)
+	}
+}
+
+// FuzzWebhook feeds arbitrary, validly signed bodies through the listener:
+// it must answer with a status code, never panic or 5xx on a healthy store.
+func FuzzWebhook(f *testing.F) {
+	fake := newFakeStripe()
+	env := newWebhookEnv(f, fake, true)
+	for i := range 5 {
+		email, setup, evs := scenario(fake, i)
+		a := newAccount(f, env.db, email)
+		if _, err := env.db.UpdateAccount(a.ID, func(acc *store.Account) error { setup(acc); return nil }); err != nil {
+			f.Fatal(err)
+		}
+		for _, e := range evs {
+			f.Add(e.payload(stripe.APIVersion))
+		}
+	}
+	for _, s := range []string{
+		`{}`, `null`, `[]`, `{"id":"evt_1","type":"invoice.paid","api_version":"2023-10-16","data":{"object":null}}`,
+		`{"id":"evt_2","type":"checkout.session.completed","api_version":"2023-10-16","data":{"object":{"customer":{"id":5},"mode":"setup"}}}`,
+		`{"id":"evt_3","type":"customer.subscription.updated","api_version":"2023-10-16","data":{"object":{"object":"subscription","id":"sub_000a","customer":["x"]}}}`,
+		`{"id":"evt_4","type":"customer.updated","api_version":"2023-10-16","data":{"object":{"object":"customer","id":"cus_000","metadata":{"account_id":7}}}}`,
+		`{"id":"evt_5","type":"invoice.payment_failed","api_version":"2023-10-16","data":{"object":{"subscription":"sub_003a","customer":"cus_003","amount_due":-1}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		code := post(t, env.h, body, sign(body, testSecret, time.Now()))
+		switch code {
+		case 200, 400, 413:
+		case 503:
+			// The body named a Stripe object the fake does not know in a
+			// way the handler treats as a temporary failure: never for a
+			// missing object.
+			t.Fatalf("503 for %q", body)
+		default:
+			t.Fatalf("status %d for %q", code, body)
+		}
+	})
+}
+
+func TestWebhookContextCancel(t *testing.T) {
+	// A request whose client went away still answers (the handler does not
+	// crash on a canceled context) and leaves nothing half-written.
+	tt := newTorture(t, 1)
+	p := tt.events[0].payload(stripe.APIVersion)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", bytes.NewReader(p)).WithContext(ctx)
+	req.Header.Set("Stripe-Signature", sign(p, testSecret, time.Now()))
+	rec := httptest.NewRecorder()
+	tt.env.h.ServeHTTP(rec, req)
+	if rec.Code != 200 && rec.Code != 503 {
+		t.Fatalf("status %d", rec.Code)
+	}
+}
