@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -69,12 +70,18 @@ func (rc *receiver) snapshot() []stripe.Event {
 // matches any) and returns the latest such event.
 func (rc *receiver) waitFor(typ, id string) stripe.Event {
 	rc.t.Helper()
+	return rc.waitMatch(typ, id, func(stripe.Event) bool { return true })
+}
+
+// waitMatch is waitFor for the latest event that also satisfies ok.
+func (rc *receiver) waitMatch(typ, id string, ok func(stripe.Event) bool) stripe.Event {
+	rc.t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		evs := rc.snapshot()
 		for i := len(evs) - 1; i >= 0; i-- {
 			e := evs[i]
-			if e.Type == stripe.EventType(typ) && (id == "" || e.Data.Object["id"] == id) {
+			if e.Type == stripe.EventType(typ) && (id == "" || e.Data.Object["id"] == id) && ok(e) {
 				return e
 			}
 		}
@@ -230,4 +237,93 @@ func (e *env) getSub(id string) *stripe.Subscription {
 		e.t.Fatal(err)
 	}
 	return sub
+}
+
+// noRedirect is a browser-less form poster that shows redirects instead of
+// following them.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// submitCard posts the hosted page's card form to pageURL.
+func (e *env) submitCard(pageURL, number string, extra ...string) (*http.Response, string) {
+	e.t.Helper()
+	v := url.Values{"cardnumber": {number}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v.Set(extra[i], extra[i+1])
+	}
+	resp, err := noRedirect.PostForm(pageURL, v)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// setupCard runs the portal's add-a-card flow: a setup-mode Checkout
+// Session completed with number, then (as the portal's webhook handler
+// does) the card made the customer's invoice default. It returns the pm id.
+func (e *env) setupCard(cus *stripe.Customer, subID, number string) string {
+	e.t.Helper()
+	p := &stripe.CheckoutSessionParams{Mode: stripe.String("setup"), Customer: stripe.String(cus.ID), Currency: stripe.String("usd"),
+		SuccessURL: stripe.String("http://portal.test/checkout/success?session_id={CHECKOUT_SESSION_ID}"),
+		CancelURL:  stripe.String("http://portal.test/checkout/cancel"),
+		SetupIntentData: &stripe.CheckoutSessionSetupIntentDataParams{Metadata: map[string]string{"account_id": "acct-1", "subscription_id": subID}}}
+	cs, err := e.sc.CheckoutSessions.New(p)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp, body := e.submitCard(cs.URL, number)
+	if resp.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("checkout submit: %d %s", resp.StatusCode, body)
+	}
+	if want := "http://portal.test/checkout/success?session_id=" + cs.ID; resp.Header.Get("Location") != want {
+		e.t.Fatalf("redirect to %q, want %q", resp.Header.Get("Location"), want)
+	}
+	e.rc.waitFor("checkout.session.completed", cs.ID)
+	gp := &stripe.CheckoutSessionParams{}
+	gp.AddExpand("setup_intent")
+	got, err := e.sc.CheckoutSessions.Get(cs.ID, gp)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if got.Status != stripe.CheckoutSessionStatusComplete || got.SetupIntent == nil || got.SetupIntent.Status != stripe.SetupIntentStatusSucceeded {
+		e.t.Fatalf("session after completion: %+v", got)
+	}
+	if got.SetupIntent.Metadata["subscription_id"] != subID {
+		e.t.Fatalf("setup intent metadata %v", got.SetupIntent.Metadata)
+	}
+	sp := &stripe.SetupIntentParams{}
+	sp.AddExpand("payment_method")
+	si, err := e.sc.SetupIntents.Get(got.SetupIntent.ID, sp)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if si.PaymentMethod.Card.Last4 != number[len(number)-4:] || si.PaymentMethod.Customer.ID != cus.ID {
+		e.t.Fatalf("payment method %+v", si.PaymentMethod)
+	}
+	up := &stripe.CustomerParams{InvoiceSettings: &stripe.CustomerInvoiceSettingsParams{DefaultPaymentMethod: stripe.String(si.PaymentMethod.ID)}}
+	if _, err := e.sc.Customers.Update(cus.ID, up); err != nil {
+		e.t.Fatal(err)
+	}
+	return si.PaymentMethod.ID
+}
+
+func (e *env) invoices(subID string) []*stripe.Invoice {
+	e.t.Helper()
+	var out []*stripe.Invoice
+	it := e.sc.Invoices.List(&stripe.InvoiceListParams{Subscription: stripe.String(subID)})
+	for it.Next() {
+		out = append(out, it.Invoice())
+	}
+	if err := it.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func wantStatus(t testing.TB, sub *stripe.Subscription, want stripe.SubscriptionStatus) {
+	t.Helper()
+	if sub.Status != want {
+		t.Fatalf("subscription %s is %s, want %s", sub.ID, sub.Status, want)
+	}
 }

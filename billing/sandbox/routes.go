@@ -54,6 +54,7 @@ func (s *Sandbox) routes() {
 	s.handle("POST /v1/webhook_endpoints", webhookEndpointCreateSchema, s.createWebhookEndpoint)
 	s.handle("GET /v1/webhook_endpoints", listSchema, s.listWebhookEndpoints)
 	s.handle("GET /v1/webhook_endpoints/{id}", emptySchema, s.retrieveWebhookEndpoint)
+	s.handle("POST /v1/webhook_endpoints/{id}", webhookEndpointUpdateSchema, s.updateWebhookEndpoint)
 	s.handle("DELETE /v1/webhook_endpoints/{id}", emptySchema, s.deleteWebhookEndpoint)
 
 	s.handle("GET /v1/test_helpers/test_clocks", listSchema, s.listClocks)

@@ -316,3 +316,38 @@ func (s *Sandbox) deleteWebhookEndpoint(q *request) (any, *apiError) {
 	s.remove(q.t, we)
 	return map[string]any{"id": we.ID, "object": "webhook_endpoint", "deleted": true}, nil
 }
+
+var webhookEndpointUpdateSchema = schema{"url", "enabled_events[]", "description", "disabled", "metadata", "metadata[*]", "expand[]"}
+
+func (s *Sandbox) updateWebhookEndpoint(q *request) (any, *apiError) {
+	we, ok := get[*webhookEndpoint](s.st, q.id())
+	if !ok {
+		return nil, noSuch("webhook_endpoint", q.id())
+	}
+	disabled, hasDisabled, err := q.f.bool("disabled")
+	if err != nil {
+		return nil, err
+	}
+	md, err := applyMetadata(we.Metadata, q.f, "metadata")
+	if err != nil {
+		return nil, err
+	}
+	if u := q.f.str("url"); u != "" {
+		we.URL = u
+	}
+	if evs := q.f.strs("enabled_events"); len(evs) > 0 {
+		we.EnabledEvents = evs
+	}
+	if d := q.f.optStr("description"); d != nil {
+		we.Description = nilIfEmpty(*d)
+	}
+	if hasDisabled {
+		we.Status = "enabled"
+		if disabled {
+			we.Status = "disabled"
+		}
+	}
+	we.Metadata = md
+	s.put(q.t, we)
+	return we, nil
+}
