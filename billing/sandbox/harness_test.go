@@ -265,8 +265,8 @@ func (e *env) submitCard(pageURL, number string, extra ...string) (*http.Respons
 func (e *env) setupCard(cus *stripe.Customer, subID, number string) string {
 	e.t.Helper()
 	p := &stripe.CheckoutSessionParams{Mode: stripe.String("setup"), Customer: stripe.String(cus.ID), Currency: stripe.String("usd"),
-		SuccessURL: stripe.String("http://portal.test/checkout/success?session_id={CHECKOUT_SESSION_ID}"),
-		CancelURL:  stripe.String("http://portal.test/checkout/cancel"),
+		SuccessURL:      stripe.String("http://portal.test/checkout/success?session_id={CHECKOUT_SESSION_ID}"),
+		CancelURL:       stripe.String("http://portal.test/checkout/cancel"),
 		SetupIntentData: &stripe.CheckoutSessionSetupIntentDataParams{Metadata: map[string]string{"account_id": "acct-1", "subscription_id": subID}}}
 	cs, err := e.sc.CheckoutSessions.New(p)
 	if err != nil {
@@ -326,4 +326,8 @@ func wantStatus(t testing.TB, sub *stripe.Subscription, want stripe.Subscription
 	if sub.Status != want {
 		t.Fatalf("subscription %s is %s, want %s", sub.ID, sub.Status, want)
 	}
+}
+
+func webhookConstruct(payload []byte, header string) (stripe.Event, error) {
+	return webhook.ConstructEvent(payload, header, testSecret)
 }

@@ -1,0 +1,367 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	stripe "github.com/stripe/stripe-go/v76"
+)
+
+func stripeErr(t testing.TB, err error) *stripe.Error {
+	t.Helper()
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		t.Fatalf("want a *stripe.Error, got %v", err)
+	}
+	return se
+}
+
+func TestErrorShapes(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+
+	_, err := e.sc.Customers.Get("cus_missing", nil)
+	se := stripeErr(t, err)
+	if se.HTTPStatusCode != 404 || se.Type != stripe.ErrorTypeInvalidRequest || se.Code != stripe.ErrorCodeResourceMissing || se.RequestID == "" {
+		t.Fatalf("missing customer: %+v", se)
+	}
+
+	p := &stripe.CustomerParams{Email: stripe.String("x@example.com")}
+	p.AddExtra("bogus", "1")
+	_, err = e.sc.Customers.New(p)
+	se = stripeErr(t, err)
+	if se.HTTPStatusCode != 400 || se.Param != "bogus" || !strings.Contains(se.Msg, "unknown parameter") {
+		t.Fatalf("unknown param: %+v", se)
+	}
+
+	sp := &stripe.SubscriptionParams{Customer: stripe.String("cus_nope"), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(prices["plan_s"].ID)}}}
+	_, err = e.sc.Subscriptions.New(sp)
+	se = stripeErr(t, err)
+	if se.HTTPStatusCode != 400 || se.Code != stripe.ErrorCodeResourceMissing || se.Param != "customer" {
+		t.Fatalf("missing customer param: %+v", se)
+	}
+
+	cus := e.customer("y@example.com")
+	sp = &stripe.SubscriptionParams{Customer: stripe.String(cus.ID), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(prices["plan_s"].ID)}},
+		TrialSettings: &stripe.SubscriptionTrialSettingsParams{EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String("explode")}}}
+	_, err = e.sc.Subscriptions.New(sp)
+	se = stripeErr(t, err)
+	if se.Param != "trial_settings[end_behavior][missing_payment_method]" {
+		t.Fatalf("bad enum: %+v", se)
+	}
+
+	sp = &stripe.SubscriptionParams{Customer: stripe.String(cus.ID), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String("price_nope")}}}
+	_, err = e.sc.Subscriptions.New(sp)
+	if se = stripeErr(t, err); se.Param != "items[0][price]" || se.Code != stripe.ErrorCodeResourceMissing {
+		t.Fatalf("missing price: %+v", se)
+	}
+
+	// A card error keeps Stripe's shape.
+	sp = &stripe.SubscriptionParams{Customer: stripe.String(cus.ID), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(prices["plan_s"].ID)}},
+		PaymentBehavior: stripe.String("error_if_incomplete")}
+	_, err = e.sc.Subscriptions.New(sp)
+	if se = stripeErr(t, err); se.HTTPStatusCode != 400 || !strings.Contains(se.Msg, "no attached payment source") {
+		t.Fatalf("no card: %+v", se)
+	}
+
+	// No key, or a live key, is refused.
+	req, _ := http.NewRequest("GET", e.srv.URL+"/sandbox/v1/customers", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("no key: %d", resp.StatusCode)
+	}
+	// Another API version is refused.
+	req, _ = http.NewRequest("GET", e.srv.URL+"/sandbox/v1/customers", nil)
+	req.Header.Set("Authorization", "Bearer sk_test_x")
+	req.Header.Set("Stripe-Version", "2024-06-20")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("other version: %d", resp.StatusCode)
+	}
+}
+
+func TestIdempotency(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+	cus := e.customer("z@example.com")
+	a := e.trial(cus, prices["plan_s"], "pause")
+	b := e.trial(cus, prices["plan_s"], "pause") // same key, same body
+	if a.ID != b.ID {
+		t.Fatalf("replay created a second subscription: %s %s", a.ID, b.ID)
+	}
+	if b.LastResponse.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatal("replay not marked")
+	}
+	list := e.sc.Subscriptions.List(&stripe.SubscriptionListParams{Customer: stripe.String(cus.ID)})
+	n := 0
+	for list.Next() {
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("%d subscriptions", n)
+	}
+	p := &stripe.SubscriptionParams{Customer: stripe.String(cus.ID), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(prices["plan_m"].ID)}},
+		TrialPeriodDays: stripe.Int64(30)}
+	p.SetIdempotencyKey("trial-" + cus.ID)
+	_, err := e.sc.Subscriptions.New(p)
+	se := stripeErr(t, err)
+	if se.Type != stripe.ErrorTypeIdempotency || se.HTTPStatusCode != 400 {
+		t.Fatalf("mismatch: %+v", se)
+	}
+	// Keys survive a restart.
+	e.restart()
+	c := e.trial(cus, prices["plan_s"], "pause")
+	if c.ID != a.ID {
+		t.Fatal("idempotency key forgotten across restart")
+	}
+}
+
+func TestExpand(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+	cus := e.customer("w@example.com")
+	sub := e.trial(cus, prices["plan_s"], "pause")
+	pm := e.setupCard(cus, sub.ID, "5555555555554444")
+	got := e.getSub(sub.ID)
+	if got.Customer.Email != "w@example.com" || got.Customer.Metadata["account_id"] != "acct-1" ||
+		got.Customer.InvoiceSettings.DefaultPaymentMethod.Card.Brand != "mastercard" || got.LatestInvoice.ID == "" {
+		t.Fatalf("expanded: %+v", got)
+	}
+	plain, err := e.sc.Subscriptions.Get(sub.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Customer.ID != cus.ID || plain.Customer.Email != "" || plain.LatestInvoice.ID == "" || plain.LatestInvoice.Lines != nil {
+		t.Fatalf("unexpanded references should be ids: %+v", plain.Customer)
+	}
+	cp := &stripe.CustomerParams{}
+	cp.AddExpand("invoice_settings.default_payment_method")
+	c, err := e.sc.Customers.Get(cus.ID, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.InvoiceSettings.DefaultPaymentMethod.ID != pm || c.InvoiceSettings.DefaultPaymentMethod.Card.Last4 != "4444" {
+		t.Fatalf("customer expand %+v", c.InvoiceSettings.DefaultPaymentMethod)
+	}
+	bad := &stripe.SubscriptionParams{}
+	bad.AddExpand("status")
+	if _, err := e.sc.Subscriptions.Get(sub.ID, bad); err == nil {
+		t.Fatal("expanding a non-expandable field succeeded")
+	}
+	lp := &stripe.PriceListParams{LookupKeys: []*string{stripe.String("plan_m")}, Active: stripe.Bool(true)}
+	lp.AddExpand("data.product")
+	it := e.sc.Prices.List(lp)
+	n := 0
+	for it.Next() {
+		n++
+		if it.Price().Product.Name != "plan_m" {
+			t.Fatalf("product %+v", it.Price().Product)
+		}
+	}
+	if n != 1 || it.Err() != nil {
+		t.Fatalf("lookup_keys list: %d %v", n, it.Err())
+	}
+}
+
+func TestRestartKeepsState(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+	cus := e.customer("r@example.com")
+	sub := e.trial(cus, prices["plan_s"], "pause")
+	e.advance(10 * 24 * time.Hour)
+	clock := e.sb.Now()
+	e.rc.waitFor("customer.subscription.created", sub.ID)
+	e.rc.setFail(1 << 30) // nothing gets through until the restart
+	if _, err := e.sc.Customers.Update(cus.ID, &stripe.CustomerParams{Name: stripe.String("Renamed")}); err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	if d := e.sb.Now().Sub(clock); d < 0 || d > time.Minute {
+		t.Fatalf("clock moved by %s across restart", d)
+	}
+	got := e.getSub(sub.ID)
+	if got.Status != stripe.SubscriptionStatusTrialing || got.Customer.Name != "Renamed" {
+		t.Fatalf("after restart: %s %q", got.Status, got.Customer.Name)
+	}
+	e.rc.setFail(0)
+	ev := e.rc.waitFor("customer.updated", cus.ID)
+	if ev.Data.PreviousAttributes["name"] != nil {
+		t.Fatalf("previous name %v", ev.Data.PreviousAttributes["name"])
+	}
+	e.advance(21 * 24 * time.Hour)
+	wantStatus(t, e.getSub(sub.ID), stripe.SubscriptionStatusPaused)
+	if fi, err := os.Stat(e.path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v %v", fi.Mode(), err)
+	}
+}
+
+func TestWebhookRetryAndFailure(t *testing.T) {
+	e := newEnv(t)
+	e.rc.setFail(2) // the third attempt succeeds (MaxAttempts 3)
+	cus := e.customer("v@example.com")
+	e.rc.waitFor("customer.created", cus.ID)
+
+	e.rc.setFail(1 << 30)
+	c2 := e.customer("u@example.com")
+	// After 3 failed attempts the event is marked failed and listed as undelivered.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var list struct {
+			Data []struct {
+				PendingWebhooks int64 `json:"pending_webhooks"`
+				Data            struct {
+					Object struct {
+						ID string `json:"id"`
+					} `json:"object"`
+				} `json:"data"`
+				Delivery deliverySummary `json:"delivery"`
+			} `json:"data"`
+		}
+		e.getJSON("/v1/events?delivery_success=false", &list)
+		found := false
+		for _, ev := range list.Data {
+			if ev.Data.Object.ID == c2.ID && ev.PendingWebhooks == 1 && ev.Delivery.Status == deliveryFailed &&
+				ev.Delivery.Endpoints[0].Attempts == 3 && ev.Delivery.Endpoints[0].LastError == "HTTP 500" {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("failed delivery never showed as failed: %+v", list)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The first one was delivered in the end.
+	it := e.sc.Events.List(&stripe.EventListParams{Type: stripe.String("customer.created"), DeliverySuccess: stripe.Bool(true)})
+	ok := false
+	for it.Next() {
+		ok = ok || it.Event().Data.Object["id"] == cus.ID
+	}
+	if !ok {
+		t.Fatal("retried event not delivered")
+	}
+	e.rc.mu.Lock()
+	bad := e.rc.bad
+	e.rc.mu.Unlock()
+	if bad != 0 {
+		t.Fatalf("%d deliveries failed signature verification", bad)
+	}
+}
+
+func TestEventsAndSignature(t *testing.T) {
+	e := newEnv(t)
+	cus := e.customer("s@example.com")
+	ev := e.rc.waitFor("customer.created", cus.ID)
+	got, err := e.sc.Events.Get(ev.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Type != "customer.created" || got.APIVersion != stripe.APIVersion || got.Request.IdempotencyKey == "" || got.Request.ID == "" {
+		t.Fatalf("event %+v", got)
+	}
+	// The signature scheme is Stripe's: a tampered payload fails.
+	payload := []byte(`{"id":"evt_1","object":"event","api_version":"2023-10-16"}`)
+	hdr := signatureHeader(time.Now(), payload, testSecret)
+	if _, err := webhookConstruct(payload, hdr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := webhookConstruct(append(payload, ' '), hdr); err == nil {
+		t.Fatal("tampered payload verified")
+	}
+}
+
+func TestTestClockOverTheWire(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+	sub := e.trial(e.customer("q@example.com"), prices["plan_s"], "pause")
+	clk, err := e.sc.TestHelpersTestClocks.Get(ClockID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := clk.FrozenTime + 31*86400
+	adv, err := e.sc.TestHelpersTestClocks.Advance(ClockID, &stripe.TestHelpersTestClockAdvanceParams{FrozenTime: stripe.Int64(to)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if adv.FrozenTime < to || adv.Status != stripe.TestHelpersTestClockStatusReady {
+		t.Fatalf("advance: %+v", adv)
+	}
+	wantStatus(t, e.getSub(sub.ID), stripe.SubscriptionStatusPaused)
+	_, err = e.sc.TestHelpersTestClocks.Advance(ClockID, &stripe.TestHelpersTestClockAdvanceParams{FrozenTime: stripe.Int64(clk.FrozenTime)})
+	if se := stripeErr(t, err); se.Param != "frozen_time" {
+		t.Fatalf("backwards: %+v", se)
+	}
+	if err := e.sb.Advance(context.Background(), -time.Second); err == nil {
+		t.Fatal("Advance accepted a negative duration")
+	}
+}
+
+func TestWebhookSecretFile(t *testing.T) {
+	p := t.TempDir() + "/whsec"
+	a, err := LoadOrCreateWebhookSecret(p)
+	if err != nil || !strings.HasPrefix(a, "whsec_") {
+		t.Fatal(a, err)
+	}
+	b, err := LoadOrCreateWebhookSecret(p)
+	if err != nil || a != b {
+		t.Fatal("secret changed", a, b, err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+}
+
+func TestWebhookEndpointsAPI(t *testing.T) {
+	e := newEnv(t)
+	we, err := e.sc.WebhookEndpoints.New(&stripe.WebhookEndpointParams{URL: stripe.String(e.rc.srv.URL),
+		EnabledEvents: stripe.StringSlice([]string{"customer.subscription.updated"}), APIVersion: stripe.String(stripe.APIVersion)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if we.Secret != testSecret {
+		t.Fatalf("the configured URL's endpoint must sign with the configured secret, got %q", we.Secret)
+	}
+	other, err := e.sc.WebhookEndpoints.New(&stripe.WebhookEndpointParams{URL: stripe.String("http://127.0.0.1:1/hook"),
+		EnabledEvents: stripe.StringSlice([]string{"*"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(other.Secret, "whsec_") {
+		t.Fatalf("secret %q", other.Secret)
+	}
+	got, err := e.sc.WebhookEndpoints.Get(other.ID, nil)
+	if err != nil || got.Secret != "" {
+		t.Fatalf("retrieve shows the secret or fails: %q %v", got.Secret, err)
+	}
+}
+
+// getJSON reads a sandbox API path raw, for sandbox-only fields.
+func (e *env) getJSON(path string, v any) {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+"/sandbox"+path, nil)
+	req.Header.Set("Authorization", "Bearer sk_test_x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		e.t.Fatal(err)
+	}
+}
