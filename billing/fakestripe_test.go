@@ -82,7 +82,7 @@ func (f *fakeStripe) subJSON(s *fakeSub) map[string]any {
 	return map[string]any{
 		"id": s.ID, "object": "subscription", "status": s.Status, "created": s.Created, "currency": "usd",
 		"cancel_at_period_end": s.Cancel, "trial_end": te, "current_period_end": s.PeriodEnd,
-		"cancellation_details": map[string]any{"reason": nilIfEmpty(s.Reason)},
+		"cancellation_details":   map[string]any{"reason": nilIfEmpty(s.Reason)},
 		"default_payment_method": nil, "latest_invoice": inv, "pending_update": pending, "metadata": map[string]any{},
 		"customer": map[string]any{"id": s.Customer, "object": "customer",
 			"invoice_settings": map[string]any{"default_payment_method": pmJSON(f.customers[s.Customer])}},

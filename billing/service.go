@@ -462,9 +462,14 @@ func (s *Service) PreviewChange(ctx context.Context, accountID, planID string) (
 	return pv, nil
 }
 
-// ExtendTrial gives the account days more trial (an ops action): a paused
-// subscription is resumed first, then trial_end moves to days after the later
-// of the current trial end and now.
+// ExtendTrial gives the account days more trial (an ops action): trial_end
+// moves to days after the later of the current trial end and now.
+//
+// A paused subscription (trial over, no card) cannot simply be resumed into a
+// trial: resuming starts a paid period and invoices it at once (at Stripe and
+// in the sandbox), and trial_end cannot be set on the past_due result. So it
+// is replaced: a new subscription on the same price with the extended trial
+// is created first (the webhook adopts it), then the paused one is canceled.
 func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (store.Account, error) {
 	const op = "ExtendTrial"
 	if days < 1 || days > 365 {
@@ -481,24 +486,49 @@ func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (
 	if err != nil {
 		return store.Account{}, wrap(op, err)
 	}
-	key := fmt.Sprintf("%s-v%d", acct.SubscriptionID, acct.Version)
-	if sub.Status == stripe.SubscriptionStatusPaused {
-		if sub, err = s.resume(ctx, acct.SubscriptionID, "portal-extend-resume-"+key); err != nil {
-			return store.Account{}, wrap(op, err)
-		}
-	}
 	base := s.now()
 	if te := unixTime(sub.TrialEnd); te.After(base) {
 		base = te
 	}
-	p := &stripe.SubscriptionParams{TrialEnd: stripe.Int64(base.AddDate(0, 0, days).Unix()), ProrationBehavior: stripe.String("none")}
-	p.Context = ctx
-	p.SetIdempotencyKey("portal-extend-" + key)
-	expandSubscription(&p.Params)
-	if sub, err = s.api.Subscriptions.Update(acct.SubscriptionID, p); err != nil {
+	trialEnd := base.AddDate(0, 0, days).Unix()
+	key := fmt.Sprintf("%s-v%d", acct.SubscriptionID, acct.Version)
+	if sub.Status != stripe.SubscriptionStatusPaused {
+		p := &stripe.SubscriptionParams{TrialEnd: stripe.Int64(trialEnd), ProrationBehavior: stripe.String("none")}
+		p.Context = ctx
+		p.SetIdempotencyKey("portal-extend-" + key)
+		expandSubscription(&p.Params)
+		if sub, err = s.api.Subscriptions.Update(acct.SubscriptionID, p); err != nil {
+			return store.Account{}, wrap(op, err)
+		}
+		return s.commit(op, acct.ID, nil, s.snapshot(sub))
+	}
+	snap := s.snapshot(sub)
+	if snap.PriceID == "" || snap.CustomerID == "" {
+		return store.Account{}, wrap(op, fmt.Errorf("paused subscription %s has no price or customer", sub.ID))
+	}
+	np := &stripe.SubscriptionParams{
+		Customer: stripe.String(snap.CustomerID),
+		Items:    []*stripe.SubscriptionItemsParams{{Price: stripe.String(snap.PriceID)}},
+		TrialEnd: stripe.Int64(trialEnd),
+		TrialSettings: &stripe.SubscriptionTrialSettingsParams{
+			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String("pause")},
+		},
+		Metadata: map[string]string{"account_id": acct.ID, "plan": snap.PlanID, "replaces": sub.ID},
+	}
+	np.Context = ctx
+	np.SetIdempotencyKey("portal-extend-new-" + key)
+	expandSubscription(&np.Params)
+	fresh, err := s.api.Subscriptions.New(np)
+	if err != nil {
 		return store.Account{}, wrap(op, err)
 	}
-	return s.commit(op, acct.ID, nil, s.snapshot(sub))
+	cp := &stripe.SubscriptionCancelParams{}
+	cp.Context = ctx
+	cp.SetIdempotencyKey("portal-cancel-" + sub.ID)
+	if _, err := s.api.Subscriptions.Cancel(sub.ID, cp); err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	return s.commit(op, acct.ID, nil, s.snapshot(fresh))
 }
 
 // Resync re-fetches the account's subscription from Stripe, derives the

@@ -1,0 +1,344 @@
+package billing
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portal/portal/billing/sandbox"
+	"github.com/portal/portal/store"
+)
+
+const day = 24 * time.Hour
+
+// lifecycle is the portal's billing wired to the offline sandbox over real
+// HTTP: the sandbox API and hosted pages under /sandbox, the webhook
+// listener at /webhooks/stripe, signed deliveries from the sandbox to it.
+type lifecycle struct {
+	t   *testing.T
+	sb  *sandbox.Sandbox
+	db  *store.DB
+	svc *Service
+	srv *httptest.Server
+}
+
+func newLifecycle(t *testing.T) *lifecycle {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	sb, err := sandbox.Open(sandbox.Config{
+		Path: filepath.Join(t.TempDir(), "sandbox.db"), BaseURL: srv.URL + "/sandbox",
+		WebhookURL: srv.URL + "/webhooks/stripe", WebhookSecret: testSecret, Tick: -1, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	mux.Handle("/sandbox/", http.StripPrefix("/sandbox", sb.Handler()))
+	api := apiFor(srv.URL+"/sandbox", &http.Client{Timeout: 10 * time.Second})
+	if _, err := Setup(context.Background(), api, DefaultCatalog(), "", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	db := openStore(t, true)
+	svc, err := New(Config{API: api, Store: db, Now: sb.Now, PublicURL: srv.URL, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/webhooks/stripe", svc.WebhookHandler(testSecret, WebhookOptions{}))
+	return &lifecycle{t: t, sb: sb, db: db, svc: svc, srv: srv}
+}
+
+func (l *lifecycle) advance(d time.Duration) {
+	l.t.Helper()
+	if err := l.sb.Advance(context.Background(), d); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// waitFor blocks until the account satisfies cond (checked after every store
+// change), failing after a generous deadline that only guards against hangs.
+func (l *lifecycle) waitFor(id, what string, cond func(store.Account) bool) store.Account {
+	l.t.Helper()
+	sub := l.db.Subscribe(id)
+	defer sub.Close()
+	deadline := time.After(20 * time.Second)
+	for {
+		a, err := l.db.Account(id)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		if cond(a) {
+			return a
+		}
+		select {
+		case <-sub.C():
+		case <-deadline:
+			l.t.Fatalf("account never reached %s; last: %s", what, summary(a))
+		}
+	}
+}
+
+func (l *lifecycle) waitState(id string, st store.State) store.Account {
+	l.t.Helper()
+	return l.waitFor(id, "state "+string(st), func(a store.Account) bool { return a.State == st })
+}
+
+// waitEvent waits until an event of type typ for the account has been processed.
+func (l *lifecycle) waitEvent(id, typ string) {
+	l.t.Helper()
+	l.waitFor(id, "a processed "+typ, func(store.Account) bool {
+		evs, err := l.db.EventsForAccount(id, 0)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.Type == typ && e.Status == store.EventStatusProcessed {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (l *lifecycle) hasNotice(id, kind string) bool {
+	l.t.Helper()
+	ns, err := l.db.Notices(id)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	for _, n := range ns {
+		if n.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// payCard completes a hosted checkout page the way a browser would: GET the
+// page, then POST its card form.
+func (l *lifecycle) payCard(link Link, number string) {
+	l.t.Helper()
+	if link.URL == "" {
+		l.t.Fatal("empty checkout link")
+	}
+	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(link.URL)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `name="cardnumber"`) {
+		l.t.Fatalf("checkout page: %d\n%s", resp.StatusCode, page)
+	}
+	form := url.Values{"cardnumber": {number}, "exp": {"12/45"}, "cvc": {"123"}, "name": {"Test Customer"}, "email": {"pay@example.com"}}
+	resp, err = c.PostForm(link.URL, form)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		l.t.Fatalf("checkout submit: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+func (l *lifecycle) trial(email, plan string) store.Account {
+	l.t.Helper()
+	a := newAccount(l.t, l.db, email)
+	a, err := l.svc.ChoosePlan(context.Background(), a.ID, plan)
+	if err != nil {
+		l.t.Fatalf("ChoosePlan(%s): %v (%s)", plan, err, Message(err))
+	}
+	if a.State != store.StateTrial || a.HasCard || !a.TrialUsed || a.CustomerID == "" {
+		l.t.Fatalf("after ChoosePlan: %s", summary(a))
+	}
+	l.waitEvent(a.ID, "customer.subscription.created")
+	return a
+}
+
+func (l *lifecycle) addCard(id, number string) {
+	l.t.Helper()
+	link, err := l.svc.CardLink(context.Background(), id)
+	if err != nil {
+		l.t.Fatalf("CardLink: %v", err)
+	}
+	l.payCard(link, number)
+	l.waitEvent(id, "checkout.session.completed")
+}
+
+func TestLifecycleTrialNoCardLockedThenFree(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("nocard@example.com", "s")
+	l.advance(28 * day)
+	l.waitFor(a.ID, "a trial_will_end notice", func(store.Account) bool { return l.hasNotice(a.ID, "trial_will_end") })
+	l.advance(3 * day)
+	a = l.waitState(a.ID, store.StateLockedTrialEnded)
+	l.waitFor(a.ID, "a trial_ended notice", func(store.Account) bool { return l.hasNotice(a.ID, "trial_ended") })
+	if !a.State.Locked() || a.SubscriptionStatus != "paused" {
+		t.Fatalf("locked: %s", summary(a))
+	}
+	// A second trial is refused.
+	if _, err := l.svc.ChoosePlan(ctx, a.ID, "m"); err == nil {
+		t.Fatal("ChoosePlan paid on a locked account: no error")
+	}
+	a, err := l.svc.ChoosePlan(ctx, a.ID, PlanFree)
+	if err != nil {
+		t.Fatalf("ChoosePlan(free): %v", err)
+	}
+	if a.State != store.StateFree || a.Plan != PlanFree {
+		t.Fatalf("after free: %s", summary(a))
+	}
+	l.waitEvent(a.ID, "customer.subscription.deleted")
+	a, _ = l.db.Account(a.ID)
+	if a.State != store.StateFree || a.Plan != PlanFree || a.CustomerID == "" || !a.TrialUsed {
+		t.Fatalf("after the webhook: %s (customer %q)", summary(a), a.CustomerID)
+	}
+	// Trial used: a paid plan now needs a card, through subscription-mode checkout.
+	if _, err := l.svc.ChoosePlan(ctx, a.ID, "m"); err == nil || Message(err) == "" {
+		t.Fatalf("ChoosePlan after trial: %v", err)
+	}
+	l.addCard(a.ID, "4242424242424242")
+	a = l.waitState(a.ID, store.StateActive)
+	if a.Plan != "m" || !a.HasCard {
+		t.Fatalf("bought after trial: %s", summary(a))
+	}
+}
+
+func TestLifecycleTrialCardActive(t *testing.T) {
+	l := newLifecycle(t)
+	a := l.trial("card@example.com", "m")
+	l.addCard(a.ID, "4242424242424242")
+	a = l.waitFor(a.ID, "a card_added notice", func(a store.Account) bool { return l.hasNotice(a.ID, "card_added") })
+	if a.State != store.StateTrial || a.CardLast4 != "4242" || !a.HasCard {
+		t.Fatalf("with card: %s", summary(a))
+	}
+	l.advance(31 * day)
+	a = l.waitState(a.ID, store.StateActive)
+	if a.Plan != "m" || a.NextInvoiceAmount != 2900 || !a.NextInvoiceAt.After(l.sb.Now()) {
+		t.Fatalf("active: %s next %d at %s", summary(a), a.NextInvoiceAmount, a.NextInvoiceAt)
+	}
+}
+
+func TestLifecycleFailingCardUnpaidThenFixed(t *testing.T) {
+	l := newLifecycle(t)
+	a := l.trial("declines@example.com", "s")
+	l.addCard(a.ID, "4000000000000341") // attaches, then every charge fails
+	l.advance(31 * day)
+	a = l.waitState(a.ID, store.StatePastDue)
+	l.waitFor(a.ID, "a payment_failed notice", func(store.Account) bool { return l.hasNotice(a.ID, "payment_failed") })
+	l.advance(6 * day)
+	a = l.waitState(a.ID, store.StateLockedUnpaid)
+	l.addCard(a.ID, "4242424242424242")
+	a = l.waitState(a.ID, store.StateActive)
+	if a.CardLast4 != "4242" {
+		t.Fatalf("fixed: %s", summary(a))
+	}
+}
+
+func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("changes@example.com", "s")
+	l.addCard(a.ID, "4242424242424242")
+	l.advance(31 * day)
+	a = l.waitState(a.ID, store.StateActive)
+
+	l.advance(10 * day) // mid-period: the upgrade is prorated
+	pv, err := l.svc.PreviewChange(ctx, a.ID, "xl")
+	if err != nil {
+		t.Fatalf("PreviewChange: %v", err)
+	}
+	if !pv.Upgrade || pv.AmountDue <= 0 || pv.AmountDue >= 7900 || pv.NextAmount != 7900 {
+		t.Fatalf("preview: %+v", pv)
+	}
+	a, err = l.svc.ChangePlan(ctx, a.ID, "xl")
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	if a.Plan != "xl" || a.State != store.StateActive || a.PaymentPending {
+		t.Fatalf("upgraded: %s", summary(a))
+	}
+	l.waitFor(a.ID, "plan_changed", func(store.Account) bool { return l.hasNotice(a.ID, "plan_changed") })
+	a, err = l.svc.ChangePlan(ctx, a.ID, "s")
+	if err != nil {
+		t.Fatalf("downgrade: %v", err)
+	}
+	if a.Plan != "s" || a.State != store.StateActive {
+		t.Fatalf("downgraded: %s", summary(a))
+	}
+
+	a, err = l.svc.CancelAtPeriodEnd(ctx, a.ID)
+	if err != nil || a.State != store.StateCanceling {
+		t.Fatalf("cancel: %v %s", err, summary(a))
+	}
+	a, err = l.svc.UndoCancel(ctx, a.ID)
+	if err != nil || a.State != store.StateActive || a.CancelAtPeriodEnd {
+		t.Fatalf("undo: %v %s", err, summary(a))
+	}
+	// To free while paid and active: at the period end.
+	a, err = l.svc.ChangePlan(ctx, a.ID, PlanFree)
+	if err != nil || a.State != store.StateCanceling || a.Plan != "s" {
+		t.Fatalf("to free: %v %s", err, summary(a))
+	}
+	l.advance(25 * day)
+	a = l.waitState(a.ID, store.StateFree)
+	if a.Plan != PlanFree || a.SubscriptionStatus != "canceled" {
+		t.Fatalf("ended: %s", summary(a))
+	}
+}
+
+func TestLifecycleResyncAndReconciler(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("drift@example.com", "s")
+	// Simulate a missed webhook: the store believes something else.
+	if _, err := l.db.UpdateAccount(a.ID, func(acc *store.Account) error {
+		acc.State, acc.SubscriptionStatus, acc.LastSyncAt = store.StateLockedUnpaid, "unpaid", time.Time{}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	synced, drift := l.svc.ReconcileOnce(ctx, time.Hour)
+	if synced != 1 || drift != 1 {
+		t.Fatalf("reconcile: synced %d drift %d", synced, drift)
+	}
+	a, _ = l.db.Account(a.ID)
+	if a.State != store.StateTrial || a.LastSyncAt.IsZero() {
+		t.Fatalf("healed: %s", summary(a))
+	}
+	audit, err := l.db.Audit(a.ID, 0)
+	if err != nil || len(audit) != 1 || audit[0].Actor != "reconciler" {
+		t.Fatalf("audit: %v %+v", err, audit)
+	}
+	if synced, _ := l.svc.ReconcileOnce(ctx, time.Hour); synced != 0 {
+		t.Fatalf("fresh account resynced again: %d", synced)
+	}
+	// Ops: extend the trial of a paused account.
+	l.advance(31 * day)
+	a = l.waitState(a.ID, store.StateLockedTrialEnded)
+	a, err = l.svc.ExtendTrial(ctx, a.ID, 7)
+	if err != nil {
+		t.Fatalf("ExtendTrial: %v", err)
+	}
+	if a.State != store.StateTrial || !a.TrialEnd.After(l.sb.Now().Add(6*day)) {
+		t.Fatalf("extended: %s", summary(a))
+	}
+	// The replaced subscription's cancellation must not undo the extension.
+	l.waitEvent(a.ID, "customer.subscription.deleted")
+	if b, _ := l.db.Account(a.ID); b.State != store.StateTrial || b.SubscriptionID != a.SubscriptionID {
+		t.Fatalf("after the old subscription's deletion: %s", summary(b))
+	}
+	link, err := l.svc.PortalLink(ctx, a.ID)
+	if err != nil || link.URL == "" {
+		t.Fatalf("PortalLink: %v %+v", err, link)
+	}
+}
