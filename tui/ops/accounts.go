@@ -225,7 +225,7 @@ type tableColumn struct {
 // layout picks the columns that fit in width and the email column's width.
 func layout(width int) (cols []tableColumn, emailW int) {
 	all := []tableColumn{
-		{colEmail, 0, 9}, {colPlan, 4, 8}, {colState, 19, 8}, {colTrialEnd, 10, 7}, {colCard, 4, 6},
+		{colEmail, 0, 9}, {colPlan, 4, 8}, {colState, 19, 8}, {colTrialEnd, 12, 7}, {colCard, 4, 6},
 		{colCustomer, 18, 5}, {colSubscription, 18, 3}, {colLastSync, 16, 4},
 	}
 	const markerW, minEmail, maxEmail = 2, 16, 32

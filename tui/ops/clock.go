@@ -37,7 +37,7 @@ var (
 
 func (s *clockScreen) poll() tea.Cmd {
 	gen := s.polls
-	return tea.Tick(clockPoll, func(time.Time) tea.Msg { return clockPollMsg{gen: gen} })
+	return s.o.tick(clockPoll, func(time.Time) tea.Msg { return clockPollMsg{gen: gen} })
 }
 
 func (s *clockScreen) update(msg tea.Msg) tea.Cmd {

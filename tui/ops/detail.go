@@ -270,7 +270,7 @@ func (d *detailScreen) view(width, height int) string {
 		add(st.Subtle.Render("  none"))
 	}
 	for _, e := range d.audit {
-		add(fmt.Sprintf("  %s  %s  %s", fmtTime(e.At), fit(e.Actor, 20), e.Action))
+		add(fmt.Sprintf("  %s  %s  %s", fmtTime(e.At), e.Actor, e.Action))
 		add("    before: " + e.Before)
 		add("    after:  " + e.After)
 	}

@@ -136,6 +136,14 @@ func fmtCount(n int) string {
 	return s
 }
 
+// plural is "1 account", "2 accounts", "1,000 accounts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmtCount(n) + " " + noun + "s"
+}
+
 func yesNo(b bool) string {
 	if b {
 		return "yes"

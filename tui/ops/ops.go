@@ -63,6 +63,9 @@ type Ops struct {
 	cfg Config
 	log *slog.Logger
 	idx *index
+	// tick schedules a screen's next poll; tea.Tick, replaced in tests that
+	// drive models by hand and must not wait for timers.
+	tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
 }
 
 // New checks cfg and returns the ops view. It starts nothing: call Run to
@@ -90,7 +93,7 @@ func New(cfg Config) (*Ops, error) {
 	for i, p := range cfg.Catalog.Plans() {
 		rank[p.ID] = i
 	}
-	return &Ops{cfg: cfg, log: cfg.Logger.With("component", "ops"), idx: newIndex(rank)}, nil
+	return &Ops{cfg: cfg, log: cfg.Logger.With("component", "ops"), idx: newIndex(rank), tick: tea.Tick}, nil
 }
 
 // Model returns the ops view for one admin session. The caller decides who

@@ -164,12 +164,12 @@ func (s *summaryScreen) view(width, height int) string {
 			100*float64(sum.converted)/float64(sum.trialsOver))
 	}
 	add("%s %s", st.Title.Render("Trial → paid:"), conv)
-	add("%s %s from %s paying accounts", st.Title.Render("MRR:"), moneyByCurrency(sum.mrr), fmtCount(sum.paying))
+	add("%s %s from %s", st.Title.Render("MRR:"), moneyByCurrency(sum.mrr), plural(sum.paying, "paying account"))
 	if sum.pastDue > 0 {
-		add("  %s", st.Warn.Render(fmt.Sprintf("at risk: %s from %s past due accounts", moneyByCurrency(sum.atRisk), fmtCount(sum.pastDue))))
+		add("  %s", st.Warn.Render(fmt.Sprintf("at risk: %s from %s", moneyByCurrency(sum.atRisk), plural(sum.pastDue, "past-due account"))))
 	}
 	if sum.unpriced > 0 {
-		add("  %s", st.Warn.Render(fmt.Sprintf("%s paying accounts are on plans missing from the catalog (not counted)", fmtCount(sum.unpriced))))
+		add("  %s", st.Warn.Render(fmt.Sprintf("%s on plans missing from the catalog (not counted)", plural(sum.unpriced, "paying account"))))
 	}
 	add("%s", st.Subtle.Render("As of "+fmtTime(s.at)+" UTC. MRR counts active and canceling paid plans past their trial, at catalog prices."))
 	if len(lines) > height {

@@ -73,7 +73,7 @@ func (w *webhooksScreen) load() tea.Cmd {
 
 func (w *webhooksScreen) poll() tea.Cmd {
 	gen := w.polls
-	return tea.Tick(webhookPoll, func(time.Time) tea.Msg { return webhookPollMsg{gen: gen} })
+	return w.o.tick(webhookPoll, func(time.Time) tea.Msg { return webhookPollMsg{gen: gen} })
 }
 
 var (
@@ -176,11 +176,15 @@ func statsOf(events []store.Event) eventStats {
 	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
-		s.p50 = lat[(len(lat)-1)*50/100]
-		s.p99 = lat[(len(lat)-1)*99/100]
-		s.max = lat[len(lat)-1]
+		s.p50, s.p99, s.max = percentile(lat, 50), percentile(lat, 99), lat[len(lat)-1]
 	}
 	return s
+}
+
+// percentile is the nearest-rank p-th percentile of sorted, non-empty d.
+func percentile(d []time.Duration, p int) time.Duration {
+	i := (len(d)*p + 99) / 100
+	return d[max(i-1, 0)]
 }
 
 func (w *webhooksScreen) view(width, height int) string {

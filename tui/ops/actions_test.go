@@ -1,0 +1,223 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/store"
+)
+
+func lastAudit(tb testing.TB, db *store.DB, accountID string) store.AuditEntry {
+	tb.Helper()
+	es, err := db.Audit(accountID, 1)
+	if err != nil || len(es) == 0 {
+		tb.Fatalf("no audit entry for %q: %v", accountID, err)
+	}
+	return es[0]
+}
+
+// TestActionsGoThroughBillingAndAreAudited drives every account action from
+// the detail screen with the keys an admin would press and checks the
+// billing call, the audit entry and the status line.
+func TestActionsGoThroughBillingAndAreAudited(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		who      string
+		keys     []string
+		call     string // with ID for the account id
+		action   string
+		after    string // a fragment of the audit entry's After
+		status   string
+		declined []string // the same path answered "n": no call
+	}{
+		{"extend", "alice", []string{"e", "backspace", "10", "enter", "y"}, "ExtendTrial ID 10", "extend_trial days=10",
+			"trial_end=2026-03-22T12:00:00Z", "Trial of alice@example.com extended: ends 2026-03-22 12:00.", []string{"e", "enter", "n"}},
+		{"resync", "frank", []string{"r", "y"}, "Resync ID", "resync", "state=locked_trial_ended", "frank@example.org re-synced: locked_trial_ended.", []string{"r", "esc"}},
+		{"change plan", "bob", []string{"p", "down", "down", "enter", "y"}, "ChangePlan ID xl", "change_plan plan=xl", "plan=xl",
+			"bob@example.com is now on plan xl.", []string{"p", "enter", "n"}},
+		{"free", "frank", []string{"f", "y"}, "ChoosePlan ID free", "move_to_free", "plan=free state=free", "frank@example.org moved to the free plan.", []string{"f", "n"}},
+		{"cancel", "bob", []string{"x", "y"}, "CancelAtPeriodEnd ID", "cancel_at_period_end", "cancel_at_period_end=true",
+			"bob@example.com cancels at 2026-03-20 12:00.", []string{"x", "q"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ids := goldenFixture(t, false)
+			id := ids[tc.who]
+			d := f.drive(t, 140, 40)
+			d.keys("/", tc.who, "enter", "enter")
+			d.keys(tc.declined...)
+			if calls := f.bill.calls(); len(calls) != 0 {
+				t.Fatalf("declined action called billing: %v", calls)
+			}
+			before, err := f.db.Account(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.keys(tc.keys...)
+			want := strings.ReplaceAll(tc.call, "ID", id)
+			if calls := f.bill.calls(); !slices.Equal(calls, []string{want}) {
+				t.Fatalf("billing calls %v, want [%s]", calls, want)
+			}
+			e := lastAudit(t, f.db, id)
+			if e.Actor != adminFP || e.Action != tc.action || !e.At.Equal(testNow) {
+				t.Errorf("audit = %+v", e)
+			}
+			if e.Before != accountSummary(before) {
+				t.Errorf("audit before = %q, want %q", e.Before, accountSummary(before))
+			}
+			if !strings.Contains(e.After, tc.after) {
+				t.Errorf("audit after = %q, want it to contain %q", e.After, tc.after)
+			}
+			if v := d.view(); !strings.Contains(v, tc.status) {
+				t.Errorf("status %q not shown:\n%s", tc.status, v)
+			}
+		})
+	}
+}
+
+func TestFailedActionIsAuditedAndShown(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	f.bill.fail = errors.New("stripe: card_declined")
+	d := f.drive(t, 140, 40)
+	d.keys("/", "alice", "enter", "enter", "r", "y")
+	e := lastAudit(t, f.db, ids["alice"])
+	if e.Action != "resync" || e.After != "error: stripe: card_declined" {
+		t.Fatalf("audit = %+v", e)
+	}
+	if v := d.view(); !strings.Contains(v, "Failed: stripe: card_declined") {
+		t.Fatalf("error not shown:\n%s", v)
+	}
+}
+
+func TestNumberDialogRejectsOutOfRange(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	d := f.drive(t, 140, 40)
+	d.keys("/", "alice", "enter", "enter", "e", "backspace", "0", "enter")
+	if v := d.view(); !strings.Contains(v, "Enter a whole number from 1 to 365.") {
+		t.Fatalf("no range error:\n%s", v)
+	}
+	d.keys("y") // typed into the field, not a confirmation
+	d.keys("enter", "y")
+	if calls := f.bill.calls(); len(calls) != 0 {
+		t.Fatalf("billing called with a bad number: %v", calls)
+	}
+	d.keys("esc")
+	if v := d.view(); strings.Contains(v, "Extend the trial") {
+		t.Fatalf("dialog still open after esc:\n%s", v)
+	}
+}
+
+func TestResendNoticeQueuesAFreshCopy(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	d := f.drive(t, 140, 40)
+	d.keys("/", "bob", "enter", "enter", "n", "enter", "y")
+	ns, err := f.db.Notices(ids["bob"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns) != 2 || ns[0].Kind != "card_added" || !ns[0].MailedAt.IsZero() || ns[0].Message != "Card added." || ns[1].MailedAt.IsZero() {
+		t.Fatalf("notices after re-send: %+v", ns)
+	}
+	out, err := f.db.Outbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(out, func(n store.Notice) bool { return n.ID == ns[0].ID }) {
+		t.Fatalf("copy not in the outbox: %+v", out)
+	}
+	e := lastAudit(t, f.db, ids["bob"])
+	if !strings.HasPrefix(e.Action, "resend_notice notice="+ns[1].ID) || !strings.Contains(e.After, ns[0].ID+" kind=card_added outbox") {
+		t.Fatalf("audit = %+v", e)
+	}
+	// Re-sending the copy again keys off the original, not a chain of suffixes.
+	if strings.Count(ns[0].Key, "#resend@") != 1 {
+		t.Fatalf("copy key = %q", ns[0].Key)
+	}
+}
+
+func TestRetryFailedEventResyncsItsAccount(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	d := f.drive(t, 140, 30)
+	d.keys("3", "down", "r") // the second event is processed: nothing to retry
+	if strings.Contains(d.view(), "Retry event") {
+		t.Fatal("retry offered for a processed event")
+	}
+	d.keys("up", "f", "r")
+	if v := d.view(); !strings.Contains(v, "Retry event evt_005: re-sync Carol@Example.com from Stripe?") {
+		t.Fatalf("no retry prompt:\n%s", v)
+	}
+	d.keys("y")
+	if calls := f.bill.calls(); !slices.Equal(calls, []string{"Resync " + ids["carol"]}) {
+		t.Fatalf("billing calls %v", calls)
+	}
+	if e := lastAudit(t, f.db, ids["carol"]); e.Action != "retry_event event=evt_005" || e.Actor != adminFP {
+		t.Fatalf("audit = %+v", e)
+	}
+}
+
+func TestAdvanceClockIsAudited(t *testing.T) {
+	f, _ := goldenFixture(t, true)
+	d := f.drive(t, 120, 24)
+	d.keys("4", "n", "backspace", "30", "enter", "y", "h", "y")
+	if got, want := f.clock.Now(), testNow.Add(30*24*time.Hour+time.Hour); !got.Equal(want) {
+		t.Fatalf("clock = %v, want %v", got, want)
+	}
+	e := lastAudit(t, f.db, "")
+	if e.Action != "advance_clock by=1h0m0s" || e.Before != "2026-04-09 12:00:00" || e.After != "2026-04-09 13:00:00" {
+		t.Fatalf("audit = %+v", e)
+	}
+}
+
+// TestRemovedAdminCannotAct: a key taken out of the admin file while its
+// session is open can still look, but its next action is refused (and
+// audited nowhere, since nothing happened) and the session ends.
+func TestRemovedAdminCannotAct(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	d := f.drive(t, 140, 40)
+	d.keys("/", "alice", "enter", "enter", "r")
+	f.admins.set(adminFP, false)
+	m, cmd := d.m.Update(runActionMsg{act: action{kind: actResync, accountID: ids["alice"], email: "alice@example.com"}})
+	done := cmd()
+	if done, ok := done.(actionDoneMsg); !ok || !errors.Is(done.err, errNotAdmin) {
+		t.Fatalf("action result %+v", done)
+	}
+	if _, cmd = m.Update(done); cmd == nil {
+		t.Fatal("session not ended")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("session not ended")
+	}
+	if calls := f.bill.calls(); len(calls) != 0 {
+		t.Fatalf("billing called for a removed admin: %v", calls)
+	}
+}
+
+func TestModelRefusesNonAdmin(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	c := testCommon(100, 30)
+	c.Identity.Fingerprint = fp("mallory")
+	m := f.ops.Model(c)
+	if _, ok := m.(deniedModel); !ok {
+		t.Fatalf("non-admin got %T", m)
+	}
+	if !strings.Contains(m.View(), "not an admin") {
+		t.Fatalf("view: %q", m.View())
+	}
+}
+
+func TestPerformUsesADetachedContext(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the admin's connection dropped after confirming
+	done := f.ops.perform(ctx, adminFP, action{kind: actResync, accountID: ids["bob"], email: "bob@example.com"})
+	if done.err != nil {
+		t.Fatal(done.err)
+	}
+	if e := lastAudit(t, f.db, ids["bob"]); e.Action != "resync" {
+		t.Fatalf("audit = %+v", e)
+	}
+}

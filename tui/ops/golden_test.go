@@ -1,0 +1,92 @@
+package ops
+
+import (
+	"strings"
+	"testing"
+)
+
+// Golden tests: each ops screen at a fixed size and clock, in plain ASCII.
+// go test ./tui/ops -run Golden -update rewrites testdata/*.golden.
+
+func goldenFixture(t *testing.T, withClock bool) (*fixture, map[string]string) {
+	t.Helper()
+	f := newFixture(t, withClock)
+	ids := seed(t, f)
+	f.load(t)
+	return f, ids
+}
+
+func TestGoldenAccounts(t *testing.T) {
+	f, _ := goldenFixture(t, true)
+	d := f.drive(t, 140, 24)
+	golden(t, "accounts", d.view())
+}
+
+func TestGoldenAccountsNarrow(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	d := f.drive(t, 96, 20)
+	golden(t, "accounts_narrow", d.view())
+}
+
+func TestGoldenAccountsFiltered(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	d := f.drive(t, 140, 24)
+	// State filter: none → free → trial; sort by trial end (3 × right),
+	// descending; search ".org".
+	d.keys("s", "s", "s", "right", "right", "right", "r", "/", ".org", "enter", "down")
+	golden(t, "accounts_filtered", d.view())
+}
+
+func TestGoldenDetail(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	d := f.drive(t, 140, 48)
+	d.keys("/", "alice", "enter", "enter")
+	golden(t, "detail", d.view())
+}
+
+func TestGoldenDetailConfirm(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	d := f.drive(t, 140, 40)
+	d.keys("/", "alice", "enter", "enter", "e", "backspace", "14", "enter")
+	v := d.view()
+	if !strings.Contains(v, "Extend the trial of alice@example.com by 14 days") {
+		t.Fatalf("no confirmation prompt:\n%s", v)
+	}
+	golden(t, "detail_confirm", v)
+}
+
+func TestGoldenPlanPicker(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	d := f.drive(t, 140, 40)
+	d.keys("/", "bob", "enter", "enter", "p", "down")
+	golden(t, "detail_plan_picker", d.view())
+}
+
+func TestGoldenSummary(t *testing.T) {
+	f, _ := goldenFixture(t, true)
+	d := f.drive(t, 120, 36)
+	d.keys("2")
+	golden(t, "summary", d.view())
+}
+
+func TestGoldenWebhooks(t *testing.T) {
+	f, _ := goldenFixture(t, true)
+	d := f.drive(t, 140, 30)
+	d.keys("3")
+	golden(t, "webhooks", d.view())
+}
+
+func TestGoldenClock(t *testing.T) {
+	f, _ := goldenFixture(t, true)
+	d := f.drive(t, 120, 24)
+	d.keys("4", "d")
+	golden(t, "clock_confirm", d.view())
+	d.keys("y")
+	golden(t, "clock", d.view())
+}
+
+func TestGoldenTooSmall(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	d := f.drive(t, 60, 10)
+	golden(t, "too_small", d.view())
+}
