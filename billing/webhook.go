@@ -64,7 +64,7 @@ func (s *Service) WebhookStats() WebhookStats {
 // ignored types and objects the portal does not know (logged and recorded as
 // ignored); 5xx when the store or Stripe fails, so Stripe redelivers (nothing
 // is half-written: the event is recorded with the account update in one
-// transaction).
+// transaction). With an empty secret every request is refused with 503.
 func (s *Service) WebhookHandler(secret string, opts WebhookOptions) http.Handler {
 	if opts.Tolerance <= 0 {
 		opts.Tolerance = webhook.DefaultTolerance
@@ -86,6 +86,13 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stats.rejected.Add(1)
 		s.log.Warn("webhook rejected", append([]any{"status", code, "reason", msg}, args...)...)
 		http.Error(w, msg, code)
+	}
+	if h.secret == "" {
+		// Without a secret anyone could sign: refuse everything, retryably.
+		s.stats.failed.Add(1)
+		s.log.Error("webhook refused: no signing secret configured (STRIPE_WEBHOOK_SECRET)")
+		http.Error(w, "webhook signing secret not configured", http.StatusServiceUnavailable)
+		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)

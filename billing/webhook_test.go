@@ -361,6 +361,11 @@ func TestWebhookRejects(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("event log %v, want %v", got, want)
 	}
+	// No secret configured: nothing is accepted, not even a body signed with "".
+	unset := env.svc.WebhookHandler("", WebhookOptions{})
+	if code := post(t, unset, unknownType, sign(unknownType, "", now)); code != http.StatusServiceUnavailable {
+		t.Errorf("empty secret: status %d", code)
+	}
 	// The version check is an option.
 	lenient := env.svc.WebhookHandler(testSecret, WebhookOptions{AllowAnyAPIVersion: true})
 	if code := post(t, lenient, oldVersion, sign(oldVersion, testSecret, now)); code != 200 {
