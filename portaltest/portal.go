@@ -127,7 +127,8 @@ func (p *Portal) Connect(tb testing.TB, signer ssh.Signer, opts ...SessionOption
 }
 
 // Exec runs command in a session without a PTY, as `ssh host command`
-// does, and returns what the server wrote (stdout and stderr, in arrival
+// does (an empty command asks for a shell without a PTY, as `ssh -T host`
+// does), and returns what the server wrote (stdout and stderr, in arrival
 // order) and the exit status (-1 if the server sent none). It fails the test
 // if the server has not ended the session within DefaultTimeout.
 func (p *Portal) Exec(tb testing.TB, signer ssh.Signer, command string) (output string, exit int) {
@@ -149,7 +150,17 @@ func (p *Portal) Exec(tb testing.TB, signer ssh.Signer, command string) (output 
 	var out lockedBuffer
 	sess.Stdout, sess.Stderr = &out, &out
 	done := make(chan error, 1)
-	go func() { done <- sess.Run(command) }()
+	go func() {
+		if command == "" {
+			if err := sess.Shell(); err != nil {
+				done <- err
+				return
+			}
+			done <- sess.Wait()
+			return
+		}
+		done <- sess.Run(command)
+	}()
 	timer := time.NewTimer(DefaultTimeout)
 	defer timer.Stop()
 	select {

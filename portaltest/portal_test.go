@@ -6,6 +6,7 @@ import (
 )
 
 func TestRegisterThenHome(t *testing.T) {
+	t.Parallel()
 	p := Start(t)
 	key := NewKey(t)
 	s := p.Connect(t, key)
