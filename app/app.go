@@ -5,17 +5,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
+	"github.com/portal/portal/adminkeys"
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/billing/sandbox"
 	"github.com/portal/portal/hostkeys"
+	"github.com/portal/portal/mailer"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
+	"github.com/portal/portal/tui/ops"
+	"github.com/stripe/stripe-go/v76/client"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -39,7 +47,41 @@ type Config struct {
 	// ShutdownTimeout bounds graceful shutdown (default 8s, inside the 10s
 	// that process supervisors usually allow).
 	ShutdownTimeout time.Duration
+
+	// PublicURL is where browsers reach the HTTP server (checkout return
+	// URLs, sandbox pages); default http://localhost:<http port>.
+	PublicURL string
+	// Stripe selects the billing backend: with neither SecretKey nor APIBase
+	// the portal runs on the offline sandbox.
+	Stripe StripeConfig
+	// TrialDays is the length of a paid plan's trial (default 30).
+	TrialDays int
+	// PlansFile overrides the built-in plan catalog (JSON; optional).
+	PlansFile string
+	// AdminKeysPath is an authorized_keys file of admin keys, re-read on
+	// change; default <data-dir>/admin_keys (a missing file: no admins).
+	AdminKeysPath string
+	// SMTPURL enables mail for notices (see package mailer); "" keeps them
+	// in the outbox for the ops view.
+	SMTPURL string
+	// ReconcileEvery and ReconcileStale drive the reconciler that re-fetches
+	// accounts not synced from Stripe for ReconcileStale (defaults 10m, 1h).
+	ReconcileEvery time.Duration
+	ReconcileStale time.Duration
 }
+
+// StripeConfig says which Stripe to talk to.
+type StripeConfig struct {
+	SecretKey     string // sk_test_... / sk_live_...; "" with APIBase "" = sandbox
+	WebhookSecret string // whsec_...; in sandbox mode generated once if empty
+	APIBase       string // e.g. stripe-mock's URL; "" = api.stripe.com
+	// AnyAPIVersion accepts webhook events of API versions other than
+	// 2023-10-16 (stripe listen sends the account's default version).
+	AnyAPIVersion bool
+}
+
+// Sandboxed reports whether the portal runs on the offline sandbox.
+func (s StripeConfig) Sandboxed() bool { return s.SecretKey == "" && s.APIBase == "" }
 
 func (c *Config) setDefaults() {
 	if c.SSHAddr == "" {
@@ -60,6 +102,15 @@ func (c *Config) setDefaults() {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 8 * time.Second
 	}
+	if c.AdminKeysPath == "" {
+		c.AdminKeysPath = filepath.Join(c.DataDir, "admin_keys")
+	}
+	if c.ReconcileEvery == 0 {
+		c.ReconcileEvery = 10 * time.Minute
+	}
+	if c.ReconcileStale == 0 {
+		c.ReconcileStale = time.Hour
+	}
 }
 
 // App is a running portal: listeners are open once New returns.
@@ -73,6 +124,13 @@ type App struct {
 	http    *http.Server
 	sshLn   net.Listener
 	httpLn  net.Listener
+
+	sandbox       *sandbox.Sandbox // nil unless sandboxed
+	api           *client.API
+	billing       *billing.Service
+	webhookSecret string
+	ops           *ops.Ops
+	mailer        *mailer.Mailer
 }
 
 // New opens the store and host key and starts listening on both addresses.
@@ -91,9 +149,33 @@ func New(cfg Config) (a *App, err error) {
 	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "portal.db"), store.Options{Timeout: time.Second, Now: cfg.Now}); err != nil {
 		return nil, err
 	}
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("http listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	if err = a.setupBilling(); err != nil {
+		return nil, err
+	}
+	admins, err := adminkeys.Load(cfg.AdminKeysPath, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	var clock ops.Clock
+	if a.sandbox != nil {
+		clock = a.sandbox
+	}
+	if a.ops, err = ops.New(ops.Config{
+		Store: a.store, Billing: a.billing, Catalog: a.billing.Catalog(), Clock: clock,
+		Admins: admins, Logger: cfg.Logger, Now: a.billing.Now,
+	}); err != nil {
+		return nil, err
+	}
+	if a.mailer, err = mailer.New(mailer.Config{URL: cfg.SMTPURL, Store: a.store, Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
 	a.ui = tui.New(tui.Config{
-		Store: a.store, Logger: cfg.Logger, Now: cfg.Now,
+		Store: a.store, Billing: a.billing, Logger: cfg.Logger, Now: a.billing.Now,
 		IdleTimeout: cfg.IdleTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		Admins: admins, Ops: a.ops.Model,
 	})
 	if a.ssh, err = wish.NewServer(
 		wish.WithHostKeyPEM(a.hostKey.PEM),
@@ -110,9 +192,6 @@ func New(cfg Config) (a *App, err error) {
 	if a.sshLn, err = net.Listen("tcp", cfg.SSHAddr); err != nil {
 		return nil, fmt.Errorf("ssh listen on %s: %w", cfg.SSHAddr, err)
 	}
-	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("http listen on %s: %w", cfg.HTTPAddr, err)
-	}
 	return a, nil
 }
 
@@ -128,6 +207,12 @@ func (a *App) Store() *store.DB { return a.store }
 // HostKeyFingerprint is the SHA256 fingerprint of the SSH host key.
 func (a *App) HostKeyFingerprint() string { return a.hostKey.Fingerprint() }
 
+// Sandbox is the offline Stripe sandbox, nil when talking to Stripe.
+func (a *App) Sandbox() *sandbox.Sandbox { return a.sandbox }
+
+// Billing is the billing service.
+func (a *App) Billing() *billing.Service { return a.billing }
+
 // HostPublicKey is the SSH host's public key, for clients that pin it.
 func (a *App) HostPublicKey() gossh.PublicKey { return a.hostKey.Signer.PublicKey() }
 
@@ -140,6 +225,12 @@ func (a *App) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "sessions": a.ui.Registry().Len()})
 	})
+	mux.Handle("POST /webhooks/stripe", a.billing.WebhookHandler(a.webhookSecret, billing.WebhookOptions{
+		AllowAnyAPIVersion: a.cfg.Stripe.AnyAPIVersion,
+	}))
+	if a.sandbox != nil {
+		mux.Handle("/sandbox/", http.StripPrefix("/sandbox", a.sandbox.Handler()))
+	}
 	return mux
 }
 
@@ -151,17 +242,33 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() {
-		if err := a.ssh.Serve(a.sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
-			errc <- fmt.Errorf("ssh: %w", err)
-		}
-	}()
-	go func() {
 		if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	feedDone := make(chan struct{})
-	go func() { defer close(feedDone); a.ui.Run(ctx) }()
+	if a.sandbox != nil {
+		// The sandbox is served by our own HTTP server, so its prices can
+		// only be ensured once that serves; before SSH opens, so that no
+		// customer can pick a plan whose price is missing.
+		if _, err := billing.Setup(ctx, a.api, a.billing.Catalog(), "", io.Discard); err != nil {
+			a.log.Error("sandbox: create plan prices", "err", err)
+		}
+	}
+	go func() {
+		if err := a.ssh.Serve(a.sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+			errc <- fmt.Errorf("ssh: %w", err)
+		}
+	}()
+	var bg sync.WaitGroup
+	for _, run := range []func(context.Context){
+		a.ui.Run,
+		a.ops.Run,
+		a.mailer.Run,
+		func(ctx context.Context) { a.billing.RunReconciler(ctx, a.cfg.ReconcileEvery, a.cfg.ReconcileStale) },
+	} {
+		bg.Add(1)
+		go func() { defer bg.Done(); run(ctx) }()
+	}
 
 	var runErr error
 	select {
@@ -180,7 +287,12 @@ func (a *App) Run(ctx context.Context) error {
 		_ = a.http.Close()
 	}
 	cancel()
-	<-feedDone
+	bg.Wait()
+	if a.sandbox != nil {
+		if err := a.sandbox.Close(); err != nil {
+			a.log.Error("close sandbox", "err", err)
+		}
+	}
 	if err := a.store.Close(); err != nil {
 		a.log.Error("close store", "err", err)
 		if runErr == nil {
@@ -198,6 +310,9 @@ func (a *App) closeAll() {
 	}
 	if a.httpLn != nil {
 		_ = a.httpLn.Close()
+	}
+	if a.sandbox != nil {
+		_ = a.sandbox.Close()
 	}
 	if a.store != nil {
 		_ = a.store.Close()

@@ -1,0 +1,76 @@
+package app
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/billing/sandbox"
+)
+
+// sandboxKey is the API key stripe-go sends to the sandbox; any sk_test_
+// key would do.
+const sandboxKey = "sk_test_sandbox"
+
+// setupBilling builds the Stripe client and the billing service: against
+// the offline sandbox (mounted on our own HTTP server) when no Stripe key or
+// API base is configured, otherwise against that Stripe.
+func (a *App) setupBilling() error {
+	cfg := a.cfg
+	_, port, _ := net.SplitHostPort(a.httpLn.Addr().String())
+	if a.cfg.PublicURL == "" {
+		a.cfg.PublicURL = "http://localhost:" + port
+	}
+	// Server-to-itself traffic goes over loopback whatever the listen host.
+	self := "http://127.0.0.1:" + port
+	now := cfg.Now
+	a.webhookSecret = cfg.Stripe.WebhookSecret
+	if cfg.Stripe.Sandboxed() {
+		if a.webhookSecret == "" {
+			var err error
+			if a.webhookSecret, err = sandbox.LoadOrCreateWebhookSecret(filepath.Join(cfg.DataDir, "webhook_secret")); err != nil {
+				return err
+			}
+		}
+		sb, err := sandbox.Open(sandbox.Config{
+			Path:          filepath.Join(cfg.DataDir, "sandbox.db"),
+			BaseURL:       a.cfg.PublicURL + "/sandbox",
+			WebhookURL:    self + "/webhooks/stripe",
+			WebhookSecret: a.webhookSecret,
+			Now:           cfg.Now,
+			Logger:        cfg.Logger.With("component", "sandbox"),
+		})
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		a.sandbox = sb
+		now = sb.Now
+		a.api = newStripeClient(sandboxKey, self+"/sandbox", cfg.Logger)
+	} else {
+		key := cfg.Stripe.SecretKey
+		if key == "" {
+			key = sandboxKey // stripe-mock accepts any test key
+		}
+		a.api = newStripeClient(key, cfg.Stripe.APIBase, cfg.Logger)
+		if a.webhookSecret == "" {
+			a.log.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks will be refused; run `portal stripe-setup` or `stripe listen` for one")
+		}
+	}
+	catalog := billing.DefaultCatalog()
+	if cfg.PlansFile != "" {
+		var err error
+		if catalog, err = billing.LoadCatalog(cfg.PlansFile); err != nil {
+			return err
+		}
+	}
+	svc, err := billing.New(billing.Config{
+		API: a.api, Store: a.store, Catalog: catalog, Now: now,
+		PublicURL: a.cfg.PublicURL, TrialDays: cfg.TrialDays, Logger: cfg.Logger.With("component", "billing"),
+	})
+	if err != nil {
+		return err
+	}
+	a.billing = svc
+	return nil
+}
