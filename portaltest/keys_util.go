@@ -11,13 +11,17 @@ import (
 // NewKey returns a fresh ed25519 client key.
 func NewKey(tb testing.TB) ssh.Signer {
 	tb.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
+	s, err := newKey()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return s
+}
+
+func newKey() (ssh.Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return ssh.NewSignerFromKey(priv)
 }
