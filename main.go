@@ -67,12 +67,45 @@ func (e *envFlags) float(p *float64, name, env string, def float64, usage string
 	e.fs.Float64Var(p, name, def, usage)
 }
 
+func (e *envFlags) int(p *int, name, env string, def int, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: %v", env, v, err)
+		}
+		def = n
+	}
+	e.env[name] = env
+	e.fs.IntVar(p, name, def, usage)
+}
+
+func (e *envFlags) bool(p *bool, name, env string, usage string) {
+	def := false
+	if v, ok := os.LookupEnv(env); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: %v", env, v, err)
+		}
+		def = b
+	}
+	e.env[name] = env
+	e.fs.BoolVar(p, name, def, usage)
+}
+
+// secret registers a value read from the environment only: secrets on a
+// command line leak into ps and shell history.
+func (e *envFlags) secret(p *string, env string) { *p = os.Getenv(env) }
+
 func (e *envFlags) usage(w io.Writer) func() {
 	return func() {
-		fmt.Fprintf(w, "Usage: portal [flags]\n\nServes the account and billing portal over SSH.\n\nFlags (each also read from the environment variable shown):\n")
+		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n\nFlags (each also read from the environment variable shown):\n")
 		e.fs.VisitAll(func(f *flag.Flag) {
 			fmt.Fprintf(w, "  -%s  (env %s, default %q)\n    \t%s\n", f.Name, e.env[f.Name], f.DefValue, f.Usage)
 		})
+		fmt.Fprintf(w, "\nSecrets, from the environment only:\n"+
+			"  STRIPE_SECRET_KEY      Stripe API key; unset (with STRIPE_API_BASE unset) runs the offline sandbox\n"+
+			"  STRIPE_WEBHOOK_SECRET  webhook signing secret (whsec_...); generated in the data dir in sandbox mode\n"+
+			"  PORTAL_SMTP_URL        smtp://user:pass@host:587?from=billing@example.com; unset keeps mail in the outbox\n")
 	}
 }
 
@@ -88,6 +121,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.duration(&cfg.IdleTimeout, "idle-timeout", "PORTAL_IDLE_TIMEOUT", 30*time.Minute, "close sessions after this long without input")
 	ef.float(&cfg.RateLimit, "rate-limit", "PORTAL_RATE_LIMIT", 5, "new SSH sessions per second per client IP")
 	ef.string(&logLevel, "log-level", "PORTAL_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	ef.string(&cfg.PublicURL, "public-url", "PORTAL_PUBLIC_URL", "", "URL browsers use to reach the HTTP server (default http://localhost:<http port>)")
+	ef.string(&cfg.Stripe.APIBase, "stripe-api-base", "STRIPE_API_BASE", "", "Stripe API base URL, e.g. stripe-mock's (default api.stripe.com, or the sandbox)")
+	ef.bool(&cfg.Stripe.AnyAPIVersion, "stripe-any-api-version", "STRIPE_ANY_API_VERSION", "accept webhook events of API versions other than 2023-10-16 (for stripe listen)")
+	ef.int(&cfg.TrialDays, "trial-days", "PORTAL_TRIAL_DAYS", 30, "trial length of paid plans, in days")
+	ef.string(&cfg.PlansFile, "plans", "PORTAL_PLANS_FILE", "", "JSON file overriding the built-in plan catalog")
+	ef.string(&cfg.AdminKeysPath, "admin-keys", "PORTAL_ADMIN_KEYS", "", "authorized_keys file of admin keys, re-read on change (default <data-dir>/admin_keys)")
+	ef.duration(&cfg.ReconcileEvery, "reconcile-every", "PORTAL_RECONCILE_EVERY", 10*time.Minute, "how often the reconciler looks for accounts not synced from Stripe lately")
+	ef.secret(&cfg.Stripe.SecretKey, "STRIPE_SECRET_KEY")
+	ef.secret(&cfg.Stripe.WebhookSecret, "STRIPE_WEBHOOK_SECRET")
+	ef.secret(&cfg.SMTPURL, "PORTAL_SMTP_URL")
 	fs.Usage = ef.usage(stderr)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -103,6 +146,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-log-level: %v", err)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	switch fs.Arg(0) {
+	case "":
+	case "stripe-setup":
+		return stripeSetup(cfg, stdout)
+	default:
+		return fmt.Errorf("unknown command %q (try -h)", fs.Arg(0))
+	}
 
 	a, err := app.New(cfg)
 	if err != nil {

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 
@@ -57,12 +59,9 @@ func (a *App) setupBilling() error {
 			a.log.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks will be refused; run `portal stripe-setup` or `stripe listen` for one")
 		}
 	}
-	catalog := billing.DefaultCatalog()
-	if cfg.PlansFile != "" {
-		var err error
-		if catalog, err = billing.LoadCatalog(cfg.PlansFile); err != nil {
-			return err
-		}
+	catalog, err := loadCatalog(cfg.PlansFile)
+	if err != nil {
+		return err
 	}
 	svc, err := billing.New(billing.Config{
 		API: a.api, Store: a.store, Catalog: catalog, Now: now,
@@ -73,4 +72,42 @@ func (a *App) setupBilling() error {
 	}
 	a.billing = svc
 	return nil
+}
+
+// StripeSetup prepares the Stripe account (or a sandbox at cfg.Stripe.APIBase)
+// for the portal: prices by lookup key and a webhook endpoint for
+// <PublicURL>/webhooks/stripe. See billing.Setup.
+func StripeSetup(ctx context.Context, cfg Config, out io.Writer) error {
+	cfg.setDefaults()
+	key := cfg.Stripe.SecretKey
+	if key == "" {
+		key = sandboxKey
+	}
+	catalog, err := loadCatalog(cfg.PlansFile)
+	if err != nil {
+		return err
+	}
+	public := cfg.PublicURL
+	if public == "" {
+		_, port, _ := net.SplitHostPort(cfg.HTTPAddr)
+		public = "http://localhost:" + port
+	}
+	webhookURL := public + "/webhooks/stripe"
+	if cfg.Stripe.SecretKey == "" {
+		// The sandbox already delivers every event to the portal that runs it,
+		// signed with the portal's secret; an endpoint would deliver each
+		// twice, the copy signed with a secret the portal does not know.
+		webhookURL = ""
+		fmt.Fprintln(out, "sandbox: no webhook endpoint needed, the sandbox delivers to its portal")
+	}
+	_, err = billing.Setup(ctx, newStripeClient(key, cfg.Stripe.APIBase, cfg.Logger), catalog, webhookURL, out)
+	return err
+}
+
+// loadCatalog returns the built-in plans, or those of the plans file.
+func loadCatalog(path string) (billing.Catalog, error) {
+	if path == "" {
+		return billing.DefaultCatalog(), nil
+	}
+	return billing.LoadCatalog(path)
 }
