@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ type lifecycle struct {
 	db  *store.DB
 	svc *Service
 	srv *httptest.Server
+	// down makes the listener answer 503, as if the portal missed webhooks;
+	// the sandbox redelivers (quickly: see Retry below) once it is up again.
+	down atomic.Bool
 }
 
 func newLifecycle(t *testing.T) *lifecycle {
@@ -36,6 +40,7 @@ func newLifecycle(t *testing.T) *lifecycle {
 	sb, err := sandbox.Open(sandbox.Config{
 		Path: filepath.Join(t.TempDir(), "sandbox.db"), BaseURL: srv.URL + "/sandbox",
 		WebhookURL: srv.URL + "/webhooks/stripe", WebhookSecret: testSecret, Tick: -1, Logger: testLogger(t),
+		Retry: sandbox.RetryPolicy{MaxAttempts: 50, Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -51,8 +56,16 @@ func newLifecycle(t *testing.T) *lifecycle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/webhooks/stripe", svc.WebhookHandler(testSecret, WebhookOptions{}))
-	return &lifecycle{t: t, sb: sb, db: db, svc: svc, srv: srv}
+	l := &lifecycle{t: t, sb: sb, db: db, svc: svc, srv: srv}
+	wh := svc.WebhookHandler(testSecret, WebhookOptions{})
+	mux.HandleFunc("/webhooks/stripe", func(w http.ResponseWriter, r *http.Request) {
+		if l.down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		wh.ServeHTTP(w, r)
+	})
+	return l
 }
 
 func (l *lifecycle) advance(d time.Duration) {
@@ -299,8 +312,13 @@ func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
 func TestLifecycleResyncAndReconciler(t *testing.T) {
 	l := newLifecycle(t)
 	ctx := context.Background()
-	a := l.trial("drift@example.com", "s")
-	// Simulate a missed webhook: the store believes something else.
+	l.down.Store(true) // every webhook of this test is missed until the end
+	a := newAccount(t, l.db, "drift@example.com")
+	a, err := l.svc.ChoosePlan(ctx, a.ID, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store believes something else, and has not synced for long.
 	if _, err := l.db.UpdateAccount(a.ID, func(acc *store.Account) error {
 		acc.State, acc.SubscriptionStatus, acc.LastSyncAt = store.StateLockedUnpaid, "unpaid", time.Time{}
 		return nil
@@ -316,15 +334,22 @@ func TestLifecycleResyncAndReconciler(t *testing.T) {
 		t.Fatalf("healed: %s", summary(a))
 	}
 	audit, err := l.db.Audit(a.ID, 0)
-	if err != nil || len(audit) != 1 || audit[0].Actor != "reconciler" {
+	if err != nil || len(audit) != 1 || audit[0].Actor != "reconciler" || !strings.Contains(audit[0].Before, "locked_unpaid") {
 		t.Fatalf("audit: %v %+v", err, audit)
 	}
 	if synced, _ := l.svc.ReconcileOnce(ctx, time.Hour); synced != 0 {
 		t.Fatalf("fresh account resynced again: %d", synced)
 	}
-	// Ops: extend the trial of a paused account.
+	// The trial ends unseen; the reconciler finds the lock by itself.
 	l.advance(31 * day)
-	a = l.waitState(a.ID, store.StateLockedTrialEnded)
+	if synced, drift := l.svc.ReconcileOnce(ctx, time.Hour); synced != 1 || drift != 1 {
+		t.Fatalf("after trial end: synced %d drift %d", synced, drift)
+	}
+	a, _ = l.db.Account(a.ID)
+	if a.State != store.StateLockedTrialEnded {
+		t.Fatalf("after trial end: %s", summary(a))
+	}
+	// Ops: extend the trial of the paused account.
 	a, err = l.svc.ExtendTrial(ctx, a.ID, 7)
 	if err != nil {
 		t.Fatalf("ExtendTrial: %v", err)
@@ -332,10 +357,12 @@ func TestLifecycleResyncAndReconciler(t *testing.T) {
 	if a.State != store.StateTrial || !a.TrialEnd.After(l.sb.Now().Add(6*day)) {
 		t.Fatalf("extended: %s", summary(a))
 	}
-	// The replaced subscription's cancellation must not undo the extension.
+	// Webhooks come back: the whole backlog, including the replaced
+	// subscription's cancellation, must not undo the extension.
+	l.down.Store(false)
 	l.waitEvent(a.ID, "customer.subscription.deleted")
 	if b, _ := l.db.Account(a.ID); b.State != store.StateTrial || b.SubscriptionID != a.SubscriptionID {
-		t.Fatalf("after the old subscription's deletion: %s", summary(b))
+		t.Fatalf("after the backlog: %s", summary(b))
 	}
 	link, err := l.svc.PortalLink(ctx, a.ID)
 	if err != nil || link.URL == "" {

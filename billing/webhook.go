@@ -183,11 +183,18 @@ func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.
 	}
 	rec.Latency = time.Since(start)
 	if out.ignore != "" {
+		// Recorded as final through ApplyEvent, which also tells a
+		// concurrent redelivery (dup) apart.
 		rec.Status, rec.Error, rec.AccountID = store.EventStatusIgnored, out.ignore, out.accountID
-		if err := s.db.RecordEvent(rec); err != nil {
+		_, dup, err := s.db.ApplyEvent(rec, "", nil)
+		if err != nil {
 			s.stats.failed.Add(1)
 			log.Error("webhook: store failed", "err", err)
 			return http.StatusInternalServerError, "store unavailable; retry"
+		}
+		if dup {
+			s.stats.duplicates.Add(1)
+			return http.StatusOK, "duplicate"
 		}
 		s.stats.ignored.Add(1)
 		log.Info("webhook: ignored", "reason", out.ignore, "account", out.accountID)
@@ -199,7 +206,7 @@ func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.
 	case errors.Is(err, store.ErrNotFound):
 		// The account vanished between lookup and commit.
 		rec.Status, rec.Error = store.EventStatusIgnored, "account deleted"
-		if err := s.db.RecordEvent(rec); err != nil {
+		if _, _, err := s.db.ApplyEvent(rec, "", nil); err != nil {
 			s.stats.failed.Add(1)
 			return http.StatusInternalServerError, "store unavailable; retry"
 		}
