@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portal/portal/store"
 	"github.com/stripe/stripe-go/v76"
@@ -57,6 +58,17 @@ func TestContractStripeMock(t *testing.T) {
 		must("create price", err)
 		_, err = createEndpoint(ctx, api, "https://portal.example.com/webhooks/stripe")
 		must("create endpoint", err)
+		// An existing endpoint lacking events is updated.
+		it := api.WebhookEndpoints.List(&stripe.WebhookEndpointListParams{})
+		if !it.Next() {
+			t.Fatalf("no fixture endpoint: %v", it.Err())
+		}
+		out.Reset()
+		_, err = Setup(ctx, api, DefaultCatalog(), it.WebhookEndpoint().URL, &out)
+		must("Setup on an existing endpoint", err)
+		if !strings.Contains(out.String(), "enabled events") {
+			t.Errorf("existing endpoint not updated:\n%s", out.String())
+		}
 	})
 
 	a := newAccount(t, db, "contract@example.com")
@@ -119,6 +131,11 @@ func TestContractStripeMock(t *testing.T) {
 		sub("paused")
 		_, err := svc.ExtendTrial(ctx, a.ID, 7)
 		must("ExtendTrial", err)
+		paused := &stripe.Subscription{ID: "sub_contract", Status: stripe.SubscriptionStatusPaused,
+			Customer: &stripe.Customer{ID: "cus_contract"},
+			Items:    &stripe.SubscriptionItemList{Data: []*stripe.SubscriptionItem{{ID: "si_1", Price: &stripe.Price{ID: "price_1"}}}}}
+		_, err = svc.replacePaused(ctx, a.ID, paused, time.Now().Add(7*24*time.Hour).Unix(), "contract")
+		must("replace paused subscription", err)
 	})
 	t.Run("resync (list, fetch with expansions)", func(t *testing.T) {
 		sub("canceled")
@@ -152,8 +169,13 @@ func (s *Service) webhookCallsForContract(ctx context.Context) error {
 	if out.ignore != "" {
 		return errors.New("ignored: " + out.ignore)
 	}
-	if _, err := s.customerUpdated(ctx, eventObject{ID: "cus_contract", Object: "customer"}); err != nil {
-		return err
+	for _, subID := range []string{"sub_contract", ""} { // with and without a subscription
+		if _, err := s.db.UpdateAccount(out.accountID, func(a *store.Account) error { a.SubscriptionID = subID; return nil }); err != nil {
+			return err
+		}
+		if _, err := s.customerUpdated(ctx, eventObject{ID: "cus_contract", Object: "customer"}); err != nil {
+			return err
+		}
 	}
 	if _, err := s.resume(ctx, "sub_contract", "contract-resume"); err != nil {
 		return err

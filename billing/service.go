@@ -502,9 +502,20 @@ func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (
 		}
 		return s.commit(op, acct.ID, nil, s.snapshot(sub))
 	}
+	fresh, err := s.replacePaused(ctx, acct.ID, sub, trialEnd, key)
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	return s.commit(op, acct.ID, nil, s.snapshot(fresh))
+}
+
+// replacePaused creates a trialing copy of the paused subscription sub, ending
+// its trial at trialEnd, then cancels sub. Creating first means the account
+// always has a live subscription for webhooks to adopt.
+func (s *Service) replacePaused(ctx context.Context, accountID string, sub *stripe.Subscription, trialEnd int64, key string) (*stripe.Subscription, error) {
 	snap := s.snapshot(sub)
 	if snap.PriceID == "" || snap.CustomerID == "" {
-		return store.Account{}, wrap(op, fmt.Errorf("paused subscription %s has no price or customer", sub.ID))
+		return nil, fmt.Errorf("paused subscription %s has no price or customer", sub.ID)
 	}
 	np := &stripe.SubscriptionParams{
 		Customer: stripe.String(snap.CustomerID),
@@ -513,22 +524,22 @@ func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (
 		TrialSettings: &stripe.SubscriptionTrialSettingsParams{
 			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String("pause")},
 		},
-		Metadata: map[string]string{"account_id": acct.ID, "plan": snap.PlanID, "replaces": sub.ID},
+		Metadata: map[string]string{"account_id": accountID, "plan": snap.PlanID, "replaces": sub.ID},
 	}
 	np.Context = ctx
 	np.SetIdempotencyKey("portal-extend-new-" + key)
 	expandSubscription(&np.Params)
 	fresh, err := s.api.Subscriptions.New(np)
 	if err != nil {
-		return store.Account{}, wrap(op, err)
+		return nil, err
 	}
 	cp := &stripe.SubscriptionCancelParams{}
 	cp.Context = ctx
 	cp.SetIdempotencyKey("portal-cancel-" + sub.ID)
 	if _, err := s.api.Subscriptions.Cancel(sub.ID, cp); err != nil {
-		return store.Account{}, wrap(op, err)
+		return nil, err
 	}
-	return s.commit(op, acct.ID, nil, s.snapshot(fresh))
+	return fresh, nil
 }
 
 // Resync re-fetches the account's subscription from Stripe, derives the
