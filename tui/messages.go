@@ -11,6 +11,7 @@ type accountChangedMsg struct{}
 // store failure; NotFound means the key is not registered.
 type accountLoadedMsg struct {
 	Account  store.Account
+	Notices  []store.Notice
 	NotFound bool
 	Err      error
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/store"
-	"github.com/portal/portal/tui/common"
 )
 
 // Minimum usable terminal size; below it every screen is replaced by a
@@ -17,6 +17,14 @@ import (
 const (
 	minWidth  = 40
 	minHeight = 12
+)
+
+// The frame around every screen: padding (matching Styles.App) and the
+// blank line plus help line under the screen.
+const (
+	framePadX   = 2
+	framePadY   = 1
+	frameFooter = 2
 )
 
 // screen is one full-window view. The root model routes messages to the
@@ -31,41 +39,73 @@ type screen interface {
 	TakesText() bool
 }
 
+// accountScreen is a screen that shows the session's account and can take
+// a fresh read of it in place. SetAccount returns false when the screen no
+// longer fits the account (say, it became locked): the root then picks the
+// screen for the account afresh.
+type accountScreen interface {
+	screen
+	SetAccount(a store.Account, notices []store.Notice) (tea.Cmd, bool)
+}
+
+// fullScreen is a screen that sometimes needs the whole window, without
+// the frame's padding and help line (a QR code at 80×24).
+type fullScreen interface {
+	FullScreen() bool
+}
+
+// backMsg asks the root to leave a sub-screen for the account's main screen.
+type backMsg struct{}
+
+func back() tea.Msg { return backMsg{} }
+
 // Model is the root Bubble Tea model of one SSH session.
 type Model struct {
-	c        *common.Common
+	e        *env
 	screen   screen
 	help     help.Model
 	showHelp bool
 	// storeErr is set while the store cannot be read; the session then shows
 	// an error screen, never the register screen.
 	storeErr error
+	// account and notices are the last read of the session's account.
+	account store.Account
+	notices []store.Notice
 }
 
-// NewModel returns the root model for a session described by c.
-func NewModel(c *common.Common) *Model {
+func newModel(e *env) *Model {
 	h := help.New()
-	h.Styles.ShortKey = c.Styles.Help.Bold(true)
-	h.Styles.ShortDesc = c.Styles.Help
-	h.Styles.FullKey = c.Styles.Help.Bold(true)
-	h.Styles.FullDesc = c.Styles.Help
-	return &Model{c: c, help: h}
+	s := e.Styles
+	h.Styles.ShortKey = s.Help.Bold(true)
+	h.Styles.ShortDesc = s.Help
+	h.Styles.ShortSeparator = s.Help
+	h.Styles.FullKey = s.Help.Bold(true)
+	h.Styles.FullDesc = s.Help
+	h.Styles.FullSeparator = s.Help
+	h.Styles.Ellipsis = s.Help
+	return &Model{e: e, help: h}
 }
 
 // Init loads the session's account.
-func (m *Model) Init() tea.Cmd { return loadAccount(m.c) }
+func (m *Model) Init() tea.Cmd { return loadAccount(m.e) }
 
-// loadAccount reads the account for the session's key off the UI goroutine.
-func loadAccount(c *common.Common) tea.Cmd {
+// loadAccount reads the account for the session's key, and its notices,
+// off the UI goroutine.
+func loadAccount(e *env) tea.Cmd {
+	db, fp := e.Store, e.Identity.Fingerprint
 	return func() tea.Msg {
-		a, err := c.Store.AccountByKey(c.Identity.Fingerprint)
+		a, err := db.AccountByKey(fp)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return accountLoadedMsg{NotFound: true}
 		case err != nil:
 			return accountLoadedMsg{Err: err}
 		}
-		return accountLoadedMsg{Account: a}
+		notices, err := db.Notices(a.ID)
+		if err != nil {
+			return accountLoadedMsg{Err: err}
+		}
+		return accountLoadedMsg{Account: a, Notices: notices}
 	}
 }
 
@@ -73,30 +113,34 @@ func loadAccount(c *common.Common) tea.Cmd {
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.c.Width, m.c.Height = msg.Width, msg.Height
-		m.help.Width = msg.Width - 4
+		m.e.Width, m.e.Height = msg.Width, msg.Height
+		m.help.Width = max(msg.Width-2*framePadX, 0)
 	case tea.KeyMsg:
 		if msg.String() == "ctrl+c" {
 			return m, tea.Quit
 		}
 		if m.screen == nil || !m.screen.TakesText() {
 			switch {
-			case key.Matches(msg, m.c.Keys.Quit):
+			case key.Matches(msg, m.e.Keys.Quit):
 				return m, tea.Quit
-			case key.Matches(msg, m.c.Keys.Help):
+			case key.Matches(msg, m.e.Keys.Help):
 				m.showHelp = !m.showHelp
 				return m, nil
 			}
 		}
 		if m.storeErr != nil && msg.String() == "r" {
-			return m, loadAccount(m.c)
+			return m, loadAccount(m.e)
 		}
 	case shutdownMsg:
 		return m, tea.Quit
 	case accountChangedMsg:
-		return m, loadAccount(m.c)
+		return m, loadAccount(m.e)
 	case accountLoadedMsg:
 		return m, m.accountLoaded(msg)
+	case backMsg:
+		var cmd tea.Cmd
+		m.screen, cmd = m.route()
+		return m, cmd
 	}
 	if m.screen == nil {
 		return m, nil
@@ -106,36 +150,56 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// accountLoaded picks the screen for a fresh read of the account. A store
-// error keeps whatever screen was showing and reports the error above it.
+// accountLoaded takes a fresh read of the account. A store error keeps
+// whatever screen was showing and reports the error above it.
 func (m *Model) accountLoaded(msg accountLoadedMsg) tea.Cmd {
 	if msg.Err != nil {
-		m.c.Logger.Error("load account", "fingerprint", m.c.Identity.Fingerprint, "err", msg.Err)
+		m.e.Logger.Error("load account", "fingerprint", m.e.Identity.Fingerprint, "err", msg.Err)
 		m.storeErr = msg.Err
 		return nil
 	}
 	m.storeErr = nil
 	if msg.NotFound {
 		if _, ok := m.screen.(*registerScreen); !ok {
-			m.screen = newRegisterScreen(m.c)
+			m.screen = newRegisterScreen(m.e)
 			return m.screen.(*registerScreen).input.Focus()
 		}
 		return nil
 	}
-	m.c.Bind(msg.Account.ID)
-	if h, ok := m.screen.(*homeScreen); ok {
-		h.account = msg.Account
-		return nil
+	m.e.Bind(msg.Account.ID)
+	m.account, m.notices = msg.Account, msg.Notices
+	if s, ok := m.screen.(accountScreen); ok {
+		if cmd, keep := s.SetAccount(m.account, m.notices); keep {
+			return cmd
+		}
 	}
-	m.screen = newHomeScreen(m.c, msg.Account)
-	return nil
+	var cmd tea.Cmd
+	m.screen, cmd = m.route()
+	return cmd
+}
+
+// route picks the main screen for the account: the plan picker until a plan
+// is chosen, Locked while locked, else the dashboard.
+func (m *Model) route() (screen, tea.Cmd) {
+	a := m.account
+	switch {
+	case a.Plan == "":
+		return newPlanPicker(m.e, a, pickFirst), nil
+	case a.State.Locked():
+		return newLockedScreen(m.e, a, m.notices), nil
+	}
+	d := newDashboard(m.e, a, m.notices)
+	return d, d.Init()
 }
 
 // View implements tea.Model.
 func (m *Model) View() string {
-	s := m.c.Styles
-	if m.c.Width > 0 && (m.c.Width < minWidth || m.c.Height < minHeight) {
-		return fmt.Sprintf("Terminal too small (%d×%d).\nMake it at least %d×%d.\n", m.c.Width, m.c.Height, minWidth, minHeight)
+	s := m.e.Styles
+	if m.e.Width > 0 && (m.e.Width < minWidth || m.e.Height < minHeight) {
+		return fmt.Sprintf("Terminal too small (%d×%d).\nMake it at least %d×%d.\n", m.e.Width, m.e.Height, minWidth, minHeight)
+	}
+	if f, ok := m.screen.(fullScreen); ok && f.FullScreen() && m.storeErr == nil {
+		return m.screen.View()
 	}
 	var b strings.Builder
 	if m.storeErr != nil {
@@ -150,9 +214,19 @@ func (m *Model) View() string {
 	case m.storeErr == nil:
 		b.WriteString(s.Subtle.Render("Loading your account…"))
 	}
-	b.WriteString("\n\n")
-	b.WriteString(m.helpView())
-	return s.App.Render(b.String())
+	help := m.helpView()
+	body := b.String()
+	if m.e.Height > 0 {
+		// Keep the title and the help line: a view taller than the window
+		// would otherwise lose its top lines in the renderer.
+		room := m.e.Height - 2*framePadY - frameFooter - strings.Count(help, "\n")
+		lines := strings.Split(body, "\n")
+		if len(lines) > room {
+			lines = append(lines[:max(room-1, 0)], s.Subtle.Render("… (make the window taller to see everything)"))
+			body = strings.Join(lines, "\n")
+		}
+	}
+	return s.App.Render(body + "\n\n" + help)
 }
 
 func (m *Model) helpView() string {
@@ -161,12 +235,49 @@ func (m *Model) helpView() string {
 		bindings = append(bindings, m.screen.Bindings()...)
 	}
 	if m.screen == nil || !m.screen.TakesText() {
-		bindings = append(bindings, m.c.Keys.Help, m.c.Keys.Quit)
+		bindings = append(bindings, m.e.Keys.Help, m.e.Keys.Quit)
 	} else {
 		bindings = append(bindings, key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")))
 	}
 	if m.showHelp {
-		return m.help.FullHelpView([][]key.Binding{bindings})
+		return m.help.FullHelpView(columns(bindings, 4))
 	}
-	return m.help.ShortHelpView(bindings)
+	return m.shortHelp(bindings)
+}
+
+// shortHelp is the one-line help, wrapped between items onto more lines
+// when the window is narrow (help.Model would run past the edge).
+func (m *Model) shortHelp(bindings []key.Binding) string {
+	s := m.e.Styles
+	w := m.e.contentWidth()
+	sep := s.Help.Render(" • ")
+	var lines []string
+	line, lineW := "", 0
+	for _, b := range bindings {
+		if !b.Enabled() {
+			continue
+		}
+		item := s.Help.Bold(true).Render(b.Help().Key) + s.Help.Render(" "+b.Help().Desc)
+		iw := ansi.StringWidth(b.Help().Key) + 1 + ansi.StringWidth(b.Help().Desc)
+		switch {
+		case lineW == 0:
+			line, lineW = item, iw
+		case lineW+3+iw <= w:
+			line, lineW = line+sep+item, lineW+3+iw
+		default:
+			lines = append(lines, line)
+			line, lineW = item, iw
+		}
+	}
+	return strings.Join(append(lines, line), "\n")
+}
+
+// columns splits bindings into columns of at most n for the full help.
+func columns(bindings []key.Binding, n int) [][]key.Binding {
+	var out [][]key.Binding
+	for len(bindings) > n {
+		out = append(out, bindings[:n])
+		bindings = bindings[n:]
+	}
+	return append(out, bindings)
 }

@@ -4,17 +4,18 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/store"
-	"github.com/portal/portal/tui/common"
 )
 
 // registerScreen asks an unknown key for an email address and creates the
 // account. Errors are shown inline under the field; what was typed stays.
 type registerScreen struct {
-	c       *common.Common
+	c       *env
 	input   textinput.Model
 	err     string
 	pending bool
@@ -23,7 +24,7 @@ type registerScreen struct {
 type registeredMsg struct{ Account store.Account }
 type registerFailedMsg struct{ Err error }
 
-func newRegisterScreen(c *common.Common) *registerScreen {
+func newRegisterScreen(c *env) *registerScreen {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.Placeholder = "you@example.com"
@@ -32,6 +33,9 @@ func newRegisterScreen(c *common.Common) *registerScreen {
 	in.CharLimit = maxEmailLen + 10
 	in.Width = 40
 	in.PromptStyle = c.Styles.Focused
+	// A blinking cursor redraws the field twice a second for as long as the
+	// session sits here; a steady one costs nothing.
+	in.Cursor.SetMode(cursor.CursorStatic)
 	return &registerScreen{c: c, input: in}
 }
 
@@ -99,8 +103,10 @@ func (r *registerScreen) View() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Welcome to the portal"))
 	b.WriteString("\n\n")
-	b.WriteString("This key is new here. Register it with your email address.\n")
-	b.WriteString(s.Subtle.Render("Key " + r.c.Identity.Fingerprint))
+	w := r.c.contentWidth()
+	b.WriteString(wrap("This key is new here. Register it with your email address.", w))
+	b.WriteString("\n")
+	b.WriteString(s.Subtle.Render(ansi.Truncate("Key "+r.c.Identity.Fingerprint, w, "…")))
 	b.WriteString("\n\n")
 	b.WriteString(s.Focused.Render("Email"))
 	b.WriteString("\n")
@@ -110,7 +116,7 @@ func (r *registerScreen) View() string {
 	case r.pending:
 		b.WriteString(s.Subtle.Render("Registering…"))
 	case r.err != "":
-		b.WriteString(s.Error.Render("✗ " + r.err))
+		b.WriteString(s.Error.Render(wrap("✗ "+r.err, w)))
 	}
 	return b.String()
 }

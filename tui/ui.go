@@ -22,9 +22,13 @@ import (
 
 // Config is what the UI needs from the rest of the portal.
 type Config struct {
-	Store  *store.DB
-	Logger *slog.Logger
-	Now    func() time.Time
+	Store *store.DB
+	// Billing runs every plan action and supplies the billing clock the
+	// countdowns read (the sandbox clock offline): the *billing.Service.
+	// Nil shows the plans but refuses every billing action.
+	Billing Billing
+	Logger  *slog.Logger
+	Now     func() time.Time
 	// IdleTimeout closes a session after this long without input (server
 	// writes do not count, so a ticking screen still idles out). 0 = 30 min.
 	IdleTimeout time.Duration
@@ -57,6 +61,9 @@ func New(cfg Config) *UI {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Billing == nil {
+		cfg.Billing = noBilling{now: cfg.Now}
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 30 * time.Minute
@@ -139,7 +146,9 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		Keys:     common.NewKeyMap(),
 		Identity: id,
 	}
-	var model tea.Model = NewModel(c)
+	pty, _, _ := s.Pty()
+	e := &env{Common: c, billing: u.cfg.Billing, renderer: r, hyperlinks: pty.Term != "dumb"}
+	var model tea.Model = newModel(e)
 	if u.cfg.Ops != nil && u.cfg.Admins != nil && u.cfg.Admins.IsAdmin(id.Fingerprint) {
 		model = u.cfg.Ops(c)
 	}

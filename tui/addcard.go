@@ -1,0 +1,259 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
+)
+
+// addCardScreen hands card entry to a Stripe Checkout page: it shows the
+// page's address (text, OSC 8 link, QR code), then waits. When the webhook
+// lands, the store's change reaches the session and SetAccount turns the
+// screen into the result by itself. An expired link offers a fresh one.
+type addCardScreen struct {
+	e     *env
+	start store.Account // the account when the screen opened
+	now   store.Account
+	plan  string // a paid plan to start by Checkout (trial used), or ""
+	link  *billing.Link
+	view  linkView
+	clock time.Time // billing clock, refreshed with the spinner
+	frame int       // spinner frame
+	spin  int       // spinner tick chain
+	busy  bool
+	err   string
+	done  bool
+	keys  struct{ Fresh, QR, Back, Done key.Binding }
+}
+
+type linkMsg struct {
+	link billing.Link
+	err  error
+}
+
+// spinnerFrames are plain ASCII, readable on TERM=dumb; four frames a
+// second (one changed cell each) keep the bytes sent while waiting small.
+var spinnerFrames = []string{"|", "/", "-", `\`}
+
+const spinnerEvery = time.Second / 4
+
+// spinMsg advances the spinner of the chain that scheduled it.
+type spinMsg struct{ chain int }
+
+func newAddCardScreen(e *env, a store.Account, plan string) *addCardScreen {
+	c := &addCardScreen{e: e, start: a, now: a, plan: plan, clock: e.now(), busy: true}
+	c.keys.Fresh = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new link"), key.WithDisabled())
+	c.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
+	c.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	c.keys.Done = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"), key.WithDisabled())
+	return c
+}
+
+// Init asks billing for a Checkout page.
+func (c *addCardScreen) Init() tea.Cmd { return tea.Batch(c.fetch(), c.startSpinner()) }
+
+// startSpinner starts a new spinner chain; an older one stops.
+func (c *addCardScreen) startSpinner() tea.Cmd {
+	c.spin = c.e.nextTick()
+	return c.e.after(spinnerEvery, spinMsg{chain: c.spin})
+}
+
+func (c *addCardScreen) spinner() string {
+	return c.e.Styles.Focused.Render(spinnerFrames[c.frame%len(spinnerFrames)])
+}
+
+func (c *addCardScreen) fetch() tea.Cmd {
+	e, id := c.e, c.start.ID
+	return func() tea.Msg {
+		l, err := e.billing.CardLink(e.Ctx, id)
+		return linkMsg{link: l, err: err}
+	}
+}
+
+func (c *addCardScreen) TakesText() bool { return false }
+
+func (c *addCardScreen) Bindings() []key.Binding {
+	k := c.keys
+	return []key.Binding{k.Done, k.QR, k.Fresh, k.Back}
+}
+
+func (c *addCardScreen) FullScreen() bool { return c.view.showQR && !c.done }
+
+// SetAccount stays on this screen whatever happens, and turns it into the
+// result once the card shows on the account.
+func (c *addCardScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
+	c.now = a
+	c.clock = c.e.now()
+	if !c.done && c.cardLanded() {
+		c.done, c.busy, c.err = true, false, ""
+		k := &c.keys
+		k.Done.SetEnabled(true)
+		k.Fresh.SetEnabled(false)
+		k.QR.SetEnabled(false)
+		k.Back.SetEnabled(false)
+	}
+	return nil, true
+}
+
+// cardLanded reports whether the account shows the outcome this screen
+// waits for: a card where there was none or a different one, a lock lifted,
+// or the plan bought by Checkout.
+func (c *addCardScreen) cardLanded() bool {
+	s, a := c.start, c.now
+	switch {
+	case a.HasCard && (!s.HasCard || a.CardLast4 != s.CardLast4 || a.CardBrand != s.CardBrand):
+		return true
+	case s.State.Locked() && !a.State.Locked():
+		return true
+	case c.plan != "" && a.Plan == c.plan && a.SubscriptionID != s.SubscriptionID:
+		return true
+	}
+	return false
+}
+
+func (c *addCardScreen) expired() bool {
+	return c.link != nil && !c.link.ExpiresAt.IsZero() && !c.clock.Before(c.link.ExpiresAt)
+}
+
+func (c *addCardScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case linkMsg:
+		c.busy = false
+		if msg.err != nil {
+			c.e.Logger.Warn("card link", "account", c.start.ID, "err", msg.err)
+			c.err = billing.Message(msg.err)
+			c.keys.Fresh.SetEnabled(true)
+			return c, nil
+		}
+		c.link, c.err = &msg.link, ""
+		c.view = newLinkView(c.e, msg.link.URL)
+		c.keys.QR.SetEnabled(c.view.qrOK)
+		c.keys.Fresh.SetEnabled(false)
+		return c, nil
+	case spinMsg:
+		if c.done || msg.chain != c.spin {
+			return c, nil
+		}
+		c.clock = c.e.now()
+		if c.expired() {
+			c.keys.Fresh.SetEnabled(true)
+			c.keys.QR.SetEnabled(false)
+			c.view.showQR = false
+			return c, nil // the spinner stops; n restarts it
+		}
+		c.frame++
+		return c, c.e.after(spinnerEvery, msg)
+	case tea.KeyMsg:
+		k := c.keys
+		switch {
+		case key.Matches(msg, k.Done):
+			return c, back
+		case c.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
+			c.view.showQR = false
+		case key.Matches(msg, k.QR):
+			c.view.showQR = true
+		case key.Matches(msg, k.Back):
+			return c, back
+		case key.Matches(msg, k.Fresh) && !c.busy:
+			c.busy, c.err, c.link = true, "", nil
+			c.keys.Fresh.SetEnabled(false)
+			c.keys.QR.SetEnabled(false)
+			return c, tea.Batch(c.fetch(), c.startSpinner())
+		}
+	}
+	return c, nil
+}
+
+func (c *addCardScreen) title() string {
+	a := c.start
+	switch {
+	case c.plan != "":
+		p, _ := c.e.billing.Catalog().Plan(c.plan)
+		return "Start " + p.Name + " with a card"
+	case a.State == store.StateLockedUnpaid || a.State == store.StatePastDue:
+		return "Fix your card"
+	case a.HasCard:
+		return "Replace your card"
+	}
+	return "Add a card"
+}
+
+func (c *addCardScreen) intro() string {
+	a, cat := c.start, c.e.billing.Catalog()
+	switch {
+	case c.plan != "":
+		return "Your trial is used, so " + planLine(cat, c.plan) + " starts with a card. Open this secure Stripe page to pay:"
+	case a.State == store.StateLockedUnpaid || a.State == store.StatePastDue:
+		return "Your last payment failed. Add a working card on this secure Stripe page; the open invoice is paid with it:"
+	case a.State == store.StateLockedTrialEnded:
+		return "Add a card on this secure Stripe page to unlock " + planLine(cat, a.Plan) + ":"
+	case a.State == store.StateTrial && !a.TrialEnd.IsZero():
+		return "Add a card on this secure Stripe page. Nothing is charged before your trial ends on " +
+			formatDate(a.TrialEnd) + ":"
+	}
+	return "Open this secure Stripe page to add your card:"
+}
+
+func (c *addCardScreen) View() string {
+	s := c.e.Styles
+	w := c.e.contentWidth()
+	if c.done {
+		return c.resultView()
+	}
+	if c.view.showQR {
+		return c.view.fullView()
+	}
+	title := s.Title.Render(c.title())
+	switch {
+	case c.err != "":
+		return title + "\n\n" + s.Error.Render(wrap("✗ "+c.err, w)) + "\n\n" +
+			s.Subtle.Render("Press n to try again, esc to go back.")
+	case c.link == nil:
+		return title + "\n\n" + c.spinner() + " Creating a secure Stripe page…"
+	}
+	head := []string{title, "", wrap(c.intro(), w), c.view.urlText(w)}
+	var side []string
+	if c.expired() {
+		side = append(side, s.Warn.Render("This link has expired."), "Press n for a fresh one.")
+	} else {
+		side = append(side, c.spinner()+" Waiting for Stripe…",
+			s.Subtle.Render("This screen changes by itself once your card is saved."))
+		if !c.link.ExpiresAt.IsZero() {
+			side = append(side, s.Subtle.Render("The link works until "+formatDate(c.link.ExpiresAt)+"."))
+		}
+	}
+	body, drawn := c.view.compose(head, side)
+	if !drawn && c.view.qrOK && !c.expired() {
+		body += "\n" + s.Subtle.Render("Press v for a QR code to scan with your phone.")
+	}
+	return body
+}
+
+func (c *addCardScreen) resultView() string {
+	s := c.e.Styles
+	a := c.now
+	w := c.e.contentWidth()
+	var b strings.Builder
+	b.WriteString(s.Title.Render(c.title()))
+	b.WriteString("\n\n")
+	b.WriteString(s.OK.Render("✓ Card saved: " + cardText(a)))
+	b.WriteString("\n\n")
+	var next string
+	switch {
+	case a.State.Locked():
+		next = "Stripe is still working on your account; it unlocks by itself."
+	case a.State == store.StateTrial && !a.TrialEnd.IsZero():
+		next = "Your " + planLine(c.e.billing.Catalog(), a.Plan) + " plan continues after the trial; the first charge is on " +
+			formatDay(a.TrialEnd) + "."
+	default:
+		next = "You are on " + planLine(c.e.billing.Catalog(), a.Plan) + " (" + stateText(a) + ")."
+	}
+	b.WriteString(wrap(next, w))
+	b.WriteString("\n\n")
+	b.WriteString(s.Focused.Render("Press enter to go back to your account."))
+	return b.String()
+}

@@ -1,0 +1,99 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
+)
+
+// cancelScreen confirms a cancellation at the end of the period (or trial):
+// the plan stays until then and the dashboard offers to undo it.
+type cancelScreen struct {
+	e       *env
+	account store.Account
+	busy    bool
+	err     string
+	keys    struct{ Confirm, Back key.Binding }
+}
+
+func newCancelScreen(e *env, a store.Account) *cancelScreen {
+	c := &cancelScreen{e: e, account: a}
+	c.keys.Confirm = key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y", "cancel plan"))
+	c.keys.Back = key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep plan"))
+	return c
+}
+
+func (c *cancelScreen) TakesText() bool { return false }
+
+func (c *cancelScreen) Bindings() []key.Binding { return []key.Binding{c.keys.Confirm, c.keys.Back} }
+
+// SetAccount leaves the confirmation once the account is no longer in a
+// state it applies to (canceled elsewhere, locked, free).
+func (c *cancelScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
+	if a.State != store.StateTrial && a.State != store.StateActive {
+		return nil, false
+	}
+	c.account = a
+	return nil, true
+}
+
+func (c *cancelScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case actionDoneMsg:
+		c.busy = false
+		if msg.err != nil {
+			c.e.Logger.Warn("cancel at period end", "account", c.account.ID, "err", msg.err)
+			c.err = billing.Message(msg.err)
+			return c, nil
+		}
+		return c, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+	case tea.KeyMsg:
+		if c.busy {
+			return c, nil
+		}
+		switch {
+		case key.Matches(msg, c.keys.Back):
+			return c, back
+		case key.Matches(msg, c.keys.Confirm):
+			c.busy, c.err = true, ""
+			e, id := c.e, c.account.ID
+			return c, func() tea.Msg {
+				a, err := e.billing.CancelAtPeriodEnd(e.Ctx, id)
+				return actionDoneMsg{account: a, err: err}
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *cancelScreen) View() string {
+	s := c.e.Styles
+	a := c.account
+	w := c.e.contentWidth()
+	plan := planName(c.e.billing.Catalog(), a.Plan)
+	end, what := a.CurrentPeriodEnd, "the current period"
+	if a.State == store.StateTrial {
+		end, what = a.TrialEnd, "your trial"
+	}
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Cancel your plan"))
+	b.WriteString("\n\n")
+	text := "You keep " + plan + " until the end of " + what
+	if !end.IsZero() {
+		text += ", " + formatDate(end)
+	}
+	text += ". Then your account moves to Free and nothing more is charged. You can undo this until then."
+	b.WriteString(wrap(text, w))
+	b.WriteString("\n\n")
+	b.WriteString(s.Focused.Render("Cancel at the end of " + what + "? (y/n)"))
+	switch {
+	case c.busy:
+		b.WriteString("\n\n" + s.Subtle.Render("Canceling with Stripe…"))
+	case c.err != "":
+		b.WriteString("\n\n" + s.Error.Render(wrap("✗ "+c.err+" Press y to try again.", w)))
+	}
+	return b.String()
+}

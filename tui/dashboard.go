@@ -1,0 +1,346 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/progress"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
+)
+
+// trialLength scales the trial progress bar. Store keeps only the trial's
+// end; a longer (extended) trial shows a full bar until it is this close.
+const trialLength = 30 * 24 * time.Hour
+
+// noticeFresh is how long a one-off notice (card added, plan changed)
+// stays on the dashboard.
+const noticeFresh = 24 * time.Hour
+
+// dashboardKeys are the dashboard's actions; each is enabled only in the
+// states where it applies, so the help line shows only what works.
+type dashboardKeys struct {
+	AddCard, ChangePlan, Cancel, Undo, Manage key.Binding
+}
+
+// dashboard shows the account: plan, state in words, the trial countdown,
+// card, next invoice, notices and the actions available in this state.
+type dashboard struct {
+	e       *env
+	account store.Account
+	notices []store.Notice
+	now     time.Time
+	tick    int // this screen's countdown chain
+	keys    dashboardKeys
+	busy    string // an action in flight, in words
+	err     string
+}
+
+// tickMsg drives the countdown; chain tells which screen scheduled it.
+type tickMsg struct{ chain int }
+
+// actionDoneMsg reports a billing action started from the dashboard.
+type actionDoneMsg struct {
+	account store.Account
+	err     error
+}
+
+func newDashboard(e *env, a store.Account, notices []store.Notice) *dashboard {
+	d := &dashboard{e: e, notices: notices, now: e.now(), tick: e.nextTick()}
+	d.keys = dashboardKeys{
+		AddCard:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add a card")),
+		ChangePlan: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "change plan")),
+		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel plan")),
+		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo cancel")),
+		Manage:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "manage billing")),
+	}
+	d.setAccount(a)
+	return d
+}
+
+// Init starts the countdown.
+func (d *dashboard) Init() tea.Cmd { return d.scheduleTick() }
+
+// restartTick starts a new countdown chain from the current clock (the
+// cadence may have changed with the account); the old chain stops.
+func (d *dashboard) restartTick() tea.Cmd {
+	d.tick = d.e.nextTick()
+	return d.scheduleTick()
+}
+
+func (d *dashboard) TakesText() bool { return false }
+
+func (d *dashboard) SetAccount(a store.Account, notices []store.Notice) (tea.Cmd, bool) {
+	if a.Plan == "" || a.State.Locked() {
+		return nil, false
+	}
+	d.notices = notices
+	d.setAccount(a)
+	return d.restartTick(), true
+}
+
+func (d *dashboard) setAccount(a store.Account) {
+	d.account = a
+	d.now = d.e.now()
+	k := &d.keys
+	paid := a.Plan != billing.PlanFree
+	live := a.SubscriptionID != "" && a.State != store.StateFree
+	k.AddCard.SetEnabled(paid && live && a.State != store.StateCanceling)
+	switch {
+	case a.State == store.StatePastDue:
+		k.AddCard.SetHelp("c", "fix card")
+	case a.HasCard:
+		k.AddCard.SetHelp("c", "replace card")
+	default:
+		k.AddCard.SetHelp("c", "add a card")
+	}
+	k.ChangePlan.SetEnabled(a.State != store.StateCanceling && a.State != store.StatePastDue)
+	if paid {
+		k.ChangePlan.SetHelp("p", "change plan")
+	} else {
+		k.ChangePlan.SetHelp("p", "upgrade")
+	}
+	k.Cancel.SetEnabled(paid && live && a.State != store.StateCanceling && a.State != store.StatePastDue)
+	k.Undo.SetEnabled(a.State == store.StateCanceling)
+	k.Manage.SetEnabled(a.CustomerID != "")
+}
+
+func (d *dashboard) Bindings() []key.Binding {
+	k := d.keys
+	var out []key.Binding
+	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Manage} {
+		if b.Enabled() {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// remaining is the trial time left by the billing clock.
+func (d *dashboard) remaining() time.Duration {
+	if d.account.State != store.StateTrial || d.account.TrialEnd.IsZero() {
+		return 0
+	}
+	return d.account.TrialEnd.Sub(d.now)
+}
+
+// scheduleTick arms the next countdown tick, aligned to the clock: each
+// second in the trial's last hour, else each minute (the text shows hours
+// then, so most minute ticks change nothing and the renderer sends nothing).
+// Without a running trial there is nothing to count and no tick.
+func (d *dashboard) scheduleTick() tea.Cmd {
+	left := d.remaining()
+	if left <= 0 {
+		return nil
+	}
+	step := time.Minute
+	if left <= time.Hour {
+		step = time.Second
+	}
+	next := d.now.Truncate(step).Add(step)
+	return d.e.after(next.Sub(d.now), tickMsg{chain: d.tick})
+}
+
+func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tickMsg:
+		if msg.chain != d.tick {
+			return d, nil
+		}
+		d.now = d.e.now()
+		return d, d.scheduleTick()
+	case actionDoneMsg:
+		d.busy = ""
+		if msg.err != nil {
+			d.e.Logger.Warn("dashboard action", "account", d.account.ID, "err", msg.err)
+			d.err = billing.Message(msg.err)
+			return d, nil
+		}
+		d.err = ""
+		d.setAccount(msg.account)
+		return d, d.restartTick()
+	case tea.KeyMsg:
+		if d.busy != "" {
+			return d, nil
+		}
+		k := d.keys
+		switch {
+		case key.Matches(msg, k.AddCard):
+			s := newAddCardScreen(d.e, d.account, "")
+			return s, s.Init()
+		case key.Matches(msg, k.ChangePlan):
+			return newPlanPicker(d.e, d.account, pickChange), nil
+		case key.Matches(msg, k.Cancel):
+			return newCancelScreen(d.e, d.account), nil
+		case key.Matches(msg, k.Undo):
+			d.busy, d.err = "Undoing the cancellation…", ""
+			e, id := d.e, d.account.ID
+			return d, func() tea.Msg {
+				a, err := e.billing.UndoCancel(e.Ctx, id)
+				return actionDoneMsg{account: a, err: err}
+			}
+		case key.Matches(msg, k.Manage):
+			s := newPortalScreen(d.e, d.account)
+			return s, s.Init()
+		}
+	}
+	return d, nil
+}
+
+func (d *dashboard) View() string {
+	s := d.e.Styles
+	a := d.account
+	w := d.e.contentWidth()
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Your account"))
+	b.WriteString("\n\n")
+	if banners := bannerNotices(a, d.notices, d.now); len(banners) > 0 {
+		for _, n := range banners {
+			b.WriteString(s.Banner.Render(wrapHanging("! "+n, w, 2)))
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+	row := func(label, value string) {
+		b.WriteString(s.Label.Render(label))
+		b.WriteString(s.Value.Render(wrapHanging(value, w, labelWidth)))
+		b.WriteString("\n")
+	}
+	row("Email", a.Email)
+	row("Plan", planLine(d.e.billing.Catalog(), a.Plan))
+	row("State", stateText(a))
+	if left := d.remaining(); a.State == store.StateTrial {
+		if left > 0 {
+			row("Trial", formatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
+			bar := progress.New(progress.WithoutPercentage(), progress.WithWidth(min(w-labelWidth, 40)),
+				progress.WithColorProfile(d.e.renderer.ColorProfile()), progress.WithSolidFill("#7571F9"))
+			row("", bar.ViewAs(min(float64(left)/float64(trialLength), 1)))
+		} else {
+			row("Trial", "ended "+formatDate(a.TrialEnd)+" · waiting for Stripe")
+		}
+	}
+	row("Card", cardText(a))
+	switch {
+	case a.State == store.StateCanceling && !a.CurrentPeriodEnd.IsZero():
+		row("Ends", formatDate(a.CurrentPeriodEnd)+", then Free")
+	case a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() && (a.State != store.StateTrial || a.HasCard):
+		row("Next invoice", formatMoney(a.NextInvoiceAmount, a.Currency)+" on "+formatDay(a.NextInvoiceAt))
+	}
+	if acts := d.actions(); len(acts) > 0 {
+		b.WriteString("\n")
+		for _, act := range acts {
+			b.WriteString(s.Focused.Render("  " + act[0] + "  "))
+			b.WriteString(wrapHanging(act[1], w, 5))
+			b.WriteString("\n")
+		}
+	}
+	switch {
+	case d.busy != "":
+		b.WriteString("\n" + s.Subtle.Render(d.busy))
+	case d.err != "":
+		b.WriteString("\n" + s.Error.Render(wrap("✗ "+d.err+" Press the key again to retry.", w)))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// actions pairs each enabled key with a sentence saying what it does here.
+func (d *dashboard) actions() [][2]string {
+	a, k := d.account, d.keys
+	plan := planName(d.e.billing.Catalog(), a.Plan)
+	period := "period"
+	if a.State == store.StateTrial {
+		period = "trial"
+	}
+	var out [][2]string
+	add := func(b key.Binding, text string) {
+		if b.Enabled() {
+			out = append(out, [2]string{b.Help().Key, text})
+		}
+	}
+	switch {
+	case a.State == store.StatePastDue:
+		add(k.AddCard, "Fix your card: the failed payment is tried again with it")
+	case a.HasCard:
+		add(k.AddCard, "Replace your card")
+	default:
+		add(k.AddCard, "Add a card to keep "+plan+" after the trial")
+	}
+	if a.Plan == billing.PlanFree && !a.TrialUsed {
+		add(k.ChangePlan, fmt.Sprintf("Upgrade: %d-day trial, no card needed", trialDays))
+	} else {
+		add(k.ChangePlan, "Change plan (prices shown before you confirm)")
+	}
+	add(k.Cancel, "Cancel at the end of the "+period)
+	add(k.Undo, "Undo the cancellation and keep "+plan)
+	add(k.Manage, "Manage billing: invoices, card, details on Stripe")
+	return out
+}
+
+// labelWidth is the width of Styles.Label.
+const labelWidth = 14
+
+// planName is the plan's name, or its id when the catalog lacks it.
+func planName(cat billing.Catalog, id string) string {
+	if p, ok := cat.Plan(id); ok {
+		return p.Name
+	}
+	return id
+}
+
+// planLine is "M · $29.00/month" or "Free".
+func planLine(cat billing.Catalog, id string) string {
+	p, ok := cat.Plan(id)
+	switch {
+	case !ok:
+		return id
+	case p.Free():
+		return p.Name
+	}
+	return p.Name + " · " + formatMoney(p.Amount, p.Currency) + "/month"
+}
+
+// bannerNotices returns the messages of the notices that still matter in
+// the account's state, newest first, at most two. A notice of a past state
+// (trial ending once a card is on file) no longer shows.
+func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []string {
+	var out []string
+	for _, n := range notices {
+		var show bool
+		switch n.Kind {
+		case "trial_will_end":
+			show = a.State == store.StateTrial && !a.HasCard
+		case "payment_failed":
+			show = a.State == store.StatePastDue || a.State == store.StateLockedUnpaid
+		case "trial_ended":
+			show = a.State == store.StateLockedTrialEnded
+		default:
+			show = now.Sub(n.CreatedAt) < noticeFresh
+		}
+		if show && n.Message != "" {
+			out = append(out, n.Message)
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	if a.PaymentPending && len(out) < 2 {
+		out = append(out, "A payment is pending; your previous plan stays until it clears.")
+	}
+	return out
+}
+
+// wrap word-wraps s to width w, breaking words longer than a line.
+func wrap(s string, w int) string { return ansi.Wrap(s, w, "") }
+
+// wrapHanging wraps a value that starts indent columns in, indenting its
+// continuation lines to line up under the first.
+func wrapHanging(s string, w, indent int) string {
+	if w-indent < 10 {
+		return s
+	}
+	return strings.ReplaceAll(wrap(s, w-indent), "\n", "\n"+strings.Repeat(" ", indent))
+}

@@ -1,0 +1,52 @@
+package tui
+
+import (
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/portal/portal/tui/common"
+)
+
+// env is what the customer screens of one session share: the common
+// session state, the billing service, and what the terminal can show.
+type env struct {
+	*common.Common
+	billing Billing
+	// renderer is the session's lipgloss renderer: its colour profile and
+	// background decide how a QR code and the progress bar are drawn.
+	renderer *lipgloss.Renderer
+	// hyperlinks is false for TERM=dumb, which would print OSC 8 as text.
+	hyperlinks bool
+	// ticks numbers tick chains so a replaced screen's chain dies.
+	ticks int
+	// schedule, when set, replaces tea.Tick: golden tests record ticks
+	// instead of waiting for them.
+	schedule func(d time.Duration, msg tea.Msg) tea.Cmd
+}
+
+// after delivers msg after d.
+func (e *env) after(d time.Duration, msg tea.Msg) tea.Cmd {
+	if e.schedule != nil {
+		return e.schedule(d, msg)
+	}
+	return tea.Tick(d, func(time.Time) tea.Msg { return msg })
+}
+
+// now is the billing clock: the sandbox clock offline, so a moved clock
+// moves every countdown on screen with it.
+func (e *env) now() time.Time { return e.billing.Now() }
+
+// contentWidth is the usable width inside the frame's padding.
+func (e *env) contentWidth() int {
+	if e.Width <= 0 {
+		return 76
+	}
+	return max(e.Width-2*framePadX, 10)
+}
+
+// nextTick returns a new tick chain id; older chains stop at their next tick.
+func (e *env) nextTick() int {
+	e.ticks++
+	return e.ticks
+}

@@ -1,0 +1,145 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/portal/portal/store"
+)
+
+// zeroDecimal lists the ISO currencies Stripe counts in whole units.
+var zeroDecimal = map[string]bool{
+	"bif": true, "clp": true, "djf": true, "gnf": true, "jpy": true, "kmf": true, "krw": true, "mga": true,
+	"pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true,
+}
+
+var currencySymbols = map[string]string{"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
+
+// formatMoney renders an amount in minor units for people: "$29.00",
+// "€9.00", "¥500", "12.00 CHF".
+func formatMoney(amount int64, currency string) string {
+	currency = strings.ToLower(currency)
+	if currency == "" {
+		currency = "usd"
+	}
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	v := fmt.Sprintf("%d.%02d", amount/100, amount%100)
+	if zeroDecimal[currency] {
+		v = fmt.Sprint(amount)
+	}
+	if sym, ok := currencySymbols[currency]; ok {
+		return sign + sym + v
+	}
+	return sign + v + " " + strings.ToUpper(currency)
+}
+
+// formatDate is a day and time for people, always in UTC (the server does
+// not know the client's zone): "Tue 9 Dec 14:00 UTC".
+func formatDate(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 UTC") }
+
+// formatDay is a date without the time: "Tue 9 Dec".
+func formatDay(t time.Time) string { return t.UTC().Format("Mon 2 Jan") }
+
+// plural writes "1 day" or "3 days".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", unit)
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// formatLeft says how long is left in the two largest units that matter:
+// "12 days 4 hours", "4 hours 12 minutes", "12 minutes 5 seconds". Seconds
+// appear only in the last hour, the only time the countdown ticks each
+// second. Zero or less is "no time".
+func formatLeft(d time.Duration) string {
+	if d <= 0 {
+		return "no time"
+	}
+	switch {
+	case d >= 24*time.Hour:
+		days, hours := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+		if hours == 0 {
+			return plural(days, "day")
+		}
+		return plural(days, "day") + " " + plural(hours, "hour")
+	case d >= time.Hour:
+		hours, mins := int(d/time.Hour), int(d%time.Hour/time.Minute)
+		if mins == 0 {
+			return plural(hours, "hour")
+		}
+		return plural(hours, "hour") + " " + plural(mins, "minute")
+	default:
+		mins, secs := int(d/time.Minute), int(d%time.Minute/time.Second)
+		switch {
+		case mins == 0:
+			return plural(secs, "second")
+		case secs == 0:
+			return plural(mins, "minute")
+		}
+		return plural(mins, "minute") + " " + plural(secs, "second")
+	}
+}
+
+// cardText names a card: "Visa •••• 4242", or "no card".
+func cardText(a store.Account) string {
+	if !a.HasCard {
+		return "no card"
+	}
+	brand := a.CardBrand
+	switch strings.ToLower(brand) {
+	case "":
+		brand = "Card"
+	case "visa":
+		brand = "Visa"
+	case "mastercard":
+		brand = "Mastercard"
+	case "amex":
+		brand = "American Express"
+	default:
+		brand = strings.ToUpper(brand[:1]) + brand[1:]
+	}
+	if a.CardLast4 == "" {
+		return brand
+	}
+	return brand + " •••• " + a.CardLast4
+}
+
+// stateText says in words what the account's state means.
+func stateText(a store.Account) string {
+	var s string
+	switch a.State {
+	case store.StateNone:
+		s = "no plan chosen yet"
+	case store.StateFree:
+		s = "free"
+	case store.StateTrial:
+		if a.HasCard {
+			s = "trial, card on file"
+		} else {
+			s = "trial, no card yet"
+		}
+	case store.StateActive:
+		s = "active"
+	case store.StateCanceling:
+		s = "active until the end of the period, then canceled"
+	case store.StatePastDue:
+		s = "payment failed, retrying"
+	case store.StateLockedTrialEnded:
+		s = "locked: the trial ended without a card"
+	case store.StateLockedUnpaid:
+		s = "locked: unpaid invoice"
+	case store.StateLockedCanceled:
+		s = "locked: subscription ended"
+	default:
+		s = string(a.State)
+	}
+	if a.PaymentPending {
+		s += " (payment pending)"
+	}
+	return s
+}

@@ -1,0 +1,210 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
+)
+
+// goldenSizes are the window sizes every screen is pinned at: the classic
+// terminal and a narrow one.
+var goldenSizes = []struct{ w, h int }{{80, 24}, {48, 20}}
+
+const sandboxURL = "http://127.0.0.1:8080/sandbox/checkout/cs_test_a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ01"
+
+var errStripeDown = &billing.Error{Op: "CardLink", Msg: "The payment provider is unavailable. Please try again shortly.",
+	Err: errors.New("stripe: 503")}
+
+// goldenCases build each screen in each state through the root model.
+var goldenCases = []struct {
+	name  string
+	build func(h *harness)
+}{
+	{"register", func(h *harness) { h.send(accountLoadedMsg{NotFound: true}) }},
+	{"store-error", func(h *harness) { h.send(accountLoadedMsg{Err: errors.New("bbolt: timeout")}) }},
+	{"picker-first", func(h *harness) { h.load(newAccount()) }},
+	{"picker-first-typeahead-xx", func(h *harness) { h.load(newAccount()).keys("x", "x") }},
+	{"picker-first-trial-used", func(h *harness) {
+		a := newAccount()
+		a.TrialUsed = true
+		h.load(a).keys("3")
+	}},
+	{"picker-first-error", func(h *harness) {
+		h.fb.err = &billing.Error{Op: "ChoosePlan", Msg: "The payment provider is busy. Please try again in a minute.",
+			Err: errors.New("429")}
+		h.load(newAccount()).keys("enter")
+	}},
+	{"picker-change", func(h *harness) { h.load(activeAccount()).keys("p", "down") }},
+	{"dashboard-free", func(h *harness) { h.load(freeAccount()) }},
+	{"dashboard-trial", func(h *harness) { h.load(trialAccount()) }},
+	{"dashboard-trial-help", func(h *harness) { h.load(trialAccount()).keys("?") }},
+	{"dashboard-trial-ending", func(h *harness) {
+		h.fb.set(trialEnd.Add(-3*24*time.Hour + 20*time.Minute))
+		h.load(trialAccount(), store.Notice{Kind: "trial_will_end", CreatedAt: h.fb.Now(),
+			Message: "Your M trial ends on Tue 9 Dec. Add a card to keep it."})
+	}},
+	{"dashboard-trial-last-hour", func(h *harness) {
+		h.fb.set(trialEnd.Add(-(42*time.Minute + 7*time.Second)))
+		h.load(trialAccount())
+	}},
+	{"dashboard-trial-card", func(h *harness) {
+		h.load(withCard(trialAccount()), store.Notice{Kind: "card_added", CreatedAt: fixedNow.Add(-time.Minute),
+			Message: "Card added: visa ending 4242."}, store.Notice{Kind: "trial_will_end", CreatedAt: fixedNow.Add(-time.Hour),
+			Message: "Your M trial ends on Tue 9 Dec. Add a card to keep it."})
+	}},
+	{"dashboard-active", func(h *harness) { h.load(activeAccount()) }},
+	{"dashboard-canceling", func(h *harness) {
+		a := activeAccount()
+		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
+		h.load(a)
+	}},
+	{"dashboard-undo-error", func(h *harness) {
+		a := activeAccount()
+		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
+		h.fb.err = &billing.Error{Op: "UndoCancel", Msg: "The payment provider is unavailable. Please try again shortly.",
+			Err: errors.New("503")}
+		h.load(a).keys("u")
+	}},
+	{"dashboard-past-due", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus = store.StatePastDue, "past_due"
+		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "Your payment of $29.00 failed. Fix your card to keep M."})
+	}},
+	{"dashboard-payment-pending", func(h *harness) {
+		a := activeAccount()
+		a.PaymentPending = true
+		h.load(a)
+	}},
+	{"locked-trial-ended", func(h *harness) {
+		a := trialAccount()
+		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
+		h.fb.set(trialEnd.Add(time.Hour))
+		h.load(a)
+	}},
+	{"locked-unpaid", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus = store.StateLockedUnpaid, "unpaid"
+		h.load(a).keys("down")
+	}},
+	{"locked-canceled", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus = store.StateLockedCanceled, "canceled"
+		h.load(a)
+	}},
+	{"locked-free-error", func(h *harness) {
+		a := trialAccount()
+		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
+		h.fb.err = errStripeDown
+		h.load(a).keys("f")
+	}},
+	{"addcard-loading", func(h *harness) {
+		h.load(trialAccount())
+		h.fb.err = errors.New("never returned")
+		h.m.screen = newAddCardScreen(h.e, trialAccount(), "")
+	}},
+	{"addcard-waiting", func(h *harness) {
+		h.fb.link = billing.Link{URL: sandboxURL, ExpiresAt: fixedNow.Add(24 * time.Hour), SessionID: "cs_test"}
+		h.load(trialAccount()).keys("c")
+		h.fire()
+	}},
+	{"addcard-qr", func(h *harness) {
+		h.fb.link = billing.Link{URL: sandboxURL, ExpiresAt: fixedNow.Add(24 * time.Hour)}
+		h.load(trialAccount()).keys("c", "v")
+	}},
+	{"addcard-expired", func(h *harness) {
+		h.fb.link = billing.Link{URL: sandboxURL, ExpiresAt: fixedNow.Add(time.Minute)}
+		h.load(trialAccount()).keys("c")
+		h.fb.set(fixedNow.Add(2 * time.Minute))
+		h.fire()
+	}},
+	{"addcard-error", func(h *harness) {
+		h.fb.err = errStripeDown
+		h.load(trialAccount()).keys("c")
+	}},
+	{"addcard-done", func(h *harness) {
+		h.fb.link = billing.Link{URL: sandboxURL}
+		h.load(trialAccount()).keys("c")
+		h.load(withCard(trialAccount()))
+	}},
+	{"addcard-fix-unpaid", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus = store.StateLockedUnpaid, "unpaid"
+		h.fb.link = billing.Link{URL: sandboxURL}
+		h.load(a).keys("c")
+	}},
+	{"addcard-plan-after-trial", func(h *harness) {
+		a := newAccount()
+		a.TrialUsed = true
+		h.fb.err = billing.ErrCardRequired
+		h.load(a).keys("3", "enter")
+		h.fb.err = nil
+		h.fb.link = billing.Link{URL: sandboxURL}
+		h.keys("n")
+	}},
+	{"changeplan-upgrade", func(h *harness) {
+		h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: 3333, Currency: "usd", NextAmount: 7900,
+			NextAt: activeAccount().CurrentPeriodEnd}
+		h.load(activeAccount()).keys("p", "4", "enter")
+	}},
+	{"changeplan-trial", func(h *harness) {
+		h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, Currency: "usd", NextAmount: 7900, NextAt: trialEnd}
+		h.load(trialAccount()).keys("p", "x", "enter")
+	}},
+	{"changeplan-to-free", func(h *harness) {
+		h.fb.preview = billing.Preview{PlanID: "free", Currency: "usd"}
+		h.load(activeAccount()).keys("p", "1", "enter")
+	}},
+	{"changeplan-start-trial", func(h *harness) {
+		h.fb.preview = billing.Preview{PlanID: "s", Upgrade: true, Currency: "usd", NextAmount: 900, NextAt: fixedNow.AddDate(0, 0, 30)}
+		h.load(freeAccount()).keys("p", "2", "enter")
+	}},
+	{"changeplan-preview-error", func(h *harness) {
+		h.fb.err = errStripeDown
+		h.load(activeAccount()).keys("p", "5", "enter")
+	}},
+	{"cancel-confirm", func(h *harness) { h.load(activeAccount()).keys("x") }},
+	{"cancel-trial-confirm", func(h *harness) { h.load(trialAccount()).keys("x") }},
+	{"portal", func(h *harness) {
+		h.fb.link = billing.Link{URL: "http://127.0.0.1:8080/sandbox/portal/bps_test_Zy9Xw8Vu7Ts6Rq5Po4Nm3Lk2Ji1"}
+		h.load(activeAccount()).keys("b")
+	}},
+	{"portal-error", func(h *harness) {
+		h.fb.err = errStripeDown
+		h.load(activeAccount()).keys("b")
+	}},
+}
+
+func TestGoldenViews(t *testing.T) {
+	for _, tc := range goldenCases {
+		for _, size := range goldenSizes {
+			name := fmt.Sprintf("%s-%dx%d", tc.name, size.w, size.h)
+			t.Run(name, func(t *testing.T) {
+				h := newHarness(t, size.w, size.h)
+				tc.build(h)
+				checkGolden(t, name, h.view())
+			})
+		}
+	}
+}
+
+func TestTooSmall(t *testing.T) {
+	h := newHarness(t, 30, 10)
+	h.load(trialAccount())
+	checkGolden(t, "too-small-30x10", h.view())
+}
+
+// TestGoldenLarge pins a window roomy enough for the QR code beside the
+// text, and checks that the code drawn there scans.
+func TestGoldenLarge(t *testing.T) {
+	h := newHarness(t, 120, 40)
+	h.fb.link = billing.Link{URL: sandboxURL, ExpiresAt: fixedNow.Add(24 * time.Hour)}
+	h.load(trialAccount()).keys("c")
+	checkGolden(t, "addcard-waiting-120x40", h.view())
+	if got := decodeDrawnQR(t, h.view(), true); got != sandboxURL {
+		t.Errorf("QR code on screen decodes to %q, want %q", got, sandboxURL)
+	}
+}

@@ -1,0 +1,134 @@
+package tui
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+)
+
+// linkView shows a hosted Stripe page's address three ways: as plain text
+// (copyable; broken only at the window's edge, never at a word boundary or
+// with an indent, so the pieces join back into the address), as an OSC 8
+// hyperlink on every piece, and as a QR code to scan with a phone.
+//
+// Bubble Tea's renderer cuts lines at the window's width instead of letting
+// the terminal wrap them, so a long address is split at exactly the content
+// width, which is what the terminal's own wrapping would have done.
+type linkView struct {
+	e      *env
+	url    string
+	qr     qrBlock
+	qrOK   bool
+	showQR bool // the QR code alone, on the whole window
+}
+
+func newLinkView(e *env, url string) linkView {
+	l := linkView{e: e, url: url}
+	// Monochrome glyphs take the terminal's foreground colour: on a dark
+	// background they must be the light modules. With colour the code is
+	// painted black on white, right for any background.
+	fillLight := e.renderer.ColorProfile() == termenv.Ascii && e.renderer.HasDarkBackground()
+	q, err := newQRBlock(url, fillLight)
+	if err != nil {
+		e.Logger.Warn("qr code", "err", err)
+	} else {
+		l.qr, l.qrOK = q, true
+	}
+	return l
+}
+
+// urlText is the address split into lines of at most w cells, each piece
+// an OSC 8 link to the whole address (one id, so terminals treat the
+// pieces as one link).
+func (l linkView) urlText(w int) string {
+	h := fnv.New32a()
+	h.Write([]byte(l.url))
+	id := fmt.Sprintf("id=portal-%08x", h.Sum32())
+	var out []string
+	for rest := l.url; rest != ""; {
+		n := min(len(rest), max(w, 1))
+		piece := rest[:n]
+		rest = rest[n:]
+		if l.e.hyperlinks {
+			piece = ansi.SetHyperlink(l.url, id) + piece + ansi.ResetHyperlink()
+		}
+		out = append(out, piece)
+	}
+	return strings.Join(out, "\n")
+}
+
+// qrLines is the QR code, painted black on white when the terminal has
+// colour.
+func (l linkView) qrLines() []string {
+	if l.e.renderer.ColorProfile() == termenv.Ascii {
+		return l.qr.lines
+	}
+	st := l.e.renderer.NewStyle().Foreground(lipgloss.Color("#000000")).Background(lipgloss.Color("#FFFFFF"))
+	out := make([]string, len(l.qr.lines))
+	for i, line := range l.qr.lines {
+		out[i] = st.Render(line)
+	}
+	return out
+}
+
+// contentHeight is the number of lines a framed screen can use.
+func (e *env) contentHeight() int {
+	h := e.Height
+	if h <= 0 {
+		h = 24
+	}
+	return h - 2*framePadY - frameFooter - 1
+}
+
+// compose lays out a link screen: head (title, text, the address), then
+// the QR code with side (status lines) beside it when the window is wide
+// enough, or under it when it is tall enough, or else side alone and a hint
+// that v shows the code by itself. It reports whether the code was drawn.
+func (l linkView) compose(head, side []string) (string, bool) {
+	w, room := l.e.contentWidth(), l.e.contentHeight()
+	headText := strings.Join(head, "\n")
+	headH := lipgloss.Height(headText)
+	sideText := strings.Join(side, "\n")
+	if l.qrOK {
+		if sw := w - l.qr.width - 3; sw >= 24 {
+			wrapped := wrap(sideText, sw)
+			if headH+1+max(l.qr.height(), lipgloss.Height(wrapped)) <= room {
+				col := lipgloss.JoinHorizontal(lipgloss.Top, strings.Join(l.qrLines(), "\n"), "   ", wrapped)
+				return headText + "\n\n" + trimLines(col), true
+			}
+		}
+		wrapped := wrap(sideText, w)
+		if l.qr.width <= w && headH+1+l.qr.height()+1+lipgloss.Height(wrapped) <= room {
+			return headText + "\n\n" + strings.Join(l.qrLines(), "\n") + "\n\n" + wrapped, true
+		}
+	}
+	return headText + "\n\n" + wrap(sideText, w), false
+}
+
+// fullView is the QR code alone with one line under it, for a window too
+// small to show it with the rest; or what size the window needs.
+func (l linkView) fullView() string {
+	s := l.e.Styles
+	foot := s.Subtle.Render("Scan with your phone's camera · v or esc to go back")
+	if !l.qrOK {
+		return "This link cannot be drawn as a QR code.\n" + foot
+	}
+	if l.e.Width > 0 && (l.qr.width > l.e.Width || l.qr.height()+2 > l.e.Height) {
+		return wrap(fmt.Sprintf("Make the window at least %d×%d to show the QR code.", l.qr.width, l.qr.height()+2),
+			max(l.e.Width, 10)) + "\n" + foot
+	}
+	return strings.Join(l.qrLines(), "\n") + "\n\n" + foot
+}
+
+// trimLines removes the trailing spaces lipgloss pads joined blocks with.
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, line := range lines {
+		lines[i] = strings.TrimRight(line, " ")
+	}
+	return strings.Join(lines, "\n")
+}

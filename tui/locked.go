@@ -1,0 +1,187 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
+)
+
+// lockedScreen is what a locked account sees instead of the dashboard: why
+// it is locked and the ways out (add or fix a card, or the free plan at
+// once). It leaves by itself when the account unlocks.
+type lockedScreen struct {
+	e       *env
+	account store.Account
+	notices []store.Notice
+	choices []lockedChoice
+	cursor  int
+	busy    bool
+	err     string
+	keys    struct{ Up, Down, Choose key.Binding }
+}
+
+type lockedChoice struct {
+	key   key.Binding
+	label string
+	run   func(l *lockedScreen) (screen, tea.Cmd)
+}
+
+func newLockedScreen(e *env, a store.Account, notices []store.Notice) *lockedScreen {
+	l := &lockedScreen{e: e}
+	l.keys.Up = key.NewBinding(key.WithKeys("up", "shift+tab"), key.WithHelp("↑/↓", "move"))
+	l.keys.Down = key.NewBinding(key.WithKeys("down", "tab"))
+	l.keys.Choose = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose"))
+	l.setAccount(a, notices)
+	return l
+}
+
+func (l *lockedScreen) setAccount(a store.Account, notices []store.Notice) {
+	l.account, l.notices = a, notices
+	cat := l.e.billing.Catalog()
+	plan := planLine(cat, a.Plan)
+	card := lockedChoice{key: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add a card")),
+		label: "Add a card and unlock " + plan, run: (*lockedScreen).addCard}
+	free := lockedChoice{key: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "free plan")),
+		label: "Switch to Free now", run: (*lockedScreen).chooseFree}
+	switch a.State {
+	case store.StateLockedUnpaid:
+		card.key.SetHelp("c", "fix card")
+		card.label = "Fix your card: the open invoice is paid with it"
+		manage := lockedChoice{key: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "manage billing")),
+			label: "Manage billing: invoices and card on Stripe", run: (*lockedScreen).manage}
+		l.choices = []lockedChoice{card, manage, free}
+	case store.StateLockedCanceled:
+		pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "choose a plan")),
+			label: "Choose a paid plan (with a card)", run: (*lockedScreen).pickPlan}
+		l.choices = []lockedChoice{pick, free}
+	default:
+		l.choices = []lockedChoice{card, free}
+	}
+	l.cursor = min(l.cursor, len(l.choices)-1)
+}
+
+func (l *lockedScreen) TakesText() bool { return false }
+
+func (l *lockedScreen) Bindings() []key.Binding {
+	out := []key.Binding{l.keys.Up, l.keys.Choose}
+	for _, c := range l.choices {
+		out = append(out, c.key)
+	}
+	return out
+}
+
+// SetAccount keeps the screen while the account stays locked.
+func (l *lockedScreen) SetAccount(a store.Account, notices []store.Notice) (tea.Cmd, bool) {
+	if !a.State.Locked() {
+		return nil, false
+	}
+	l.setAccount(a, notices)
+	return nil, true
+}
+
+func (l *lockedScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case planChosenMsg:
+		l.busy = false
+		if msg.err != nil {
+			l.e.Logger.Warn("locked: choose free", "account", l.account.ID, "err", msg.err)
+			l.err = billing.Message(msg.err)
+			return l, nil
+		}
+		return l, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+	case tea.KeyMsg:
+		if l.busy {
+			return l, nil
+		}
+		switch {
+		case key.Matches(msg, l.keys.Up):
+			l.cursor = (l.cursor + len(l.choices) - 1) % len(l.choices)
+		case key.Matches(msg, l.keys.Down):
+			l.cursor = (l.cursor + 1) % len(l.choices)
+		case key.Matches(msg, l.keys.Choose):
+			return l.choices[l.cursor].run(l)
+		}
+		for i, c := range l.choices {
+			if key.Matches(msg, c.key) {
+				l.cursor = i
+				return c.run(l)
+			}
+		}
+	}
+	return l, nil
+}
+
+func (l *lockedScreen) addCard() (screen, tea.Cmd) {
+	s := newAddCardScreen(l.e, l.account, "")
+	return s, s.Init()
+}
+
+func (l *lockedScreen) manage() (screen, tea.Cmd) {
+	s := newPortalScreen(l.e, l.account)
+	return s, s.Init()
+}
+
+func (l *lockedScreen) pickPlan() (screen, tea.Cmd) {
+	return newPlanPicker(l.e, l.account, pickChange), nil
+}
+
+func (l *lockedScreen) chooseFree() (screen, tea.Cmd) {
+	l.busy, l.err = true, ""
+	e, id := l.e, l.account.ID
+	free, _ := e.billing.Catalog().Plan(billing.PlanFree)
+	return l, func() tea.Msg {
+		a, err := e.billing.ChoosePlan(e.Ctx, id, billing.PlanFree)
+		return planChosenMsg{plan: free, account: a, err: err}
+	}
+}
+
+func (l *lockedScreen) reason() string {
+	a := l.account
+	plan := planName(l.e.billing.Catalog(), a.Plan)
+	switch a.State {
+	case store.StateLockedUnpaid:
+		amount := ""
+		if a.NextInvoiceAmount > 0 {
+			amount = " of " + formatMoney(a.NextInvoiceAmount, a.Currency)
+		}
+		return fmt.Sprintf("Your invoice%s for the %s plan could not be paid, and Stripe has stopped retrying. "+
+			"Your plan is locked until the card is fixed.", amount, plan)
+	case store.StateLockedCanceled:
+		return "Your " + plan + " subscription has ended. Choose how to go on."
+	}
+	ended := ""
+	if !a.TrialEnd.IsZero() {
+		ended = " on " + formatDate(a.TrialEnd)
+	}
+	return "Your " + plan + " trial ended" + ended + " without a card, so the plan is paused. " +
+		"Add a card to unlock it, or switch to Free."
+}
+
+func (l *lockedScreen) View() string {
+	s := l.e.Styles
+	w := l.e.contentWidth()
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Your account is locked"))
+	b.WriteString("\n\n")
+	b.WriteString(wrap(l.reason(), w))
+	b.WriteString("\n\n")
+	for i, c := range l.choices {
+		marker, style := "  ", s.Value
+		if i == l.cursor {
+			marker, style = "› ", s.Selected
+		}
+		b.WriteString(style.Render(marker + c.key.Help().Key + "  " + wrapHanging(c.label, w, 5)))
+		b.WriteString("\n")
+	}
+	switch {
+	case l.busy:
+		b.WriteString("\n" + s.Subtle.Render("Switching to Free…"))
+	case l.err != "":
+		b.WriteString("\n" + s.Error.Render(wrap("✗ "+l.err+" Press enter to try again.", w)))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

@@ -1,0 +1,242 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
+)
+
+// pickMode says why the plan picker is open.
+type pickMode int
+
+const (
+	// pickFirst: the account has no plan yet (just registered); there is no
+	// way back, and Enter takes effect at once.
+	pickFirst pickMode = iota
+	// pickChange: from the dashboard or Locked; Enter goes to a confirmation
+	// with the price, esc goes back.
+	pickChange
+)
+
+// trialDays is the length of the trial the picker promises; it matches
+// billing's default TrialDays.
+const trialDays = 30
+
+// planPicker lists the catalog's plans with price, features and whether
+// the trial applies. Arrows or tab move, 1-9 pick by position, typed
+// letters pick by plan id (x for XL, xx for XXL), Enter confirms.
+type planPicker struct {
+	e       *env
+	account store.Account
+	mode    pickMode
+	plans   []billing.Plan
+	cursor  int
+	typed   string // letters typed so far, matched against plan ids
+	busy    bool
+	err     string
+	keys    pickerKeys
+}
+
+type pickerKeys struct {
+	Up, Down, Pick, Choose, Back key.Binding
+}
+
+// planChosenMsg reports ChoosePlan's outcome on the first pick.
+type planChosenMsg struct {
+	plan    billing.Plan
+	account store.Account
+	err     error
+}
+
+func newPlanPicker(e *env, a store.Account, mode pickMode) *planPicker {
+	p := &planPicker{e: e, account: a, mode: mode, plans: e.billing.Catalog().Plans()}
+	p.keys = pickerKeys{
+		Up:     key.NewBinding(key.WithKeys("up", "shift+tab"), key.WithHelp("↑/↓", "move")),
+		Down:   key.NewBinding(key.WithKeys("down", "tab")),
+		Pick:   key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-"+fmt.Sprint(min(len(p.plans), 9)), "pick")),
+		Choose: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
+		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"), key.WithDisabled()),
+	}
+	if mode == pickChange {
+		p.keys.Back.SetEnabled(true)
+	}
+	// Start on the current plan, or on the first paid plan for a new account.
+	for i, pl := range p.plans {
+		if pl.ID == a.Plan || a.Plan == "" && i > 0 && p.cursor == 0 {
+			p.cursor = i
+		}
+	}
+	return p
+}
+
+func (p *planPicker) TakesText() bool { return false }
+
+func (p *planPicker) Bindings() []key.Binding {
+	k := p.keys
+	return []key.Binding{k.Up, k.Pick, k.Choose, k.Back}
+}
+
+// SetAccount keeps the picker while its purpose holds: a first pick ends
+// when the account has a plan (perhaps chosen in another session).
+func (p *planPicker) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
+	if p.mode == pickFirst && a.Plan != "" || p.mode == pickChange && a.Plan == "" {
+		return nil, false
+	}
+	p.account = a
+	return nil, true
+}
+
+func (p *planPicker) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case planChosenMsg:
+		p.busy = false
+		switch {
+		case errors.Is(msg.err, billing.ErrCardRequired):
+			s := newAddCardScreen(p.e, msg.account, msg.plan.ID)
+			return s, s.Init()
+		case msg.err != nil:
+			p.e.Logger.Warn("choose plan", "account", p.account.ID, "plan", msg.plan.ID, "err", msg.err)
+			p.err = billing.Message(msg.err)
+			return p, nil
+		}
+		return p, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+	case tea.KeyMsg:
+		if p.busy {
+			return p, nil
+		}
+		k := p.keys
+		switch {
+		case key.Matches(msg, k.Up):
+			p.move(-1)
+		case key.Matches(msg, k.Down):
+			p.move(1)
+		case key.Matches(msg, k.Pick):
+			if i := int(msg.Runes[0] - '1'); i < len(p.plans) {
+				p.cursor, p.typed, p.err = i, "", ""
+			}
+		case key.Matches(msg, k.Back):
+			return p, back
+		case key.Matches(msg, k.Choose):
+			return p.choose()
+		case msg.Type == tea.KeyRunes && len(msg.Runes) == 1:
+			p.typeAhead(msg.Runes[0])
+		}
+	}
+	return p, nil
+}
+
+func (p *planPicker) move(d int) {
+	p.cursor = (p.cursor + d + len(p.plans)) % len(p.plans)
+	p.typed, p.err = "", ""
+}
+
+// typeAhead moves to the first plan whose id starts with the letters typed
+// so far; a letter that matches nothing starts a new search.
+func (p *planPicker) typeAhead(r rune) {
+	for _, prefix := range []string{p.typed + string(r), string(r)} {
+		for i, pl := range p.plans {
+			if strings.HasPrefix(pl.ID, strings.ToLower(prefix)) {
+				p.cursor, p.typed, p.err = i, prefix, ""
+				return
+			}
+		}
+	}
+	p.typed = ""
+}
+
+func (p *planPicker) choose() (screen, tea.Cmd) {
+	plan := p.plans[p.cursor]
+	if p.mode == pickChange {
+		if plan.ID == p.account.Plan {
+			p.err = "You are on " + plan.Name + " already."
+			return p, nil
+		}
+		s := newChangePlanScreen(p.e, p.account, plan)
+		return s, s.Init()
+	}
+	p.busy, p.err = true, ""
+	e, id := p.e, p.account.ID
+	return p, func() tea.Msg {
+		a, err := e.billing.ChoosePlan(e.Ctx, id, plan.ID)
+		return planChosenMsg{plan: plan, account: a, err: err}
+	}
+}
+
+// offer says what choosing a plan involves for this account.
+func (p *planPicker) offer(pl billing.Plan) string {
+	switch {
+	case pl.Free():
+		return "free forever"
+	case p.account.SubscriptionID != "" && p.account.State != store.StateFree:
+		return ""
+	case !p.account.TrialUsed:
+		return fmt.Sprintf("%d-day trial, no card needed", trialDays)
+	}
+	return "card needed (trial used)"
+}
+
+func (p *planPicker) View() string {
+	s := p.e.Styles
+	w := p.e.contentWidth()
+	var b strings.Builder
+	if p.mode == pickFirst {
+		b.WriteString(s.Title.Render("Your account is ready: choose a plan"))
+		b.WriteString("\n")
+		b.WriteString(s.Subtle.Render(ansi.Truncate(p.account.Email+" · no plan yet", w, "…")))
+		b.WriteString("\n")
+		b.WriteString(s.Subtle.Render(ansi.Truncate("Key "+p.e.Identity.Fingerprint, w, "…")))
+	} else {
+		b.WriteString(s.Title.Render("Change plan"))
+	}
+	b.WriteString("\n\n")
+	nameW := 0
+	for _, pl := range p.plans {
+		nameW = max(nameW, ansi.StringWidth(pl.Name))
+	}
+	wide := w >= 64
+	for i, pl := range p.plans {
+		marker, style := "  ", s.Value
+		if i == p.cursor {
+			marker, style = "› ", s.Selected
+		}
+		price := "$0"
+		if !pl.Free() {
+			price = formatMoney(pl.Amount, pl.Currency) + "/month"
+		} else if pl.Currency != "usd" {
+			price = formatMoney(0, pl.Currency)
+		}
+		line := fmt.Sprintf("%s%d  %-*s  %-13s", marker, i+1, nameW, pl.Name, price)
+		if pl.ID == p.account.Plan {
+			line += " [current]"
+		} else if o := p.offer(pl); wide && o != "" {
+			line += " " + o
+		}
+		b.WriteString(style.Render(strings.TrimRight(line, " ")))
+		b.WriteString("\n")
+	}
+	pl := p.plans[p.cursor]
+	b.WriteString("\n")
+	// The outcome of Enter takes the place of the plan's details, so it
+	// shows even on a short window.
+	switch {
+	case p.busy && pl.Free():
+		b.WriteString(s.Subtle.Render("Switching to " + pl.Name + "…"))
+	case p.busy:
+		b.WriteString(s.Subtle.Render("Starting " + pl.Name + " with Stripe…"))
+	case p.err != "":
+		b.WriteString(s.Error.Render(wrap("✗ "+p.err, w)))
+	default:
+		detail := pl.Name + ": " + strings.Join(pl.Features, ", ") + "."
+		if o := p.offer(pl); !wide && o != "" && pl.ID != p.account.Plan {
+			detail += " " + strings.ToUpper(o[:1]) + o[1:] + "."
+		}
+		b.WriteString(wrap(detail, w))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

@@ -1,0 +1,108 @@
+package tui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
+)
+
+// portalScreen shows a link to Stripe's billing portal (invoices, card,
+// billing details) the way the card screen shows Checkout. Changes made
+// there reach the dashboard through the webhook, like any other.
+type portalScreen struct {
+	e       *env
+	account store.Account
+	link    *billing.Link
+	view    linkView
+	busy    bool
+	err     string
+	keys    struct{ Fresh, QR, Back key.Binding }
+}
+
+func newPortalScreen(e *env, a store.Account) *portalScreen {
+	p := &portalScreen{e: e, account: a, busy: true}
+	p.keys.Fresh = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new link"), key.WithDisabled())
+	p.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
+	p.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	return p
+}
+
+// Init asks billing for a portal session.
+func (p *portalScreen) Init() tea.Cmd {
+	e, id := p.e, p.account.ID
+	return func() tea.Msg {
+		l, err := e.billing.PortalLink(e.Ctx, id)
+		return linkMsg{link: l, err: err}
+	}
+}
+
+func (p *portalScreen) TakesText() bool { return false }
+
+func (p *portalScreen) Bindings() []key.Binding {
+	return []key.Binding{p.keys.QR, p.keys.Fresh, p.keys.Back}
+}
+
+func (p *portalScreen) FullScreen() bool { return p.view.showQR }
+
+// SetAccount keeps the link on screen while the account changes under it.
+func (p *portalScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
+	p.account = a
+	return nil, true
+}
+
+func (p *portalScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case linkMsg:
+		p.busy = false
+		p.keys.Fresh.SetEnabled(true)
+		if msg.err != nil {
+			p.e.Logger.Warn("portal link", "account", p.account.ID, "err", msg.err)
+			p.err = billing.Message(msg.err)
+			return p, nil
+		}
+		p.link, p.err = &msg.link, ""
+		p.view = newLinkView(p.e, msg.link.URL)
+		p.keys.QR.SetEnabled(p.view.qrOK)
+	case tea.KeyMsg:
+		k := p.keys
+		switch {
+		case p.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
+			p.view.showQR = false
+		case key.Matches(msg, k.QR):
+			p.view.showQR = true
+		case key.Matches(msg, k.Back):
+			return p, back
+		case key.Matches(msg, k.Fresh) && !p.busy:
+			p.busy, p.err, p.link = true, "", nil
+			p.keys.QR.SetEnabled(false)
+			return p, p.Init()
+		}
+	}
+	return p, nil
+}
+
+func (p *portalScreen) View() string {
+	s := p.e.Styles
+	w := p.e.contentWidth()
+	if p.view.showQR {
+		return p.view.fullView()
+	}
+	title := s.Title.Render("Manage billing")
+	switch {
+	case p.err != "":
+		return title + "\n\n" + s.Error.Render(wrap("✗ "+p.err, w)) + "\n\n" +
+			s.Subtle.Render("Press n to try again, esc to go back.")
+	case p.link == nil:
+		return title + "\n\n" + s.Subtle.Render("Opening Stripe's billing portal…")
+	}
+	head := []string{title, "", wrap("Invoices, your card and billing details are on this secure Stripe page:", w),
+		p.view.urlText(w)}
+	side := []string{"Changes you make there show here by themselves.",
+		s.Subtle.Render("The link is for you alone: do not share it.")}
+	body, drawn := p.view.compose(head, side)
+	if !drawn && p.view.qrOK {
+		body += "\n" + s.Subtle.Render("Press v for a QR code to scan with your phone.")
+	}
+	return body
+}
