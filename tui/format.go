@@ -55,10 +55,19 @@ func plural(n int, unit string) string {
 // formatLeft says how long is left in the two largest units that matter:
 // "12 days 4 hours", "4 hours 12 minutes", "12 minutes 5 seconds". Seconds
 // appear only in the last hour, the only time the countdown ticks each
-// second. Zero or less is "no time".
+// second. d is first rounded up to the minute (to the second in the last
+// hour), so a trial that just started shows "30 days", not "29 days 23
+// hours". Zero or less is "no time".
 func formatLeft(d time.Duration) string {
 	if d <= 0 {
 		return "no time"
+	}
+	unit := time.Minute
+	if d <= time.Hour {
+		unit = time.Second
+	}
+	if r := d % unit; r != 0 {
+		d += unit - r
 	}
 	switch {
 	case d >= 24*time.Hour:

@@ -104,8 +104,9 @@ func (u *UI) Middleware() []wish.Middleware {
 	}
 }
 
-// commandMiddleware answers sessions without a PTY (ssh host cmd, ssh -T)
-// in plain text instead of hanging on a terminal that will never come.
+// commandMiddleware answers sessions with a command (ssh host status) or
+// without a PTY (ssh -T) in plain text, instead of hanging on a terminal
+// that will never come. `status [--json]` prints the account for scripts.
 func (u *UI) commandMiddleware() wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
@@ -115,6 +116,10 @@ func (u *UI) commandMiddleware() wish.Middleware {
 					// After the program left the alternate screen, so it stays visible.
 					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
 				}
+				return
+			}
+			if args := s.Command(); len(args) > 0 && args[0] == "status" {
+				_ = s.Exit(u.runStatus(s, args[1:]))
 				return
 			}
 			cmd := strings.Join(s.Command(), " ")

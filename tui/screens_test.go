@@ -1,0 +1,226 @@
+package tui
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
+)
+
+func TestFormatLeft(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{30*24*time.Hour - 5*time.Millisecond, "30 days"},
+		{12*24*time.Hour + 4*time.Hour, "12 days 4 hours"},
+		{24*time.Hour + time.Hour + 30*time.Second, "1 day 1 hour"},
+		{5*time.Hour + 12*time.Minute, "5 hours 12 minutes"},
+		{time.Hour + time.Second, "1 hour 1 minute"},
+		{time.Hour, "1 hour"},
+		{42*time.Minute + 7*time.Second, "42 minutes 7 seconds"},
+		{3 * time.Minute, "3 minutes"},
+		{1500 * time.Millisecond, "2 seconds"},
+		{0, "no time"},
+		{-time.Second, "no time"},
+	}
+	for _, tt := range tests {
+		if got := formatLeft(tt.d); got != tt.want {
+			t.Errorf("formatLeft(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+func TestFormatMoney(t *testing.T) {
+	for _, tt := range []struct {
+		amount   int64
+		currency string
+		want     string
+	}{
+		{2900, "usd", "$29.00"}, {5, "", "$0.05"}, {-1250, "eur", "-€12.50"}, {500, "jpy", "¥500"}, {1200, "chf", "12.00 CHF"},
+	} {
+		if got := formatMoney(tt.amount, tt.currency); got != tt.want {
+			t.Errorf("formatMoney(%d, %q) = %q, want %q", tt.amount, tt.currency, got, tt.want)
+		}
+	}
+}
+
+// The countdown ticks on the clock's minute boundary, on the second in the
+// last hour, and not at all without a running trial.
+func TestCountdownCadence(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.fb.set(fixedNow.Add(30*time.Second + 500*time.Millisecond))
+	h.load(trialAccount())
+	if len(h.ticks) != 1 || h.ticks[0].d != 29500*time.Millisecond {
+		t.Fatalf("ticks %+v, want one in 29.5s (the next minute)", h.ticks)
+	}
+
+	h.fb.set(trialEnd.Add(-10*time.Minute - 250*time.Millisecond))
+	h.fire()
+	if len(h.ticks) != 1 || h.ticks[0].d != 250*time.Millisecond {
+		t.Fatalf("ticks %+v, want one in 250ms (the next second) in the last hour", h.ticks)
+	}
+	if !strings.Contains(h.view(), "10 minutes 1 second left") {
+		t.Errorf("view after tick:\n%s", h.view())
+	}
+
+	// A fresh read restarts the chain; the old chain's tick is dropped.
+	stale := h.ticks[0]
+	h.ticks = nil
+	h.load(trialAccount())
+	if len(h.ticks) != 1 {
+		t.Fatalf("reload scheduled %d ticks, want 1", len(h.ticks))
+	}
+	h.ticks = nil
+	h.send(stale.msg)
+	if len(h.ticks) != 0 {
+		t.Errorf("a stale chain's tick scheduled %+v", h.ticks)
+	}
+
+	f := newHarness(t, 80, 24)
+	f.load(freeAccount())
+	f.load(activeAccount())
+	if len(f.ticks) != 0 {
+		t.Errorf("no trial, yet ticks %+v", f.ticks)
+	}
+}
+
+// The add-card screen turns into the result when a fresh read of the
+// account shows the card, with no key pressed.
+func TestAddCardLandsByItself(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.fb.link = billing.Link{URL: sandboxURL}
+	h.load(trialAccount()).keys("c")
+	if !strings.Contains(h.view(), "Waiting for Stripe") {
+		t.Fatalf("not waiting:\n%s", h.view())
+	}
+	h.load(trialAccount()) // an unrelated change: still waiting
+	if !strings.Contains(h.view(), "Waiting for Stripe") {
+		t.Fatalf("left the wait on an unrelated change:\n%s", h.view())
+	}
+	h.load(withCard(trialAccount()))
+	if v := h.view(); !strings.Contains(v, "Card saved: Visa •••• 4242") {
+		t.Fatalf("no result:\n%s", v)
+	}
+	h.keys("enter")
+	if v := h.view(); !strings.Contains(v, "Your account") || !strings.Contains(v, "Visa •••• 4242") {
+		t.Errorf("enter did not return to the dashboard:\n%s", v)
+	}
+}
+
+// Locked follows the account both ways without a key press.
+func TestLockedFollowsAccount(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.load(trialAccount())
+	locked := trialAccount()
+	locked.State, locked.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
+	h.load(locked)
+	if !strings.Contains(h.view(), "Your account is locked") {
+		t.Fatalf("not locked:\n%s", h.view())
+	}
+	h.fb.account = freeAccount()
+	h.keys("f")
+	if got := h.fb.calls; len(got) != 1 || got[0] != "ChoosePlan free" {
+		t.Fatalf("billing calls %q", got)
+	}
+	if v := h.view(); !strings.Contains(v, "Plan          Free") {
+		t.Errorf("not free after choosing free:\n%s", v)
+	}
+}
+
+// The link is copyable: its pieces are flush left, exactly the content
+// width, and join back into the address; with hyperlinks each piece is an
+// OSC 8 link to the whole address.
+func TestLinkTextAndHyperlink(t *testing.T) {
+	for _, width := range []int{80, 48} {
+		h := newHarness(t, width, 24)
+		h.e.hyperlinks = true
+		h.fb.link = billing.Link{URL: sandboxURL}
+		h.load(trialAccount()).keys("c")
+		v := h.view()
+		if n := strings.Count(v, ansi.SetHyperlink(sandboxURL, "")[:len("\x1b]8;")]); n == 0 {
+			t.Fatalf("no OSC 8 link at width %d", width)
+		}
+		if !strings.Contains(v, ";"+sandboxURL+"\x1b\\") && !strings.Contains(v, ";"+sandboxURL+"\a") {
+			t.Errorf("OSC 8 target is not the whole address at width %d:\n%q", width, v)
+		}
+		var joined string
+		for _, line := range strings.Split(ansi.Strip(v), "\n") {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, "http://") || joined != "" && !strings.Contains(line, " ") && line != "" {
+				if len(line) > width-2*framePadX {
+					t.Errorf("piece %q wider than the content at width %d", line, width)
+				}
+				joined += line
+				if joined == sandboxURL {
+					break
+				}
+			}
+		}
+		if joined != sandboxURL {
+			t.Errorf("pieces join into %q, want %q", joined, sandboxURL)
+		}
+	}
+}
+
+// What is drawn scans, whatever the terminal: colour paints black on
+// white; monochrome draws the light modules on a dark background and the
+// dark ones on a light background.
+func TestDrawnQRScans(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		profile   termenv.Profile
+		dark      bool
+		fillLight bool
+	}{
+		{"truecolor", termenv.TrueColor, true, false},
+		{"ascii-dark", termenv.Ascii, true, true},
+		{"ascii-light", termenv.Ascii, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 80, 24)
+			h.e.renderer.SetColorProfile(tc.profile)
+			h.e.renderer.SetHasDarkBackground(tc.dark)
+			h.fb.link = billing.Link{URL: sandboxURL}
+			h.load(trialAccount()).keys("c", "v")
+			if got := decodeDrawnQR(t, h.view(), tc.fillLight); got != sandboxURL {
+				t.Errorf("decoded %q, want %q", got, sandboxURL)
+			}
+		})
+	}
+}
+
+func TestStatusOf(t *testing.T) {
+	fb := newFakeBilling()
+	st := statusOf(withCard(trialAccount()), fb, fixedNow)
+	raw, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["plan"] != "m" || got["state"] != "trial" || got["trial_end"] != "2025-12-09T14:00:00Z" ||
+		got["trial_seconds_left"] != float64((12*24+4)*3600) {
+		t.Errorf("json %s", raw)
+	}
+	if card, _ := got["card"].(map[string]any); card["last4"] != "4242" {
+		t.Errorf("card in %s", raw)
+	}
+	text := st.text(fb)
+	for _, want := range []string{"Plan:         M · $29.00/month", "State:        trial, card on file",
+		"Trial ends:   2025-12-09T14:00:00Z (12 days 4 hours left)", "Card:         Visa •••• 4242"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	if none := statusOf(newAccount(), fb, fixedNow); none.State != "none" || none.Card != nil || none.TrialEnd != nil {
+		t.Errorf("new account status %+v", none)
+	}
+}

@@ -1,0 +1,158 @@
+package tui
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/ssh"
+	"github.com/portal/portal/store"
+)
+
+// Status is what `ssh host status --json` prints: the account's plan,
+// state, trial and card, for scripts. Times are RFC 3339 in UTC; absent
+// values are null.
+type Status struct {
+	Email              string       `json:"email"`
+	Plan               string       `json:"plan"`
+	PlanName           string       `json:"plan_name"`
+	State              string       `json:"state"`
+	StateText          string       `json:"state_text"`
+	PaymentPending     bool         `json:"payment_pending"`
+	Locked             bool         `json:"locked"`
+	TrialEnd           *time.Time   `json:"trial_end"`
+	TrialSecondsLeft   *int64       `json:"trial_seconds_left"`
+	Card               *StatusCard  `json:"card"`
+	CancelAtPeriodEnd  bool         `json:"cancel_at_period_end"`
+	CurrentPeriodEnd   *time.Time   `json:"current_period_end"`
+	NextInvoice        *StatusMoney `json:"next_invoice"`
+	SubscriptionStatus string       `json:"subscription_status"`
+}
+
+// StatusCard is the card on file.
+type StatusCard struct {
+	Brand string `json:"brand"`
+	Last4 string `json:"last4"`
+}
+
+// StatusMoney is an upcoming invoice: amount in minor units.
+type StatusMoney struct {
+	Amount   int64     `json:"amount"`
+	Currency string    `json:"currency"`
+	At       time.Time `json:"at"`
+}
+
+// statusOf describes a at time now (the billing clock).
+func statusOf(a store.Account, b Billing, now time.Time) Status {
+	st := Status{
+		Email: a.Email, Plan: a.Plan, PlanName: planName(b.Catalog(), a.Plan), State: string(a.State),
+		StateText: stateText(a), PaymentPending: a.PaymentPending, Locked: a.State.Locked(),
+		CancelAtPeriodEnd: a.CancelAtPeriodEnd, SubscriptionStatus: a.SubscriptionStatus,
+	}
+	if a.State == "" {
+		st.State = "none"
+	}
+	if !a.TrialEnd.IsZero() && a.State == store.StateTrial {
+		end := a.TrialEnd.UTC()
+		left := int64(max(end.Sub(now), 0) / time.Second)
+		st.TrialEnd, st.TrialSecondsLeft = &end, &left
+	}
+	if a.HasCard {
+		st.Card = &StatusCard{Brand: a.CardBrand, Last4: a.CardLast4}
+	}
+	if !a.CurrentPeriodEnd.IsZero() && a.SubscriptionID != "" {
+		end := a.CurrentPeriodEnd.UTC()
+		st.CurrentPeriodEnd = &end
+	}
+	if a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() {
+		st.NextInvoice = &StatusMoney{Amount: a.NextInvoiceAmount, Currency: a.Currency, At: a.NextInvoiceAt.UTC()}
+	}
+	return st
+}
+
+// text is the status for people, one fact a line.
+func (st Status) text(b Billing) string {
+	var sb strings.Builder
+	line := func(k, v string) { fmt.Fprintf(&sb, "%-13s %s\n", k+":", v) }
+	line("Email", st.Email)
+	plan := planLine(b.Catalog(), st.Plan)
+	if st.Plan == "" {
+		plan = "none yet"
+	}
+	line("Plan", plan)
+	line("State", st.StateText)
+	if st.TrialEnd != nil {
+		line("Trial ends", st.TrialEnd.Format(time.RFC3339)+" ("+formatLeft(time.Duration(*st.TrialSecondsLeft)*time.Second)+" left)")
+	}
+	card := "no card"
+	if st.Card != nil {
+		card = cardText(store.Account{HasCard: true, CardBrand: st.Card.Brand, CardLast4: st.Card.Last4})
+	}
+	line("Card", card)
+	if st.CancelAtPeriodEnd && st.CurrentPeriodEnd != nil {
+		line("Ends", st.CurrentPeriodEnd.Format(time.RFC3339))
+	}
+	if st.NextInvoice != nil {
+		line("Next invoice", formatMoney(st.NextInvoice.Amount, st.NextInvoice.Currency)+" on "+
+			st.NextInvoice.At.Format(time.RFC3339))
+	}
+	return sb.String()
+}
+
+// runStatus answers `status [--json]` for the session's key. It returns
+// the exit status: 0, 1 for an unregistered key or a store failure, 2 for
+// bad arguments.
+func (u *UI) runStatus(s ssh.Session, args []string) int {
+	var out, errOut io.Writer = s, s.Stderr()
+	if _, _, pty := s.Pty(); pty {
+		// A terminal in raw mode needs CR LF.
+		out, errOut = crlfWriter{out}, crlfWriter{errOut}
+	}
+	asJSON := false
+	for _, a := range args {
+		switch a {
+		case "--json", "-json":
+			asJSON = true
+		default:
+			fmt.Fprintf(errOut, "status: unknown argument %q; usage: status [--json]\n", a)
+			return 2
+		}
+	}
+	id, ok := IdentityFrom(s.Context())
+	if !ok {
+		fmt.Fprintln(errOut, "status: this portal accepts public-key authentication only")
+		return 1
+	}
+	a, err := u.cfg.Store.AccountByKey(id.Fingerprint)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		fmt.Fprintln(errOut, "This key is not registered: connect with `ssh -t` and no command to register it.")
+		return 1
+	case err != nil:
+		u.cfg.Logger.Error("status: load account", "key", id.Fingerprint, "err", err)
+		fmt.Fprintln(errOut, "We could not read your account right now; please try again.")
+		return 1
+	}
+	st := statusOf(a, u.cfg.Billing, u.cfg.Billing.Now())
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+		return 0
+	}
+	_, _ = io.WriteString(out, st.text(u.cfg.Billing))
+	return 0
+}
+
+// crlfWriter turns LF into CR LF for a session with a terminal.
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := c.w.Write([]byte(strings.ReplaceAll(string(p), "\n", "\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
