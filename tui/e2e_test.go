@@ -1,0 +1,200 @@
+package tui_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portal/portal/portaltest"
+	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui"
+	"golang.org/x/crypto/ssh"
+)
+
+// End-to-end journeys through the real SSH server on the offline sandbox:
+// what a customer sees, changing by itself as Stripe (the sandbox) speaks.
+
+const day = 24 * time.Hour
+
+// wide is a session size where the checkout address fits on one line.
+var wide = portaltest.WithSize(160, 48)
+
+// signUp registers key with email and starts plan (by its number in the
+// picker), returning the open session on the dashboard.
+func signUp(t *testing.T, p *portaltest.Portal, key ssh.Signer, email, pick string) *portaltest.Session {
+	t.Helper()
+	s := p.Connect(t, key, wide)
+	s.WaitFor(t, "Email")
+	s.Type(email, "enter")
+	s.WaitFor(t, "choose a plan")
+	s.Type(pick)
+	s.WaitFor(t, "› "+pick)
+	s.Type("enter")
+	s.WaitFor(t, "Your account")
+	return s
+}
+
+func advance(t *testing.T, p *portaltest.Portal, d time.Duration) {
+	t.Helper()
+	if err := p.App.Sandbox().Advance(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func account(t *testing.T, p *portaltest.Portal, key ssh.Signer) store.Account {
+	t.Helper()
+	a, err := p.App.Store().AccountByKey(ssh.FingerprintSHA256(key.PublicKey()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+var checkoutURL = regexp.MustCompile(`https?://\S+/checkout/cs_\w+`)
+
+// payCheckout completes the hosted checkout page shown on s over HTTP, as
+// a browser would, with a test card.
+func payCheckout(t *testing.T, p *portaltest.Portal, s *portaltest.Session) {
+	t.Helper()
+	s.WaitFor(t, "Waiting for Stripe")
+	raw := checkoutURL.FindString(s.Screen())
+	if raw == "" {
+		t.Fatalf("no checkout address on screen:\n%s", s.Screen())
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = p.App.HTTPAddr() // PublicURL says localhost; the listener is 127.0.0.1
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(u.String(), url.Values{
+		"cardnumber": {"4242424242424242"}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("checkout page answered %s", resp.Status)
+	}
+}
+
+func TestJourneyTrialCardActive(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := signUp(t, p, key, "ada@example.com", "3")
+	s.WaitFor(t, "30 days left")
+	s.WaitFor(t, "trial, no card yet")
+
+	advance(t, p, 27*day)
+	s.WaitFor(t, "trial ends on") // the trial_will_end banner, no key pressed
+	s.WaitFor(t, "3 days left")
+
+	s.Type("c")
+	payCheckout(t, p, s)
+	s.WaitFor(t, "Card saved: Visa •••• 4242") // the webhook's commit reached the open session
+	s.Type("enter")
+	s.WaitFor(t, "trial, card on file")
+
+	advance(t, p, 3*day+time.Hour)
+	s.WaitFor(t, "State         active")
+	s.WaitFor(t, "Next invoice  $29.00")
+	evs, err := p.App.Store().EventsForAccount(account(t, p, key).ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paid bool
+	for _, ev := range evs {
+		paid = paid || ev.Type == "invoice.paid"
+	}
+	if !paid {
+		t.Errorf("no invoice.paid event for the account: %+v", evs)
+	}
+}
+
+func TestJourneyNoCardLocksThenFree(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := signUp(t, p, key, "bob@example.com", "3")
+	s.WaitFor(t, "30 days left")
+
+	advance(t, p, 30*day+time.Hour)
+	s.WaitFor(t, "Your account is locked") // by itself
+	s.WaitFor(t, "trial ended")
+	s.Type("f")
+	s.WaitFor(t, "Plan          Free")
+	s.WaitFor(t, "State         free")
+	if a := account(t, p, key); a.Plan != "free" || a.State != store.StateFree {
+		t.Errorf("account after choosing free: plan %q state %q", a.Plan, a.State)
+	}
+}
+
+// Two sessions of one account both follow a change; a session of another
+// account is not redrawn.
+func TestLiveRefreshOnlyThatAccount(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key, other := portaltest.NewKey(t), portaltest.NewKey(t)
+	s1 := signUp(t, p, key, "cy@example.com", "2")
+	s1.WaitFor(t, "30 days left")
+	o := signUp(t, p, other, "dee@example.com", "1")
+	o.WaitFor(t, "State         free")
+	s2 := p.Connect(t, key, wide)
+	s2.WaitFor(t, "30 days left")
+	before := o.BytesRead()
+
+	advance(t, p, 27*day)
+	s1.WaitFor(t, "trial ends on")
+	s2.WaitFor(t, "trial ends on")
+	if after := o.BytesRead(); after != before {
+		t.Errorf("the other account's session received %d bytes", after-before)
+	}
+}
+
+func TestStatusCommand(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+
+	out, code := p.Exec(t, key, "status")
+	if code == 0 || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "not registered") {
+		t.Errorf("unregistered: exit %d, output %q; want one line and a non-zero exit", code, out)
+	}
+
+	s := signUp(t, p, key, "eve@example.com", "4")
+	s.WaitFor(t, "30 days left")
+	s.Close()
+
+	out, code = p.Exec(t, key, "status")
+	if code != 0 {
+		t.Fatalf("status: exit %d, %q", code, out)
+	}
+	for _, want := range []string{"eve@example.com", "XL · $79.00/month", "trial, no card yet", "Trial ends:", "30 days left", "no card"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, code = p.Exec(t, key, "status --json")
+	if code != 0 {
+		t.Fatalf("status --json: exit %d, %q", code, out)
+	}
+	var st tui.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	if st.Plan != "xl" || st.State != "trial" || st.TrialEnd == nil || st.Card != nil || st.Email != "eve@example.com" {
+		t.Errorf("status --json: %+v", st)
+	}
+
+	if out, code = p.Exec(t, key, "status --yaml"); code != 2 {
+		t.Errorf("bad flag: exit %d, %q", code, out)
+	}
+}
