@@ -48,7 +48,7 @@ func advance(t *testing.T, p *portaltest.Portal, d time.Duration) {
 
 func account(t *testing.T, p *portaltest.Portal, key ssh.Signer) store.Account {
 	t.Helper()
-	a, err := p.App.Store().AccountByKey(ssh.FingerprintSHA256(key.PublicKey()))
+	a, err := p.App.Store().AccountByKey(fingerprint(key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,3 +198,5 @@ func TestStatusCommand(t *testing.T) {
 		t.Errorf("bad flag: exit %d, %q", code, out)
 	}
 }
+
+func fingerprint(key ssh.Signer) string { return ssh.FingerprintSHA256(key.PublicKey()) }
