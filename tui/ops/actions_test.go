@@ -221,3 +221,21 @@ func TestPerformUsesADetachedContext(t *testing.T) {
 		t.Fatalf("audit = %+v", e)
 	}
 }
+
+func TestOneActionAtATime(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	d := f.drive(t, 140, 40)
+	d.keys("/", "alice", "enter", "enter")
+	// Start an action without letting it finish, then ask for another.
+	m, cmd := d.m.Update(runActionMsg{act: action{kind: actResync, accountID: ids["alice"], email: "alice@example.com"}})
+	d.m = m
+	d.keys("x")
+	if v := d.view(); strings.Contains(v, "Cancel the subscription") || !strings.Contains(v, "still running") {
+		t.Fatalf("second dialog opened while an action runs:\n%s", v)
+	}
+	d.send(cmd())
+	d.keys("x")
+	if v := d.view(); !strings.Contains(v, "Cancel the subscription of alice@example.com") {
+		t.Fatalf("no dialog after the action finished:\n%s", v)
+	}
+}

@@ -122,6 +122,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.detail = nil
 		return m, nil
 	case openDialogMsg:
+		if m.running != "" {
+			// One action at a time per session: the next one is decided
+			// on the result of this one.
+			m.status, m.statusErr = "An action is still running; wait for its result.", true
+			return m, nil
+		}
 		m.dialog = msg.d
 		return m, nil
 	case runActionMsg:
@@ -245,9 +251,10 @@ func (m *model) View() string {
 	if m.dialog != nil {
 		foot = append(foot, m.dialog.view(st))
 	}
-	switch {
-	case m.running != "":
+	if m.running != "" {
 		foot = append(foot, st.Subtle.Render("Working… "+m.running))
+	}
+	switch {
 	case m.status != "" && m.statusErr:
 		foot = append(foot, st.Error.Render(m.status))
 	case m.status != "":
