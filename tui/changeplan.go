@@ -87,7 +87,9 @@ func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			c.keys.Confirm.SetEnabled(true)
 			return c, nil
 		}
-		return c, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+		// Back to the dashboard even when the plan has not moved yet (an
+		// upgrade waits for its payment).
+		return c, tea.Sequence(func() tea.Msg { return accountLoadedMsg{Account: msg.account} }, back)
 	case tea.KeyMsg:
 		if c.busy != "" {
 			return c, nil
@@ -121,7 +123,7 @@ func (c *changePlanScreen) fail(op string, err error) {
 func (c *changePlanScreen) summary() []string {
 	a, pv, plan := c.account, c.preview, c.plan
 	cur := planLine(c.e.billing.Catalog(), a.Plan)
-	live := a.SubscriptionID != "" && a.State != store.StateFree
+	live := liveSubscription(a)
 	price := formatMoney(pv.NextAmount, pv.Currency) + "/month"
 	term := "plan"
 	if a.State == store.StateTrial {

@@ -88,7 +88,7 @@ func (d *dashboard) setAccount(a store.Account) {
 	d.now = d.e.now()
 	k := &d.keys
 	paid := a.Plan != billing.PlanFree
-	live := a.SubscriptionID != "" && a.State != store.StateFree
+	live := liveSubscription(a)
 	k.AddCard.SetEnabled(paid && live && a.State != store.StateCanceling)
 	switch {
 	case a.State == store.StatePastDue:

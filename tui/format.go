@@ -152,3 +152,13 @@ func stateText(a store.Account) string {
 	}
 	return s
 }
+
+// liveSubscription reports whether the account has a Stripe subscription
+// that can still change (billing's rule: not canceled or expired).
+func liveSubscription(a store.Account) bool {
+	switch a.SubscriptionStatus {
+	case "", "canceled", "incomplete_expired":
+		return false
+	}
+	return a.SubscriptionID != ""
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -145,15 +146,19 @@ func (h *harness) run(cmd tea.Cmd) {
 	if cmd == nil {
 		return
 	}
-	switch msg := cmd().(type) {
-	case nil:
-	case tea.BatchMsg:
-		for _, c := range msg {
-			h.run(c)
-		}
-	default:
-		h.send(msg)
+	msg := cmd()
+	if msg == nil {
+		return
 	}
+	// tea.Batch and tea.Sequence both yield a slice of commands (Sequence's
+	// type is unexported); run them in order.
+	if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeFor[tea.Cmd]() {
+		for i := range v.Len() {
+			h.run(v.Index(i).Interface().(tea.Cmd))
+		}
+		return
+	}
+	h.send(msg)
 }
 
 // load shows account a (and notices) as a fresh read from the store would.

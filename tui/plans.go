@@ -153,7 +153,7 @@ func (p *planPicker) typeAhead(r rune) {
 func (p *planPicker) choose() (screen, tea.Cmd) {
 	plan := p.plans[p.cursor]
 	if p.mode == pickChange {
-		if plan.ID == p.account.Plan {
+		if plan.ID == p.account.Plan && !p.account.State.Locked() {
 			p.err = "You are on " + plan.Name + " already."
 			return p, nil
 		}
@@ -173,7 +173,7 @@ func (p *planPicker) offer(pl billing.Plan) string {
 	switch {
 	case pl.Free():
 		return "free forever"
-	case p.account.SubscriptionID != "" && p.account.State != store.StateFree:
+	case liveSubscription(p.account):
 		return ""
 	case !p.account.TrialUsed:
 		return fmt.Sprintf("%d-day trial, no card needed", trialDays)
@@ -212,7 +212,7 @@ func (p *planPicker) View() string {
 			price = formatMoney(0, pl.Currency)
 		}
 		line := fmt.Sprintf("%s%d  %-*s  %-13s", marker, i+1, nameW, pl.Name, price)
-		if pl.ID == p.account.Plan {
+		if pl.ID == p.account.Plan && !p.account.State.Locked() {
 			line += " [current]"
 		} else if o := p.offer(pl); wide && o != "" {
 			line += " " + o

@@ -224,3 +224,34 @@ func TestStatusOf(t *testing.T) {
 		t.Errorf("new account status %+v", none)
 	}
 }
+
+// Confirming a change returns to the dashboard even when the plan has not
+// moved yet (an upgrade waiting for its payment).
+func TestChangePlanConfirmReturns(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: 3333, Currency: "usd", NextAmount: 7900}
+	h.fb.account = activeAccount()
+	h.load(activeAccount()).keys("p", "4", "enter")
+	if !strings.Contains(h.view(), "Due now: $33.33") {
+		t.Fatalf("no preview:\n%s", h.view())
+	}
+	h.keys("enter")
+	if got := h.fb.calls; len(got) != 2 || got[1] != "ChangePlan xl" {
+		t.Fatalf("billing calls %q", got)
+	}
+	if v := h.view(); !strings.Contains(v, "Your account") {
+		t.Errorf("still on the confirmation:\n%s", v)
+	}
+}
+
+// A locked (canceled) account may pick its previous plan again.
+func TestLockedCanceledRepicksPlan(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	a := activeAccount()
+	a.State, a.SubscriptionStatus = store.StateLockedCanceled, "canceled"
+	h.fb.preview = billing.Preview{PlanID: "m", AmountDue: 2900, Currency: "usd", NextAmount: 2900}
+	h.load(a).keys("p", "3", "enter")
+	if v := h.view(); !strings.Contains(v, "Due now: $29.00") {
+		t.Errorf("no preview for the previous plan:\n%s", v)
+	}
+}
