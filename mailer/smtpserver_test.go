@@ -93,6 +93,9 @@ func startServer(t testing.TB, o serverOpts) *testServer {
 	}()
 	t.Cleanup(func() {
 		srv.Close()
+		// go-smtp's Close misses a listener that Serve has not registered
+		// yet, leaving Serve in Accept forever; closing it ourselves cannot.
+		l.Close()
 		<-done
 	})
 	return ts
