@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -246,14 +245,6 @@ func (a *App) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	if a.sandbox != nil {
-		// The sandbox is served by our own HTTP server, so its prices can
-		// only be ensured once that serves; before SSH opens, so that no
-		// customer can pick a plan whose price is missing.
-		if _, err := billing.Setup(ctx, a.api, a.billing.Catalog(), "", io.Discard); err != nil {
-			a.log.Error("sandbox: create plan prices", "err", err)
-		}
-	}
 	go func() {
 		if err := a.ssh.Serve(a.sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
 			errc <- fmt.Errorf("ssh: %w", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 
 	"github.com/portal/portal/billing"
@@ -48,13 +49,13 @@ func (a *App) setupBilling() error {
 		}
 		a.sandbox = sb
 		now = sb.Now
-		a.api = newStripeClient(sandboxKey, self+"/sandbox", cfg.Logger)
+		a.api = newStripeClient(sandboxKey, self+"/sandbox", nil, cfg.Logger)
 	} else {
 		key := cfg.Stripe.SecretKey
 		if key == "" {
 			key = sandboxKey // stripe-mock accepts any test key
 		}
-		a.api = newStripeClient(key, cfg.Stripe.APIBase, cfg.Logger)
+		a.api = newStripeClient(key, cfg.Stripe.APIBase, nil, cfg.Logger)
 		if a.webhookSecret == "" {
 			a.log.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks will be refused; run `portal stripe-setup` or `stripe listen` for one")
 		}
@@ -71,6 +72,14 @@ func (a *App) setupBilling() error {
 		return err
 	}
 	a.billing = svc
+	if a.sandbox != nil {
+		// Ensure the plan prices exist before anyone can pick a plan. Our HTTP
+		// server does not serve yet, so this goes to the sandbox in-process.
+		local := newStripeClient(sandboxKey, "http://sandbox.local", &http.Client{Transport: inProcess{a.sandbox.Handler()}}, cfg.Logger)
+		if _, err := billing.Setup(context.Background(), local, catalog, "", io.Discard); err != nil {
+			return fmt.Errorf("sandbox: create plan prices: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -100,7 +109,7 @@ func StripeSetup(ctx context.Context, cfg Config, out io.Writer) error {
 		webhookURL = ""
 		fmt.Fprintln(out, "sandbox: no webhook endpoint needed, the sandbox delivers to its portal")
 	}
-	_, err = billing.Setup(ctx, newStripeClient(key, cfg.Stripe.APIBase, cfg.Logger), catalog, webhookURL, out)
+	_, err = billing.Setup(ctx, newStripeClient(key, cfg.Stripe.APIBase, nil, cfg.Logger), catalog, webhookURL, out)
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -12,10 +13,13 @@ import (
 
 // newStripeClient returns a stripe-go client for key whose API calls go to
 // baseURL ("" = api.stripe.com). No package-level state is touched.
-func newStripeClient(key, baseURL string, logger *slog.Logger) *client.API {
+func newStripeClient(key, baseURL string, hc *http.Client, logger *slog.Logger) *client.API {
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
 	cfg := func(url string) *stripe.BackendConfig {
 		c := &stripe.BackendConfig{
-			HTTPClient:    &http.Client{Timeout: 30 * time.Second},
+			HTTPClient:    hc,
 			LeveledLogger: stripeLogger{logger},
 			// Retries reuse the idempotency key, so they are safe for POSTs.
 			MaxNetworkRetries: stripe.Int64(2),
@@ -30,6 +34,17 @@ func newStripeClient(key, baseURL string, logger *slog.Logger) *client.API {
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg("")),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg("")),
 	})
+}
+
+// inProcess is an http.RoundTripper that serves every request with h in
+// this process: stripe-go's full HTTP encoding, no socket. The portal uses it
+// to talk to its sandbox before its own HTTP server serves.
+type inProcess struct{ h http.Handler }
+
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
 }
 
 // stripeLogger sends stripe-go's warnings and errors to slog. Its debug and
