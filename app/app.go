@@ -227,6 +227,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /webhooks/stripe", a.billing.WebhookHandler(a.webhookSecret, billing.WebhookOptions{
 		AllowAnyAPIVersion: a.cfg.Stripe.AnyAPIVersion,
 	}))
+	a.pages(mux)
 	if a.sandbox != nil {
 		mux.Handle("/sandbox/", http.StripPrefix("/sandbox", a.sandbox.Handler()))
 	}

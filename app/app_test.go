@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,6 +35,16 @@ func TestHealthzAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("GET /healthz = %d %v (decode err %v), want 200 with status ok", resp.StatusCode, body, err)
 	}
 	fp := a.HostKeyFingerprint()
+	for _, path := range []string{"/checkout/success?session_id=cs_1", "/checkout/cancel", "/"} {
+		resp, err := http.Get("http://" + a.HTTPAddr() + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s = %d %s, want a 200 HTML page", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
 
 	cancel()
 	select {
