@@ -1,0 +1,112 @@
+package tui
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/wish"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestPanicEndsOnlyThatSession: a panic in one session's handler is logged
+// with its stack and ends that session; the server keeps serving others.
+func TestPanicEndsOnlyThatSession(t *testing.T) {
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	srv, err := wish.NewServer(
+		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
+		wish.WithMiddleware(
+			func(ssh.Handler) ssh.Handler {
+				return func(s ssh.Session) {
+					if s.User() == "boom" {
+						panic("boom in a session")
+					}
+					wish.Println(s, "hello "+s.User())
+				}
+			},
+			recoverMiddleware(logger),
+		),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	signer := newTestSigner(t)
+	run := func(user string) (string, error) {
+		t.Helper()
+		c, err := gossh.Dial("tcp", ln.Addr().String(), &gossh.ClientConfig{
+			User: user, Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
+			HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+		})
+		if err != nil {
+			t.Fatalf("dial as %s: %v", user, err)
+		}
+		defer c.Close()
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatalf("session as %s: %v", user, err)
+		}
+		out, err := sess.CombinedOutput("")
+		return string(out), err
+	}
+
+	out, err := run("boom")
+	if ee, ok := err.(*gossh.ExitError); !ok || ee.ExitStatus() != 1 {
+		t.Errorf("panicking session: err = %v, want exit status 1", err)
+	}
+	if !strings.Contains(out, "Something went wrong on our side") {
+		t.Errorf("panicking session got %q, want the apology", out)
+	}
+	if l := logs.String(); !strings.Contains(l, "session panic") || !strings.Contains(l, "middleware_test.go") {
+		t.Errorf("panic not logged with a stack:\n%s", l)
+	}
+	for _, user := range []string{"alice", "bob"} {
+		if out, err := run(user); err != nil || !strings.Contains(out, "hello "+user) {
+			t.Errorf("after the panic, session as %s = %q, %v; want it served", user, out, err)
+		}
+	}
+}
+
+func newTestSigner(t testing.TB) gossh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
