@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -19,6 +20,9 @@ import (
 
 // MaxWebhookBody is the largest webhook body accepted (Stripe's are far smaller).
 const MaxWebhookBody = 1 << 20
+
+// ignoreUnhandled is the reason recorded for event types the portal ignores.
+const ignoreUnhandled = "event type not handled"
 
 // WebhookOptions tune the webhook listener.
 type WebhookOptions struct {
@@ -197,7 +201,13 @@ func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.
 			return http.StatusOK, "duplicate"
 		}
 		s.stats.ignored.Add(1)
-		log.Info("webhook: ignored", "reason", out.ignore, "account", out.accountID)
+		// Unhandled types are routine (Stripe sends what the endpoint or
+		// sandbox emits); anything else ignored is worth seeing.
+		level := slog.LevelInfo
+		if out.ignore == ignoreUnhandled {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "webhook: ignored", "reason", out.ignore, "account", out.accountID)
 		return http.StatusOK, "ignored: " + out.ignore
 	}
 	var notes []store.Notice
@@ -322,7 +332,7 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event) (outcome, erro
 		}
 		return s.customerUpdated(ctx, obj)
 	}
-	return outcome{ignore: "event type not handled"}, nil
+	return outcome{ignore: ignoreUnhandled}, nil
 }
 
 // accountFor finds the account of a Stripe customer, falling back to the
