@@ -276,4 +276,3 @@ func TestContractStripeMock(t *testing.T) {
 	}
 	portalCalls(t, sc, side{completeCheckout: func(string, string) {}, advance: func(time.Duration) {}})
 }
-
