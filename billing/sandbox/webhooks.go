@@ -112,7 +112,6 @@ func (s *Sandbox) wakeDeliverer() {
 func (s *Sandbox) deliverer() {
 	defer s.wg.Done()
 	const workers = 4
-	sem := make(chan struct{}, workers)
 	inflight := map[string]bool{} // delivery ids
 	done := make(chan *delivery, workers)
 	timer := time.NewTimer(time.Hour)
@@ -151,10 +150,8 @@ func (s *Sandbox) deliverer() {
 		}
 		for _, d := range start {
 			inflight[d.ID] = true
-			sem <- struct{}{}
 			go func(d *delivery) {
 				s.attempt(d)
-				<-sem
 				done <- d
 			}(d)
 		}
