@@ -152,3 +152,32 @@ func (db *DB) MarkMailed(id string, at time.Time, mailErr error) error {
 		return putJSON(tx.Bucket(bucketNotices), sk, &n)
 	})
 }
+
+// Requeue puts the notice back in the outbox to be mailed again (an admin's
+// "send again"): MailedAt, MailTries and MailError are cleared. The notice
+// keeps its id, so the customer still sees it once. It returns ErrNotFound
+// for an unknown id. Like AddNotice it notifies the account's feed, which is
+// what wakes the mailer.
+func (db *DB) Requeue(id string) (Notice, error) {
+	var n Notice
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		sk := tx.Bucket(bucketNoticeIDs).Get([]byte(id))
+		if sk == nil {
+			return ErrNotFound
+		}
+		sk = bytes.Clone(sk)
+		if err := getJSON(tx.Bucket(bucketNotices), sk, &n); err != nil {
+			return err
+		}
+		n.MailedAt, n.MailTries, n.MailError = time.Time{}, 0, ""
+		if err := tx.Bucket(bucketOutbox).Put(sk, nil); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketNotices), sk, &n)
+	})
+	if err != nil {
+		return Notice{}, err
+	}
+	db.feed.notify(n.AccountID)
+	return n, nil
+}

@@ -66,3 +66,35 @@ func TestNoticesUniqueAndOutbox(t *testing.T) {
 		t.Errorf("MailedAt = %v, want %v", ns[0].MailedAt, at)
 	}
 }
+
+func TestRequeue(t *testing.T) {
+	db := openTest(t, Options{NoSync: true, Now: stepClock()})
+	a := mustCreate(t, db, "ada@example.com", "k1")
+	n, _, err := db.AddNotice(Notice{AccountID: a.ID, Kind: "payment_failed", Key: "in_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkMailed(n.ID, time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), nil); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := db.Outbox(); len(out) != 0 {
+		t.Fatalf("Outbox after mailing = %+v, want empty", out)
+	}
+	sub := db.Subscribe(a.ID)
+	defer sub.Close()
+	got, err := db.Requeue(n.ID)
+	if err != nil || got.ID != n.ID || !got.MailedAt.IsZero() || got.MailTries != 0 {
+		t.Fatalf("Requeue = %+v, %v; want the same notice, unmailed", got, err)
+	}
+	recv(t, sub)
+	out, err := db.Outbox()
+	if err != nil || len(out) != 1 || out[0].ID != n.ID || !out[0].MailedAt.IsZero() {
+		t.Fatalf("Outbox after Requeue = %+v, %v; want the notice again", out, err)
+	}
+	if ns, _ := db.Notices(a.ID); len(ns) != 1 {
+		t.Errorf("customer sees %d notices after a re-send, want 1", len(ns))
+	}
+	if _, err := db.Requeue("ntc_nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Requeue(unknown) = %v, want ErrNotFound", err)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/portal/portal/billing"
@@ -183,19 +182,9 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 	return actionDoneMsg{act: a, status: status, err: err}
 }
 
-// resendNotice puts a copy of n in the outbox: the store keeps one notice
-// per (account, kind, key), so the copy gets a key of its own.
+// resendNotice puts n back in the store's outbox; the mailer sends it again.
 func (o *Ops) resendNotice(n store.Notice) (store.Notice, error) {
-	base, _, _ := strings.Cut(n.Key, "#resend@")
-	copyOf := store.Notice{
-		AccountID: n.AccountID, Kind: n.Kind, Message: n.Message,
-		Key: fmt.Sprintf("%s#resend@%d", base, o.cfg.Now().UnixNano()),
-	}
-	added, ok, err := o.cfg.Store.AddNotice(copyOf)
-	if err == nil && !ok {
-		err = errors.New("a re-send of this notice was already queued at this instant")
-	}
-	return added, err
+	return o.cfg.Store.Requeue(n.ID)
 }
 
 // accountSummary is the audit log's before/after picture of an account.
