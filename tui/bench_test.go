@@ -99,7 +99,7 @@ func BenchmarkIdleDashboardBytes(b *testing.B) {
 		wait    string
 	}{
 		{"more-than-a-day", 0, "30 days left"},
-		{"last-day", 29*day + 12*time.Hour, "11 hours"},
+		{"last-day", 29*day + 12*time.Hour, "hours left"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			key := portaltest.NewKey(b)

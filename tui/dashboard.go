@@ -128,10 +128,13 @@ func (d *dashboard) remaining() time.Duration {
 	return d.account.TrialEnd.Sub(d.now)
 }
 
-// scheduleTick arms the next countdown tick, aligned to the clock: each
-// second in the trial's last hour, else each minute (the text shows hours
-// then, so most minute ticks change nothing and the renderer sends nothing).
-// Without a running trial there is nothing to count and no tick.
+// scheduleTick arms the next countdown tick: each second in the trial's
+// last hour, else each minute (the text then shows hours, so most minute
+// ticks change nothing and the renderer sends nothing). Ticks are aligned
+// to the countdown's own boundaries, the moments its rounded-up text
+// changes, so the screen is never stale; for a trial ending on a whole
+// minute these are the clock's minutes and seconds. Without a running trial
+// there is nothing to count and no tick.
 func (d *dashboard) scheduleTick() tea.Cmd {
 	left := d.remaining()
 	if left <= 0 {
@@ -141,8 +144,11 @@ func (d *dashboard) scheduleTick() tea.Cmd {
 	if left <= time.Hour {
 		step = time.Second
 	}
-	next := d.now.Truncate(step).Add(step)
-	return d.e.after(next.Sub(d.now), tickMsg{chain: d.tick})
+	wait := left % step
+	if wait == 0 {
+		wait = step
+	}
+	return d.e.after(wait, tickMsg{chain: d.tick})
 }
 
 func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {

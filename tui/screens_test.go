@@ -57,7 +57,7 @@ func TestCountdownCadence(t *testing.T) {
 	h.fb.set(fixedNow.Add(30*time.Second + 500*time.Millisecond))
 	h.load(trialAccount())
 	if len(h.ticks) != 1 || h.ticks[0].d != 29500*time.Millisecond {
-		t.Fatalf("ticks %+v, want one in 29.5s (the next minute)", h.ticks)
+		t.Fatalf("ticks %+v, want one in 29.5s (the countdown's next minute)", h.ticks)
 	}
 
 	h.fb.set(trialEnd.Add(-10*time.Minute - 250*time.Millisecond))
@@ -80,6 +80,15 @@ func TestCountdownCadence(t *testing.T) {
 	h.send(stale.msg)
 	if len(h.ticks) != 0 {
 		t.Errorf("a stale chain's tick scheduled %+v", h.ticks)
+	}
+
+	// A trial ending off the minute ticks when its text changes.
+	g := newHarness(t, 80, 24)
+	off := trialAccount()
+	off.TrialEnd = trialEnd.Add(38 * time.Second)
+	g.load(off)
+	if len(g.ticks) != 1 || g.ticks[0].d != 38*time.Second {
+		t.Fatalf("ticks %+v, want one in 38s (the countdown's minute)", g.ticks)
 	}
 
 	f := newHarness(t, 80, 24)
