@@ -67,11 +67,19 @@ func BenchmarkSessions(b *testing.B) {
 	}))
 	// Warm up: first use fills package-level caches (colour
 	// profiles, width tables) that are not per session.
-	benchRound(b, p, min(n, 50), conc)
+	benchSessions(b, p.SSHAddr(), p.App.UI().Registry().Len, n, conc)
+}
+
+// benchSessions runs the rounds of a sessions benchmark against the SSH
+// server at addr, whose open programs live counts, and reports the metrics.
+func benchSessions(b *testing.B, addr string, live func() int, n, conc int) {
+	// Warm up: first use fills package-level caches (colour
+	// profiles, width tables) that are not per session.
+	benchRound(b, addr, live, min(n, 50), conc)
 	b.ReportMetric(0, "ns/op") // the time per op is the whole run: meaningless
 	var rate, heapKiB, rssKiB float64
 	for range b.N {
-		r, h, rss := benchRound(b, p, n, conc)
+		r, h, rss := benchRound(b, addr, live, n, conc)
 		rate += r
 		heapKiB += h
 		rssKiB += rss
@@ -83,14 +91,13 @@ func BenchmarkSessions(b *testing.B) {
 
 // benchRound opens n sessions from a child process, measures, and closes
 // them again.
-func benchRound(b *testing.B, p *Portal, n, conc int) (rate, heapKiB, rssKiB float64) {
+func benchRound(b *testing.B, addr string, live func() int, n, conc int) (rate, heapKiB, rssKiB float64) {
 	b.Helper()
-	reg := p.App.UI().Registry()
-	waitSessions(b, func() bool { return reg.Len() == 0 })
+	waitSessions(b, func() bool { return live() == 0 })
 	heap0, rss0 := memNow()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), benchClientEnv+"="+p.SSHAddr(),
+	cmd.Env = append(os.Environ(), benchClientEnv+"="+addr,
 		benchNEnv+"="+strconv.Itoa(n), benchConcEnv+"="+strconv.Itoa(conc))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -109,7 +116,7 @@ func benchRound(b *testing.B, p *Portal, n, conc int) (rate, heapKiB, rssKiB flo
 		if err := cmd.Wait(); err != nil {
 			b.Errorf("bench client: %v", err)
 		}
-		waitSessions(b, func() bool { return reg.Len() == 0 })
+		waitSessions(b, func() bool { return live() == 0 })
 	}()
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
@@ -122,7 +129,7 @@ func benchRound(b *testing.B, p *Portal, n, conc int) (rate, heapKiB, rssKiB flo
 	}
 	// Every session has drawn its first frame; wait until the server has
 	// registered them all, so the measurement sees n live programs.
-	waitSessions(b, func() bool { return reg.Len() == n })
+	waitSessions(b, func() bool { return live() == n })
 	heap1, rss1 := memNow()
 	return float64(n) / elapsed.Seconds(),
 		float64(heap1-heap0) / 1024 / float64(n),
