@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/wish"
 	bm "github.com/charmbracelet/wish/bubbletea"
 	"github.com/muesli/termenv"
+	"github.com/portal/portal/hostkeys"
 )
 
 // BenchmarkSessionsBaseline is BenchmarkSessions against a bare wish v1.4.7 +
@@ -20,7 +21,12 @@ import (
 func BenchmarkSessionsBaseline(b *testing.B) {
 	raiseFileLimit(b)
 	var live atomic.Int64
+	key, err := hostkeys.LoadOrCreate(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
 	srv, err := wish.NewServer(
+		wish.WithHostKeyPEM(key.PEM),
 		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
 		wish.WithMiddleware(
 			bm.MiddlewareWithProgramHandler(func(s ssh.Session) *tea.Program {

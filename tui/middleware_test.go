@@ -12,6 +12,7 @@ import (
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
+	"github.com/portal/portal/hostkeys"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -38,7 +39,12 @@ func (s *syncBuffer) String() string {
 func TestPanicEndsOnlyThatSession(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	key, err := hostkeys.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := wish.NewServer(
+		wish.WithHostKeyPEM(key.PEM),
 		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
 		wish.WithMiddleware(
 			func(ssh.Handler) ssh.Handler {
