@@ -88,7 +88,10 @@ func BenchmarkWebhookToScreen(b *testing.B) {
 // bytes the server sends over one minute (plus a second, so one aligned
 // tick falls inside) to a session sitting on a trial countdown, with more
 // than a day left (the text changes hourly) and with less than a day left
-// (it changes each minute). It takes about two minutes of wall time.
+// (it changes each minute). A minute carries at most one changed line:
+// with more than a day left that is once an hour (the window may catch it,
+// as just after the start "30 days" becomes "29 days 23 hours"), so the
+// hourly average is about 1/60 of the figure. It takes about two minutes.
 //
 //	go test ./tui -run '^$' -bench IdleDashboardBytes -benchtime 1x
 func BenchmarkIdleDashboardBytes(b *testing.B) {
