@@ -1,92 +1,19 @@
 package sandbox
 
 import (
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/stripemock"
 	stripe "github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 )
 
-// stripeMockVersion is the last stripe-mock whose OpenAPI spec is API
-// 2023-10-16, the version stripe-go v76 and the sandbox speak.
-const stripeMockVersion = "v0.183.0"
-
-var (
-	stripeMockOnce sync.Once
-	stripeMockBin  string
-	stripeMockErr  error
-)
-
-// stripeMockBinary builds the pinned stripe-mock once per machine into the
-// user cache (STRIPE_MOCK_BIN overrides), through the Go module proxy.
-func stripeMockBinary() (string, error) {
-	stripeMockOnce.Do(func() {
-		if p := os.Getenv("STRIPE_MOCK_BIN"); p != "" {
-			stripeMockBin = p
-			return
-		}
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			cache = os.TempDir()
-		}
-		dir := filepath.Join(cache, "portal-test", "stripe-mock-"+stripeMockVersion)
-		bin := filepath.Join(dir, "stripe-mock")
-		if _, err := os.Stat(bin); err == nil {
-			stripeMockBin = bin
-			return
-		}
-		cmd := exec.Command("go", "install", "github.com/stripe/stripe-mock@"+stripeMockVersion)
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-mod=mod")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			stripeMockErr = err
-			stripeMockBin = string(out)
-			return
-		}
-		stripeMockBin = bin
-	})
-	return stripeMockBin, stripeMockErr
-}
-
-// startStripeMock runs stripe-mock on a free loopback port for the test.
+// startStripeMock runs the pinned stripe-mock for the test.
 func startStripeMock(tb testing.TB) *client.API {
 	tb.Helper()
-	bin, err := stripeMockBinary()
-	if err != nil {
-		tb.Skipf("CONTRACT TESTS SKIPPED: cannot build stripe-mock %s: %v\n%s", stripeMockVersion, err, bin)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_, port, _ := net.SplitHostPort(addr)
-	l.Close()
-	cmd := exec.Command(bin, "-http-port", port)
-	if err := cmd.Start(); err != nil {
-		tb.Skipf("CONTRACT TESTS SKIPPED: cannot start stripe-mock: %v", err)
-	}
-	tb.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			tb.Skipf("CONTRACT TESTS SKIPPED: stripe-mock did not listen on %s: %v", addr, err)
-		}
-	}
-	return newClient("http://" + addr)
+	return newClientOver(stripemock.BaseURL, stripemock.Start(tb))
 }
 
 // side is what differs between the two backends: the sandbox has a hosted
