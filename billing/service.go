@@ -96,6 +96,10 @@ func (s *Service) Catalog() Catalog { return s.cat }
 // the trial countdown must read.
 func (s *Service) Now() time.Time { return s.now() }
 
+// TrialDays is the length of the trial a paid plan starts with, so screens
+// promise exactly what ChoosePlan gives.
+func (s *Service) TrialDays() int { return int(s.trialDays) }
+
 // Link is a hosted Stripe page for the customer to open.
 type Link struct {
 	URL       string

@@ -16,6 +16,8 @@ type Billing interface {
 	// Now is the billing clock (the sandbox clock offline): every countdown
 	// and expiry on screen reads it, never time.Now.
 	Now() time.Time
+	// TrialDays is the trial a paid plan starts with.
+	TrialDays() int
 	ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	PreviewChange(ctx context.Context, accountID, planID string) (billing.Preview, error)
@@ -37,6 +39,7 @@ type noBilling struct{ now func() time.Time }
 
 func (n noBilling) Catalog() billing.Catalog { return billing.DefaultCatalog() }
 func (n noBilling) Now() time.Time           { return n.now() }
+func (noBilling) TrialDays() int             { return 30 }
 func (noBilling) ChoosePlan(context.Context, string, string) (store.Account, error) {
 	return store.Account{}, errNoBilling
 }

@@ -140,7 +140,7 @@ func (c *changePlanScreen) summary() []string {
 	case plan.Free():
 		return []string{"Your " + cur + " " + term + " ends now and your account moves to Free.", "Nothing is charged."}
 	case !live && !a.TrialUsed:
-		return []string{fmt.Sprintf("Starts a %d-day trial of %s, no card needed.", trialDays, plan.Name),
+		return []string{fmt.Sprintf("Starts a %d-day trial of %s, no card needed.", c.e.billing.TrialDays(), plan.Name),
 			"Then " + price + from + " once you add a card."}
 	case !live:
 		return []string{"Due now: " + formatMoney(pv.AmountDue, pv.Currency) + ", then " + price + ".",

@@ -13,10 +13,6 @@ import (
 	"github.com/portal/portal/store"
 )
 
-// trialLength scales the trial progress bar. Store keeps only the trial's
-// end; a longer (extended) trial shows a full bar until it is this close.
-const trialLength = 30 * 24 * time.Hour
-
 // noticeFresh is how long a one-off notice (card added, plan changed)
 // stays on the dashboard.
 const noticeFresh = 24 * time.Hour
@@ -224,7 +220,7 @@ func (d *dashboard) View() string {
 			row("Trial", formatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
 			bar := progress.New(progress.WithoutPercentage(), progress.WithWidth(min(w-labelWidth, 40)),
 				progress.WithColorProfile(d.e.renderer.ColorProfile()), progress.WithSolidFill("#7571F9"))
-			row("", bar.ViewAs(min(float64(left)/float64(trialLength), 1)))
+			row("", bar.ViewAs(trialFraction(left, d.e.billing.TrialDays())))
 		} else {
 			row("Trial", "ended "+formatDate(a.TrialEnd)+" · waiting for Stripe")
 		}
@@ -276,7 +272,7 @@ func (d *dashboard) actions() [][2]string {
 		add(k.AddCard, "Add a card to keep "+plan+" after the trial")
 	}
 	if a.Plan == billing.PlanFree && !a.TrialUsed {
-		add(k.ChangePlan, fmt.Sprintf("Upgrade: %d-day trial, no card needed", trialDays))
+		add(k.ChangePlan, fmt.Sprintf("Upgrade: %d-day trial, no card needed", d.e.billing.TrialDays()))
 	} else {
 		add(k.ChangePlan, "Change plan (prices shown before you confirm)")
 	}
@@ -349,4 +345,11 @@ func wrapHanging(s string, w, indent int) string {
 		return s
 	}
 	return strings.ReplaceAll(wrap(s, w-indent), "\n", "\n"+strings.Repeat(" ", indent))
+}
+
+// trialFraction is how full the trial bar is with left remaining. The store
+// keeps only the trial's end, so an extended trial shows a full bar until it
+// is within one trial length of its end.
+func trialFraction(left time.Duration, trialDays int) float64 {
+	return min(float64(left)/float64(time.Duration(trialDays)*24*time.Hour), 1)
 }

@@ -39,10 +39,11 @@ type fakeBilling struct {
 	preview billing.Preview
 	err     error // returned by every call when set
 	calls   []string
+	trial   int // days
 }
 
 func newFakeBilling() *fakeBilling {
-	return &fakeBilling{now: fixedNow}
+	return &fakeBilling{now: fixedNow, trial: 30}
 }
 
 func (f *fakeBilling) record(call string) error {
@@ -53,6 +54,8 @@ func (f *fakeBilling) record(call string) error {
 }
 
 func (f *fakeBilling) Catalog() billing.Catalog { return billing.DefaultCatalog() }
+
+func (f *fakeBilling) TrialDays() int { return f.trial }
 
 func (f *fakeBilling) Now() time.Time {
 	f.mu.Lock()

@@ -24,9 +24,6 @@ const (
 	pickChange
 )
 
-// trialDays is the length of the trial the picker promises; it matches
-// billing's default TrialDays.
-const trialDays = 30
 
 // planPicker lists the catalog's plans with price, features and whether
 // the trial applies. Arrows or tab move, 1-9 pick by position, typed
@@ -176,7 +173,7 @@ func (p *planPicker) offer(pl billing.Plan) string {
 	case liveSubscription(p.account):
 		return ""
 	case !p.account.TrialUsed:
-		return fmt.Sprintf("%d-day trial, no card needed", trialDays)
+		return fmt.Sprintf("%d-day trial, no card needed", p.e.billing.TrialDays())
 	}
 	return "card needed (trial used)"
 }

@@ -264,3 +264,19 @@ func TestLockedCanceledRepicksPlan(t *testing.T) {
 		t.Errorf("no preview for the previous plan:\n%s", v)
 	}
 }
+
+// The screens promise the trial the server is configured to give.
+func TestTrialLengthFollowsBilling(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.fb.trial = 14
+	h.load(newAccount())
+	if v := h.view(); !strings.Contains(v, "14-day trial, no card needed") || strings.Contains(v, "30-day") {
+		t.Fatalf("plan picker with a 14-day trial:\n%s", v)
+	}
+	if got := trialFraction(7*24*time.Hour, 14); got != 0.5 {
+		t.Errorf("trialFraction(7 days of 14) = %v, want 0.5", got)
+	}
+	if got := trialFraction(40*24*time.Hour, 30); got != 1 {
+		t.Errorf("trialFraction of an extended trial = %v, want a full bar", got)
+	}
+}
