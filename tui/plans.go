@@ -24,7 +24,6 @@ const (
 	pickChange
 )
 
-
 // planPicker lists the catalog's plans with price, features and whether
 // the trial applies. Arrows or tab move, 1-9 pick by position, typed
 // letters pick by plan id (x for XL, xx for XXL), Enter confirms.
