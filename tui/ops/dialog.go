@@ -30,6 +30,7 @@ type dialog struct {
 
 	// stageNumber: the number becomes apply(act, n).
 	input textinput.Model
+	def   int
 	min   int
 	max   int
 	apply func(a action, n int) action
@@ -44,12 +45,13 @@ type dialog struct {
 // confirmDialog asks to confirm a.
 func confirmDialog(a action) *dialog { return &dialog{stage: stageConfirm, act: a} }
 
-// numberDialog asks for a whole number in [min, max], then to confirm.
+// numberDialog asks for a whole number in [min, max], then to confirm. The
+// default shows as a placeholder, taken by a bare enter: a prefilled value
+// would turn a typed 31 into 331.
 func numberDialog(title string, a action, def, min, max int, apply func(action, int) action) (*dialog, tea.Cmd) {
-	in := newInput(title+" ", "", 4)
-	in.SetValue(strconv.Itoa(def))
+	in := newInput(title+" ", strconv.Itoa(def), 4)
 	cmd := in.Focus()
-	return &dialog{stage: stageNumber, title: title, act: a, input: in, min: min, max: max, apply: apply}, cmd
+	return &dialog{stage: stageNumber, title: title, act: a, input: in, def: def, min: min, max: max, apply: apply}, cmd
 }
 
 // pickDialog asks which of options to run, then to confirm it.
@@ -69,7 +71,11 @@ func (d *dialog) update(msg tea.KeyMsg) (done bool, cmd tea.Cmd) {
 	switch d.stage {
 	case stageNumber:
 		if msg.String() == "enter" {
-			n, err := strconv.Atoi(strings.TrimSpace(d.input.Value()))
+			v := strings.TrimSpace(d.input.Value())
+			n, err := d.def, error(nil)
+			if v != "" {
+				n, err = strconv.Atoi(v)
+			}
 			if err != nil || n < d.min || n > d.max {
 				d.err = fmt.Sprintf("Enter a whole number from %d to %d.", d.min, d.max)
 				return false, nil
