@@ -32,6 +32,11 @@ type Config struct {
 	// IdleTimeout closes a session after this long without input (server
 	// writes do not count, so a ticking screen still idles out). 0 = 30 min.
 	IdleTimeout time.Duration
+	// InputRate caps the bytes per second one session's input is read at
+	// (burst: one second's worth); 0 = 64 KiB/s. Bubble Tea renders once
+	// per 256-byte read, so an unbounded paste pins a core; no typist or
+	// sensible paste comes near the cap.
+	InputRate int
 	// RateLimit is new sessions per second per client IP, with RateBurst.
 	RateLimit float64
 	RateBurst int
@@ -67,6 +72,9 @@ func New(cfg Config) *UI {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.InputRate == 0 {
+		cfg.InputRate = 64 << 10
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 5
@@ -157,7 +165,7 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	if u.cfg.Ops != nil && u.cfg.Admins != nil && u.cfg.Admins.IsAdmin(id.Fingerprint) {
 		model = u.cfg.Ops(c)
 	}
-	in := newIdleReader(s)
+	in := newInputReader(s.Context(), s, u.cfg.InputRate)
 	p := tea.NewProgram(model,
 		tea.WithInput(in), tea.WithOutput(s),
 		tea.WithAltScreen(), tea.WithoutSignalHandler(),
@@ -196,24 +204,33 @@ func hasEnv(env []string, name string) bool {
 	return false
 }
 
-// idleReader records when the client last sent input.
-type idleReader struct {
-	r    io.Reader
-	nano atomic.Int64
+// inputReader reads a session's input at most rate bytes per second and
+// records when the client last sent any (for the idle timeout).
+type inputReader struct {
+	ctx   context.Context
+	r     io.Reader
+	limit *rate.Limiter
+	nano  atomic.Int64
 }
 
-func newIdleReader(r io.Reader) *idleReader {
-	i := &idleReader{r: r}
+func newInputReader(ctx context.Context, r io.Reader, bytesPerSec int) *inputReader {
+	i := &inputReader{ctx: ctx, r: r, limit: rate.NewLimiter(rate.Limit(bytesPerSec), bytesPerSec)}
 	i.nano.Store(time.Now().UnixNano())
 	return i
 }
 
-func (i *idleReader) Read(p []byte) (int, error) {
+func (i *inputReader) Read(p []byte) (int, error) {
+	if len(p) > i.limit.Burst() {
+		p = p[:i.limit.Burst()]
+	}
 	n, err := i.r.Read(p)
 	if n > 0 {
 		i.nano.Store(time.Now().UnixNano())
+		// Waiting after the read holds back the next one; it ends early only
+		// when the session does, and then the data read is still returned.
+		_ = i.limit.WaitN(i.ctx, n)
 	}
 	return n, err
 }
 
-func (i *idleReader) last() time.Time { return time.Unix(0, i.nano.Load()) }
+func (i *inputReader) last() time.Time { return time.Unix(0, i.nano.Load()) }
