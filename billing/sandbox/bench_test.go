@@ -1,7 +1,11 @@
 package sandbox
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	stripe "github.com/stripe/stripe-go/v76"
@@ -50,3 +54,45 @@ func BenchmarkCreateSubscription(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRetrieveBaseline is BenchmarkRetrieveSubscription against a server
+// that answers with the very bytes the sandbox sent for that subscription:
+// the floor of loopback HTTP plus stripe-go's encoding and decoding, so the
+// sandbox's own cost is the difference.
+func BenchmarkRetrieveBaseline(b *testing.B) {
+	e := benchEnv(b)
+	prices := e.catalog()
+	sub := e.trial(e.customer("bench@example.com"), prices["plan_s"], "pause")
+	p := &stripe.SubscriptionParams{}
+	p.AddExpand("latest_invoice")
+	var body []byte
+	capture := newClientOver(e.srv.URL+"/sandbox", &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil {
+			body, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		return resp, err
+	})})
+	if _, err := capture.Subscriptions.Get(sub.ID, p); err != nil {
+		b.Fatal(err)
+	}
+	canned := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	b.Cleanup(canned.Close)
+	sc := newClient(canned.URL)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := sc.Subscriptions.Get(sub.ID, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
