@@ -96,6 +96,7 @@ func BenchmarkWebhookToScreen(b *testing.B) {
 //	go test ./tui -run '^$' -bench IdleDashboardBytes -benchtime 1x
 func BenchmarkIdleDashboardBytes(b *testing.B) {
 	p := portaltest.Start(b, portaltest.WithLogger(slog.New(slog.DiscardHandler)))
+	runs := 0
 	for _, tc := range []struct {
 		name    string
 		advance time.Duration
@@ -108,7 +109,9 @@ func BenchmarkIdleDashboardBytes(b *testing.B) {
 			key := portaltest.NewKey(b)
 			s := p.Connect(b, key, portaltest.WithSize(80, 24))
 			s.WaitFor(b, "Email")
-			s.Type(tc.name+"@example.com", "enter")
+			// -count reruns this body on the same portal: a fresh address each time.
+			runs++
+			s.Type(fmt.Sprintf("%s-%d@example.com", tc.name, runs), "enter")
 			s.WaitFor(b, "choose a plan")
 			s.Type("3")
 			s.WaitFor(b, "› 3")
