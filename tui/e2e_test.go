@@ -200,3 +200,24 @@ func TestStatusCommand(t *testing.T) {
 }
 
 func fingerprint(key ssh.Signer) string { return ssh.FingerprintSHA256(key.PublicKey()) }
+
+// Three keys used to end the session: "ab", left, alt+d panicked inside
+// bubbles' textinput. The session survives, the keys edit, and it registers.
+func TestRegisterSurvivesDeleteWordForward(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := p.Connect(t, key, wide)
+	s.WaitFor(t, "Email")
+	s.Type("ab", "left")
+	if _, err := s.Write([]byte("\x1bd")); err != nil { // alt+d, one write as a terminal sends it
+		t.Fatal(err)
+	}
+	s.WaitFor(t, "> a\n")
+	s.Type("backspace")
+	s.Type("fay@example.com", "enter")
+	s.WaitFor(t, "choose a plan")
+	if a := account(t, p, key); a.Email != "fay@example.com" {
+		t.Errorf("registered as %q", a.Email)
+	}
+}

@@ -4,19 +4,18 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // registerScreen asks an unknown key for an email address and creates the
 // account. Errors are shown inline under the field; what was typed stays.
 type registerScreen struct {
 	c       *env
-	input   textinput.Model
+	input   common.TextInput
 	err     string
 	pending bool
 }
@@ -25,7 +24,7 @@ type registeredMsg struct{ Account store.Account }
 type registerFailedMsg struct{ Err error }
 
 func newRegisterScreen(c *env) *registerScreen {
-	in := textinput.New()
+	in := common.NewTextInput()
 	in.Prompt = "> "
 	in.Placeholder = "you@example.com"
 	// A little over the 254-byte limit so an overlong address is reported,
@@ -33,9 +32,6 @@ func newRegisterScreen(c *env) *registerScreen {
 	in.CharLimit = maxEmailLen + 10
 	in.Width = 40
 	in.PromptStyle = c.Styles.Focused
-	// A blinking cursor redraws the field twice a second for as long as the
-	// session sits here; a steady one costs nothing.
-	in.Cursor.SetMode(cursor.CursorStatic)
 	return &registerScreen{c: c, input: in}
 }
 

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
@@ -23,7 +22,7 @@ type accountsScreen struct {
 	stateSel  int // -1: any; else an index into stateOrder
 	planSel   int // -1: any; else an index into plans
 	plans     []string
-	search    textinput.Model
+	search    common.TextInput
 	searching bool
 
 	pos      int // selected row among the query's matches

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/tui/common"
 )
@@ -29,7 +28,7 @@ type dialog struct {
 	act   action
 
 	// stageNumber: the number becomes apply(act, n).
-	input textinput.Model
+	input common.TextInput
 	def   int
 	min   int
 	max   int

@@ -6,10 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/cursor"
-	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // fit truncates s to w cells (ending in "…") and pads it to exactly w.
@@ -167,13 +166,11 @@ func stateLabel(s store.State, hasCard, pending bool) string {
 	return l
 }
 
-// newInput returns a text input with a steady cursor: a blinking one would
-// redraw the session twice a second for nothing.
-func newInput(prompt, placeholder string, limit int) textinput.Model {
-	in := textinput.New()
+// newInput returns the portal's safe text input (common.NewTextInput).
+func newInput(prompt, placeholder string, limit int) common.TextInput {
+	in := common.NewTextInput()
 	in.Prompt = prompt
 	in.Placeholder = placeholder
 	in.CharLimit = limit
-	in.Cursor.SetMode(cursor.CursorStatic)
 	return in
 }
