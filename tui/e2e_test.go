@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
+	"github.com/stripe/stripe-go/v76"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -91,6 +93,14 @@ func TestJourneyTrialCardActive(t *testing.T) {
 	s := signUp(t, p, key, "ada@example.com", "3")
 	s.WaitFor(t, "30 days left")
 	s.WaitFor(t, "trial, no card yet")
+	// The trial's own invoice is paid, for $0: that is not a conversion.
+	cus := account(t, p, key).CustomerID
+	if inv, ok := conversion(t, p, cus); ok {
+		t.Fatalf("a trial that has not converted has a paying invoice: %+v", inv)
+	}
+	if invs := paidInvoices(t, p, cus); len(invs) != 1 || invs[0].BillingReason != stripe.InvoiceBillingReasonSubscriptionCreate {
+		t.Errorf("paid invoices at trial start: %+v; want the $0 subscription_create one", invs)
+	}
 
 	advance(t, p, 27*day)
 	s.WaitFor(t, "trial ends on") // the trial_will_end banner, no key pressed
@@ -105,17 +115,38 @@ func TestJourneyTrialCardActive(t *testing.T) {
 	advance(t, p, 3*day+time.Hour)
 	s.WaitFor(t, "State         active")
 	s.WaitFor(t, "Next invoice  $29.00")
-	evs, err := p.App.Store().EventsForAccount(account(t, p, key).ID, 100)
-	if err != nil {
-		t.Fatal(err)
+	if inv, ok := conversion(t, p, account(t, p, key).CustomerID); !ok {
+		t.Errorf("active, but no paid invoice beyond the trial's $0 one: %+v", paidInvoices(t, p, account(t, p, key).CustomerID))
+	} else if inv.AmountPaid != 2900 {
+		t.Errorf("first paid invoice after the trial: %d cents, want 2900", inv.AmountPaid)
 	}
-	var paid bool
-	for _, ev := range evs {
-		paid = paid || ev.Type == "invoice.paid"
+}
+
+// paidInvoices lists the customer's paid invoices, as the sandbox's API
+// has them.
+func paidInvoices(t *testing.T, p *portaltest.Portal, customer string) []*stripe.Invoice {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/v1/invoices?status=paid&limit=100&customer="+url.QueryEscape(customer), nil)
+	r.Header.Set("Authorization", "Bearer sk_test_e2e")
+	w := httptest.NewRecorder()
+	p.App.Sandbox().Handler().ServeHTTP(w, r)
+	var list stripe.InvoiceList
+	if err := json.Unmarshal(w.Body.Bytes(), &list); err != nil || w.Code != http.StatusOK {
+		t.Fatalf("list invoices: %d %v: %s", w.Code, err, w.Body)
 	}
-	if !paid {
-		t.Errorf("no invoice.paid event for the account: %+v", evs)
+	return list.Data
+}
+
+// conversion returns the customer's first paid invoice that is money for
+// the plan: not the $0 subscription_create invoice every trial starts with.
+func conversion(t *testing.T, p *portaltest.Portal, customer string) (*stripe.Invoice, bool) {
+	t.Helper()
+	for _, inv := range paidInvoices(t, p, customer) {
+		if inv.BillingReason != stripe.InvoiceBillingReasonSubscriptionCreate && inv.AmountPaid > 0 {
+			return inv, true
+		}
 	}
+	return nil, false
 }
 
 func TestJourneyNoCardLocksThenFree(t *testing.T) {
