@@ -49,17 +49,17 @@ func Setup(ctx context.Context, api *client.API, cat Catalog, webhookURL string,
 			return "", fmt.Errorf("billing: setup: find price %s: %w", p.LookupKey, err)
 		}
 		if pr != nil {
-			fmt.Fprintf(out, "price %s exists: %s, %s/month\n", p.LookupKey, pr.ID, formatAmount(pr.UnitAmount, string(pr.Currency)))
+			fmt.Fprintf(out, "price %s exists: %s, %s/month\n", p.LookupKey, pr.ID, FormatAmount(pr.UnitAmount, string(pr.Currency)))
 			if pr.UnitAmount != p.Amount || string(pr.Currency) != p.Currency {
 				fmt.Fprintf(out, "  warning: the catalog says %s; Stripe prices cannot change: archive %s and rerun to create a new one\n",
-					formatAmount(p.Amount, p.Currency), pr.ID)
+					FormatAmount(p.Amount, p.Currency), pr.ID)
 			}
 			continue
 		}
 		if pr, err = createPrice(ctx, api, p); err != nil {
 			return "", fmt.Errorf("billing: setup: create price %s: %w", p.LookupKey, err)
 		}
-		fmt.Fprintf(out, "price %s created: %s, %s/month\n", p.LookupKey, pr.ID, formatAmount(p.Amount, p.Currency))
+		fmt.Fprintf(out, "price %s created: %s, %s/month\n", p.LookupKey, pr.ID, FormatAmount(p.Amount, p.Currency))
 	}
 	if webhookURL == "" {
 		return "", nil

@@ -322,7 +322,7 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event) (outcome, erro
 			out.notices = append(out.notices, store.Notice{
 				AccountID: out.accountID, Kind: "payment_failed", Key: obj.ID, CreatedAt: s.now(),
 				Message: fmt.Sprintf("A payment of %s for your %s plan failed. Please update your card.",
-					formatAmount(obj.AmountDue, obj.Currency), s.planName(out.snap.PlanID)),
+					FormatAmount(obj.AmountDue, obj.Currency), s.planName(out.snap.PlanID)),
 			})
 		}
 		return out, nil
@@ -388,7 +388,7 @@ func (s *Service) subscriptionOutcome(ctx context.Context, customerID string, me
 func (s *Service) trialWillEndNotice(accountID string, snap *Snapshot, sub *stripe.Subscription) store.Notice {
 	msg := fmt.Sprintf("Your %s trial ends on %s.", s.planName(snap.PlanID), snap.TrialEnd.Format("2 Jan 2006"))
 	if snap.HasCard {
-		msg += fmt.Sprintf(" Your card will then be charged %s a month.", formatAmount(snap.Amount, snap.Currency))
+		msg += fmt.Sprintf(" Your card will then be charged %s a month.", FormatAmount(snap.Amount, snap.Currency))
 	} else {
 		msg += " Add a card to keep your plan."
 	}
