@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -367,5 +368,39 @@ func TestLifecycleResyncAndReconciler(t *testing.T) {
 	link, err := l.svc.PortalLink(ctx, a.ID)
 	if err != nil || link.URL == "" {
 		t.Fatalf("PortalLink: %v %+v", err, link)
+	}
+}
+
+// TestLifecycleExtendTrialOnlyTrials: a running trial can be extended; an
+// active (paying) subscription cannot, and stays exactly as it was.
+func TestLifecycleExtendTrialOnlyTrials(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("extend@example.com", "s")
+	before := a.TrialEnd
+	a, err := l.svc.ExtendTrial(ctx, a.ID, 7)
+	if err != nil {
+		t.Fatalf("ExtendTrial on a trial: %v", err)
+	}
+	if a.State != store.StateTrial || !a.TrialEnd.Equal(before.Add(7*day)) {
+		t.Fatalf("extended trial: %s (was %s)", summary(a), fmtTime(before))
+	}
+	l.addCard(a.ID, "4242424242424242")
+	l.advance(38 * day)
+	a = l.waitState(a.ID, store.StateActive)
+	_, err = l.svc.ExtendTrial(ctx, a.ID, 7)
+	var be *Error
+	if !errors.As(err, &be) || !strings.Contains(Message(err), "Only a trial") || !strings.Contains(Message(err), "active") {
+		t.Fatalf("ExtendTrial on an active subscription: %v (%q)", err, Message(err))
+	}
+	sub, err := l.svc.fetchSubscription(ctx, a.SubscriptionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.Status != "active" || unixTime(sub.TrialEnd).After(l.sb.Now()) {
+		t.Fatalf("refused extension still changed the subscription: status %s trial_end %s", sub.Status, fmtTime(unixTime(sub.TrialEnd)))
+	}
+	if b, _ := l.db.Account(a.ID); b.State != store.StateActive {
+		t.Fatalf("after the refusal: %s", summary(b))
 	}
 }

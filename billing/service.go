@@ -467,7 +467,9 @@ func (s *Service) PreviewChange(ctx context.Context, accountID, planID string) (
 }
 
 // ExtendTrial gives the account days more trial (an ops action): trial_end
-// moves to days after the later of the current trial end and now.
+// moves to days after the later of the current trial end and now. Only a
+// trialing or paused subscription (as fetched from Stripe) can be extended;
+// any other status is refused with an *Error.
 //
 // A paused subscription (trial over, no card) cannot simply be resumed into a
 // trial: resuming starts a paid period and invoices it at once (at Stripe and
@@ -489,6 +491,13 @@ func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (
 	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)
 	if err != nil {
 		return store.Account{}, wrap(op, err)
+	}
+	// Stripe's truth decides, not the stored status: trial_end on an active
+	// (or past_due, unpaid) subscription would hand a paying customer free time.
+	if sub.Status != stripe.SubscriptionStatusTrialing && sub.Status != stripe.SubscriptionStatusPaused {
+		return acct, &Error{Op: op, Msg: "Only a trial (running, or ended without a card) can be extended: this subscription is " +
+			strings.ReplaceAll(string(sub.Status), "_", " ") + ".",
+			Err: fmt.Errorf("subscription %s is %s, not trialing or paused", sub.ID, sub.Status)}
 	}
 	base := s.now()
 	if te := unixTime(sub.TrialEnd); te.After(base) {
