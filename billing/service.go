@@ -505,12 +505,8 @@ func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (
 	}
 	trialEnd := base.AddDate(0, 0, days).Unix()
 	key := fmt.Sprintf("%s-v%d", acct.SubscriptionID, acct.Version)
-	if sub.Status != stripe.SubscriptionStatusPaused {
-		p := &stripe.SubscriptionParams{TrialEnd: stripe.Int64(trialEnd), ProrationBehavior: stripe.String("none")}
-		p.Context = ctx
-		p.SetIdempotencyKey("portal-extend-" + key)
-		expandSubscription(&p.Params)
-		if sub, err = s.api.Subscriptions.Update(acct.SubscriptionID, p); err != nil {
+	if sub.Status == stripe.SubscriptionStatusTrialing {
+		if sub, err = s.setTrialEnd(ctx, acct.SubscriptionID, trialEnd, key); err != nil {
 			return store.Account{}, wrap(op, err)
 		}
 		return s.commit(op, acct.ID, nil, s.snapshot(sub))
@@ -520,6 +516,15 @@ func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (
 		return store.Account{}, wrap(op, err)
 	}
 	return s.commit(op, acct.ID, nil, s.snapshot(fresh))
+}
+
+// setTrialEnd moves the trial end of the trialing subscription subID.
+func (s *Service) setTrialEnd(ctx context.Context, subID string, trialEnd int64, key string) (*stripe.Subscription, error) {
+	p := &stripe.SubscriptionParams{TrialEnd: stripe.Int64(trialEnd), ProrationBehavior: stripe.String("none")}
+	p.Context = ctx
+	p.SetIdempotencyKey("portal-extend-" + key)
+	expandSubscription(&p.Params)
+	return s.api.Subscriptions.Update(subID, p)
 }
 
 // replacePaused creates a trialing copy of the paused subscription sub, ending
