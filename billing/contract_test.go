@@ -172,7 +172,11 @@ func (s *Service) webhookCallsForContract(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if out.ignore != "" {
+	// stripe-mock's fixture subscription has a price without a lookup key
+	// and no account_id: another integration's, so the resume/pay branch is
+	// left (after the setup intent and default card calls) and both are
+	// called directly below.
+	if out.ignore != "" && out.ignore != ignoreForeign {
 		return errors.New("ignored: " + out.ignore)
 	}
 	for _, subID := range []string{"sub_contract", ""} { // with and without a subscription

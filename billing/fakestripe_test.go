@@ -33,6 +33,9 @@ type fakeSub struct {
 	Created, TrialEnd, PeriodEnd       int64
 	Pending                            bool
 	LatestInvoice, InvoiceStatus       string
+	// Foreign: another integration's subscription of the same customer (a
+	// price outside the catalog, no account_id metadata).
+	Foreign bool
 }
 
 type fakeSetup struct{ Customer, PM, SubscriptionID string }
@@ -79,6 +82,10 @@ func (f *fakeStripe) subJSON(s *fakeSub) map[string]any {
 	if s.TrialEnd != 0 {
 		te = s.TrialEnd
 	}
+	price := map[string]any{"id": "price_" + s.Plan, "object": "price", "lookup_key": DefaultLookupKey(s.Plan), "unit_amount": fakeAmounts[s.Plan], "currency": "usd"}
+	if s.Foreign {
+		price = map[string]any{"id": "price_other", "object": "price", "lookup_key": nil, "unit_amount": 500, "currency": "usd"}
+	}
 	return map[string]any{
 		"id": s.ID, "object": "subscription", "status": s.Status, "created": s.Created, "currency": "usd",
 		"cancel_at_period_end": s.Cancel, "trial_end": te, "current_period_end": s.PeriodEnd,
@@ -88,7 +95,7 @@ func (f *fakeStripe) subJSON(s *fakeSub) map[string]any {
 			"invoice_settings": map[string]any{"default_payment_method": pmJSON(f.customers[s.Customer])}},
 		"items": map[string]any{"object": "list", "data": []any{map[string]any{
 			"id": "si_" + s.ID, "object": "subscription_item", "quantity": 1,
-			"price": map[string]any{"id": "price_" + s.Plan, "object": "price", "lookup_key": DefaultLookupKey(s.Plan), "unit_amount": fakeAmounts[s.Plan], "currency": "usd"},
+			"price": price,
 		}}},
 	}
 }

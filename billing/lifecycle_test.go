@@ -15,6 +15,7 @@ import (
 
 	"github.com/portal/portal/billing/sandbox"
 	"github.com/portal/portal/store"
+	"github.com/stripe/stripe-go/v76"
 )
 
 const day = 24 * time.Hour
@@ -402,5 +403,107 @@ func TestLifecycleExtendTrialOnlyTrials(t *testing.T) {
 	}
 	if b, _ := l.db.Account(a.ID); b.State != store.StateActive {
 		t.Fatalf("after the refusal: %s", summary(b))
+	}
+}
+
+// waitIgnored waits until event type typ for the account was recorded as
+// ignored with reason why.
+func (l *lifecycle) waitIgnored(id, typ, why string) {
+	l.t.Helper()
+	l.waitFor(id, "an ignored "+typ, func(store.Account) bool {
+		evs, err := l.db.EventsForAccount(id, 0)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.Type == typ && e.Status == store.EventStatusIgnored && e.Error == why {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestLifecycleForeignSubscription: the same Stripe customer buys another
+// product of the company (a price with no lookup key, made by another
+// integration): its webhooks are ignored, and a resync neither adopts it nor
+// lets it hide the portal's own subscription.
+func TestLifecycleForeignSubscription(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("shared@example.com", "s")
+	a, err := l.svc.ChoosePlan(ctx, a.ID, PlanFree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.waitEvent(a.ID, "customer.subscription.deleted")
+	want, _ := l.db.Account(a.ID)
+	if want.State != store.StateFree || want.CustomerID == "" {
+		t.Fatalf("free: %s", summary(want))
+	}
+
+	pr, err := l.svc.api.Prices.New(&stripe.PriceParams{
+		Currency: stripe.String("usd"), UnitAmount: stripe.Int64(500),
+		Recurring:   &stripe.PriceRecurringParams{Interval: stripe.String("month")},
+		ProductData: &stripe.PriceProductDataParams{Name: stripe.String("Another product")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := func() *stripe.Subscription {
+		t.Helper()
+		sub, err := l.svc.api.Subscriptions.New(&stripe.SubscriptionParams{
+			Customer: stripe.String(a.CustomerID), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(pr.ID)}},
+			TrialPeriodDays: stripe.Int64(14), Metadata: map[string]string{"integration": "other"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !live(sub.Status) {
+			t.Fatalf("foreign subscription is %s", sub.Status)
+		}
+		return sub
+	}
+	other := foreign()
+	l.waitIgnored(a.ID, "customer.subscription.created", ignoreForeign)
+	same := func(what string) {
+		t.Helper()
+		got, _ := l.db.Account(a.ID)
+		if got.State != want.State || got.Plan != want.Plan || got.SubscriptionID != want.SubscriptionID || got.SubscriptionStatus != want.SubscriptionStatus {
+			t.Fatalf("%s: %s, want %s", what, summary(got), summary(want))
+		}
+	}
+	same("after the foreign subscription's webhook")
+	if _, err := l.svc.Resync(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	same("after a resync")
+
+	// The portal's own subscription is bought while its webhooks are
+	// missed, then another foreign one, newer, appears: the resync must
+	// still find the portal's.
+	l.down.Store(true)
+	if _, err := l.svc.ChoosePlan(ctx, a.ID, "s"); !errors.Is(err, ErrCardRequired) {
+		t.Fatalf("ChoosePlan after the trial: %v", err)
+	}
+	link, err := l.svc.CardLink(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.payCard(link, "4242424242424242")
+	l.advance(time.Hour)
+	newer := foreign()
+	got, err := l.svc.Resync(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != store.StateActive || got.Plan != "s" || got.SubscriptionID == other.ID || got.SubscriptionID == newer.ID {
+		t.Fatalf("resync with a newer foreign subscription: %s", summary(got))
+	}
+	l.down.Store(false)
+	l.waitIgnored(a.ID, "customer.subscription.created", ignoreForeign)
+	l.waitEvent(a.ID, "checkout.session.completed")
+	if b, _ := l.db.Account(a.ID); b.SubscriptionID != got.SubscriptionID || b.State != store.StateActive {
+		t.Fatalf("after the backlog: %s", summary(b))
 	}
 }

@@ -576,7 +576,7 @@ func (s *Service) resync(ctx context.Context, accountID string) (before, after s
 	if acct.CustomerID != "" && !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
 		// A live subscription the store does not know (a missed checkout
 		// webhook) wins over the stored dead one.
-		if subID, err = s.currentSubscription(ctx, acct.CustomerID, subID); err != nil {
+		if subID, err = s.currentSubscription(ctx, acct, subID); err != nil {
 			return acct, acct, err
 		}
 	}
@@ -597,10 +597,11 @@ func (s *Service) resync(ctx context.Context, accountID string) (before, after s
 	return prev, after, err
 }
 
-// currentSubscription returns the customer's newest live subscription, or
-// fallback when it has none.
-func (s *Service) currentSubscription(ctx context.Context, customerID, fallback string) (string, error) {
-	p := &stripe.SubscriptionListParams{Customer: stripe.String(customerID), Status: stripe.String("all")}
+// currentSubscription returns the newest live subscription of the account's
+// customer that belongs to the account (BelongsTo: subscriptions of other
+// integrations are skipped), or fallback when there is none.
+func (s *Service) currentSubscription(ctx context.Context, acct store.Account, fallback string) (string, error) {
+	p := &stripe.SubscriptionListParams{Customer: stripe.String(acct.CustomerID), Status: stripe.String("all")}
 	p.Context = ctx
 	p.Limit = stripe.Int64(10)
 	p.Single = true
@@ -608,7 +609,7 @@ func (s *Service) currentSubscription(ctx context.Context, customerID, fallback 
 	var best *stripe.Subscription
 	for it.Next() {
 		sub := it.Subscription()
-		if sub == nil || !live(sub.Status) {
+		if sub == nil || !live(sub.Status) || !s.snapshot(sub).BelongsTo(acct.ID) {
 			continue
 		}
 		if best == nil || sub.Created > best.Created {
@@ -847,7 +848,9 @@ func expandSubscription(p *stripe.Params) {
 // snapshot is SnapshotOf with the plan resolved through the catalog.
 func (s *Service) snapshot(sub *stripe.Subscription) *Snapshot {
 	snap := SnapshotOf(sub)
-	if p, ok := s.cat.PlanByLookupKey(snap.LookupKey); ok {
+	p, ok := s.cat.PlanByLookupKey(snap.LookupKey)
+	snap.CatalogPrice = ok
+	if ok {
 		snap.PlanID = p.ID
 	} else if _, ok := s.cat.Plan(snap.PlanID); !ok {
 		snap.PlanID = ""

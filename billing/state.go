@@ -21,7 +21,13 @@ type Snapshot struct {
 	// SnapshotOf fills it from the price lookup key by the default convention
 	// (DefaultLookupKey) or the subscription's "plan" metadata; the Service
 	// resolves it through its catalog.
-	PlanID    string
+	PlanID string
+	// CatalogPrice is true when the price's lookup key is a catalog plan's
+	// (SnapshotOf: by the default convention; the Service: by its catalog).
+	CatalogPrice bool
+	// AccountID is the subscription's account_id metadata: the portal
+	// account it was made for, "" when the portal did not make it.
+	AccountID string
 	LookupKey string
 	PriceID   string
 	ItemID    string // the subscription item to change on a plan change
@@ -92,10 +98,15 @@ func SnapshotOf(sub *stripe.Subscription) Snapshot {
 		}
 	}
 	if id, ok := strings.CutPrefix(s.LookupKey, "portal_"); ok {
-		s.PlanID, _ = strings.CutSuffix(id, "_monthly")
+		if id, ok = strings.CutSuffix(id, "_monthly"); ok && id != "" {
+			s.PlanID, s.CatalogPrice = id, true
+		}
 	}
-	if s.PlanID == "" && sub.Metadata != nil {
-		s.PlanID = sub.Metadata["plan"]
+	if sub.Metadata != nil {
+		s.AccountID = sub.Metadata["account_id"]
+		if s.PlanID == "" {
+			s.PlanID = sub.Metadata["plan"]
+		}
 	}
 	if sub.Customer != nil {
 		s.CustomerID = sub.Customer.ID
@@ -122,6 +133,15 @@ func (s *Snapshot) setCard(pm *stripe.PaymentMethod) {
 		s.CardBrand = string(pm.Card.Brand)
 		s.CardLast4 = pm.Card.Last4
 	}
+}
+
+// BelongsTo reports whether the subscription is the portal's for account
+// accountID: its price is a catalog plan's, or the portal made it for that
+// account (account_id metadata). Any other subscription of the account's
+// Stripe customer (another product of the same company sold to the same
+// customer) belongs to another integration and must not change the account.
+func (s *Snapshot) BelongsTo(accountID string) bool {
+	return s.CatalogPrice || (s.AccountID != "" && s.AccountID == accountID)
 }
 
 func unixTime(sec int64) time.Time {
@@ -153,7 +173,8 @@ func live(st stripe.SubscriptionStatus) bool {
 // A snapshot of another customer, or a terminal snapshot (canceled,
 // incomplete_expired) of a subscription that is not the account's current
 // one, is stale news and leaves prev unchanged: this is what makes
-// out-of-order delivery converge.
+// out-of-order delivery converge. A snapshot that does not belong to prev
+// (see BelongsTo) leaves prev unchanged too.
 func Derive(prev store.Account, snap *Snapshot) store.Account {
 	a := prev
 	if snap == nil {
@@ -171,6 +192,9 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		return a
 	}
 	if prev.CustomerID != "" && snap.CustomerID != "" && snap.CustomerID != prev.CustomerID {
+		return prev
+	}
+	if !snap.BelongsTo(prev.ID) {
 		return prev
 	}
 	if prev.SubscriptionID != "" && snap.ID != prev.SubscriptionID && !live(snap.Status) {

@@ -26,7 +26,7 @@ func trialAccount() store.Account {
 
 func snapshot(status stripe.SubscriptionStatus, card, cancel bool) *Snapshot {
 	s := &Snapshot{
-		ID: "sub_1", CustomerID: "cus_1", Status: status, PlanID: "m", Amount: 2900, Currency: "usd",
+		ID: "sub_1", CustomerID: "cus_1", Status: status, PlanID: "m", CatalogPrice: true, Amount: 2900, Currency: "usd",
 		CardKnown: true, CancelAtPeriodEnd: cancel, TrialStart: t0, TrialEnd: trialEnd, CurrentPeriodEnd: periodE,
 	}
 	if card {
@@ -200,6 +200,26 @@ func TestDeriveChoices(t *testing.T) {
 			t.Fatalf("changed: %+v", got)
 		}
 	})
+	t.Run("a subscription of another integration is ignored", func(t *testing.T) {
+		// Same customer, a price outside the catalog, not made for this
+		// account: another product sold to the same customer.
+		for _, meta := range []string{"", "acc_other"} {
+			snap := snapshot(stripe.SubscriptionStatusActive, true, false)
+			snap.ID, snap.PlanID, snap.CatalogPrice, snap.AccountID = "sub_other", "", false, meta
+			prev := trialAccount()
+			prev.SubscriptionID, prev.SubscriptionStatus, prev.State = "", "", store.StateLockedCanceled
+			if got := Derive(prev, snap); !reflect.DeepEqual(got, prev) {
+				t.Fatalf("account_id %q: changed: %+v", meta, got)
+			}
+		}
+		// The portal's own subscription on a price the catalog no longer
+		// lists is still the account's.
+		snap := snapshot(stripe.SubscriptionStatusActive, true, false)
+		snap.CatalogPrice, snap.AccountID = false, "acc_1"
+		if got := Derive(trialAccount(), snap); got.State != store.StateActive {
+			t.Fatalf("own subscription on an old price: %q", got.State)
+		}
+	})
 	t.Run("unknown card keeps the stored card", func(t *testing.T) {
 		prev := trialAccount()
 		prev.HasCard, prev.CardBrand, prev.CardLast4 = true, "visa", "4242"
@@ -243,7 +263,7 @@ func TestSnapshotOf(t *testing.T) {
 	s := SnapshotOf(&sub)
 	want := Snapshot{
 		ID: "sub_1", CustomerID: "cus_1", Status: "trialing", Created: time.Unix(1700000000, 0).UTC(),
-		PlanID: "xl", LookupKey: "portal_xl_monthly", PriceID: "price_1", ItemID: "si_1", Amount: 7900, Currency: "usd",
+		PlanID: "xl", CatalogPrice: true, LookupKey: "portal_xl_monthly", PriceID: "price_1", ItemID: "si_1", Amount: 7900, Currency: "usd",
 		CardKnown: true, HasCard: true, PaymentMethodID: "pm_1", CardBrand: "visa", CardLast4: "4242",
 		TrialStart: time.Unix(1700000000, 0).UTC(), TrialEnd: time.Unix(1702592000, 0).UTC(),
 		CurrentPeriodEnd: time.Unix(1702592000, 0).UTC(), LatestInvoiceID: "in_1",

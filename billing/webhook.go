@@ -21,8 +21,13 @@ import (
 // MaxWebhookBody is the largest webhook body accepted (Stripe's are far smaller).
 const MaxWebhookBody = 1 << 20
 
-// ignoreUnhandled is the reason recorded for event types the portal ignores.
-const ignoreUnhandled = "event type not handled"
+// Reasons recorded for ignored events: types the portal does not handle,
+// and subscriptions of the account's customer that the portal did not make
+// (see Snapshot.BelongsTo).
+const (
+	ignoreUnhandled = "event type not handled"
+	ignoreForeign   = "subscription of another integration"
+)
 
 // WebhookOptions tune the webhook listener.
 type WebhookOptions struct {
@@ -382,6 +387,9 @@ func (s *Service) subscriptionOutcome(ctx context.Context, customerID string, me
 	if snap.CustomerID != "" && acct.CustomerID != "" && snap.CustomerID != acct.CustomerID {
 		return outcome{accountID: acct.ID, ignore: "subscription of another customer"}, nil, nil
 	}
+	if !snap.BelongsTo(acct.ID) {
+		return outcome{accountID: acct.ID, ignore: ignoreForeign}, nil, nil
+	}
 	return outcome{accountID: acct.ID, snap: snap}, sub, nil
 }
 
@@ -466,6 +474,10 @@ func (s *Service) checkoutCompleted(ctx context.Context, obj eventObject) (outco
 	}
 	if err != nil {
 		return outcome{accountID: acct.ID}, fmt.Errorf("fetch subscription: %w", err)
+	}
+	if !s.snapshot(sub).BelongsTo(acct.ID) {
+		// Never resume or pay for another integration's subscription.
+		return outcome{accountID: acct.ID, ignore: ignoreForeign}, nil
 	}
 	switch sub.Status {
 	case stripe.SubscriptionStatusPaused:

@@ -181,13 +181,19 @@ func scenario(fake *fakeStripe, i int) (email string, setup func(*store.Account)
 			ev(4, "invoice.payment_failed", inv("in_"+subA+"_1", "subscription_cycle", 0, 900, subA)),
 			ev(5, "customer.subscription.updated", subObj(subA, cus)),
 		}
-	case 5: // trial with a card, still trialing: the trial_will_end notice
+	case 5: // trial with a card, still trialing: the trial_will_end notice;
+		// the customer also buys another product (a newer, active
+		// subscription of another integration) that must change nothing
 		fake.setSub(fakeSub{ID: subA, Customer: cus, Status: "trialing", Plan: "xxl", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd})
+		fake.setSub(fakeSub{ID: subB, Customer: cus, Status: "active", Created: 2, PeriodEnd: trialEnd, Foreign: true})
 		fake.setCard(cus, fmt.Sprintf("pm_%03d0077", i))
 		events = []testEvent{
 			ev(1, "customer.subscription.created", subObj(subA, cus)),
 			ev(2, "customer.updated", map[string]any{"id": cus, "object": "customer"}),
 			ev(3, "customer.subscription.trial_will_end", subObj(subA, cus)),
+			ev(4, "customer.subscription.created", subObj(subB, cus)),
+			ev(5, "invoice.payment_failed", inv("in_"+subB+"_0", "subscription_create", 0, 500, subB)),
+			ev(6, "customer.subscription.updated", subObj(subB, cus)),
 		}
 	case 4: // upgrade m → xl, then cancel at period end
 		setup = func(a *store.Account) {
@@ -246,6 +252,13 @@ func TestWebhookTorture(t *testing.T) {
 		exp := map[int]store.State{0: store.StateActive, 1: store.StateLockedTrialEnded, 2: store.StateActive, 3: store.StateLockedUnpaid, 4: store.StateCanceling, 5: store.StateTrial}[i%6]
 		if a.State != exp {
 			t.Errorf("%s: in-order state %q, want %q", email, a.State, exp)
+		}
+	}
+	for _, n := range wantNotices {
+		var i int
+		fmt.Sscanf(n, "user%d@", &i)
+		if i%6 == 5 && strings.Contains(n, " payment_failed ") {
+			t.Errorf("notice for another integration's invoice: %s", n)
 		}
 	}
 	for _, kind := range []string{"trial_will_end", "trial_ended", "card_added", "payment_failed", "plan_changed"} {
@@ -309,6 +322,9 @@ func TestWebhookRejects(t *testing.T) {
 	unknownType := testEvent{ID: "evt_unknown_type", Type: "charge.refunded", Obj: map[string]any{"id": "ch_1", "object": "charge"}}.payload(stripe.APIVersion)
 	noCustomer := testEvent{ID: "evt_nocus", Type: "checkout.session.completed", Obj: map[string]any{"id": "cs_1", "object": "checkout.session", "mode": "setup", "customer": nil}}.payload(stripe.APIVersion)
 	noSub := testEvent{ID: "evt_nosub", Type: "invoice.paid", Obj: map[string]any{"id": "in_1", "object": "invoice", "customer": "cus_000", "subscription": nil}}.payload(stripe.APIVersion)
+	tt.env.fake.setSub(fakeSub{ID: "sub_other", Customer: "cus_000", Status: "active", Created: 3, PeriodEnd: 1702592000, Foreign: true})
+	foreign := testEvent{ID: "evt_foreign", Type: "customer.subscription.created", Obj: subObj("sub_other", "cus_000")}.payload(stripe.APIVersion)
+	foreignInv := testEvent{ID: "evt_foreign_inv", Type: "invoice.payment_failed", Obj: map[string]any{"id": "in_other", "object": "invoice", "customer": "cus_000", "subscription": "sub_other", "amount_due": 500, "currency": "usd"}}.payload(stripe.APIVersion)
 	oldVersion := tt.events[1].payload("2020-08-27")
 	truncated := good[:len(good)/2]
 	cases := []struct {
@@ -330,6 +346,8 @@ func TestWebhookRejects(t *testing.T) {
 		{"unknown customer", "POST", unknownCus, sign(unknownCus, testSecret, now), 200},
 		{"checkout without customer", "POST", noCustomer, sign(noCustomer, testSecret, now), 200},
 		{"invoice without subscription", "POST", noSub, sign(noSub, testSecret, now), 200},
+		{"another integration's subscription", "POST", foreign, sign(foreign, testSecret, now), 200},
+		{"another integration's invoice", "POST", foreignInv, sign(foreignInv, testSecret, now), 200},
 	}
 	for _, c := range cases {
 		req := httptest.NewRequest(c.method, "/webhooks/stripe", bytes.NewReader(c.body))
@@ -356,10 +374,17 @@ func TestWebhookRejects(t *testing.T) {
 	got := map[string]store.EventStatus{}
 	for _, e := range evs {
 		got[e.ID] = e.Status
+		if strings.HasPrefix(e.ID, "evt_foreign") && e.Error != ignoreForeign {
+			t.Errorf("%s recorded with reason %q, want %q", e.ID, e.Error, ignoreForeign)
+		}
 	}
-	want := map[string]store.EventStatus{"evt_unknown_cus": "ignored", "evt_unknown_type": "ignored", "evt_nocus": "ignored", "evt_nosub": "ignored"}
+	want := map[string]store.EventStatus{"evt_unknown_cus": "ignored", "evt_unknown_type": "ignored", "evt_nocus": "ignored", "evt_nosub": "ignored",
+		"evt_foreign": "ignored", "evt_foreign_inv": "ignored"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("event log %v, want %v", got, want)
+	}
+	if ns := env.notices(t); len(ns) != 0 {
+		t.Errorf("notices after rejected and ignored events: %v", ns)
 	}
 	// No secret configured: nothing is accepted, not even a body signed with "".
 	unset := env.svc.WebhookHandler("", WebhookOptions{})
