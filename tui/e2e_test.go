@@ -37,7 +37,7 @@ func signUp(t *testing.T, p *portaltest.Portal, key ssh.Signer, email, pick stri
 	s.Type(pick)
 	s.WaitFor(t, "› "+pick)
 	s.Type("enter")
-	s.WaitFor(t, "Your account")
+	s.WaitFor(t, "Your account\n") // the dashboard's title line; the picker's reads "Your account is ready…"
 	return s
 }
 

@@ -120,9 +120,14 @@ func (u *UI) commandMiddleware() wish.Middleware {
 		return func(s ssh.Session) {
 			if _, _, ok := s.Pty(); ok && len(s.Command()) == 0 {
 				next(s)
-				if u.closing.Load() {
-					// After the program left the alternate screen, so it stays visible.
+				// Goodbyes go after the program has left the alternate
+				// screen, on stdout, so they stay visible: written while it
+				// runs they land on the alternate screen and vanish with it.
+				switch {
+				case u.closing.Load():
 					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
+				case s.Context().Value(idleClosedKey{}) != nil:
+					_, _ = io.WriteString(s, "Closed after "+u.cfg.IdleTimeout.String()+" without input.\r\n")
 				}
 				return
 			}
@@ -184,8 +189,8 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 				idle := time.Since(in.last())
 				if idle >= u.cfg.IdleTimeout {
 					u.cfg.Logger.Info("idle timeout", "key", id.Fingerprint)
+					s.Context().SetValue(idleClosedKey{}, true)
 					p.Quit()
-					_, _ = io.WriteString(s.Stderr(), "\r\nClosed after "+u.cfg.IdleTimeout.String()+" without input.\r\n")
 					return
 				}
 				t.Reset(u.cfg.IdleTimeout - idle)
@@ -194,6 +199,10 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	}()
 	return p
 }
+
+// idleClosedKey marks, in the session's context, a session the idle timeout
+// ended, for commandMiddleware to say so once the program is gone.
+type idleClosedKey struct{}
 
 func hasEnv(env []string, name string) bool {
 	for _, kv := range env {
