@@ -39,6 +39,11 @@ type Config struct {
 
 	// IdleTimeout closes sessions without input for this long (default 30m).
 	IdleTimeout time.Duration
+	// HandshakeTimeout bounds how long a connection may take to authenticate
+	// and open its first session (default 30s). Without it a client that
+	// connects and says nothing, or authenticates and never opens a session
+	// (ssh -N), holds a connection for as long as it likes.
+	HandshakeTimeout time.Duration
 	// RateLimit and RateBurst bound new SSH sessions per client IP
 	// (defaults 5/s, burst 20).
 	RateLimit float64
@@ -97,6 +102,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 30 * time.Minute
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = 30 * time.Second
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 8 * time.Second
@@ -181,7 +192,13 @@ func New(cfg Config) (a *App, err error) {
 		// Accept any key: who the key belongs to is decided after
 		// authentication, from the session's own key.
 		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithMiddleware(a.ui.Middleware()...),
+		wish.WithMiddleware(append(a.ui.Middleware(), releaseHandshake)...),
+		withHandshakeDeadline(time.Now, cfg.HandshakeTimeout),
+		// Bounds connections that carry nothing at all (half-open, ssh -N past
+		// its handshake). Sessions are closed earlier, on input idleness, by
+		// the UI; server writes reset this timer, so it never cuts a session
+		// that the UI keeps.
+		wish.WithIdleTimeout(cfg.IdleTimeout+time.Minute),
 	); err != nil {
 		return nil, fmt.Errorf("ssh server: %w", err)
 	}
