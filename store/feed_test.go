@@ -160,3 +160,31 @@ func TestSubscriptionClose(t *testing.T) {
 		t.Error("Subscribe after DB.Close returned an open channel")
 	}
 }
+
+// A subscriber that reads as soon as it is told sees the committed value:
+// the notification follows the commit, not merely fn. Durable commits (fsync)
+// make the window a wrong order would open wide enough to see.
+func TestFeedReaderSeesCommittedValue(t *testing.T) {
+	db := openTest(t, Options{})
+	a := mustCreate(t, db, "ada@example.com", "k1")
+	sub := db.Subscribe(a.ID)
+	defer sub.Close()
+	seen := make(chan string, 1)
+	go func() {
+		if _, ok := <-sub.C(); ok {
+			got, _ := db.Account(a.ID)
+			seen <- got.Plan
+		}
+	}()
+	if _, err := db.UpdateAccount(a.ID, func(x *Account) error { x.Plan = "m"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case plan := <-seen:
+		if plan != "m" {
+			t.Fatalf("subscriber read plan %q on notification, want the committed %q", plan, "m")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification")
+	}
+}
