@@ -507,3 +507,50 @@ func TestLifecycleForeignSubscription(t *testing.T) {
 		t.Fatalf("after the backlog: %s", summary(b))
 	}
 }
+
+// TestLifecycleOneTrialUnderRace: two sessions of one account choose
+// different paid plans at the same moment; the account gets one trial.
+func TestLifecycleOneTrialUnderRace(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := newAccount(t, l.db, "twice@example.com")
+	start := make(chan struct{})
+	errs := make(chan error, 2)
+	for _, plan := range []string{"s", "m"} {
+		go func() {
+			<-start
+			_, err := l.svc.ChoosePlan(ctx, a.ID, plan)
+			errs <- err
+		}()
+	}
+	close(start)
+	var ok, cardRequired int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrCardRequired):
+			cardRequired++
+		default:
+			t.Errorf("ChoosePlan: %v", err)
+		}
+	}
+	if ok != 1 || cardRequired != 1 {
+		t.Errorf("%d trials started, %d refused for the card; want 1 and 1", ok, cardRequired)
+	}
+	a, _ = l.db.Account(a.ID)
+	p := &stripe.SubscriptionListParams{Customer: stripe.String(a.CustomerID), Status: stripe.String("all")}
+	it := l.svc.api.Subscriptions.List(p)
+	var trials []string
+	for it.Next() {
+		if sub := it.Subscription(); sub.Status == stripe.SubscriptionStatusTrialing {
+			trials = append(trials, sub.ID)
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(trials) != 1 || a.SubscriptionID != trials[0] || a.State != store.StateTrial || !a.TrialUsed {
+		t.Fatalf("trialing subscriptions %v; account %s", trials, summary(a))
+	}
+}

@@ -126,8 +126,10 @@ type Preview struct {
 // A paid plan on an account whose trial is unused creates the Stripe customer
 // (once) and a subscription with a TrialDays trial that pauses at its end
 // when no card was added; the account is in trial as soon as Stripe accepts
-// it. With the trial used, ChoosePlan returns ErrCardRequired and remembers
-// the choice for CardLink. With a live subscription it is ChangePlan.
+// it. The trial is claimed in the store before Stripe is called, so of
+// concurrent choices only one starts a trial. With the trial used,
+// ChoosePlan returns ErrCardRequired and remembers the choice for CardLink.
+// With a live subscription it is ChangePlan.
 func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error) {
 	const op = "ChoosePlan"
 	plan, ok := s.cat.Plan(planID)
@@ -146,18 +148,93 @@ func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (sto
 		s.forgetPending(accountID)
 		return s.commit(op, accountID, func(a *store.Account) { a.Plan = PlanFree }, nil)
 	}
-	if acct.TrialUsed {
+	// Claim the account's one trial in the store before calling Stripe:
+	// two sessions choosing different plans at once must not both see the
+	// trial unused.
+	acct, claimed, err := s.claimTrial(accountID)
+	if err != nil {
+		return store.Account{}, wrap(op, storeErr(err))
+	}
+	if !claimed {
 		s.mu.Lock()
 		s.pending[accountID] = plan.ID
 		s.mu.Unlock()
 		return acct, wrap(op, ErrCardRequired)
 	}
-	if acct, err = s.ensureCustomer(ctx, acct); err != nil {
+	sub, err := s.createTrial(ctx, acct, plan)
+	if err != nil {
 		return store.Account{}, wrap(op, err)
+	}
+	s.forgetPending(accountID)
+	return s.commit(op, accountID, nil, s.snapshot(sub))
+}
+
+// claimTrial marks the account's trial used unless it already was; claimed
+// tells which. acct is the account after the claim (or as it was).
+func (s *Service) claimTrial(accountID string) (acct store.Account, claimed bool, err error) {
+	acct, err = s.db.UpdateAccount(accountID, func(a *store.Account) error {
+		if a.TrialUsed {
+			acct = *a
+			return errTrialUsed
+		}
+		a.TrialUsed = true
+		return nil
+	})
+	if errors.Is(err, errTrialUsed) {
+		return acct, false, nil
+	}
+	return acct, err == nil, err
+}
+
+// errTrialUsed aborts claimTrial's update.
+var errTrialUsed = errors.New("trial already used")
+
+// createTrial creates the trial subscription of plan for acct, whose trial
+// claimTrial has claimed. When no subscription can have been created the
+// claim is released, so the customer can try again; when the outcome is
+// unknown (no answer from Stripe: a network error, a timeout, a 5xx or a
+// 409) the claim is kept: releasing it could grant a second trial if the
+// subscription exists after all. Such a subscription is found by the
+// webhook or the reconciler (the account has its customer by then), and a
+// retry cannot create another: the idempotency key is per account, one
+// trial ever. The price of that choice: if Stripe really created nothing,
+// the trial stays used (see the log line).
+func (s *Service) createTrial(ctx context.Context, acct store.Account, plan Plan) (*stripe.Subscription, error) {
+	sub, err := s.newTrialSubscription(ctx, acct, plan)
+	if err == nil {
+		return sub, nil
+	}
+	var sent trialSent
+	if errors.As(err, &sent) {
+		s.log.Warn("billing: trial subscription outcome unknown; trial kept as used until the webhook or the reconciler sees it",
+			"account", acct.ID, "plan", plan.ID, "err", sent.err)
+		return nil, sent.err
+	}
+	if _, rerr := s.db.UpdateAccount(acct.ID, func(a *store.Account) error {
+		if a.TrialEnd.IsZero() {
+			a.TrialUsed = false
+		}
+		return nil
+	}); rerr != nil {
+		s.log.Error("billing: trial claim not released", "account", acct.ID, "err", rerr)
+	}
+	return nil, err
+}
+
+// trialSent wraps the error of a trial subscription request whose outcome
+// at Stripe is unknown.
+type trialSent struct{ err error }
+
+func (e trialSent) Error() string { return e.err.Error() }
+
+func (s *Service) newTrialSubscription(ctx context.Context, acct store.Account, plan Plan) (*stripe.Subscription, error) {
+	acct, err := s.ensureCustomer(ctx, acct)
+	if err != nil {
+		return nil, err
 	}
 	price, err := s.priceID(ctx, plan)
 	if err != nil {
-		return store.Account{}, wrap(op, err)
+		return nil, err
 	}
 	p := &stripe.SubscriptionParams{
 		Customer:        stripe.String(acct.CustomerID),
@@ -169,14 +246,24 @@ func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (sto
 		Metadata: map[string]string{"account_id": acct.ID, "plan": plan.ID},
 	}
 	p.Context = ctx
-	p.SetIdempotencyKey("portal-subscription-" + acct.ID + "-" + plan.ID)
+	p.SetIdempotencyKey("portal-trial-" + acct.ID)
 	expandSubscription(&p.Params)
 	sub, err := s.api.Subscriptions.New(p)
-	if err != nil {
-		return store.Account{}, wrap(op, err)
+	if err != nil && unanswered(err) {
+		return nil, trialSent{err}
 	}
-	s.forgetPending(accountID)
-	return s.commit(op, accountID, func(a *store.Account) { a.TrialUsed = true }, s.snapshot(sub))
+	return sub, err
+}
+
+// unanswered reports whether a failed Stripe write may still have happened:
+// no reply (transport error, timeout, canceled context), a server error, or
+// a conflict with a request still in progress.
+func unanswered(err error) bool {
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		return true
+	}
+	return se.HTTPStatusCode == 0 || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == http.StatusConflict
 }
 
 // ChangePlan moves a subscribed account to planID. Upgrades of a paid period
