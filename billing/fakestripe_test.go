@@ -25,6 +25,10 @@ type fakeStripe struct {
 	setups    map[string]fakeSetup
 	failNext  atomic.Int32 // fail this many calls with a 503
 	calls     atomic.Int64
+	// fetched, when set, is called after a subscription was read and before
+	// the reply is returned, outside the fake's lock: a test can hold a
+	// fetch (that has seen the state of its moment) while the state moves on.
+	fetched func(id string)
 }
 
 type fakeSub struct {
@@ -112,6 +116,22 @@ func (f *fakeStripe) Call(method, path, key string, params stripe.ParamsContaine
 	if f.failNext.Load() > 0 && f.failNext.Add(-1) >= 0 {
 		return &stripe.Error{HTTPStatusCode: http.StatusServiceUnavailable, Type: stripe.ErrorTypeAPI, Msg: "fake outage"}
 	}
+	obj, err := f.route(method, path, params)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	if parts := strings.Split(path, "/"); f.fetched != nil && method == http.MethodGet && len(parts) == 4 && parts[2] == "subscriptions" {
+		f.fetched(parts[3])
+	}
+	return json.NewDecoder(bytes.NewReader(b)).Decode(v)
+}
+
+// route answers one call from the fake's state.
+func (f *fakeStripe) route(method, path string, params stripe.ParamsContainer) (any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	parts := strings.Split(strings.TrimPrefix(path, "/v1/"), "/")
@@ -120,25 +140,25 @@ func (f *fakeStripe) Call(method, path, key string, params stripe.ParamsContaine
 	case method == http.MethodGet && len(parts) == 2 && parts[0] == "subscriptions":
 		s, ok := f.subs[parts[1]]
 		if !ok {
-			return notFound(path)
+			return nil, notFound(path)
 		}
 		obj = f.subJSON(s)
 	case method == http.MethodGet && len(parts) == 2 && parts[0] == "customers":
 		pm, ok := f.customers[parts[1]]
 		if !ok {
-			return notFound(path)
+			return nil, notFound(path)
 		}
 		obj = map[string]any{"id": parts[1], "object": "customer", "invoice_settings": map[string]any{"default_payment_method": pmJSON(pm)}}
 	case method == http.MethodGet && len(parts) == 2 && parts[0] == "setup_intents":
 		si, ok := f.setups[parts[1]]
 		if !ok {
-			return notFound(path)
+			return nil, notFound(path)
 		}
 		obj = map[string]any{"id": parts[1], "object": "setup_intent", "customer": si.Customer, "payment_method": pmJSON(si.PM),
 			"metadata": map[string]any{"subscription_id": si.SubscriptionID}}
 	case method == http.MethodPost && len(parts) == 2 && parts[0] == "customers":
 		if _, ok := f.customers[parts[1]]; !ok {
-			return notFound(path)
+			return nil, notFound(path)
 		}
 		if cp, ok := params.(*stripe.CustomerParams); ok && cp.InvoiceSettings != nil && cp.InvoiceSettings.DefaultPaymentMethod != nil {
 			f.customers[parts[1]] = *cp.InvoiceSettings.DefaultPaymentMethod
@@ -147,7 +167,7 @@ func (f *fakeStripe) Call(method, path, key string, params stripe.ParamsContaine
 	case method == http.MethodPost && len(parts) == 3 && parts[0] == "subscriptions" && parts[2] == "resume":
 		s, ok := f.subs[parts[1]]
 		if !ok {
-			return notFound(path)
+			return nil, notFound(path)
 		}
 		if s.Status == "paused" {
 			s.Status = "active"
@@ -161,13 +181,9 @@ func (f *fakeStripe) Call(method, path, key string, params stripe.ParamsContaine
 		}
 		obj = map[string]any{"id": parts[1], "object": "invoice", "status": "paid"}
 	default:
-		return &stripe.Error{HTTPStatusCode: http.StatusBadRequest, Type: stripe.ErrorTypeInvalidRequest, Msg: "fake: unsupported " + method + " " + path}
+		return nil, &stripe.Error{HTTPStatusCode: http.StatusBadRequest, Type: stripe.ErrorTypeInvalidRequest, Msg: "fake: unsupported " + method + " " + path}
 	}
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	return json.NewDecoder(bytes.NewReader(b)).Decode(v)
+	return obj, nil
 }
 
 func notFound(path string) error {

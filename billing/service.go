@@ -57,6 +57,9 @@ type Service struct {
 	pending map[string]string // account id → paid plan chosen while a card is required
 
 	stats webhookCounters
+	// syncing orders each customer's fetch-derive-commit sequences (webhook
+	// events, resyncs): without it an older fetch could commit after a newer one.
+	syncing keyLock
 }
 
 // New checks cfg and returns a Service.
@@ -659,6 +662,7 @@ func (s *Service) resync(ctx context.Context, accountID string) (before, after s
 	if err != nil {
 		return acct, acct, storeErr(err)
 	}
+	defer s.syncing.lock(acct.CustomerID)()
 	subID := acct.SubscriptionID
 	if acct.CustomerID != "" && !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
 		// A live subscription the store does not know (a missed checkout

@@ -180,7 +180,18 @@ func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.
 		s.stats.duplicates.Add(1)
 		return http.StatusOK, "duplicate"
 	}
-	out, err := s.dispatch(ctx, ev)
+	var obj eventObject
+	var out outcome
+	if uerr := json.Unmarshal(ev.Data.Raw, &obj); uerr != nil {
+		out.ignore = "unreadable object: " + uerr.Error()
+	} else {
+		// From the fetch to the commit, one event per customer at a time:
+		// an event that fetched an older snapshot must not commit it after
+		// a newer one. Other customers' events still run, and
+		// group-commit, concurrently.
+		defer s.syncing.lock(obj.syncKey())()
+		out, err = s.dispatch(ctx, ev, obj)
+	}
 	if err != nil {
 		s.stats.failed.Add(1)
 		rec.Status, rec.Error, rec.AccountID, rec.Latency = store.EventStatusFailed, err.Error(), out.accountID, time.Since(start)
@@ -285,13 +296,19 @@ type eventObject struct {
 	Currency      string            `json:"currency"`
 }
 
-// dispatch decides what an event means for the store. An error means a
-// temporary failure (Stripe or store unreachable): the event is retried.
-func (s *Service) dispatch(ctx context.Context, ev *stripe.Event) (outcome, error) {
-	var obj eventObject
-	if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil {
-		return outcome{ignore: "unreadable object: " + err.Error()}, nil
+// syncKey is the Stripe customer the object concerns ("" when none): the
+// key that orders the handling of events (Service.syncing).
+func (o eventObject) syncKey() string {
+	if o.Object == "customer" {
+		return o.ID
 	}
+	return string(o.Customer)
+}
+
+// dispatch decides what event ev, whose object is obj, means for the store.
+// An error means a temporary failure (Stripe or store unreachable): the
+// event is retried.
+func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObject) (outcome, error) {
 	switch ev.Type {
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 		"customer.subscription.trial_will_end", "customer.subscription.paused", "customer.subscription.resumed":

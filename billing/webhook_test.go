@@ -513,3 +513,52 @@ func TestWebhookContextCancel(t *testing.T) {
 		t.Fatalf("status %d", rec.Code)
 	}
 }
+
+// TestWebhookSameCustomerInOrder: event A fetches the subscription, then
+// stalls; the subscription moves on and event B fetches and commits the
+// newer state. A's older snapshot must not be committed over B's: the
+// handler serializes fetch and commit per customer. A's fetch is held until
+// B commits, or (when B is, correctly, waiting for A) for half a second.
+func TestWebhookSameCustomerInOrder(t *testing.T) {
+	fake := newFakeStripe()
+	env := newWebhookEnv(t, fake, true)
+	a := newAccount(t, env.db, "order@example.com")
+	if _, err := env.db.UpdateAccount(a.ID, func(acc *store.Account) error {
+		acc.CustomerID, acc.Plan, acc.State = "cus_o", "s", store.StateNone
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fake.setCard("cus_o", "")
+	fake.setSub(fakeSub{ID: "sub_o", Customer: "cus_o", Status: "trialing", Plan: "s", Created: 1, TrialEnd: 1702592000, PeriodEnd: 1702592000})
+
+	var once sync.Once
+	aFetched, bCommitted := make(chan struct{}), make(chan struct{})
+	fake.fetched = func(string) {
+		once.Do(func() { // the first fetch is A's
+			close(aFetched)
+			select {
+			case <-bCommitted:
+			case <-time.After(500 * time.Millisecond):
+			}
+		})
+	}
+	aDone := make(chan int)
+	go func() {
+		aDone <- deliver(t, env.h, testEvent{ID: "evt_o_a", Type: "customer.subscription.created", Obj: subObj("sub_o", "cus_o")})
+	}()
+	<-aFetched
+	fake.setCard("cus_o", "pm_o4242")
+	fake.setSub(fakeSub{ID: "sub_o", Customer: "cus_o", Status: "active", Plan: "s", Created: 1, TrialEnd: 1702592000, PeriodEnd: 1705184000})
+	if code := deliver(t, env.h, testEvent{ID: "evt_o_b", Type: "customer.subscription.updated", Obj: subObj("sub_o", "cus_o")}); code != http.StatusOK {
+		t.Fatalf("B: %d", code)
+	}
+	close(bCommitted)
+	if code := <-aDone; code != http.StatusOK {
+		t.Fatalf("A: %d", code)
+	}
+	got, _ := env.db.Account(a.ID)
+	if got.State != store.StateActive || !got.HasCard {
+		t.Fatalf("final state is the older snapshot's: %s", summary(got))
+	}
+}
