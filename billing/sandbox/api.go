@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -54,7 +55,7 @@ func (s *Sandbox) handleMode(pattern string, sc schema, h apiHandler, write, loc
 		reqID := newID("req_", 14)
 		w.Header().Set("Request-Id", reqID)
 		w.Header().Set("Stripe-Version", APIVersion)
-		if e := checkAuth(r); e != nil {
+		if e := s.checkAuth(r); e != nil {
 			writeError(w, e)
 			return
 		}
@@ -221,7 +222,10 @@ func bodyHash(vals url.Values) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func checkAuth(r *http.Request) *apiError {
+// checkAuth authenticates a /v1 request as Stripe does: the key comes as a
+// Bearer token or as the basic-auth user. With Config.APIKey set only that
+// key is accepted; without it any test-mode secret key is (tests).
+func (s *Sandbox) checkAuth(r *http.Request) *apiError {
 	a := r.Header.Get("Authorization")
 	key, ok := strings.CutPrefix(a, "Bearer ")
 	if !ok {
@@ -233,11 +237,39 @@ func checkAuth(r *http.Request) *apiError {
 		return &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error",
 			Message: "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."}
 	}
+	if s.apiKeyHash != nil {
+		// Comparing digests keeps the comparison constant-time whatever
+		// the length of the key offered.
+		got := sha256.Sum256([]byte(key))
+		if subtle.ConstantTimeCompare(got[:], s.apiKeyHash) != 1 {
+			return &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error",
+				Message: "Invalid API Key provided: " + redactKey(key)}
+		}
+		return nil
+	}
 	if !strings.HasPrefix(key, "sk_test_") && !strings.HasPrefix(key, "rk_test_") {
 		return &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "api_key_expired",
 			Message: "The offline sandbox accepts only test-mode secret keys (sk_test_...)."}
 	}
 	return nil
+}
+
+// redactKey shows a rejected key as Stripe does, "sk_test_****abcd": the
+// mode prefix and at most the last 4 characters, and those only when most
+// of the key stays hidden.
+func redactKey(key string) string {
+	prefix := ""
+	for _, p := range []string{"sk_test_", "sk_live_", "rk_test_", "rk_live_"} {
+		if strings.HasPrefix(key, p) {
+			prefix = p
+			break
+		}
+	}
+	rest := key[len(prefix):]
+	if len(rest) < 12 {
+		return prefix + "****"
+	}
+	return prefix + "****" + rest[len(rest)-4:]
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

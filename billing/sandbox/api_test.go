@@ -365,3 +365,97 @@ func (e *env) getJSON(path string, v any) {
 		e.t.Fatal(err)
 	}
 }
+
+func TestAPIKey(t *testing.T) {
+	key, err := LoadOrCreateAPIKey(t.TempDir() + "/apikey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *Config) { c.APIKey = key })
+	base := e.srv.URL + "/sandbox"
+
+	// Wrong keys, through stripe-go, get Stripe's 401 and never see the key echoed whole.
+	for _, wrong := range []string{"sk_test_sandbox", "sk_test_0123456789abcdef0123456789abcdXYZ", key + "x", key[:len(key)-1], "sk_live_0123456789abcdef0123456789abcdef"} {
+		it := newKeyedClient(base, wrong, nil).Customers.List(&stripe.CustomerListParams{})
+		it.Next()
+		se := stripeErr(t, it.Err())
+		if se.HTTPStatusCode != 401 || se.Type != stripe.ErrorTypeInvalidRequest || !strings.HasPrefix(se.Msg, "Invalid API Key provided: ") {
+			t.Fatalf("key %q: %+v", wrong, se)
+		}
+		if strings.Contains(se.Msg, wrong) || strings.Contains(se.Msg, key) {
+			t.Fatalf("key %q echoed: %q", wrong, se.Msg)
+		}
+	}
+	if _, err := e.sc.Customers.New(&stripe.CustomerParams{Email: stripe.String("mallory@example.com")}); stripeErr(t, err).HTTPStatusCode != 401 {
+		t.Fatalf("a write with a wrong key: %v", err)
+	}
+
+	// No key at all, on a route and off the routes.
+	for _, path := range []string{"/v1/customers", "/v1/nowhere"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error apiError }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || body.Error.Type != "invalid_request_error" || !strings.Contains(body.Error.Message, "did not provide an API key") {
+			t.Fatalf("%s without a key: %d %+v", path, resp.StatusCode, body)
+		}
+	}
+
+	// The right key works, as Bearer (stripe-go) and as the basic-auth user.
+	e.sc = newKeyedClient(base, key, nil)
+	cus := e.customer("ada@example.com")
+	req, _ := http.NewRequest("GET", base+"/v1/customers/"+cus.ID, nil)
+	req.SetBasicAuth(key, "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("basic auth with the right key: %d", resp.StatusCode)
+	}
+
+	// The hosted pages need no key: a browser has none.
+	e.setupCard(cus, "", "4242424242424242")
+	ps, err := e.sc.BillingPortalSessions.New(&stripe.BillingPortalSessionParams{Customer: stripe.String(cus.ID), ReturnURL: stripe.String("http://portal.test/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(ps.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("portal page without a key: %d", resp.StatusCode)
+	}
+}
+
+func TestAPIKeyFile(t *testing.T) {
+	p := t.TempDir() + "/apikey"
+	a, err := LoadOrCreateAPIKey(p)
+	if err != nil || !strings.HasPrefix(a, "sk_test_") || len(a) != len("sk_test_")+32 {
+		t.Fatal(a, err)
+	}
+	b, err := LoadOrCreateAPIKey(p)
+	if err != nil || a != b {
+		t.Fatal("key changed", a, b, err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+	// A file holding something else is an error, not a silent new key.
+	w := t.TempDir() + "/whsec"
+	if _, err := LoadOrCreateWebhookSecret(w); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := LoadOrCreateAPIKey(w); err == nil {
+		t.Fatalf("a webhook secret file loaded as API key %q", k)
+	}
+	if _, err := Open(Config{Path: t.TempDir() + "/db", APIKey: "sk_live_x"}); err == nil {
+		t.Fatal("Open accepted a live key")
+	}
+}

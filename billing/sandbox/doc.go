@@ -17,6 +17,16 @@
 // /portal/{id}), events, webhook endpoints, and the single test clock
 // clock_sandbox.
 //
+// # Access
+//
+// The API is a Stripe account's worth of power (it lists customers, cancels
+// subscriptions, moves the clock), so wherever anyone else can reach it set
+// Config.APIKey (LoadOrCreateAPIKey keeps one in a 0600 file): then every
+// /v1 request must carry exactly that key, as a Bearer token or basic-auth
+// user, or gets Stripe's 401. Without it any sk_test_ key is accepted. The
+// hosted pages take no key, as a browser has none; their unguessable
+// session ids are what grants access.
+//
 // # Clock
 //
 // The sandbox clock is Config.Now plus a persisted offset that only grows.

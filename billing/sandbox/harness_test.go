@@ -162,10 +162,15 @@ func newClient(url string) *client.API { return newClientOver(url, nil) }
 
 // newClientOver is newClient over hc (nil: stripe-go's default client).
 func newClientOver(url string, hc *http.Client) *client.API {
+	return newKeyedClient(url, "sk_test_sandbox", hc)
+}
+
+// newKeyedClient is newClientOver calling with API key key.
+func newKeyedClient(url, key string, hc *http.Client) *client.API {
 	sc := &client.API{}
 	cfg := &stripe.BackendConfig{URL: stripe.String(url), MaxNetworkRetries: stripe.Int64(0), HTTPClient: hc,
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}}
-	sc.Init("sk_test_sandbox", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
+	sc.Init(key, &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg), Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg)})
 	return sc
 }

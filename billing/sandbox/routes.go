@@ -62,6 +62,10 @@ func (s *Sandbox) routes() {
 	s.handleMode("POST /v1/test_helpers/test_clocks/{id}/advance", schema{"frozen_time", "expand[]"}, s.advanceClockHTTP, true, false)
 
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if e := s.checkAuth(r); e != nil { // unauthenticated callers learn no routes
+			writeError(w, e)
+			return
+		}
 		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error",
 			Message: "Unrecognized request URL (" + r.Method + ": " + r.URL.Path + "). The offline sandbox serves only the part of the Stripe API the portal uses."})
 	})

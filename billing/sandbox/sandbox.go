@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +23,14 @@ type Config struct {
 	BaseURL       string // public URL of the sandbox mount, e.g. "http://localhost:8080/sandbox"
 	WebhookURL    string // where signed events are POSTed; "" delivers nowhere
 	WebhookSecret string // whsec_...; signs deliveries to WebhookURL
+	// APIKey, when set, is the only key the /v1 API accepts (as a Bearer
+	// token or basic-auth user, as Stripe takes it); anything else gets
+	// Stripe's 401. Set it whenever the sandbox is reachable by others:
+	// the API lists customers and moves the clock. "" accepts any
+	// sk_test_/rk_test_ key, for tests. The hosted pages (/checkout/{id},
+	// /portal/{id}) never need it: their unguessable ids are the capability.
+	// See LoadOrCreateAPIKey.
+	APIKey string
 	// Now is the base clock (default time.Now). The sandbox clock is Now()
 	// plus a persisted offset that only grows.
 	Now    func() time.Time
@@ -50,6 +59,8 @@ type Sandbox struct {
 	log   *slog.Logger
 	db    *bolt.DB
 	mux   *http.ServeMux
+
+	apiKeyHash []byte // SHA-256 of Config.APIKey; nil accepts any test key
 
 	// mu guards st. API writes, clock advances and delivery bookkeeping
 	// take it exclusively; reads share it.
@@ -99,6 +110,9 @@ func Open(cfg Config) (*Sandbox, error) {
 	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
 		return nil, errors.New("sandbox: Config.WebhookSecret is required with WebhookURL")
 	}
+	if cfg.APIKey != "" && !strings.HasPrefix(cfg.APIKey, "sk_test_") && !strings.HasPrefix(cfg.APIKey, "rk_test_") {
+		return nil, errors.New("sandbox: Config.APIKey must be a test-mode key (sk_test_... or rk_test_...)")
+	}
 	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: open %s: %w", cfg.Path, err)
@@ -111,6 +125,10 @@ func Open(cfg Config) (*Sandbox, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sandbox{cfg: cfg, retry: cfg.Retry.withDefaults(), log: cfg.Logger, db: db, st: st,
 		ctx: ctx, cancel: cancel, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if cfg.APIKey != "" {
+		h := sha256.Sum256([]byte(cfg.APIKey))
+		s.apiKeyHash = h[:]
+	}
 	s.routes()
 	s.wg.Add(1)
 	go s.deliverer()
@@ -216,28 +234,43 @@ func (s *Sandbox) ticker() {
 // generating it (mode 0600) on first use, so deliveries stay verifiable
 // across restarts.
 func LoadOrCreateWebhookSecret(path string) (string, error) {
+	return loadOrCreateSecret(path, "whsec_", 24, "webhook secret")
+}
+
+// LoadOrCreateAPIKey returns the sk_test_ key stored at path, generating
+// it (sk_test_ and 32 hex characters, mode 0600) on first use, for
+// Config.APIKey and the client that calls the sandbox, so the key survives
+// restarts and never has to be configured by hand.
+func LoadOrCreateAPIKey(path string) (string, error) {
+	return loadOrCreateSecret(path, "sk_test_", 16, "API key")
+}
+
+// loadOrCreateSecret returns the prefix-ed secret stored at path, or
+// creates the file (mode 0600, exclusively, so concurrent first uses agree)
+// holding prefix and n random bytes in hex.
+func loadOrCreateSecret(path, prefix string, n int, what string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		sec := strings.TrimSpace(string(b))
-		if !strings.HasPrefix(sec, "whsec_") {
-			return "", fmt.Errorf("sandbox: %s does not hold a whsec_ secret", path)
+		if !strings.HasPrefix(sec, prefix) || len(sec) == len(prefix) {
+			return "", fmt.Errorf("sandbox: %s does not hold a %s... %s", path, prefix, what)
 		}
 		return sec, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("sandbox: read webhook secret: %w", err)
+		return "", fmt.Errorf("sandbox: read %s: %w", what, err)
 	}
-	raw := make([]byte, 24)
+	raw := make([]byte, n)
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
-	sec := "whsec_" + hex.EncodeToString(raw)
+	sec := prefix + hex.EncodeToString(raw)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) { // another process won the race: use its secret
-			return LoadOrCreateWebhookSecret(path)
+			return loadOrCreateSecret(path, prefix, n, what)
 		}
-		return "", fmt.Errorf("sandbox: create webhook secret: %w", err)
+		return "", fmt.Errorf("sandbox: create %s: %w", what, err)
 	}
 	if _, err := f.WriteString(sec + "\n"); err != nil {
 		f.Close()
