@@ -46,6 +46,9 @@ type row struct {
 	pending        bool
 	trialUsed      bool
 	version        uint64
+	// lastPaid is the Stripe time of the account's latest invoice.paid
+	// event in the store's log; zero when there is none. See paidSince.
+	lastPaid time.Time
 
 	planRank  int
 	stateRank int
@@ -67,8 +70,8 @@ func stateRank(s store.State) int {
 	return len(stateOrder)
 }
 
-func newRow(a store.Account, planRank map[string]int) *row {
-	r := &row{
+func newRow(a store.Account, lastPaid time.Time, planRank map[string]int) *row {
+	r := &row{lastPaid: lastPaid,
 		id: a.ID, email: a.Email, plan: a.Plan, state: a.State, trialEnd: a.TrialEnd, hasCard: a.HasCard,
 		customerID: a.CustomerID, subscriptionID: a.SubscriptionID, lastSync: a.LastSyncAt,
 		cancelAtEnd: a.CancelAtPeriodEnd, pending: a.PaymentPending, trialUsed: a.TrialUsed, version: a.Version,
@@ -158,13 +161,15 @@ func newIndex(planRank map[string]int) *index {
 	return &index{planRank: planRank, rows: map[string]*row{}, changed: make(chan struct{})}
 }
 
-// reset replaces the whole content with accts. The sorting happens before
-// the lock is taken, so queries keep running on the old content meanwhile.
-func (ix *index) reset(accts []store.Account) {
+// reset replaces the whole content with accts; paid has the latest
+// invoice.paid time of the accounts that have one (row.lastPaid). The
+// sorting happens before the lock is taken, so queries keep running on the
+// old content meanwhile.
+func (ix *index) reset(accts []store.Account, paid map[string]time.Time) {
 	rows := make(map[string]*row, len(accts))
 	all := make([]*row, 0, len(accts))
 	for _, a := range accts {
-		r := newRow(a, ix.planRank)
+		r := newRow(a, paid[a.ID], ix.planRank)
 		rows[a.ID] = r
 		all = append(all, r)
 	}
@@ -184,8 +189,9 @@ func (ix *index) reset(accts []store.Account) {
 	ix.bumpLocked()
 }
 
-// apply puts changed accounts in and takes gone ids out, as one batch.
-func (ix *index) apply(changed []store.Account, gone []string) {
+// apply puts changed accounts in and takes gone ids out, as one batch; paid
+// is as for reset, for the changed accounts.
+func (ix *index) apply(changed []store.Account, paid map[string]time.Time, gone []string) {
 	if len(changed) == 0 && len(gone) == 0 {
 		return
 	}
@@ -204,7 +210,7 @@ func (ix *index) apply(changed []store.Account, gone []string) {
 			}
 			ix.removeLocked(old)
 		}
-		r := newRow(a, ix.planRank)
+		r := newRow(a, paid[a.ID], ix.planRank)
 		ix.rows[a.ID] = r
 		for col := range numColumns {
 			o := ix.orders[col]

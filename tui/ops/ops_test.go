@@ -136,7 +136,7 @@ func TestWaitChangeDeliversOnce(t *testing.T) {
 	default:
 	}
 	for i := range 5 {
-		f.ops.idx.apply([]store.Account{{ID: "acc_" + string(rune('a'+i)), Email: "x@example.com", Version: 1}}, nil)
+		f.ops.idx.apply([]store.Account{{ID: "acc_" + string(rune('a'+i)), Email: "x@example.com", Version: 1}}, nil, nil)
 	}
 	msg := (<-got).(indexChangedMsg)
 	if now, _ := f.ops.idx.watch(); msg.gen != now {
@@ -144,14 +144,58 @@ func TestWaitChangeDeliversOnce(t *testing.T) {
 	}
 }
 
+// The live path: an invoice.paid after the trial end reaches the figure
+// through refresh, and the account stays converted once it cancels.
+func TestConversionFollowsTheEventLog(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	id := ids["ivan"]
+	conv := func() int { return f.ops.summarize(testNow).converted }
+	before := conv()
+	a, err := f.db.Account(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.db.ApplyEvent(store.Event{ID: "evt_ivan_paid", Type: "invoice.paid", Created: a.TrialEnd.Add(time.Hour), AccountID: id}, id,
+		func(a *store.Account) error { a.State, a.SubscriptionStatus = store.StateActive, "active"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ops.refresh(map[string]struct{}{id: {}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := conv(); got != before+1 {
+		t.Fatalf("converted %d after ivan paid, want %d", got, before+1)
+	}
+	if _, err := f.db.UpdateAccount(id, func(a *store.Account) error {
+		a.Plan, a.State, a.SubscriptionStatus = "free", store.StateFree, "canceled"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ops.refresh(map[string]struct{}{id: {}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := conv(); got != before+1 {
+		t.Errorf("converted %d after ivan canceled, want %d", got, before+1)
+	}
+}
+
 func TestSummaryCounts(t *testing.T) {
-	f, _ := goldenFixture(t, false)
+	f, ids := goldenFixture(t, false)
 	s := f.ops.summarize(testNow)
-	if s.accounts != 9 || len(s.ending) != 1 || s.ending[0].email != "alice@example.com" {
+	if s.accounts != 10 || len(s.ending) != 1 || s.ending[0].email != "alice@example.com" {
 		t.Fatalf("accounts %d, ending %+v", s.accounts, s.ending)
 	}
-	if s.trialsOver != 4 || s.converted != 3 {
-		t.Errorf("conversion %d of %d, want 3 of 4", s.converted, s.trialsOver)
+	// Trials: alice, heidi, ivan (running), bob, carol, frank, grace, judy.
+	// Paid since: bob (active), grace (canceling), judy (paid, then
+	// canceled); not carol (past due, never paid), frank (paused), nor
+	// alice, whose trial's $0 invoice is paid.
+	if s.trialed != 8 || s.inTrial != 3 || s.converted != 3 {
+		t.Errorf("conversion %d of %d (%d in trial), want 3 of 8 (3)", s.converted, s.trialed, s.inTrial)
+	}
+	for who, want := range map[string]bool{"bob": true, "grace": true, "judy": true, "carol": false, "frank": false, "alice": false, "dave": false} {
+		if r, ok := f.ops.idx.get(ids[who]); !ok || paidSince(&r) != want {
+			t.Errorf("%s: paid since the trial = %v, want %v", who, !want, want)
+		}
 	}
 	// MRR: bob (s, active) + grace (xxl, canceling); carol (xl) is past due.
 	cat := billing.DefaultCatalog()

@@ -68,6 +68,13 @@ func seed(tb testing.TB, f *fixture) map[string]string {
 			a.CustomerID, a.SubscriptionID, a.SubscriptionStatus = "cus_Ivan000000001", "sub_Ivan000000001", "trialing"
 			a.LastSyncAt = testNow.Add(-10 * time.Minute)
 		}},
+		// Converted, paid for three months, then canceled: free again, but
+		// a conversion all the same.
+		{"judy@example.net", func(a *store.Account) {
+			a.Plan, a.State, a.TrialUsed, a.TrialEnd = "free", store.StateFree, true, testNow.Add(-days(120))
+			a.CustomerID, a.SubscriptionID, a.SubscriptionStatus = "cus_Judy000000001", "sub_Judy000000001", "canceled"
+			a.LastSyncAt = testNow.Add(-days(30))
+		}},
 	}
 	ids := map[string]string{}
 	for _, s := range accts {
@@ -98,7 +105,15 @@ func seed(tb testing.TB, f *fixture) map[string]string {
 		AccountID: ids["alice"], Status: store.EventStatusProcessed}, "", nil); err != nil || !dup {
 		tb.Fatalf("redelivery: dup=%v err=%v", dup, err)
 	}
-	apply(store.Event{ID: "evt_003", Type: "invoice.paid", ReceivedAt: at(20 * time.Hour), AccountID: ids["bob"],
+	// invoice.paid: Created is Stripe's time, what the conversion figure
+	// compares with the trial end. Alice's is her trial's $0 invoice.
+	apply(store.Event{ID: "evt_000", Type: "invoice.paid", Created: at(days(28)), ReceivedAt: at(days(28)), AccountID: ids["alice"],
+		Status: store.EventStatusProcessed, Latency: 9 * time.Millisecond})
+	apply(store.Event{ID: "evt_006", Type: "invoice.paid", Created: at(days(59)), ReceivedAt: at(days(59)), AccountID: ids["grace"],
+		Status: store.EventStatusProcessed, Latency: 11 * time.Millisecond})
+	apply(store.Event{ID: "evt_007", Type: "invoice.paid", Created: at(days(60)), ReceivedAt: at(days(60)), AccountID: ids["judy"],
+		Status: store.EventStatusProcessed, Latency: 7 * time.Millisecond})
+	apply(store.Event{ID: "evt_003", Type: "invoice.paid", Created: at(20 * time.Hour), ReceivedAt: at(20 * time.Hour), AccountID: ids["bob"],
 		Status: store.EventStatusProcessed, Latency: 8 * time.Millisecond})
 	apply(store.Event{ID: "evt_004", Type: "charge.refunded", ReceivedAt: at(19 * time.Hour),
 		Status: store.EventStatusIgnored, Latency: 300 * time.Microsecond})

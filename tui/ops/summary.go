@@ -9,6 +9,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
@@ -26,9 +28,12 @@ type summary struct {
 	// Trials ending within endingSoon that have no card, soonest first.
 	ending []row
 
-	// Trial → paid: of the accounts whose one trial is over, how many pay.
-	trialsOver int
-	converted  int
+	// Trial → paid: of the accounts that ever started a trial, how many
+	// have paid since (paidSince), whatever they do now; inTrial of them
+	// are still in it.
+	trialed   int
+	inTrial   int
+	converted int
 
 	// Monthly recurring revenue by currency from active and canceling paid
 	// plans past their trial, at catalog prices; past due apart, as at risk.
@@ -53,6 +58,17 @@ func paid(r *row, now time.Time) bool {
 	return (r.state == store.StateActive || r.state == store.StateCanceling) && !r.trialEnd.After(now)
 }
 
+// paidSince reports whether an account that started a trial has paid
+// since: the store logged an invoice.paid for it dated (Stripe time) at or
+// after its trial end. The log keeps neither the amount nor the
+// billing_reason, so the date tells them apart: the trial's own $0 invoice
+// (subscription_create) is paid as the trial starts, before its end; real
+// money comes at the end (the first period) or later (a resumed or new
+// subscription). An account that paid and then canceled still counts.
+func paidSince(r *row) bool {
+	return r.trialUsed && !r.trialEnd.IsZero() && !r.lastPaid.IsZero() && !r.lastPaid.Before(r.trialEnd)
+}
+
 func (o *Ops) summarize(now time.Time) summary {
 	s := summary{byState: map[stateKey]int{}, mrr: map[string]int64{}, atRisk: map[string]int64{}}
 	cat := o.cfg.Catalog
@@ -62,9 +78,12 @@ func (o *Ops) summarize(now time.Time) summary {
 		if r.state == store.StateTrial && !r.hasCard && !r.trialEnd.Before(now) && r.trialEnd.Sub(now) <= endingSoon {
 			s.ending = append(s.ending, *r)
 		}
-		if r.trialUsed && !r.trialEnd.IsZero() && !r.trialEnd.After(now) {
-			s.trialsOver++
-			if paid(r, now) || r.state == store.StatePastDue {
+		if r.trialUsed {
+			s.trialed++
+			if r.state == store.StateTrial {
+				s.inTrial++
+			}
+			if paidSince(r) {
 				s.converted++
 			}
 		}
@@ -158,12 +177,21 @@ func (s *summaryScreen) view(width, height int) string {
 	}
 
 	add("")
-	conv := "no finished trials yet"
-	if sum.trialsOver > 0 {
-		conv = fmt.Sprintf("%s of %s finished trials (%.1f%%)", fmtCount(sum.converted), fmtCount(sum.trialsOver),
-			100*float64(sum.converted)/float64(sum.trialsOver))
+	conv := "no trials yet"
+	if sum.trialed > 0 {
+		conv = fmt.Sprintf("%s of %s accounts that started a trial have paid since (%.1f%%)", fmtCount(sum.converted),
+			fmtCount(sum.trialed), 100*float64(sum.converted)/float64(sum.trialed))
+		if sum.inTrial > 0 {
+			conv += fmt.Sprintf("; %s still in trial", fmtCount(sum.inTrial))
+		}
 	}
-	add("%s %s", st.Title.Render("Trial → paid:"), conv)
+	wrapped := func(style lipgloss.Style, text string) {
+		for l := range strings.SplitSeq(ansi.Wordwrap(text, max(width-2, 20), ""), "\n") {
+			add("%s", style.Render(l))
+		}
+	}
+	wrapped(st.Value, st.Title.Render("Trial → paid:")+" "+conv)
+	wrapped(st.Subtle, "Paid: an invoice.paid dated at or after the trial end (the trial's own $0 invoice is paid at its start).")
 	add("%s %s from %s", st.Title.Render("MRR:"), moneyByCurrency(sum.mrr), plural(sum.paying, "paying account"))
 	if sum.pastDue > 0 {
 		add("  %s", st.Warn.Render(fmt.Sprintf("at risk: %s from %s", moneyByCurrency(sum.atRisk), plural(sum.pastDue, "past-due account"))))
