@@ -459,3 +459,53 @@ func TestAPIKeyFile(t *testing.T) {
 		t.Fatal("Open accepted a live key")
 	}
 }
+
+func TestTrialPeriodDaysBounds(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+	cus := e.customer("t@example.com")
+	sub := func(days int64) error {
+		_, err := e.sc.Subscriptions.New(&stripe.SubscriptionParams{Customer: stripe.String(cus.ID),
+			Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(prices["plan_s"].ID)}}, TrialPeriodDays: stripe.Int64(days)})
+		return err
+	}
+	checkout := func(days int64) error {
+		_, err := e.sc.CheckoutSessions.New(&stripe.CheckoutSessionParams{Mode: stripe.String("subscription"), Customer: stripe.String(cus.ID),
+			SuccessURL: stripe.String("http://portal.test/ok"), CancelURL: stripe.String("http://portal.test/cancel"),
+			LineItems:        []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(prices["plan_s"].ID), Quantity: stripe.Int64(1)}},
+			SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{TrialPeriodDays: stripe.Int64(days)}})
+		return err
+	}
+	const subParam, csParam = "trial_period_days", "subscription_data[trial_period_days]"
+	for _, tc := range []struct {
+		name  string
+		call  func(int64) error
+		days  int64
+		param string // "" when the call must succeed
+		msg   string
+	}{
+		{"subscription -1", sub, -1, subParam, "must be at least 0"},
+		{"subscription min int", sub, -1 << 63, subParam, "must be at least 0"},
+		{"subscription 0", sub, 0, "", ""},
+		{"subscription 730", sub, 730, "", ""},
+		{"subscription 731", sub, 731, subParam, "maximum number of trial period days is 730"},
+		{"checkout -5", checkout, -5, csParam, "must be at least 1"},
+		{"checkout 0", checkout, 0, csParam, "must be at least 1"},
+		{"checkout 1", checkout, 1, "", ""},
+		{"checkout 731", checkout, 731, csParam, "maximum number of trial period days is 730"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call(tc.days)
+			if tc.param == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			se := stripeErr(t, err)
+			if se.HTTPStatusCode != 400 || se.Type != stripe.ErrorTypeInvalidRequest || se.Param != tc.param || !strings.Contains(se.Msg, tc.msg) {
+				t.Fatalf("got %d %s %q %q; want param %q and a message with %q", se.HTTPStatusCode, se.Type, se.Param, se.Msg, tc.param, tc.msg)
+			}
+		})
+	}
+}

@@ -138,12 +138,14 @@ func (s *Sandbox) createCheckoutSession(q *request) (any, *apiError) {
 		if cur := f.str("currency"); cur != "" && cur != items[0].Price.Currency {
 			return nil, invalidRequest("currency", "The currency %s does not match the currency of the line items (%s).", cur, items[0].Price.Currency)
 		}
-		days, _, err := f.int("subscription_data[trial_period_days]")
+		days, hasDays, err := f.int("subscription_data[trial_period_days]")
 		if err != nil {
 			return nil, err
 		}
-		if days < 0 || days > 730 {
-			return nil, invalidRequest("subscription_data[trial_period_days]", "The maximum number of trial period days is 730 (2 years).")
+		if hasDays {
+			if err := checkTrialDays("subscription_data[trial_period_days]", days, 1); err != nil {
+				return nil, err
+			}
 		}
 		if f.has("subscription_data[trial_end]") {
 			return nil, invalidRequest("subscription_data[trial_end]", "The offline sandbox takes subscription_data[trial_period_days] for Checkout trials.")

@@ -142,8 +142,10 @@ func (s *Sandbox) createSubscription(q *request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if hasDays && (days < 0 || days > 730) {
-		return nil, invalidRequest("trial_period_days", "The maximum number of trial period days is 730 (2 years).")
+	if hasDays {
+		if err := checkTrialDays("trial_period_days", days, 0); err != nil {
+			return nil, err
+		}
 	}
 	te, teNow, hasTE, err := f.timeOrNow("trial_end")
 	if err != nil {
@@ -817,4 +819,17 @@ func (s *Sandbox) renewInvoice(t *txn, sub *subscription, before snapshot) {
 	s.emit(t, "customer.subscription.updated", sub, before)
 	s.finalize(t, inv)
 	s.chargeCycle(t, sub, inv)
+}
+
+// checkTrialDays bounds a trial_period_days parameter: at least least (0 on
+// subscriptions, where 0 means no trial; 1 on Checkout Sessions, as Stripe
+// documents) and at most Stripe's 730 days.
+func checkTrialDays(param string, days, least int64) *apiError {
+	if days < least {
+		return invalidRequest(param, "Invalid %s: %d; it must be at least %d.", param, days, least)
+	}
+	if days > 730 {
+		return invalidRequest(param, "The maximum number of trial period days is 730 (2 years).")
+	}
+	return nil
 }
