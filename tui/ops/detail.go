@@ -213,7 +213,17 @@ func (d *detailScreen) view(width, height int) string {
 	var lines []string
 	add := func(s string) { lines = append(lines, s) }
 	field := func(label, value string) string { return fit(label, 14) + value }
-	pair := func(l1, v1, l2, v2 string) { add(fit(field(l1, v1), 44) + "  " + field(l2, v2)) }
+	// Narrow: one field a line (the screen scrolls), no "customer." on
+	// event types, and errors on a line of their own.
+	compact := width < narrow
+	pair := func(l1, v1, l2, v2 string) {
+		if compact {
+			add(field(l1, v1))
+			add(field(l2, v2))
+			return
+		}
+		add(fit(field(l1, v1), 44) + "  " + field(l2, v2))
+	}
 
 	add(st.Title.Render(a.Email) + "  " + st.Subtle.Render(a.ID))
 	planName := orDash(a.Plan)
@@ -236,6 +246,11 @@ func (d *detailScreen) view(width, height int) string {
 	pair("Period end", fmtTime(a.CurrentPeriodEnd), "Next invoice", nextInvoice(a))
 	pair("Last sync", fmtTime(a.LastSyncAt), "Updated", fmt.Sprintf("%s (v%d)", fmtTime(a.UpdatedAt), a.Version))
 	for _, k := range a.Keys {
+		if compact {
+			add(field("Key", k.Fingerprint))
+			add(field("", "added "+fmtDate(k.AddedAt)))
+			continue
+		}
 		add(field("Key", k.Fingerprint+"  added "+fmtDate(k.AddedAt)))
 	}
 
@@ -245,14 +260,23 @@ func (d *detailScreen) view(width, height int) string {
 		add(st.Subtle.Render("  none"))
 	}
 	for _, e := range d.events {
-		l := fmt.Sprintf("  %s  %s %s %s", fmtStamp(e.ReceivedAt), fit(e.Type, 40), fit(string(e.Status), 9), fitRight(fmtLatency(e.Latency), 7))
+		stamp, typ := fmtStamp(e.ReceivedAt), fit(e.Type, 40)
+		if compact {
+			stamp, typ = fmtShortStamp(e.ReceivedAt), fit(shortType(e.Type), 30)
+		}
+		l := fmt.Sprintf("  %s  %s %s %s", stamp, typ, fit(string(e.Status), 9), fitRight(fmtLatency(e.Latency), 7))
 		if e.Duplicates > 0 {
 			l += fmt.Sprintf("  +%d dup", e.Duplicates)
 		}
-		if e.Error != "" {
+		if e.Error != "" && !compact {
 			l += "  " + e.Error
 		}
 		add(l)
+		if e.Error != "" && compact {
+			for _, w := range wrapLines("error: "+e.Error, width-4) {
+				add("    " + w)
+			}
+		}
 	}
 
 	add("")

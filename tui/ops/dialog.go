@@ -116,7 +116,10 @@ func (d *dialog) update(msg tea.KeyMsg) (done bool, cmd tea.Cmd) {
 // takesText reports whether printable keys go to the dialog's input.
 func (d *dialog) takesText() bool { return d.stage == stageNumber }
 
-func (d *dialog) view(s *common.Styles) string {
+// view draws the dialog in a box at most width cells wide; a long prompt
+// wraps inside it.
+func (d *dialog) view(s *common.Styles, width int) string {
+	inner := max(width-4, 10) // the box's border and padding
 	var b strings.Builder
 	switch d.stage {
 	case stageNumber:
@@ -135,7 +138,7 @@ func (d *dialog) view(s *common.Styles) string {
 			}
 		}
 	case stageConfirm:
-		b.WriteString(s.Warn.Render(d.act.prompt()))
+		b.WriteString(s.Warn.Render(strings.Join(wrapLines(d.act.prompt(), inner), "\n")))
 		b.WriteString("\n" + s.Subtle.Render("y: yes, do it   n/esc: no"))
 	}
 	return s.Box.Render(b.String())

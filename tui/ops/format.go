@@ -37,6 +37,20 @@ func orDash(s string) string {
 	return s
 }
 
+// narrow is the width below which screens switch to compact layouts, so
+// that an 80-column terminal (76 inside the padding) shows every column.
+const narrow = 100
+
+// shortType drops the "customer." most Stripe event types start with, for
+// compact layouts: customer.subscription.updated → subscription.updated.
+func shortType(t string) string { return strings.TrimPrefix(t, "customer.") }
+
+// wrapLines wraps s, which may hold styles, to w cells: at spaces where it
+// can, inside a word where it must.
+func wrapLines(s string, w int) []string {
+	return strings.Split(ansi.Wrap(s, max(w, 1), ""), "\n")
+}
+
 func fmtDate(t time.Time) string {
 	if t.IsZero() {
 		return "-"
@@ -56,6 +70,14 @@ func fmtStamp(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// fmtShortStamp is fmtStamp without the year, for compact layouts.
+func fmtShortStamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("01-02 15:04:05")
 }
 
 // fmtIn says how far t is from now: "in 2d 3h", "5h ago", "now".

@@ -3,6 +3,8 @@ package ops
 import (
 	"strings"
 	"testing"
+
+	"github.com/charmbracelet/lipgloss"
 )
 
 // Golden tests: each ops screen at a fixed size and clock, in plain ASCII.
@@ -89,4 +91,42 @@ func TestGoldenTooSmall(t *testing.T) {
 	f, _ := goldenFixture(t, false)
 	d := f.drive(t, 60, 10)
 	golden(t, "too_small", d.view())
+}
+
+// Every ops screen at 80×24, the smallest terminal an admin is likely to
+// have: no line runs past the edge, and what each screen is for is not cut
+// (the webhook log's latency and the failed event's error, the summary's
+// notes, the whole confirmation prompt).
+func TestGolden80x24(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keys []string
+		want []string
+	}{
+		{"accounts", nil, []string{"judy@example.net", "Trial end"}},
+		{"detail", []string{"/", "alice", "enter", "enter"}, []string{"sub_Alice00000001", "added 2026-03-10"}},
+		{"detail_confirm", []string{"/", "alice", "enter", "enter", "e", "14", "enter"}, []string{"paused)?"}},
+		{"detail_plan_picker", []string{"/", "bob", "enter", "enter", "p", "down"}, []string{"XXL $199.00/month"}},
+		{"summary", []string{"2"}, []string{"3 still in trial", "not the trial's $0 one", "at catalog prices", "at risk: $79.00"}},
+		{"webhooks", []string{"3"}, []string{"1500ms", "error: store: database not open", " 7ms "}},
+		{"clock_confirm", []string{"4", "d"}, []string{"It never goes back."}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _ := goldenFixture(t, true)
+			d := f.drive(t, 80, 24)
+			d.keys(tc.keys...)
+			v := d.view()
+			for i, l := range strings.Split(v, "\n") {
+				if w := lipgloss.Width(l); w > 80 {
+					t.Errorf("line %d is %d cells wide: %q", i+1, w, l)
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(v, w) {
+					t.Errorf("%q missing or cut:\n%s", w, v)
+				}
+			}
+			golden(t, "80x24_"+tc.name, v)
+		})
+	}
 }

@@ -249,7 +249,7 @@ func (m *model) View() string {
 
 	var foot []string
 	if m.dialog != nil {
-		foot = append(foot, m.dialog.view(st))
+		foot = append(foot, m.dialog.view(st, innerW))
 	}
 	if m.running != "" {
 		foot = append(foot, st.Subtle.Render("Working… "+m.running))

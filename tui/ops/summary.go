@@ -10,7 +10,6 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
@@ -150,8 +149,13 @@ func (s *summaryScreen) view(width, height int) string {
 	}
 	var lines []string
 	add := func(f string, args ...any) { lines = append(lines, fmt.Sprintf(f, args...)) }
+	wrapped := func(style lipgloss.Style, text string) {
+		for _, l := range wrapLines(text, width) {
+			add("%s", style.Render(l))
+		}
+	}
 
-	add("%s", st.Title.Render(fmt.Sprintf("Accounts: %s", fmtCount(sum.accounts))))
+	add("%s", st.Title.Render(fmt.Sprintf("Accounts: %s", fmtCount(sum.accounts)))+st.Subtle.Render("  as of "+fmtTime(s.at)+" UTC"))
 	keys := make([]stateKey, 0, len(sum.byState))
 	for k := range sum.byState {
 		keys = append(keys, k)
@@ -162,44 +166,64 @@ func (s *summaryScreen) view(width, height int) string {
 		}
 		return cmp.Compare(boolKey(a.noCard), boolKey(b.noCard))
 	})
-	for _, k := range keys {
-		add("  %s %s", fit(k.label(), 22), fitRight(fmtCount(sum.byState[k]), 9))
+	// The states in as many columns as fit, filled down: four lines, not
+	// eight, at 80 columns.
+	const cellW = 2 + 22 + 1 + 9
+	cols := max(width/cellW, 1)
+	rows := (len(keys) + cols - 1) / cols
+	for r := range rows {
+		var l strings.Builder
+		for c := range cols {
+			if i := c*rows + r; i < len(keys) {
+				k := keys[i]
+				l.WriteString(fmt.Sprintf("  %s %s", fit(k.label(), 22), fitRight(fmtCount(sum.byState[k]), 9)))
+			}
+		}
+		add("%s", l.String())
+	}
+
+	// What follows the trials ending soon, built first so that the list
+	// gets only the room left.
+	var tail []string
+	{
+		head := lines
+		lines = nil
+		add("")
+		conv := "no trials yet"
+		if sum.trialed > 0 {
+			conv = fmt.Sprintf("%s of %s accounts that started a trial (%.1f%%)", fmtCount(sum.converted),
+				fmtCount(sum.trialed), 100*float64(sum.converted)/float64(sum.trialed))
+			if sum.inTrial > 0 {
+				conv += fmt.Sprintf("; %s still in trial", fmtCount(sum.inTrial))
+			}
+		}
+		wrapped(st.Value, st.Title.Render("Trial → paid:")+" "+conv)
+		wrapped(st.Subtle, "  paid: an invoice.paid at or after the trial end (not the trial's $0 one)")
+		add("%s %s from %s", st.Title.Render("MRR:"), moneyByCurrency(sum.mrr), plural(sum.paying, "paying account"))
+		if sum.pastDue > 0 {
+			add("  %s", st.Warn.Render(fmt.Sprintf("at risk: %s from %s", moneyByCurrency(sum.atRisk), plural(sum.pastDue, "past-due account"))))
+		}
+		if sum.unpriced > 0 {
+			wrapped(st.Warn, fmt.Sprintf("  %s on plans missing from the catalog (not counted)", plural(sum.unpriced, "paying account")))
+		}
+		wrapped(st.Subtle, "  MRR: active and canceling plans past their trial, at catalog prices")
+		tail, lines = lines, head
 	}
 
 	add("")
 	add("%s", st.Title.Render(fmt.Sprintf("Trials ending within 3 days without a card: %s", fmtCount(len(sum.ending)))))
-	shown := min(len(sum.ending), max(height-len(lines)-8, 3))
+	room := height - len(lines) - len(tail)
+	shown := min(len(sum.ending), max(room, 1))
+	if shown < len(sum.ending) {
+		shown = max(room-1, 1) // one line for "… and n more"
+	}
 	for _, r := range sum.ending[:shown] {
 		add("  %s %s %s", fit(r.email, 32), fit(orDash(r.plan), 4), fmtTime(r.trialEnd)+" ("+fmtIn(s.at, r.trialEnd)+")")
 	}
 	if more := len(sum.ending) - shown; more > 0 {
-		add("  %s", st.Subtle.Render(fmt.Sprintf("… and %s more (accounts table: state trial, sort by trial end)", fmtCount(more))))
+		wrapped(st.Subtle, fmt.Sprintf("  … and %s more (accounts table: state trial, sort by trial end)", fmtCount(more)))
 	}
-
-	add("")
-	conv := "no trials yet"
-	if sum.trialed > 0 {
-		conv = fmt.Sprintf("%s of %s accounts that started a trial have paid since (%.1f%%)", fmtCount(sum.converted),
-			fmtCount(sum.trialed), 100*float64(sum.converted)/float64(sum.trialed))
-		if sum.inTrial > 0 {
-			conv += fmt.Sprintf("; %s still in trial", fmtCount(sum.inTrial))
-		}
-	}
-	wrapped := func(style lipgloss.Style, text string) {
-		for l := range strings.SplitSeq(ansi.Wordwrap(text, max(width-2, 20), ""), "\n") {
-			add("%s", style.Render(l))
-		}
-	}
-	wrapped(st.Value, st.Title.Render("Trial → paid:")+" "+conv)
-	wrapped(st.Subtle, "Paid: an invoice.paid dated at or after the trial end (the trial's own $0 invoice is paid at its start).")
-	add("%s %s from %s", st.Title.Render("MRR:"), moneyByCurrency(sum.mrr), plural(sum.paying, "paying account"))
-	if sum.pastDue > 0 {
-		add("  %s", st.Warn.Render(fmt.Sprintf("at risk: %s from %s", moneyByCurrency(sum.atRisk), plural(sum.pastDue, "past-due account"))))
-	}
-	if sum.unpriced > 0 {
-		add("  %s", st.Warn.Render(fmt.Sprintf("%s on plans missing from the catalog (not counted)", plural(sum.unpriced, "paying account"))))
-	}
-	add("%s", st.Subtle.Render("As of "+fmtTime(s.at)+" UTC. MRR counts active and canceling paid plans past their trial, at catalog prices."))
+	lines = append(lines, tail...)
 	if len(lines) > height {
 		lines = lines[:height]
 	}

@@ -217,7 +217,13 @@ func (w *webhooksScreen) view(width, height int) string {
 		title = "Failed events, newest first"
 	}
 	add(st.Title.Render(title))
+	// Narrow: no year, no "customer." on types, and the selected event's
+	// error on a line of its own under the list (it would be cut off).
+	compact := width < narrow
 	room := max(height-len(lines)-driftLines-2, 1)
+	if compact {
+		room = max(room-1, 1)
+	}
 	if len(list) == 0 {
 		add(st.Subtle.Render("  none"))
 	}
@@ -233,12 +239,15 @@ func (w *webhooksScreen) view(width, height int) string {
 		if e.Status != store.EventStatusFailed {
 			status = string(e.Status)
 		}
-		l := fmt.Sprintf("%s %s %s %s %s", fmtStamp(e.ReceivedAt), fit(e.Type, 38), fit(status, 9),
-			fitRight(fmtLatency(e.Latency), 6), orDash(who))
+		stamp, typ := fmtStamp(e.ReceivedAt), fit(e.Type, 38)
+		if compact {
+			stamp, typ = fmtShortStamp(e.ReceivedAt), fit(shortType(e.Type), 27)
+		}
+		l := fmt.Sprintf("%s %s %s %s %s", stamp, typ, fit(status, 9), fitRight(fmtLatency(e.Latency), 6), orDash(who))
 		if e.Duplicates > 0 {
 			l += fmt.Sprintf(" +%d dup", e.Duplicates)
 		}
-		if e.Error != "" {
+		if e.Error != "" && !compact {
 			l += "  " + e.Error
 		}
 		if i == w.pos {
@@ -246,6 +255,9 @@ func (w *webhooksScreen) view(width, height int) string {
 		} else {
 			add(fit("  "+l, width))
 		}
+	}
+	if compact && len(list) > 0 && list[w.pos].Error != "" {
+		add(st.Error.Render(fit("  error: "+list[w.pos].Error, width)))
 	}
 
 	add("")
@@ -258,7 +270,11 @@ func (w *webhooksScreen) view(width, height int) string {
 		if r, ok := w.o.idx.get(e.AccountID); ok {
 			who = r.email
 		}
-		add(fit(fmt.Sprintf("  %s %s %s", fmtTime(e.At), fit(who, 24), diffSummary(e.Before, e.After)), width))
+		at, whoW := fmtTime(e.At), 24
+		if compact {
+			at, whoW = e.At.UTC().Format("01-02 15:04"), 18
+		}
+		add(fit(fmt.Sprintf("  %s %s %s", at, fit(who, whoW), diffSummary(e.Before, e.After)), width))
 	}
 	if len(lines) > height {
 		lines = lines[:height]
