@@ -59,6 +59,7 @@ func newLifecycle(t *testing.T) *lifecycle {
 		t.Fatal(err)
 	}
 	l := &lifecycle{t: t, sb: sb, db: db, svc: svc, srv: srv}
+	mux.Handle("/l/", svc.LinkHandler())
 	wh := svc.WebhookHandler(testSecret, WebhookOptions{})
 	mux.HandleFunc("/webhooks/stripe", func(w http.ResponseWriter, r *http.Request) {
 		if l.down.Load() {
@@ -136,15 +137,23 @@ func (l *lifecycle) hasNotice(id, kind string) bool {
 	return false
 }
 
-// payCard completes a hosted checkout page the way a browser would: GET the
-// page, then POST its card form.
+// payCard completes a hosted checkout page the way a browser would: open
+// the short link, follow its redirect to the page, then POST its card form.
 func (l *lifecycle) payCard(link Link, number string) {
 	l.t.Helper()
-	if link.URL == "" {
-		l.t.Fatal("empty checkout link")
+	if !strings.HasPrefix(link.URL, l.srv.URL+"/l/") || link.Target == "" {
+		l.t.Fatalf("checkout link %+v", link)
 	}
 	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Get(link.URL)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != link.Target {
+		l.t.Fatalf("short link: %d to %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), link.Target)
+	}
+	resp, err = c.Get(link.Target)
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -154,7 +163,7 @@ func (l *lifecycle) payCard(link Link, number string) {
 		l.t.Fatalf("checkout page: %d\n%s", resp.StatusCode, page)
 	}
 	form := url.Values{"cardnumber": {number}, "exp": {"12/45"}, "cvc": {"123"}, "name": {"Test Customer"}, "email": {"pay@example.com"}}
-	resp, err = c.PostForm(link.URL, form)
+	resp, err = c.PostForm(link.Target, form)
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -367,8 +376,17 @@ func TestLifecycleResyncAndReconciler(t *testing.T) {
 		t.Fatalf("after the backlog: %s", summary(b))
 	}
 	link, err := l.svc.PortalLink(ctx, a.ID)
-	if err != nil || link.URL == "" {
+	if err != nil || !strings.HasPrefix(link.URL, l.srv.URL+"/l/") || !strings.Contains(link.Target, "/portal/") ||
+		!link.ExpiresAt.After(l.sb.Now().Add(23*time.Hour)) {
 		t.Fatalf("PortalLink: %v %+v", err, link)
+	}
+	resp, err := http.Get(link.URL) // follows the redirect to the sandbox's portal page
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.String() != link.Target {
+		t.Fatalf("portal short link: %d at %s", resp.StatusCode, resp.Request.URL)
 	}
 }
 

@@ -56,6 +56,8 @@ type Service struct {
 	prices  map[string]string // lookup key → price id
 	pending map[string]string // account id → paid plan chosen while a card is required
 
+	links linkTable // short links (links.go)
+
 	stats webhookCounters
 	// syncing orders each customer's fetch-derive-commit sequences (webhook
 	// events, resyncs): without it an older fetch could commit after a newer one.
@@ -105,8 +107,12 @@ func (s *Service) TrialDays() int { return int(s.trialDays) }
 
 // Link is a hosted Stripe page for the customer to open.
 type Link struct {
+	// URL is what to show: a short link, <PublicURL>/l/<token>, that
+	// LinkHandler redirects to Target until ExpiresAt (or Target itself in
+	// the rare case the short-link table is full).
 	URL       string
-	ExpiresAt time.Time // zero when the page does not expire
+	Target    string    // the Stripe page
+	ExpiresAt time.Time // when the page (and the short link) expire
 	SessionID string
 }
 
@@ -426,7 +432,7 @@ func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) 
 	if err != nil {
 		return Link{}, wrap(op, err)
 	}
-	return Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, nil
+	return s.shorten(Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, checkoutLinkTTL), nil
 }
 
 // CheckoutLink returns a subscription-mode Checkout page that starts planID
@@ -464,10 +470,11 @@ func (s *Service) CheckoutLink(ctx context.Context, accountID, planID string) (L
 	if err != nil {
 		return Link{}, wrap(op, err)
 	}
-	return Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, nil
+	return s.shorten(Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, checkoutLinkTTL), nil
 }
 
-// PortalLink returns a Stripe customer portal session (card, invoices, cancel).
+// PortalLink returns a Stripe customer portal session (card, invoices,
+// cancel). Its short link lives 24 hours.
 func (s *Service) PortalLink(ctx context.Context, accountID string) (Link, error) {
 	const op = "PortalLink"
 	acct, err := s.db.Account(accountID)
@@ -483,7 +490,7 @@ func (s *Service) PortalLink(ctx context.Context, accountID string) (Link, error
 	if err != nil {
 		return Link{}, wrap(op, err)
 	}
-	return Link{URL: sess.URL, SessionID: sess.ID}, nil
+	return s.shorten(Link{URL: sess.URL, SessionID: sess.ID}, portalLinkTTL), nil
 }
 
 // PreviewChange tells what moving to planID would cost: the amount charged

@@ -1,0 +1,93 @@
+package billing
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// linkService is a Service whose clock the test moves.
+func linkService(tb testing.TB) (*Service, func(time.Duration)) {
+	tb.Helper()
+	var mu sync.Mutex
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	svc, err := New(Config{API: newFakeStripe().api(), Store: openStore(tb, true), PublicURL: "https://portal.example.com/",
+		Logger: testLogger(tb), Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc, func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+}
+
+func get(tb testing.TB, h http.Handler, method, path string) *httptest.ResponseRecorder {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
+		tb.Errorf("%s %s: Cache-Control %q", method, path, cc)
+	}
+	return rec
+}
+
+func TestShortLinks(t *testing.T) {
+	svc, advance := linkService(t)
+	h := svc.LinkHandler()
+	target := "https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ#fidkdWxOYHwnPyd1blpxYHZxWjA0SDJhT2RLMXxffHxqSFd8"
+	expires := svc.Now().Add(time.Hour)
+	l := svc.shorten(Link{URL: target, ExpiresAt: expires, SessionID: "cs_test"}, portalLinkTTL)
+	tok, ok := strings.CutPrefix(l.URL, "https://portal.example.com/l/")
+	if !ok || len(tok) != 10 || strings.Trim(tok, tokenAlphabet) != "" {
+		t.Fatalf("short URL %q", l.URL)
+	}
+	if l.Target != target || !l.ExpiresAt.Equal(expires) || l.SessionID != "cs_test" || len(l.URL) > 40 {
+		t.Fatalf("link %+v", l)
+	}
+	if other := svc.shorten(Link{URL: target, ExpiresAt: expires}, portalLinkTTL); other.URL == l.URL {
+		t.Fatal("two links share a token")
+	}
+
+	rec := get(t, h, http.MethodGet, "/l/"+tok)
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != target {
+		t.Fatalf("GET: %d Location %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := get(t, h, http.MethodHead, "/l/"+tok); rec.Code != http.StatusFound {
+		t.Fatalf("HEAD: %d", rec.Code)
+	}
+	if rec := get(t, h, http.MethodPost, "/l/"+tok); rec.Code != http.StatusMethodNotAllowed {
+		t.Fatalf("POST: %d", rec.Code)
+	}
+	for _, path := range []string{"/l/aaaaaaaaaa", "/l/", "/l/" + tok + "x", "/l/" + strings.ToUpper(tok), "/x/" + tok} {
+		rec := get(t, h, http.MethodGet, path)
+		if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "unknown or has expired") || strings.Contains(rec.Body.String(), "stripe") {
+			t.Errorf("GET %s: %d %q", path, rec.Code, rec.Body.String())
+		}
+	}
+
+	// Expiry follows the injected clock.
+	advance(59 * time.Minute)
+	if rec := get(t, h, http.MethodGet, "/l/"+tok); rec.Code != http.StatusFound {
+		t.Fatalf("a minute before expiry: %d", rec.Code)
+	}
+	advance(time.Minute)
+	if rec := get(t, h, http.MethodGet, "/l/"+tok); rec.Code != http.StatusNotFound {
+		t.Fatalf("at expiry: %d", rec.Code)
+	}
+
+	// A page without its own expiry (the billing portal) gets the TTL.
+	p := svc.shorten(Link{URL: target}, portalLinkTTL)
+	if !p.ExpiresAt.Equal(svc.Now().Add(24 * time.Hour)) {
+		t.Fatalf("portal link expires %s", p.ExpiresAt)
+	}
+	// Expired entries are swept when links are added.
+	advance(25 * time.Hour)
+	svc.shorten(Link{URL: target}, portalLinkTTL)
+	svc.links.mu.Lock()
+	n := len(svc.links.m)
+	svc.links.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d links kept after the sweep, want 1", n)
+	}
+}
