@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -508,4 +510,59 @@ func TestTrialPeriodDaysBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCloseContextLeavesHungDeliveryPending(t *testing.T) {
+	// The endpoint hangs until the sandbox is reopened, then answers as
+	// the verifying receiver does (deliveries keep the URL they were made for).
+	var hang atomic.Bool
+	hang.Store(true)
+	var rc http.Handler
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hang.Load() {
+			rc.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		select { // until the sender gives up or the test ends
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(hook.Close)
+	t.Cleanup(func() { close(release) }) // runs first: lets hook.Close finish
+	// One attempt allowed: were the aborted post counted, the delivery
+	// would be marked failed and never sent again.
+	e := newEnv(t, func(c *Config) {
+		c.WebhookURL = hook.URL
+		c.HTTPClient = &http.Client{} // no timeout of its own: only CloseContext can end the post
+		c.Retry.MaxAttempts = 1
+	})
+	rc = e.rc.srv.Config.Handler
+	cus := e.customer("hang@example.com")
+	<-arrived
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	sb := e.sb
+	e.sb = nil
+	start := time.Now()
+	err := sb.CloseContext(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("CloseContext: %v, want the deadline's error", err)
+	}
+	// Not a speed claim: Close's own bound is 5 s, so returning well before
+	// it shows CloseContext honoured ctx.
+	if waited := time.Since(start); waited >= closeWait {
+		t.Fatalf("CloseContext waited %s with a 200ms context", waited)
+	}
+	e.close()
+
+	hang.Store(false)
+	e.open()
+	e.rc.waitFor("customer.created", cus.ID)
 }

@@ -49,7 +49,9 @@
 // (Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.payload">) and
 // POSTed asynchronously to Config.WebhookURL and to endpoints created via
 // the API. Deliveries are retried per Config.Retry, ordered per endpoint and
-// object, kept across restarts, and then marked failed. Events read through
+// object, kept across restarts, and then marked failed. CloseContext waits
+// for those in flight only until its context ends; one it cuts short is
+// not counted as an attempt and goes out again after the next Open. Events read through
 // the API carry a sandbox-only "delivery" field (status pending, delivered,
 // failed or none, with per-endpoint attempts and last error); list
 // undelivered ones with GET /v1/events?delivery_success=false.

@@ -139,10 +139,23 @@ func Open(cfg Config) (*Sandbox, error) {
 	return s, nil
 }
 
-// Close stops background work, waits up to 5 s for in-flight webhook
-// deliveries (then aborts them; they are retried after the next Open), and
-// closes the database.
+// closeWait is how long Close waits for in-flight webhook deliveries.
+const closeWait = 5 * time.Second
+
+// Close is CloseContext bounded by 5 s.
 func (s *Sandbox) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	return s.CloseContext(ctx)
+}
+
+// CloseContext stops background work, waits until ctx ends for in-flight
+// webhook deliveries and closes the database. Deliveries still in flight
+// when ctx ends are aborted without counting as an attempt: they stay
+// pending in the database and go out again after the next Open. It then
+// returns ctx's error (after closing the database), like
+// http.Server.Shutdown. Calls after the first return nil.
+func (s *Sandbox) CloseContext(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -153,14 +166,16 @@ func (s *Sandbox) Close() error {
 	close(s.stop)
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
+	var aborted error
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-ctx.Done():
+		aborted = fmt.Errorf("sandbox: in-flight webhook deliveries left pending for the next Open: %w", ctx.Err())
 		s.cancel()
-		<-done
+		<-done // aborted posts return at once; the ticker stops between steps
 	}
 	s.cancel()
-	return s.db.Close()
+	return errors.Join(aborted, s.db.Close())
 }
 
 // Handler serves the Stripe API under /v1/ and the hosted pages under

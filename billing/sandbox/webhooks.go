@@ -192,6 +192,12 @@ func (s *Sandbox) attempt(d *delivery) {
 	} else {
 		errText = s.post(d.URL, payload, secret)
 	}
+	if errText != "" && s.ctx.Err() != nil {
+		// Close aborted the post: the receiver did nothing wrong, so this
+		// is no attempt; the delivery stays pending for the next Open.
+		s.log.Info("sandbox webhook delivery aborted by Close, left pending", "event", d.EventID, "url", d.URL)
+		return
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
