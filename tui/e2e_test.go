@@ -252,3 +252,20 @@ func TestRegisterSurvivesDeleteWordForward(t *testing.T) {
 		t.Errorf("registered as %q", a.Email)
 	}
 }
+
+// A key's "added" is when it was registered, on the same (wall) clock as
+// the account's creation, however far the sandbox's billing clock has run.
+func TestRegisterStampsKeyWithTheStoreClock(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	advance(t, p, 40*day)
+	key := portaltest.NewKey(t)
+	s := p.Connect(t, key, wide)
+	s.WaitFor(t, "Email")
+	s.Type("gus@example.com", "enter")
+	s.WaitFor(t, "choose a plan")
+	a := account(t, p, key)
+	if len(a.Keys) != 1 || !a.Keys[0].AddedAt.Equal(a.CreatedAt) {
+		t.Errorf("created %v, key added %v: want the same moment", a.CreatedAt, a.Keys)
+	}
+}

@@ -82,10 +82,11 @@ func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 func (r *registerScreen) register(email string) tea.Cmd {
 	c := r.c
 	return func() tea.Msg {
+		// AddedAt is left to the store, which stamps it and CreatedAt with
+		// its wall clock: c.Now is the billing clock, for trial times only.
 		a, err := c.Store.CreateAccount(email, store.Key{
 			Fingerprint: c.Identity.Fingerprint,
 			PublicKey:   c.Identity.PublicKey,
-			AddedAt:     c.Now(),
 		})
 		if err != nil {
 			return registerFailedMsg{Err: err}

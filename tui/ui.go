@@ -28,7 +28,9 @@ type Config struct {
 	// Nil shows the plans but refuses every billing action.
 	Billing Billing
 	Logger  *slog.Logger
-	Now     func() time.Time
+	// Now is the billing clock (the sandbox's offline), for trial and
+	// period times; see common.Common.Now.
+	Now func() time.Time
 	// IdleTimeout closes a session after this long without input (server
 	// writes do not count, so a ticking screen still idles out). 0 = 30 min.
 	IdleTimeout time.Duration

@@ -18,9 +18,13 @@ type Identity struct {
 // Common is what every screen of one session shares: its context, services,
 // clock, styles, identity and the terminal size.
 type Common struct {
-	Ctx      context.Context
-	Store    *store.DB
-	Logger   *slog.Logger
+	Ctx    context.Context
+	Store  *store.DB
+	Logger *slog.Logger
+	// Now is the billing clock (the sandbox's movable clock offline): for
+	// trial and period times, which Stripe states in it. When something
+	// happens in the portal (an account, a key, an audit entry) is the
+	// store's wall clock: leave such times zero and the store stamps them.
 	Now      func() time.Time
 	Styles   *Styles
 	Keys     KeyMap

@@ -171,8 +171,10 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 	} else {
 		o.log.Info("ops action", "key", actor, "action", a.auditAction(), "account", a.accountID)
 	}
+	// At is left to the store: its wall clock says when the action
+	// happened. Config.Now is the billing clock, which the sandbox moves.
 	if _, aerr := o.cfg.Store.AppendAudit(store.AuditEntry{
-		Actor: actor, AccountID: a.accountID, Action: a.auditAction(), Before: before, After: after, At: o.cfg.Now(),
+		Actor: actor, AccountID: a.accountID, Action: a.auditAction(), Before: before, After: after,
 	}); aerr != nil {
 		o.log.Error("ops audit", "key", actor, "action", a.auditAction(), "err", aerr)
 		if err == nil {

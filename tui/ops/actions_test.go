@@ -240,3 +240,16 @@ func TestOneActionAtATime(t *testing.T) {
 		t.Fatalf("no dialog after the action finished:\n%s", v)
 	}
 }
+
+// Audit entries say when the admin acted, on the store's wall clock, not on
+// the billing clock the views compare trial times with (which the sandbox
+// moves).
+func TestAuditUsesTheStoreClock(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	f.ops.cfg.Now = func() time.Time { return testNow.Add(days(40)) } // the billing clock ran ahead
+	d := f.drive(t, 140, 40)
+	d.keys("/", "bob", "enter", "enter", "x", "y")
+	if e := lastAudit(t, f.db, ids["bob"]); !e.At.Equal(testNow) {
+		t.Errorf("audit at %v, want the store's %v", e.At, testNow)
+	}
+}

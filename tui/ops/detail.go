@@ -225,6 +225,11 @@ func (d *detailScreen) view(width, height int) string {
 		add(fit(field(l1, v1), 44) + "  " + field(l2, v2))
 	}
 
+	// Clocks: Created, Updated, a key's added and the audit are the store's
+	// wall clock (when it happened here); Trial end, Period end and Next
+	// invoice are the billing clock (Stripe's, the sandbox's offline), as
+	// is now, which "in 2d" compares them with. Last sync and notices are
+	// stamped by billing with its clock.
 	add(st.Title.Render(a.Email) + "  " + st.Subtle.Render(a.ID))
 	planName := orDash(a.Plan)
 	if p, ok := d.o.cfg.Catalog.Plan(a.Plan); ok && !p.Free() {

@@ -49,8 +49,10 @@ type Config struct {
 	// re-check (the caller's own gate still applies).
 	Admins Admins
 	Logger *slog.Logger
-	// Now is the clock the views read (trial countdowns, "ending within 3
-	// days"); default: Clock.Now when there is a Clock, else time.Now.
+	// Now is the billing clock the views compare trial and period times
+	// with (countdowns, "ending within 3 days"); default: Clock.Now when
+	// there is a Clock, else time.Now. It never stamps what happens in the
+	// portal (audit entries): the store's wall clock does.
 	Now func() time.Time
 	// ActionTimeout bounds one confirmed action (Stripe calls included);
 	// default 30s.
