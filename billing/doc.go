@@ -11,7 +11,16 @@
 // that concerns a subscription the handler re-fetches it and derives the state
 // from the fetched snapshot, so events may arrive late, twice or out of order.
 // A reconciler re-fetches accounts whose last sync is stale, so a missed
-// webhook heals by itself.
+// webhook heals by itself. Each customer's fetch-and-commit sequences
+// (webhook events, resyncs) run one at a time, so an older fetch never
+// commits over a newer one; different customers run concurrently.
+//
+// Subscriptions of the account's Stripe customer that the portal did not
+// make (a price outside the catalog and no account_id metadata for the
+// account: another product sold to the same customer) are ignored.
+//
+// Hosted pages are handed out as short links (<PublicURL>/l/<token>) that
+// fit a terminal line; LinkHandler redirects them to Stripe.
 //
 // Errors returned by Service methods carry a sentence fit for the customer:
 // use Message(err). The wrapped error keeps the technical detail for logs.
