@@ -136,6 +136,7 @@ type App struct {
 	httpLn  net.Listener
 
 	sandbox       *sandbox.Sandbox // nil unless sandboxed
+	sandboxKey    string           // the sandbox's API key
 	api           *client.API
 	billing       *billing.Service
 	webhookSecret string
@@ -226,6 +227,9 @@ func (a *App) HostKeyFingerprint() string { return a.hostKey.Fingerprint() }
 // Sandbox is the offline Stripe sandbox, nil when talking to Stripe.
 func (a *App) Sandbox() *sandbox.Sandbox { return a.sandbox }
 
+// SandboxAPIKey is the key the sandbox's API requires ("" unless sandboxed).
+func (a *App) SandboxAPIKey() string { return a.sandboxKey }
+
 // Billing is the billing service.
 func (a *App) Billing() *billing.Service { return a.billing }
 
@@ -298,8 +302,10 @@ func (a *App) Run(ctx context.Context) error {
 	cancel()
 	bg.Wait()
 	if a.sandbox != nil {
-		if err := a.sandbox.Close(); err != nil {
-			a.log.Error("close sandbox", "err", err)
+		// Shares the shutdown deadline; deliveries cut short stay pending in
+		// the sandbox's file and go out after the next start.
+		if err := a.sandbox.CloseContext(sctx); err != nil {
+			a.log.Warn("close sandbox", "err", err)
 		}
 	}
 	if err := a.store.Close(); err != nil {

@@ -63,3 +63,29 @@ func TestHealthzAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("host key changed across restart: %s then %s", fp, got)
 	}
 }
+
+// The sandbox's API answers only this portal's key: anyone who can reach
+// the HTTP port could otherwise read customers or move the clock.
+func TestSandboxAPINeedsThePortalsKey(t *testing.T) {
+	a, cancel, done := startApp(t, t.TempDir())
+	defer func() { cancel(); <-done }()
+	get := func(key string) int {
+		req, _ := http.NewRequest("GET", "http://"+a.HTTPAddr()+"/sandbox/v1/customers", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if a.SandboxAPIKey() == "" {
+		t.Fatal("sandboxed portal without a sandbox API key")
+	}
+	if code := get("sk_test_guess"); code != http.StatusUnauthorized {
+		t.Errorf("sandbox API with another test key = %d, want 401", code)
+	}
+	if code := get(a.SandboxAPIKey()); code != http.StatusOK {
+		t.Errorf("sandbox API with the portal's key = %d, want 200", code)
+	}
+}

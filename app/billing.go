@@ -6,15 +6,21 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/billing/sandbox"
 )
 
-// sandboxKey is the API key stripe-go sends to the sandbox; any sk_test_
-// key would do.
-const sandboxKey = "sk_test_sandbox"
+// anyTestKey is the key sent to stripe-mock, which accepts any test key.
+const anyTestKey = "sk_test_portal"
+
+// sandboxKeyPath is where the sandbox's API key lives: only this portal and
+// `portal stripe-setup` on the same data dir may call the sandbox's API,
+// though its checkout and portal pages are public.
+func sandboxKeyPath(dataDir string) string { return filepath.Join(dataDir, "sandbox_api_key") }
 
 // setupBilling builds the Stripe client and the billing service: against
 // the offline sandbox (mounted on our own HTTP server) when no Stripe key or
@@ -30,14 +36,18 @@ func (a *App) setupBilling() error {
 	now := cfg.Now
 	a.webhookSecret = cfg.Stripe.WebhookSecret
 	if cfg.Stripe.Sandboxed() {
+		key, err := sandbox.LoadOrCreateAPIKey(sandboxKeyPath(cfg.DataDir))
+		if err != nil {
+			return err
+		}
 		if a.webhookSecret == "" {
-			var err error
 			if a.webhookSecret, err = sandbox.LoadOrCreateWebhookSecret(filepath.Join(cfg.DataDir, "webhook_secret")); err != nil {
 				return err
 			}
 		}
 		sb, err := sandbox.Open(sandbox.Config{
 			Path:          filepath.Join(cfg.DataDir, "sandbox.db"),
+			APIKey:        key,
 			BaseURL:       a.cfg.PublicURL + "/sandbox",
 			WebhookURL:    self + "/webhooks/stripe",
 			WebhookSecret: a.webhookSecret,
@@ -49,11 +59,12 @@ func (a *App) setupBilling() error {
 		}
 		a.sandbox = sb
 		now = sb.Now
-		a.api = newStripeClient(sandboxKey, self+"/sandbox", nil, cfg.Logger)
+		a.sandboxKey = key
+		a.api = newStripeClient(key, self+"/sandbox", nil, cfg.Logger)
 	} else {
 		key := cfg.Stripe.SecretKey
 		if key == "" {
-			key = sandboxKey // stripe-mock accepts any test key
+			key = anyTestKey
 		}
 		a.api = newStripeClient(key, cfg.Stripe.APIBase, nil, cfg.Logger)
 		if a.webhookSecret == "" {
@@ -75,7 +86,7 @@ func (a *App) setupBilling() error {
 	if a.sandbox != nil {
 		// Ensure the plan prices exist before anyone can pick a plan. Our HTTP
 		// server does not serve yet, so this goes to the sandbox in-process.
-		local := newStripeClient(sandboxKey, "http://sandbox.local", &http.Client{Transport: inProcess{a.sandbox.Handler()}}, cfg.Logger)
+		local := newStripeClient(a.sandboxKey, "http://sandbox.local", &http.Client{Transport: inProcess{a.sandbox.Handler()}}, cfg.Logger)
 		if _, err := billing.Setup(context.Background(), local, catalog, "", io.Discard); err != nil {
 			return fmt.Errorf("sandbox: create plan prices: %w", err)
 		}
@@ -90,7 +101,12 @@ func StripeSetup(ctx context.Context, cfg Config, out io.Writer) error {
 	cfg.setDefaults()
 	key := cfg.Stripe.SecretKey
 	if key == "" {
-		key = sandboxKey
+		// The sandbox of a portal on this data dir: its key is in the file.
+		k, err := os.ReadFile(sandboxKeyPath(cfg.DataDir))
+		if err != nil {
+			return fmt.Errorf("no STRIPE_SECRET_KEY, and the sandbox's key could not be read (start the portal once with -data-dir %s): %w", cfg.DataDir, err)
+		}
+		key = strings.TrimSpace(string(k))
 	}
 	catalog, err := loadCatalog(cfg.PlansFile)
 	if err != nil {
