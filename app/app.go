@@ -249,6 +249,9 @@ func (a *App) routes() http.Handler {
 		AllowAnyAPIVersion: a.cfg.Stripe.AnyAPIVersion,
 	}))
 	a.pages(mux)
+	// Short links to Checkout and the billing portal, so a terminal shows a
+	// URL that fits on one line and a QR code that scans.
+	mux.Handle("/l/", a.billing.LinkHandler())
 	if a.sandbox != nil {
 		mux.Handle("/sandbox/", http.StripPrefix("/sandbox", a.sandbox.Handler()))
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,6 +36,16 @@ func TestHealthzAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("GET /healthz = %d %v (decode err %v), want 200 with status ok", resp.StatusCode, body, err)
 	}
 	fp := a.HostKeyFingerprint()
+	// An unknown short link is a 404 with a way forward, not the mux's default.
+	if resp, err := http.Get("http://" + a.HTTPAddr() + "/l/aaaaaaaaaa"); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(b), "Make a new one") {
+			t.Errorf("GET unknown short link = %d %q", resp.StatusCode, b)
+		}
+	}
 	for _, path := range []string{"/checkout/success?session_id=cs_1", "/checkout/cancel", "/"} {
 		resp, err := http.Get("http://" + a.HTTPAddr() + path)
 		if err != nil {
