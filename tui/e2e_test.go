@@ -57,24 +57,39 @@ func account(t *testing.T, p *portaltest.Portal, key ssh.Signer) store.Account {
 	return a
 }
 
-var checkoutURL = regexp.MustCompile(`https?://\S+/checkout/cs_\w+`)
+// shownLink is the address the add-card screen shows: a short link that
+// redirects to the checkout page.
+var shownLink = regexp.MustCompile(`https?://\S+/l/\S+`)
 
 // payCheckout completes the hosted checkout page shown on s over HTTP, as
-// a browser would, with a test card.
+// a browser would, with a test card: it follows the short link shown to
+// the checkout page and posts the card there.
 func payCheckout(t *testing.T, p *portaltest.Portal, s *portaltest.Session) {
 	t.Helper()
 	s.WaitFor(t, "Waiting for Stripe")
-	raw := checkoutURL.FindString(s.Screen())
+	raw := shownLink.FindString(s.Screen())
 	if raw == "" {
 		t.Fatalf("no checkout address on screen:\n%s", s.Screen())
 	}
-	u, err := url.Parse(raw)
+	local := func(raw string) string {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Host = p.App.HTTPAddr() // PublicURL says localhost; the listener is 127.0.0.1
+		return u.String()
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(local(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Host = p.App.HTTPAddr() // PublicURL says localhost; the listener is 127.0.0.1
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(u.String(), url.Values{
+	resp.Body.Close()
+	target := resp.Header.Get("Location")
+	if resp.StatusCode/100 != 3 || !strings.Contains(target, "/checkout/cs_") {
+		t.Fatalf("short link %s answered %s, Location %q", raw, resp.Status, target)
+	}
+	resp, err = client.PostForm(local(target), url.Values{
 		"cardnumber": {"4242424242424242"}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
 	})
 	if err != nil {
@@ -127,7 +142,7 @@ func TestJourneyTrialCardActive(t *testing.T) {
 func paidInvoices(t *testing.T, p *portaltest.Portal, customer string) []*stripe.Invoice {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, "/v1/invoices?status=paid&limit=100&customer="+url.QueryEscape(customer), nil)
-	r.Header.Set("Authorization", "Bearer sk_test_e2e")
+	r.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
 	w := httptest.NewRecorder()
 	p.App.Sandbox().Handler().ServeHTTP(w, r)
 	var list stripe.InvoiceList
