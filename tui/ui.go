@@ -130,6 +130,9 @@ func (u *UI) commandMiddleware() wish.Middleware {
 					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
 				case s.Context().Value(idleClosedKey{}) != nil:
 					_, _ = io.WriteString(s, "Closed after "+u.cfg.IdleTimeout.String()+" without input.\r\n")
+				case s.Context().Value(panickedKey{}) != nil:
+					_, _ = io.WriteString(s, "Something went wrong on our side; your account is safe. Please reconnect.\r\n")
+					_ = s.Exit(1)
 				}
 				return
 			}
@@ -172,8 +175,10 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	if u.cfg.Ops != nil && u.cfg.Admins != nil && u.cfg.Admins.IsAdmin(id.Fingerprint) {
 		model = u.cfg.Ops(c)
 	}
+	var p *tea.Program
+	model = safeModel{m: model, log: u.cfg.Logger, ctx: s.Context(), quit: func() { go p.Quit() }}
 	in := newInputReader(s.Context(), s, u.cfg.InputRate)
-	p := tea.NewProgram(model,
+	p = tea.NewProgram(model,
 		tea.WithInput(in), tea.WithOutput(s),
 		tea.WithAltScreen(), tea.WithoutSignalHandler(),
 	)

@@ -1,0 +1,94 @@
+package tui
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/ssh"
+)
+
+// panickedKey marks, in the session's context, a session whose program
+// panicked, for commandMiddleware to apologise once the program is gone.
+type panickedKey struct{}
+
+// safeModel runs a session's model so that a panic in Init, Update, View or
+// a command they return is logged with its stack through slog and ends that
+// session alone. Bubble Tea would catch it too, but print the stack to the
+// process's stdout and leave the customer a blank screen and exit status 0.
+// (Commands inside a tea.Sequence are out of reach; Bubble Tea's own catch
+// still covers those.)
+type safeModel struct {
+	m   tea.Model
+	log *slog.Logger
+	ctx ssh.Context
+	// quit ends the program from View, which cannot return a command.
+	quit func()
+}
+
+// panicMsg reports a panic recovered in a command.
+type panicMsg struct{}
+
+func (s safeModel) recovered(where string, r any) {
+	s.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	s.ctx.SetValue(panickedKey{}, true)
+}
+
+func (s safeModel) Init() (cmd tea.Cmd) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.recovered("Init", r)
+			cmd = tea.Quit
+		}
+	}()
+	return s.wrap(s.m.Init())
+}
+
+func (s safeModel) Update(msg tea.Msg) (model tea.Model, cmd tea.Cmd) {
+	if _, ok := msg.(panicMsg); ok {
+		return s, tea.Quit
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.recovered("Update", r)
+			model, cmd = s, tea.Quit
+		}
+	}()
+	next, cmd := s.m.Update(msg)
+	s.m = next
+	return s, s.wrap(cmd)
+}
+
+func (s safeModel) View() (v string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.recovered("View", r)
+			s.quit()
+			v = ""
+		}
+	}()
+	return s.m.View()
+}
+
+// wrap makes cmd, and the commands of a batch it yields, recover too.
+func (s safeModel) wrap(cmd tea.Cmd) tea.Cmd {
+	if cmd == nil {
+		return nil
+	}
+	return func() (msg tea.Msg) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.recovered("command", r)
+				msg = panicMsg{}
+			}
+		}()
+		msg = cmd()
+		if batch, ok := msg.(tea.BatchMsg); ok {
+			for i, c := range batch {
+				batch[i] = s.wrap(c)
+			}
+		}
+		return msg
+	}
+}
