@@ -270,11 +270,18 @@ func (a *App) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	sshLn := newServingListener(a.sshLn)
 	go func() {
-		if err := a.ssh.Serve(a.sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		if err := a.ssh.Serve(sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
 			errc <- fmt.Errorf("ssh: %w", err)
 		}
 	}()
+	// Shutdown must not overtake Serve's start (see servingListener).
+	select {
+	case <-sshLn.serving:
+	case err := <-errc:
+		errc <- err
+	}
 	var bg sync.WaitGroup
 	for _, run := range []func(context.Context){
 		a.ui.Run,

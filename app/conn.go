@@ -2,6 +2,7 @@ package app
 
 import (
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,4 +60,22 @@ func releaseHandshake(next ssh.Handler) ssh.Handler {
 		}
 		next(s)
 	}
+}
+
+// servingListener closes serving on its first Accept. charmbracelet/ssh's
+// Serve registers the listener (a WaitGroup Add) just before that, and a
+// Shutdown racing ahead of the registration is a data race in the library.
+type servingListener struct {
+	net.Listener
+	once    sync.Once
+	serving chan struct{}
+}
+
+func newServingListener(l net.Listener) *servingListener {
+	return &servingListener{Listener: l, serving: make(chan struct{})}
+}
+
+func (l *servingListener) Accept() (net.Conn, error) {
+	l.once.Do(func() { close(l.serving) })
+	return l.Listener.Accept()
 }
