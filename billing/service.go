@@ -1002,37 +1002,3 @@ func cardName(brand, last4 string) string {
 	}
 	return brand + " ending " + last4
 }
-
-// zeroDecimal lists the currencies Stripe counts in whole units (its
-// "zero-decimal currencies"): an amount of 500 JPY is 500 JPY, not 5.00.
-var zeroDecimal = map[string]bool{
-	"bif": true, "clp": true, "djf": true, "gnf": true, "jpy": true, "kmf": true, "krw": true, "mga": true,
-	"pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true,
-}
-
-// threeDecimal lists the currencies Stripe counts in thousandths.
-var threeDecimal = map[string]bool{"bhd": true, "jod": true, "kwd": true, "omr": true, "tnd": true}
-
-// FormatAmount renders an amount in the currency's minor units (Stripe's
-// convention) for people: $9.00, 9.00 EUR, 500 JPY, 5.120 KWD. The currency
-// is matched case-insensitively; "" is usd.
-func FormatAmount(amount int64, currency string) string {
-	currency = strings.ToLower(currency)
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	var v string
-	switch {
-	case zeroDecimal[currency]:
-		v = strconv.FormatInt(amount, 10)
-	case threeDecimal[currency]:
-		v = fmt.Sprintf("%d.%03d", amount/1000, amount%1000)
-	default:
-		v = fmt.Sprintf("%d.%02d", amount/100, amount%100)
-	}
-	if currency == "usd" || currency == "" {
-		return sign + "$" + v
-	}
-	return sign + v + " " + strings.ToUpper(currency)
-}

@@ -124,7 +124,7 @@ func (c *changePlanScreen) summary() []string {
 	a, pv, plan := c.account, c.preview, c.plan
 	cur := planLine(c.e.billing.Catalog(), a.Plan)
 	live := liveSubscription(a)
-	price := formatMoney(pv.NextAmount, pv.Currency) + "/month"
+	price := billing.FormatAmount(pv.NextAmount, pv.Currency) + "/month"
 	term := "plan"
 	if a.State == store.StateTrial {
 		term = "trial"
@@ -143,12 +143,12 @@ func (c *changePlanScreen) summary() []string {
 		return []string{fmt.Sprintf("Starts a %d-day trial of %s, no card needed.", c.e.billing.TrialDays(), plan.Name),
 			"Then " + price + from + " once you add a card."}
 	case !live:
-		return []string{"Due now: " + formatMoney(pv.AmountDue, pv.Currency) + ", then " + price + ".",
+		return []string{"Due now: " + billing.FormatAmount(pv.AmountDue, pv.Currency) + ", then " + price + ".",
 			"Your trial is used, so the next step asks for a card."}
 	case a.State == store.StateTrial:
 		return []string{"Due now: nothing, you are in your trial.", "Then " + price + from + "."}
 	case pv.Upgrade:
-		return []string{"Due now: " + formatMoney(pv.AmountDue, pv.Currency) + " for the rest of this period.",
+		return []string{"Due now: " + billing.FormatAmount(pv.AmountDue, pv.Currency) + " for the rest of this period.",
 			"Then " + price + from + ". The change applies once the payment clears."}
 	}
 	return []string{"Due now: nothing. " + plan.Name + " applies at once;", "you pay " + price + from + "."}

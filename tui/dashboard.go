@@ -230,7 +230,7 @@ func (d *dashboard) View() string {
 	case a.State == store.StateCanceling && !a.CurrentPeriodEnd.IsZero():
 		row("Ends", formatDate(a.CurrentPeriodEnd)+", then Free")
 	case a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() && (a.State != store.StateTrial || a.HasCard):
-		row("Next invoice", formatMoney(a.NextInvoiceAmount, a.Currency)+" on "+formatDay(a.NextInvoiceAt))
+		row("Next invoice", billing.FormatAmount(a.NextInvoiceAmount, a.Currency)+" on "+formatDay(a.NextInvoiceAt))
 	}
 	if acts := d.actions(); len(acts) > 0 {
 		b.WriteString("\n")
@@ -302,7 +302,7 @@ func planLine(cat billing.Catalog, id string) string {
 	case p.Free():
 		return p.Name
 	}
-	return p.Name + " · " + formatMoney(p.Amount, p.Currency) + "/month"
+	return p.Name + " · " + billing.FormatAmount(p.Amount, p.Currency) + "/month"
 }
 
 // bannerNotices returns the messages of the notices that still matter in

@@ -8,35 +8,6 @@ import (
 	"github.com/portal/portal/store"
 )
 
-// zeroDecimal lists the ISO currencies Stripe counts in whole units.
-var zeroDecimal = map[string]bool{
-	"bif": true, "clp": true, "djf": true, "gnf": true, "jpy": true, "kmf": true, "krw": true, "mga": true,
-	"pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true,
-}
-
-var currencySymbols = map[string]string{"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
-
-// formatMoney renders an amount in minor units for people: "$29.00",
-// "€9.00", "¥500", "12.00 CHF".
-func formatMoney(amount int64, currency string) string {
-	currency = strings.ToLower(currency)
-	if currency == "" {
-		currency = "usd"
-	}
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	v := fmt.Sprintf("%d.%02d", amount/100, amount%100)
-	if zeroDecimal[currency] {
-		v = fmt.Sprint(amount)
-	}
-	if sym, ok := currencySymbols[currency]; ok {
-		return sign + sym + v
-	}
-	return sign + v + " " + strings.ToUpper(currency)
-}
-
 // formatDate is a day and time for people, always in UTC (the server does
 // not know the client's zone): "Tue 9 Dec 14:00 UTC".
 func formatDate(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 UTC") }

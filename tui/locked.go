@@ -146,7 +146,7 @@ func (l *lockedScreen) reason() string {
 	case store.StateLockedUnpaid:
 		amount := ""
 		if a.NextInvoiceAmount > 0 {
-			amount = " of " + formatMoney(a.NextInvoiceAmount, a.Currency)
+			amount = " of " + billing.FormatAmount(a.NextInvoiceAmount, a.Currency)
 		}
 		return fmt.Sprintf("Your invoice%s for the %s plan could not be paid, and Stripe has stopped retrying. "+
 			"Your plan is locked until the card is fixed.", amount, plan)

@@ -203,9 +203,9 @@ func (p *planPicker) View() string {
 		}
 		price := "$0"
 		if !pl.Free() {
-			price = formatMoney(pl.Amount, pl.Currency) + "/month"
+			price = billing.FormatAmount(pl.Amount, pl.Currency) + "/month"
 		} else if pl.Currency != "usd" {
-			price = formatMoney(0, pl.Currency)
+			price = billing.FormatAmount(0, pl.Currency)
 		}
 		line := fmt.Sprintf("%s%d  %-*s  %-13s", marker, i+1, nameW, pl.Name, price)
 		if pl.ID == p.account.Plan && !p.account.State.Locked() {

@@ -36,20 +36,6 @@ func TestFormatLeft(t *testing.T) {
 	}
 }
 
-func TestFormatMoney(t *testing.T) {
-	for _, tt := range []struct {
-		amount   int64
-		currency string
-		want     string
-	}{
-		{2900, "usd", "$29.00"}, {5, "", "$0.05"}, {-1250, "eur", "-€12.50"}, {500, "jpy", "¥500"}, {1200, "chf", "12.00 CHF"},
-	} {
-		if got := formatMoney(tt.amount, tt.currency); got != tt.want {
-			t.Errorf("formatMoney(%d, %q) = %q, want %q", tt.amount, tt.currency, got, tt.want)
-		}
-	}
-}
-
 // The countdown ticks on the clock's minute boundary, on the second in the
 // last hour, and not at all without a running trial.
 func TestCountdownCadence(t *testing.T) {

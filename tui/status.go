@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/ssh"
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 )
 
@@ -96,7 +97,7 @@ func (st Status) text(b Billing) string {
 		line("Ends", st.CurrentPeriodEnd.Format(time.RFC3339))
 	}
 	if st.NextInvoice != nil {
-		line("Next invoice", formatMoney(st.NextInvoice.Amount, st.NextInvoice.Currency)+" on "+
+		line("Next invoice", billing.FormatAmount(st.NextInvoice.Amount, st.NextInvoice.Currency)+" on "+
 			st.NextInvoice.At.Format(time.RFC3339))
 	}
 	return sb.String()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
@@ -147,7 +148,7 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 				cur = len(opts)
 			}
 			opts = append(opts, o)
-			labels = append(labels, fmt.Sprintf("%-4s %s %s/month", p.ID, p.Name, fmtMoney(p.Amount, p.Currency)))
+			labels = append(labels, fmt.Sprintf("%-4s %s %s/month", p.ID, p.Name, billing.FormatAmount(p.Amount, p.Currency)))
 		}
 		if len(opts) == 0 {
 			return nil
@@ -233,7 +234,7 @@ func (d *detailScreen) view(width, height int) string {
 	add(st.Title.Render(a.Email) + "  " + st.Subtle.Render(a.ID))
 	planName := orDash(a.Plan)
 	if p, ok := d.o.cfg.Catalog.Plan(a.Plan); ok && !p.Free() {
-		planName = fmt.Sprintf("%s (%s/month)", p.ID, fmtMoney(p.Amount, p.Currency))
+		planName = fmt.Sprintf("%s (%s/month)", p.ID, billing.FormatAmount(p.Amount, p.Currency))
 	}
 	pair("Plan", planName, "State", stateLabel(a.State, a.HasCard, a.PaymentPending))
 	trial := fmtTime(a.TrialEnd)
@@ -316,5 +317,5 @@ func nextInvoice(a store.Account) string {
 	if a.NextInvoiceAt.IsZero() {
 		return "-"
 	}
-	return fmt.Sprintf("%s %s", fmtTime(a.NextInvoiceAt), fmtMoney(a.NextInvoiceAmount, a.Currency))
+	return fmt.Sprintf("%s %s", fmtTime(a.NextInvoiceAt), billing.FormatAmount(a.NextInvoiceAmount, a.Currency))
 }

@@ -127,24 +127,6 @@ func fmtLatency(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// fmtMoney formats minor units: "$1,234.50" for usd, "1,234.50 EUR" otherwise.
-func fmtMoney(amount int64, currency string) string {
-	neg := amount < 0
-	if neg {
-		amount = -amount
-	}
-	s := fmtCount(int(amount/100)) + fmt.Sprintf(".%02d", amount%100)
-	if strings.EqualFold(currency, "usd") || currency == "" {
-		s = "$" + s
-	} else {
-		s += " " + strings.ToUpper(currency)
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
 // fmtCount adds thousands separators: 100000 → "100,000".
 func fmtCount(n int) string {
 	s := strconv.Itoa(n)

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
@@ -233,7 +234,7 @@ func (s *summaryScreen) view(width, height int) string {
 // moneyByCurrency is "$1,234.00" or "$10.00 + 5.00 EUR", "$0.00" when empty.
 func moneyByCurrency(m map[string]int64) string {
 	if len(m) == 0 {
-		return fmtMoney(0, "usd")
+		return billing.FormatAmount(0, "usd")
 	}
 	curs := make([]string, 0, len(m))
 	for c := range m {
@@ -242,7 +243,7 @@ func moneyByCurrency(m map[string]int64) string {
 	slices.Sort(curs)
 	parts := make([]string, len(curs))
 	for i, c := range curs {
-		parts[i] = fmtMoney(m[c], c)
+		parts[i] = billing.FormatAmount(m[c], c)
 	}
 	return strings.Join(parts, " + ")
 }
