@@ -424,15 +424,8 @@ func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) 
 		Currency:        stripe.String(s.currency(acct)),
 		SetupIntentData: &stripe.CheckoutSessionSetupIntentDataParams{Metadata: meta},
 		Metadata:        meta,
-		SuccessURL:      stripe.String(s.publicURL + "/checkout/success?session_id={CHECKOUT_SESSION_ID}"),
-		CancelURL:       stripe.String(s.publicURL + "/checkout/cancel"),
 	}
-	p.Context = ctx
-	sess, err := s.api.CheckoutSessions.New(p)
-	if err != nil {
-		return Link{}, wrap(op, err)
-	}
-	return s.shorten(Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, checkoutLinkTTL), nil
+	return s.checkout(ctx, op, p)
 }
 
 // CheckoutLink returns a subscription-mode Checkout page that starts planID
@@ -462,9 +455,15 @@ func (s *Service) CheckoutLink(ctx context.Context, accountID, planID string) (L
 		LineItems:        []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(price), Quantity: stripe.Int64(1)}},
 		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta},
 		Metadata:         meta,
-		SuccessURL:       stripe.String(s.publicURL + "/checkout/success?session_id={CHECKOUT_SESSION_ID}"),
-		CancelURL:        stripe.String(s.publicURL + "/checkout/cancel"),
 	}
+	return s.checkout(ctx, op, p)
+}
+
+// checkout creates the Checkout Session p with the portal's return pages
+// and hands out its short link.
+func (s *Service) checkout(ctx context.Context, op string, p *stripe.CheckoutSessionParams) (Link, error) {
+	p.SuccessURL = stripe.String(s.publicURL + "/checkout/success?session_id={CHECKOUT_SESSION_ID}")
+	p.CancelURL = stripe.String(s.publicURL + "/checkout/cancel")
 	p.Context = ctx
 	sess, err := s.api.CheckoutSessions.New(p)
 	if err != nil {
