@@ -39,39 +39,22 @@ func (s *syncBuffer) String() string {
 func TestPanicEndsOnlyThatSession(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	key, err := hostkeys.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := wish.NewServer(
-		wish.WithHostKeyPEM(key.PEM),
-		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithMiddleware(
-			func(ssh.Handler) ssh.Handler {
-				return func(s ssh.Session) {
-					if s.User() == "boom" {
-						panic("boom in a session")
-					}
-					wish.Println(s, "hello "+s.User())
+	addr := serveSSH(t,
+		func(ssh.Handler) ssh.Handler {
+			return func(s ssh.Session) {
+				if s.User() == "boom" {
+					panic("boom in a session")
 				}
-			},
-			recoverMiddleware(logger),
-		),
+				wish.Println(s, "hello "+s.User())
+			}
+		},
+		recoverMiddleware(logger),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
 
 	signer := newTestSigner(t)
 	run := func(user string) (string, error) {
 		t.Helper()
-		c, err := gossh.Dial("tcp", ln.Addr().String(), &gossh.ClientConfig{
+		c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{
 			User: user, Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
 			HostKeyCallback: gossh.InsecureIgnoreHostKey(),
 		})
@@ -115,4 +98,28 @@ func newTestSigner(t testing.TB) gossh.Signer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// serveSSH serves mw (in wish's order) on a free loopback port for the test,
+// with a host key in a temp dir, accepting any client key; it returns the
+// address.
+func serveSSH(t testing.TB, mw ...wish.Middleware) string {
+	t.Helper()
+	key, err := hostkeys.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := wish.NewServer(wish.WithHostKeyPEM(key.PEM),
+		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
+		wish.WithMiddleware(mw...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
 }

@@ -4,16 +4,12 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/ssh"
-	"github.com/charmbracelet/wish"
-	"github.com/portal/portal/hostkeys"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 	gossh "golang.org/x/crypto/ssh"
@@ -60,29 +56,14 @@ func TestProgramPanicEndsOnlyThatSession(t *testing.T) {
 	var logs syncBuffer
 	u := New(Config{Store: db, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Admins: allAdmins{},
 		Ops: func(*common.Common) tea.Model { return boomModel{} }})
-	key, err := hostkeys.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := wish.NewServer(wish.WithHostKeyPEM(key.PEM),
-		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithMiddleware(u.Middleware()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	addr := serveSSH(t, u.Middleware()...)
 	signer := newTestSigner(t)
 
 	// run opens a PTY session, waits for the first frame, presses k and
 	// returns everything the session printed and its exit error.
 	run := func(k string) (string, error) {
 		t.Helper()
-		c, err := gossh.Dial("tcp", ln.Addr().String(), &gossh.ClientConfig{User: "t",
+		c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{User: "t",
 			Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey()})
 		if err != nil {
 			t.Fatal(err)
