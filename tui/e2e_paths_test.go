@@ -1,0 +1,307 @@
+package tui_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portal/portal/portaltest"
+	"github.com/portal/portal/store"
+	"github.com/stripe/stripe-go/v76"
+	"golang.org/x/crypto/ssh"
+)
+
+// The billing issue's other paths, end to end through the real SSH server
+// on the sandbox: a failing card that locks and is fixed, upgrade and
+// downgrade, cancel at period end and undo. Each drives one open session
+// and asserts what it shows, then checks Stripe's (the sandbox's) side.
+
+// declining attaches on the checkout page, then every charge to it fails.
+const declining = "4000000000000341"
+
+// payCheckoutWith is payCheckout with another test card.
+func payCheckoutWith(t *testing.T, p *portaltest.Portal, s *portaltest.Session, card string) {
+	t.Helper()
+	s.WaitFor(t, "Waiting for Stripe")
+	raw := shownLink.FindString(s.Screen())
+	if raw == "" {
+		t.Fatalf("no checkout address on screen:\n%s", s.Screen())
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(onListener(t, p, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	target := resp.Header.Get("Location")
+	if resp.StatusCode/100 != 3 || !strings.Contains(target, "/checkout/cs_") {
+		t.Fatalf("short link %s answered %s, Location %q", raw, resp.Status, target)
+	}
+	resp, err = client.PostForm(onListener(t, p, target), url.Values{
+		"cardnumber": {card}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("checkout page answered %s", resp.Status)
+	}
+}
+
+// onListener points a public address at the portal's HTTP listener
+// (PublicURL says localhost; the listener is 127.0.0.1).
+func onListener(t *testing.T, p *portaltest.Portal, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Scheme, u.Host = "http", p.App.HTTPAddr()
+	return u.String()
+}
+
+// stripeGet reads path (under /v1) from the sandbox's API over HTTP, with
+// the portal's sandbox key, into out.
+func stripeGet(t *testing.T, p *portaltest.Portal, path string, out any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+p.App.HTTPAddr()+"/sandbox/v1/"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+func subscription(t *testing.T, p *portaltest.Portal, id string) *stripe.Subscription {
+	t.Helper()
+	var sub stripe.Subscription
+	stripeGet(t, p, "subscriptions/"+url.PathEscape(id), &sub)
+	return &sub
+}
+
+// allInvoices lists the customer's invoices in every status.
+func allInvoices(t *testing.T, p *portaltest.Portal, customer string) []*stripe.Invoice {
+	t.Helper()
+	var list stripe.InvoiceList
+	stripeGet(t, p, "invoices?limit=100&customer="+url.QueryEscape(customer), &list)
+	return list.Data
+}
+
+// lookupKey is the lookup key of the subscription's (only) price.
+func lookupKey(sub *stripe.Subscription) string {
+	if sub.Items == nil || len(sub.Items.Data) != 1 || sub.Items.Data[0].Price == nil {
+		return ""
+	}
+	return sub.Items.Data[0].Price.LookupKey
+}
+
+// shownDate is how the screens write a moment: "Tue 9 Dec 14:00 UTC".
+func shownDate(unix int64) string { return time.Unix(unix, 0).UTC().Format("Mon 2 Jan 15:04 UTC") }
+
+// shownDay is how the screens write a day: "Tue 9 Dec".
+func shownDay(unix int64) string { return time.Unix(unix, 0).UTC().Format("Mon 2 Jan") }
+
+// activeOnM signs key up for M, saves a working card during the trial and
+// lets the trial convert, returning the open session on the dashboard.
+func activeOnM(t *testing.T, p *portaltest.Portal, key ssh.Signer, email string) *portaltest.Session {
+	t.Helper()
+	s := signUp(t, p, key, email, "3")
+	s.WaitFor(t, "30 days left")
+	s.Type("c")
+	payCheckout(t, p, s)
+	s.WaitFor(t, "Card saved: Visa •••• 4242")
+	s.Type("enter")
+	s.WaitFor(t, "trial, card on file")
+	advance(t, p, 30*day+time.Hour)
+	s.WaitFor(t, "State         active\n")
+	s.WaitFor(t, "Plan          M · $29.00/month")
+	return s
+}
+
+// A trial with a card that declines: past due at trial end, locked unpaid
+// once the retries run out, and active again by itself once the card is
+// fixed and the open invoice paid.
+func TestJourneyFailingCardLocksThenFixed(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := signUp(t, p, key, "hal@example.com", "3")
+	s.WaitFor(t, "30 days left")
+	s.Type("c")
+	payCheckoutWith(t, p, s, declining)
+	s.WaitFor(t, "Card saved: Visa •••• 0341") // it attaches; charges are what fail
+	s.Type("enter")
+	s.WaitFor(t, "trial, card on file")
+
+	advance(t, p, 30*day+time.Hour) // the first charge fails at trial end
+	s.WaitFor(t, "! A payment of $29.00 for your M plan failed. Please update your card.")
+	s.WaitFor(t, "State         payment failed, retrying")
+	s.WaitFor(t, "c  Fix your card: the failed payment is tried again with it")
+
+	advance(t, p, 5*day) // both retries (after 2 and 3 more days) fail
+	s.WaitFor(t, "Your account is locked")
+	// The product means to name the amount here ("Your invoice of $29.00
+	// for…", as its golden file shows), but billing clears the account's
+	// NextInvoiceAmount for an unpaid subscription, so the screen has none.
+	s.WaitFor(t, "for the M plan could not be paid, and Stripe has stopped retrying.")
+	s.WaitFor(t, "› c  Fix your card: the open invoice is paid with it")
+	cus := account(t, p, key).CustomerID
+	if inv, ok := conversion(t, p, cus); ok {
+		t.Fatalf("locked unpaid, yet a paid invoice beyond the trial's: %+v", inv)
+	}
+
+	s.Type("c")
+	s.WaitFor(t, "Fix your card")
+	payCheckout(t, p, s)
+	s.WaitFor(t, "Card saved: Visa •••• 4242")
+	s.WaitFor(t, "You are on M · $29.00/month (active).") // no key: the invoice's payment unlocks it
+	s.Type("enter")
+	s.WaitFor(t, "State         active\n")
+	s.WaitFor(t, "Card          Visa •••• 4242")
+	s.WaitGone(t, "payment")
+
+	inv, ok := conversion(t, p, cus)
+	switch {
+	case !ok:
+		t.Fatalf("active, but no paid invoice beyond the trial's $0 one: %+v", paidInvoices(t, p, cus))
+	case inv.AmountPaid != 2900 || inv.BillingReason != stripe.InvoiceBillingReasonSubscriptionCycle:
+		t.Errorf("the paid invoice: %d cents, reason %s; want the trial end's 2900, subscription_cycle", inv.AmountPaid, inv.BillingReason)
+	case inv.AttemptCount < 4:
+		t.Errorf("the paid invoice took %d attempts; want the three failed ones and the fixed card's", inv.AttemptCount)
+	}
+	if a := account(t, p, key); a.State != store.StateActive || a.SubscriptionStatus != "active" {
+		t.Errorf("account after the fix: state %q, subscription %q", a.State, a.SubscriptionStatus)
+	}
+}
+
+// dueNow is the preview's "Due now: $33.33 for the rest of this period."
+var dueNow = regexp.MustCompile(`Due now: \$(\d+)\.(\d\d) for the rest of this period\.`)
+
+// An active account upgrades M → XL (charged now for the rest of the
+// period, as always_invoice does) and downgrades XL → S (nothing now, no
+// proration: the next invoice is at the new price).
+func TestJourneyUpgradeThenDowngrade(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := activeOnM(t, p, key, "ida@example.com")
+	a := account(t, p, key)
+	advance(t, p, 10*day) // mid-period, so the upgrade is prorated
+
+	s.Type("p")
+	s.WaitFor(t, "› 3  M")
+	s.WaitFor(t, "[current]")
+	s.Type("4")
+	s.WaitFor(t, "› 4")
+	s.Type("enter")
+	s.WaitFor(t, "Press enter to confirm")
+	m := dueNow.FindStringSubmatch(s.Screen())
+	if m == nil {
+		t.Fatalf("no amount due now in the upgrade's preview:\n%s", s.Screen())
+	}
+	dollars, _ := strconv.Atoi(m[1])
+	cents, _ := strconv.Atoi(m[2])
+	due := int64(dollars*100 + cents)
+	if due <= 0 || due >= 7900-2900 {
+		t.Errorf("upgrade due now %d cents; want a prorated part of the $50.00 difference", due)
+	}
+	sub := subscription(t, p, a.SubscriptionID)
+	s.WaitFor(t, "Then $79.00/month from "+shownDay(sub.CurrentPeriodEnd)+".")
+	s.Type("enter")
+	s.WaitFor(t, "Plan          XL · $79.00/month")
+	s.WaitFor(t, "State         active\n")
+	s.WaitFor(t, "Next invoice  $79.00 on "+shownDay(sub.CurrentPeriodEnd))
+
+	sub = subscription(t, p, a.SubscriptionID)
+	if lookupKey(sub) != "portal_xl_monthly" || sub.Status != stripe.SubscriptionStatusActive {
+		t.Errorf("after the upgrade Stripe has %s on %q", sub.Status, lookupKey(sub))
+	}
+	var upgrade *stripe.Invoice
+	for _, inv := range paidInvoices(t, p, a.CustomerID) {
+		if inv.BillingReason == stripe.InvoiceBillingReasonSubscriptionUpdate {
+			upgrade = inv
+		}
+	}
+	// Within a cent: the update does not pass the preview's proration
+	// date, so Stripe prorates from a moment (sandbox clock) later.
+	if upgrade == nil || upgrade.AmountPaid < due-1 || upgrade.AmountPaid > due {
+		t.Errorf("the upgrade's paid invoice: %+v; want subscription_update for the %d cents shown", upgrade, due)
+	}
+	before := len(allInvoices(t, p, a.CustomerID))
+
+	s.Type("p")
+	s.WaitFor(t, "› 4  XL")
+	s.WaitFor(t, "[current]")
+	s.Type("2")
+	s.WaitFor(t, "› 2")
+	s.Type("enter")
+	s.WaitFor(t, "Press enter to confirm")
+	s.WaitFor(t, "Due now: nothing. S applies at once;")
+	s.WaitFor(t, "you pay $9.00/month from "+shownDay(sub.CurrentPeriodEnd)+".")
+	s.Type("enter")
+	s.WaitFor(t, "Plan          S · $9.00/month")
+	s.WaitFor(t, "State         active\n")
+	s.WaitFor(t, "Next invoice  $9.00 on "+shownDay(sub.CurrentPeriodEnd))
+
+	sub = subscription(t, p, a.SubscriptionID)
+	if lookupKey(sub) != "portal_s_monthly" || sub.Status != stripe.SubscriptionStatusActive {
+		t.Errorf("after the downgrade Stripe has %s on %q", sub.Status, lookupKey(sub))
+	}
+	if invs := allInvoices(t, p, a.CustomerID); len(invs) != before {
+		t.Errorf("the downgrade made %d invoices; want none (no proration)", len(invs)-before)
+	}
+	if a := account(t, p, key); a.Plan != "s" || a.NextInvoiceAmount != 900 {
+		t.Errorf("account after the downgrade: plan %q, next invoice %d", a.Plan, a.NextInvoiceAmount)
+	}
+}
+
+// An active account cancels at the period end, sees the end date and the
+// undo, undoes, and is active again with nothing pending at Stripe.
+func TestJourneyCancelAtPeriodEndThenUndo(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := activeOnM(t, p, key, "jon@example.com")
+	a := account(t, p, key)
+	end := subscription(t, p, a.SubscriptionID).CurrentPeriodEnd
+
+	s.Type("x")
+	s.WaitFor(t, "You keep M until the end of the current period, "+shownDate(end)+".")
+	s.WaitFor(t, "Cancel at the end of the current period? (y/n)")
+	s.Type("y")
+	s.WaitFor(t, "State         active until the end of the period, then canceled")
+	s.WaitFor(t, "Ends          "+shownDate(end)+", then Free")
+	s.WaitFor(t, "u  Undo the cancellation and keep M")
+	if sub := subscription(t, p, a.SubscriptionID); !sub.CancelAtPeriodEnd || sub.Status != stripe.SubscriptionStatusActive {
+		t.Errorf("after cancel Stripe has %s, cancel_at_period_end %t", sub.Status, sub.CancelAtPeriodEnd)
+	}
+
+	s.Type("u")
+	s.WaitFor(t, "State         active\n")
+	s.WaitGone(t, "Ends  ")
+	s.WaitGone(t, "Undo the cancellation")
+	s.WaitFor(t, "Next invoice  $29.00 on "+shownDay(end))
+	s.WaitFor(t, "x  Cancel at the end of the period")
+	if sub := subscription(t, p, a.SubscriptionID); sub.CancelAtPeriodEnd || sub.Status != stripe.SubscriptionStatusActive || sub.CancelAt != 0 {
+		t.Errorf("after undo Stripe has %s, cancel_at_period_end %t, cancel_at %d", sub.Status, sub.CancelAtPeriodEnd, sub.CancelAt)
+	}
+	if a := account(t, p, key); a.State != store.StateActive || a.CancelAtPeriodEnd {
+		t.Errorf("account after undo: state %q, cancel at period end %t", a.State, a.CancelAtPeriodEnd)
+	}
+}
