@@ -164,6 +164,15 @@ func (f *fakeStripe) route(method, path string, params stripe.ParamsContainer) (
 			f.customers[parts[1]] = *cp.InvoiceSettings.DefaultPaymentMethod
 		}
 		obj = map[string]any{"id": parts[1], "object": "customer"}
+	case method == http.MethodPost && len(parts) == 2 && parts[0] == "subscriptions":
+		s, ok := f.subs[parts[1]]
+		if !ok {
+			return nil, notFound(path)
+		}
+		if sp, ok := params.(*stripe.SubscriptionParams); ok && sp.CancelAtPeriodEnd != nil {
+			s.Cancel = *sp.CancelAtPeriodEnd
+		}
+		obj = f.subJSON(s)
 	case method == http.MethodPost && len(parts) == 3 && parts[0] == "subscriptions" && parts[2] == "resume":
 		s, ok := f.subs[parts[1]]
 		if !ok {

@@ -806,8 +806,17 @@ func (s *Service) ReconcileOnce(ctx context.Context, staleAfter time.Duration) (
 
 // commit runs mutate (if any) and Derive(snap) on the account in one store
 // transaction, sets LastSyncAt, then records the notices the change implies.
+// Plan actions commit Stripe's reply to their write through it, under the
+// customer's sync lock: a webhook holding the lock fetched before the write
+// and commits first, and one that takes the lock after this commit fetches
+// after the write, so an older snapshot never lands on top of the action.
 func (s *Service) commit(op, accountID string, mutate func(*store.Account), snap *Snapshot) (store.Account, error) {
-	acct, err := s.commitWith(accountID, mutate, snap)
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return store.Account{}, wrap(op, storeErr(err))
+	}
+	defer s.syncing.lock(acct.CustomerID)()
+	acct, err = s.commitWith(accountID, mutate, snap)
 	return acct, wrap(op, err)
 }
 

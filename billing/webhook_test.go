@@ -717,3 +717,50 @@ func TestWebhookSameCustomerInOrder(t *testing.T) {
 		t.Fatalf("final state is the older snapshot's: %s", summary(got))
 	}
 }
+
+// A plan action commits Stripe's reply after any webhook of the same
+// customer that fetched before the action's write: webhook A fetches the
+// old subscription, the customer cancels at period end, A commits. Without
+// ordering, A's older snapshot would overwrite the cancel.
+func TestPlanActionNotOverwrittenByEarlierFetch(t *testing.T) {
+	fake := newFakeStripe()
+	env := newWebhookEnv(t, fake, true)
+	a := newAccount(t, env.db, "act@example.com")
+	if _, err := env.db.UpdateAccount(a.ID, func(acc *store.Account) error {
+		acc.CustomerID, acc.SubscriptionID, acc.SubscriptionStatus = "cus_p", "sub_p", "active"
+		acc.Plan, acc.State = "s", store.StateActive
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fake.setCard("cus_p", "pm_p4242")
+	fake.setSub(fakeSub{ID: "sub_p", Customer: "cus_p", Status: "active", Plan: "s", Created: 1, PeriodEnd: 1705184000})
+
+	var once sync.Once
+	aFetched, actionDone := make(chan struct{}), make(chan struct{})
+	fake.fetched = func(string) {
+		once.Do(func() { // A's fetch: hold it until the action is done
+			close(aFetched)
+			select {
+			case <-actionDone:
+			case <-time.After(500 * time.Millisecond):
+			}
+		})
+	}
+	aDone := make(chan int)
+	go func() {
+		aDone <- deliver(t, env.h, testEvent{ID: "evt_p_a", Type: "customer.subscription.updated", Obj: subObj("sub_p", "cus_p")})
+	}()
+	<-aFetched
+	if _, err := env.svc.CancelAtPeriodEnd(context.Background(), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	close(actionDone)
+	if code := <-aDone; code != http.StatusOK {
+		t.Fatalf("A: %d", code)
+	}
+	got, _ := env.db.Account(a.ID)
+	if !got.CancelAtPeriodEnd || got.State != store.StateCanceling {
+		t.Fatalf("the customer's cancel was overwritten by an older snapshot: %s", summary(got))
+	}
+}
