@@ -135,13 +135,15 @@ type App struct {
 	sshLn   net.Listener
 	httpLn  net.Listener
 
-	sandbox       *sandbox.Sandbox // nil unless sandboxed
-	sandboxKey    string           // the sandbox's API key
-	api           *client.API
-	billing       *billing.Service
-	webhookSecret string
-	ops           *ops.Ops
-	mailer        *mailer.Mailer
+	sandbox    *sandbox.Sandbox // nil unless sandboxed
+	sandboxKey string           // the sandbox's API key
+	// selfTransports carry the portal's requests to its own HTTP server.
+	selfTransports []*http.Transport
+	api            *client.API
+	billing        *billing.Service
+	webhookSecret  string
+	ops            *ops.Ops
+	mailer         *mailer.Mailer
 }
 
 // New opens the store and host key and starts listening on both addresses.
@@ -306,6 +308,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Warn("ssh sessions did not end in time; closing them", "err", err)
 		_ = a.ssh.Close()
 	}
+	a.closeSelfClients()
 	if err := a.http.Shutdown(sctx); err != nil {
 		_ = a.http.Close()
 	}

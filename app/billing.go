@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/billing/sandbox"
@@ -45,7 +46,12 @@ func (a *App) setupBilling() error {
 				return err
 			}
 		}
+		// The portal talks to its own HTTP server both ways (stripe-go to the
+		// sandbox, the sandbox's webhooks back); these transports are closed
+		// before that server shuts down (see App.closeSelfClients).
+		toSandbox, toPortal := a.selfTransport(), a.selfTransport()
 		sb, err := sandbox.Open(sandbox.Config{
+			HTTPClient:    &http.Client{Transport: toPortal, Timeout: 10 * time.Second},
 			Path:          filepath.Join(cfg.DataDir, "sandbox.db"),
 			APIKey:        key,
 			BaseURL:       a.cfg.PublicURL + "/sandbox",
@@ -60,7 +66,7 @@ func (a *App) setupBilling() error {
 		a.sandbox = sb
 		now = sb.Now
 		a.sandboxKey = key
-		a.api = newStripeClient(key, self+"/sandbox", nil, cfg.Logger)
+		a.api = newStripeClient(key, self+"/sandbox", &http.Client{Transport: toSandbox, Timeout: 30 * time.Second}, cfg.Logger)
 	} else {
 		key := cfg.Stripe.SecretKey
 		if key == "" {
@@ -135,4 +141,22 @@ func loadCatalog(path string) (billing.Catalog, error) {
 		return billing.DefaultCatalog(), nil
 	}
 	return billing.LoadCatalog(path)
+}
+
+// selfTransport returns a new transport for a client of the portal's own
+// HTTP server, remembered so it can be closed at shutdown.
+func (a *App) selfTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	a.selfTransports = append(a.selfTransports, t)
+	return t
+}
+
+// closeSelfClients drops the idle connections of the portal's clients of
+// itself. A transport that dialled while another connection became free
+// keeps the new one idle, never having sent a request on it; the server
+// sees it as new, and http.Server.Shutdown waits 5 s for such connections.
+func (a *App) closeSelfClients() {
+	for _, t := range a.selfTransports {
+		t.CloseIdleConnections()
+	}
 }
