@@ -57,6 +57,8 @@ type Service struct {
 	pending map[string]string // account id → paid plan chosen while a card is required
 
 	links linkTable // short links (links.go)
+	// quotes keeps each preview's proration date for the change it previews.
+	quotes quotes
 
 	stats webhookCounters
 	// syncing orders each customer's fetch-derive-commit sequences (webhook
@@ -345,6 +347,10 @@ func (s *Service) changePlan(ctx context.Context, op string, acct store.Account,
 	if plan.Amount > cur.Amount && status != stripe.SubscriptionStatusTrialing {
 		p.ProrationBehavior = stripe.String("always_invoice")
 		p.PaymentBehavior = stripe.String("pending_if_incomplete")
+		// Invoice exactly what the preview showed.
+		if at, ok := s.quotes.take(acct.ID, plan.ID, s.now()); ok {
+			p.ProrationDate = stripe.Int64(at.Unix())
+		}
 	}
 	p.Context = ctx
 	p.SetIdempotencyKey(fmt.Sprintf("portal-change-%s-%s-v%d", acct.ID, plan.ID, acct.Version))
@@ -537,12 +543,14 @@ func (s *Service) PreviewChange(ctx context.Context, accountID, planID string) (
 	if err != nil {
 		return Preview{}, wrap(op, err)
 	}
+	at := s.now().Truncate(time.Second)
+	s.quotes.put(acct.ID, plan.ID, at)
 	p := &stripe.InvoiceUpcomingParams{
 		Customer:                      stripe.String(acct.CustomerID),
 		Subscription:                  stripe.String(acct.SubscriptionID),
 		SubscriptionItems:             []*stripe.SubscriptionItemsParams{{ID: stripe.String(snap.ItemID), Price: stripe.String(price)}},
 		SubscriptionProrationBehavior: stripe.String("always_invoice"),
-		SubscriptionProrationDate:     stripe.Int64(s.now().Unix()),
+		SubscriptionProrationDate:     stripe.Int64(at.Unix()),
 	}
 	p.Context = ctx
 	inv, err := s.api.Invoices.Upcoming(p)

@@ -238,9 +238,8 @@ func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 			upgrade = inv
 		}
 	}
-	// Within a cent: the update does not pass the preview's proration
-	// date, so Stripe prorates from a moment (sandbox clock) later.
-	if upgrade == nil || upgrade.AmountPaid < due-1 || upgrade.AmountPaid > due {
+	// Exactly: the update passes the preview's proration date.
+	if upgrade == nil || upgrade.AmountPaid != due {
 		t.Errorf("the upgrade's paid invoice: %+v; want subscription_update for the %d cents shown", upgrade, due)
 	}
 	before := len(allInvoices(t, p, a.CustomerID))
