@@ -284,9 +284,21 @@ func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
 	if !pv.Upgrade || pv.AmountDue <= 0 || pv.AmountDue >= 7900 || pv.NextAmount != 7900 {
 		t.Fatalf("preview: %+v", pv)
 	}
+	l.advance(20 * time.Minute) // the customer reads the preview, then confirms
 	a, err = l.svc.ChangePlan(ctx, a.ID, "xl")
 	if err != nil {
 		t.Fatalf("upgrade: %v", err)
+	}
+	// The charge is the amount shown, not one prorated from the confirm.
+	var charged int64 = -1
+	ip := &stripe.InvoiceListParams{Customer: stripe.String(a.CustomerID)}
+	for it := l.svc.api.Invoices.List(ip); it.Next(); {
+		if inv := it.Invoice(); inv.BillingReason == stripe.InvoiceBillingReasonSubscriptionUpdate {
+			charged = inv.AmountPaid
+		}
+	}
+	if charged != pv.AmountDue {
+		t.Fatalf("upgrade charged %d cents, the preview showed %d", charged, pv.AmountDue)
 	}
 	if a.Plan != "xl" || a.State != store.StateActive || a.PaymentPending {
 		t.Fatalf("upgraded: %s", summary(a))
