@@ -24,7 +24,7 @@ func setCancel(tb testing.TB, p *portaltest.Portal, subID string, cancel bool) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer sk_test_sandbox")
+	req.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -3,8 +3,6 @@ package tui_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -66,39 +64,7 @@ var shownLink = regexp.MustCompile(`https?://\S+/l/\S+`)
 // the checkout page and posts the card there.
 func payCheckout(t *testing.T, p *portaltest.Portal, s *portaltest.Session) {
 	t.Helper()
-	s.WaitFor(t, "Waiting for Stripe")
-	raw := shownLink.FindString(s.Screen())
-	if raw == "" {
-		t.Fatalf("no checkout address on screen:\n%s", s.Screen())
-	}
-	local := func(raw string) string {
-		u, err := url.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Host = p.App.HTTPAddr() // PublicURL says localhost; the listener is 127.0.0.1
-		return u.String()
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(local(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	target := resp.Header.Get("Location")
-	if resp.StatusCode/100 != 3 || !strings.Contains(target, "/checkout/cs_") {
-		t.Fatalf("short link %s answered %s, Location %q", raw, resp.Status, target)
-	}
-	resp, err = client.PostForm(local(target), url.Values{
-		"cardnumber": {"4242424242424242"}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("checkout page answered %s", resp.Status)
-	}
+	payCheckoutWith(t, p, s, "4242424242424242")
 }
 
 func TestJourneyTrialCardActive(t *testing.T) {
@@ -141,14 +107,8 @@ func TestJourneyTrialCardActive(t *testing.T) {
 // has them.
 func paidInvoices(t *testing.T, p *portaltest.Portal, customer string) []*stripe.Invoice {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, "/v1/invoices?status=paid&limit=100&customer="+url.QueryEscape(customer), nil)
-	r.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
-	w := httptest.NewRecorder()
-	p.App.Sandbox().Handler().ServeHTTP(w, r)
 	var list stripe.InvoiceList
-	if err := json.Unmarshal(w.Body.Bytes(), &list); err != nil || w.Code != http.StatusOK {
-		t.Fatalf("list invoices: %d %v: %s", w.Code, err, w.Body)
-	}
+	stripeGet(t, p, "invoices?status=paid&limit=100&customer="+url.QueryEscape(customer), &list)
 	return list.Data
 }
 
