@@ -129,12 +129,13 @@ func (s *Sandbox) checkoutView(cs *checkoutSession, now int64) checkoutView {
 	return v
 }
 
-func renderCheckout(w http.ResponseWriter, t *template.Template, status int, v any) {
+// renderPage writes one of the hosted pages: never cached, never framed.
+func renderPage(w http.ResponseWriter, t *template.Template, name string, status int, v any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
-	_ = t.ExecuteTemplate(w, "checkout.html", v)
+	_ = t.ExecuteTemplate(w, name, v)
 }
 
 func (s *Sandbox) checkoutPage(w http.ResponseWriter, r *http.Request) {
@@ -146,7 +147,7 @@ func (s *Sandbox) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	if cs == nil {
 		status = http.StatusNotFound
 	}
-	renderCheckout(w, checkoutTmpl, status, v)
+	renderPage(w, checkoutTmpl, "checkout.html", status, v)
 }
 
 func (s *Sandbox) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +166,7 @@ func (s *Sandbox) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 		if cs == nil {
 			status = http.StatusNotFound
 		}
-		renderCheckout(w, checkoutTmpl, status, v)
+		renderPage(w, checkoutTmpl, "checkout.html", status, v)
 		return
 	}
 	in, cf := parseCard(r, now)
@@ -178,14 +179,14 @@ func (s *Sandbox) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 		in.email = v.EmailInput
 	}
 	if len(cf.Errors) > 0 {
-		renderCheckout(w, checkoutTmpl, http.StatusUnprocessableEntity, v)
+		renderPage(w, checkoutTmpl, "checkout.html", http.StatusUnprocessableEntity, v)
 		return
 	}
 	t := newTxn(now.Unix())
 	if fail := s.completeCheckout(t, cs, in); fail != nil {
 		s.rollback(t)
 		cf.Errors["form"] = fail.Message
-		renderCheckout(w, checkoutTmpl, http.StatusPaymentRequired, v)
+		renderPage(w, checkoutTmpl, "checkout.html", http.StatusPaymentRequired, v)
 		return
 	}
 	if err := s.commit(t); err != nil {
@@ -275,14 +276,6 @@ func (s *Sandbox) portalView(ps *portalSession) portalView {
 	return v
 }
 
-func renderPortal(w http.ResponseWriter, status int, v portalView) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Frame-Options", "DENY")
-	w.WriteHeader(status)
-	_ = portalTmpl.ExecuteTemplate(w, "portal.html", v)
-}
-
 func (s *Sandbox) portalPage(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	ps, _ := get[*portalSession](s.st, r.PathValue("id"))
@@ -293,7 +286,7 @@ func (s *Sandbox) portalPage(w http.ResponseWriter, r *http.Request) {
 	if ps == nil {
 		status = http.StatusNotFound
 	}
-	renderPortal(w, status, v)
+	renderPage(w, portalTmpl, "portal.html", status, v)
 }
 
 // portalAction runs a portal form post: act changes state in t and returns
@@ -312,7 +305,7 @@ func (s *Sandbox) portalAction(w http.ResponseWriter, r *http.Request, act func(
 		c, _ = get[*customer](s.st, ps.Customer)
 	}
 	if ps == nil || c == nil {
-		renderPortal(w, http.StatusNotFound, s.portalView(nil))
+		renderPage(w, portalTmpl, "portal.html", http.StatusNotFound, s.portalView(nil))
 		return
 	}
 	t := newTxn(s.nowLocked().Unix())
@@ -323,7 +316,7 @@ func (s *Sandbox) portalAction(w http.ResponseWriter, r *http.Request, act func(
 		if v.Errors["form"] == "" && len(v.Errors) == 0 {
 			v.Errors["form"] = problem
 		}
-		renderPortal(w, http.StatusUnprocessableEntity, v)
+		renderPage(w, portalTmpl, "portal.html", http.StatusUnprocessableEntity, v)
 		return
 	}
 	if err := s.commit(t); err != nil {
