@@ -66,6 +66,8 @@ func TestOfferedKeyIsNotIdentity(t *testing.T) {
 	// Registering as the attacker creates the attacker's own account and
 	// leaves the victim's untouched.
 	s.Type("attacker@example.com", "enter")
+	// The typed address is on screen before enter commits it; home is not.
+	s.WaitFor(t, "Your account")
 	s.WaitFor(t, "attacker@example.com")
 
 	db := p.App.Store()
