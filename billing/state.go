@@ -53,6 +53,9 @@ type Snapshot struct {
 	PendingUpdate       bool
 	LatestInvoiceID     string
 	LatestInvoiceStatus string
+	// LatestInvoiceRemaining is what is still owed on the latest invoice
+	// (amount_remaining), minor units; 0 when it was not expanded.
+	LatestInvoiceRemaining int64
 }
 
 // SnapshotOf extracts a Snapshot from a subscription, checking every pointer:
@@ -78,6 +81,7 @@ func SnapshotOf(sub *stripe.Subscription) Snapshot {
 	if sub.LatestInvoice != nil {
 		s.LatestInvoiceID = sub.LatestInvoice.ID
 		s.LatestInvoiceStatus = string(sub.LatestInvoice.Status)
+		s.LatestInvoiceRemaining = sub.LatestInvoice.AmountRemaining
 	}
 	if sub.Items != nil {
 		for _, it := range sub.Items.Data {
@@ -135,6 +139,15 @@ func (s *Snapshot) setCard(pm *stripe.PaymentMethod) {
 	}
 }
 
+// openAmount is what the latest invoice still asks for while it is open:
+// the amount a past_due or unpaid customer owes.
+func (s *Snapshot) openAmount() int64 {
+	if s.LatestInvoiceStatus != string(stripe.InvoiceStatusOpen) {
+		return 0
+	}
+	return s.LatestInvoiceRemaining
+}
+
 // BelongsTo reports whether the subscription is the portal's for account
 // accountID: its price is a catalog plan's, or the portal made it for that
 // account (account_id metadata). Any other subscription of the account's
@@ -181,6 +194,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		a.SubscriptionID, a.SubscriptionStatus = "", ""
 		a.CancelAtPeriodEnd, a.PaymentPending = false, false
 		a.CurrentPeriodEnd, a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, time.Time{}, 0
+		a.AmountDue = 0
 		switch a.Plan {
 		case "":
 			a.State = store.StateNone
@@ -220,6 +234,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	a.CurrentPeriodEnd = snap.CurrentPeriodEnd
 	a.PaymentPending = snap.PendingUpdate
 	a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, 0
+	a.AmountDue = 0
 	if snap.PlanID != "" {
 		a.Plan = snap.PlanID
 	}
@@ -242,6 +257,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		}
 	case stripe.SubscriptionStatusPastDue:
 		a.State = store.StatePastDue
+		a.AmountDue = snap.openAmount()
 		if !snap.CancelAtPeriodEnd {
 			a.NextInvoiceAt, a.NextInvoiceAmount = snap.CurrentPeriodEnd, snap.Amount
 		}
@@ -249,6 +265,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		a.State = store.StateLockedTrialEnded
 	case stripe.SubscriptionStatusUnpaid:
 		a.State = store.StateLockedUnpaid
+		a.AmountDue = snap.openAmount()
 	case stripe.SubscriptionStatusCanceled, stripe.SubscriptionStatusIncompleteExpired:
 		a.CancelAtPeriodEnd, a.PaymentPending = false, false
 		// The customer chose to leave (or had already picked free): free.

@@ -28,6 +28,8 @@ func snapshot(status stripe.SubscriptionStatus, card, cancel bool) *Snapshot {
 	s := &Snapshot{
 		ID: "sub_1", CustomerID: "cus_1", Status: status, PlanID: "m", CatalogPrice: true, Amount: 2900, Currency: "usd",
 		CardKnown: true, CancelAtPeriodEnd: cancel, TrialStart: t0, TrialEnd: trialEnd, CurrentPeriodEnd: periodE,
+		// An open invoice in every row: only the states that owe it show it.
+		LatestInvoiceID: "in_1", LatestInvoiceStatus: "open", LatestInvoiceRemaining: 3100,
 	}
 	if card {
 		s.HasCard, s.PaymentMethodID, s.CardBrand, s.CardLast4 = true, "pm_1", "visa", "4242"
@@ -43,6 +45,7 @@ func TestDeriveTable(t *testing.T) {
 		plan    string
 		next    time.Time // zero: no next invoice
 		pending bool
+		due     bool // the open invoice's 3100 is owed
 	}
 	// Indexed by cancel flag: [false, true].
 	table := map[stripe.SubscriptionStatus][2]want{
@@ -59,16 +62,16 @@ func TestDeriveTable(t *testing.T) {
 			{state: store.StateCanceling, plan: "m"},
 		},
 		stripe.SubscriptionStatusPastDue: {
-			{state: store.StatePastDue, plan: "m", next: periodE},
-			{state: store.StatePastDue, plan: "m"},
+			{state: store.StatePastDue, plan: "m", next: periodE, due: true},
+			{state: store.StatePastDue, plan: "m", due: true},
 		},
 		stripe.SubscriptionStatusPaused: {
 			{state: store.StateLockedTrialEnded, plan: "m"},
 			{state: store.StateLockedTrialEnded, plan: "m"},
 		},
 		stripe.SubscriptionStatusUnpaid: {
-			{state: store.StateLockedUnpaid, plan: "m"},
-			{state: store.StateLockedUnpaid, plan: "m"},
+			{state: store.StateLockedUnpaid, plan: "m", due: true},
+			{state: store.StateLockedUnpaid, plan: "m", due: true},
 		},
 		// Canceled without the customer asking (dunning): locked until they
 		// choose; with cancel_at_period_end the customer asked: free.
@@ -117,6 +120,9 @@ func TestDeriveTable(t *testing.T) {
 					}
 					if !w.next.IsZero() && got.NextInvoiceAmount != 2900 {
 						t.Errorf("NextInvoiceAmount = %d, want 2900", got.NextInvoiceAmount)
+					}
+					if wantDue := map[bool]int64{true: 3100}[w.due]; got.AmountDue != wantDue {
+						t.Errorf("AmountDue = %d, want %d", got.AmountDue, wantDue)
 					}
 					if got.ID != prev.ID || got.Email != prev.Email || got.CustomerID != "cus_1" {
 						t.Errorf("identity changed: %+v", got)
@@ -281,4 +287,31 @@ func TestSnapshotOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = SnapshotOf(&sub)
+	// An expanded latest invoice gives what is still owed on it.
+	if err := json.Unmarshal([]byte(`{"id":"sub_3","status":"unpaid","latest_invoice":{"id":"in_3","object":"invoice","status":"open","amount_due":4900,"amount_remaining":2400}}`), &sub); err != nil {
+		t.Fatal(err)
+	}
+	if s := SnapshotOf(&sub); s.LatestInvoiceID != "in_3" || s.LatestInvoiceStatus != "open" || s.LatestInvoiceRemaining != 2400 {
+		t.Fatalf("expanded invoice: %+v", s)
+	}
+}
+
+// TestDeriveAmountDue: only an open latest invoice is owed, and the amount
+// goes away with the state that owed it.
+func TestDeriveAmountDue(t *testing.T) {
+	snap := snapshot(stripe.SubscriptionStatusPastDue, true, false)
+	snap.LatestInvoiceStatus = "paid"
+	if got := Derive(trialAccount(), snap); got.AmountDue != 0 {
+		t.Errorf("paid latest invoice: AmountDue = %d, want 0", got.AmountDue)
+	}
+	unpaid := Derive(trialAccount(), snapshot(stripe.SubscriptionStatusUnpaid, true, false))
+	if unpaid.AmountDue != 3100 {
+		t.Fatalf("unpaid: AmountDue = %d, want 3100", unpaid.AmountDue)
+	}
+	if got := Derive(unpaid, snapshot(stripe.SubscriptionStatusActive, true, false)); got.AmountDue != 0 {
+		t.Errorf("unpaid → active: AmountDue = %d, want 0", got.AmountDue)
+	}
+	if got := Derive(unpaid, nil); got.AmountDue != 0 {
+		t.Errorf("unpaid → no subscription: AmountDue = %d, want 0", got.AmountDue)
+	}
 }

@@ -69,6 +69,7 @@ type Account struct {
 	CurrentPeriodEnd   time.Time
 	NextInvoiceAt      time.Time
 	NextInvoiceAmount  int64 // minor units
+	AmountDue          int64 // still owed on the open invoice while past_due or unpaid, minor units
 	Currency           string
 
 	LastSyncAt time.Time // last time billing fetched the truth from Stripe

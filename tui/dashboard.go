@@ -229,6 +229,8 @@ func (d *dashboard) View() string {
 	switch {
 	case a.State == store.StateCanceling && !a.CurrentPeriodEnd.IsZero():
 		row("Ends", formatDate(a.CurrentPeriodEnd)+", then Free")
+	case a.AmountDue > 0:
+		row("Amount due", billing.FormatAmount(a.AmountDue, a.Currency))
 	case a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() && (a.State != store.StateTrial || a.HasCard):
 		row("Next invoice", billing.FormatAmount(a.NextInvoiceAmount, a.Currency)+" on "+formatDay(a.NextInvoiceAt))
 	}

@@ -152,14 +152,12 @@ func TestJourneyFailingCardLocksThenFixed(t *testing.T) {
 	advance(t, p, 30*day+time.Hour) // the first charge fails at trial end
 	s.WaitFor(t, "! A payment of $29.00 for your M plan failed. Please update your card.")
 	s.WaitFor(t, "State         payment failed, retrying")
+	s.WaitFor(t, "Amount due    $29.00\n")
 	s.WaitFor(t, "c  Fix your card: the failed payment is tried again with it")
 
 	advance(t, p, 5*day) // both retries (after 2 and 3 more days) fail
 	s.WaitFor(t, "Your account is locked")
-	// The product means to name the amount here ("Your invoice of $29.00
-	// for…", as its golden file shows), but billing clears the account's
-	// NextInvoiceAmount for an unpaid subscription, so the screen has none.
-	s.WaitFor(t, "for the M plan could not be paid, and Stripe has stopped retrying.")
+	s.WaitFor(t, "Your invoice of $29.00 for the M plan could not be paid, and Stripe has stopped retrying.")
 	s.WaitFor(t, "› c  Fix your card: the open invoice is paid with it")
 	cus := account(t, p, key).CustomerID
 	if inv, ok := conversion(t, p, cus); ok {

@@ -71,7 +71,7 @@ var goldenCases = []struct {
 	}},
 	{"dashboard-past-due", func(h *harness) {
 		a := activeAccount()
-		a.State, a.SubscriptionStatus = store.StatePastDue, "past_due"
+		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
 		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "Your payment of $29.00 failed. Fix your card to keep M."})
 	}},
 	{"dashboard-payment-pending", func(h *harness) {
@@ -87,7 +87,9 @@ var goldenCases = []struct {
 	}},
 	{"locked-unpaid", func(h *harness) {
 		a := activeAccount()
-		a.State, a.SubscriptionStatus = store.StateLockedUnpaid, "unpaid"
+		// As Derive leaves an unpaid account: nothing upcoming, the open invoice owed.
+		a.State, a.SubscriptionStatus, a.AmountDue = store.StateLockedUnpaid, "unpaid", 2900
+		a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, 0
 		h.load(a).keys("down")
 	}},
 	{"locked-canceled", func(h *harness) {

@@ -145,8 +145,8 @@ func (l *lockedScreen) reason() string {
 	switch a.State {
 	case store.StateLockedUnpaid:
 		amount := ""
-		if a.NextInvoiceAmount > 0 {
-			amount = " of " + billing.FormatAmount(a.NextInvoiceAmount, a.Currency)
+		if a.AmountDue > 0 {
+			amount = " of " + billing.FormatAmount(a.AmountDue, a.Currency)
 		}
 		return fmt.Sprintf("Your invoice%s for the %s plan could not be paid, and Stripe has stopped retrying. "+
 			"Your plan is locked until the card is fixed.", amount, plan)

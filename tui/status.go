@@ -30,6 +30,7 @@ type Status struct {
 	CancelAtPeriodEnd  bool         `json:"cancel_at_period_end"`
 	CurrentPeriodEnd   *time.Time   `json:"current_period_end"`
 	NextInvoice        *StatusMoney `json:"next_invoice"`
+	AmountDue          *StatusDue   `json:"amount_due"`
 	SubscriptionStatus string       `json:"subscription_status"`
 }
 
@@ -37,6 +38,13 @@ type Status struct {
 type StatusCard struct {
 	Brand string `json:"brand"`
 	Last4 string `json:"last4"`
+}
+
+// StatusDue is what a past_due or unpaid account still owes on its open
+// invoice: amount in minor units.
+type StatusDue struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
 }
 
 // StatusMoney is an upcoming invoice: amount in minor units.
@@ -71,6 +79,9 @@ func statusOf(a store.Account, b Billing, now time.Time) Status {
 	if a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() {
 		st.NextInvoice = &StatusMoney{Amount: a.NextInvoiceAmount, Currency: a.Currency, At: a.NextInvoiceAt.UTC()}
 	}
+	if a.AmountDue > 0 {
+		st.AmountDue = &StatusDue{Amount: a.AmountDue, Currency: a.Currency}
+	}
 	return st
 }
 
@@ -99,6 +110,9 @@ func (st Status) text(b Billing) string {
 	if st.NextInvoice != nil {
 		line("Next invoice", billing.FormatAmount(st.NextInvoice.Amount, st.NextInvoice.Currency)+" on "+
 			st.NextInvoice.At.Format(time.RFC3339))
+	}
+	if st.AmountDue != nil {
+		line("Amount due", billing.FormatAmount(st.AmountDue.Amount, st.AmountDue.Currency))
 	}
 	return sb.String()
 }

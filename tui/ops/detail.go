@@ -249,6 +249,9 @@ func (d *detailScreen) view(width, height int) string {
 	pair("Card", card, "Created", fmtTime(a.CreatedAt))
 	pair("Customer", orDash(a.CustomerID), "Subscription", orDash(a.SubscriptionID))
 	pair("Stripe status", orDash(a.SubscriptionStatus), "Cancel at end", yesNo(a.CancelAtPeriodEnd))
+	if a.AmountDue > 0 {
+		add(field("Amount due", billing.FormatAmount(a.AmountDue, a.Currency)+" (open invoice)"))
+	}
 	pair("Period end", fmtTime(a.CurrentPeriodEnd), "Next invoice", nextInvoice(a))
 	pair("Last sync", fmtTime(a.LastSyncAt), "Updated", fmt.Sprintf("%s (v%d)", fmtTime(a.UpdatedAt), a.Version))
 	for _, k := range a.Keys {
