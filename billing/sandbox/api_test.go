@@ -514,7 +514,7 @@ func TestTrialPeriodDaysBounds(t *testing.T) {
 
 func TestCloseContextLeavesHungDeliveryPending(t *testing.T) {
 	// The endpoint hangs until the sandbox is reopened, then answers as
-	// the verifying receiver does (deliveries keep the URL they were made for).
+	// the verifying receiver does.
 	var hang atomic.Bool
 	hang.Store(true)
 	var rc http.Handler
@@ -563,6 +563,37 @@ func TestCloseContextLeavesHungDeliveryPending(t *testing.T) {
 	e.close()
 
 	hang.Store(false)
+	e.open()
+	e.rc.waitFor("customer.created", cus.ID)
+}
+
+// A portal restarted on another address gets what was still pending for
+// the old one: deliveries follow the endpoint's current URL, as at Stripe.
+func TestPendingDeliveryFollowsNewWebhookURL(t *testing.T) {
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "gone", http.StatusBadGateway)
+	}))
+	t.Cleanup(dead.Close)
+	var tries atomic.Int32
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tries.Add(1)
+		dead.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(old.Close)
+	e := newEnv(t, func(c *Config) {
+		c.WebhookURL = old.URL
+		c.Retry = RetryPolicy{MaxAttempts: 1000, Initial: 10 * time.Millisecond, Max: 20 * time.Millisecond}
+	})
+	cus := e.customer("moved@example.com")
+	deadline := time.Now().Add(10 * time.Second)
+	for tries.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the old address was never tried")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.close()
+	e.cfg.WebhookURL = e.rc.srv.URL
 	e.open()
 	e.rc.waitFor("customer.created", cus.ID)
 }

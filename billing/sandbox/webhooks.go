@@ -175,10 +175,7 @@ func (s *Sandbox) deliverer() {
 func (s *Sandbox) attempt(d *delivery) {
 	s.mu.RLock()
 	e, ok := get[*event](s.st, d.EventID)
-	secret := s.cfg.WebhookSecret
-	if we, isWE := get[*webhookEndpoint](s.st, d.EndpointID); isWE {
-		secret = we.SigningSecret
-	}
+	url, secret := s.target(d)
 	var payload []byte
 	if ok {
 		v := *e
@@ -190,17 +187,18 @@ func (s *Sandbox) attempt(d *delivery) {
 	if !ok {
 		errText = "event no longer exists"
 	} else {
-		errText = s.post(d.URL, payload, secret)
+		errText = s.post(url, payload, secret)
 	}
 	if errText != "" && s.ctx.Err() != nil {
 		// Close aborted the post: the receiver did nothing wrong, so this
 		// is no attempt; the delivery stays pending for the next Open.
-		s.log.Info("sandbox webhook delivery aborted by Close, left pending", "event", d.EventID, "url", d.URL)
+		s.log.Info("sandbox webhook delivery aborted by Close, left pending", "event", d.EventID, "url", url)
 		return
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	d.URL = url
 	d.Attempts++
 	switch {
 	case errText == "":
@@ -216,6 +214,20 @@ func (s *Sandbox) attempt(d *delivery) {
 	if err := s.saveDelivery(d); err != nil {
 		s.log.Error("sandbox: saving delivery state", "error", err)
 	}
+}
+
+// target is where d goes now, as at Stripe: its endpoint's current URL
+// and secret. The default endpoint follows Config, so deliveries left
+// pending by a portal that restarts on another address reach the new one.
+// An endpoint deleted since keeps the URL d was made for.
+func (s *Sandbox) target(d *delivery) (url, secret string) {
+	if d.EndpointID == defaultEndpointID && s.cfg.WebhookURL != "" {
+		return s.cfg.WebhookURL, s.cfg.WebhookSecret
+	}
+	if we, ok := get[*webhookEndpoint](s.st, d.EndpointID); ok {
+		return we.URL, we.SigningSecret
+	}
+	return d.URL, s.cfg.WebhookSecret
 }
 
 // post sends one signed payload; it returns "" on a 2xx answer.
