@@ -20,7 +20,8 @@
 // account: another product sold to the same customer) are ignored.
 //
 // Hosted pages are handed out as short links (<PublicURL>/l/<token>) that
-// fit a terminal line; LinkHandler redirects them to Stripe.
+// fit a terminal line and are kept in the store until they expire, so they
+// outlive a restart; LinkHandler redirects them to Stripe.
 //
 // Errors returned by Service methods carry a sentence fit for the customer:
 // use Message(err). The wrapped error keeps the technical detail for logs.

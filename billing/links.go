@@ -2,16 +2,20 @@ package billing
 
 import (
 	"crypto/rand"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portal/portal/store"
 )
 
 // Short links. Checkout and billing-portal URLs run to 100-160+ characters
 // and wrap on an 80-column terminal, where a wrapped URL cannot be clicked
 // or copied whole. The Service hands out <PublicURL>/l/<token> instead and
-// LinkHandler redirects it to the Stripe page.
+// LinkHandler redirects it to the Stripe page. Links are kept in the store,
+// so one shown before a restart (or scanned as a QR code) still works after.
 
 const (
 	// portalLinkTTL is how long a billing-portal link is kept: Stripe gives
@@ -20,70 +24,30 @@ const (
 	// checkoutLinkTTL is used only if a Checkout Session came without
 	// expires_at (Stripe's default is 24 hours).
 	checkoutLinkTTL = 24 * time.Hour
-	// maxLinks bounds the table; when it is full of live links, links are
-	// handed out long (Link.URL = Link.Target) rather than evicting.
-	maxLinks = 1 << 16
+	// linkSweepEvery is how often shorten deletes expired links: the sweep
+	// scans every link, and links only pile up at the rate they are made.
+	linkSweepEvery = time.Minute
 	// tokenLen is the token length: 10 base32 characters, 50 random bits.
 	tokenLen = 10
 )
 
 const tokenAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
 
-// linkTable maps tokens to Stripe URLs until they expire. Expired entries
-// are dropped lazily: on lookup, and in a sweep at most once a minute when
-// links are added.
+// linkTable remembers when the store's expired links were last swept.
 type linkTable struct {
 	mu      sync.Mutex
-	m       map[string]linkEntry
 	sweptAt time.Time
 }
 
-type linkEntry struct {
-	target  string
-	expires time.Time
-}
-
-// add stores target until expires and returns its token, or "" when the
-// table is full.
-func (t *linkTable) add(target string, expires, now time.Time) string {
+// due reports whether a sweep is due at now, and if so counts it as done.
+func (t *linkTable) due(now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = map[string]linkEntry{}
+	if now.Sub(t.sweptAt) < linkSweepEvery {
+		return false
 	}
-	if now.Sub(t.sweptAt) >= time.Minute || len(t.m) >= maxLinks {
-		t.sweptAt = now
-		for tok, e := range t.m {
-			if !now.Before(e.expires) {
-				delete(t.m, tok)
-			}
-		}
-	}
-	if len(t.m) >= maxLinks {
-		return ""
-	}
-	for {
-		tok := newToken()
-		if _, taken := t.m[tok]; !taken {
-			t.m[tok] = linkEntry{target: target, expires: expires}
-			return tok
-		}
-	}
-}
-
-// get returns the target of a live token, or "".
-func (t *linkTable) get(tok string, now time.Time) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.m[tok]
-	if !ok {
-		return ""
-	}
-	if !now.Before(e.expires) {
-		delete(t.m, tok)
-		return ""
-	}
-	return e.target
+	t.sweptAt = now
+	return true
 }
 
 func newToken() string {
@@ -97,28 +61,40 @@ func newToken() string {
 
 // shorten returns l with Target set to its Stripe URL and URL to a short
 // link that redirects there until l.ExpiresAt (set to now+ttl when zero).
-// When the table is full the link stays long.
+// When the store cannot keep the link, the link stays long: it still works.
 func (s *Service) shorten(l Link, ttl time.Duration) Link {
 	now := s.now()
 	if l.ExpiresAt.IsZero() {
 		l.ExpiresAt = now.Add(ttl)
 	}
 	l.Target = l.URL
-	tok := s.links.add(l.Target, l.ExpiresAt, now)
-	if tok == "" {
-		s.log.Warn("billing: short-link table full; handing out the long link", "links", maxLinks)
+	if s.links.due(now) {
+		if _, err := s.db.DeleteExpiredLinks(now); err != nil {
+			s.log.Warn("billing: sweeping expired short links", "err", err)
+		}
+	}
+	for range 3 { // 50 random bits: a taken token is all but impossible
+		tok := newToken()
+		err := s.db.PutLink(tok, l.Target, l.ExpiresAt)
+		if errors.Is(err, store.ErrLinkTaken) {
+			continue
+		}
+		if err != nil {
+			s.log.Warn("billing: short link not stored; handing out the long link", "err", err)
+			return l
+		}
+		l.URL = s.publicURL + "/l/" + tok
 		return l
 	}
-	l.URL = s.publicURL + "/l/" + tok
 	return l
 }
 
 // LinkHandler serves the short links of CardLink, CheckoutLink and
 // PortalLink: GET (or HEAD) /l/{token} answers 302 to the Stripe page, or
-// 404 with a short plain message for a token that is unknown or expired
-// (tokens live in memory: a restart forgets them, and the customer makes a
-// new link). Mount it at /l/ without stripping the prefix. Replies are never
-// cached, and the redirect sends no Referer to Stripe.
+// 404 with a short plain message for a token that is unknown or expired,
+// or 503 when the store cannot be read. Mount it at /l/ without stripping
+// the prefix. Replies are never cached, and the redirect sends no Referer
+// to Stripe.
 func (s *Service) LinkHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -127,12 +103,18 @@ func (s *Service) LinkHandler() http.Handler {
 			http.Error(w, "Links are opened with GET.", http.StatusMethodNotAllowed)
 			return
 		}
+		err := store.ErrNotFound
 		var target string
 		if tok, ok := strings.CutPrefix(r.URL.Path, "/l/"); ok && len(tok) == tokenLen {
-			target = s.links.get(tok, s.now())
+			target, err = s.db.Link(tok, s.now())
 		}
-		if target == "" {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			http.Error(w, "This link is unknown or has expired. Make a new one in the portal (ssh).", http.StatusNotFound)
+			return
+		case err != nil:
+			s.log.Error("billing: reading a short link", "err", err)
+			http.Error(w, "The portal cannot open this link right now. Try again in a moment.", http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Referrer-Policy", "no-referrer")

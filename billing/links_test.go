@@ -3,18 +3,21 @@ package billing
 import (
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portal/portal/store"
 )
 
-// linkService is a Service whose clock the test moves.
-func linkService(tb testing.TB) (*Service, func(time.Duration)) {
+// linkService is a Service on db whose clock the test moves.
+func linkService(tb testing.TB, db *store.DB) (*Service, func(time.Duration)) {
 	tb.Helper()
 	var mu sync.Mutex
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	svc, err := New(Config{API: newFakeStripe().api(), Store: openStore(tb, true), PublicURL: "https://portal.example.com/",
+	svc, err := New(Config{API: newFakeStripe().api(), Store: db, PublicURL: "https://portal.example.com/",
 		Logger: testLogger(tb), Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	if err != nil {
 		tb.Fatal(err)
@@ -33,7 +36,7 @@ func get(tb testing.TB, h http.Handler, method, path string) *httptest.ResponseR
 }
 
 func TestShortLinks(t *testing.T) {
-	svc, advance := linkService(t)
+	svc, advance := linkService(t, openStore(t, true))
 	h := svc.LinkHandler()
 	target := "https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ#fidkdWxOYHwnPyd1blpxYHZxWjA0SDJhT2RLMXxffHxqSFd8"
 	expires := svc.Now().Add(time.Hour)
@@ -81,13 +84,49 @@ func TestShortLinks(t *testing.T) {
 	if !p.ExpiresAt.Equal(svc.Now().Add(24 * time.Hour)) {
 		t.Fatalf("portal link expires %s", p.ExpiresAt)
 	}
-	// Expired entries are swept when links are added.
+	// Expired links are swept from the store when links are added.
 	advance(25 * time.Hour)
-	svc.shorten(Link{URL: target}, portalLinkTTL)
-	svc.links.mu.Lock()
-	n := len(svc.links.m)
-	svc.links.mu.Unlock()
-	if n != 1 {
-		t.Fatalf("%d links kept after the sweep, want 1", n)
+	fresh := svc.shorten(Link{URL: target}, portalLinkTTL)
+	if n, err := svc.db.DeleteExpiredLinks(svc.Now()); err != nil || n != 0 {
+		t.Fatalf("%d expired links outlived the sweep (%v)", n, err)
+	}
+	if rec := get(t, h, http.MethodGet, strings.TrimPrefix(fresh.URL, "https://portal.example.com")); rec.Code != http.StatusFound {
+		t.Fatalf("the sweep took a live link: %d", rec.Code)
+	}
+}
+
+// A link shown before a restart (or scanned as a QR code) opens after it;
+// a store that cannot be read is a 503, and a link that cannot be stored
+// is handed out long.
+func TestShortLinksOutliveRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := linkService(t, db)
+	target := "https://checkout.stripe.com/c/pay/cs_test_restart"
+	l := svc.shorten(Link{URL: target}, portalLinkTTL)
+	short := strings.TrimPrefix(l.URL, "https://portal.example.com")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rec := get(t, svc.LinkHandler(), http.MethodGet, short); rec.Code != http.StatusServiceUnavailable ||
+		!strings.Contains(rec.Body.String(), "Try again in a moment") {
+		t.Fatalf("closed store: %d %q", rec.Code, rec.Body.String())
+	}
+	if long := svc.shorten(Link{URL: target}, portalLinkTTL); long.URL != target {
+		t.Fatalf("closed store: link %q, want the long one", long.URL)
+	}
+
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	restarted, _ := linkService(t, db)
+	rec := get(t, restarted.LinkHandler(), http.MethodGet, short)
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != target {
+		t.Fatalf("after restart: %d Location %q", rec.Code, rec.Header().Get("Location"))
 	}
 }

@@ -40,6 +40,9 @@ type accountStore interface {
 	RecordEvent(ev store.Event) error
 	AddNotice(n store.Notice) (store.Notice, bool, error)
 	AppendAudit(e store.AuditEntry) (store.AuditEntry, error)
+	PutLink(token, target string, expires time.Time) error
+	Link(token string, now time.Time) (string, error)
+	DeleteExpiredLinks(now time.Time) (int, error)
 }
 
 // Service runs every billing action of the portal. It is safe for concurrent use.

@@ -49,6 +49,7 @@ var (
 	bucketOutbox       = []byte("outbox")          // seq → nil while not mailed
 	bucketAudit        = []byte("audit")           // seq → AuditEntry JSON
 	bucketAuditByAcct  = []byte("audit_by_acct")   // account id + 0 + seq → nil
+	bucketLinks        = []byte("links")           // short-link token → expiry + target (link.go)
 
 	keySchema = []byte("schema_version")
 )
@@ -57,7 +58,7 @@ var allBuckets = [][]byte{
 	bucketMeta, bucketAccounts, bucketIdxKey, bucketIdxEmail, bucketIdxCustomer,
 	bucketEvents, bucketEventsByTime, bucketEventsByAcct,
 	bucketNotices, bucketNoticeIDs, bucketNoticeUniq, bucketNoticesByAcc, bucketOutbox,
-	bucketAudit, bucketAuditByAcct,
+	bucketAudit, bucketAuditByAcct, bucketLinks,
 }
 
 // Options configures Open. The zero value is ready for production use.
