@@ -57,6 +57,19 @@ type Account struct {
 	PaymentPending bool // subscription "incomplete": previous state kept, payment pending
 	TrialUsed      bool // one trial per account, ever
 	TrialEnd       time.Time
+	// TrialClaimedAt is when billing claimed the trial (TrialUsed set) before
+	// asking Stripe for the trial subscription, by the billing clock. It is
+	// zero when no claim waits for Stripe: before any claim, once a
+	// subscription with a trial confirmed it (billing's Derive clears it when
+	// it records TrialEnd), and when billing released the claim because
+	// Stripe created nothing. Records written before the field existed decode
+	// it as zero: their claims are never released automatically.
+	TrialClaimedAt time.Time
+	// TrialAttempt counts released trial claims. Billing derives the trial
+	// subscription's idempotency key from it, so an attempt after a release
+	// is a new request at Stripe rather than a replay of the failed one; 0 is
+	// the first attempt.
+	TrialAttempt int
 
 	HasCard   bool
 	CardBrand string

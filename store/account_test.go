@@ -3,9 +3,12 @@ package store
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestCreateAndLookup(t *testing.T) {
@@ -193,5 +196,49 @@ func TestStateLocked(t *testing.T) {
 		if s.Locked() != locked[s] {
 			t.Errorf("%q.Locked() = %v", s, s.Locked())
 		}
+	}
+}
+
+// TestAccountTrialClaimFields: the trial claim fields survive a write and a
+// reopen, and a record written before they existed still decodes (claim
+// fields zero, the rest intact).
+func TestAccountTrialClaimFields(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := mustCreate(t, db, "claim@example.com", "k1")
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	if _, err := db.UpdateAccount(a.ID, func(acc *Account) error {
+		acc.TrialUsed, acc.TrialClaimedAt, acc.TrialAttempt = true, at, 2
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	old := []byte(`{"ID":"acc_old","Email":"old@example.com","Plan":"s","State":"trial","TrialUsed":true,"Version":3}`)
+	if err := db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAccounts).Put([]byte("acc_old"), old) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(path, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	got, err := db.Account(a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.TrialUsed || !got.TrialClaimedAt.Equal(at) || got.TrialAttempt != 2 {
+		t.Errorf("after reopen: used %v claimed %v attempt %d; want true %v 2", got.TrialUsed, got.TrialClaimedAt, got.TrialAttempt, at)
+	}
+	got, err = db.Account("acc_old")
+	if err != nil {
+		t.Fatalf("old record: %v", err)
+	}
+	if !got.TrialUsed || got.Plan != "s" || got.Version != 3 || !got.TrialClaimedAt.IsZero() || got.TrialAttempt != 0 {
+		t.Errorf("old record = %+v", got)
 	}
 }
