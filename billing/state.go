@@ -179,6 +179,9 @@ func live(st stripe.SubscriptionStatus) bool {
 // from snap and never touches identity fields (ID, Email, Keys, CreatedAt).
 // It is pure: no clock, no I/O.
 //
+// A snapshot with a trial end records it, marks the trial used and clears
+// TrialClaimedAt: the trial ChoosePlan claimed is confirmed.
+//
 // snap == nil means the account has no subscription: the state follows the
 // locally chosen plan (none, free, or locked_canceled for a paid plan that
 // has no subscription behind it).
@@ -226,6 +229,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	if !snap.TrialEnd.IsZero() {
 		a.TrialEnd = snap.TrialEnd
 		a.TrialUsed = true
+		a.TrialClaimedAt = time.Time{}
 	}
 	if snap.CardKnown {
 		a.HasCard, a.CardBrand, a.CardLast4 = snap.HasCard, snap.CardBrand, snap.CardLast4

@@ -107,6 +107,7 @@ func TestDeriveTable(t *testing.T) {
 				w := rows[i]
 				t.Run(fmt.Sprintf("%s/card=%v/cancel=%v", status, card, cancel), func(t *testing.T) {
 					prev := trialAccount()
+					prev.TrialClaimedAt = t0 // a claim still waiting for Stripe's answer
 					var snap *Snapshot
 					if status != "" {
 						snap = snapshot(status, card, cancel)
@@ -126,6 +127,9 @@ func TestDeriveTable(t *testing.T) {
 					}
 					if got.ID != prev.ID || got.Email != prev.Email || got.CustomerID != "cus_1" {
 						t.Errorf("identity changed: %+v", got)
+					}
+					if wantClaim := map[bool]time.Time{true: t0}[snap == nil]; !got.TrialClaimedAt.Equal(wantClaim) {
+						t.Errorf("TrialClaimedAt = %v, want %v (a trial subscription settles the claim)", got.TrialClaimedAt, wantClaim)
 					}
 					if snap == nil {
 						if got.SubscriptionID != "" || got.HasCard != prev.HasCard {
@@ -224,6 +228,20 @@ func TestDeriveChoices(t *testing.T) {
 		snap.CatalogPrice, snap.AccountID = false, "acc_1"
 		if got := Derive(trialAccount(), snap); got.State != store.StateActive {
 			t.Fatalf("own subscription on an old price: %q", got.State)
+		}
+	})
+	t.Run("a subscription without a trial leaves a trial claim", func(t *testing.T) {
+		prev := store.Account{ID: "acc_1", TrialUsed: true, TrialClaimedAt: t0}
+		snap := snapshot(stripe.SubscriptionStatusActive, true, false)
+		snap.TrialStart, snap.TrialEnd = time.Time{}, time.Time{}
+		if got := Derive(prev, snap); !got.TrialClaimedAt.Equal(t0) || !got.TrialUsed || !got.TrialEnd.IsZero() {
+			t.Fatalf("claim %v used %v trial end %v", got.TrialClaimedAt, got.TrialUsed, got.TrialEnd)
+		}
+		// Another integration's trial is not the account's trial.
+		snap = snapshot(stripe.SubscriptionStatusTrialing, false, false)
+		snap.CatalogPrice, snap.AccountID = false, ""
+		if got := Derive(prev, snap); !reflect.DeepEqual(got, prev) {
+			t.Fatalf("foreign trial changed the account: %+v", got)
 		}
 	})
 	t.Run("unknown card keeps the stored card", func(t *testing.T) {
