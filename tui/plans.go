@@ -191,9 +191,12 @@ func (p *planPicker) View() string {
 		b.WriteString(s.Title.Render("Change plan"))
 	}
 	b.WriteString("\n\n")
-	nameW := 0
+	// Name and price columns as wide as their widest cell, so the offer
+	// column lines up whatever the catalog's prices are.
+	nameW, priceW := 0, 0
 	for _, pl := range p.plans {
 		nameW = max(nameW, ansi.StringWidth(pl.Name))
+		priceW = max(priceW, ansi.StringWidth(pickerPrice(pl)))
 	}
 	wide := w >= 64
 	for i, pl := range p.plans {
@@ -201,17 +204,11 @@ func (p *planPicker) View() string {
 		if i == p.cursor {
 			marker, style = "› ", s.Selected
 		}
-		price := "$0"
-		if !pl.Free() {
-			price = billing.FormatAmount(pl.Amount, pl.Currency) + "/month"
-		} else if pl.Currency != "usd" {
-			price = billing.FormatAmount(0, pl.Currency)
-		}
-		line := fmt.Sprintf("%s%d  %-*s  %-13s", marker, i+1, nameW, pl.Name, price)
+		line := fmt.Sprintf("%s%d  %-*s  %-*s", marker, i+1, nameW, pl.Name, priceW, pickerPrice(pl))
 		if pl.ID == p.account.Plan && !p.account.State.Locked() {
-			line += " [current]"
+			line += "  [current]"
 		} else if o := p.offer(pl); wide && o != "" {
-			line += " " + o
+			line += "  " + o
 		}
 		b.WriteString(style.Render(strings.TrimRight(line, " ")))
 		b.WriteString("\n")
@@ -235,4 +232,16 @@ func (p *planPicker) View() string {
 		b.WriteString(wrap(detail, w))
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// pickerPrice is a plan's price as the picker lists it: "$9.00/month", or
+// "$0" for the free plan.
+func pickerPrice(pl billing.Plan) string {
+	switch {
+	case !pl.Free():
+		return billing.FormatAmount(pl.Amount, pl.Currency) + "/month"
+	case pl.Currency != "usd":
+		return billing.FormatAmount(0, pl.Currency)
+	}
+	return "$0"
 }
