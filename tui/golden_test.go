@@ -25,6 +25,7 @@ var goldenCases = []struct {
 	build func(h *harness)
 }{
 	{"register", func(h *harness) { h.send(accountLoadedMsg{NotFound: true}) }},
+	{"register-invalid", func(h *harness) { h.send(accountLoadedMsg{NotFound: true}); h.keys("you@localhost", "enter") }},
 	{"store-error", func(h *harness) { h.send(accountLoadedMsg{Err: errors.New("bbolt: timeout")}) }},
 	{"picker-first", func(h *harness) { h.load(newAccount()) }},
 	{"picker-first-typeahead-xx", func(h *harness) { h.load(newAccount()).keys("x", "x") }},
