@@ -210,7 +210,7 @@ func (c *addCardScreen) View() string {
 	title := s.Title.Render(c.title())
 	switch {
 	case c.err != "":
-		return title + "\n\n" + s.Error.Render(wrap("✗ "+c.err, w)) + "\n\n" +
+		return title + "\n\n" + s.Error.Render(wrapHanging("✗ "+c.err, w, 2)) + "\n\n" +
 			s.Subtle.Render("Press n to try again, esc to go back.")
 	case c.link == nil:
 		return title + "\n\n" + c.spinner() + " Creating a secure Stripe page…"

@@ -93,7 +93,7 @@ func (c *cancelScreen) View() string {
 	case c.busy:
 		b.WriteString("\n\n" + s.Subtle.Render("Canceling with Stripe…"))
 	case c.err != "":
-		b.WriteString("\n\n" + s.Error.Render(wrap("✗ "+c.err+" Press y to try again.", w)))
+		b.WriteString("\n\n" + s.Error.Render(wrapHanging("✗ "+c.err+" Press y to try again.", w, 2)))
 	}
 	return b.String()
 }

@@ -182,9 +182,9 @@ func (c *changePlanScreen) View() string {
 	case c.busy != "":
 		b.WriteString("\n" + s.Subtle.Render(c.busy))
 	case c.err != "" && c.preview == nil:
-		b.WriteString(s.Error.Render(wrap("✗ "+c.err, w)) + "\n" + s.Subtle.Render("Press r to try again, esc to go back."))
+		b.WriteString(s.Error.Render(wrapHanging("✗ "+c.err, w, 2)) + "\n" + s.Subtle.Render("Press r to try again, esc to go back."))
 	case c.err != "":
-		b.WriteString("\n" + s.Error.Render(wrap("✗ "+c.err, w)))
+		b.WriteString("\n" + s.Error.Render(wrapHanging("✗ "+c.err, w, 2)))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -246,7 +246,7 @@ func (d *dashboard) View() string {
 	case d.busy != "":
 		b.WriteString("\n" + s.Subtle.Render(d.busy))
 	case d.err != "":
-		b.WriteString("\n" + s.Error.Render(wrap("✗ "+d.err+" Press the key again to retry.", w)))
+		b.WriteString("\n" + s.Error.Render(wrapHanging("✗ "+d.err+" Press the key again to retry.", w, 2)))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -181,7 +181,7 @@ func (l *lockedScreen) View() string {
 	case l.busy:
 		b.WriteString("\n" + s.Subtle.Render("Switching to Free…"))
 	case l.err != "":
-		b.WriteString("\n" + s.Error.Render(wrap("✗ "+l.err+" Press enter to try again.", w)))
+		b.WriteString("\n" + s.Error.Render(wrapHanging("✗ "+l.err+" Press enter to try again.", w, 2)))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

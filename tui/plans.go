@@ -223,7 +223,7 @@ func (p *planPicker) View() string {
 	case p.busy:
 		b.WriteString(s.Subtle.Render("Starting " + pl.Name + " with Stripe…"))
 	case p.err != "":
-		b.WriteString(s.Error.Render(wrap("✗ "+p.err, w)))
+		b.WriteString(s.Error.Render(wrapHanging("✗ "+p.err, w, 2)))
 	default:
 		detail := pl.Name + ": " + strings.Join(pl.Features, ", ") + "."
 		if o := p.offer(pl); !wide && o != "" && pl.ID != p.account.Plan {

@@ -91,7 +91,7 @@ func (p *portalScreen) View() string {
 	title := s.Title.Render("Manage billing")
 	switch {
 	case p.err != "":
-		return title + "\n\n" + s.Error.Render(wrap("✗ "+p.err, w)) + "\n\n" +
+		return title + "\n\n" + s.Error.Render(wrapHanging("✗ "+p.err, w, 2)) + "\n\n" +
 			s.Subtle.Render("Press n to try again, esc to go back.")
 	case p.link == nil:
 		return title + "\n\n" + s.Subtle.Render("Opening Stripe's billing portal…")

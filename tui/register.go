@@ -113,7 +113,7 @@ func (r *registerScreen) View() string {
 	case r.pending:
 		b.WriteString(s.Subtle.Render("Registering…"))
 	case r.err != "":
-		b.WriteString(s.Error.Render(wrap("✗ "+r.err, w)))
+		b.WriteString(s.Error.Render(wrapHanging("✗ "+r.err, w, 2)))
 	}
 	return b.String()
 }
