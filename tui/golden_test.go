@@ -194,6 +194,27 @@ func TestGoldenViews(t *testing.T) {
 	}
 }
 
+// minimumCases are pinned at the smallest window the portal accepts too:
+// what must stay in view there is the field being typed in and every plan.
+var minimumCases = map[string]bool{
+	"register": true, "register-invalid": true, "picker-first": true, "picker-first-error": true,
+	"picker-change": true, "addcard-qr": true,
+}
+
+func TestGoldenMinimum(t *testing.T) {
+	for _, tc := range goldenCases {
+		if !minimumCases[tc.name] {
+			continue
+		}
+		name := fmt.Sprintf("%s-%dx%d", tc.name, minWidth, minHeight)
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, minWidth, minHeight)
+			tc.build(h)
+			checkGolden(t, name, h.view())
+		})
+	}
+}
+
 func TestTooSmall(t *testing.T) {
 	h := newHarness(t, 30, 10)
 	h.load(trialAccount())

@@ -110,18 +110,26 @@ func (l linkView) compose(head, side []string) (string, bool) {
 }
 
 // fullView is the QR code alone with one line under it, for a window too
-// small to show it with the rest; or what size the window needs.
+// small to show it with the rest; or what size the window needs. The line
+// under it is shortened rather than cut when the window is narrow.
 func (l linkView) fullView() string {
 	s := l.e.Styles
-	foot := s.Subtle.Render("Scan with your phone's camera · v or esc to go back")
+	w := l.e.Width
+	if w <= 0 {
+		w = 80
+	}
 	if !l.qrOK {
-		return "This link cannot be drawn as a QR code.\n" + foot
+		return wrap("This link cannot be drawn as a QR code. Press v or esc to go back.", w)
 	}
 	if l.e.Width > 0 && (l.qr.width > l.e.Width || l.qr.height()+2 > l.e.Height) {
-		return wrap(fmt.Sprintf("Make the window at least %d×%d to show the QR code.", l.qr.width, l.qr.height()+2),
-			max(l.e.Width, 10)) + "\n" + foot
+		return wrap(fmt.Sprintf("Make the window at least %d×%d to show the QR code. Press v or esc to go back.",
+			l.qr.width, l.qr.height()+2), w)
 	}
-	return strings.Join(l.qrLines(), "\n") + "\n\n" + foot
+	foot := "Scan with your phone's camera · v or esc to go back"
+	if ansi.StringWidth(foot) > w {
+		foot = "v or esc: back"
+	}
+	return strings.Join(l.qrLines(), "\n") + "\n\n" + s.Subtle.Render(foot)
 }
 
 // trimLines removes the trailing spaces lipgloss pads joined blocks with.

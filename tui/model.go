@@ -192,6 +192,11 @@ func (m *Model) route() (screen, tea.Cmd) {
 	return d, d.Init()
 }
 
+// moreBelow replaces the last lines of a view taller than the window. It
+// fits the narrowest window allowed (minWidth less the frame's padding), so
+// it is never cut.
+const moreBelow = "… make the window taller to see more"
+
 // View implements tea.Model.
 func (m *Model) View() string {
 	s := m.e.Styles
@@ -222,7 +227,7 @@ func (m *Model) View() string {
 		room := m.e.Height - 2*framePadY - frameFooter - strings.Count(help, "\n")
 		lines := strings.Split(body, "\n")
 		if len(lines) > room {
-			lines = append(lines[:max(room-1, 0)], s.Subtle.Render("… (make the window taller to see everything)"))
+			lines = append(lines[:max(room-1, 0)], s.Subtle.Render(moreBelow))
 			body = strings.Join(lines, "\n")
 		}
 	}

@@ -181,16 +181,26 @@ func (p *planPicker) View() string {
 	s := p.e.Styles
 	w := p.e.contentWidth()
 	var b strings.Builder
-	if p.mode == pickFirst {
+	// A short window keeps every plan in view: the account lines and the
+	// blank lines go first.
+	compact := p.e.Height > 0 && p.e.contentHeight() < len(p.plans)+8
+	gap := "\n\n"
+	if compact {
+		gap = "\n"
+	}
+	switch {
+	case p.mode == pickFirst && !compact:
 		b.WriteString(s.Title.Render("Your account is ready: choose a plan"))
 		b.WriteString("\n")
 		b.WriteString(s.Subtle.Render(ansi.Truncate(p.account.Email+" · no plan yet", w, "…")))
 		b.WriteString("\n")
 		b.WriteString(s.Subtle.Render(ansi.Truncate("Key "+p.e.Identity.Fingerprint, w, "…")))
-	} else {
+	case p.mode == pickFirst:
+		b.WriteString(s.Title.Render(ansi.Truncate("Your account is ready: choose a plan", w, "…")))
+	default:
 		b.WriteString(s.Title.Render("Change plan"))
 	}
-	b.WriteString("\n\n")
+	b.WriteString(gap)
 	// Name and price columns as wide as their widest cell, so the offer
 	// column lines up whatever the catalog's prices are.
 	nameW, priceW := 0, 0
@@ -214,7 +224,9 @@ func (p *planPicker) View() string {
 		b.WriteString("\n")
 	}
 	pl := p.plans[p.cursor]
-	b.WriteString("\n")
+	if !compact {
+		b.WriteString("\n")
+	}
 	// The outcome of Enter takes the place of the plan's details, so it
 	// shows even on a short window.
 	switch {

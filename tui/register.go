@@ -30,9 +30,19 @@ func newRegisterScreen(c *env) *registerScreen {
 	// A little over the 254-byte limit so an overlong address is reported,
 	// not silently cut; pasted megabytes stop here.
 	in.CharLimit = maxEmailLen + 10
-	in.Width = 40
+	in.Width = inputWidth(c.Width)
 	in.PromptStyle = c.Styles.Focused
 	return &registerScreen{c: c, input: in}
+}
+
+// inputWidth is the email field's width in a window w cells wide (40
+// before the first size is known): inside the frame, with room for the
+// prompt and the cursor.
+func inputWidth(w int) int {
+	if w <= 0 {
+		return 40
+	}
+	return max(min(w-8, 60), 10)
 }
 
 func (r *registerScreen) TakesText() bool { return true }
@@ -44,7 +54,7 @@ func (r *registerScreen) Bindings() []key.Binding {
 func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		r.input.Width = max(min(msg.Width-8, 60), 10)
+		r.input.Width = inputWidth(msg.Width)
 	case tea.KeyMsg:
 		if msg.Type == tea.KeyEnter {
 			if r.pending {
@@ -97,23 +107,26 @@ func (r *registerScreen) register(email string) tea.Cmd {
 
 func (r *registerScreen) View() string {
 	s := r.c.Styles
-	var b strings.Builder
-	b.WriteString(s.Title.Render("Welcome to the portal"))
-	b.WriteString("\n\n")
 	w := r.c.contentWidth()
-	b.WriteString(wrap("This key is new here. Register it with your email address.", w))
-	b.WriteString("\n")
-	b.WriteString(s.Subtle.Render(ansi.Truncate("Key "+r.c.Identity.Fingerprint, w, "…")))
-	b.WriteString("\n\n")
-	b.WriteString(s.Focused.Render("Email"))
-	b.WriteString("\n")
-	b.WriteString(r.input.View())
-	b.WriteString("\n")
+	// A short window keeps the field and its message in view: the key and
+	// the blank lines go first.
+	compact := r.c.Height > 0 && r.c.contentHeight() < 10
+	lines := []string{s.Title.Render("Welcome to the portal")}
+	if !compact {
+		lines = append(lines, "")
+	}
+	lines = append(lines, wrap("This key is new here. Register it with your email address.", w))
+	if !compact {
+		lines = append(lines, s.Subtle.Render(ansi.Truncate("Key "+r.c.Identity.Fingerprint, w, "…")), "")
+	}
+	lines = append(lines, s.Focused.Render("Email"), r.input.View())
 	switch {
 	case r.pending:
-		b.WriteString(s.Subtle.Render("Registering…"))
+		lines = append(lines, s.Subtle.Render("Registering…"))
 	case r.err != "":
-		b.WriteString(s.Error.Render(wrapHanging("✗ "+r.err, w, 2)))
+		lines = append(lines, s.Error.Render(wrapHanging("✗ "+r.err, w, 2)))
+	case !compact:
+		lines = append(lines, "") // the message's line, so the help line stays put
 	}
-	return b.String()
+	return strings.Join(lines, "\n")
 }
