@@ -67,7 +67,7 @@ func BenchmarkWebhookToScreen(b *testing.B) {
 			cancel := i%2 == 0
 			want := "trial, no card yet"
 			if cancel {
-				want = "then canceled"
+				want = "period, then Free"
 			}
 			start := time.Now()
 			setCancel(b, p, a.SubscriptionID, cancel)

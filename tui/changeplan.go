@@ -151,7 +151,7 @@ func (c *changePlanScreen) summary() []string {
 		return []string{"Due now: " + billing.FormatAmount(pv.AmountDue, pv.Currency) + " for the rest of this period.",
 			"Then " + price + from + ". The change applies once the payment clears."}
 	}
-	return []string{"Due now: nothing. " + plan.Name + " applies at once;", "you pay " + price + from + "."}
+	return []string{"Due now: nothing. " + plan.Name + " applies at once.", "Then " + price + from + "."}
 }
 
 func (c *changePlanScreen) View() string {

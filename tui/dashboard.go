@@ -273,9 +273,12 @@ func (d *dashboard) actions() [][2]string {
 	default:
 		add(k.AddCard, "Add a card to keep "+plan+" after the trial")
 	}
-	if a.Plan == billing.PlanFree && !a.TrialUsed {
+	switch {
+	case a.Plan == billing.PlanFree && !a.TrialUsed:
 		add(k.ChangePlan, fmt.Sprintf("Upgrade: %d-day trial, no card needed", d.e.billing.TrialDays()))
-	} else {
+	case a.Plan == billing.PlanFree:
+		add(k.ChangePlan, "Upgrade (prices shown before you confirm)")
+	default:
 		add(k.ChangePlan, "Change plan (prices shown before you confirm)")
 	}
 	add(k.Cancel, "Cancel at the end of the "+period)
@@ -308,11 +311,16 @@ func planLine(cat billing.Catalog, id string) string {
 }
 
 // bannerNotices returns the messages of the notices that still matter in
-// the account's state, newest first, at most two. A notice of a past state
-// (trial ending once a card is on file) no longer shows.
+// the account's state, newest first, at most two, and only the newest of each
+// kind (a second plan change makes the first one history). A notice of a past
+// state (trial ending once a card is on file) no longer shows.
 func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, n := range notices {
+		if seen[n.Kind] {
+			continue
+		}
 		var show bool
 		switch n.Kind {
 		case "trial_will_end":
@@ -326,6 +334,7 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []str
 		}
 		if show && n.Message != "" {
 			out = append(out, n.Message)
+			seen[n.Kind] = true
 		}
 		if len(out) == 2 {
 			break

@@ -106,7 +106,7 @@ func stateText(a store.Account) string {
 	case store.StateActive:
 		s = "active"
 	case store.StateCanceling:
-		s = "active until the end of the period, then canceled"
+		s = "active until the end of the period, then Free"
 	case store.StatePastDue:
 		s = "payment failed, retrying"
 	case store.StateLockedTrialEnded:

@@ -58,6 +58,17 @@ var goldenCases = []struct {
 			Message: "Your M trial ends on Tue 9 Dec. Add a card to keep it."})
 	}},
 	{"dashboard-active", func(h *harness) { h.load(activeAccount()) }},
+	{"dashboard-plan-changed-twice", func(h *harness) {
+		h.load(activeAccount(),
+			store.Notice{Kind: "plan_changed", CreatedAt: fixedNow.Add(-time.Minute), Message: "Your plan changed from S to M."},
+			store.Notice{Kind: "plan_changed", CreatedAt: fixedNow.Add(-time.Hour), Message: "Your plan changed from Free to S."},
+			store.Notice{Kind: "card_added", CreatedAt: fixedNow.Add(-time.Hour), Message: "Card added: visa ending 4242."})
+	}},
+	{"dashboard-free-trial-used", func(h *harness) {
+		a := freeAccount()
+		a.TrialUsed = true
+		h.load(a)
+	}},
 	{"dashboard-canceling", func(h *harness) {
 		a := activeAccount()
 		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
@@ -156,6 +167,10 @@ var goldenCases = []struct {
 	{"changeplan-trial", func(h *harness) {
 		h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, Currency: "usd", NextAmount: 7900, NextAt: trialEnd}
 		h.load(trialAccount()).keys("p", "x", "enter")
+	}},
+	{"changeplan-downgrade", func(h *harness) {
+		h.fb.preview = billing.Preview{PlanID: "s", Currency: "usd", NextAmount: 900, NextAt: activeAccount().CurrentPeriodEnd}
+		h.load(activeAccount()).keys("p", "2", "enter")
 	}},
 	{"changeplan-to-free", func(h *harness) {
 		h.fb.preview = billing.Preview{PlanID: "free", Currency: "usd"}

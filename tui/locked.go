@@ -52,7 +52,7 @@ func (l *lockedScreen) setAccount(a store.Account, notices []store.Notice) {
 		card.key.SetHelp("c", "fix card")
 		card.label = "Fix your card: the open invoice is paid with it"
 		manage := lockedChoice{key: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "manage billing")),
-			label: "Manage billing: invoices and card on Stripe", run: (*lockedScreen).manage}
+			label: "Manage billing: invoices, card, details on Stripe", run: (*lockedScreen).manage}
 		l.choices = []lockedChoice{card, manage, free}
 	case store.StateLockedCanceled:
 		pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "choose a plan")),
