@@ -205,6 +205,20 @@ func TestStatusCommand(t *testing.T) {
 	}
 }
 
+// Without a terminal, or with a command it does not know, the portal
+// names the command it has, so `ssh host help` is not a dead end.
+func TestPlainAnswersNameStatus(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	for _, cmd := range []string{"", "help"} {
+		out, code := p.Exec(t, key, cmd)
+		if code == 0 || !strings.Contains(out, "status [--json]") {
+			t.Errorf("%q: exit %d, %q; want a failure naming status [--json]", cmd, code, out)
+		}
+	}
+}
+
 func fingerprint(key ssh.Signer) string { return ssh.FingerprintSHA256(key.PublicKey()) }
 
 // Three keys used to end the session: "ab", left, alt+d panicked inside

@@ -142,10 +142,12 @@ func (u *UI) commandMiddleware() wish.Middleware {
 			}
 			cmd := strings.Join(s.Command(), " ")
 			if cmd == "" {
-				wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>.")
+				wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+
+					"For scripts: ssh <host> status [--json].")
 				return
 			}
-			wish.Fatalf(s, "Unknown command %q. Connect without a command for the interactive portal.\n", cmd)
+			wish.Fatalf(s, "Unknown command %q. The one command is status [--json]; "+
+				"connect without a command for the interactive portal.\n", cmd)
 		}
 	}
 }
