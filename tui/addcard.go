@@ -21,14 +21,21 @@ type addCardScreen struct {
 	plan  string // a paid plan to start by Checkout (trial used), or ""
 	link  *billing.Link
 	view  linkView
-	clock time.Time // billing clock, refreshed with the spinner
-	frame int       // spinner frame
-	spin  int       // spinner tick chain
-	busy  bool
-	err   string
-	done  bool
-	keys  struct{ Fresh, QR, Back, Done key.Binding }
+	// opened is the billing clock when the screen opened: a checkout the
+	// store records as completed since then is this screen's.
+	opened time.Time
+	clock  time.Time // billing clock, refreshed with the spinner
+	frame  int       // spinner frame
+	spin   int       // spinner tick chain
+	busy   bool
+	err    string
+	done   bool
+	keys   struct{ Fresh, QR, Back, Done key.Binding }
 }
+
+// checkoutDoneMsg says the store has a processed checkout.session.completed
+// for the account since the screen opened.
+type checkoutDoneMsg struct{}
 
 type linkMsg struct {
 	link billing.Link
@@ -45,7 +52,8 @@ const spinnerEvery = time.Second / 4
 type spinMsg struct{ chain int }
 
 func newAddCardScreen(e *env, a store.Account, plan string) *addCardScreen {
-	c := &addCardScreen{e: e, start: a, now: a, plan: plan, clock: e.now(), busy: true}
+	now := e.now()
+	c := &addCardScreen{e: e, start: a, now: a, plan: plan, opened: now, clock: now, busy: true}
 	c.keys.Fresh = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new link"), key.WithDisabled())
 	c.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
 	c.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
@@ -84,19 +92,53 @@ func (c *addCardScreen) Bindings() []key.Binding {
 func (c *addCardScreen) FullScreen() bool { return c.view.showQR && !c.done }
 
 // SetAccount stays on this screen whatever happens, and turns it into the
-// result once the card shows on the account.
+// result once the card shows on the account. A card that looks like the one
+// before (same brand and last four: a renewed card, or the same one again)
+// changes nothing visible, so then the account's webhook log is asked
+// whether a checkout completed since the screen opened.
 func (c *addCardScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
 	c.now = a
 	c.clock = c.e.now()
-	if !c.done && c.cardLanded() {
-		c.done, c.busy, c.err = true, false, ""
-		k := &c.keys
-		k.Done.SetEnabled(true)
-		k.Fresh.SetEnabled(false)
-		k.QR.SetEnabled(false)
-		k.Back.SetEnabled(false)
+	switch {
+	case c.done:
+	case c.cardLanded():
+		c.finish()
+	case c.start.HasCard && a.HasCard:
+		return c.checkoutDone(), true
 	}
 	return nil, true
+}
+
+// finish turns the screen into the result.
+func (c *addCardScreen) finish() {
+	c.done, c.busy, c.err = true, false, ""
+	k := &c.keys
+	k.Done.SetEnabled(true)
+	k.Fresh.SetEnabled(false)
+	k.QR.SetEnabled(false)
+	k.Back.SetEnabled(false)
+}
+
+// checkoutDone reads the account's latest webhook events off the UI
+// goroutine and reports a processed checkout.session.completed created (by
+// the billing clock, as Stripe stamps events) since the screen opened.
+func (c *addCardScreen) checkoutDone() tea.Cmd {
+	db, id, since := c.e.Store, c.start.ID, c.opened.Truncate(time.Second)
+	if db == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		evs, err := db.EventsForAccount(id, 20)
+		if err != nil {
+			return nil // the next change asks again
+		}
+		for _, ev := range evs {
+			if ev.Type == "checkout.session.completed" && ev.Status == store.EventStatusProcessed && !ev.Created.Before(since) {
+				return checkoutDoneMsg{}
+			}
+		}
+		return nil
+	}
 }
 
 // cardLanded reports whether the account shows the outcome this screen
@@ -133,6 +175,11 @@ func (c *addCardScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		c.view = newLinkView(c.e, msg.link.URL)
 		c.keys.QR.SetEnabled(c.view.qrOK)
 		c.keys.Fresh.SetEnabled(false)
+		return c, nil
+	case checkoutDoneMsg:
+		if !c.done {
+			c.finish()
+		}
 		return c, nil
 	case spinMsg:
 		if c.done || msg.chain != c.spin {

@@ -302,3 +302,20 @@ func TestJourneyCancelAtPeriodEndThenUndo(t *testing.T) {
 		t.Errorf("account after undo: state %q, cancel at period end %t", a.State, a.CancelAtPeriodEnd)
 	}
 }
+
+// Replacing a card with one of the same brand and last four digits (a
+// renewed card, or the same card entered again) leaves the account looking
+// as before; the screen still turns into "Card saved" once Stripe reports
+// the checkout done, instead of waiting forever.
+func TestJourneyReplaceCardWithTheSameCard(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := activeOnM(t, p, key, "ida@example.com")
+	s.Type("c")
+	s.WaitFor(t, "Replace your card")
+	payCheckout(t, p, s)
+	s.WaitFor(t, "Card saved: Visa •••• 4242")
+	s.Type("enter")
+	s.WaitFor(t, "State         active\n")
+}
