@@ -57,6 +57,9 @@ var (
 	keySortCol  = key.NewBinding(key.WithKeys("left", "right", "h", "l"), key.WithHelp("←/→", "sort column"))
 	keyReverse  = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse"))
 	keyDoneText = key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "done (esc clears)"))
+	// Help entries for key pairs that are matched one by one above.
+	keyPageHelp = key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "page"))
+	keyEndsHelp = key.NewBinding(key.WithKeys("g", "G"), key.WithHelp("g/G", "first/last"))
 )
 
 // openDetailMsg opens the detail screen of an account.
@@ -210,7 +213,8 @@ func (s *accountsScreen) bindings() []key.Binding {
 	if s.searching {
 		return []key.Binding{keyDoneText}
 	}
-	return []key.Binding{keyUp, keyDown, keyPgDown, keyOpen, keySearch, keyState, keyPlan, keyClear, keySortCol, keyReverse}
+	return []key.Binding{keyUp, keyDown, keyOpen, keySearch, keyState, keyPlan, keySortCol, keyReverse, keyClear,
+		keyPageHelp, keyEndsHelp}
 }
 
 // tableColumn is one column as drawn: its width and priority (the lowest

@@ -96,19 +96,19 @@ func TestGoldenTooSmall(t *testing.T) {
 // Every ops screen at 80×24, the smallest terminal an admin is likely to
 // have: no line runs past the edge, and what each screen is for is not cut
 // (the webhook log's latency and the failed event's error, the summary's
-// notes, the whole confirmation prompt).
+// notes, the whole confirmation prompt, the keys to the full help and quit).
 func TestGolden80x24(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		keys []string
 		want []string
 	}{
-		{"accounts", nil, []string{"judy@example.net", "Trial end"}},
-		{"detail", []string{"/", "alice", "enter", "enter"}, []string{"sub_Alice00000001", "added 2026-03-10"}},
+		{"accounts", nil, []string{"judy@example.net", "Trial end", "? more • q quit"}},
+		{"detail", []string{"/", "alice", "enter", "enter"}, []string{"sub_Alice00000001", "added 2026-03-10", "? more • q quit"}},
 		{"detail_confirm", []string{"/", "alice", "enter", "enter", "e", "14", "enter"}, []string{"paused)?"}},
 		{"detail_plan_picker", []string{"/", "bob", "enter", "enter", "p", "down"}, []string{"XXL $199.00/month"}},
 		{"summary", []string{"2"}, []string{"3 still in trial", "not the trial's $0 one", "at catalog prices", "at risk: $79.00"}},
-		{"webhooks", []string{"3"}, []string{"1500ms", "error: store: database not open", " 7ms "}},
+		{"webhooks", []string{"3"}, []string{"1500ms", "error: store: database not open", " 7ms ", "? more • q quit"}},
 		{"clock_confirm", []string{"4", "d"}, []string{"It never goes back."}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -284,19 +284,40 @@ func fitLines(s string, w int) string {
 }
 
 func (m *model) helpView() string {
-	var bs []key.Binding
 	switch {
 	case m.dialog != nil:
-		bs = append(m.dialog.bindings(), keyCtrlC)
+		return m.help.ShortHelpView(append(m.dialog.bindings(), keyCtrlC))
 	case m.current().takesText():
-		bs = append(m.current().bindings(), keyCtrlC)
-	default:
-		bs = append(m.current().bindings(), keyTabs, keyHelp, keyQuit)
+		return m.help.ShortHelpView(append(m.current().bindings(), keyCtrlC))
+	case m.showHelp:
+		return m.help.FullHelpView([][]key.Binding{append(m.current().bindings(), keyTabs, keyHelp, keyQuit)})
 	}
-	if m.showHelp {
-		return m.help.FullHelpView([][]key.Binding{bs})
+	return m.shortHelp(m.current().bindings())
+}
+
+// keyMore is keyHelp's entry on a help line that had to leave keys out.
+var keyMore = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more"))
+
+// shortHelp is the one-line help: as many of the screen's keys as fit, in
+// order, and always the keys to the full help and to quit, so no key is
+// out of reach on a narrow terminal (help.Model would cut those off first).
+func (m *model) shortHelp(screen []key.Binding) string {
+	h := m.help
+	h.Width = 0 // measured here instead of cut
+	fits := func(bs []key.Binding) (string, bool) {
+		v := h.ShortHelpView(bs)
+		return v, m.help.Width <= 0 || lipgloss.Width(v) <= m.help.Width
 	}
-	return m.help.ShortHelpView(bs)
+	if v, ok := fits(append(append(screen[:len(screen):len(screen)], keyTabs), keyHelp, keyQuit)); ok {
+		return v
+	}
+	for n := len(screen); n > 0; n-- {
+		if v, ok := fits(append(screen[:n:n], keyMore, keyQuit)); ok {
+			return v
+		}
+	}
+	v, _ := fits([]key.Binding{keyMore, keyQuit})
+	return v
 }
 
 // deniedModel is what a session gets when Model's own admin check fails: a
