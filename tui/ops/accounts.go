@@ -227,8 +227,9 @@ type tableColumn struct {
 
 // layout picks the columns that fit in width and the email column's width.
 func layout(width int) (cols []tableColumn, emailW int) {
+	// Plan and Card are as wide as their names with the sort mark ("Plan ^").
 	all := []tableColumn{
-		{colEmail, 0, 9}, {colPlan, 4, 8}, {colState, 19, 8}, {colTrialEnd, 12, 7}, {colCard, 4, 6},
+		{colEmail, 0, 9}, {colPlan, 6, 8}, {colState, 19, 8}, {colTrialEnd, 12, 7}, {colCard, 6, 6},
 		{colCustomer, 18, 5}, {colSubscription, 18, 3}, {colLastSync, 16, 4},
 	}
 	const markerW, minEmail, maxEmail = 2, 16, 32
@@ -267,7 +268,10 @@ func (s *accountsScreen) view(width, height int) string {
 		stateF = stateLabel(stateOrder[s.stateSel], true, false)
 	}
 	if s.planSel >= 0 {
-		planF = orDash(s.plans[s.planSel])
+		planF = s.plans[s.planSel]
+		if planF == "" {
+			planF = "none" // as the state filter names accounts without a plan
+		}
 	}
 	dir := "asc"
 	if s.q.desc {

@@ -282,7 +282,11 @@ func (d *detailScreen) view(width, height int) string {
 		}
 		add(l)
 		if e.Error != "" && compact {
-			for _, w := range wrapLines("error: "+e.Error, width-4) {
+			label := "error: "
+			if e.Status != store.EventStatusFailed {
+				label = string(e.Status) + ": "
+			}
+			for _, w := range wrapLines(label+e.Error, width-4) {
 				add("    " + w)
 			}
 		}

@@ -42,8 +42,14 @@ func orDash(s string) string {
 const narrow = 100
 
 // shortType drops the "customer." most Stripe event types start with, for
-// compact layouts: customer.subscription.updated → subscription.updated.
-func shortType(t string) string { return strings.TrimPrefix(t, "customer.") }
+// compact layouts: customer.subscription.updated → subscription.updated. A
+// customer's own events keep it (customer.updated, not a bare "updated").
+func shortType(t string) string {
+	if rest, ok := strings.CutPrefix(t, "customer."); ok && strings.Contains(rest, ".") {
+		return rest
+	}
+	return t
+}
 
 // wrapLines wraps s, which may hold styles, to w cells: at spaces where it
 // can, inside a word where it must.

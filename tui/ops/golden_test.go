@@ -3,8 +3,10 @@ package ops
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/portal/portal/store"
 )
 
 // Golden tests: each ops screen at a fixed size and clock, in plain ASCII.
@@ -110,6 +112,9 @@ func TestGolden80x24(t *testing.T) {
 		{"summary", []string{"2"}, []string{"3 still in trial", "not the trial's $0 one", "at catalog prices", "at risk: $79.00"}},
 		{"webhooks", []string{"3"}, []string{"1500ms", "error: store: database not open", " 7ms ", "? more • q quit"}},
 		{"clock_confirm", []string{"4", "d"}, []string{"It never goes back."}},
+		{"accounts_by_plan", []string{"right"}, []string{"Plan ^"}},
+		{"accounts_by_card", []string{"left", "left", "left", "left"}, []string{"Card ^"}},
+		{"accounts_no_plan", []string{"p"}, []string{"Plan: none"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, _ := goldenFixture(t, true)
@@ -129,4 +134,26 @@ func TestGolden80x24(t *testing.T) {
 			golden(t, "80x24_"+tc.name, v)
 		})
 	}
+}
+
+// An ignored event's reason is not labelled an error, and a customer's own
+// event keeps its "customer." in the compact log (not a bare "updated").
+func TestGoldenWebhooksIgnoredReason(t *testing.T) {
+	f, ids := goldenFixture(t, true)
+	if err := f.db.RecordEvent(store.Event{ID: "evt_100", Type: "customer.updated", ReceivedAt: testNow, AccountID: ids["bob"],
+		Status: store.EventStatusIgnored, Error: "event type not handled", Latency: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	d := f.drive(t, 80, 24)
+	d.keys("3")
+	v := d.view()
+	for _, want := range []string{"> 03-10 12:00:00 customer.updated ", "ignored: event type not handled"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("%q missing:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "error: event type not handled") {
+		t.Errorf("an ignored event's reason shown as an error:\n%s", v)
+	}
+	golden(t, "80x24_webhooks_ignored", v)
 }

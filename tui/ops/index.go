@@ -113,8 +113,9 @@ func boolKey(b bool) int {
 	return 0
 }
 
-// compare orders rows by col, then by id so that every order is total and
-// an exact row can be found by binary search.
+// compare orders rows by col, then by email (ties read in a predictable
+// order, not by random account id), then by id so that every order is total
+// and an exact row can be found by binary search.
 func compare(col column, a, b *row) int {
 	var c int
 	switch col {
@@ -136,6 +137,9 @@ func compare(col column, a, b *row) int {
 		c = cmp.Compare(timeKey(a.lastSync), timeKey(b.lastSync))
 	}
 	if c != 0 {
+		return c
+	}
+	if c = strings.Compare(a.emailKey, b.emailKey); c != 0 {
 		return c
 	}
 	return strings.Compare(a.id, b.id)

@@ -257,7 +257,12 @@ func (w *webhooksScreen) view(width, height int) string {
 		}
 	}
 	if compact && len(list) > 0 && list[w.pos].Error != "" {
-		add(st.Error.Render(fit("  error: "+list[w.pos].Error, width)))
+		// An ignored event's text is why it was ignored, not an error.
+		if e := list[w.pos]; e.Status == store.EventStatusFailed {
+			add(st.Error.Render(fit("  error: "+e.Error, width)))
+		} else {
+			add(st.Subtle.Render(fit("  "+string(e.Status)+": "+e.Error, width)))
+		}
 	}
 
 	add("")
