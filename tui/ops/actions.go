@@ -47,6 +47,11 @@ type action struct {
 	notice    store.Notice  // actResendNotice
 	eventID   string        // actRetryEvent
 	advance   time.Duration // actAdvanceClock
+	// freeAt is, for actMoveToFree, the end of the paid period of an active
+	// subscription: billing moves such an account to Free then, not now.
+	// live says there is a subscription billing cancels now instead.
+	freeAt time.Time
+	live   bool
 }
 
 // prompt is the confirmation question.
@@ -63,7 +68,14 @@ func (a action) prompt() string {
 	case actChangePlan:
 		return fmt.Sprintf("Change the plan of %s to %q (prorated by Stripe)?", who, a.plan)
 	case actMoveToFree:
-		return fmt.Sprintf("Move %s to the free plan (cancels its Stripe subscription now)?", who)
+		switch {
+		case !a.freeAt.IsZero():
+			return fmt.Sprintf("Move %s to the free plan when its paid period ends, %s UTC (its Stripe subscription cancels then)?",
+				who, fmtTime(a.freeAt))
+		case a.live:
+			return fmt.Sprintf("Move %s to the free plan now (cancels its Stripe subscription now)?", who)
+		}
+		return fmt.Sprintf("Move %s to the free plan?", who)
 	case actCancel:
 		return fmt.Sprintf("Cancel the subscription of %s at the end of its period?", who)
 	case actResendNotice:
@@ -71,7 +83,7 @@ func (a action) prompt() string {
 	case actRetryEvent:
 		return fmt.Sprintf("Retry event %s: re-sync %s from Stripe?", a.eventID, who)
 	case actAdvanceClock:
-		return fmt.Sprintf("Advance the sandbox clock by %s? It never goes back.", fmtSpan(a.advance))
+		return fmt.Sprintf("Advance the sandbox clock by %s? It never goes back.", spanWords(a.advance))
 	}
 	return "?"
 }
@@ -144,6 +156,9 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 	case actMoveToFree:
 		acct, err = b.ChoosePlan(ctx, a.accountID, billing.PlanFree)
 		status = fmt.Sprintf("%s moved to the free plan.", a.email)
+		if acct.Plan != billing.PlanFree {
+			status = fmt.Sprintf("%s moves to the free plan at %s.", a.email, fmtTime(acct.CurrentPeriodEnd))
+		}
 	case actCancel:
 		acct, err = b.CancelAtPeriodEnd(ctx, a.accountID)
 		status = fmt.Sprintf("%s cancels at %s.", a.email, fmtTime(acct.CurrentPeriodEnd))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/portal/portal/store"
 )
 
@@ -251,5 +252,106 @@ func TestAuditUsesTheStoreClock(t *testing.T) {
 	d.keys("/", "bob", "enter", "enter", "x", "y")
 	if e := lastAudit(t, f.db, ids["bob"]); !e.At.Equal(testNow) {
 		t.Errorf("audit at %v, want the store's %v", e.At, testNow)
+	}
+}
+
+// The detail screen offers an action only where billing can do something
+// with it: no trial to extend on a paid or free plan, nothing to cancel or
+// move to Free twice, no notice to re-send on an account without notices.
+// A key it does not offer opens nothing.
+func TestDetailOffersOnlyWhatApplies(t *testing.T) {
+	for _, tc := range []struct {
+		who       string
+		offer     []string
+		notOffer  []string
+		deadKeys  []string // keys that must not open a dialog
+		dialogKey string   // a key that must
+	}{
+		{"alice", []string{"extend trial", "move to free", "cancel at period end", "re-send notice"}, nil, nil, "e"},
+		{"bob", []string{"move to free", "cancel at period end", "re-send notice"}, []string{"extend trial"}, []string{"e"}, "x"},
+		{"dave", []string{"resync", "change plan"}, []string{"extend trial", "move to free", "cancel at period end", "re-send notice"},
+			[]string{"e", "f", "x", "n"}, "r"},
+		{"grace", []string{"resync"}, []string{"extend trial", "move to free", "cancel at period end"}, []string{"e", "f", "x"}, "p"},
+		{"frank", []string{"extend trial", "move to free", "cancel at period end"}, nil, nil, "f"},
+	} {
+		t.Run(tc.who, func(t *testing.T) {
+			f, _ := goldenFixture(t, false)
+			d := f.drive(t, 140, 40)
+			d.keys("/", tc.who, "enter", "enter", "?")
+			v := d.view()
+			for _, w := range tc.offer {
+				if !strings.Contains(v, w) {
+					t.Errorf("%q not offered:\n%s", w, v)
+				}
+			}
+			for _, w := range tc.notOffer {
+				if strings.Contains(v, w) {
+					t.Errorf("%q offered:\n%s", w, v)
+				}
+			}
+			m := d.m.(*model)
+			for _, k := range tc.deadKeys {
+				d.keys(k)
+				if m.dialog != nil {
+					t.Errorf("%q opened a dialog: %s", k, m.dialog.view(m.c.Styles, 100))
+					m.dialog = nil
+				}
+			}
+			d.keys(tc.dialogKey)
+			if m.dialog == nil {
+				t.Errorf("%q opened no dialog", tc.dialogKey)
+			}
+		})
+	}
+}
+
+// chooseFreeAtPeriodEnd answers ChoosePlan(free) for an active subscription
+// as billing does: cancel at the period end, the plan stays until then.
+type chooseFreeAtPeriodEnd struct{ *fakeBilling }
+
+func (c chooseFreeAtPeriodEnd) ChoosePlan(ctx context.Context, id, plan string) (store.Account, error) {
+	if err := c.record(ctx, "ChoosePlan %s %s", id, plan); err != nil {
+		return store.Account{}, err
+	}
+	return c.change(id, func(a *store.Account) { a.CancelAtPeriodEnd, a.State = true, store.StateCanceling })
+}
+
+// Moving an active paid plan to Free takes effect at the period end; the
+// prompt and the status line say so instead of "now" and "moved".
+func TestMoveToFreeOfAnActivePlanSaysWhen(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	f.ops.cfg.Billing = chooseFreeAtPeriodEnd{f.bill}
+	if _, err := f.db.UpdateAccount(ids["bob"], func(a *store.Account) error {
+		a.CurrentPeriodEnd = testNow.Add(10 * 24 * time.Hour)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.load(t)
+	d := f.drive(t, 140, 40)
+	d.keys("/", "bob", "enter", "enter", "f")
+	if v := d.view(); !strings.Contains(v, "Move bob@example.com to the free plan when its paid period ends, 2026-03-20 12:00 UTC") {
+		t.Fatalf("prompt does not say when:\n%s", v)
+	}
+	d.keys("y")
+	if v := d.view(); !strings.Contains(v, "bob@example.com moves to the free plan at 2026-03-20 12:00.") {
+		t.Errorf("status does not say when:\n%s", v)
+	}
+}
+
+// A failed action's error is wrapped to the window, not cut at its edge.
+func TestFailedActionWrapsAtTheEdge(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	f.bill.fail = errors.New("billing: Resync: subscription sub_Alice00000001 could not be read, the payment provider answered 503")
+	d := f.drive(t, 80, 24)
+	d.keys("/", "alice", "enter", "enter", "r", "y")
+	v := d.view()
+	if !strings.Contains(v, "answered 503") {
+		t.Errorf("error cut:\n%s", v)
+	}
+	for i, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > 80 {
+			t.Errorf("line %d is %d cells wide: %q", i+1, w, l)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
@@ -32,10 +33,47 @@ type detailScreen struct {
 	audit   []store.AuditEntry
 
 	scroll int
+	keys   detailKeys
+}
+
+// detailKeys are the account's actions, each enabled only while it can do
+// something for this account, so the help line offers nothing that fails
+// or does nothing.
+type detailKeys struct {
+	Extend, Resync, Change, Free, Cancel, Resend key.Binding
 }
 
 func newDetailScreen(o *Ops, c *common.Common, id string) *detailScreen {
-	return &detailScreen{o: o, c: c, id: id}
+	d := &detailScreen{o: o, c: c, id: id}
+	d.keys = detailKeys{Extend: keyExtend, Resync: keyResync, Change: keyChange, Free: keyFree, Cancel: keyCancel, Resend: keyResend}
+	d.setKeys()
+	return d
+}
+
+// setKeys enables the actions that apply to the account as last read, as
+// billing decides them: only a trial (running or paused) can be extended;
+// cancelling needs a live subscription not already cancelling; moving to
+// Free needs a plan other than Free that is not already on its way there.
+func (d *detailScreen) setKeys() {
+	a, k := d.acct, &d.keys
+	ok := d.loaded && d.err == nil
+	live := subscriptionLive(a)
+	k.Extend.SetEnabled(ok && live && (a.SubscriptionStatus == "trialing" || a.SubscriptionStatus == "paused"))
+	k.Resync.SetEnabled(ok)
+	k.Change.SetEnabled(ok)
+	k.Free.SetEnabled(ok && a.Plan != billing.PlanFree && !(a.SubscriptionStatus == "active" && a.CancelAtPeriodEnd))
+	k.Cancel.SetEnabled(ok && live && !a.CancelAtPeriodEnd)
+	k.Resend.SetEnabled(ok && len(d.notices) > 0)
+}
+
+// subscriptionLive is billing's rule: a subscription that is not canceled
+// or expired can still change.
+func subscriptionLive(a store.Account) bool {
+	switch a.SubscriptionStatus {
+	case "", "canceled", "incomplete_expired":
+		return false
+	}
+	return a.SubscriptionID != ""
 }
 
 // detailLoadedMsg is one fresh read of everything the detail screen shows.
@@ -97,6 +135,7 @@ func (d *detailScreen) update(msg tea.Msg) tea.Cmd {
 		if msg.err == nil {
 			d.acct, d.events, d.notices, d.audit = msg.acct, msg.events, msg.notices, msg.audit
 		}
+		d.setKeys()
 	case indexChangedMsg:
 		// Re-read only when this account moved on; other accounts' writes
 		// leave the screen as it is.
@@ -125,52 +164,56 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 		d.scroll += scrollStep(msg)
 		return nil
 	}
-	if !d.loaded || d.err != nil {
-		return nil
-	}
+	k := d.keys
 	switch {
-	case key.Matches(msg, keyExtend):
+	case key.Matches(msg, k.Extend):
 		a.kind = actExtendTrial
 		dlg, cmd := numberDialog("Extend the trial by how many days?", a, 7, 1, 365,
 			func(a action, n int) action { a.days = n; return a })
 		return tea.Batch(openDialog(dlg), cmd)
-	case key.Matches(msg, keyResync):
+	case key.Matches(msg, k.Resync):
 		a.kind = actResync
 		return openDialog(confirmDialog(a))
-	case key.Matches(msg, keyChange):
+	case key.Matches(msg, k.Change):
 		var opts []action
 		var labels []string
 		cur := 0
-		for _, p := range d.o.cfg.Catalog.Paid() {
+		paid := d.o.cfg.Catalog.Paid()
+		idW, nameW := 0, 0
+		for _, p := range paid {
+			idW, nameW = max(idW, len(p.ID)), max(nameW, lipgloss.Width(p.Name))
+		}
+		for _, p := range paid {
 			o := a
 			o.kind, o.plan = actChangePlan, p.ID
 			if p.ID == d.acct.Plan {
 				cur = len(opts)
 			}
 			opts = append(opts, o)
-			labels = append(labels, fmt.Sprintf("%-4s %s %s/month", p.ID, p.Name, billing.FormatAmount(p.Amount, p.Currency)))
+			labels = append(labels, fmt.Sprintf("%s %s %s/month", fit(p.ID, idW+1), fit(p.Name, nameW),
+				billing.FormatAmount(p.Amount, p.Currency)))
 		}
 		if len(opts) == 0 {
 			return nil
 		}
 		return openDialog(pickDialog("Change to which plan?", opts, labels, cur))
-	case key.Matches(msg, keyFree):
-		a.kind = actMoveToFree
+	case key.Matches(msg, k.Free):
+		a.kind, a.live = actMoveToFree, subscriptionLive(d.acct)
+		if a.live && d.acct.SubscriptionStatus == "active" {
+			a.freeAt = d.acct.CurrentPeriodEnd
+		}
 		return openDialog(confirmDialog(a))
-	case key.Matches(msg, keyCancel):
+	case key.Matches(msg, k.Cancel):
 		a.kind = actCancel
 		return openDialog(confirmDialog(a))
-	case key.Matches(msg, keyResend):
-		if len(d.notices) == 0 {
-			return nil
-		}
+	case key.Matches(msg, k.Resend):
 		var opts []action
 		var labels []string
 		for _, n := range d.notices {
 			o := a
 			o.kind, o.notice = actResendNotice, n
 			opts = append(opts, o)
-			labels = append(labels, fmt.Sprintf("%s  %s  %s", fmtTime(n.CreatedAt), n.Kind, mailStatus(n)))
+			labels = append(labels, fmt.Sprintf("%s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailStatus(n)))
 		}
 		return openDialog(pickDialog("Re-send which notice?", opts, labels, 0))
 	}
@@ -188,7 +231,8 @@ func scrollStep(msg tea.KeyMsg) int {
 func (d *detailScreen) takesText() bool { return false }
 
 func (d *detailScreen) bindings() []key.Binding {
-	return []key.Binding{keyBack, keyScrollU, keyExtend, keyResync, keyChange, keyFree, keyCancel, keyResend}
+	k := d.keys
+	return []key.Binding{keyBack, keyScrollU, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.Resend}
 }
 
 func mailStatus(n store.Notice) string {

@@ -120,6 +120,17 @@ func fmtSpan(d time.Duration) string {
 	return fmt.Sprintf("%dm", mins)
 }
 
+// spanWords says a clock step in words: "27 days", "1 hour", else fmtSpan.
+func spanWords(d time.Duration) string {
+	switch {
+	case d > 0 && d%(24*time.Hour) == 0:
+		return plural(int(d/(24*time.Hour)), "day")
+	case d > 0 && d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	}
+	return fmtSpan(d)
+}
+
 // fmtLatency shows a handler latency to a useful precision.
 func fmtLatency(d time.Duration) string {
 	switch {

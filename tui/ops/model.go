@@ -254,11 +254,13 @@ func (m *model) View() string {
 	if m.running != "" {
 		foot = append(foot, st.Subtle.Render("Working… "+m.running))
 	}
+	// The status wraps: an error's text is what the admin acts on.
+	status := strings.Join(wrapLines(m.status, innerW), "\n")
 	switch {
 	case m.status != "" && m.statusErr:
-		foot = append(foot, st.Error.Render(m.status))
+		foot = append(foot, st.Error.Render(status))
 	case m.status != "":
-		foot = append(foot, st.OK.Render(m.status))
+		foot = append(foot, st.OK.Render(status))
 	}
 	foot = append(foot, m.helpView())
 	footer := strings.Join(foot, "\n")
