@@ -16,5 +16,6 @@ type accountLoadedMsg struct {
 	Err      error
 }
 
-// shutdownMsg tells the session the server is going down.
+// shutdownMsg tells the session the server is going down; safeModel quits
+// the program on it, for customer and ops sessions alike.
 type shutdownMsg struct{}

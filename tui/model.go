@@ -131,8 +131,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.storeErr != nil && msg.String() == "r" {
 			return m, loadAccount(m.e)
 		}
-	case shutdownMsg:
-		return m, tea.Quit
 	case accountChangedMsg:
 		return m, loadAccount(m.e)
 	case accountLoadedMsg:

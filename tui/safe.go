@@ -15,7 +15,8 @@ type panickedKey struct{}
 
 // safeModel runs a session's model so that a panic in Init, Update, View or
 // a command they return is logged with its stack through slog and ends that
-// session alone. Bubble Tea would catch it too, but print the stack to the
+// session alone. It also ends the program on shutdownMsg, whatever the model
+// (the ops view knows nothing of the customer UI's messages). Bubble Tea would catch it too, but print the stack to the
 // process's stdout and leave the customer a blank screen and exit status 0.
 // (Commands inside a tea.Sequence are out of reach; Bubble Tea's own catch
 // still covers those.)
@@ -46,7 +47,8 @@ func (s safeModel) Init() (cmd tea.Cmd) {
 }
 
 func (s safeModel) Update(msg tea.Msg) (model tea.Model, cmd tea.Cmd) {
-	if _, ok := msg.(panicMsg); ok {
+	switch msg.(type) {
+	case panicMsg, shutdownMsg:
 		return s, tea.Quit
 	}
 	defer func() {

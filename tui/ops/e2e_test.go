@@ -201,3 +201,28 @@ func TestE2ENonAdminCannotReachOps(t *testing.T) {
 		}
 	})
 }
+
+// A shutdown ends an open ops session the way it ends a customer's: the
+// program quits at once and the admin is told why, instead of the
+// connection being cut when the shutdown's deadline runs out.
+func TestE2EShutdownEndsOpsSessionWithNotice(t *testing.T) {
+	t.Parallel()
+	admin, customer := portaltest.NewKey(t), portaltest.NewKey(t)
+	p, _ := startWithAdmins(t, admin)
+	as := p.Connect(t, admin, portaltest.WithSize(100, 30))
+	as.WaitFor(t, opsTitle)
+	customerOnTrial(t, p, customer, "bye@example.com")
+	cs := p.Connect(t, customer, portaltest.WithSize(100, 30))
+	cs.WaitFor(t, "Your account")
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Stop() }()
+	for _, s := range []*portaltest.Session{cs, as} {
+		s.WaitFor(t, "going down for maintenance")
+		s.WaitClosed(t)
+		s.Close() // as ssh does once its session ends; the server waits for the connection
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("stop: %v", err)
+	}
+}
