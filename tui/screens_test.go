@@ -215,6 +215,14 @@ func TestStatusOf(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}
 	}
+	// A trial without a card will pause, not invoice: no next invoice, as on
+	// the dashboard.
+	if noCard := statusOf(trialAccount(), fb, fixedNow); noCard.NextInvoice != nil || strings.Contains(noCard.text(fb), "Next invoice") {
+		t.Errorf("trial without a card has a next invoice: %+v\n%s", noCard.NextInvoice, noCard.text(fb))
+	}
+	if carded := statusOf(withCard(trialAccount()), fb, fixedNow); carded.NextInvoice == nil {
+		t.Errorf("trial with a card lacks its next invoice")
+	}
 	if none := statusOf(newAccount(), fb, fixedNow); none.State != "none" || none.Card != nil || none.TrialEnd != nil {
 		t.Errorf("new account status %+v", none)
 	}
