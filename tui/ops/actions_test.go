@@ -333,6 +333,12 @@ func TestMoveToFreeOfAnActivePlanSaysWhen(t *testing.T) {
 	if v := d.view(); !strings.Contains(v, "Move bob@example.com to the free plan when its paid period ends, 2026-03-20 12:00 UTC") {
 		t.Fatalf("prompt does not say when:\n%s", v)
 	}
+	// At 80 columns the prompt wraps, between words, never inside the date.
+	narrow := f.drive(t, 80, 24)
+	narrow.keys("/", "bob", "enter", "enter", "f")
+	if v := narrow.view(); strings.Contains(v, "2026- ") {
+		t.Errorf("date split in the prompt:\n%s", v)
+	}
 	d.keys("y")
 	if v := d.view(); !strings.Contains(v, "bob@example.com moves to the free plan at 2026-03-20 12:00.") {
 		t.Errorf("status does not say when:\n%s", v)

@@ -52,9 +52,12 @@ func shortType(t string) string {
 }
 
 // wrapLines wraps s, which may hold styles, to w cells: at spaces where it
-// can, inside a word where it must.
+// can, inside a word where it must. Unlike ansi.Wrap alone it never breaks
+// after a hyphen, which would split a date (2027-\n03-23) or an id.
 func wrapLines(s string, w int) []string {
-	return strings.Split(ansi.Wrap(s, max(w, 1), ""), "\n")
+	const nbHyphen = "\u2011" // one cell, like "-", and no breakpoint for ansi.Wrap
+	s = strings.ReplaceAll(ansi.Wrap(strings.ReplaceAll(s, "-", nbHyphen), max(w, 1), ""), nbHyphen, "-")
+	return strings.Split(s, "\n")
 }
 
 func fmtDate(t time.Time) string {
