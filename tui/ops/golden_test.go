@@ -155,5 +155,13 @@ func TestGoldenWebhooksIgnoredReason(t *testing.T) {
 	if strings.Contains(v, "error: event type not handled") {
 		t.Errorf("an ignored event's reason shown as an error:\n%s", v)
 	}
+	// r retries only a failed event: offered on the failed one, not here.
+	if strings.Contains(v, "retry failed") {
+		t.Errorf("retry offered on an ignored event:\n%s", v)
+	}
+	d.keys("down")
+	if v := d.view(); !strings.Contains(v, "r retry failed") {
+		t.Errorf("retry not offered on the failed event:\n%s", v)
+	}
 	golden(t, "80x24_webhooks_ignored", v)
 }

@@ -144,8 +144,13 @@ func (w *webhooksScreen) list() []store.Event {
 
 func (w *webhooksScreen) takesText() bool { return false }
 
+// bindings offers the retry only while the selected event can be retried
+// (a failed event of a known account), the one case r does anything.
 func (w *webhooksScreen) bindings() []key.Binding {
-	return []key.Binding{keyUp, keyDown, keyOnlyFailed, keyRetry}
+	retry := keyRetry
+	list := w.list()
+	retry.SetEnabled(w.pos < len(list) && list[w.pos].Status == store.EventStatusFailed && list[w.pos].AccountID != "")
+	return []key.Binding{keyUp, keyDown, keyOnlyFailed, retry}
 }
 
 // eventStats are the webhook log's counters over the loaded window.
