@@ -100,7 +100,11 @@ func (e *envFlags) usage(w io.Writer) func() {
 	return func() {
 		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n\nFlags (each also read from the environment variable shown):\n")
 		e.fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(w, "  -%s  (env %s, default %q)\n    \t%s\n", f.Name, e.env[f.Name], f.DefValue, f.Usage)
+			def := fmt.Sprintf(", default %q", f.DefValue)
+			if f.DefValue == "" {
+				def = "" // the usage says what an empty value means
+			}
+			fmt.Fprintf(w, "  -%s  (env %s%s)\n    \t%s\n", f.Name, e.env[f.Name], def, f.Usage)
 		})
 		fmt.Fprintf(w, "\nSecrets, from the environment only:\n"+
 			"  STRIPE_SECRET_KEY      Stripe API key; unset (with STRIPE_API_BASE unset) runs the offline sandbox\n"+

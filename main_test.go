@@ -23,6 +23,10 @@ func TestHelpListsEveryFlagWithEnv(t *testing.T) {
 			t.Errorf("-h output lacks %q:\n%s", want, help)
 		}
 	}
+	// A flag whose default depends on another says so once, in words.
+	if !strings.Contains(help, "-admin-keys  (env PORTAL_ADMIN_KEYS)\n") || strings.Contains(help, `default ""`) {
+		t.Errorf("-h shows an empty default next to the real one:\n%s", help)
+	}
 }
 
 func TestBadEnvIsAnError(t *testing.T) {
