@@ -19,6 +19,11 @@ var (
 	ErrNoSubscription = errors.New("billing: no subscription")
 	// ErrUnknownPlan: the plan id is not in the catalog.
 	ErrUnknownPlan = errors.New("billing: unknown plan")
+	// ErrTrialPending: the account's trial is claimed but Stripe has not
+	// confirmed its subscription (the request got no answer, or is still
+	// running). Choosing a paid plan again after a few minutes settles it:
+	// the trial starts, or the subscription Stripe made after all is adopted.
+	ErrTrialPending = errors.New("billing: trial pending at Stripe")
 )
 
 // Error wraps a failure of a Service method with the sentence to show the
@@ -62,6 +67,8 @@ func describe(err error) string {
 	switch {
 	case errors.Is(err, ErrCardRequired):
 		return "Your free trial has been used: add a card to start this plan."
+	case errors.Is(err, ErrTrialPending):
+		return "Your trial is still being set up with Stripe. Try again in a few minutes."
 	case errors.Is(err, ErrNoSubscription):
 		return "There is no subscription to change on this account."
 	case errors.Is(err, ErrUnknownPlan):

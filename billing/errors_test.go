@@ -19,6 +19,7 @@ func TestMessage(t *testing.T) {
 		{nil, ""},
 		{wrap("ChoosePlan", ErrCardRequired), "add a card"},
 		{wrap("ChoosePlan", ErrUnknownPlan), "plan does not exist"},
+		{wrap("ChoosePlan", fmt.Errorf("%w: %w", ErrTrialPending, &stripe.Error{HTTPStatusCode: 503})), "still being set up"},
 		{wrap("ChangePlan", ErrNoSubscription), "no subscription"},
 		{wrap("ChoosePlan", store.ErrNotFound), "no longer exists"},
 		{wrap("ChoosePlan", storeErr(errors.New("store: disk full"))), "could not be saved"},

@@ -58,6 +58,9 @@ type Service struct {
 	mu      sync.Mutex
 	prices  map[string]string // lookup key → price id
 	pending map[string]string // account id → paid plan chosen while a card is required
+	// claiming counts, per account id, trial claims this process is making
+	// or has sent to Stripe and not yet heard back about (trial.go).
+	claiming map[string]int
 
 	links linkTable // short links (links.go)
 	// quotes keeps each preview's proration date for the change it previews.
@@ -95,7 +98,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		api: cfg.API, db: cfg.Store, cat: cfg.Catalog, now: cfg.Now,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), log: cfg.Logger,
-		prices: map[string]string{}, pending: map[string]string{},
+		prices: map[string]string{}, pending: map[string]string{}, claiming: map[string]int{},
 	}, nil
 }
 
@@ -144,6 +147,11 @@ type Preview struct {
 // concurrent choices only one starts a trial. With the trial used,
 // ChoosePlan returns ErrCardRequired and remembers the choice for CardLink.
 // With a live subscription it is ChangePlan.
+//
+// When Stripe gave no answer to the trial subscription request, ChoosePlan
+// returns ErrTrialPending, and keeps doing so for trialClaimGrace; after
+// that it asks Stripe (see startTrial) and either adopts the subscription
+// Stripe made after all or starts the trial afresh.
 func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error) {
 	const op = "ChoosePlan"
 	plan, ok := s.cat.Plan(planID)
@@ -162,111 +170,7 @@ func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (sto
 		s.forgetPending(accountID)
 		return s.commit(op, accountID, func(a *store.Account) { a.Plan = PlanFree }, nil)
 	}
-	// Claim the account's one trial in the store before calling Stripe:
-	// two sessions choosing different plans at once must not both see the
-	// trial unused.
-	acct, claimed, err := s.claimTrial(accountID)
-	if err != nil {
-		return store.Account{}, wrap(op, storeErr(err))
-	}
-	if !claimed {
-		s.mu.Lock()
-		s.pending[accountID] = plan.ID
-		s.mu.Unlock()
-		return acct, wrap(op, ErrCardRequired)
-	}
-	sub, err := s.createTrial(ctx, acct, plan)
-	if err != nil {
-		return store.Account{}, wrap(op, err)
-	}
-	s.forgetPending(accountID)
-	return s.commit(op, accountID, nil, s.snapshot(sub))
-}
-
-// claimTrial marks the account's trial used unless it already was; claimed
-// tells which. acct is the account after the claim (or as it was).
-func (s *Service) claimTrial(accountID string) (acct store.Account, claimed bool, err error) {
-	acct, err = s.db.UpdateAccount(accountID, func(a *store.Account) error {
-		if a.TrialUsed {
-			acct = *a
-			return errTrialUsed
-		}
-		a.TrialUsed = true
-		return nil
-	})
-	if errors.Is(err, errTrialUsed) {
-		return acct, false, nil
-	}
-	return acct, err == nil, err
-}
-
-// errTrialUsed aborts claimTrial's update.
-var errTrialUsed = errors.New("trial already used")
-
-// createTrial creates the trial subscription of plan for acct, whose trial
-// claimTrial has claimed. When no subscription can have been created the
-// claim is released, so the customer can try again; when the outcome is
-// unknown (no answer from Stripe: a network error, a timeout, a 5xx or a
-// 409) the claim is kept: releasing it could grant a second trial if the
-// subscription exists after all. Such a subscription is found by the
-// webhook or the reconciler (the account has its customer by then), and a
-// retry cannot create another: the idempotency key is per account, one
-// trial ever. The price of that choice: if Stripe really created nothing,
-// the trial stays used (see the log line).
-func (s *Service) createTrial(ctx context.Context, acct store.Account, plan Plan) (*stripe.Subscription, error) {
-	sub, err := s.newTrialSubscription(ctx, acct, plan)
-	if err == nil {
-		return sub, nil
-	}
-	var sent trialSent
-	if errors.As(err, &sent) {
-		s.log.Warn("billing: trial subscription outcome unknown; trial kept as used until the webhook or the reconciler sees it",
-			"account", acct.ID, "plan", plan.ID, "err", sent.err)
-		return nil, sent.err
-	}
-	if _, rerr := s.db.UpdateAccount(acct.ID, func(a *store.Account) error {
-		if a.TrialEnd.IsZero() {
-			a.TrialUsed = false
-		}
-		return nil
-	}); rerr != nil {
-		s.log.Error("billing: trial claim not released", "account", acct.ID, "err", rerr)
-	}
-	return nil, err
-}
-
-// trialSent wraps the error of a trial subscription request whose outcome
-// at Stripe is unknown.
-type trialSent struct{ err error }
-
-func (e trialSent) Error() string { return e.err.Error() }
-
-func (s *Service) newTrialSubscription(ctx context.Context, acct store.Account, plan Plan) (*stripe.Subscription, error) {
-	acct, err := s.ensureCustomer(ctx, acct)
-	if err != nil {
-		return nil, err
-	}
-	price, err := s.priceID(ctx, plan)
-	if err != nil {
-		return nil, err
-	}
-	p := &stripe.SubscriptionParams{
-		Customer:        stripe.String(acct.CustomerID),
-		Items:           []*stripe.SubscriptionItemsParams{{Price: stripe.String(price)}},
-		TrialPeriodDays: stripe.Int64(s.trialDays),
-		TrialSettings: &stripe.SubscriptionTrialSettingsParams{
-			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String("pause")},
-		},
-		Metadata: map[string]string{"account_id": acct.ID, "plan": plan.ID},
-	}
-	p.Context = ctx
-	p.SetIdempotencyKey("portal-trial-" + acct.ID)
-	expandSubscription(&p.Params)
-	sub, err := s.api.Subscriptions.New(p)
-	if err != nil && unanswered(err) {
-		return nil, trialSent{err}
-	}
-	return sub, err
+	return s.startTrial(ctx, op, accountID, plan)
 }
 
 // unanswered reports whether a failed Stripe write may still have happened:
@@ -668,7 +572,12 @@ func (s *Service) replacePaused(ctx context.Context, accountID string, sub *stri
 }
 
 // Resync re-fetches the account's subscription from Stripe, derives the
-// state, commits it and sets LastSyncAt.
+// state, commits it and sets LastSyncAt. Without a live subscription in the
+// store it lists the customer's subscriptions and adopts the newest live one
+// of the account. It also settles a trial claim older than trialClaimGrace
+// (TrialClaimPending): kept when Stripe has a subscription of the account
+// with a trial or a live one (which is adopted), released when it has none.
+// A failed listing changes nothing.
 func (s *Service) Resync(ctx context.Context, accountID string) (store.Account, error) {
 	_, after, err := s.resync(ctx, accountID)
 	return after, wrap("Resync", err)
@@ -680,13 +589,24 @@ func (s *Service) resync(ctx context.Context, accountID string) (before, after s
 		return acct, acct, storeErr(err)
 	}
 	defer s.syncing.lock(acct.CustomerID)()
+	// Judged before Stripe is asked: a request of this process that ended
+	// after the listing could have made what the listing missed.
+	stale := s.claimStale(acct)
 	subID := acct.SubscriptionID
+	var found accountSubscriptions
 	if acct.CustomerID != "" && !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
 		// A live subscription the store does not know (a missed checkout
 		// webhook) wins over the stored dead one.
-		if subID, err = s.currentSubscription(ctx, acct, subID); err != nil {
+		if found, err = s.listSubscriptions(ctx, acct); err != nil {
 			return acct, acct, err
 		}
+		if found.live != nil {
+			subID = found.live.ID
+		}
+	}
+	if stale && found.live == nil && found.trial != nil {
+		// The claimed trial was granted and has ended since: record it.
+		subID = found.trial.ID
 	}
 	var snap *Snapshot
 	if subID != "" {
@@ -701,50 +621,72 @@ func (s *Service) resync(ctx context.Context, accountID string) (before, after s
 		}
 	}
 	var prev store.Account
-	after, err = s.commitWith(accountID, func(a *store.Account) { prev = *a }, snap)
+	var settled claimOutcome
+	after, err = s.commitWith(accountID, func(a *store.Account) {
+		prev = *a
+		settled = claimKept
+		if stale {
+			settled = settleClaim(a, acct, found)
+		}
+	}, snap)
+	if err == nil {
+		s.logSettled(acct, found, settled)
+	}
 	return prev, after, err
 }
 
-// currentSubscription returns the newest live subscription of the account's
-// customer that belongs to the account (BelongsTo: subscriptions of other
-// integrations are skipped), or fallback when there is none.
-func (s *Service) currentSubscription(ctx context.Context, acct store.Account, fallback string) (string, error) {
+// accountSubscriptions is what a listing of the account's Stripe customer
+// found among the subscriptions that belong to the account (BelongsTo:
+// subscriptions of other integrations are skipped).
+type accountSubscriptions struct {
+	live  *stripe.Subscription // the newest live one
+	trial *stripe.Subscription // the newest that had a trial, in any status
+}
+
+// listSubscriptions lists every subscription of the account's customer
+// (status=all, all pages: a trial claim is only released when none of them
+// is the account's).
+func (s *Service) listSubscriptions(ctx context.Context, acct store.Account) (accountSubscriptions, error) {
 	p := &stripe.SubscriptionListParams{Customer: stripe.String(acct.CustomerID), Status: stripe.String("all")}
 	p.Context = ctx
-	p.Limit = stripe.Int64(10)
-	p.Single = true
+	p.Limit = stripe.Int64(100)
 	it := s.api.Subscriptions.List(p)
-	var best *stripe.Subscription
+	var found accountSubscriptions
+	newer := func(sub, than *stripe.Subscription) bool { return than == nil || sub.Created > than.Created }
 	for it.Next() {
 		sub := it.Subscription()
-		if sub == nil || !live(sub.Status) || !s.snapshot(sub).BelongsTo(acct.ID) {
+		if sub == nil {
 			continue
 		}
-		if best == nil || sub.Created > best.Created {
-			best = sub
+		snap := s.snapshot(sub)
+		if !snap.BelongsTo(acct.ID) {
+			continue
+		}
+		if live(sub.Status) && newer(sub, found.live) {
+			found.live = sub
+		}
+		if !snap.TrialEnd.IsZero() && newer(sub, found.trial) {
+			found.trial = sub
 		}
 	}
 	if err := it.Err(); err != nil {
-		return "", err
+		return accountSubscriptions{}, err
 	}
-	if best == nil {
-		return fallback, nil
-	}
-	return best.ID, nil
+	return found, nil
 }
 
 // drifted reports whether the fields the customer sees differ.
 func drifted(a, b store.Account) bool {
-	return a.State != b.State || a.Plan != b.Plan || a.HasCard != b.HasCard ||
+	return a.State != b.State || a.Plan != b.Plan || a.HasCard != b.HasCard || a.TrialUsed != b.TrialUsed ||
 		a.SubscriptionID != b.SubscriptionID || a.SubscriptionStatus != b.SubscriptionStatus ||
 		a.CancelAtPeriodEnd != b.CancelAtPeriodEnd || a.PaymentPending != b.PaymentPending ||
 		!a.TrialEnd.Equal(b.TrialEnd) || !a.CurrentPeriodEnd.Equal(b.CurrentPeriodEnd)
 }
 
 func summary(a store.Account) string {
-	return fmt.Sprintf("state=%s plan=%s card=%t sub=%s status=%s cancel_at_period_end=%t pending=%t trial_end=%s period_end=%s",
+	return fmt.Sprintf("state=%s plan=%s card=%t sub=%s status=%s cancel_at_period_end=%t pending=%t trial_used=%t trial_end=%s period_end=%s",
 		a.State, a.Plan, a.HasCard, a.SubscriptionID, a.SubscriptionStatus, a.CancelAtPeriodEnd, a.PaymentPending,
-		fmtTime(a.TrialEnd), fmtTime(a.CurrentPeriodEnd))
+		a.TrialUsed, fmtTime(a.TrialEnd), fmtTime(a.CurrentPeriodEnd))
 }
 
 func fmtTime(t time.Time) string {
@@ -756,10 +698,13 @@ func fmtTime(t time.Time) string {
 
 // RunReconciler resyncs, at start and then every interval, each account with
 // a Stripe customer whose LastSyncAt (by the billing clock) is older than
-// staleAfter, so a missed webhook heals on its own. A resync that changed
-// what the customer sees is logged and recorded as an audit entry with
-// Actor "reconciler" (Before/After summaries) for the ops view. It returns
-// when ctx is done.
+// staleAfter, so a missed webhook heals on its own, and each account whose
+// trial claim has waited longer than trialClaimGrace for Stripe's answer,
+// so a claim Stripe never honoured is released even if the customer never
+// comes back (see Resync). A resync that changed what the customer sees
+// (trial used included) is logged and recorded as an audit entry with Actor
+// "reconciler" (Before/After summaries) for the ops view. It returns when
+// ctx is done.
 func (s *Service) RunReconciler(ctx context.Context, every, staleAfter time.Duration) {
 	if every <= 0 {
 		every = 10 * time.Minute
@@ -782,7 +727,7 @@ func (s *Service) ReconcileOnce(ctx context.Context, staleAfter time.Duration) (
 	cutoff := s.now().Add(-staleAfter)
 	var ids []string
 	err := s.db.ForEachAccount(func(a store.Account) bool {
-		if a.CustomerID != "" && a.LastSyncAt.Before(cutoff) {
+		if a.CustomerID != "" && a.LastSyncAt.Before(cutoff) || s.claimStale(a) {
 			ids = append(ids, a.ID)
 		}
 		return true
