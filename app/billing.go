@@ -59,6 +59,13 @@ func (a *App) setupBilling() error {
 			WebhookSecret: a.webhookSecret,
 			Now:           cfg.Now,
 			Logger:        cfg.Logger.With("component", "sandbox"),
+			// Countdowns read this clock: a move redraws them at once. The
+			// UI is made after the sandbox, and before anything can move it.
+			OnAdvance: func() {
+				if a.ui != nil {
+					a.ui.Registry().WakeAll()
+				}
+			},
 		})
 		if err != nil {
 			return fmt.Errorf("sandbox: %w", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,35 @@ func TestJourneyNoCardLocksThenFree(t *testing.T) {
 
 // Two sessions of one account both follow a change; a session of another
 // account is not redrawn.
+// A move of the sandbox clock that Stripe says nothing about (no event
+// falls due) still redraws open countdowns at once, not at their next
+// minute tick: a demo that advances the clock sees it move.
+func TestClockMoveRedrawsCountdown(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := signUp(t, p, key, "eve@example.com", "2")
+	s.WaitFor(t, "30 days left")
+	// The trial's own webhooks redraw the screen too: let them land first,
+	// so that only the clock can redraw it below.
+	id := account(t, p, key).ID
+	for deadline := time.Now().Add(portaltest.DefaultTimeout); ; time.Sleep(10 * time.Millisecond) {
+		evs, err := p.App.Store().EventsForAccount(id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(evs, func(e store.Event) bool { return e.Type == "invoice.paid" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the trial's invoice.paid never arrived: %+v", evs)
+		}
+	}
+	advance(t, p, 2*day)
+	// Well under the minute tick, which would also show it.
+	s.WaitFor(t, "28 days left", 5*time.Second)
+}
+
 func TestLiveRefreshOnlyThatAccount(t *testing.T) {
 	t.Parallel()
 	p := portaltest.Start(t)

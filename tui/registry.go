@@ -128,6 +128,11 @@ func (r *Registry) notifyAll() {
 	}
 }
 
+// WakeAll makes every open program re-read its account, as after a commit
+// to it. Call it when the billing clock jumps (the sandbox clock moved):
+// countdowns then restart from the new time instead of at their next tick.
+func (r *Registry) WakeAll() { r.notifyAll() }
+
 // Broadcast sends msg to every open program without waiting for them.
 func (r *Registry) Broadcast(msg tea.Msg) {
 	r.mu.Lock()

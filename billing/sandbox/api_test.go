@@ -289,9 +289,21 @@ func TestEventsAndSignature(t *testing.T) {
 }
 
 func TestTestClockOverTheWire(t *testing.T) {
-	e := newEnv(t)
+	var moved atomic.Int32
+	var paused atomic.Bool
+	var e *env
+	var subID atomic.Value
+	e = newEnv(t, func(c *Config) {
+		c.OnAdvance = func() {
+			moved.Add(1)
+			// Called once what fell due was played out, with no lock held
+			// (reading the API here would deadlock otherwise).
+			paused.Store(e.getSub(subID.Load().(string)).Status == stripe.SubscriptionStatusPaused)
+		}
+	})
 	prices := e.catalog()
 	sub := e.trial(e.customer("q@example.com"), prices["plan_s"], "pause")
+	subID.Store(sub.ID)
 	clk, err := e.sc.TestHelpersTestClocks.Get(ClockID, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -305,6 +317,9 @@ func TestTestClockOverTheWire(t *testing.T) {
 		t.Fatalf("advance: %+v", adv)
 	}
 	wantStatus(t, e.getSub(sub.ID), stripe.SubscriptionStatusPaused)
+	if moved.Load() != 1 || !paused.Load() {
+		t.Fatalf("OnAdvance: called %d times, saw the trial's end played out: %v", moved.Load(), paused.Load())
+	}
 	_, err = e.sc.TestHelpersTestClocks.Advance(ClockID, &stripe.TestHelpersTestClockAdvanceParams{FrozenTime: stripe.Int64(clk.FrozenTime)})
 	if se := stripeErr(t, err); se.Param != "frozen_time" {
 		t.Fatalf("backwards: %+v", se)

@@ -49,6 +49,11 @@ type Config struct {
 	// failed invoice payment and its automatic retries; default 2 and 3
 	// days (3 attempts over 5 days).
 	PaymentRetryDelays []time.Duration
+	// OnAdvance, when set, is called after each move of the clock (Advance
+	// or the test clock API), once what fell due has been played out, with
+	// no lock held. Whatever reads Now() for display (a countdown) can
+	// redraw then instead of at its next tick.
+	OnAdvance func()
 }
 
 // Sandbox is an offline, stateful stand-in for the Stripe API subset the
@@ -213,7 +218,11 @@ func (s *Sandbox) Advance(ctx context.Context, d time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: saving clock: %w", err)
 	}
-	return s.playOut(ctx, target)
+	err = s.playOut(ctx, target)
+	if s.cfg.OnAdvance != nil {
+		s.cfg.OnAdvance()
+	}
+	return err
 }
 
 // advanceTo is Advance to an absolute sandbox time (the test clock API).
