@@ -941,7 +941,7 @@ func (s *Service) transitionNotices(before, after store.Account, now time.Time) 
 			fmt.Sprintf("Your %s trial has ended without a card. Add a card to unlock it, or choose the free plan.", s.planName(after.Plan)))
 	}
 	if after.HasCard && (!before.HasCard || before.CardLast4 != after.CardLast4 || before.CardBrand != after.CardBrand) {
-		add("card_added", after.CardBrand+":"+after.CardLast4, "Card added: "+cardName(after.CardBrand, after.CardLast4)+".")
+		add("card_added", after.CardBrand+":"+after.CardLast4, "Card added: "+CardName(after.CardBrand, after.CardLast4)+".")
 	}
 	if before.Plan != "" && after.Plan != "" && before.Plan != after.Plan {
 		add("plan_changed", fmt.Sprintf("%s:%d:%s>%s", after.SubscriptionID, after.CurrentPeriodEnd.Unix(), before.Plan, after.Plan),
@@ -957,12 +957,28 @@ func (s *Service) planName(id string) string {
 	return id
 }
 
-func cardName(brand, last4 string) string {
-	if brand == "" {
-		brand = "card"
+// CardName is how a card is named to the customer, on screen and in mail:
+// "Visa •••• 4242", with Stripe's lowercase brand ("visa", "amex") spelled
+// as the card says it.
+func CardName(brand, last4 string) string {
+	switch strings.ToLower(brand) {
+	case "":
+		brand = "Card"
+	case "visa":
+		brand = "Visa"
+	case "mastercard":
+		brand = "Mastercard"
+	case "amex":
+		brand = "American Express"
+	case "jcb":
+		brand = "JCB"
+	case "unionpay":
+		brand = "UnionPay"
+	default:
+		brand = strings.ToUpper(brand[:1]) + brand[1:]
 	}
 	if last4 == "" {
 		return brand
 	}
-	return brand + " ending " + last4
+	return brand + " •••• " + last4
 }

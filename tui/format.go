@@ -2,9 +2,9 @@ package tui
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 )
 
@@ -70,23 +70,7 @@ func cardText(a store.Account) string {
 	if !a.HasCard {
 		return "no card"
 	}
-	brand := a.CardBrand
-	switch strings.ToLower(brand) {
-	case "":
-		brand = "Card"
-	case "visa":
-		brand = "Visa"
-	case "mastercard":
-		brand = "Mastercard"
-	case "amex":
-		brand = "American Express"
-	default:
-		brand = strings.ToUpper(brand[:1]) + brand[1:]
-	}
-	if a.CardLast4 == "" {
-		return brand
-	}
-	return brand + " •••• " + a.CardLast4
+	return billing.CardName(a.CardBrand, a.CardLast4)
 }
 
 // stateText says in words what the account's state means.

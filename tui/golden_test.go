@@ -54,7 +54,7 @@ var goldenCases = []struct {
 	}},
 	{"dashboard-trial-card", func(h *harness) {
 		h.load(withCard(trialAccount()), store.Notice{Kind: "card_added", CreatedAt: fixedNow.Add(-time.Minute),
-			Message: "Card added: visa ending 4242."}, store.Notice{Kind: "trial_will_end", CreatedAt: fixedNow.Add(-time.Hour),
+			Message: "Card added: Visa •••• 4242."}, store.Notice{Kind: "trial_will_end", CreatedAt: fixedNow.Add(-time.Hour),
 			Message: "Your M trial ends on Tue 9 Dec. Add a card to keep it."})
 	}},
 	{"dashboard-active", func(h *harness) { h.load(activeAccount()) }},
@@ -62,7 +62,7 @@ var goldenCases = []struct {
 		h.load(activeAccount(),
 			store.Notice{Kind: "plan_changed", CreatedAt: fixedNow.Add(-time.Minute), Message: "Your plan changed from S to M."},
 			store.Notice{Kind: "plan_changed", CreatedAt: fixedNow.Add(-time.Hour), Message: "Your plan changed from Free to S."},
-			store.Notice{Kind: "card_added", CreatedAt: fixedNow.Add(-time.Hour), Message: "Card added: visa ending 4242."})
+			store.Notice{Kind: "card_added", CreatedAt: fixedNow.Add(-time.Hour), Message: "Card added: Visa •••• 4242."})
 	}},
 	{"dashboard-free-trial-used", func(h *harness) {
 		a := freeAccount()
