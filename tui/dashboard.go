@@ -274,7 +274,7 @@ func (d *dashboard) actions() [][2]string {
 		add(k.AddCard, "Add a card to keep "+plan+" after the trial")
 	}
 	switch {
-	case a.Plan == billing.PlanFree && !a.TrialUsed:
+	case a.Plan == billing.PlanFree && trialAvailable(a):
 		add(k.ChangePlan, fmt.Sprintf("Upgrade: %d-day trial, no card needed", d.e.billing.TrialDays()))
 	case a.Plan == billing.PlanFree:
 		add(k.ChangePlan, "Upgrade (prices shown before you confirm)")

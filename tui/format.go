@@ -117,3 +117,10 @@ func liveSubscription(a store.Account) bool {
 	}
 	return a.SubscriptionID != ""
 }
+
+// trialAvailable reports whether choosing a paid plan starts a trial: the
+// trial is unused, or claimed by a request Stripe has not answered yet (the
+// trial may still be granted; choosing again says so).
+func trialAvailable(a store.Account) bool {
+	return !a.TrialUsed || billing.TrialClaimPending(a)
+}

@@ -34,6 +34,14 @@ var goldenCases = []struct {
 		a.TrialUsed = true
 		h.load(a).keys("3")
 	}},
+	{"picker-first-trial-pending", func(h *harness) {
+		// Stripe did not answer the trial request: the trial may still come.
+		a := newAccount()
+		a.TrialUsed, a.TrialClaimedAt = true, fixedNow.Add(-time.Minute)
+		h.fb.err = &billing.Error{Op: "ChoosePlan", Msg: "Your trial is still being set up with Stripe. Try again in a few minutes.",
+			Err: billing.ErrTrialPending}
+		h.load(a).keys("3", "enter")
+	}},
 	{"picker-first-error", func(h *harness) {
 		h.fb.err = &billing.Error{Op: "ChoosePlan", Msg: "The payment provider is busy. Please try again in a minute.",
 			Err: errors.New("429")}

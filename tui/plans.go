@@ -171,7 +171,7 @@ func (p *planPicker) offer(pl billing.Plan) string {
 		return "free forever"
 	case liveSubscription(p.account):
 		return ""
-	case !p.account.TrialUsed:
+	case trialAvailable(p.account):
 		return fmt.Sprintf("%d-day trial, no card needed", p.e.billing.TrialDays())
 	}
 	return "card needed (trial used)"
