@@ -50,7 +50,7 @@ func (r *Registry) Run(ctx context.Context, db *store.DB) {
 				return
 			}
 			if ch.Resync || ch.AccountID == "" {
-				r.notifyAll()
+				r.WakeAll()
 				continue
 			}
 			r.notify(ch.AccountID)
@@ -120,18 +120,17 @@ func (r *Registry) notify(accountID string) {
 	}
 }
 
-func (r *Registry) notifyAll() {
+// WakeAll makes every open program re-read its account, as after a commit
+// to it: on a feed overflow, and when the billing clock jumps (the sandbox
+// clock moved), so countdowns restart from the new time, not at their next
+// tick.
+func (r *Registry) WakeAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for s := range r.all {
 		s.wake()
 	}
 }
-
-// WakeAll makes every open program re-read its account, as after a commit
-// to it. Call it when the billing clock jumps (the sandbox clock moved):
-// countdowns then restart from the new time instead of at their next tick.
-func (r *Registry) WakeAll() { r.notifyAll() }
 
 // Broadcast sends msg to every open program without waiting for them.
 func (r *Registry) Broadcast(msg tea.Msg) {
