@@ -77,9 +77,9 @@ type Mailer struct {
 	maxTries   int
 
 	mu sync.Mutex // one pass at a time; guards retryAt
-	// retryAt holds when each failed notice is due again. It lives in memory
-	// (the store keeps only the count of tries): after a restart every
-	// failed notice is tried once at once, then backs off again.
+	// retryAt holds when a failed notice is due again only while the store
+	// could not record its try; the schedule itself is the notice's
+	// MailNextAt, in the store, so a restart keeps the backoff.
 	retryAt map[string]time.Time
 	// lastConn is the socket dial opened for the current connect, guarded by mu.
 	lastConn net.Conn
