@@ -43,8 +43,8 @@ func DefaultBackoff(tries int) time.Duration {
 
 // Config configures a Mailer. Only Store is required once URL is set.
 type Config struct {
-	URL    string    // SMTP URL (see ParseURL); "" disables mail
-	Store  *store.DB // required
+	URL    string      // SMTP URL (see ParseURL); "" disables mail
+	Store  store.Store // required
 	Logger *slog.Logger
 	Now    func() time.Time // default time.Now
 	// Backoff is the wait before the next try of a notice that has failed
@@ -70,7 +70,7 @@ type Mailer struct {
 	client     *gomail.Client
 	tlsConfig  *tls.Config
 	timeout    time.Duration
-	db         *store.DB
+	db         store.Store
 	log        *slog.Logger
 	now        func() time.Time
 	backoff    func(int) time.Duration
