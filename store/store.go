@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -91,8 +90,9 @@ type DB struct {
 	path string
 	now  func() time.Time
 	hub  *Hub
-	// writers counts Updates in progress: a lone one skips Batch's delay.
-	writers atomic.Int32
+	// noSync: commits are not fsynced (Options.NoSync), so Update does not
+	// group them.
+	noSync bool
 }
 
 var _ Store = (*DB)(nil)
@@ -128,7 +128,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	db := &DB{bolt: bdb, path: path, now: opts.Now}
+	db := &DB{bolt: bdb, path: path, now: opts.Now, noSync: opts.NoSync}
 	db.Ops = Ops{E: db}
 	db.hub = NewHub(db)
 	return db, nil
