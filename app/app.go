@@ -25,6 +25,7 @@ import (
 	"github.com/portal/portal/tui/ops"
 	"github.com/stripe/stripe-go/v76/client"
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/time/rate"
 )
 
 // Config is the portal's configuration. Zero values mean the defaults
@@ -328,7 +329,9 @@ func (a *App) routes() http.Handler {
 	a.pages(mux)
 	// Short links to Checkout and the billing portal, so a terminal shows a
 	// URL that fits on one line and a QR code that scans.
-	mux.Handle("/l/", a.billing.LinkHandler())
+	// Lookups are limited per address: a guess costs a store read.
+	hl := a.cfg.HTTPLimits
+	mux.Handle("/l/", perAddr(rate.Limit(hl.LinkRate), hl.LinkBurst, a.cfg.LimitHooks.LinkLimited, a.billing.LinkHandler()))
 	if a.sandbox != nil {
 		mux.Handle("/sandbox/", http.StripPrefix("/sandbox", a.sandbox.Handler()))
 	}

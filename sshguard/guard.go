@@ -178,12 +178,19 @@ func (g *Guard) Middleware() wish.Middleware {
 	}
 }
 
-func addrKey(a net.Addr) netip.Prefix {
-	ap, err := netip.ParseAddrPort(a.String())
+// Source is the key under which limits count the client at hostport (or
+// a bare IP): its address, or for IPv6 its /64, which one client usually
+// holds whole. Unparsable input shares the zero key.
+func Source(hostport string) netip.Prefix {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return netip.Prefix{}
 	}
-	ip := ap.Addr().Unmap()
+	ip = ip.Unmap()
 	if ip.Is4() {
 		return netip.PrefixFrom(ip, 32)
 	}
@@ -237,7 +244,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := addrKey(c.RemoteAddr())
+		key := Source(c.RemoteAddr().String())
 		if reason := l.g.admit(key); reason != "" {
 			_ = c.Close()
 			if h := l.g.lim.Hooks.Refused; h != nil {
