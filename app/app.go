@@ -214,9 +214,11 @@ type App struct {
 
 // New opens the store and host key and starts listening on both addresses.
 // It serves nothing until Run.
-func New(cfg Config) (a *App, err error) {
+func New(cfg Config) (_ *App, err error) {
 	cfg.setDefaults()
-	a = &App{cfg: cfg, log: cfg.Logger}
+	// Not the named result: "return nil, err" would clear it before the
+	// deferred clean-up reads it.
+	a := &App{cfg: cfg, log: cfg.Logger}
 	defer func() {
 		if err != nil {
 			a.closeAll()
