@@ -115,6 +115,13 @@ type LimitHooks struct {
 	LinkLimited func()
 }
 
+// DefaultHTTPLimits returns the limits a zero HTTPLimits stands for.
+func DefaultHTTPLimits() HTTPLimits {
+	var l HTTPLimits
+	l.setDefaults()
+	return l
+}
+
 func (l *HTTPLimits) setDefaults() {
 	if l.ReadTimeout <= 0 {
 		l.ReadTimeout = 15 * time.Second

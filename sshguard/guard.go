@@ -84,6 +84,13 @@ const (
 	ReasonPerAddr = "per-address"
 )
 
+// DefaultLimits returns the limits a zero Limits stands for.
+func DefaultLimits() Limits {
+	var l Limits
+	l.setDefaults()
+	return l
+}
+
 func (l *Limits) setDefaults() {
 	def := func(p *int, v int) {
 		if *p <= 0 {
