@@ -105,7 +105,7 @@ func (u *UI) Shutdown() {
 // commands for sessions without a terminal → active terminal → Bubble Tea.
 func (u *UI) Middleware() []wish.Middleware {
 	return []wish.Middleware{
-		bm.MiddlewareWithProgramHandler(u.program, termenv.Ascii),
+		programMiddleware(u.cfg.Logger, u.program),
 		activeterm.Middleware(),
 		u.commandMiddleware(),
 		identityMiddleware(),
