@@ -51,3 +51,17 @@ func TestE2EOpsKeysInOneWriteActLikeOneByOne(t *testing.T) {
 		t.Errorf("not back on the accounts tab:\n%s", together)
 	}
 }
+
+// A key typed the moment the session opens, before the first frame (while
+// the terminal is still answering the start-up colour query), acts.
+func TestE2EOpsFirstKeyBeforeFirstFrameActs(t *testing.T) {
+	t.Parallel()
+	admin := portaltest.NewKey(t)
+	p, _ := startWithAdmins(t, admin)
+	for range 3 {
+		s := p.Connect(t, admin, portaltest.WithSize(120, 40))
+		s.Type("3")
+		s.WaitFor(t, "[3 Webhooks]")
+		s.Close()
+	}
+}
