@@ -274,3 +274,23 @@ func TestTrialLengthFollowsBilling(t *testing.T) {
 		t.Errorf("trialFraction of an extended trial = %v, want a full bar", got)
 	}
 }
+
+// A setting's length reads in words ("Closed after 30 minutes…"), never
+// as Duration.String's "30m0s".
+func TestDurationWords(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{30 * time.Minute, "30 minutes"},
+		{time.Hour, "1 hour"},
+		{90 * time.Minute, "1 hour 30 minutes"},
+		{3 * time.Second, "3 seconds"},
+		{time.Minute + time.Second, "1 minute 1 second"},
+		{0, "0 seconds"},
+	} {
+		if got := durationWords(tt.d); got != tt.want {
+			t.Errorf("durationWords(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}

@@ -110,7 +110,7 @@ func (u *UI) Middleware() []wish.Middleware {
 		activeterm.Middleware(),
 		u.commandMiddleware(),
 		identityMiddleware(),
-		ratelimiter.Middleware(ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000)),
+		rateLimitMiddleware(ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000)),
 		loggingMiddleware(u.cfg.Logger, time.Now),
 		recoverMiddleware(u.cfg.Logger),
 	}
@@ -131,7 +131,7 @@ func (u *UI) commandMiddleware() wish.Middleware {
 				case u.closing.Load():
 					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
 				case s.Context().Value(idleClosedKey{}) != nil:
-					_, _ = io.WriteString(s, "Closed after "+u.cfg.IdleTimeout.String()+" without input.\r\n")
+					_, _ = io.WriteString(s, "Closed after "+durationWords(u.cfg.IdleTimeout)+" without input.\r\n")
 				case s.Context().Value(panickedKey{}) != nil:
 					_, _ = io.WriteString(s, "Something went wrong on our side; your account is safe. Please reconnect.\r\n")
 					_ = s.Exit(1)
