@@ -120,6 +120,14 @@ func TestLockedFollowsAccount(t *testing.T) {
 	}
 	h.fb.account = freeAccount()
 	h.keys("f")
+	if len(h.fb.calls) != 0 || !strings.Contains(h.view(), "Switch to Free now? (y/n)") {
+		t.Fatalf("f acted without asking: calls %q\n%s", h.fb.calls, h.view())
+	}
+	h.keys("n")
+	if strings.Contains(h.view(), "(y/n)") || len(h.fb.calls) != 0 {
+		t.Fatalf("n did not keep the choices:\n%s", h.view())
+	}
+	h.keys("f", "y")
 	if got := h.fb.calls; len(got) != 1 || got[0] != "ChoosePlan free" {
 		t.Fatalf("billing calls %q", got)
 	}

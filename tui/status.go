@@ -131,11 +131,7 @@ func (st Status) text(b Billing) string {
 // the exit status: 0, 1 for an unregistered key or a store failure, 2 for
 // bad arguments.
 func (u *UI) runStatus(s ssh.Session, args []string) int {
-	var out, errOut io.Writer = s, s.Stderr()
-	if _, _, pty := s.Pty(); pty {
-		// A terminal in raw mode needs CR LF.
-		out, errOut = crlfWriter{out}, crlfWriter{errOut}
-	}
+	out, errOut := u.plainWriters(s)
 	asJSON := false
 	for _, a := range args {
 		switch a {

@@ -118,7 +118,8 @@ func (u *UI) Middleware() []wish.Middleware {
 
 // commandMiddleware answers sessions with a command (ssh host status) or
 // without a PTY (ssh -T) in plain text, instead of hanging on a terminal
-// that will never come. `status [--json]` prints the account for scripts.
+// that will never come. `status [--json]` prints the account for scripts,
+// `invoices [--json]` its invoices.
 func (u *UI) commandMiddleware() wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
@@ -142,13 +143,17 @@ func (u *UI) commandMiddleware() wish.Middleware {
 				_ = s.Exit(u.runStatus(s, args[1:]))
 				return
 			}
+			if args := s.Command(); len(args) > 0 && args[0] == "invoices" {
+				_ = s.Exit(u.runInvoices(s, args[1:]))
+				return
+			}
 			cmd := strings.Join(s.Command(), " ")
 			if cmd == "" {
 				wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+
-					"For scripts: ssh <host> status [--json].")
+					"For scripts: ssh <host> status [--json] or invoices [--json].")
 				return
 			}
-			wish.Fatalf(s, "Unknown command %q. The one command is status [--json]; "+
+			wish.Fatalf(s, "Unknown command %q. The commands are status [--json] and invoices [--json]; "+
 				"connect without a command for the interactive portal.\n", cmd)
 		}
 	}
