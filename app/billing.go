@@ -59,6 +59,9 @@ func (a *App) setupBilling() error {
 			WebhookSecret: a.webhookSecret,
 			Now:           cfg.Now,
 			Logger:        cfg.Logger.With("component", "sandbox"),
+			// Its pages write amounts and cards as the portal's screens do.
+			Amount: billing.FormatAmount,
+			Card:   billing.CardName,
 			// Countdowns read this clock: a move redraws them at once. The
 			// UI is made after the sandbox, and before anything can move it.
 			OnAdvance: func() {
