@@ -148,9 +148,11 @@ type App struct {
 
 // New opens the store and host key and starts listening on both addresses.
 // It serves nothing until Run.
-func New(cfg Config) (a *App, err error) {
+func New(cfg Config) (_ *App, err error) {
 	cfg.setDefaults()
-	a = &App{cfg: cfg, log: cfg.Logger}
+	// Not the named result: a failed New returns nil, and the cleanup below
+	// needs what was opened so far.
+	a := &App{cfg: cfg, log: cfg.Logger}
 	defer func() {
 		if err != nil {
 			a.closeAll()
@@ -160,10 +162,10 @@ func New(cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "portal.db"), store.Options{Timeout: time.Second, Now: cfg.Now}); err != nil {
-		return nil, err
+		return nil, storeOpenError(cfg.DataDir, err)
 	}
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("http listen on %s: %w", cfg.HTTPAddr, err)
+		return nil, listenError("http", "-http-addr", cfg.HTTPAddr, err)
 	}
 	if err = a.setupBilling(); err != nil {
 		return nil, err
@@ -209,7 +211,7 @@ func New(cfg Config) (a *App, err error) {
 	// so the SSH layer refuses those methods outright.
 	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
 	if a.sshLn, err = net.Listen("tcp", cfg.SSHAddr); err != nil {
-		return nil, fmt.Errorf("ssh listen on %s: %w", cfg.SSHAddr, err)
+		return nil, listenError("ssh", "-ssh-addr", cfg.SSHAddr, err)
 	}
 	return a, nil
 }

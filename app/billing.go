@@ -147,7 +147,11 @@ func loadCatalog(path string) (billing.Catalog, error) {
 	if path == "" {
 		return billing.DefaultCatalog(), nil
 	}
-	return billing.LoadCatalog(path)
+	c, err := billing.LoadCatalog(path)
+	if err != nil {
+		return c, plansFileError(path, err)
+	}
+	return c, nil
 }
 
 // selfTransport returns a new transport for a client of the portal's own
