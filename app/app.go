@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/ssh"
@@ -144,6 +145,13 @@ type App struct {
 	webhookSecret  string
 	ops            *ops.Ops
 	mailer         *mailer.Mailer
+
+	// sshServing is true while the SSH server accepts; shuttingDown from
+	// the start of shutdown (see readyz).
+	sshServing, shuttingDown atomic.Bool
+	// pingStore checks the store answers reads (store.DB.Ping; tests
+	// replace it to stall the store).
+	pingStore func(context.Context) error
 }
 
 // New opens the store and host key and starts listening on both addresses.
@@ -164,6 +172,7 @@ func New(cfg Config) (_ *App, err error) {
 	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "portal.db"), store.Options{Timeout: time.Second, Now: cfg.Now}); err != nil {
 		return nil, storeOpenError(cfg.DataDir, err)
 	}
+	a.pingStore = a.store.Ping
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, listenError("http", "-http-addr", cfg.HTTPAddr, err)
 	}
@@ -249,6 +258,8 @@ func (a *App) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "sessions": a.ui.Registry().Len()})
 	})
+	mux.HandleFunc("GET /livez", a.livez)
+	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("POST /webhooks/stripe", a.billing.WebhookHandler(a.webhookSecret, billing.WebhookOptions{
 		AllowAnyAPIVersion: a.cfg.Stripe.AnyAPIVersion,
 	}))
@@ -276,13 +287,16 @@ func (a *App) Run(ctx context.Context) error {
 	}()
 	sshLn := newServingListener(a.sshLn)
 	go func() {
-		if err := a.ssh.Serve(sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		err := a.ssh.Serve(sshLn)
+		a.sshServing.Store(false)
+		if err != nil && !errors.Is(err, ssh.ErrServerClosed) {
 			errc <- fmt.Errorf("ssh: %w", err)
 		}
 	}()
 	// Shutdown must not overtake Serve's start (see servingListener).
 	select {
 	case <-sshLn.serving:
+		a.sshServing.Store(true)
 	case err := <-errc:
 		errc <- err
 	}
@@ -303,6 +317,7 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	a.shuttingDown.Store(true)
 	a.ui.Shutdown()
 	sctx, scancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer scancel()
