@@ -135,6 +135,9 @@ func (db *DB) CreateAccount(email string, key Key) (Account, error) {
 		if err := tx.Bucket(bucketIdxKey).Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
 			return err
 		}
+		if err := countAccount(tx, nil, &a); err != nil {
+			return err
+		}
 		return putJSON(accts, []byte(a.ID), &a)
 	})
 	if err != nil {
@@ -285,6 +288,9 @@ func updateAccount(tx *bolt.Tx, id string, now time.Time, fn func(*Account) erro
 		return Account{}, err
 	}
 	if err := moveIndex(tx.Bucket(bucketIdxCustomer), []byte(old.CustomerID), []byte(a.CustomerID), a.ID, ErrCustomerTaken); err != nil {
+		return Account{}, err
+	}
+	if err := countAccount(tx, &old, &a); err != nil {
 		return Account{}, err
 	}
 	if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), &a); err != nil {

@@ -115,6 +115,10 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
+	if err := initCounts(bdb); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("store: init %s: %w", path, err)
+	}
 	return &DB{bolt: bdb, path: path, now: opts.Now, feed: newFeed()}, nil
 }
 
