@@ -123,7 +123,7 @@ func TestStartupErrorsAreOneLineMessages(t *testing.T) {
 				// The first portal: the real binary, serving.
 				ctx, cancel := context.WithCancel(context.Background())
 				cmd := exec.CommandContext(ctx, portalBinary(t), "-data-dir", dir,
-					"-ssh-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0")
+					"-ssh-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-metrics-addr", "")
 				cmd.Env = cleanEnv()
 				out, err := cmd.StdoutPipe()
 				if err != nil {
@@ -168,6 +168,18 @@ func TestStartupErrorsAreOneLineMessages(t *testing.T) {
 			want: []string{"already in use", "-http-addr"},
 		},
 		{
+			name: "metrics port in use",
+			setup: func(t *testing.T, dir string) []string {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { l.Close() })
+				return []string{"-metrics-addr", l.Addr().String()}
+			},
+			want: []string{"already in use", "-metrics-addr"},
+		},
+		{
 			name: "missing plans file",
 			setup: func(t *testing.T, dir string) []string {
 				return []string{"-plans", filepath.Join(dir, "nope.json")}
@@ -178,7 +190,7 @@ func TestStartupErrorsAreOneLineMessages(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			args := []string{"-data-dir", dir, "-ssh-addr", freeAddr(t), "-http-addr", freeAddr(t)}
+			args := []string{"-data-dir", dir, "-ssh-addr", freeAddr(t), "-http-addr", freeAddr(t), "-metrics-addr", ""}
 			args = append(args, tc.setup(t, dir)...)
 			stderr, code := runPortal(t, args...)
 			if code == 0 {

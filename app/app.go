@@ -20,6 +20,7 @@ import (
 	"github.com/portal/portal/billing/sandbox"
 	"github.com/portal/portal/hostkeys"
 	"github.com/portal/portal/mailer"
+	"github.com/portal/portal/metrics"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
 	"github.com/portal/portal/tui/ops"
@@ -33,6 +34,9 @@ type Config struct {
 	SSHAddr  string // default ":2222"; "127.0.0.1:0" picks a free port
 	HTTPAddr string // default ":8080"
 	DataDir  string // default "./data": store, host key, sandbox state
+	// MetricsAddr serves Prometheus metrics on /metrics; "" serves none
+	// (the command line's default is 127.0.0.1:9222).
+	MetricsAddr string
 
 	Logger *slog.Logger
 	// Now is the wall clock; default time.Now.
@@ -145,6 +149,9 @@ type App struct {
 	webhookSecret  string
 	ops            *ops.Ops
 	mailer         *mailer.Mailer
+	metrics        *metrics.Metrics
+	metricsLn      net.Listener // nil when MetricsAddr is ""
+	metricsSrv     *http.Server
 
 	// sshServing is true while the SSH server accepts; shuttingDown from
 	// the start of shutdown (see readyz).
@@ -160,7 +167,7 @@ func New(cfg Config) (_ *App, err error) {
 	cfg.setDefaults()
 	// Not the named result: a failed New returns nil, and the cleanup below
 	// needs what was opened so far.
-	a := &App{cfg: cfg, log: cfg.Logger}
+	a := &App{cfg: cfg, log: cfg.Logger, metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			a.closeAll()
@@ -173,10 +180,14 @@ func New(cfg Config) (_ *App, err error) {
 		return nil, storeOpenError(cfg.DataDir, err)
 	}
 	a.pingStore = a.store.Ping
+	a.store.SetTxObserver(a.metrics.StoreTx)
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, listenError("http", "-http-addr", cfg.HTTPAddr, err)
 	}
 	if err = a.setupBilling(); err != nil {
+		return nil, err
+	}
+	if err = a.setupMetrics(); err != nil {
 		return nil, err
 	}
 	admins, err := adminkeys.Load(cfg.AdminKeysPath, cfg.Logger)
@@ -193,20 +204,21 @@ func New(cfg Config) (_ *App, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if a.mailer, err = mailer.New(mailer.Config{URL: cfg.SMTPURL, Store: a.store, Logger: cfg.Logger}); err != nil {
+	if a.mailer, err = mailer.New(mailer.Config{URL: cfg.SMTPURL, Store: a.store, Logger: cfg.Logger, Observe: a.metrics.Mail}); err != nil {
 		return nil, err
 	}
 	a.ui = tui.New(tui.Config{
 		Store: a.store, Billing: a.billing, Logger: cfg.Logger, Now: a.billing.Now,
 		IdleTimeout: cfg.IdleTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
-		Admins: admins, Ops: a.ops.Model,
+		Admins: admins, Ops: a.ops.Model, Observer: a.metrics,
 	})
 	if a.ssh, err = wish.NewServer(
 		wish.WithHostKeyPEM(a.hostKey.PEM),
 		// Accept any key: who the key belongs to is decided after
 		// authentication, from the session's own key.
 		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithMiddleware(append(a.ui.Middleware(), releaseHandshake)...),
+		wish.WithMiddleware(append(a.ui.Middleware(), releaseHandshake, sessionMetrics(a.metrics))...),
+		sshMetrics(a.metrics),
 		withHandshakeDeadline(time.Now, cfg.HandshakeTimeout),
 		// Bounds connections that carry nothing at all (half-open, ssh -N past
 		// its handshake). Sessions are closed earlier, on input idleness, by
@@ -262,6 +274,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("POST /webhooks/stripe", a.billing.WebhookHandler(a.webhookSecret, billing.WebhookOptions{
 		AllowAnyAPIVersion: a.cfg.Stripe.AnyAPIVersion,
+		Observe:            observeWebhook(a.metrics),
 	}))
 	a.pages(mux)
 	// Short links to Checkout and the billing portal, so a terminal shows a
@@ -279,12 +292,19 @@ func (a *App) routes() http.Handler {
 func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if a.metricsSrv != nil {
+		go func() {
+			if err := a.metricsSrv.Serve(a.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
 	sshLn := newServingListener(a.sshLn)
 	go func() {
 		err := a.ssh.Serve(sshLn)
@@ -338,6 +358,12 @@ func (a *App) Run(ctx context.Context) error {
 			a.log.Warn("close sandbox", "err", err)
 		}
 	}
+	if a.metricsSrv != nil {
+		// Last to go: the scrapes during shutdown see it.
+		if err := a.metricsSrv.Shutdown(sctx); err != nil {
+			_ = a.metricsSrv.Close()
+		}
+	}
 	if err := a.store.Close(); err != nil {
 		a.log.Error("close store", "err", err)
 		if runErr == nil {
@@ -355,6 +381,9 @@ func (a *App) closeAll() {
 	}
 	if a.httpLn != nil {
 		_ = a.httpLn.Close()
+	}
+	if a.metricsLn != nil {
+		_ = a.metricsLn.Close()
 	}
 	if a.sandbox != nil {
 		_ = a.sandbox.Close()

@@ -99,6 +99,7 @@ func emailKey(email string) []byte {
 // email (case-insensitively) and ErrKeyTaken when the key is registered.
 // Subscribers of the new account id and of all accounts are notified.
 func (db *DB) CreateAccount(email string, key Key) (Account, error) {
+	defer db.timeTx("create_account")()
 	email = strings.TrimSpace(email)
 	if email == "" {
 		return Account{}, errors.New("store: create account: empty email")
@@ -210,6 +211,7 @@ func getAccount(tx *bolt.Tx, id string) (Account, error) {
 // fingerprint is registered (to this or another account) and ErrNotFound when
 // the account does not exist. It bumps Version and notifies the feed.
 func (db *DB) AddKey(accountID string, key Key) (Account, error) {
+	defer db.timeTx("add_key")()
 	if key.Fingerprint == "" {
 		return Account{}, errors.New("store: add key: key without fingerprint")
 	}
@@ -252,6 +254,7 @@ func (db *DB) AddKey(accountID string, key Key) (Account, error) {
 // fn runs while the write lock is held: keep it short, and never call the DB
 // from it (that deadlocks).
 func (db *DB) UpdateAccount(id string, fn func(*Account) error) (Account, error) {
+	defer db.timeTx("update_account")()
 	var a Account
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		var err error

@@ -18,6 +18,7 @@ type AuditEntry struct {
 // AppendAudit stores e with a new ID and returns it. Entries keep insertion
 // order, whatever their At.
 func (db *DB) AppendAudit(e AuditEntry) (AuditEntry, error) {
+	defer db.timeTx("append_audit")()
 	if e.Action == "" {
 		return AuditEntry{}, errors.New("store: append audit: empty action")
 	}

@@ -70,6 +70,7 @@ func (db *DB) EventProcessed(id string) (bool, error) {
 // change the Account it is given. Subscribers of the account are notified after
 // the commit, and only when the event was not a duplicate.
 func (db *DB) ApplyEvent(ev Event, accountID string, fn func(*Account) error) (acct Account, dup bool, err error) {
+	defer db.timeTx("apply_event")()
 	if ev.ID == "" {
 		return Account{}, false, errors.New("store: apply event: empty event id")
 	}
@@ -121,6 +122,7 @@ func (db *DB) ApplyEvent(ev Event, accountID string, fn func(*Account) error) (a
 // final record exists it only counts a duplicate on it. ev.Status defaults to
 // ignored. Subscribers of ev.AccountID are notified (the ops view shows the log).
 func (db *DB) RecordEvent(ev Event) error {
+	defer db.timeTx("record_event")()
 	if ev.ID == "" {
 		return errors.New("store: record event: empty event id")
 	}

@@ -28,6 +28,7 @@ type Notice struct {
 // exist (else ErrNotFound). A new notice enters the outbox and notifies the
 // account's subscribers.
 func (db *DB) AddNotice(n Notice) (Notice, bool, error) {
+	defer db.timeTx("add_notice")()
 	if n.AccountID == "" || n.Kind == "" {
 		return Notice{}, false, errors.New("store: add notice: account id and kind are required")
 	}
@@ -129,6 +130,7 @@ func (db *DB) Outbox() ([]Notice, error) {
 // err != nil MailTries is incremented, MailError set and it stays in the
 // outbox. ErrNotFound when the notice does not exist.
 func (db *DB) MarkMailed(id string, at time.Time, mailErr error) error {
+	defer db.timeTx("mark_mailed")()
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		sk := tx.Bucket(bucketNoticeIDs).Get([]byte(id))
 		if sk == nil {
@@ -159,6 +161,7 @@ func (db *DB) MarkMailed(id string, at time.Time, mailErr error) error {
 // for an unknown id. Like AddNotice it notifies the account's feed, which is
 // what wakes the mailer.
 func (db *DB) Requeue(id string) (Notice, error) {
+	defer db.timeTx("requeue")()
 	var n Notice
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		sk := tx.Bucket(bucketNoticeIDs).Get([]byte(id))

@@ -82,6 +82,8 @@ type DB struct {
 	path string
 	now  func() time.Time
 	feed *feed
+	// observeTx times write transactions (observe.go); nil = none.
+	observeTx TxObserver
 }
 
 // Open opens or creates the store at path, creating missing parent directories

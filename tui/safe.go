@@ -26,6 +26,7 @@ type safeModel struct {
 	ctx ssh.Context
 	// quit ends the program from View, which cannot return a command.
 	quit func()
+	obs  Observer // nil: nobody
 }
 
 // panicMsg reports a panic recovered in a command.
@@ -33,6 +34,9 @@ type panicMsg struct{}
 
 func (s safeModel) recovered(where string, r any) {
 	s.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	if s.obs != nil {
+		s.obs.PanicRecovered()
+	}
 	s.ctx.SetValue(panickedKey{}, true)
 }
 

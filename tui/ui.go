@@ -47,6 +47,8 @@ type Config struct {
 	// Ops builds the ops view for an admin session. Only sessions whose
 	// authenticated key Admins accepts ever reach it.
 	Ops func(c *common.Common) tea.Model
+	// Observer hears of refused and rescued sessions; nil: nobody.
+	Observer Observer
 }
 
 // Admins reports whether the key with this SHA256 fingerprint is an admin.
@@ -81,6 +83,9 @@ func New(cfg Config) *UI {
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 5
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 20
 	}
@@ -108,9 +113,9 @@ func (u *UI) Middleware() []wish.Middleware {
 		activeterm.Middleware(),
 		u.commandMiddleware(),
 		identityMiddleware(),
-		ratelimiter.Middleware(ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000)),
+		ratelimiter.Middleware(observedLimiter{ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000), u.cfg.Observer}),
 		loggingMiddleware(u.cfg.Logger, time.Now),
-		recoverMiddleware(u.cfg.Logger),
+		recoverMiddleware(u.cfg.Logger, u.cfg.Observer),
 	}
 }
 
@@ -178,7 +183,7 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		model = u.cfg.Ops(c)
 	}
 	var p *tea.Program
-	model = safeModel{m: model, log: u.cfg.Logger, ctx: s.Context(), quit: func() { go p.Quit() }}
+	model = safeModel{m: model, log: u.cfg.Logger, ctx: s.Context(), quit: func() { go p.Quit() }, obs: u.cfg.Observer}
 	in := newInputReader(s.Context(), s, u.cfg.InputRate)
 	p = tea.NewProgram(model,
 		tea.WithInput(in), tea.WithOutput(s),
