@@ -24,10 +24,9 @@ func (a *App) MetricsAddr() string {
 	return a.metricsLn.Addr().String()
 }
 
-// sshMetrics counts what the SSH layer sees before any middleware: every
-// authentication attempt by method and result, and connections that fail
-// their handshake.
-func sshMetrics(m *metrics.Metrics) ssh.Option {
+// authMetrics counts every authentication attempt by method and result,
+// as the SSH layer sees it before any middleware.
+func authMetrics(m *metrics.Metrics) ssh.Option {
 	return func(srv *ssh.Server) error {
 		prev := srv.ServerConfigCallback
 		srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
@@ -40,15 +39,39 @@ func sshMetrics(m *metrics.Metrics) ssh.Option {
 			}
 			return cfg
 		}
-		prevFailed := srv.ConnectionFailedCallback
-		srv.ConnectionFailedCallback = func(conn net.Conn, err error) {
-			m.HandshakeFailed()
-			if prevFailed != nil {
-				prevFailed(conn, err)
-			}
-		}
 		return nil
 	}
+}
+
+// limitHooks counts what the SSH and HTTP limits refuse, then calls the
+// hooks h already had.
+func limitHooks(m *metrics.Metrics, h LimitHooks) LimitHooks {
+	chain := func(f func(), next func()) func() {
+		return func() {
+			f()
+			if next != nil {
+				next()
+			}
+		}
+	}
+	ssh := h.SSH
+	refused, failed, sessions := ssh.Refused, ssh.HandshakeFailed, ssh.SessionRefused
+	h.SSH.Refused = func(reason string) {
+		m.SSHRefused(reason)
+		if refused != nil {
+			refused(reason)
+		}
+	}
+	h.SSH.HandshakeFailed = func(err error) {
+		m.HandshakeFailed()
+		if failed != nil {
+			failed(err)
+		}
+	}
+	h.SSH.SessionRefused = chain(func() { m.SSHRefused("sessions") }, sessions)
+	h.HTTPRefused = chain(func() { m.HTTPRefused("connections") }, h.HTTPRefused)
+	h.LinkLimited = chain(func() { m.HTTPRefused("link_rate") }, h.LinkLimited)
+	return h
 }
 
 // sessionMetrics is the outermost middleware: sessions open, started and

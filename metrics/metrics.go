@@ -36,7 +36,8 @@ type Metrics struct {
 	sessionsStarted   prometheus.Counter
 	sessionDuration   prometheus.Histogram
 	authAttempts      *prometheus.CounterVec
-	rateLimited       prometheus.Counter
+	sshRefused        *prometheus.CounterVec
+	httpRefused       *prometheus.CounterVec
 	handshakeFailures prometheus.Counter
 	panics            prometheus.Counter
 
@@ -70,8 +71,12 @@ func New() *Metrics {
 	m.authAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "portal_ssh_auth_attempts_total", Help: "SSH authentication attempts by method and result (accepted, rejected)."},
 		[]string{"method", "result"})
-	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "portal_ssh_rate_limited_total", Help: "SSH sessions refused by the per-IP rate limit."})
+	m.sshRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_ssh_refused_total", Help: "SSH connections and sessions refused by a limit, by reason: rate (new sessions per IP), total and per-address (open connections), sessions (per connection)."},
+		[]string{"reason"})
+	m.httpRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_http_refused_total", Help: "HTTP connections and requests refused by a limit, by reason: connections, link_rate."},
+		[]string{"reason"})
 	m.handshakeFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "portal_ssh_handshake_failures_total", Help: "SSH connections that failed before authenticating (bad protocol, timeout, auth given up)."})
 	m.panics = prometheus.NewCounter(prometheus.CounterOpts{
@@ -95,7 +100,7 @@ func New() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 9)}, []string{"operation"})
 
 	m.storeTx = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "portal_store_tx_duration_seconds", Help: "Store write transactions, commit included, by operation.",
+		Name: "portal_store_tx_duration_seconds", Help: "Store transactions, commit included, by kind (update, view).",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 3, 10)}, []string{"op"})
 
 	m.mail = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -103,7 +108,7 @@ func New() *Metrics {
 		[]string{"result"})
 
 	for _, c := range []prometheus.Collector{
-		m.sessionsOpen, m.sessionsStarted, m.sessionDuration, m.authAttempts, m.rateLimited,
+		m.sessionsOpen, m.sessionsStarted, m.sessionDuration, m.authAttempts, m.sshRefused, m.httpRefused,
 		m.handshakeFailures, m.panics, m.webhookEvents, m.webhookLatency, m.webhookLag,
 		m.stripeCalls, m.stripeLatency, m.storeTx, m.mail,
 	} {
@@ -113,6 +118,12 @@ func New() *Metrics {
 	// before the first event.
 	for _, r := range []string{"sent", "failed"} {
 		m.mail.WithLabelValues(r)
+	}
+	for _, r := range []string{"rate", "total", "per-address", "sessions"} {
+		m.sshRefused.WithLabelValues(r)
+	}
+	for _, r := range []string{"connections", "link_rate"} {
+		m.httpRefused.WithLabelValues(r)
 	}
 	return m
 }
@@ -158,10 +169,22 @@ func (m *Metrics) AuthAttempt(method string, accepted bool) {
 	m.authAttempts.WithLabelValues(method, result).Inc()
 }
 
-// RateLimited counts a session refused by the rate limit.
-func (m *Metrics) RateLimited() {
+// RateLimited counts a session refused by the per-IP session rate.
+func (m *Metrics) RateLimited() { m.SSHRefused("rate") }
+
+// SSHRefused counts an SSH connection or session a limit refused; reason is
+// one of rate, total, per-address, sessions.
+func (m *Metrics) SSHRefused(reason string) {
 	if m != nil {
-		m.rateLimited.Inc()
+		m.sshRefused.WithLabelValues(reason).Inc()
+	}
+}
+
+// HTTPRefused counts an HTTP connection or request a limit refused; reason
+// is connections or link_rate.
+func (m *Metrics) HTTPRefused(reason string) {
+	if m != nil {
+		m.httpRefused.WithLabelValues(reason).Inc()
 	}
 }
 
@@ -205,7 +228,7 @@ func (m *Metrics) StripeCall(operation, outcome string, d time.Duration) {
 	m.stripeLatency.WithLabelValues(operation).Observe(d.Seconds())
 }
 
-// StoreTx records one store write transaction (store.TxObserver).
+// StoreTx records one store transaction (store.TxObserver).
 func (m *Metrics) StoreTx(op string, d time.Duration) {
 	if m != nil {
 		m.storeTx.WithLabelValues(op).Observe(d.Seconds())

@@ -6,13 +6,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// TxObserver is told how long each write transaction of the store took,
-// commit included, by operation name (a fixed set: the method's name in
-// snake case). Metrics use it.
+// TxObserver is told how long each transaction of the store took, commit
+// (and a group commit's wait) included: op is "update" or "view". Metrics
+// use it.
 type TxObserver func(op string, d time.Duration)
 
-// SetTxObserver sets the observer of write transactions; nil stops it. Set
-// it before the store is shared.
+// SetTxObserver sets the observer of transactions; nil stops it. Set it
+// before the store is shared.
 func (db *DB) SetTxObserver(f TxObserver) { db.observeTx = f }
 
 // timeTx starts timing op; call the result when the transaction ended.
