@@ -132,6 +132,9 @@ func (t *boltTx) CreateAccount(email string, key Key) (Account, error) {
 	if err := tx.Bucket(bucketIdxKey).Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
 		return Account{}, err
 	}
+	if err := countAccount(tx, nil, &a); err != nil {
+		return Account{}, err
+	}
 	if err := putJSON(accts, []byte(a.ID), &a); err != nil {
 		return Account{}, err
 	}
@@ -235,6 +238,9 @@ func (t *boltTx) UpdateAccount(id string, fn func(*Account) error) (Account, err
 		return Account{}, err
 	}
 	if err := moveIndex(tx.Bucket(bucketIdxCustomer), []byte(old.CustomerID), []byte(a.CustomerID), a.ID, ErrCustomerTaken); err != nil {
+		return Account{}, err
+	}
+	if err := countAccount(tx, &old, &a); err != nil {
 		return Account{}, err
 	}
 	if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), &a); err != nil {
