@@ -586,3 +586,36 @@ func TestLifecycleOneTrialUnderRace(t *testing.T) {
 		t.Fatalf("trialing subscriptions %v; account %s", trials, summary(a))
 	}
 }
+
+// A trial canceled before its end ends at the trial end, on Free, with
+// nothing charged, whether or not a card was added.
+func TestLifecycleTrialCanceledEndsInFree(t *testing.T) {
+	for _, card := range []string{"", "4242424242424242"} {
+		t.Run("card="+card, func(t *testing.T) {
+			l := newLifecycle(t)
+			ctx := context.Background()
+			a := l.trial("trialcancel@example.com", "s")
+			if card != "" {
+				l.addCard(a.ID, card)
+			}
+			a, err := l.svc.CancelAtPeriodEnd(ctx, a.ID)
+			if err != nil || a.State != store.StateCanceling || !a.CurrentPeriodEnd.Equal(a.TrialEnd) {
+				t.Fatalf("cancel: %v %s", err, summary(a))
+			}
+			l.advance(30*day + time.Hour)
+			a = l.waitState(a.ID, store.StateFree)
+			if a.Plan != PlanFree || a.SubscriptionStatus != "canceled" || a.State.Locked() {
+				t.Fatalf("after the trial: %s", summary(a))
+			}
+			ip := &stripe.InvoiceListParams{Customer: stripe.String(a.CustomerID)}
+			for it := l.svc.api.Invoices.List(ip); it.Next(); {
+				if inv := it.Invoice(); inv.AmountDue != 0 {
+					t.Errorf("a canceled trial was invoiced %d (%s)", inv.AmountDue, inv.BillingReason)
+				}
+			}
+			if l.hasNotice(a.ID, "trial_ended") {
+				t.Error("a canceled trial got the 'trial ended without a card' notice")
+			}
+		})
+	}
+}

@@ -118,7 +118,7 @@ func (d *dashboard) Bindings() []key.Binding {
 
 // remaining is the trial time left by the billing clock.
 func (d *dashboard) remaining() time.Duration {
-	if d.account.State != store.StateTrial || d.account.TrialEnd.IsZero() {
+	if !trialing(d.account) || d.account.TrialEnd.IsZero() {
 		return 0
 	}
 	return d.account.TrialEnd.Sub(d.now)
@@ -215,7 +215,7 @@ func (d *dashboard) View() string {
 	row("Email", a.Email)
 	row("Plan", planLine(d.e.billing.Catalog(), a.Plan))
 	row("State", stateText(a))
-	if left := d.remaining(); a.State == store.StateTrial {
+	if left := d.remaining(); trialing(a) {
 		if left > 0 {
 			row("Trial", formatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
 			bar := progress.New(progress.WithoutPercentage(), progress.WithWidth(min(w-labelWidth, 40)),

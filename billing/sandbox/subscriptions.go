@@ -771,8 +771,15 @@ func (s *Sandbox) exhausted(t *txn, sub *subscription) {
 	s.emit(t, "customer.subscription.updated", sub, before)
 }
 
-// endTrial plays out the end of a trial at t.now.
+// endTrial plays out the end of a trial at t.now. A trialing subscription's
+// current period ends at its trial end, so one set to cancel at period end
+// is canceled there, whatever its end behaviour and card: no paid period
+// starts and no invoice is made, as at Stripe.
 func (s *Sandbox) endTrial(t *txn, sub *subscription) {
+	if sub.CancelAtPeriodEnd {
+		s.cancelNow(t, sub, "cancellation_requested")
+		return
+	}
 	before := s.snap(sub)
 	sub.TrialWillEndSentFor = *sub.TrialEnd
 	pm := s.defaultPM(sub)
