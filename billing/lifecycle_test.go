@@ -619,3 +619,89 @@ func TestLifecycleTrialCanceledEndsInFree(t *testing.T) {
 		})
 	}
 }
+
+// newSecondSubscription makes another subscription of plan for the
+// account's customer, as the Dashboard would: a trial of days without a
+// card that cancels at its end.
+func (l *lifecycle) newSecondSubscription(a store.Account, plan string, days int64) *stripe.Subscription {
+	l.t.Helper()
+	p, _ := l.svc.cat.Plan(plan)
+	price, err := l.svc.priceID(context.Background(), p)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	sp := &stripe.SubscriptionParams{
+		Customer: stripe.String(a.CustomerID), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(price)}},
+		TrialPeriodDays: stripe.Int64(days),
+		TrialSettings: &stripe.SubscriptionTrialSettingsParams{EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{
+			MissingPaymentMethod: stripe.String("cancel")}},
+	}
+	sub, err := l.svc.api.Subscriptions.New(sp)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return sub
+}
+
+// One subscription per account: a second subscription of the same
+// customer never takes the account over; it is flagged while live, and its
+// end leaves the account on its own trial.
+func TestLifecycleSecondSubscriptionFlaggedNeverAdopted(t *testing.T) {
+	l := newLifecycle(t)
+	a := l.trial("second@example.com", "s")
+	own := a.SubscriptionID
+	second := l.newSecondSubscription(a, "m", 7)
+	a = l.waitFor(a.ID, "the second subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID == second.ID })
+	if a.SubscriptionID != own || a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionPlan != "m" {
+		t.Fatalf("with a second subscription: %s second %s/%s", summary(a), a.SecondSubscriptionID, a.SecondSubscriptionPlan)
+	}
+	l.advance(7*day + time.Hour) // the second one's trial ends: canceled
+	a = l.waitFor(a.ID, "the flag cleared", func(a store.Account) bool { return a.SecondSubscriptionID == "" })
+	if a.SubscriptionID != own || a.Plan != "s" || a.State != store.StateTrial || a.State.Locked() {
+		t.Fatalf("after the second subscription ended: %s", summary(a))
+	}
+	if l.hasNotice(a.ID, "plan_changed") {
+		t.Error("a second subscription changed the plan, if only in a notice")
+	}
+}
+
+// When the account's own subscription ends while a second live one is on
+// record, the account moves to the second one: the one Stripe still bills.
+func TestLifecycleSecondSubscriptionTakesOverWhenOwnEnds(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("takeover@example.com", "s")
+	second := l.newSecondSubscription(a, "m", 20)
+	l.waitFor(a.ID, "the second subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID == second.ID })
+	if _, err := l.svc.api.Subscriptions.Cancel(a.SubscriptionID, &stripe.SubscriptionCancelParams{}); err != nil {
+		t.Fatal(err)
+	}
+	a = l.waitFor(a.ID, "the second subscription adopted", func(a store.Account) bool { return a.SubscriptionID == second.ID })
+	if a.Plan != "m" || a.State != store.StateTrial || a.SecondSubscriptionID != "" {
+		t.Fatalf("after the own subscription ended: %s second %q", summary(a), a.SecondSubscriptionID)
+	}
+	// Ops cancels a second subscription, crediting the unused time.
+	l.addCard(a.ID, "4242424242424242")
+	third, err := l.svc.api.Subscriptions.New(&stripe.SubscriptionParams{
+		Customer: stripe.String(a.CustomerID), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(second.Items.Data[0].Price.ID)}},
+	})
+	if err != nil || third.Status != stripe.SubscriptionStatusActive {
+		t.Fatalf("third subscription: %v %+v", err, third)
+	}
+	l.waitFor(a.ID, "the third subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID == third.ID })
+	l.advance(15 * day)
+	a, err = l.svc.CancelSecondSubscription(ctx, a.ID, true)
+	if err != nil || a.SecondSubscriptionID != "" || a.SubscriptionID != second.ID || a.Plan != "m" {
+		t.Fatalf("CancelSecondSubscription: %v %s second %q", err, summary(a), a.SecondSubscriptionID)
+	}
+	cus, err := l.svc.api.Customers.Get(a.CustomerID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cus.Balance >= 0 || cus.Balance <= -2900 {
+		t.Errorf("customer balance after a prorated cancel of a half-used $29 month: %d", cus.Balance)
+	}
+	if _, err := l.svc.CancelSecondSubscription(ctx, a.ID, false); !errors.Is(err, ErrNoSubscription) {
+		t.Errorf("cancel with no second subscription: %v", err)
+	}
+}

@@ -618,6 +618,13 @@ func (s *Service) resync(ctx context.Context, accountID string) (before, after s
 			return acct, acct, err
 		default:
 			snap = s.snapshot(sub)
+			next, _, err := s.successor(ctx, acct, snap)
+			if err != nil {
+				return acct, acct, err
+			}
+			if next != nil {
+				snap = next
+			}
 		}
 	}
 	var prev store.Account

@@ -407,6 +407,13 @@ func (s *Service) subscriptionOutcome(ctx context.Context, customerID string, me
 	if !snap.BelongsTo(acct.ID) {
 		return outcome{accountID: acct.ID, ignore: ignoreForeign}, nil, nil
 	}
+	next, nextSub, err := s.successor(ctx, acct, snap)
+	if err != nil {
+		return outcome{accountID: acct.ID}, nil, err
+	}
+	if next != nil {
+		return outcome{accountID: acct.ID, snap: next}, nextSub, nil
+	}
 	return outcome{accountID: acct.ID, snap: snap}, sub, nil
 }
 

@@ -85,6 +85,14 @@ type Account struct {
 	AmountDue          int64 // still owed on the open invoice while past_due or unpaid, minor units
 	Currency           string
 
+	// SecondSubscriptionID is a live subscription of the account's customer
+	// at Stripe, made for this account, other than SubscriptionID (made in
+	// the Dashboard, or by a second Checkout): billing never lets it
+	// replace the account's own, and flags it here for ops to cancel.
+	// SecondSubscriptionPlan is its plan. Both are "" when there is none.
+	SecondSubscriptionID   string
+	SecondSubscriptionPlan string
+
 	LastSyncAt time.Time // last time billing fetched the truth from Stripe
 	UpdatedAt  time.Time
 	Version    uint64 // +1 on every committed update

@@ -200,7 +200,7 @@ func (d *dashboard) View() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account"))
 	b.WriteString("\n\n")
-	if banners := bannerNotices(a, d.notices, d.now); len(banners) > 0 {
+	if banners := bannerNotices(a, d.notices, d.now, d.e.billing.Catalog()); len(banners) > 0 {
 		for _, n := range banners {
 			b.WriteString(s.Banner.Render(wrapHanging("! "+n, w, 2)))
 			b.WriteString("\n")
@@ -314,7 +314,7 @@ func planLine(cat billing.Catalog, id string) string {
 // the account's state, newest first, at most two, and only the newest of each
 // kind (a second plan change makes the first one history). A notice of a past
 // state (trial ending once a card is on file) no longer shows.
-func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []string {
+func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, n := range notices {
@@ -340,6 +340,14 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []str
 			break
 		}
 	}
+	if a.SecondSubscriptionID != "" {
+		// The account's own subscription is the one that counts; say so
+		// before anything else, so the customer is never left guessing.
+		out = append([]string{secondSubscriptionText(a, cat)}, out...)
+		if len(out) > 2 {
+			out = out[:2]
+		}
+	}
 	if a.PaymentPending && len(out) < 2 {
 		out = append(out, "A payment is pending; your previous plan stays until it clears.")
 	}
@@ -363,4 +371,16 @@ func wrapHanging(s string, w, indent int) string {
 // is within one trial length of its end.
 func trialFraction(left time.Duration, trialDays int) float64 {
 	return min(float64(left)/float64(time.Duration(trialDays)*24*time.Hour), 1)
+}
+
+// secondSubscriptionText tells the customer about a second live
+// subscription Stripe has for the account (billing keeps the account on its
+// own and flags the other for ops).
+func secondSubscriptionText(a store.Account, cat billing.Catalog) string {
+	other := "a second subscription"
+	if a.SecondSubscriptionPlan != "" {
+		other = "a second subscription (" + planName(cat, a.SecondSubscriptionPlan) + ")"
+	}
+	return "Stripe has " + other + " for this account. You stay on " + planName(cat, a.Plan) +
+		"; our team has been told and will cancel the second one."
 }

@@ -1,11 +1,17 @@
 package tui_test
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
+	"github.com/stripe/stripe-go/v76"
 )
 
 // Billing that stays true in every Stripe configuration, end to end through
@@ -57,5 +63,68 @@ func TestJourneyTrialCanceledEndsInFree(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// stripePost posts form to path (under /v1) on the sandbox's API over HTTP,
+// with the portal's sandbox key, decoding the answer into out.
+func stripePost(t *testing.T, p *portaltest.Portal, path string, form url.Values, out any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+p.App.HTTPAddr()+"/sandbox/v1/"+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST %s: %s\n%s", path, resp.Status, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+}
+
+// priceOf is the sandbox's price id of the catalog plan with lookup key.
+func priceOf(t *testing.T, p *portaltest.Portal, lookupKey string) string {
+	t.Helper()
+	var list stripe.PriceList
+	stripeGet(t, p, "prices?lookup_keys[]="+url.QueryEscape(lookupKey), &list)
+	if len(list.Data) != 1 {
+		t.Fatalf("prices with lookup key %s: %d", lookupKey, len(list.Data))
+	}
+	return list.Data[0].ID
+}
+
+// A second subscription of the same customer (made in the Dashboard) never
+// takes the account over: the session says what is happening, the account
+// stays on its own trial, and when the second one ends nothing is locked.
+func TestJourneySecondSubscriptionNeverTakesOver(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := signUp(t, p, key, "second@example.com", "2")
+	s.WaitFor(t, "30 days left")
+	a := account(t, p, key)
+	var second stripe.Subscription
+	stripePost(t, p, "subscriptions", url.Values{
+		"customer": {a.CustomerID}, "items[0][price]": {priceOf(t, p, "portal_m_monthly")}, "trial_period_days": {"7"},
+		"trial_settings[end_behavior][missing_payment_method]": {"cancel"},
+	}, &second)
+	s.WaitFor(t, "Stripe has a second subscription (M) for this account. You stay on S") // no key pressed
+	s.WaitFor(t, "Plan          S · $9.00/month")
+	s.WaitFor(t, "State         trial, no card yet")
+
+	advance(t, p, 7*day+time.Hour) // the second one's trial ends without a card: canceled
+	s.WaitGone(t, "second subscription")
+	s.WaitFor(t, "State         trial, no card yet")
+	s.WaitFor(t, "22 days 23 hours left")
+	if a := account(t, p, key); a.SubscriptionID == second.ID || a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionID != "" {
+		t.Errorf("account after the second subscription ended: sub %s plan %s state %s second %q", a.SubscriptionID, a.Plan, a.State, a.SecondSubscriptionID)
 	}
 }
