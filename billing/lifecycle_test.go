@@ -705,3 +705,57 @@ func TestLifecycleSecondSubscriptionTakesOverWhenOwnEnds(t *testing.T) {
 		t.Errorf("cancel with no second subscription: %v", err)
 	}
 }
+
+// The card on screen is the card Stripe charges. A subscription bought
+// through Checkout (subscription mode) has its own default payment method;
+// a card saved later replaces it there, so the shown card is charged at
+// the next renewal, and fixing a failing card leaves the fixed one shown
+// and charged.
+func TestLifecycleCardShownIsCardCharged(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("charged@example.com", "s")
+	if _, err := l.svc.ChoosePlan(ctx, a.ID, PlanFree); err != nil {
+		t.Fatal(err)
+	}
+	l.waitState(a.ID, store.StateFree)
+	if _, err := l.svc.ChoosePlan(ctx, a.ID, "m"); !errors.Is(err, ErrCardRequired) {
+		t.Fatalf("ChoosePlan(m) after the trial: %v", err)
+	}
+	l.addCard(a.ID, "4242424242424242") // subscription-mode Checkout
+	a = l.waitFor(a.ID, "active on M", func(a store.Account) bool { return a.State == store.StateActive && a.Plan == "m" })
+	subPM := func() string {
+		sub, err := l.svc.fetchSubscription(ctx, a.SubscriptionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.DefaultPaymentMethod == nil {
+			return ""
+		}
+		return sub.DefaultPaymentMethod.Card.Last4
+	}
+	if got := subPM(); got != "4242" {
+		t.Fatalf("Checkout's subscription charges %q", got)
+	}
+	l.addCard(a.ID, "4000000000000341") // attaches, every charge fails; replace the card: setup-mode Checkout
+	a = l.waitFor(a.ID, "the new card shown", func(a store.Account) bool { return a.CardLast4 == "0341" })
+	if got := subPM(); got != "0341" {
+		t.Fatalf("screen shows 0341, Stripe charges %q", got)
+	}
+	l.advance(31 * day) // the renewal charges the card shown: it fails
+	a = l.waitState(a.ID, store.StatePastDue)
+	l.addCard(a.ID, "5555555555554444")
+	a = l.waitFor(a.ID, "active with the fixed card", func(a store.Account) bool {
+		return a.State == store.StateActive && a.CardLast4 == "4444"
+	})
+	if got := subPM(); got != "4444" {
+		t.Fatalf("fixed: screen shows 4444, Stripe charges %q", got)
+	}
+	l.advance(31 * day)
+	a = l.waitFor(a.ID, "the next renewal paid", func(a store.Account) bool {
+		return a.State == store.StateActive && a.CurrentPeriodEnd.After(l.sb.Now())
+	})
+	if a.CardLast4 != "4444" || a.AmountDue != 0 {
+		t.Fatalf("after the next renewal: %s card %s due %d", summary(a), a.CardLast4, a.AmountDue)
+	}
+}

@@ -503,6 +503,9 @@ func (s *Service) checkoutCompleted(ctx context.Context, obj eventObject) (outco
 		// Never resume or pay for another integration's subscription.
 		return outcome{accountID: acct.ID, ignore: ignoreForeign}, nil
 	}
+	if sub, err = s.useCardOnSubscription(ctx, sub, pm.ID, obj.ID); err != nil {
+		return outcome{accountID: acct.ID}, err
+	}
 	switch sub.Status {
 	case stripe.SubscriptionStatusPaused:
 		if _, err := s.resume(ctx, subID, "portal-resume-"+obj.ID); err != nil && !isCardError(err) {

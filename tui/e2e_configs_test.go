@@ -1,7 +1,9 @@
 package tui_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui"
 	"github.com/stripe/stripe-go/v76"
 )
 
@@ -126,5 +130,103 @@ func TestJourneySecondSubscriptionNeverTakesOver(t *testing.T) {
 	s.WaitFor(t, "22 days 23 hours left")
 	if a := account(t, p, key); a.SubscriptionID == second.ID || a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionID != "" {
 		t.Errorf("account after the second subscription ended: sub %s plan %s state %s second %q", a.SubscriptionID, a.Plan, a.State, a.SecondSubscriptionID)
+	}
+}
+
+// payPage completes a hosted checkout page at target (the sandbox's, as a
+// link's Target) with card, as a browser would.
+func payPage(t *testing.T, p *portaltest.Portal, target, card string) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(onListener(t, p, target), url.Values{
+		"cardnumber": {card}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("checkout page answered %s", resp.Status)
+	}
+}
+
+// The card on screen and in status --json is the card Stripe charges: on a
+// subscription bought through Checkout (which carries its own default
+// payment method), a replaced card is the one the renewal charges, and the
+// card that fixes a failed payment is the one shown and charged after.
+func TestJourneyCardShownIsCardCharged(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := signUp(t, p, key, "charged@example.com", "2")
+	s.WaitFor(t, "30 days left")
+	// The trial used up, M is bought through Checkout in subscription mode.
+	ctx := context.Background()
+	b := p.App.Billing()
+	id := account(t, p, key).ID
+	if _, err := b.ChoosePlan(ctx, id, "free"); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitFor(t, "State         free")
+	if _, err := b.ChoosePlan(ctx, id, "m"); !errors.Is(err, billing.ErrCardRequired) {
+		t.Fatalf("M after the trial: %v", err)
+	}
+	link, err := b.CardLink(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payPage(t, p, link.Target, "4242424242424242")
+	s.WaitFor(t, "State         active\n")
+	s.WaitFor(t, "Plan          M · $29.00/month")
+	waitProcessed(t, p, id, "checkout.session.completed")
+
+	s.Type("c") // replace the card with one whose charges fail
+	payCheckoutWith(t, p, s, declining)
+	s.WaitFor(t, "Card saved: Visa •••• 0341")
+	s.Type("enter")
+	s.WaitFor(t, "Card          Visa •••• 0341")
+	sub := subscription(t, p, account(t, p, key).SubscriptionID)
+	if sub.DefaultPaymentMethod == nil || sub.DefaultPaymentMethod.ID == "" {
+		t.Fatalf("the subscription lost its default payment method: %+v", sub.DefaultPaymentMethod)
+	}
+	advance(t, p, 31*day) // the renewal charges the card shown, which fails
+	s.WaitFor(t, "State         payment failed, retrying")
+
+	s.Type("c")
+	payCheckout(t, p, s)
+	s.WaitFor(t, "Card saved: Visa •••• 4242")
+	s.Type("enter")
+	s.WaitFor(t, "State         active\n")
+	s.WaitFor(t, "Card          Visa •••• 4242")
+	out, code := p.Exec(t, key, "status --json")
+	var st tui.Status
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Card == nil || st.Card.Last4 != "4242" {
+		t.Fatalf("status --json: exit %d, %v, %q", code, err, out)
+	}
+	advance(t, p, 31*day) // and the next renewal charges it
+	s.WaitFor(t, "State         active\n")
+	if a := account(t, p, key); a.State != store.StateActive || a.AmountDue != 0 || a.CardLast4 != "4242" {
+		t.Errorf("after the next renewal: %s due %d card %s", a.State, a.AmountDue, a.CardLast4)
+	}
+}
+
+// waitProcessed waits until an event of type typ for the account is processed.
+func waitProcessed(t *testing.T, p *portaltest.Portal, id, typ string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		evs, err := p.App.Store().EventsForAccount(id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.Type == typ && e.Status == store.EventStatusProcessed {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no processed %s for %s", typ, id)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
