@@ -77,7 +77,9 @@ func (c *addCardScreen) spinner() string {
 func (c *addCardScreen) fetch() tea.Cmd {
 	e, id := c.e, c.start.ID
 	return func() tea.Msg {
-		l, err := e.billing.CardLink(e.Ctx, id)
+		ctx, cancel := e.actionCtx()
+		defer cancel()
+		l, err := e.billing.CardLink(ctx, id)
 		return linkMsg{link: l, err: err}
 	}
 }

@@ -182,7 +182,9 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 			d.busy, d.err = "Undoing the cancellation…", ""
 			e, id := d.e, d.account.ID
 			return d, func() tea.Msg {
-				a, err := e.billing.UndoCancel(e.Ctx, id)
+				ctx, cancel := e.actionCtx()
+				defer cancel()
+				a, err := e.billing.UndoCancel(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
 		case key.Matches(msg, k.Manage):
