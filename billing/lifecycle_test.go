@@ -198,6 +198,18 @@ func (l *lifecycle) addCard(id, number string) {
 	l.waitEvent(id, "checkout.session.completed")
 }
 
+// buy pays a subscription-mode Checkout page selling plan, as the screen
+// asks for one once the trial is used.
+func (l *lifecycle) buy(id, plan, number string) {
+	l.t.Helper()
+	link, err := l.svc.CheckoutLink(context.Background(), id, plan)
+	if err != nil {
+		l.t.Fatalf("CheckoutLink: %v", err)
+	}
+	l.payCard(link, number)
+	l.waitEvent(id, "checkout.session.completed")
+}
+
 func TestLifecycleTrialNoCardLockedThenFree(t *testing.T) {
 	l := newLifecycle(t)
 	ctx := context.Background()
@@ -230,7 +242,7 @@ func TestLifecycleTrialNoCardLockedThenFree(t *testing.T) {
 	if _, err := l.svc.ChoosePlan(ctx, a.ID, "m"); err == nil || Message(err) == "" {
 		t.Fatalf("ChoosePlan after trial: %v", err)
 	}
-	l.addCard(a.ID, "4242424242424242")
+	l.buy(a.ID, "m", "4242424242424242")
 	a = l.waitState(a.ID, store.StateActive)
 	if a.Plan != "m" || !a.HasCard {
 		t.Fatalf("bought after trial: %s", summary(a))
@@ -516,7 +528,7 @@ func TestLifecycleForeignSubscription(t *testing.T) {
 	if _, err := l.svc.ChoosePlan(ctx, a.ID, "s"); !errors.Is(err, ErrCardRequired) {
 		t.Fatalf("ChoosePlan after the trial: %v", err)
 	}
-	link, err := l.svc.CardLink(ctx, a.ID)
+	link, err := l.svc.CheckoutLink(ctx, a.ID, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -722,7 +734,7 @@ func TestLifecycleCardShownIsCardCharged(t *testing.T) {
 	if _, err := l.svc.ChoosePlan(ctx, a.ID, "m"); !errors.Is(err, ErrCardRequired) {
 		t.Fatalf("ChoosePlan(m) after the trial: %v", err)
 	}
-	l.addCard(a.ID, "4242424242424242") // subscription-mode Checkout
+	l.buy(a.ID, "m", "4242424242424242") // subscription-mode Checkout
 	a = l.waitFor(a.ID, "active on M", func(a store.Account) bool { return a.State == store.StateActive && a.Plan == "m" })
 	subPM := func() string {
 		sub, err := l.svc.fetchSubscription(ctx, a.SubscriptionID)
@@ -757,5 +769,54 @@ func TestLifecycleCardShownIsCardCharged(t *testing.T) {
 	})
 	if a.CardLast4 != "4444" || a.AmountDue != 0 {
 		t.Fatalf("after the next renewal: %s card %s due %d", summary(a), a.CardLast4, a.AmountDue)
+	}
+}
+
+// A new Checkout link expires the account's earlier open ones, so two
+// links cannot both be paid; a checkout completed while the account holds
+// a live subscription (a link paid after the account got another one) is
+// flagged as a second subscription, never adopted.
+func TestLifecycleCheckoutLinksOneAtATime(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("links@example.com", "s")
+	first, err := l.svc.CardLink(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := l.svc.CardLink(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(id string) stripe.CheckoutSessionStatus {
+		cs, err := l.svc.api.CheckoutSessions.Get(id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs.Status
+	}
+	if st := status(first.SessionID); st != stripe.CheckoutSessionStatusExpired {
+		t.Fatalf("the first link's session is %s after a second link, want expired", st)
+	}
+	if st := status(second.SessionID); st != stripe.CheckoutSessionStatusOpen {
+		t.Fatalf("the new link's session is %s", st)
+	}
+	// A subscription-mode session of the account (made while its trial
+	// runs) that gets paid makes a second subscription: flagged.
+	buy, err := l.svc.CheckoutLink(ctx, a.ID, "xl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := status(second.SessionID); st != stripe.CheckoutSessionStatusExpired {
+		t.Fatalf("the setup link's session is %s after a checkout link, want expired", st)
+	}
+	l.payCard(buy, "4242424242424242")
+	a = l.waitFor(a.ID, "the checkout's subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID != "" })
+	if a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionPlan != "xl" {
+		t.Fatalf("after a second checkout: %s second %s/%s", summary(a), a.SecondSubscriptionID, a.SecondSubscriptionPlan)
+	}
+	cs, err := l.svc.api.CheckoutSessions.Get(buy.SessionID, nil)
+	if err != nil || cs.Metadata["plan"] != "xl" {
+		t.Fatalf("the session's metadata: %v %v", err, cs.Metadata)
 	}
 }

@@ -55,9 +55,8 @@ type Service struct {
 	trialDays int64
 	log       *slog.Logger
 
-	mu      sync.Mutex
-	prices  map[string]string // lookup key → price id
-	pending map[string]string // account id → paid plan chosen while a card is required
+	mu     sync.Mutex
+	prices map[string]string // lookup key → price id
 	// claiming counts, per account id, trial claims this process is making
 	// or has sent to Stripe and not yet heard back about (trial.go).
 	claiming map[string]int
@@ -70,6 +69,8 @@ type Service struct {
 	// syncing orders each customer's fetch-derive-commit sequences (webhook
 	// events, resyncs): without it an older fetch could commit after a newer one.
 	syncing keyLock
+	// checkouts makes one Checkout Session at a time per account (checkout).
+	checkouts keyLock
 }
 
 // New checks cfg and returns a Service.
@@ -98,7 +99,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		api: cfg.API, db: cfg.Store, cat: cfg.Catalog, now: cfg.Now,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), log: cfg.Logger,
-		prices: map[string]string{}, pending: map[string]string{}, claiming: map[string]int{},
+		prices: map[string]string{}, claiming: map[string]int{},
 	}, nil
 }
 
@@ -145,7 +146,8 @@ type Preview struct {
 // when no card was added; the account is in trial as soon as Stripe accepts
 // it. The trial is claimed in the store before Stripe is called, so of
 // concurrent choices only one starts a trial. With the trial used,
-// ChoosePlan returns ErrCardRequired and remembers the choice for CardLink.
+// ChoosePlan returns ErrCardRequired: the screen then asks CheckoutLink for a
+// Checkout page that sells planID (billing keeps no choice in memory).
 // With a live subscription it is ChangePlan.
 //
 // When Stripe gave no answer to the trial subscription request, ChoosePlan
@@ -167,7 +169,6 @@ func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (sto
 		return s.changePlan(ctx, op, acct, plan)
 	}
 	if plan.Free() {
-		s.forgetPending(accountID)
 		return s.commit(op, accountID, func(a *store.Account) { a.Plan = PlanFree }, nil)
 	}
 	return s.startTrial(ctx, op, accountID, plan)
@@ -209,7 +210,6 @@ func (s *Service) ChangePlan(ctx context.Context, accountID, planID string) (sto
 func (s *Service) changePlan(ctx context.Context, op string, acct store.Account, plan Plan) (store.Account, error) {
 	status := stripe.SubscriptionStatus(acct.SubscriptionStatus)
 	if plan.Free() {
-		s.forgetPending(acct.ID)
 		if status == stripe.SubscriptionStatusActive {
 			if acct.CancelAtPeriodEnd {
 				return acct, nil
@@ -319,13 +319,7 @@ func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) 
 		return Link{}, wrap(op, storeErr(err))
 	}
 	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
-		s.mu.Lock()
-		planID := s.pending[accountID]
-		s.mu.Unlock()
-		if planID == "" {
-			planID = acct.Plan
-		}
-		return s.CheckoutLink(ctx, accountID, planID)
+		return s.CheckoutLink(ctx, accountID, acct.Plan)
 	}
 	if acct, err = s.ensureCustomer(ctx, acct); err != nil {
 		return Link{}, wrap(op, err)
@@ -338,7 +332,7 @@ func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) 
 		SetupIntentData: &stripe.CheckoutSessionSetupIntentDataParams{Metadata: meta},
 		Metadata:        meta,
 	}
-	return s.checkout(ctx, op, p)
+	return s.checkout(ctx, op, acct.ID, p)
 }
 
 // CheckoutLink returns a subscription-mode Checkout page that starts planID
@@ -369,17 +363,24 @@ func (s *Service) CheckoutLink(ctx context.Context, accountID, planID string) (L
 		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta},
 		Metadata:         meta,
 	}
-	return s.checkout(ctx, op, p)
+	return s.checkout(ctx, op, acct.ID, p)
 }
 
-// checkout creates the Checkout Session p with the portal's return pages
-// and hands out its short link.
-func (s *Service) checkout(ctx context.Context, op string, p *stripe.CheckoutSessionParams) (Link, error) {
+// checkout creates the Checkout Session p for account accountID with the
+// portal's return pages, expires the account's earlier open sessions (see
+// expireOtherCheckouts) and hands out the new one's short link.
+func (s *Service) checkout(ctx context.Context, op, accountID string, p *stripe.CheckoutSessionParams) (Link, error) {
+	// One link at a time per account: two concurrent requests must not
+	// each expire the other's session.
+	defer s.checkouts.lock(accountID)()
 	p.SuccessURL = stripe.String(s.publicURL + "/checkout/success?session_id={CHECKOUT_SESSION_ID}")
 	p.CancelURL = stripe.String(s.publicURL + "/checkout/cancel")
 	p.Context = ctx
 	sess, err := s.api.CheckoutSessions.New(p)
 	if err != nil {
+		return Link{}, wrap(op, err)
+	}
+	if err := s.expireOtherCheckouts(ctx, stripe.StringValue(p.Customer), accountID, sess.ID); err != nil {
 		return Link{}, wrap(op, err)
 	}
 	return s.shorten(Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, checkoutLinkTTL), nil
@@ -881,12 +882,6 @@ func findPrice(ctx context.Context, api *client.API, lookupKey string) (*stripe.
 		}
 	}
 	return nil, it.Err()
-}
-
-func (s *Service) forgetPending(accountID string) {
-	s.mu.Lock()
-	delete(s.pending, accountID)
-	s.mu.Unlock()
 }
 
 func (s *Service) currency(a store.Account) string {

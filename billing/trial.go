@@ -83,12 +83,8 @@ func (s *Service) startTrial(ctx context.Context, op, accountID string, plan Pla
 	case !claimed && TrialClaimPending(acct):
 		return acct, wrap(op, ErrTrialPending)
 	case !claimed:
-		s.mu.Lock()
-		s.pending[accountID] = plan.ID
-		s.mu.Unlock()
 		return acct, wrap(op, ErrCardRequired)
 	}
-	s.forgetPending(accountID)
 	return s.commit(op, accountID, nil, s.snapshot(sub))
 }
 

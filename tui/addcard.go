@@ -75,10 +75,15 @@ func (c *addCardScreen) spinner() string {
 }
 
 func (c *addCardScreen) fetch() tea.Cmd {
-	e, id := c.e, c.start.ID
+	e, id, plan := c.e, c.start.ID, c.plan
 	return func() tea.Msg {
 		ctx, cancel := e.actionCtx()
 		defer cancel()
+		if plan != "" {
+			// The page must sell the plan this screen names.
+			l, err := e.billing.CheckoutLink(ctx, id, plan)
+			return linkMsg{link: l, err: err}
+		}
 		l, err := e.billing.CardLink(ctx, id)
 		return linkMsg{link: l, err: err}
 	}

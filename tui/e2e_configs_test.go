@@ -171,7 +171,7 @@ func TestJourneyCardShownIsCardCharged(t *testing.T) {
 	if _, err := b.ChoosePlan(ctx, id, "m"); !errors.Is(err, billing.ErrCardRequired) {
 		t.Fatalf("M after the trial: %v", err)
 	}
-	link, err := b.CardLink(ctx, id)
+	link, err := b.CheckoutLink(ctx, id, "m")
 	if err != nil {
 		t.Fatal(err)
 	}
