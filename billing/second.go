@@ -21,10 +21,26 @@ import (
 // in-order delivery would have adopted it when it was created). nil when
 // snap is not the end of the held subscription, there is no second one, or
 // it is no longer live (Derive then clears the record with the next event).
+//
+// With no second subscription on record (its news may not have arrived
+// yet), the customer's subscriptions are listed: the newest live one of the
+// account takes over, so the order in which Stripe's events arrive does not
+// decide whether the account passes through Free on the way.
 func (s *Service) successor(ctx context.Context, acct store.Account, snap *Snapshot) (*Snapshot, *stripe.Subscription, error) {
-	if acct.SecondSubscriptionID == "" || snap.ID != acct.SubscriptionID || live(snap.Status) {
+	if snap.ID != acct.SubscriptionID || live(snap.Status) || acct.CustomerID == "" {
 		return nil, nil, nil
 	}
+	if acct.SecondSubscriptionID == "" {
+		found, err := s.listSubscriptions(ctx, acct)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list subscriptions: %w", err)
+		}
+		if found.live == nil || found.live.ID == snap.ID {
+			return nil, nil, nil
+		}
+		acct.SecondSubscriptionID = found.live.ID
+	}
+	// Fetched with everything a snapshot reads (a listing has no card).
 	sub, err := s.fetchSubscription(ctx, acct.SecondSubscriptionID)
 	if isMissing(err) {
 		return nil, nil, nil

@@ -223,6 +223,9 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	if prev.CustomerID != "" && snap.CustomerID != "" && snap.CustomerID != prev.CustomerID {
 		return prev
 	}
+	if snap.CustomerID != "" && snap.CustomerID == prev.DeletedCustomerID {
+		return prev // news of a customer deleted at Stripe: unlinked for good
+	}
 	if !snap.BelongsTo(prev.ID) {
 		return prev
 	}
@@ -261,6 +264,9 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	a.CancelAtPeriodEnd = snap.CancelAtPeriodEnd
 	a.CurrentPeriodEnd = snap.CurrentPeriodEnd
 	a.PaymentPending = snap.PendingUpdate
+	if a.ActionInvoiceID != "" && a.ActionInvoiceID == snap.LatestInvoiceID && snap.LatestInvoiceStatus != string(stripe.InvoiceStatusOpen) {
+		a.ActionInvoiceID, a.ActionURL = "", "" // paid, voided or written off: nothing to confirm
+	}
 	a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, 0
 	a.AmountDue = 0
 	if snap.PlanID != "" {
@@ -296,6 +302,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		a.AmountDue = snap.openAmount()
 	case stripe.SubscriptionStatusCanceled, stripe.SubscriptionStatusIncompleteExpired:
 		a.CancelAtPeriodEnd, a.PaymentPending = false, false
+		a.ActionInvoiceID, a.ActionURL = "", ""
 		// The customer chose to leave (or had already picked free): free.
 		// Otherwise (dunning, a first payment that never completed) the
 		// account waits, with free access, for the customer to choose.
