@@ -28,6 +28,10 @@ type Billing interface {
 	// which plan it starts passes that plan, so the page sells it.
 	CheckoutLink(ctx context.Context, accountID, planID string) (billing.Link, error)
 	PortalLink(ctx context.Context, accountID string) (billing.Link, error)
+	// Invoices lists the account's newest invoices; InvoiceLink hands out
+	// one's hosted page.
+	Invoices(ctx context.Context, accountID string) ([]billing.Invoice, error)
+	InvoiceLink(ctx context.Context, accountID, invoiceID string) (billing.Link, error)
 }
 
 var _ Billing = (*billing.Service)(nil)
@@ -65,5 +69,11 @@ func (noBilling) CheckoutLink(context.Context, string, string) (billing.Link, er
 	return billing.Link{}, errNoBilling
 }
 func (noBilling) PortalLink(context.Context, string) (billing.Link, error) {
+	return billing.Link{}, errNoBilling
+}
+func (noBilling) Invoices(context.Context, string) ([]billing.Invoice, error) {
+	return nil, errNoBilling
+}
+func (noBilling) InvoiceLink(context.Context, string, string) (billing.Link, error) {
 	return billing.Link{}, errNoBilling
 }
