@@ -233,3 +233,48 @@ func waitProcessed(t *testing.T, p *portaltest.Portal, id, typ string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Two Checkout links cannot both be paid: a second add-card screen of the
+// account (another session) expires the first one's link at Stripe, and the
+// first screen says so at once and offers a fresh link, which works.
+func TestJourneyCheckoutLinkExpiredByNewer(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	a := signUp(t, p, key, "twolinks@example.com", "2")
+	a.WaitFor(t, "30 days left")
+	a.Type("c")
+	a.WaitFor(t, "Waiting for Stripe")
+	first := shownLink.FindString(a.Screen())
+
+	b := p.Connect(t, key, wide)
+	b.WaitFor(t, "30 days left")
+	b.Type("c")
+	b.WaitFor(t, "Waiting for Stripe")
+
+	a.WaitFor(t, "This link has expired.") // no key pressed
+	a.WaitFor(t, "Press n for a fresh one.")
+	// The old page can no longer be paid.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(onListener(t, p, first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if target := resp.Header.Get("Location"); target != "" {
+		resp, err = client.PostForm(onListener(t, p, target), url.Values{
+			"cardnumber": {"4242424242424242"}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusSeeOther {
+			t.Fatal("the expired checkout page took a payment")
+		}
+	}
+	a.Type("n")
+	payCheckout(t, p, a)
+	a.WaitFor(t, "Card saved: Visa •••• 4242")
+	b.WaitFor(t, "Card saved: Visa •••• 4242") // the other session sees the result
+}
