@@ -22,7 +22,7 @@ type LinkCode struct {
 	CreatedBy string    // fingerprint of the key whose session made it
 	CreatedAt time.Time // set by the store when zero
 	ExpiresAt time.Time
-	UsedAt    time.Time `json:",omitzero"` // zero until used
+	UsedAt    time.Time `json:",omitzero"`  // zero until used
 	UsedBy    string    `json:",omitempty"` // fingerprint of the key it added
 }
 
