@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/ssh"
@@ -19,11 +20,14 @@ import (
 	"github.com/portal/portal/billing/sandbox"
 	"github.com/portal/portal/hostkeys"
 	"github.com/portal/portal/mailer"
+	"github.com/portal/portal/metrics"
+	"github.com/portal/portal/sshguard"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
 	"github.com/portal/portal/tui/ops"
 	"github.com/stripe/stripe-go/v76/client"
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/time/rate"
 )
 
 // Config is the portal's configuration. Zero values mean the defaults
@@ -32,6 +36,9 @@ type Config struct {
 	SSHAddr  string // default ":2222"; "127.0.0.1:0" picks a free port
 	HTTPAddr string // default ":8080"
 	DataDir  string // default "./data": store, host key, sandbox state
+	// MetricsAddr serves Prometheus metrics on /metrics; "" serves none
+	// (the command line's default is 127.0.0.1:9222).
+	MetricsAddr string
 
 	Logger *slog.Logger
 	// Now is the wall clock; default time.Now.
@@ -48,6 +55,14 @@ type Config struct {
 	// (defaults 5/s, burst 20).
 	RateLimit float64
 	RateBurst int
+	// SSHLimits bound what one SSH client can make the portal spend; zero
+	// fields take sshguard's defaults. HandshakeTimeout above wins over
+	// SSHLimits.HandshakeTimeout.
+	SSHLimits sshguard.Limits
+	// HTTPLimits bound the HTTP server and the short-link lookups.
+	HTTPLimits HTTPLimits
+	// LimitHooks count what the limits refuse (for metrics); optional.
+	LimitHooks LimitHooks
 	// ShutdownTimeout bounds graceful shutdown (default 8s, inside the 10s
 	// that process supervisors usually allow).
 	ShutdownTimeout time.Duration
@@ -72,6 +87,65 @@ type Config struct {
 	// accounts not synced from Stripe for ReconcileStale (defaults 10m, 1h).
 	ReconcileEvery time.Duration
 	ReconcileStale time.Duration
+}
+
+// HTTPLimits bound what one HTTP client can make the portal spend. Zero
+// fields take the defaults documented on each.
+type HTTPLimits struct {
+	// ReadTimeout bounds reading a whole request, body included (default
+	// 15s): a body trickled in slower is cut off.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the request's headers to
+	// the end of its response (default 30s).
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long (default 60s).
+	IdleTimeout time.Duration
+	// MaxConns caps connections open at once (default 1,000); past it a new
+	// connection is answered 503 and closed.
+	MaxConns int
+	// LinkRate and LinkBurst bound short-link lookups per source address
+	// (defaults 1/s, burst 20); past them the answer is 429. A link's token
+	// has 128 bits, so the bound is against load, not guessing.
+	LinkRate  float64
+	LinkBurst int
+}
+
+// LimitHooks are called when a limit refuses something (each is optional
+// and must be cheap): the place to hang metrics counters.
+type LimitHooks struct {
+	SSH sshguard.Hooks
+	// HTTPRefused is called for each HTTP connection refused past MaxConns.
+	HTTPRefused func()
+	// LinkLimited is called for each short-link lookup answered 429.
+	LinkLimited func()
+}
+
+// DefaultHTTPLimits returns the limits a zero HTTPLimits stands for.
+func DefaultHTTPLimits() HTTPLimits {
+	var l HTTPLimits
+	l.setDefaults()
+	return l
+}
+
+func (l *HTTPLimits) setDefaults() {
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = 15 * time.Second
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 30 * time.Second
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = 60 * time.Second
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = 1000
+	}
+	if l.LinkRate <= 0 {
+		l.LinkRate = 1
+	}
+	if l.LinkBurst <= 0 {
+		l.LinkBurst = 20
+	}
 }
 
 // StripeConfig says which Stripe to talk to.
@@ -109,6 +183,9 @@ func (c *Config) setDefaults() {
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = 30 * time.Second
 	}
+	c.SSHLimits.HandshakeTimeout = c.HandshakeTimeout
+	c.SSHLimits.Hooks = c.LimitHooks.SSH
+	c.HTTPLimits.setDefaults()
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 8 * time.Second
 	}
@@ -131,6 +208,7 @@ type App struct {
 	hostKey hostkeys.Key
 	ui      *tui.UI
 	ssh     *ssh.Server
+	guard   *sshguard.Guard
 	http    *http.Server
 	sshLn   net.Listener
 	httpLn  net.Listener
@@ -144,13 +222,27 @@ type App struct {
 	webhookSecret  string
 	ops            *ops.Ops
 	mailer         *mailer.Mailer
+	metrics        *metrics.Metrics
+	metricsLn      net.Listener // nil when MetricsAddr is ""
+	metricsSrv     *http.Server
+
+	// sshServing is true while the SSH server accepts; shuttingDown from
+	// the start of shutdown (see readyz).
+	sshServing, shuttingDown atomic.Bool
+	// pingStore checks the store answers reads (store.DB.Ping; tests
+	// replace it to stall the store).
+	pingStore func(context.Context) error
 }
 
 // New opens the store and host key and starts listening on both addresses.
 // It serves nothing until Run.
-func New(cfg Config) (a *App, err error) {
+func New(cfg Config) (_ *App, err error) {
+	m := metrics.New()
+	cfg.LimitHooks = limitHooks(m, cfg.LimitHooks)
 	cfg.setDefaults()
-	a = &App{cfg: cfg, log: cfg.Logger}
+	// Not the named result: "return nil, err" would clear it before the
+	// deferred clean-up reads it.
+	a := &App{cfg: cfg, log: cfg.Logger, metrics: m}
 	defer func() {
 		if err != nil {
 			a.closeAll()
@@ -160,12 +252,17 @@ func New(cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "portal.db"), store.Options{Timeout: time.Second, Now: cfg.Now}); err != nil {
-		return nil, err
+		return nil, storeOpenError(cfg.DataDir, err)
 	}
+	a.pingStore = a.store.Ping
+	a.store.SetTxObserver(a.metrics.StoreTx)
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("http listen on %s: %w", cfg.HTTPAddr, err)
+		return nil, listenError("http", "-http-addr", cfg.HTTPAddr, err)
 	}
 	if err = a.setupBilling(); err != nil {
+		return nil, err
+	}
+	if err = a.setupMetrics(); err != nil {
 		return nil, err
 	}
 	admins, err := adminkeys.Load(cfg.AdminKeysPath, cfg.Logger)
@@ -182,34 +279,45 @@ func New(cfg Config) (a *App, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if a.mailer, err = mailer.New(mailer.Config{URL: cfg.SMTPURL, Store: a.store, Logger: cfg.Logger}); err != nil {
+	if a.mailer, err = mailer.New(mailer.Config{URL: cfg.SMTPURL, Store: a.store, Logger: cfg.Logger, Observe: a.metrics.Mail}); err != nil {
 		return nil, err
 	}
 	a.ui = tui.New(tui.Config{
 		Store: a.store, Billing: a.billing, Logger: cfg.Logger, Now: a.billing.Now,
 		IdleTimeout: cfg.IdleTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
-		Admins: admins, Ops: a.ops.Model,
+		Admins: admins, Ops: a.ops.Model, Observer: a.metrics,
 	})
-	if a.ssh, err = wish.NewServer(
+	a.guard = sshguard.New(cfg.SSHLimits, time.Now)
+	if a.ssh, err = wish.NewServer(append([]ssh.Option{
 		wish.WithHostKeyPEM(a.hostKey.PEM),
 		// Accept any key: who the key belongs to is decided after
 		// authentication, from the session's own key.
-		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithMiddleware(append(a.ui.Middleware(), releaseHandshake)...),
-		withHandshakeDeadline(time.Now, cfg.HandshakeTimeout),
+		wish.WithPublicKeyAuth(func(ctx ssh.Context, _ ssh.PublicKey) bool {
+			a.guard.Authenticating(ctx)
+			return true
+		}),
+		wish.WithMiddleware(append(a.ui.Middleware(), a.guard.Middleware(), sessionMetrics(a.metrics))...),
+		authMetrics(a.metrics),
 		// Bounds connections that carry nothing at all (half-open, ssh -N past
 		// its handshake). Sessions are closed earlier, on input idleness, by
 		// the UI; server writes reset this timer, so it never cuts a session
 		// that the UI keeps.
-		wish.WithIdleTimeout(cfg.IdleTimeout+time.Minute),
-	); err != nil {
+		wish.WithIdleTimeout(cfg.IdleTimeout + time.Minute),
+	}, a.guard.Options()...)...); err != nil {
 		return nil, fmt.Errorf("ssh server: %w", err)
 	}
 	// Only public keys: no password or keyboard-interactive handlers are set,
 	// so the SSH layer refuses those methods outright.
-	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	hl := cfg.HTTPLimits
+	a.http = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: min(10*time.Second, hl.ReadTimeout),
+		ReadTimeout:       hl.ReadTimeout,
+		WriteTimeout:      hl.WriteTimeout,
+		IdleTimeout:       hl.IdleTimeout,
+	}
 	if a.sshLn, err = net.Listen("tcp", cfg.SSHAddr); err != nil {
-		return nil, fmt.Errorf("ssh listen on %s: %w", cfg.SSHAddr, err)
+		return nil, listenError("ssh", "-ssh-addr", cfg.SSHAddr, err)
 	}
 	return a, nil
 }
@@ -247,13 +355,18 @@ func (a *App) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "sessions": a.ui.Registry().Len()})
 	})
+	mux.HandleFunc("GET /livez", a.livez)
+	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("POST /webhooks/stripe", a.billing.WebhookHandler(a.webhookSecret, billing.WebhookOptions{
 		AllowAnyAPIVersion: a.cfg.Stripe.AnyAPIVersion,
+		Observe:            observeWebhook(a.metrics),
 	}))
 	a.pages(mux)
 	// Short links to Checkout and the billing portal, so a terminal shows a
 	// URL that fits on one line and a QR code that scans.
-	mux.Handle("/l/", a.billing.LinkHandler())
+	// Lookups are limited per address: a guess costs a store read.
+	hl := a.cfg.HTTPLimits
+	mux.Handle("/l/", perAddr(rate.Limit(hl.LinkRate), hl.LinkBurst, a.cfg.LimitHooks.LinkLimited, a.billing.LinkHandler()))
 	if a.sandbox != nil {
 		mux.Handle("/sandbox/", http.StripPrefix("/sandbox", a.sandbox.Handler()))
 	}
@@ -266,21 +379,31 @@ func (a *App) routes() http.Handler {
 func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
-		if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.http.Serve(limitHTTP(a.httpLn, a.cfg.HTTPLimits.MaxConns, a.cfg.LimitHooks.HTTPRefused)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	sshLn := newServingListener(a.sshLn)
+	if a.metricsSrv != nil {
+		go func() {
+			if err := a.metricsSrv.Serve(a.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
+	sshLn := newServingListener(a.guard.Listener(a.sshLn))
 	go func() {
-		if err := a.ssh.Serve(sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		err := a.ssh.Serve(sshLn)
+		a.sshServing.Store(false)
+		if err != nil && !errors.Is(err, ssh.ErrServerClosed) {
 			errc <- fmt.Errorf("ssh: %w", err)
 		}
 	}()
 	// Shutdown must not overtake Serve's start (see servingListener).
 	select {
 	case <-sshLn.serving:
+		a.sshServing.Store(true)
 	case err := <-errc:
 		errc <- err
 	}
@@ -301,7 +424,9 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	a.shuttingDown.Store(true)
 	a.ui.Shutdown()
+	a.guard.Close()
 	sctx, scancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer scancel()
 	if err := a.ssh.Shutdown(sctx); err != nil {
@@ -321,6 +446,12 @@ func (a *App) Run(ctx context.Context) error {
 			a.log.Warn("close sandbox", "err", err)
 		}
 	}
+	if a.metricsSrv != nil {
+		// Last to go: the scrapes during shutdown see it.
+		if err := a.metricsSrv.Shutdown(sctx); err != nil {
+			_ = a.metricsSrv.Close()
+		}
+	}
 	if err := a.store.Close(); err != nil {
 		a.log.Error("close store", "err", err)
 		if runErr == nil {
@@ -338,6 +469,9 @@ func (a *App) closeAll() {
 	}
 	if a.httpLn != nil {
 		_ = a.httpLn.Close()
+	}
+	if a.metricsLn != nil {
+		_ = a.metricsLn.Close()
 	}
 	if a.sandbox != nil {
 		_ = a.sandbox.Close()

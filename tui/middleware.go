@@ -1,14 +1,17 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
+	"github.com/portal/portal/sshguard"
 	"github.com/portal/portal/tui/common"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -22,11 +25,12 @@ func IdentityFrom(ctx ssh.Context) (common.Identity, bool) {
 }
 
 // recoverMiddleware ends only the panicking session, logging the stack.
-func recoverMiddleware(logger *slog.Logger) wish.Middleware {
+func recoverMiddleware(logger *slog.Logger, obs Observer) wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
 			defer func() {
 				if r := recover(); r != nil {
+					obs.PanicRecovered()
 					logger.Error("session panic", "panic", fmt.Sprint(r), "remote", s.RemoteAddr().String(),
 						"stack", string(debug.Stack()))
 					_, _ = fmt.Fprint(s.Stderr(), "\r\nSomething went wrong on our side; your account is safe. Please reconnect.\r\n")
@@ -73,6 +77,55 @@ func identityMiddleware() wish.Middleware {
 				Fingerprint: gossh.FingerprintSHA256(k),
 				PublicKey:   strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k))),
 			})
+			next(s)
+		}
+	}
+}
+
+// programMiddleware runs the session's Bubble Tea program, as wish's
+// bubbletea.MiddlewareWithProgramHandler does, except that window sizes
+// come from the session's sshguard.Window (latest size wins, at the guard's
+// resize rate) instead of the SSH library's channel, which the guard no
+// longer feeds: see package sshguard for why.
+func programMiddleware(logger *slog.Logger, program func(ssh.Session) *tea.Program) wish.Middleware {
+	return func(next ssh.Handler) ssh.Handler {
+		return func(s ssh.Session) {
+			p := program(s)
+			if p == nil {
+				next(s)
+				return
+			}
+			pty, winch, ok := s.Pty()
+			if !ok {
+				wish.Fatalln(s, "no active terminal, skipping")
+				return
+			}
+			// The program ends when the connection does.
+			stop := context.AfterFunc(s.Context(), p.Quit)
+			defer stop()
+			if w := sshguard.WindowOf(s); w != nil {
+				w.Notify(func(cols, rows int) { p.Send(tea.WindowSizeMsg{Width: cols, Height: rows}) })
+				defer w.Stop()
+			} else {
+				ctx, cancel := context.WithCancel(s.Context())
+				defer cancel()
+				go func() {
+					p.Send(tea.WindowSizeMsg{Width: pty.Window.Width, Height: pty.Window.Height})
+					for {
+						select {
+						case <-ctx.Done():
+							return
+						case win := <-winch:
+							p.Send(tea.WindowSizeMsg{Width: win.Width, Height: win.Height})
+						}
+					}
+				}()
+			}
+			if _, err := p.Run(); err != nil {
+				logger.Debug("program ended", "err", err)
+			}
+			// Restores the terminal if the program ended by a panic.
+			p.Kill()
 			next(s)
 		}
 	}
