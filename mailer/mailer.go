@@ -43,8 +43,8 @@ func DefaultBackoff(tries int) time.Duration {
 
 // Config configures a Mailer. Only Store is required once URL is set.
 type Config struct {
-	URL    string    // SMTP URL (see ParseURL); "" disables mail
-	Store  *store.DB // required
+	URL    string      // SMTP URL (see ParseURL); "" disables mail
+	Store  store.Store // required
 	Logger *slog.Logger
 	Now    func() time.Time // default time.Now
 	// Backoff is the wait before the next try of a notice that has failed
@@ -60,6 +60,8 @@ type Config struct {
 	TLSConfig *tls.Config
 	// Timeout bounds connecting and each SMTP command. Default 30s.
 	Timeout time.Duration
+	// Observe, when set, hears each try: sent or not (for metrics).
+	Observe func(sent bool)
 }
 
 // Mailer drains the store's outbox over SMTP. A nil *Mailer is a disabled
@@ -70,19 +72,20 @@ type Mailer struct {
 	client     *gomail.Client
 	tlsConfig  *tls.Config
 	timeout    time.Duration
-	db         *store.DB
+	db         store.Store
 	log        *slog.Logger
 	now        func() time.Time
 	backoff    func(int) time.Duration
 	maxTries   int
 
 	mu sync.Mutex // one pass at a time; guards retryAt
-	// retryAt holds when each failed notice is due again. It lives in memory
-	// (the store keeps only the count of tries): after a restart every
-	// failed notice is tried once at once, then backs off again.
+	// retryAt holds when a failed notice is due again only while the store
+	// could not record its try; the schedule itself is the notice's
+	// MailNextAt, in the store, so a restart keeps the backoff.
 	retryAt map[string]time.Time
 	// lastConn is the socket dial opened for the current connect, guarded by mu.
 	lastConn net.Conn
+	observe  func(sent bool) // nil: nobody
 }
 
 // New returns a Mailer for cfg, or nil and no error when cfg.URL is empty
@@ -108,12 +111,16 @@ func New(cfg Config) (*Mailer, error) {
 		maxTries: cfg.MaxTries,
 		timeout:  cfg.Timeout,
 		retryAt:  make(map[string]time.Time),
+		observe:  cfg.Observe,
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.observe == nil {
+		m.observe = func(bool) {}
 	}
 	if m.backoff == nil {
 		m.backoff = DefaultBackoff

@@ -20,7 +20,7 @@ const noticeFresh = 24 * time.Hour
 // dashboardKeys are the dashboard's actions; each is enabled only in the
 // states where it applies, so the help line shows only what works.
 type dashboardKeys struct {
-	AddCard, ChangePlan, Cancel, Undo, Manage key.Binding
+	AddCard, ChangePlan, Cancel, Undo, Manage, Invoices key.Binding
 }
 
 // dashboard shows the account: plan, state in words, the trial countdown,
@@ -48,11 +48,12 @@ type actionDoneMsg struct {
 func newDashboard(e *env, a store.Account, notices []store.Notice) *dashboard {
 	d := &dashboard{e: e, notices: notices, now: e.now(), tick: e.nextTick()}
 	d.keys = dashboardKeys{
-		AddCard:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add a card")),
-		ChangePlan: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "change plan")),
-		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel plan")),
+		AddCard:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
+		ChangePlan: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
+		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
 		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo cancel")),
-		Manage:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "manage billing")),
+		Manage:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
+		Invoices:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invoices")),
 	}
 	d.setAccount(a)
 	return d
@@ -85,30 +86,25 @@ func (d *dashboard) setAccount(a store.Account) {
 	k := &d.keys
 	paid := a.Plan != billing.PlanFree
 	live := liveSubscription(a)
+	// The help line's words are short so it fits 80 columns with every key;
+	// the actions above say what each does.
 	k.AddCard.SetEnabled(paid && live && a.State != store.StateCanceling)
-	switch {
-	case a.State == store.StatePastDue:
-		k.AddCard.SetHelp("c", "fix card")
-	case a.HasCard:
-		k.AddCard.SetHelp("c", "replace card")
-	default:
-		k.AddCard.SetHelp("c", "add a card")
-	}
 	k.ChangePlan.SetEnabled(a.State != store.StateCanceling && a.State != store.StatePastDue)
 	if paid {
-		k.ChangePlan.SetHelp("p", "change plan")
+		k.ChangePlan.SetHelp("p", "plan")
 	} else {
 		k.ChangePlan.SetHelp("p", "upgrade")
 	}
 	k.Cancel.SetEnabled(paid && live && a.State != store.StateCanceling && a.State != store.StatePastDue)
 	k.Undo.SetEnabled(a.State == store.StateCanceling)
 	k.Manage.SetEnabled(a.CustomerID != "")
+	k.Invoices.SetEnabled(a.CustomerID != "")
 }
 
 func (d *dashboard) Bindings() []key.Binding {
 	k := d.keys
 	var out []key.Binding
-	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Manage} {
+	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage} {
 		if b.Enabled() {
 			out = append(out, b)
 		}
@@ -118,7 +114,7 @@ func (d *dashboard) Bindings() []key.Binding {
 
 // remaining is the trial time left by the billing clock.
 func (d *dashboard) remaining() time.Duration {
-	if d.account.State != store.StateTrial || d.account.TrialEnd.IsZero() {
+	if !trialing(d.account) || d.account.TrialEnd.IsZero() {
 		return 0
 	}
 	return d.account.TrialEnd.Sub(d.now)
@@ -182,11 +178,16 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 			d.busy, d.err = "Undoing the cancellation…", ""
 			e, id := d.e, d.account.ID
 			return d, func() tea.Msg {
-				a, err := e.billing.UndoCancel(e.Ctx, id)
+				ctx, cancel := e.actionCtx()
+				defer cancel()
+				a, err := e.billing.UndoCancel(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
 		case key.Matches(msg, k.Manage):
 			s := newPortalScreen(d.e, d.account)
+			return s, s.Init()
+		case key.Matches(msg, k.Invoices):
+			s := newInvoicesScreen(d.e, d.account)
 			return s, s.Init()
 		}
 	}
@@ -200,7 +201,7 @@ func (d *dashboard) View() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account"))
 	b.WriteString("\n\n")
-	if banners := bannerNotices(a, d.notices, d.now); len(banners) > 0 {
+	if banners := bannerNotices(a, d.notices, d.now, d.e.billing.Catalog()); len(banners) > 0 {
 		for _, n := range banners {
 			b.WriteString(s.Banner.Render(wrapHanging("! "+n, w, 2)))
 			b.WriteString("\n")
@@ -215,7 +216,7 @@ func (d *dashboard) View() string {
 	row("Email", a.Email)
 	row("Plan", planLine(d.e.billing.Catalog(), a.Plan))
 	row("State", stateText(a))
-	if left := d.remaining(); a.State == store.StateTrial {
+	if left := d.remaining(); trialing(a) {
 		if left > 0 {
 			row("Trial", formatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
 			bar := progress.New(progress.WithoutPercentage(), progress.WithWidth(min(w-labelWidth, 40)),
@@ -314,7 +315,7 @@ func planLine(cat billing.Catalog, id string) string {
 // the account's state, newest first, at most two, and only the newest of each
 // kind (a second plan change makes the first one history). A notice of a past
 // state (trial ending once a card is on file) no longer shows.
-func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []string {
+func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, n := range notices {
@@ -340,6 +341,14 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []str
 			break
 		}
 	}
+	if a.SecondSubscriptionID != "" {
+		// The account's own subscription is the one that counts; say so
+		// before anything else, so the customer is never left guessing.
+		out = append([]string{secondSubscriptionText(a, cat)}, out...)
+		if len(out) > 2 {
+			out = out[:2]
+		}
+	}
 	if a.PaymentPending && len(out) < 2 {
 		out = append(out, "A payment is pending; your previous plan stays until it clears.")
 	}
@@ -363,4 +372,16 @@ func wrapHanging(s string, w, indent int) string {
 // is within one trial length of its end.
 func trialFraction(left time.Duration, trialDays int) float64 {
 	return min(float64(left)/float64(time.Duration(trialDays)*24*time.Hour), 1)
+}
+
+// secondSubscriptionText tells the customer about a second live
+// subscription Stripe has for the account (billing keeps the account on its
+// own and flags the other for ops).
+func secondSubscriptionText(a store.Account, cat billing.Catalog) string {
+	other := "a second subscription"
+	if a.SecondSubscriptionPlan != "" {
+		other = "a second subscription (" + planName(cat, a.SecondSubscriptionPlan) + ")"
+	}
+	return "Stripe has " + other + " for this account. You stay on " + planName(cat, a.Plan) +
+		"; our team has been told and will cancel the second one."
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/portal/portal/billing"
@@ -21,6 +22,24 @@ func plural(n int, unit string) string {
 		return fmt.Sprintf("1 %s", unit)
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// durationWords says a setting's length in words: "30 minutes", "1 hour
+// 30 minutes", "45 seconds" (Duration.String's "30m0s" is for programmers).
+func durationWords(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	var parts []string
+	if h > 0 {
+		parts = append(parts, plural(h, "hour"))
+	}
+	if m > 0 {
+		parts = append(parts, plural(m, "minute"))
+	}
+	if sec > 0 || len(parts) == 0 {
+		parts = append(parts, plural(sec, "second"))
+	}
+	return strings.Join(parts, " ")
 }
 
 // formatLeft says how long is left in the two largest units that matter:
@@ -90,7 +109,11 @@ func stateText(a store.Account) string {
 	case store.StateActive:
 		s = "active"
 	case store.StateCanceling:
-		s = "active until the end of the period, then Free"
+		if trialing(a) {
+			s = "trial until it ends, then Free"
+		} else {
+			s = "active until the end of the period, then Free"
+		}
 	case store.StatePastDue:
 		s = "payment failed, retrying"
 	case store.StateLockedTrialEnded:
@@ -106,6 +129,13 @@ func stateText(a store.Account) string {
 		s += " (payment pending)"
 	}
 	return s
+}
+
+// trialing reports whether the account's plan runs on a trial now: in
+// trial, or canceling a trial (Stripe still has it trialing and ends it at
+// the trial end, so the countdown goes on).
+func trialing(a store.Account) bool {
+	return a.State == store.StateTrial || a.State == store.StateCanceling && a.SubscriptionStatus == "trialing"
 }
 
 // liveSubscription reports whether the account has a Stripe subscription

@@ -25,11 +25,12 @@ func IdentityFrom(ctx ssh.Context) (common.Identity, bool) {
 }
 
 // recoverMiddleware ends only the panicking session, logging the stack.
-func recoverMiddleware(logger *slog.Logger) wish.Middleware {
+func recoverMiddleware(logger *slog.Logger, obs Observer) wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
 			defer func() {
 				if r := recover(); r != nil {
+					obs.PanicRecovered()
 					logger.Error("session panic", "panic", fmt.Sprint(r), "remote", s.RemoteAddr().String(),
 						"stack", string(debug.Stack()))
 					_, _ = fmt.Fprint(s.Stderr(), "\r\nSomething went wrong on our side; your account is safe. Please reconnect.\r\n")

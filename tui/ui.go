@@ -1,18 +1,19 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
 	"github.com/charmbracelet/wish/activeterm"
-	bm "github.com/charmbracelet/wish/bubbletea"
 	"github.com/charmbracelet/wish/ratelimiter"
 	"github.com/muesli/termenv"
 	"github.com/portal/portal/store"
@@ -22,7 +23,7 @@ import (
 
 // Config is what the UI needs from the rest of the portal.
 type Config struct {
-	Store *store.DB
+	Store store.Store
 	// Billing runs every plan action and supplies the billing clock the
 	// countdowns read (the sandbox clock offline): the *billing.Service.
 	// Nil shows the plans but refuses every billing action.
@@ -47,6 +48,8 @@ type Config struct {
 	// Ops builds the ops view for an admin session. Only sessions whose
 	// authenticated key Admins accepts ever reach it.
 	Ops func(c *common.Common) tea.Model
+	// Observer hears of refused and rescued sessions; nil: nobody.
+	Observer Observer
 }
 
 // Admins reports whether the key with this SHA256 fingerprint is an admin.
@@ -81,17 +84,21 @@ func New(cfg Config) *UI {
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 5
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 20
 	}
-	return &UI{cfg: cfg, registry: NewRegistry()}
+	return &UI{cfg: cfg, registry: NewRegistry(cfg.Store)}
 }
 
 // Registry returns the session registry (for live pushes and counts).
 func (u *UI) Registry() *Registry { return u.registry }
 
-// Run follows the store's change feed until ctx ends.
-func (u *UI) Run(ctx context.Context) { u.registry.Run(ctx, u.cfg.Store) }
+// Run returns when ctx ends; each session follows the store's change feed
+// for its own account (see Registry).
+func (u *UI) Run(ctx context.Context) { u.registry.Run(ctx) }
 
 // Shutdown tells every open session that the server is going down.
 func (u *UI) Shutdown() {
@@ -108,15 +115,16 @@ func (u *UI) Middleware() []wish.Middleware {
 		activeterm.Middleware(),
 		u.commandMiddleware(),
 		identityMiddleware(),
-		ratelimiter.Middleware(ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000)),
+		rateLimitMiddleware(observedLimiter{ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000), u.cfg.Observer}),
 		loggingMiddleware(u.cfg.Logger, time.Now),
-		recoverMiddleware(u.cfg.Logger),
+		recoverMiddleware(u.cfg.Logger, u.cfg.Observer),
 	}
 }
 
 // commandMiddleware answers sessions with a command (ssh host status) or
 // without a PTY (ssh -T) in plain text, instead of hanging on a terminal
-// that will never come. `status [--json]` prints the account for scripts.
+// that will never come. `status [--json]` prints the account for scripts,
+// `invoices [--json]` its invoices.
 func (u *UI) commandMiddleware() wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
@@ -129,7 +137,7 @@ func (u *UI) commandMiddleware() wish.Middleware {
 				case u.closing.Load():
 					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
 				case s.Context().Value(idleClosedKey{}) != nil:
-					_, _ = io.WriteString(s, "Closed after "+u.cfg.IdleTimeout.String()+" without input.\r\n")
+					_, _ = io.WriteString(s, "Closed after "+durationWords(u.cfg.IdleTimeout)+" without input.\r\n")
 				case s.Context().Value(panickedKey{}) != nil:
 					_, _ = io.WriteString(s, "Something went wrong on our side; your account is safe. Please reconnect.\r\n")
 					_ = s.Exit(1)
@@ -140,13 +148,17 @@ func (u *UI) commandMiddleware() wish.Middleware {
 				_ = s.Exit(u.runStatus(s, args[1:]))
 				return
 			}
+			if args := s.Command(); len(args) > 0 && args[0] == "invoices" {
+				_ = s.Exit(u.runInvoices(s, args[1:]))
+				return
+			}
 			cmd := strings.Join(s.Command(), " ")
 			if cmd == "" {
 				wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+
-					"For scripts: ssh <host> status [--json].")
+					"For scripts: ssh <host> status [--json] or invoices [--json].")
 				return
 			}
-			wish.Fatalf(s, "Unknown command %q. The one command is status [--json]; "+
+			wish.Fatalf(s, "Unknown command %q. The commands are status [--json] and invoices [--json]; "+
 				"connect without a command for the interactive portal.\n", cmd)
 		}
 	}
@@ -158,7 +170,7 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	if !ok {
 		return nil
 	}
-	r := bm.MakeRenderer(s)
+	r, query := newSessionRenderer(s)
 	if env := s.Environ(); hasEnv(env, "NO_COLOR") {
 		r.SetColorProfile(termenv.Ascii)
 	}
@@ -178,14 +190,25 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		model = u.cfg.Ops(c)
 	}
 	var p *tea.Program
-	model = safeModel{m: model, log: u.cfg.Logger, ctx: s.Context(), quit: func() { go p.Quit() }}
+	model = safeModel{m: model, log: u.cfg.Logger, ctx: s.Context(), quit: func() { go p.Quit() }, keys: &keyQueue{}, obs: u.cfg.Observer}
 	in := newInputReader(s.Context(), s, u.cfg.InputRate)
+	if query {
+		if _, err := io.WriteString(s, termQuery); err == nil {
+			in.replies = &termReplies{until: time.Now().Add(replyWindow), background: func(dark bool) {
+				if !dark {
+					r.SetHasDarkBackground(false)
+					// Any message redraws the screen in the new colours.
+					go p.Send(backgroundMsg{})
+				}
+			}}
+		}
+	}
 	p = tea.NewProgram(model,
 		tea.WithInput(in), tea.WithOutput(s),
 		tea.WithAltScreen(), tea.WithoutSignalHandler(),
 	)
-	live := u.registry.add(p)
-	c.BindFunc = func(accountID string) { u.registry.bind(live, accountID) }
+	live := u.registry.add(p, loadAccount(e))
+	c.BindFunc = func(accountID string, seenSeq uint64) { u.registry.bind(live, accountID, seenSeq) }
 	go func() {
 		t := time.NewTimer(u.cfg.IdleTimeout)
 		defer t.Stop()
@@ -209,6 +232,10 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	return p
 }
 
+// backgroundMsg tells the session the terminal reported a light
+// background; the next frame uses the colours for it.
+type backgroundMsg struct{}
+
 // idleClosedKey marks, in the session's context, a session the idle timeout
 // ended, for commandMiddleware to say so once the program is gone.
 type idleClosedKey struct{}
@@ -223,13 +250,25 @@ func hasEnv(env []string, name string) bool {
 }
 
 // inputReader reads a session's input at most rate bytes per second and
-// records when the client last sent any (for the idle timeout).
+// records when the client last sent any (for the idle timeout). It also
+// takes the terminal's replies to termQuery out of the stream, and hands
+// Bubble Tea at most readChunk bytes a read (see readChunk).
 type inputReader struct {
-	ctx   context.Context
-	r     io.Reader
-	limit *rate.Limiter
-	nano  atomic.Int64
+	ctx     context.Context
+	r       io.Reader
+	limit   *rate.Limiter
+	nano    atomic.Int64
+	replies *termReplies
+	buf     []byte // read from the session, not yet handed on
+	pending []byte
 }
+
+// readChunk is one less than Bubble Tea v1's read buffer. A read that fills
+// its buffer makes it hold back trailing runes until more input comes, so a
+// plain paste of exactly 512 bytes (or 100 KiB) showed nothing until the
+// next key. Chunks end on a rune boundary and before an escape sequence cut
+// by the chunk's end, so neither is torn in two.
+const readChunk = 255
 
 func newInputReader(ctx context.Context, r io.Reader, bytesPerSec int) *inputReader {
 	i := &inputReader{ctx: ctx, r: r, limit: rate.NewLimiter(rate.Limit(bytesPerSec), bytesPerSec)}
@@ -238,17 +277,54 @@ func newInputReader(ctx context.Context, r io.Reader, bytesPerSec int) *inputRea
 }
 
 func (i *inputReader) Read(p []byte) (int, error) {
-	if len(p) > i.limit.Burst() {
-		p = p[:i.limit.Burst()]
+	for len(i.pending) == 0 {
+		if i.buf == nil {
+			i.buf = make([]byte, min(i.limit.Burst(), 4096))
+		}
+		n, err := i.r.Read(i.buf)
+		if n > 0 {
+			i.nano.Store(time.Now().UnixNano())
+			// Waiting after the read holds back the next one; it ends early
+			// only when the session does, and then the data read is still
+			// returned.
+			_ = i.limit.WaitN(i.ctx, n)
+			i.pending = i.replies.filter(i.buf[:n], time.Now())
+		}
+		if err != nil {
+			if len(i.pending) == 0 {
+				return 0, err
+			}
+			break
+		}
 	}
-	n, err := i.r.Read(p)
-	if n > 0 {
-		i.nano.Store(time.Now().UnixNano())
-		// Waiting after the read holds back the next one; it ends early only
-		// when the session does, and then the data read is still returned.
-		_ = i.limit.WaitN(i.ctx, n)
+	n := chunkLen(i.pending, min(len(p), readChunk))
+	copy(p, i.pending[:n])
+	i.pending = i.pending[n:]
+	if len(i.pending) == 0 {
+		i.pending = nil
 	}
-	return n, err
+	return n, nil
+}
+
+// chunkLen is how much of b to hand on in a read of at most max bytes.
+func chunkLen(b []byte, limit int) int {
+	if len(b) <= limit {
+		return len(b)
+	}
+	n := limit
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	// An escape sequence is a few bytes (a mouse report at most ~20): one
+	// starting close before the cut moves to the next chunk.
+	from := max(n-24, 0)
+	if esc := bytes.LastIndexByte(b[from:n], 0x1b); esc >= 0 && from+esc > 0 {
+		n = from + esc
+	}
+	if n == 0 {
+		n = limit
+	}
+	return n
 }
 
 func (i *inputReader) last() time.Time { return time.Unix(0, i.nano.Load()) }

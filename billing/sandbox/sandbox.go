@@ -55,6 +55,11 @@ type Config struct {
 	// no lock held. Whatever reads Now() for display (a countdown) can
 	// redraw then instead of at its next tick.
 	OnAdvance func()
+	// Amount and Card write amounts ("$9.00") and cards ("Visa •••• 4242")
+	// on the hosted pages; the portal passes its own, so its pages read like
+	// its screens. Defaults: "9.00 usd" and "visa •••• 4242".
+	Amount func(amount int64, currency string) string
+	Card   func(brand, last4 string) string
 }
 
 // Sandbox is an offline, stateful stand-in for the Stripe API subset the
@@ -98,6 +103,12 @@ func Open(cfg Config) (*Sandbox, error) {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Amount == nil {
+		cfg.Amount = money
+	}
+	if cfg.Card == nil {
+		cfg.Card = func(brand, last4 string) string { return brand + " •••• " + last4 }
 	}
 	if cfg.Tick == 0 {
 		cfg.Tick = time.Second

@@ -21,6 +21,7 @@ type Billing interface {
 	ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	CancelAtPeriodEnd(ctx context.Context, accountID string) (store.Account, error)
+	CancelSecondSubscription(ctx context.Context, accountID string, credit bool) (store.Account, error)
 }
 
 // Clock is the sandbox's movable clock (*sandbox.Sandbox satisfies it). It
@@ -38,7 +39,7 @@ type Admins interface {
 
 // Config is what the ops view needs.
 type Config struct {
-	Store   *store.DB       // required
+	Store   store.Store     // required
 	Billing Billing         // required
 	Catalog billing.Catalog // prices for revenue and the plans an admin can pick
 	// Clock is the sandbox clock; nil in live mode, which hides the clock
