@@ -27,4 +27,3 @@ func TestHandledEventsAreDispatched(t *testing.T) {
 		t.Errorf("an unknown type got %d, want 200", code)
 	}
 }
-
