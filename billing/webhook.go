@@ -40,6 +40,23 @@ type WebhookOptions struct {
 	// against the wall clock (Stripe and the sandbox sign with real time).
 	// Zero: 300 s.
 	Tolerance time.Duration
+	// Observe, when set, hears the outcome of every delivery (for metrics).
+	Observe func(WebhookResult)
+}
+
+// WebhookResult is what one delivery came to.
+type WebhookResult struct {
+	// Type is the event's type, "" when the delivery was refused before its
+	// signature was verified (the type would be the sender's word).
+	Type string
+	// Outcome is processed, duplicate, ignored, failed, bad_signature or
+	// rejected (not a usable Stripe event: method, body, API version).
+	Outcome string
+	// Latency is from receipt to answer.
+	Latency time.Duration
+	// Lag is from the event's creation at Stripe to its commit here, by the
+	// billing clock; set for processed events.
+	Lag time.Duration
 }
 
 // WebhookStats counts webhook deliveries since start, for the ops view.
@@ -92,6 +109,10 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s := h.s
 	s.stats.received.Add(1)
+	res := WebhookResult{Outcome: "rejected"}
+	if h.opts.Observe != nil {
+		defer func() { res.Latency = time.Since(start); h.opts.Observe(res) }()
+	}
 	reject := func(code int, msg string, args ...any) {
 		s.stats.rejected.Add(1)
 		s.log.Warn("webhook rejected", append([]any{"status", code, "reason", msg}, args...)...)
@@ -100,6 +121,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.secret == "" {
 		// Without a secret anyone could sign: refuse everything, retryably.
 		s.stats.failed.Add(1)
+		res.Outcome = "failed"
 		s.log.Error("webhook refused: no signing secret configured (STRIPE_WEBHOOK_SECRET)")
 		http.Error(w, "webhook signing secret not configured", http.StatusServiceUnavailable)
 		return
@@ -129,9 +151,11 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, webhook.ErrTooOld):
+		res.Outcome = "bad_signature"
 		reject(http.StatusBadRequest, "webhook signature timestamp outside the tolerance (check the clock)")
 		return
 	case errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrInvalidHeader), errors.Is(err, webhook.ErrNotSigned):
+		res.Outcome = "bad_signature"
 		reject(http.StatusBadRequest, "invalid webhook signature")
 		return
 	case err != nil:
@@ -147,7 +171,20 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusBadRequest, "webhook event lacks id, type or data")
 		return
 	}
+	res.Type = string(ev.Type)
 	code, msg := h.s.handleEvent(r.Context(), &ev, start)
+	// handleEvent's answers: "ok", "duplicate", "ignored: <why>" or a 5xx.
+	switch {
+	case code >= 500:
+		res.Outcome = "failed"
+	case msg == "ok":
+		res.Outcome = "processed"
+		res.Lag = s.now().Sub(unixTime(ev.Created))
+	case msg == "duplicate":
+		res.Outcome = "duplicate"
+	default:
+		res.Outcome = "ignored"
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(code)
 	io.WriteString(w, msg+"\n")

@@ -37,11 +37,25 @@ func (s State) Locked() bool {
 	return false
 }
 
-// Key is one SSH public key of an account.
+// Key is one SSH public key of an account. An account has one or more; the
+// store never removes the last one (ErrLastKey).
 type Key struct {
 	Fingerprint string    // ssh.FingerprintSHA256 form, "SHA256:..."
 	PublicKey   string    // authorized_keys line (type + base64), no comment
 	AddedAt     time.Time // set by the store when zero
+	// Label is the customer's name for the key: the authorized_keys comment
+	// when added from one, else empty until set (SetKeyLabel).
+	Label string `json:",omitempty"`
+	// LastUsedAt is when the key last opened a session (KeyUsed); zero
+	// when never since it was added.
+	LastUsedAt time.Time `json:",omitzero"`
+}
+
+// Type is the key's algorithm as its authorized_keys line names it
+// ("ssh-ed25519", "ecdsa-sha2-nistp256", ...).
+func (k Key) Type() string {
+	t, _, _ := strings.Cut(k.PublicKey, " ")
+	return t
 }
 
 // Account is a customer of the portal. Values returned by the store are copies:
@@ -157,6 +171,9 @@ func (t *boltTx) CreateAccount(email string, key Key) (Account, error) {
 	if err := tx.Bucket(bucketIdxKey).Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
 		return Account{}, err
 	}
+	if err := countAccount(tx, nil, &a); err != nil {
+		return Account{}, err
+	}
 	if err := putJSON(accts, []byte(a.ID), &a); err != nil {
 		return Account{}, err
 	}
@@ -260,6 +277,9 @@ func (t *boltTx) UpdateAccount(id string, fn func(*Account) error) (Account, err
 		return Account{}, err
 	}
 	if err := moveIndex(tx.Bucket(bucketIdxCustomer), []byte(old.CustomerID), []byte(a.CustomerID), a.ID, ErrCustomerTaken); err != nil {
+		return Account{}, err
+	}
+	if err := countAccount(tx, &old, &a); err != nil {
 		return Account{}, err
 	}
 	if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), &a); err != nil {

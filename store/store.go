@@ -56,6 +56,9 @@ var (
 	bucketChangeLast   = []byte("change_last")        // account id → seq of its newest change
 	bucketPending      = []byte("pending_checkouts")  // account id → PendingCheckout JSON
 	bucketPendingBySes = []byte("pending_by_session") // Checkout Session id → account id
+	// Added within schema 2 (new buckets only; older binaries ignore them):
+	bucketLinkCodes       = []byte("link_codes")         // code → LinkCode JSON
+	bucketLinkCodesByAcct = []byte("link_codes_by_acct") // account id → its one code
 
 	keySchema = []byte("schema_version")
 )
@@ -66,6 +69,7 @@ var allBuckets = [][]byte{
 	bucketNotices, bucketNoticeIDs, bucketNoticeUniq, bucketNoticesByAcc, bucketOutbox,
 	bucketAudit, bucketAuditByAcct, bucketLinks,
 	bucketChanges, bucketChangeLast, bucketPending, bucketPendingBySes,
+	bucketLinkCodes, bucketLinkCodesByAcct,
 }
 
 // Options configures Open. The zero value is ready for production use.
@@ -93,6 +97,8 @@ type DB struct {
 	hub  *Hub
 	// writers counts Updates in progress: a lone one skips Batch's delay.
 	writers atomic.Int32
+	// observeTx times transactions (observe.go); nil = none.
+	observeTx TxObserver
 }
 
 var _ Store = (*DB)(nil)
@@ -127,6 +133,10 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := initSchema(bdb, path); err != nil {
 		_ = bdb.Close()
 		return nil, err
+	}
+	if err := initCounts(bdb); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("store: init %s: %w", path, err)
 	}
 	db := &DB{bolt: bdb, path: path, now: opts.Now}
 	db.Ops = Ops{E: db}
