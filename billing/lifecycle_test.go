@@ -900,3 +900,25 @@ func TestLifecycleConfigurations(t *testing.T) {
 		}
 	}
 }
+
+// A renewal whose card asks for 3-D Secure: the account records the
+// invoice's hosted page (invoice.payment_action_required) while it is
+// open, and forgets it once another card paid it.
+func TestLifecyclePaymentActionRequired(t *testing.T) {
+	l := newLifecycle(t)
+	a := l.trial("threeds@example.com", "s")
+	l.addCard(a.ID, "4000002760003184")
+	l.advance(30*day + time.Hour)
+	a = l.waitFor(a.ID, "a payment awaiting confirmation", func(a store.Account) bool { return a.ActionURL != "" })
+	if a.State != store.StatePastDue || !strings.Contains(a.ActionURL, "/invoice/"+a.ActionInvoiceID) || a.AmountDue != 900 {
+		t.Fatalf("awaiting 3-D Secure: %s url %q invoice %q due %d", summary(a), a.ActionURL, a.ActionInvoiceID, a.AmountDue)
+	}
+	if l.hasNotice(a.ID, "payment_failed") {
+		t.Error("a payment awaiting the customer was announced as failed")
+	}
+	l.addCard(a.ID, "4242424242424242")
+	a = l.waitFor(a.ID, "paid with another card", func(a store.Account) bool { return a.State == store.StateActive })
+	if a.ActionURL != "" || a.ActionInvoiceID != "" {
+		t.Fatalf("after paying: url %q invoice %q", a.ActionURL, a.ActionInvoiceID)
+	}
+}
