@@ -811,15 +811,29 @@ func TestLifecycleCheckoutLinksOneAtATime(t *testing.T) {
 	if st := status(second.SessionID); st != stripe.CheckoutSessionStatusOpen {
 		t.Fatalf("the new link's session is %s", st)
 	}
-	// A subscription-mode session of the account (made while its trial
-	// runs) that gets paid makes a second subscription: flagged.
-	buy, err := l.svc.CheckoutLink(ctx, a.ID, "xl")
+	// The portal sells no plan to an account that has one.
+	if _, err := l.svc.CheckoutLink(ctx, a.ID, "xl"); err == nil || !strings.Contains(Message(err), "already has a subscription") {
+		t.Fatalf("CheckoutLink during a trial: %v", err)
+	}
+	// A subscription-mode session of the account made elsewhere (an old
+	// link, another tool) that gets paid makes a second subscription:
+	// flagged.
+	xl, _ := l.svc.cat.Plan("xl")
+	price, err := l.svc.priceID(ctx, xl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := status(second.SessionID); st != stripe.CheckoutSessionStatusExpired {
-		t.Fatalf("the setup link's session is %s after a checkout link, want expired", st)
+	meta := map[string]string{"account_id": a.ID, "plan": "xl"}
+	sess, err := l.svc.api.CheckoutSessions.New(&stripe.CheckoutSessionParams{
+		Mode: stripe.String("subscription"), Customer: stripe.String(a.CustomerID),
+		LineItems:        []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(price), Quantity: stripe.Int64(1)}},
+		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta}, Metadata: meta,
+		SuccessURL: stripe.String(l.srv.URL + "/ok"), CancelURL: stripe.String(l.srv.URL + "/cancel"),
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	buy := l.svc.shorten(Link{URL: sess.URL, SessionID: sess.ID}, checkoutLinkTTL)
 	l.payCard(buy, "4242424242424242")
 	a = l.waitFor(a.ID, "the checkout's subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID != "" })
 	if a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionPlan != "xl" {
