@@ -98,7 +98,7 @@ func (e *envFlags) secret(p *string, env string) { *p = os.Getenv(env) }
 
 func (e *envFlags) usage(w io.Writer) func() {
 	return func() {
-		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n\nFlags (each also read from the environment variable shown):\n")
+		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n       portal sandbox -h            the offline sandbox alone, for several instances\n\nFlags (each also read from the environment variable shown):\n")
 		e.fs.VisitAll(func(f *flag.Flag) {
 			def := fmt.Sprintf(", default %q", f.DefValue)
 			if f.DefValue == "" {
@@ -154,6 +154,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "":
 	case "stripe-setup":
 		return stripeSetup(cfg, stdout)
+	case "sandbox":
+		return runSandbox(fs.Args()[1:], cfg.PlansFile, cfg.Logger, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q (try -h)", fs.Arg(0))
 	}
