@@ -9,104 +9,127 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/portal/portal/store"
 )
 
 // The change feed across instances.
 //
-// A transaction that changes an account inserts a row into changes (seq from
-// a sequence) and calls pg_notify(notifyChannel) before it commits, so the
-// row and the wake-up exist exactly when the change does. Each instance keeps
-// one connection that LISTENs and, on every wake-up, on every (re)connect and
-// every pollEvery as a safety net, reads the rows after the last one it
+// A transaction that changes accounts writes one row per account into
+// changes and calls pg_notify(notifyChannel) before it commits, so the rows
+// and the wake-up exist exactly when the change does. Each instance keeps
+// one connection that LISTENs and, on every wake-up, on every (re)connect
+// and every pollEvery as a safety net, reads the rows after the last one it
 // delivered: NOTIFY alone would lose what committed while the connection was
 // down.
 //
-// Sequence numbers are taken in one order and committed in another: a
-// transaction may take seq 9, then another takes 10 and commits first. A
-// reader that delivered 10 and moved on to "after 10" would never see 9. So
-// the reader only reads up to a bound it knows is final. Before each read it
-// notes H, the sequence's last value, then has a transaction id X assigned
-// (pg_current_xact_id): every seq <= H was taken by a transaction whose xid
-// is below X, since an insert into changes assigns the xid before it takes
-// the seq (see the migration) and xids are handed out in order. (A
-// snapshot's xmax would not do: a running transaction may have an xid at or
-// above it.) Once a later snapshot's xmin reaches X, every such transaction
-// has committed or aborted, so every seq <= H is visible or never will be.
-// With no transaction in flight that holds at once; otherwise the reader
-// looks again shortly (retryEvery) and on the next wake-up. Each look costs
-// one xid, as each change does. A transaction held open
-// for long (anywhere on the server) delays the feed; it never loses a change.
+// Reading "after the last one" is only safe if a smaller seq can never
+// become visible after a larger one. With a sequence it could: a transaction
+// takes 9, another takes 10 and commits first, and a reader that moved past
+// 10 never sees 9 (and a rollback leaves a hole for ever). So seq comes from
+// the one-row feed_counter instead, updated as the transaction's last
+// statement before COMMIT: its row lock holds the next writer until this
+// one has committed, and PostgreSQL makes a commit visible before it
+// releases the transaction's locks. Numbers therefore become visible in
+// order and without gaps. The price is that writers pass the counter one at
+// a time, for the length of a COMMIT; everything before it (reads, the
+// account's row lock, the writes) runs concurrently.
 
 const (
 	notifyChannel = "portal_changes"
 	pollEvery     = 5 * time.Second
-	retryEvery    = 10 * time.Millisecond
-	// maxCheckpoints bounds the bounds a reader waits on; dropping one only
-	// means waiting for a later, larger one.
-	maxCheckpoints = 64
+	readBatch     = 1000
 )
 
-// Change is one committed change to an account, in the feed's order.
-type Change struct {
-	Seq       int64
-	AccountID string
-}
-
-// recordChange writes the feed's row for accountID in tx and queues the
-// wake-up that PostgreSQL sends when tx commits.
-func recordChange(ctx context.Context, tx pgx.Tx, accountID string) (int64, error) {
-	var seq int64
-	err := tx.QueryRow(ctx, `INSERT INTO changes (xid, account_id) VALUES (pg_current_xact_id(), $1) RETURNING seq`, accountID).Scan(&seq)
+// writeChanges gives each account in ids (first-change order) the next feed
+// number, in one statement that takes the counter's row lock and queues the wake-up that PostgreSQL sends on
+// commit. Call it last, right before COMMIT.
+func writeChanges(ctx context.Context, tx pgx.Tx, ids []string) ([]store.Change, error) {
+	var last int64
+	err := tx.QueryRow(ctx, `
+		WITH c AS (UPDATE feed_counter SET last = last + cardinality($1::text[]) RETURNING last),
+		     rows AS (
+		         INSERT INTO changes (seq, account_id)
+		         SELECT c.last - cardinality($1::text[]) + u.i, u.id
+		         FROM c, unnest($1::text[]) WITH ORDINALITY AS u(id, i))
+		SELECT last, pg_notify($2, '') FROM c`, ids, notifyChannel).Scan(&last, nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	// Notifications with one payload coalesce within a transaction and are
-	// sent on commit only.
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel); err != nil {
-		return 0, err
+	out := make([]store.Change, len(ids))
+	first := uint64(last) - uint64(len(ids))
+	for i, id := range ids {
+		out[i] = store.Change{Seq: first + uint64(i) + 1, AccountID: id}
 	}
-	return seq, nil
+	return out, nil
 }
 
-type checkpoint struct {
-	high int64  // the sequence's last value, read first
-	xid  uint64 // then a transaction id assigned after that read
+// querier is what readChanges needs of a connection or pool.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// reader follows the changes table for one instance and hands what is final
-// to deliver, in seq order, from its own goroutine.
+// readChanges returns up to limit changes with seq > after, ascending; when
+// rows after `after` were pruned, the first is a Resync to continue from.
+func readChanges(ctx context.Context, q querier, after uint64, limit int) ([]store.Change, error) {
+	var pruned int64
+	if err := q.QueryRow(ctx, "SELECT through FROM feed_pruned").Scan(&pruned); err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	var out []store.Change
+	if after < uint64(pruned) {
+		out = append(out, store.Change{Seq: uint64(pruned), Resync: true})
+		after = uint64(pruned)
+		limit--
+	}
+	if limit <= 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, "SELECT seq, account_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2", int64(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c store.Change
+		var seq int64
+		if err := rows.Scan(&seq, &c.AccountID); err != nil {
+			return nil, fmt.Errorf("read changes: %w", err)
+		}
+		c.Seq = uint64(seq)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	return out, nil
+}
+
+// reader follows the changes table for one instance and hands each batch of
+// new changes to deliver, in seq order, from its own goroutine.
 type reader struct {
 	connConfig *pgx.ConnConfig
 	log        *slog.Logger
-	deliver    func([]Change)
+	deliver    func([]store.Change)
 	poll       time.Duration
 
-	mu      sync.Mutex
-	safe    int64 // every seq <= safe is delivered, or was never committed
-	pending []checkpoint
-	pid     uint32 // backend pid of the listening connection, 0 while down
-	wait    chan struct{}
+	mu   sync.Mutex
+	last uint64 // every change up to last was delivered
+	pid  uint32 // backend pid of the listening connection, 0 while down
 }
 
-func newReader(cfg *pgx.ConnConfig, start int64, log *slog.Logger, deliver func([]Change)) *reader {
+func newReader(cfg *pgx.ConnConfig, start uint64, log *slog.Logger, deliver func([]store.Change)) *reader {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &reader{connConfig: cfg, log: log, deliver: deliver, poll: pollEvery, safe: start, wait: make(chan struct{})}
+	return &reader{connConfig: cfg, log: log, deliver: deliver, poll: pollEvery, last: start}
 }
 
-// Safe returns the bound below which the feed is final and delivered.
-func (r *reader) Safe() int64 {
+// Last returns the newest seq delivered.
+func (r *reader) Last() uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.safe
-}
-
-// waitSafe returns a channel closed the next time Safe moves.
-func (r *reader) waitSafe() <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.wait
+	return r.last
 }
 
 // PID returns the listening connection's backend pid, 0 while it is down.
@@ -152,17 +175,14 @@ func (r *reader) follow(ctx context.Context, conn *pgx.Conn, backoff *time.Durat
 		return err
 	}
 	for {
-		unresolved, err := r.step(ctx, conn)
-		if err != nil {
+		// Read after LISTEN: what committed before it is read here, what
+		// commits after it wakes us.
+		if err := r.catchUp(ctx, conn); err != nil {
 			return err
 		}
 		*backoff = 50 * time.Millisecond
-		wait := r.poll
-		if unresolved {
-			wait = retryEvery
-		}
-		wctx, cancel := context.WithTimeout(ctx, wait)
-		_, err = conn.WaitForNotification(wctx)
+		wctx, cancel := context.WithTimeout(ctx, r.poll)
+		_, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
@@ -174,75 +194,20 @@ func (r *reader) follow(ctx context.Context, conn *pgx.Conn, backoff *time.Durat
 	}
 }
 
-// step reads and delivers every change that is final; it reports whether
-// some taken sequence numbers were not final yet.
-func (r *reader) step(ctx context.Context, conn *pgx.Conn) (unresolved bool, err error) {
-	var high int64
-	var called bool
-	if err := conn.QueryRow(ctx, "SELECT last_value, is_called FROM changes_seq_seq").Scan(&high, &called); err != nil {
-		return false, fmt.Errorf("read the change sequence: %w", err)
-	}
-	if !called {
-		high = 0
-	}
-	// The statement's snapshot is taken before it assigns the xid: in a
-	// quiet database its xmin is that xid, and the new checkpoint is final
-	// at once.
-	var xid, xmin uint64
-	if err := conn.QueryRow(ctx, "SELECT pg_current_xact_id(), pg_snapshot_xmin(pg_current_snapshot())").Scan(&xid, &xmin); err != nil {
-		return false, fmt.Errorf("read a snapshot: %w", err)
-	}
-	r.mu.Lock()
-	if high > r.safe && (len(r.pending) == 0 || r.pending[len(r.pending)-1].high < high) {
-		r.pending = append(r.pending, checkpoint{high: high, xid: xid})
-		if len(r.pending) > maxCheckpoints {
-			r.pending = append(r.pending[:1], r.pending[len(r.pending)-maxCheckpoints+1:]...)
+// catchUp delivers every change after the last one delivered.
+func (r *reader) catchUp(ctx context.Context, conn *pgx.Conn) error {
+	for {
+		after := r.Last()
+		changes, err := readChanges(ctx, conn, after, readBatch)
+		if err != nil || len(changes) == 0 {
+			return err
 		}
-	}
-	bound, from := r.safe, r.safe
-	keep := r.pending[:0]
-	for _, cp := range r.pending {
-		if cp.xid <= xmin {
-			bound = max(bound, cp.high)
-		} else {
-			keep = append(keep, cp)
-		}
-	}
-	r.pending = keep
-	unresolved = len(keep) > 0
-	r.mu.Unlock()
-	if bound == from {
-		return unresolved, nil
-	}
-	changes, err := readChanges(ctx, conn, from, bound)
-	if err != nil {
-		return unresolved, err
-	}
-	if len(changes) > 0 {
 		r.deliver(changes)
+		r.mu.Lock()
+		r.last = changes[len(changes)-1].Seq
+		r.mu.Unlock()
+		if len(changes) < readBatch {
+			return nil
+		}
 	}
-	r.mu.Lock()
-	r.safe = bound
-	close(r.wait)
-	r.wait = make(chan struct{})
-	r.mu.Unlock()
-	return unresolved, nil
-}
-
-// querier is what readChanges needs of a connection or pool.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-// readChanges returns the changes with after < seq <= upTo in seq order.
-func readChanges(ctx context.Context, q querier, after, upTo int64) ([]Change, error) {
-	rows, err := q.Query(ctx, "SELECT seq, account_id FROM changes WHERE seq > $1 AND seq <= $2 ORDER BY seq", after, upTo)
-	if err != nil {
-		return nil, fmt.Errorf("read changes: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Change])
-	if err != nil {
-		return nil, fmt.Errorf("read changes: %w", err)
-	}
-	return out, nil
 }

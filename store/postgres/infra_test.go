@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/portal/portal/store"
 	"github.com/portal/portal/store/postgres/pgtest"
 )
 
@@ -106,10 +108,10 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 // collector gathers what a reader delivers.
 type collector struct {
 	mu   sync.Mutex
-	seqs []int64
+	seqs []uint64
 }
 
-func (c *collector) deliver(ch []Change) {
+func (c *collector) deliver(ch []store.Change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, x := range ch {
@@ -117,41 +119,32 @@ func (c *collector) deliver(ch []Change) {
 	}
 }
 
-func (c *collector) got() []int64 {
+func (c *collector) got() []uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.seqs)
 }
 
-func change(t testing.TB, ctx context.Context, tx pgx.Tx, account string) int64 {
-	t.Helper()
-	seq, err := recordChange(ctx, tx, account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return seq
+func writeChange(ctx context.Context, pool *pgxpool.Pool, account string) (uint64, error) {
+	var seq uint64
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		ch, err := writeChanges(ctx, tx, []string{account})
+		if err == nil {
+			seq = ch[0].Seq
+		}
+		return err
+	})
+	return seq, err
 }
 
-// A sequence number taken by a transaction still in flight holds back every
-// later one, even one whose transaction got its xid earlier and committed:
-// the reader must not skip the late commit.
-func TestFeedReaderWaitsForLateCommit(t *testing.T) {
+// Feed numbers become visible in order and without gaps: a transaction that
+// took number n holds the next writer until it commits, and one that rolls
+// back leaves no hole.
+func TestFeedNumbersCommitInOrder(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	pool := newPool(t, url)
 	if _, err := Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	var col collector
-	r := newReader(nil, 0, nil, col.deliver)
-	conn := connect(t, url)
-
-	txB, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer txB.Rollback(ctx)
-	if _, err := txB.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil { // B's xid first
 		t.Fatal(err)
 	}
 	txA, err := pool.Begin(ctx)
@@ -159,44 +152,56 @@ func TestFeedReaderWaitsForLateCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer txA.Rollback(ctx)
-	seqA := change(t, ctx, txA, "acc_a") // A takes the smaller seq
-	seqB := change(t, ctx, txB, "acc_b")
-	if err := txB.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if seqA >= seqB {
-		t.Fatalf("setup: seqA %d, seqB %d", seqA, seqB)
-	}
-	unresolved, err := r.step(ctx, conn)
+	chA, err := writeChanges(ctx, txA, []string{"acc_a", "acc_b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := col.got(); len(got) != 0 || !unresolved {
-		t.Fatalf("with seq %d in flight, delivered %v (unresolved %v); want nothing yet", seqA, got, unresolved)
+	bDone := make(chan uint64, 1)
+	go func() {
+		seq, err := writeChange(ctx, pool, "acc_c")
+		if err != nil {
+			t.Error(err)
+		}
+		bDone <- seq
+	}()
+	// B waits on A's counter lock: nothing after A's numbers is visible.
+	eventually(t, 10*time.Second, "B waits on the feed counter", func() bool {
+		var waiting bool
+		_ = pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting)
+		return waiting
+	})
+	if ch, err := readChanges(ctx, pool, 0, 100); err != nil || len(ch) != 0 {
+		t.Fatalf("while A is in flight, changes = %v, %v; want none", ch, err)
 	}
 	if err := txA.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.step(ctx, conn); err != nil {
+	seqB := <-bDone
+	if chA[0].Seq != 1 || chA[1].Seq != 2 || seqB != 3 {
+		t.Fatalf("numbers A %v, B %d; want 1, 2 then 3", chA, seqB)
+	}
+	// A rollback gives its numbers back.
+	txC, err := pool.Begin(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := col.got(); !slices.Equal(got, []int64{seqA, seqB}) {
-		t.Fatalf("after both committed, delivered %v; want [%d %d]", got, seqA, seqB)
+	if _, err := writeChanges(ctx, txC, []string{"acc_d"}); err != nil {
+		t.Fatal(err)
 	}
-	// An aborted transaction's seq leaves a gap that resolves too.
-	txC, _ := pool.Begin(ctx)
-	change(t, ctx, txC, "acc_c")
 	txC.Rollback(ctx)
-	txD, _ := pool.Begin(ctx)
-	seqD := change(t, ctx, txD, "acc_d")
-	if err := txD.Commit(ctx); err != nil {
+	if seq, err := writeChange(ctx, pool, "acc_e"); err != nil || seq != 4 {
+		t.Fatalf("after a rollback the next number is %d (%v), want 4", seq, err)
+	}
+	ch, err := readChanges(ctx, pool, 0, 100)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.step(ctx, conn); err != nil {
-		t.Fatal(err)
+	var got []uint64
+	for _, c := range ch {
+		got = append(got, c.Seq)
 	}
-	if got := col.got(); !slices.Equal(got, []int64{seqA, seqB, seqD}) || r.Safe() != seqD {
-		t.Fatalf("after an aborted seq, delivered %v, safe %d; want %d last and safe", got, r.Safe(), seqD)
+	if !slices.Equal(got, []uint64{1, 2, 3, 4}) {
+		t.Fatalf("feed = %v, want 1..4", got)
 	}
 }
 
@@ -230,11 +235,7 @@ func TestFeedReaderCatchesUpAfterTerminate(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-					_, err := recordChange(ctx, tx, "acc_"+string(rune('a'+w)))
-					return err
-				})
-				if err != nil {
+				if _, err := writeChange(ctx, pool, fmt.Sprint("acc_", w)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -259,14 +260,11 @@ func TestFeedReaderCatchesUpAfterTerminate(t *testing.T) {
 	if _, err := pool.Exec(ctx, "SELECT pg_terminate_backend($1)", r.PID()); err != nil {
 		t.Fatal(err)
 	}
-	var last int64
-	if err := pool.QueryRow(ctx, "SELECT max(seq) FROM changes").Scan(&last); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 20*time.Second, "every change delivered", func() bool { return r.Safe() >= last })
+	const last = writers * each
+	eventually(t, 20*time.Second, "every change delivered", func() bool { return r.Last() >= last })
 	got := col.got()
-	want := make([]int64, 0, last)
-	for i := int64(1); i <= last; i++ {
+	want := make([]uint64, 0, last)
+	for i := uint64(1); i <= last; i++ {
 		want = append(want, i)
 	}
 	if !slices.Equal(got, want) {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -128,5 +127,3 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (applied []int, err error)
 	}
 	return applied, nil
 }
-
-var errClosed = errors.New("postgres: store closed")

@@ -2,17 +2,16 @@
 -- index buckets do by hand: a second account with the same email (any case),
 -- key fingerprint or Stripe customer, or a second record of one Stripe event,
 -- is refused by the database whichever instance writes it.
+--
+-- Each record's fields live in data (the store's Go struct as JSON, the
+-- format bbolt keeps) so a field added in Go needs no migration and times
+-- keep their nanoseconds; the columns beside it are what SQL must see: what
+-- is unique, what is looked up, what orders a listing.
 
--- An account's fields live in data (the store's Account, as JSON) so a field
--- added in Go needs no migration; the columns beside it are the ones SQL must
--- see: what is unique, what is looked up, what is compared.
 CREATE TABLE accounts (
     id          text PRIMARY KEY,
     email       text NOT NULL CHECK (email <> ''),
     customer_id text CHECK (customer_id <> ''),
-    version     bigint NOT NULL,
-    created_at  timestamptz NOT NULL,
-    updated_at  timestamptz NOT NULL,
     data        jsonb NOT NULL
 );
 CREATE UNIQUE INDEX accounts_email_key ON accounts (lower(email));
@@ -20,28 +19,18 @@ CREATE UNIQUE INDEX accounts_customer_key ON accounts (customer_id);
 
 CREATE TABLE account_keys (
     fingerprint text PRIMARY KEY,
-    account_id  text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    public_key  text NOT NULL,
-    added_at    timestamptz NOT NULL,
-    position    int NOT NULL
+    account_id  text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE
 );
-CREATE INDEX account_keys_account ON account_keys (account_id, position);
+CREATE INDEX account_keys_account ON account_keys (account_id);
 
 CREATE TABLE events (
     id          text PRIMARY KEY,
-    type        text NOT NULL,
-    created     timestamptz NOT NULL,
-    received_at timestamptz NOT NULL,
     account_id  text,
-    status      text NOT NULL,
-    error       text NOT NULL DEFAULT '',
-    latency_ns  bigint NOT NULL DEFAULT 0,
-    duplicates  int NOT NULL DEFAULT 0,
-    -- insertion order breaks ties of received_at, as bbolt's index does by id
-    ord         bigserial NOT NULL
+    received_ns bigint NOT NULL, -- ReceivedAt, Unix nanoseconds
+    data        jsonb NOT NULL
 );
-CREATE INDEX events_received ON events (received_at DESC, id DESC);
-CREATE INDEX events_account ON events (account_id, received_at DESC, id DESC) WHERE account_id IS NOT NULL;
+CREATE INDEX events_received ON events (received_ns DESC, id DESC);
+CREATE INDEX events_account ON events (account_id, received_ns DESC, id DESC) WHERE account_id IS NOT NULL;
 
 CREATE TABLE notices (
     seq        bigserial PRIMARY KEY,
@@ -49,52 +38,59 @@ CREATE TABLE notices (
     account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     kind       text NOT NULL CHECK (kind <> ''),
     key        text NOT NULL,
-    message    text NOT NULL,
-    created_at timestamptz NOT NULL,
-    mailed_at  timestamptz,
-    mail_tries int NOT NULL DEFAULT 0,
-    mail_error text NOT NULL DEFAULT '',
-    next_mail_at timestamptz,
+    mailed     bool NOT NULL DEFAULT false,
+    data       jsonb NOT NULL,
     UNIQUE (account_id, kind, key)
 );
-CREATE INDEX notices_outbox ON notices (seq) WHERE mailed_at IS NULL;
+CREATE INDEX notices_account ON notices (account_id, seq);
+CREATE INDEX notices_outbox ON notices (seq) WHERE NOT mailed;
 
 CREATE TABLE audit (
     seq        bigserial PRIMARY KEY,
-    id         text NOT NULL UNIQUE,
-    actor      text NOT NULL,
     account_id text NOT NULL,
-    action     text NOT NULL,
-    before     text NOT NULL,
-    after      text NOT NULL,
-    at         timestamptz NOT NULL
+    data       jsonb NOT NULL
 );
 CREATE INDEX audit_account ON audit (account_id, seq) WHERE account_id <> '';
+
+CREATE TABLE pending_checkouts (
+    account_id text PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    session_id text UNIQUE CHECK (session_id <> ''),
+    data       jsonb NOT NULL
+);
 
 CREATE TABLE links (
     token      text PRIMARY KEY,
     target     text NOT NULL,
-    expires_at timestamptz NOT NULL
+    expires_ns bigint NOT NULL -- Unix nanoseconds, on billing's clock
 );
-CREATE INDEX links_expiry ON links (expires_at);
+CREATE INDEX links_expiry ON links (expires_ns);
 
--- The change feed's outbox: one row per committed change to an account,
--- written in the change's transaction. xid comes first so that an insert
--- evaluates pg_current_xact_id() (which assigns the transaction id) before
--- nextval: every seq is then taken by a transaction that already has its
--- xid, which the feed's reader relies on (see feed.go).
+-- The change feed: one row per account changed by a transaction, written in
+-- that transaction. seq is gapless and commits in order: a transaction takes
+-- its numbers from feed_counter as its last statement before COMMIT, and the
+-- counter's row lock makes the next transaction wait until this one has
+-- committed. A sequence (bigserial) would leave gaps on rollback and let 10
+-- become visible before 9 (see feed.go).
 CREATE TABLE changes (
-    xid        xid8 NOT NULL,
-    seq        bigserial PRIMARY KEY,
+    seq        bigint PRIMARY KEY,
     account_id text NOT NULL,
     at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX changes_at ON changes (at);
+-- LastSeq of one account; pruning keeps each account's newest row.
+CREATE INDEX changes_account ON changes (account_id, seq);
 
--- The feed's rows up to through were pruned: a subscriber asking to resume
--- from before it must re-read everything instead.
-CREATE TABLE changes_pruned (
+CREATE TABLE feed_counter (
+    one  bool PRIMARY KEY DEFAULT true CHECK (one),
+    last bigint NOT NULL
+);
+INSERT INTO feed_counter (last) VALUES (0);
+
+-- The feed's rows up to through were pruned: a subscriber resuming from
+-- before it must re-read everything it shows. (Not in feed_counter, whose
+-- row every writer locks.)
+CREATE TABLE feed_pruned (
     one     bool PRIMARY KEY DEFAULT true CHECK (one),
     through bigint NOT NULL
 );
-INSERT INTO changes_pruned (through) VALUES (0);
+INSERT INTO feed_pruned (through) VALUES (0);
