@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -184,5 +185,50 @@ func TestFeedReaderSeesCommittedValue(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no notification")
+	}
+}
+
+// A subscriber that names the last Seq it saw before the process stopped
+// gets, after a restart, every change it missed, then live ones.
+func TestFeedCatchUpAcrossRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := mustCreate(t, db, "ada@example.com", "k1")
+	all := db.Subscribe("")
+	if _, err := db.UpdateAccount(a.ID, func(x *Account) error { x.Plan = "s"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	seen := recv(t, all).Seq
+	for range 3 { // committed, never delivered: the process stops
+		if _, err := db.UpdateAccount(a.ID, func(x *Account) error { x.NextInvoiceAmount++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	again := db.SubscribeFrom("", seen)
+	defer again.Close()
+	for i := range 3 {
+		if c := recv(t, again); c.Seq != seen+uint64(i)+1 || c.AccountID != a.ID {
+			t.Fatalf("catch-up %d after restart = %+v", i, c)
+		}
+	}
+	one := db.SubscribeFrom(a.ID, seen)
+	defer one.Close()
+	if c := recv(t, one); c.Seq != seen+3 {
+		t.Errorf("account catch-up after restart = %+v, want seq %d", c, seen+3)
+	}
+	b := mustCreate(t, db, "bob@example.com", "k2")
+	if c := recv(t, again); c.AccountID != b.ID || c.Seq != seen+4 {
+		t.Errorf("live after catch-up = %+v", c)
 	}
 }

@@ -134,28 +134,42 @@ func Open(path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
+// migrations[v] moves a file from schema version v to v+1, inside the one
+// transaction that also creates missing buckets and writes the new version.
+// Version 1 → 2 (the durable change feed, pending checkouts, the mailer's
+// next-attempt time) adds buckets only: Notice.MailNextAt decodes as zero
+// (due now) in older records and the feed starts at sequence 1.
+var migrations = map[int]func(tx *bolt.Tx) error{
+	1: func(*bolt.Tx) error { return nil },
+}
+
 func initSchema(bdb *bolt.DB, path string) error {
 	return bdb.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("store: init %s: %w", path, err)
 		}
+		version := SchemaVersion // a new file
 		if v := meta.Get(keySchema); v != nil {
-			n, err := strconv.Atoi(string(v))
-			if err != nil {
+			if version, err = strconv.Atoi(string(v)); err != nil {
 				return fmt.Errorf("store: %s has an unreadable schema version %q", path, v)
 			}
-			if n > SchemaVersion {
-				return fmt.Errorf("store: %s has schema version %d, newer than this binary supports (%d); upgrade the binary", path, n, SchemaVersion)
+			if version > SchemaVersion {
+				return fmt.Errorf("store: %s has schema version %d, newer than this binary supports (%d); upgrade the binary", path, version, SchemaVersion)
 			}
-		}
-		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
-			return fmt.Errorf("store: init %s: %w", path, err)
 		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("store: init %s: bucket %s: %w", path, name, err)
 			}
+		}
+		for ; version < SchemaVersion; version++ {
+			if err := migrations[version](tx); err != nil {
+				return fmt.Errorf("store: migrate %s from schema version %d: %w", path, version, err)
+			}
+		}
+		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return fmt.Errorf("store: init %s: %w", path, err)
 		}
 		return nil
 	})
