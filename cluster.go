@@ -2,14 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/portal/portal/app"
+	"github.com/portal/portal/store"
+	"github.com/portal/portal/store/postgres"
 )
 
 // runSandbox runs `portal sandbox`: the offline sandbox alone on its own
@@ -35,4 +41,36 @@ func runSandbox(args []string, plansFile string, log *slog.Logger, stdout, stder
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return app.RunSandbox(ctx, cfg, stdout)
+}
+
+// migrateStore runs `portal migrate-store`: the bbolt file of -data-dir
+// copied into the empty PostgreSQL database of -database-url, counts checked.
+func migrateStore(cfg app.Config, stdout io.Writer) error {
+	if cfg.DatabaseURL == "" {
+		return errors.New("migrate-store: set -database-url (or PORTAL_DATABASE_URL) to the new, empty PostgreSQL database")
+	}
+	path := filepath.Join(cfg.DataDir, "portal.db")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("migrate-store: the bbolt store %s: %w", path, err)
+	}
+	src, err := store.Open(path, store.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("migrate-store: %w (stop the portal that uses it first)", err)
+	}
+	defer src.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dst, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("migrate-store: %w", err)
+	}
+	defer dst.Close()
+	n, err := dst.Import(ctx, src)
+	if err != nil {
+		return fmt.Errorf("migrate-store: %w", err)
+	}
+	fmt.Fprintf(stdout, "copied %s into PostgreSQL: %d accounts, %d keys, %d events, %d notices, %d audit entries, %d pending checkouts (counts checked)\n",
+		path, n.Accounts, n.Keys, n.Events, n.Notices, n.Audit, n.PendingCheckouts)
+	fmt.Fprintln(stdout, "short links were not copied (they expire within a day); start the instances with -database-url")
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/billing/sandbox"
 	"github.com/portal/portal/hostkeys"
+	"github.com/portal/portal/leader"
 	"github.com/portal/portal/mailer"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
@@ -68,6 +69,15 @@ type Config struct {
 	// SMTPURL enables mail for notices (see package mailer); "" keeps them
 	// in the outbox for the ops view.
 	SMTPURL string
+	// DatabaseURL selects the PostgreSQL store for several instances
+	// (cluster.go); "" keeps bbolt in DataDir.
+	DatabaseURL string
+	// HostKeyPath or HostKeyPEM give the SSH host key every instance
+	// shares; neither: DataDir's own, created on first start, which a
+	// PostgreSQL store refuses unless AllowGeneratedHostKey.
+	HostKeyPath           string
+	HostKeyPEM            string
+	AllowGeneratedHostKey bool
 	// ReconcileEvery and ReconcileStale drive the reconciler that re-fetches
 	// accounts not synced from Stripe for ReconcileStale (defaults 10m, 1h).
 	ReconcileEvery time.Duration
@@ -127,7 +137,8 @@ func (c *Config) setDefaults() {
 type App struct {
 	cfg     Config
 	log     *slog.Logger
-	store   *store.DB
+	store   store.Store
+	elector leader.Elector
 	hostKey hostkeys.Key
 	ui      *tui.UI
 	ssh     *ssh.Server
@@ -151,15 +162,17 @@ type App struct {
 func New(cfg Config) (a *App, err error) {
 	cfg.setDefaults()
 	a = &App{cfg: cfg, log: cfg.Logger}
+	// The error returns below set a to nil: close through a copy.
+	opened := a
 	defer func() {
 		if err != nil {
-			a.closeAll()
+			opened.closeAll()
 		}
 	}()
-	if a.hostKey, err = hostkeys.LoadOrCreate(cfg.DataDir); err != nil {
+	if a.hostKey, err = loadHostKey(cfg); err != nil {
 		return nil, err
 	}
-	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "portal.db"), store.Options{Timeout: time.Second, Now: cfg.Now}); err != nil {
+	if a.store, a.elector, err = openStore(cfg); err != nil {
 		return nil, err
 	}
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -221,7 +234,7 @@ func (a *App) SSHAddr() string { return a.sshLn.Addr().String() }
 func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
 
 // Store is the portal's store.
-func (a *App) Store() *store.DB { return a.store }
+func (a *App) Store() store.Store { return a.store }
 
 // HostKeyFingerprint is the SHA256 fingerprint of the SSH host key.
 func (a *App) HostKeyFingerprint() string { return a.hostKey.Fingerprint() }
@@ -285,12 +298,8 @@ func (a *App) Run(ctx context.Context) error {
 		errc <- err
 	}
 	var bg sync.WaitGroup
-	for _, run := range []func(context.Context){
-		a.ui.Run,
-		a.ops.Run,
-		a.mailer.Run,
-		func(ctx context.Context) { a.billing.RunReconciler(ctx, a.cfg.ReconcileEvery, a.cfg.ReconcileStale) },
-	} {
+	// Sessions and the ops view run on every instance; the jobs on one.
+	for _, run := range append([]func(context.Context){a.ui.Run, a.ops.Run}, a.jobs()...) {
 		bg.Add(1)
 		go func() { defer bg.Done(); run(ctx) }()
 	}
