@@ -25,6 +25,10 @@ type Billing interface {
 	UndoCancel(ctx context.Context, accountID string) (store.Account, error)
 	CardLink(ctx context.Context, accountID string) (billing.Link, error)
 	PortalLink(ctx context.Context, accountID string) (billing.Link, error)
+	// Invoices lists the account's newest invoices; InvoiceLink hands out
+	// one's hosted page.
+	Invoices(ctx context.Context, accountID string) ([]billing.Invoice, error)
+	InvoiceLink(ctx context.Context, accountID, invoiceID string) (billing.Link, error)
 }
 
 var _ Billing = (*billing.Service)(nil)
@@ -59,5 +63,11 @@ func (noBilling) CardLink(context.Context, string) (billing.Link, error) {
 	return billing.Link{}, errNoBilling
 }
 func (noBilling) PortalLink(context.Context, string) (billing.Link, error) {
+	return billing.Link{}, errNoBilling
+}
+func (noBilling) Invoices(context.Context, string) ([]billing.Invoice, error) {
+	return nil, errNoBilling
+}
+func (noBilling) InvoiceLink(context.Context, string, string) (billing.Link, error) {
 	return billing.Link{}, errNoBilling
 }

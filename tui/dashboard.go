@@ -20,7 +20,7 @@ const noticeFresh = 24 * time.Hour
 // dashboardKeys are the dashboard's actions; each is enabled only in the
 // states where it applies, so the help line shows only what works.
 type dashboardKeys struct {
-	AddCard, ChangePlan, Cancel, Undo, Manage key.Binding
+	AddCard, ChangePlan, Cancel, Undo, Manage, Invoices key.Binding
 }
 
 // dashboard shows the account: plan, state in words, the trial countdown,
@@ -48,11 +48,12 @@ type actionDoneMsg struct {
 func newDashboard(e *env, a store.Account, notices []store.Notice) *dashboard {
 	d := &dashboard{e: e, notices: notices, now: e.now(), tick: e.nextTick()}
 	d.keys = dashboardKeys{
-		AddCard:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add a card")),
-		ChangePlan: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "change plan")),
-		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel plan")),
+		AddCard:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
+		ChangePlan: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
+		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
 		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo cancel")),
-		Manage:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "manage billing")),
+		Manage:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
+		Invoices:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invoices")),
 	}
 	d.setAccount(a)
 	return d
@@ -85,30 +86,25 @@ func (d *dashboard) setAccount(a store.Account) {
 	k := &d.keys
 	paid := a.Plan != billing.PlanFree
 	live := liveSubscription(a)
+	// The help line's words are short so it fits 80 columns with every key;
+	// the actions above say what each does.
 	k.AddCard.SetEnabled(paid && live && a.State != store.StateCanceling)
-	switch {
-	case a.State == store.StatePastDue:
-		k.AddCard.SetHelp("c", "fix card")
-	case a.HasCard:
-		k.AddCard.SetHelp("c", "replace card")
-	default:
-		k.AddCard.SetHelp("c", "add a card")
-	}
 	k.ChangePlan.SetEnabled(a.State != store.StateCanceling && a.State != store.StatePastDue)
 	if paid {
-		k.ChangePlan.SetHelp("p", "change plan")
+		k.ChangePlan.SetHelp("p", "plan")
 	} else {
 		k.ChangePlan.SetHelp("p", "upgrade")
 	}
 	k.Cancel.SetEnabled(paid && live && a.State != store.StateCanceling && a.State != store.StatePastDue)
 	k.Undo.SetEnabled(a.State == store.StateCanceling)
 	k.Manage.SetEnabled(a.CustomerID != "")
+	k.Invoices.SetEnabled(a.CustomerID != "")
 }
 
 func (d *dashboard) Bindings() []key.Binding {
 	k := d.keys
 	var out []key.Binding
-	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Manage} {
+	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage} {
 		if b.Enabled() {
 			out = append(out, b)
 		}
@@ -187,6 +183,9 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 		case key.Matches(msg, k.Manage):
 			s := newPortalScreen(d.e, d.account)
+			return s, s.Init()
+		case key.Matches(msg, k.Invoices):
+			s := newInvoicesScreen(d.e, d.account)
 			return s, s.Init()
 		}
 	}

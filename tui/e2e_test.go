@@ -136,6 +136,8 @@ func TestJourneyNoCardLocksThenFree(t *testing.T) {
 	s.WaitFor(t, "Your account is locked") // by itself
 	s.WaitFor(t, "trial ended")
 	s.Type("f")
+	s.WaitFor(t, "Switch to Free now? (y/n)")
+	s.Type("y")
 	s.WaitFor(t, "Plan          Free")
 	s.WaitFor(t, "State         free")
 	if a := account(t, p, key); a.Plan != "free" || a.State != store.StateFree {

@@ -21,8 +21,11 @@ func ValidateEmail(s string) (string, error) {
 		return "", errors.New("Enter your email address.")
 	case len(s) > maxEmailLen:
 		return "", errors.New("That address is too long: 254 characters at most.")
-	case strings.ContainsAny(s, "<>\"()"):
+	case strings.ContainsAny(s, "<>()"):
 		return "", errors.New("Enter the bare address, like you@example.com, without a name or brackets.")
+	case strings.Contains(s, "\""):
+		// A quoted local part is valid mail syntax few systems accept.
+		return "", errors.New("Enter the address without quotation marks, like you@example.com.")
 	}
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Name != "" || addr.Address != s {
@@ -39,7 +42,12 @@ func ValidateEmail(s string) (string, error) {
 		strings.Contains(domain, ".."):
 		return "", errors.New("The domain after @ needs a dot, like example.com.")
 	}
-	for _, label := range strings.Split(domain, ".") {
+	labels := strings.Split(domain, ".")
+	if tld := labels[len(labels)-1]; len(tld) < 2 || strings.Trim(tld, "0123456789") == "" {
+		// No top-level domain has one letter, or only digits.
+		return "", errors.New("The domain must end in a real top-level domain, like .com or .io.")
+	}
+	for _, label := range labels {
 		if len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
 			return "", errors.New("The domain after @ is not valid.")
 		}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/portal/portal/billing"
@@ -21,6 +22,24 @@ func plural(n int, unit string) string {
 		return fmt.Sprintf("1 %s", unit)
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// durationWords says a setting's length in words: "30 minutes", "1 hour
+// 30 minutes", "45 seconds" (Duration.String's "30m0s" is for programmers).
+func durationWords(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	var parts []string
+	if h > 0 {
+		parts = append(parts, plural(h, "hour"))
+	}
+	if m > 0 {
+		parts = append(parts, plural(m, "minute"))
+	}
+	if sec > 0 || len(parts) == 0 {
+		parts = append(parts, plural(sec, "second"))
+	}
+	return strings.Join(parts, " ")
 }
 
 // formatLeft says how long is left in the two largest units that matter:

@@ -121,6 +121,21 @@ var goldenCases = []struct {
 		a := trialAccount()
 		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
 		h.fb.err = errStripeDown
+		h.load(a).keys("f", "y")
+	}},
+	{"invoices", func(h *harness) {
+		h.fb.invoices = testInvoices()
+		h.load(activeAccount()).keys("i")
+	}},
+	{"invoices-link", func(h *harness) {
+		h.fb.invoices = testInvoices()
+		h.fb.link = billing.Link{URL: "http://127.0.0.1:8080/l/abcdefghij"}
+		h.load(activeAccount()).keys("i", "down", "enter")
+	}},
+	{"invoices-none", func(h *harness) { h.load(activeAccount()).keys("i") }},
+	{"locked-free-confirm", func(h *harness) {
+		a := trialAccount()
+		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
 		h.load(a).keys("f")
 	}},
 	{"addcard-loading", func(h *harness) {
@@ -253,5 +268,18 @@ func TestGoldenLarge(t *testing.T) {
 	checkGolden(t, "addcard-waiting-120x40", h.view())
 	if got := decodeDrawnQR(t, h.view(), true); got != sandboxURL {
 		t.Errorf("QR code on screen decodes to %q, want %q", got, sandboxURL)
+	}
+}
+
+// testInvoices are an account's invoices, newest first, as billing lists
+// them: a paid upgrade, a paid renewal, the trial's $0 start.
+func testInvoices() []billing.Invoice {
+	return []billing.Invoice{
+		{ID: "in_3", Number: "A1B2C3-0003", Date: fixedNow.Add(-2 * 24 * time.Hour), Plan: "M", Amount: 2000, Currency: "usd",
+			Status: "paid", URL: "http://127.0.0.1:8080/sandbox/invoice/in_3"},
+		{ID: "in_2", Number: "A1B2C3-0002", Date: fixedNow.Add(-10 * 24 * time.Hour), Plan: "S", Amount: 900, Currency: "usd",
+			Status: "open", URL: "http://127.0.0.1:8080/sandbox/invoice/in_2"},
+		{ID: "in_1", Number: "A1B2C3-0001", Date: fixedNow.Add(-40 * 24 * time.Hour), Plan: "S", Amount: 0, Currency: "usd",
+			Status: "paid", URL: "http://127.0.0.1:8080/sandbox/invoice/in_1"},
 	}
 }

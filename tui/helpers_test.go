@@ -37,9 +37,11 @@ type fakeBilling struct {
 	account store.Account // returned by the account-changing calls
 	link    billing.Link
 	preview billing.Preview
-	err     error // returned by every call when set
-	calls   []string
-	trial   int // days
+	// invoices is what Invoices lists.
+	invoices []billing.Invoice
+	err      error // returned by every call when set
+	calls    []string
+	trial    int // days
 }
 
 func newFakeBilling() *fakeBilling {
@@ -89,6 +91,12 @@ func (f *fakeBilling) CardLink(context.Context, string) (billing.Link, error) {
 }
 func (f *fakeBilling) PortalLink(context.Context, string) (billing.Link, error) {
 	return f.link, f.record("PortalLink")
+}
+func (f *fakeBilling) Invoices(context.Context, string) ([]billing.Invoice, error) {
+	return f.invoices, f.record("Invoices")
+}
+func (f *fakeBilling) InvoiceLink(_ context.Context, _, id string) (billing.Link, error) {
+	return f.link, f.record("InvoiceLink " + id)
 }
 
 // scheduled is a tick the harness holds instead of waiting for it.

@@ -21,7 +21,11 @@ type lockedScreen struct {
 	cursor  int
 	busy    bool
 	err     string
-	keys    struct{ Up, Down, Choose key.Binding }
+	// confirming is set while "Switch to Free now?" waits for y or n: a
+	// switch to Free ends the paid plan at once, so it is confirmed like a
+	// cancellation.
+	confirming bool
+	keys       struct{ Up, Down, Choose, Yes, No key.Binding }
 }
 
 type lockedChoice struct {
@@ -35,6 +39,8 @@ func newLockedScreen(e *env, a store.Account, notices []store.Notice) *lockedScr
 	l.keys.Up = key.NewBinding(key.WithKeys("up", "shift+tab"), key.WithHelp("↑/↓", "move"))
 	l.keys.Down = key.NewBinding(key.WithKeys("down", "tab"))
 	l.keys.Choose = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose"))
+	l.keys.Yes = key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y", "switch to Free"))
+	l.keys.No = key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep choosing"))
 	l.setAccount(a, notices)
 	return l
 }
@@ -43,19 +49,18 @@ func (l *lockedScreen) setAccount(a store.Account, notices []store.Notice) {
 	l.account, l.notices = a, notices
 	cat := l.e.billing.Catalog()
 	plan := planLine(cat, a.Plan)
-	card := lockedChoice{key: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add a card")),
+	card := lockedChoice{key: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
 		label: "Add a card and unlock " + plan, run: (*lockedScreen).addCard}
-	free := lockedChoice{key: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "free plan")),
-		label: "Switch to Free now", run: (*lockedScreen).chooseFree}
+	free := lockedChoice{key: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "free")),
+		label: "Switch to Free now", run: (*lockedScreen).confirmFree}
 	switch a.State {
 	case store.StateLockedUnpaid:
-		card.key.SetHelp("c", "fix card")
 		card.label = "Fix your card: the open invoice is paid with it"
-		manage := lockedChoice{key: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "manage billing")),
+		manage := lockedChoice{key: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
 			label: "Manage billing: invoices, card, details on Stripe", run: (*lockedScreen).manage}
 		l.choices = []lockedChoice{card, manage, free}
 	case store.StateLockedCanceled:
-		pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "choose a plan")),
+		pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
 			label: "Choose a paid plan (with a card)", run: (*lockedScreen).pickPlan}
 		l.choices = []lockedChoice{pick, free}
 	default:
@@ -67,6 +72,9 @@ func (l *lockedScreen) setAccount(a store.Account, notices []store.Notice) {
 func (l *lockedScreen) TakesText() bool { return false }
 
 func (l *lockedScreen) Bindings() []key.Binding {
+	if l.confirming {
+		return []key.Binding{l.keys.Yes, l.keys.No}
+	}
 	out := []key.Binding{l.keys.Up, l.keys.Choose}
 	for _, c := range l.choices {
 		out = append(out, c.key)
@@ -95,6 +103,16 @@ func (l *lockedScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		return l, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
 	case tea.KeyMsg:
 		if l.busy {
+			return l, nil
+		}
+		if l.confirming {
+			switch {
+			case key.Matches(msg, l.keys.Yes):
+				l.confirming = false
+				return l.chooseFree()
+			case key.Matches(msg, l.keys.No):
+				l.confirming = false
+			}
 			return l, nil
 		}
 		switch {
@@ -127,6 +145,11 @@ func (l *lockedScreen) manage() (screen, tea.Cmd) {
 
 func (l *lockedScreen) pickPlan() (screen, tea.Cmd) {
 	return newPlanPicker(l.e, l.account, pickChange), nil
+}
+
+func (l *lockedScreen) confirmFree() (screen, tea.Cmd) {
+	l.confirming, l.err = true, ""
+	return l, nil
 }
 
 func (l *lockedScreen) chooseFree() (screen, tea.Cmd) {
@@ -178,6 +201,10 @@ func (l *lockedScreen) View() string {
 		b.WriteString("\n")
 	}
 	switch {
+	case l.confirming:
+		plan := planName(l.e.billing.Catalog(), l.account.Plan)
+		b.WriteString("\n" + wrap("Switching to Free ends "+plan+" now; you can choose a paid plan again later.", w))
+		b.WriteString("\n" + s.Focused.Render("Switch to Free now? (y/n)"))
 	case l.busy:
 		b.WriteString("\n" + s.Subtle.Render("Switching to Free…"))
 	case l.err != "":

@@ -123,6 +123,9 @@ func loadAccount(e *env) tea.Cmd {
 	}
 }
 
+// TakesText reports whether printable keys go to a text field now.
+func (m *Model) TakesText() bool { return m.screen != nil && m.screen.TakesText() }
+
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {

@@ -72,7 +72,9 @@ func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		r.pending = false
 		switch {
 		case errors.Is(msg.Err, store.ErrEmailTaken):
-			r.err = "That address is already in use by another account."
+			// Keys cannot be linked from here yet: say the two ways on.
+			r.err = "That address already has an account, registered with another key. Connect with that key " +
+				"to use it, or register this key with another address."
 		case errors.Is(msg.Err, store.ErrKeyTaken):
 			// Another session registered this key meanwhile: show its account.
 			return r, loadAccount(r.c)
@@ -85,7 +87,12 @@ func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		return r, func() tea.Msg { return accountLoadedMsg{Account: msg.Account} }
 	}
 	var cmd tea.Cmd
+	before := r.input.Value()
 	r.input, cmd = r.input.Update(msg)
+	if r.input.Value() != before {
+		// The message was about what was there; it goes with it.
+		r.err = ""
+	}
 	return r, cmd
 }
 

@@ -1,9 +1,11 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/store"
 )
 
 // "ab", left, alt+d used to panic inside bubbles' textinput and end the
@@ -21,5 +23,21 @@ func TestRegisterDeleteWordForwardAtLastRune(t *testing.T) {
 	}
 	if got := r.input.Value(); got != "ac" {
 		t.Errorf("field holds %q, want %q", got, "ac")
+	}
+}
+
+// "Already in use" is about the address that was typed: it goes as soon as
+// the address changes, and says what to do instead.
+func TestRegisterErrorClearsWhileTyping(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.send(accountLoadedMsg{NotFound: true})
+	h.keys("taken@example.com")
+	h.send(registerFailedMsg{Err: store.ErrEmailTaken})
+	if v := h.view(); !strings.Contains(v, "Connect with that key") {
+		t.Fatalf("duplicate address gives no way forward:\n%s", v)
+	}
+	h.send(tea.KeyMsg{Type: tea.KeyBackspace})
+	if v := h.view(); strings.Contains(v, "already has an account") {
+		t.Errorf("the error stays while a new address is typed:\n%s", v)
 	}
 }

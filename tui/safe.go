@@ -26,6 +26,10 @@ type safeModel struct {
 	ctx ssh.Context
 	// quit ends the program from View, which cannot return a command.
 	quit func()
+	// keys holds the rest of a message of several keys (see keysplit.go).
+	keys *keyQueue
+	// dead is set once the model panicked: nothing more is handed to it.
+	dead bool
 }
 
 // panicMsg reports a panic recovered in a command.
@@ -46,20 +50,45 @@ func (s safeModel) Init() (cmd tea.Cmd) {
 	return s.wrap(s.m.Init())
 }
 
-func (s safeModel) Update(msg tea.Msg) (model tea.Model, cmd tea.Cmd) {
-	switch msg.(type) {
+func (s safeModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if s.keys == nil {
+		s.keys = &keyQueue{}
+	}
+	switch msg := msg.(type) {
 	case panicMsg, shutdownMsg:
 		return s, tea.Quit
+	case keyStepMsg:
+		cmd := s.step(msg)
+		return s, cmd
+	case tea.KeyMsg:
+		if s.keys.waiting || len(s.keys.pending) > 0 || splittable(msg) {
+			s.keys.pending = append(s.keys.pending, splitKeys(msg)...)
+			if s.keys.waiting {
+				return s, nil
+			}
+			cmd := s.drain(nil)
+			return s, cmd
+		}
+	}
+	cmd := s.update(msg)
+	return s, cmd
+}
+
+// update hands msg to the session's model, recovering a panic.
+func (s *safeModel) update(msg tea.Msg) (cmd tea.Cmd) {
+	if s.dead {
+		return nil
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			s.recovered("Update", r)
-			model, cmd = s, tea.Quit
+			s.dead = true
+			cmd = tea.Quit
 		}
 	}()
 	next, cmd := s.m.Update(msg)
 	s.m = next
-	return s, s.wrap(cmd)
+	return s.wrap(cmd)
 }
 
 func (s safeModel) View() (v string) {

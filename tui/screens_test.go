@@ -120,6 +120,14 @@ func TestLockedFollowsAccount(t *testing.T) {
 	}
 	h.fb.account = freeAccount()
 	h.keys("f")
+	if len(h.fb.calls) != 0 || !strings.Contains(h.view(), "Switch to Free now? (y/n)") {
+		t.Fatalf("f acted without asking: calls %q\n%s", h.fb.calls, h.view())
+	}
+	h.keys("n")
+	if strings.Contains(h.view(), "(y/n)") || len(h.fb.calls) != 0 {
+		t.Fatalf("n did not keep the choices:\n%s", h.view())
+	}
+	h.keys("f", "y")
 	if got := h.fb.calls; len(got) != 1 || got[0] != "ChoosePlan free" {
 		t.Fatalf("billing calls %q", got)
 	}
@@ -272,5 +280,25 @@ func TestTrialLengthFollowsBilling(t *testing.T) {
 	}
 	if got := trialFraction(40*24*time.Hour, 30); got != 1 {
 		t.Errorf("trialFraction of an extended trial = %v, want a full bar", got)
+	}
+}
+
+// A setting's length reads in words ("Closed after 30 minutes…"), never
+// as Duration.String's "30m0s".
+func TestDurationWords(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{30 * time.Minute, "30 minutes"},
+		{time.Hour, "1 hour"},
+		{90 * time.Minute, "1 hour 30 minutes"},
+		{3 * time.Second, "3 seconds"},
+		{time.Minute + time.Second, "1 minute 1 second"},
+		{0, "0 seconds"},
+	} {
+		if got := durationWords(tt.d); got != tt.want {
+			t.Errorf("durationWords(%v) = %q, want %q", tt.d, got, tt.want)
+		}
 	}
 }

@@ -17,6 +17,13 @@ import (
 // state, trial and card, for scripts. Times are RFC 3339 in UTC; absent
 // values are null.
 type Status struct {
+	// Registered is false for a key with no account; then only Admin and
+	// Message are set.
+	Registered bool `json:"registered"`
+	// Admin is set for an admin key: it opens the ops view, not an account.
+	Admin   bool   `json:"admin,omitempty"`
+	Message string `json:"message,omitempty"`
+
 	Email              string       `json:"email"`
 	Plan               string       `json:"plan"`
 	PlanName           string       `json:"plan_name"`
@@ -57,7 +64,8 @@ type StatusMoney struct {
 // statusOf describes a at time now (the billing clock).
 func statusOf(a store.Account, b Billing, now time.Time) Status {
 	st := Status{
-		Email: a.Email, Plan: a.Plan, PlanName: planName(b.Catalog(), a.Plan), State: string(a.State),
+		Registered: true,
+		Email:      a.Email, Plan: a.Plan, PlanName: planName(b.Catalog(), a.Plan), State: string(a.State),
 		StateText: stateText(a), PaymentPending: a.PaymentPending, Locked: a.State.Locked(),
 		CancelAtPeriodEnd: a.CancelAtPeriodEnd, SubscriptionStatus: a.SubscriptionStatus,
 	}
@@ -123,11 +131,7 @@ func (st Status) text(b Billing) string {
 // the exit status: 0, 1 for an unregistered key or a store failure, 2 for
 // bad arguments.
 func (u *UI) runStatus(s ssh.Session, args []string) int {
-	var out, errOut io.Writer = s, s.Stderr()
-	if _, _, pty := s.Pty(); pty {
-		// A terminal in raw mode needs CR LF.
-		out, errOut = crlfWriter{out}, crlfWriter{errOut}
-	}
+	out, errOut := u.plainWriters(s)
 	asJSON := false
 	for _, a := range args {
 		switch a {
@@ -143,11 +147,17 @@ func (u *UI) runStatus(s ssh.Session, args []string) int {
 		fmt.Fprintln(errOut, "status: this portal accepts public-key authentication only")
 		return 1
 	}
+	admin := u.cfg.Admins != nil && u.cfg.Ops != nil && u.cfg.Admins.IsAdmin(id.Fingerprint)
 	a, err := u.cfg.Store.AccountByKey(id.Fingerprint)
 	switch {
+	case admin:
+		// An admin key opens the ops view whether or not it also has an
+		// account: say what it is.
+		return u.printNoAccount(out, errOut, asJSON, Status{Admin: true,
+			Message: "This is an admin key: connect with `ssh -t` and no command for the ops view."}, 0)
 	case errors.Is(err, store.ErrNotFound):
-		fmt.Fprintln(errOut, "This key is not registered: connect with `ssh -t` and no command to register it.")
-		return 1
+		return u.printNoAccount(out, errOut, asJSON, Status{
+			Message: "This key is not registered: connect with `ssh -t` and no command to register it."}, 1)
 	case err != nil:
 		u.cfg.Logger.Error("status: load account", "key", id.Fingerprint, "err", err)
 		fmt.Fprintln(errOut, "We could not read your account right now; please try again.")
@@ -162,6 +172,27 @@ func (u *UI) runStatus(s ssh.Session, args []string) int {
 	}
 	_, _ = io.WriteString(out, st.text(u.cfg.Billing))
 	return 0
+}
+
+// printNoAccount answers status for a key without an account: JSON on
+// stdout with --json (scripts parse stdout), else the message (on stderr
+// when it is an error, exit != 0).
+func (u *UI) printNoAccount(out, errOut io.Writer, asJSON bool, st Status, exit int) int {
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(struct {
+			Registered bool   `json:"registered"`
+			Admin      bool   `json:"admin"`
+			Message    string `json:"message"`
+		}{st.Registered, st.Admin, st.Message})
+		return exit
+	}
+	if exit == 0 {
+		errOut = out
+	}
+	fmt.Fprintln(errOut, st.Message)
+	return exit
 }
 
 // crlfWriter turns LF into CR LF for a session with a terminal.

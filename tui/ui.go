@@ -1,18 +1,19 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
 	"github.com/charmbracelet/wish/activeterm"
-	bm "github.com/charmbracelet/wish/bubbletea"
 	"github.com/charmbracelet/wish/ratelimiter"
 	"github.com/muesli/termenv"
 	"github.com/portal/portal/store"
@@ -105,11 +106,11 @@ func (u *UI) Shutdown() {
 // commands for sessions without a terminal → active terminal → Bubble Tea.
 func (u *UI) Middleware() []wish.Middleware {
 	return []wish.Middleware{
-		bm.MiddlewareWithProgramHandler(u.program, termenv.Ascii),
+		programMiddleware(u.cfg.Logger, u.program),
 		activeterm.Middleware(),
 		u.commandMiddleware(),
 		identityMiddleware(),
-		ratelimiter.Middleware(ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000)),
+		rateLimitMiddleware(ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000)),
 		loggingMiddleware(u.cfg.Logger, time.Now),
 		recoverMiddleware(u.cfg.Logger),
 	}
@@ -117,7 +118,8 @@ func (u *UI) Middleware() []wish.Middleware {
 
 // commandMiddleware answers sessions with a command (ssh host status) or
 // without a PTY (ssh -T) in plain text, instead of hanging on a terminal
-// that will never come. `status [--json]` prints the account for scripts.
+// that will never come. `status [--json]` prints the account for scripts,
+// `invoices [--json]` its invoices.
 func (u *UI) commandMiddleware() wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
@@ -130,7 +132,7 @@ func (u *UI) commandMiddleware() wish.Middleware {
 				case u.closing.Load():
 					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
 				case s.Context().Value(idleClosedKey{}) != nil:
-					_, _ = io.WriteString(s, "Closed after "+u.cfg.IdleTimeout.String()+" without input.\r\n")
+					_, _ = io.WriteString(s, "Closed after "+durationWords(u.cfg.IdleTimeout)+" without input.\r\n")
 				case s.Context().Value(panickedKey{}) != nil:
 					_, _ = io.WriteString(s, "Something went wrong on our side; your account is safe. Please reconnect.\r\n")
 					_ = s.Exit(1)
@@ -141,13 +143,17 @@ func (u *UI) commandMiddleware() wish.Middleware {
 				_ = s.Exit(u.runStatus(s, args[1:]))
 				return
 			}
+			if args := s.Command(); len(args) > 0 && args[0] == "invoices" {
+				_ = s.Exit(u.runInvoices(s, args[1:]))
+				return
+			}
 			cmd := strings.Join(s.Command(), " ")
 			if cmd == "" {
 				wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+
-					"For scripts: ssh <host> status [--json].")
+					"For scripts: ssh <host> status [--json] or invoices [--json].")
 				return
 			}
-			wish.Fatalf(s, "Unknown command %q. The one command is status [--json]; "+
+			wish.Fatalf(s, "Unknown command %q. The commands are status [--json] and invoices [--json]; "+
 				"connect without a command for the interactive portal.\n", cmd)
 		}
 	}
@@ -159,7 +165,7 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	if !ok {
 		return nil
 	}
-	r := bm.MakeRenderer(s)
+	r, query := newSessionRenderer(s)
 	if env := s.Environ(); hasEnv(env, "NO_COLOR") {
 		r.SetColorProfile(termenv.Ascii)
 	}
@@ -179,8 +185,19 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		model = u.cfg.Ops(c)
 	}
 	var p *tea.Program
-	model = safeModel{m: model, log: u.cfg.Logger, ctx: s.Context(), quit: func() { go p.Quit() }}
+	model = safeModel{m: model, log: u.cfg.Logger, ctx: s.Context(), quit: func() { go p.Quit() }, keys: &keyQueue{}}
 	in := newInputReader(s.Context(), s, u.cfg.InputRate)
+	if query {
+		if _, err := io.WriteString(s, termQuery); err == nil {
+			in.replies = &termReplies{until: time.Now().Add(replyWindow), background: func(dark bool) {
+				if !dark {
+					r.SetHasDarkBackground(false)
+					// Any message redraws the screen in the new colours.
+					go p.Send(backgroundMsg{})
+				}
+			}}
+		}
+	}
 	p = tea.NewProgram(model,
 		tea.WithInput(in), tea.WithOutput(s),
 		tea.WithAltScreen(), tea.WithoutSignalHandler(),
@@ -210,6 +227,10 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	return p
 }
 
+// backgroundMsg tells the session the terminal reported a light
+// background; the next frame uses the colours for it.
+type backgroundMsg struct{}
+
 // idleClosedKey marks, in the session's context, a session the idle timeout
 // ended, for commandMiddleware to say so once the program is gone.
 type idleClosedKey struct{}
@@ -224,13 +245,25 @@ func hasEnv(env []string, name string) bool {
 }
 
 // inputReader reads a session's input at most rate bytes per second and
-// records when the client last sent any (for the idle timeout).
+// records when the client last sent any (for the idle timeout). It also
+// takes the terminal's replies to termQuery out of the stream, and hands
+// Bubble Tea at most readChunk bytes a read (see readChunk).
 type inputReader struct {
-	ctx   context.Context
-	r     io.Reader
-	limit *rate.Limiter
-	nano  atomic.Int64
+	ctx     context.Context
+	r       io.Reader
+	limit   *rate.Limiter
+	nano    atomic.Int64
+	replies *termReplies
+	buf     []byte // read from the session, not yet handed on
+	pending []byte
 }
+
+// readChunk is one less than Bubble Tea v1's read buffer. A read that fills
+// its buffer makes it hold back trailing runes until more input comes, so a
+// plain paste of exactly 512 bytes (or 100 KiB) showed nothing until the
+// next key. Chunks end on a rune boundary and before an escape sequence cut
+// by the chunk's end, so neither is torn in two.
+const readChunk = 255
 
 func newInputReader(ctx context.Context, r io.Reader, bytesPerSec int) *inputReader {
 	i := &inputReader{ctx: ctx, r: r, limit: rate.NewLimiter(rate.Limit(bytesPerSec), bytesPerSec)}
@@ -239,17 +272,54 @@ func newInputReader(ctx context.Context, r io.Reader, bytesPerSec int) *inputRea
 }
 
 func (i *inputReader) Read(p []byte) (int, error) {
-	if len(p) > i.limit.Burst() {
-		p = p[:i.limit.Burst()]
+	for len(i.pending) == 0 {
+		if i.buf == nil {
+			i.buf = make([]byte, min(i.limit.Burst(), 4096))
+		}
+		n, err := i.r.Read(i.buf)
+		if n > 0 {
+			i.nano.Store(time.Now().UnixNano())
+			// Waiting after the read holds back the next one; it ends early
+			// only when the session does, and then the data read is still
+			// returned.
+			_ = i.limit.WaitN(i.ctx, n)
+			i.pending = i.replies.filter(i.buf[:n], time.Now())
+		}
+		if err != nil {
+			if len(i.pending) == 0 {
+				return 0, err
+			}
+			break
+		}
 	}
-	n, err := i.r.Read(p)
-	if n > 0 {
-		i.nano.Store(time.Now().UnixNano())
-		// Waiting after the read holds back the next one; it ends early only
-		// when the session does, and then the data read is still returned.
-		_ = i.limit.WaitN(i.ctx, n)
+	n := chunkLen(i.pending, min(len(p), readChunk))
+	copy(p, i.pending[:n])
+	i.pending = i.pending[n:]
+	if len(i.pending) == 0 {
+		i.pending = nil
 	}
-	return n, err
+	return n, nil
+}
+
+// chunkLen is how much of b to hand on in a read of at most max bytes.
+func chunkLen(b []byte, limit int) int {
+	if len(b) <= limit {
+		return len(b)
+	}
+	n := limit
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	// An escape sequence is a few bytes (a mouse report at most ~20): one
+	// starting close before the cut moves to the next chunk.
+	from := max(n-24, 0)
+	if esc := bytes.LastIndexByte(b[from:n], 0x1b); esc >= 0 && from+esc > 0 {
+		n = from + esc
+	}
+	if n == 0 {
+		n = limit
+	}
+	return n
 }
 
 func (i *inputReader) last() time.Time { return time.Unix(0, i.nano.Load()) }

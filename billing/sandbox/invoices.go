@@ -67,6 +67,7 @@ func (s *Sandbox) newInvoice(t *txn, sub *subscription, reason string, lines []i
 	inv.Lines.URL = "/v1/invoices/" + *inv.ID + "/lines"
 	if s.cfg.BaseURL != "" {
 		inv.HostedInvoiceURL = ptr(s.cfg.BaseURL + "/invoice/" + *inv.ID)
+		inv.InvoicePDF = ptr(s.cfg.BaseURL + "/invoice/" + *inv.ID + "/pdf")
 	}
 	s.put(t, inv)
 	s.emit(t, "invoice.created", inv, nil)

@@ -18,6 +18,7 @@ var templateFS embed.FS
 var (
 	checkoutTmpl = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/checkout.html"))
 	portalTmpl   = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/portal.html"))
+	invoiceTmpl  = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/invoice.html"))
 )
 
 // pages registers the hosted pages a browser sees.
@@ -28,6 +29,13 @@ func (s *Sandbox) pages() {
 	s.mux.HandleFunc("POST /portal/{id}/card", s.portalCard)
 	s.mux.HandleFunc("POST /portal/{id}/plan", s.portalPlan)
 	s.mux.HandleFunc("POST /portal/{id}/cancel", s.portalCancel)
+	s.mux.HandleFunc("GET /invoice/{id}", s.invoicePage)
+	s.mux.HandleFunc("GET /invoice/{id}/pdf", s.invoicePDF)
+}
+
+// priceLabel is a plan's price the portal's way: "$9.00/month".
+func (s *Sandbox) priceLabel(amount int64, currency, interval string) string {
+	return s.cfg.Amount(amount, currency) + "/" + interval
 }
 
 // cardForm is what the card fields show back after an error: everything
@@ -119,7 +127,7 @@ func (s *Sandbox) checkoutView(cs *checkoutSession, now int64) checkoutView {
 	v.AskEmail = cs.Mode == "subscription" && cs.Customer == nil && cs.CustomerEmail == nil
 	for _, l := range cs.LineItems {
 		if p, ok := get[*price](s.st, l.Price); ok {
-			line := fmt.Sprintf("%s — %s / %s", s.productName(p.Product), money(p.UnitAmount*l.Quantity, p.Currency), p.Recurring.Interval)
+			line := s.productName(p.Product) + " — " + s.priceLabel(p.UnitAmount*l.Quantity, p.Currency, p.Recurring.Interval)
 			if cs.SubTrialDays > 0 {
 				line += fmt.Sprintf(", after a %d-day free trial", cs.SubTrialDays)
 			}
@@ -204,6 +212,7 @@ type portalView struct {
 	Title, ID, Email, Card, Done, ReturnURL string
 	Found                                   bool
 	Subs                                    []portalSub
+	Invoices                                []invoiceRow
 }
 
 type portalSub struct {
@@ -238,7 +247,7 @@ func (s *Sandbox) portalView(ps *portalSession) portalView {
 	}
 	if c.InvoiceSettings.DefaultPaymentMethod != nil {
 		if pm, ok := get[*paymentMethod](s.st, *c.InvoiceSettings.DefaultPaymentMethod); ok {
-			v.Card = fmt.Sprintf("%s ending in %s, expires %02d/%d", pm.Card.Brand, pm.Card.Last4, pm.Card.ExpMonth, pm.Card.ExpYear%100)
+			v.Card = fmt.Sprintf("%s, expires %02d/%02d", s.cfg.Card(pm.Card.Brand, pm.Card.Last4), pm.Card.ExpMonth, pm.Card.ExpYear%100)
 		}
 	}
 	var prices []*price
@@ -253,7 +262,7 @@ func (s *Sandbox) portalView(ps *portalSession) portalView {
 			continue
 		}
 		it := sub.Items.Data[0]
-		psub := portalSub{ID: sub.ID, Plan: s.productName(it.Price.Product) + " — " + money(it.Price.UnitAmount, it.Price.Currency) + " / " + it.Price.Recurring.Interval,
+		psub := portalSub{ID: sub.ID, Plan: s.productName(it.Price.Product) + " — " + s.priceLabel(it.Price.UnitAmount, it.Price.Currency, it.Price.Recurring.Interval),
 			Status: sub.Status, Canceling: sub.CancelAtPeriodEnd,
 			CanChange: len(sub.Items.Data) == 1 && (sub.Status == "active" || sub.Status == "trialing" || sub.Status == "past_due")}
 		end := time.Unix(sub.CurrentPeriodEnd, 0).UTC().Format("2 Jan 2006")
@@ -268,11 +277,12 @@ func (s *Sandbox) portalView(ps *portalSession) portalView {
 		for _, p := range prices {
 			if p.Currency == sub.Currency && p.Recurring.Interval == it.Price.Recurring.Interval {
 				psub.Prices = append(psub.Prices, portalPrice{ID: p.ID, Current: p.ID == it.Price.ID,
-					Label: s.productName(p.Product) + " — " + money(p.UnitAmount, p.Currency) + " / " + p.Recurring.Interval})
+					Label: s.productName(p.Product) + " — " + s.priceLabel(p.UnitAmount, p.Currency, p.Recurring.Interval)})
 			}
 		}
 		v.Subs = append(v.Subs, psub)
 	}
+	v.Invoices = s.invoiceRows(c.ID)
 	return v
 }
 
@@ -324,7 +334,12 @@ func (s *Sandbox) portalAction(w http.ResponseWriter, r *http.Request, act func(
 		http.Error(w, "the sandbox could not store the change", http.StatusInternalServerError)
 		return
 	}
-	http.Redirect(w, r, "../"+ps.ID+"?done="+done, http.StatusSeeOther)
+	// A relative Location, resolved by the browser against the page it
+	// posted from: http.Redirect would make it absolute from the path this
+	// handler sees, without the prefix the sandbox is mounted under
+	// (/sandbox), and the browser landed on a 404.
+	w.Header().Set("Location", "../"+ps.ID+"?done="+done)
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 func (s *Sandbox) portalCard(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/portal/portal/internal/secfile"
 	"log/slog"
 	"net/http"
 	"os"
@@ -54,6 +55,11 @@ type Config struct {
 	// no lock held. Whatever reads Now() for display (a countdown) can
 	// redraw then instead of at its next tick.
 	OnAdvance func()
+	// Amount and Card write amounts ("$9.00") and cards ("Visa •••• 4242")
+	// on the hosted pages; the portal passes its own, so its pages read like
+	// its screens. Defaults: "9.00 usd" and "visa •••• 4242".
+	Amount func(amount int64, currency string) string
+	Card   func(brand, last4 string) string
 }
 
 // Sandbox is an offline, stateful stand-in for the Stripe API subset the
@@ -97,6 +103,12 @@ func Open(cfg Config) (*Sandbox, error) {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Amount == nil {
+		cfg.Amount = money
+	}
+	if cfg.Card == nil {
+		cfg.Card = func(brand, last4 string) string { return brand + " •••• " + last4 }
 	}
 	if cfg.Tick == 0 {
 		cfg.Tick = time.Second
@@ -273,7 +285,7 @@ func LoadOrCreateAPIKey(path string) (string, error) {
 // creates the file (mode 0600, exclusively, so concurrent first uses agree)
 // holding prefix and n random bytes in hex.
 func loadOrCreateSecret(path, prefix string, n int, what string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := secfile.ReadFile(path, secfile.Private, "sandbox: "+what)
 	if err == nil {
 		sec := strings.TrimSpace(string(b))
 		if !strings.HasPrefix(sec, prefix) || len(sec) == len(prefix) {
@@ -282,7 +294,7 @@ func loadOrCreateSecret(path, prefix string, n int, what string) (string, error)
 		return sec, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("sandbox: read %s: %w", what, err)
+		return "", err
 	}
 	raw := make([]byte, n)
 	if _, err := rand.Read(raw); err != nil {

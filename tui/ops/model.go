@@ -105,6 +105,15 @@ func (m *model) current() screen {
 	return m.screens[m.tab]
 }
 
+// TakesText reports whether printable keys go to a text field now (the
+// search, a dialog's number), for the session's key splitting.
+func (m *model) TakesText() bool {
+	if m.dialog != nil {
+		return m.dialog.stage == stageNumber
+	}
+	return m.current().takesText()
+}
+
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:

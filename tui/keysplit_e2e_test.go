@@ -1,0 +1,55 @@
+package tui_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/portal/portal/portaltest"
+	"golang.org/x/crypto/ssh"
+)
+
+// runTour plays a whole sequence of keys, one string a screen, as the
+// customer key: the email and enter on register; "4", "2" and enter on the
+// plan picker; on the dashboard "p" (change plan), "3", "5" and "?" (full
+// help). It types either one write a screen or one write a key, and returns
+// the last screen.
+func runTour(t *testing.T, p *portaltest.Portal, key ssh.Signer, email string, together bool) string {
+	t.Helper()
+	customerTour := []string{email + "\r", "42\r", "p35?"}
+	s := p.Connect(t, key, portaltest.WithSize(100, 30))
+	waits := []string{"choose a plan", "Your account\n", "› 5"}
+	s.WaitFor(t, "Email")
+	for i, screen := range customerTour {
+		if together {
+			if _, err := s.Write([]byte(screen)); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			for _, r := range screen {
+				s.Type(string(r))
+			}
+		}
+		s.WaitFor(t, waits[i])
+	}
+	s.WaitFor(t, "1-5   pick") // the full help is open
+	return s.Screen()
+}
+
+// Typing a whole screen's keys in one write ends where typing them one
+// write a key does: Bubble Tea folds runes read together into one key
+// message, which no screen matched.
+func TestCustomerKeysInOneWriteActLikeOneByOne(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	k1, k2 := portaltest.NewKey(t), portaltest.NewKey(t)
+	apart := runTour(t, p, k1, "apart@example.com", false)
+	together := runTour(t, p, k2, "after@example.com", true)
+	if strings.ReplaceAll(apart, "apart@", "after@") != together {
+		t.Errorf("one write a screen ends on\n%s\none write a key on\n%s", together, apart)
+	}
+	for _, k := range []ssh.Signer{k1, k2} {
+		if a := account(t, p, k); a.Plan != "s" {
+			t.Errorf("%s chose %q, want S (the picker's 2)", a.Email, a.Plan)
+		}
+	}
+}
