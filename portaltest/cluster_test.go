@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/crypto/ssh"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,7 +85,7 @@ type instance struct {
 	exited    chan struct{}
 }
 
-func startInstance(t *testing.T, name string, cfg app.Config) *instance {
+func startInstance(t testing.TB, name string, cfg app.Config) *instance {
 	t.Helper()
 	dir := t.TempDir()
 	addrFile := filepath.Join(dir, "addrs")
@@ -206,22 +208,30 @@ func (c *captured) Write(p []byte) (int, error) {
 	return c.body.Write(p)
 }
 
-func TestTwoInstances(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts two portal processes and a sandbox")
-	}
-	dbURL := pgtest.NewDatabase(t)
-	hostKey, err := hostkeys.LoadOrCreate(t.TempDir())
-	if err != nil {
+// cluster is the sandbox alone, a load balancer in front of two instances
+// (webhooks to A, to B when A is down) and the instances.
+type cluster struct {
+	dbURL   string
+	hostKey hostkeys.Key
+	lb      *balancer
+	sc      *client.API
+	apiKey  string
+	a, b    *instance
+}
+
+func startCluster(t testing.TB) *cluster {
+	t.Helper()
+	c := &cluster{dbURL: pgtest.NewDatabase(t)}
+	var err error
+	if c.hostKey, err = hostkeys.LoadOrCreate(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-
-	lb := &balancer{sent: map[string]int{}}
+	c.lb = &balancer{sent: map[string]int{}}
 	lbLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lbSrv := &http.Server{Handler: lb}
+	lbSrv := &http.Server{Handler: c.lb}
 	go lbSrv.Serve(lbLn)
 	t.Cleanup(func() { lbSrv.Close() })
 
@@ -245,40 +255,58 @@ func TestTwoInstances(t *testing.T) {
 	}
 	key, _ := os.ReadFile(filepath.Join(sbDir, app.SandboxAPIKeyFile))
 	secret, _ := os.ReadFile(filepath.Join(sbDir, app.SandboxWebhookSecretFile))
+	c.apiKey = strings.TrimSpace(string(key))
 	cfg := app.Config{
-		DatabaseURL: dbURL, HostKeyPath: hostKey.Path,
-		Stripe:         app.StripeConfig{APIBase: apiBase, SecretKey: strings.TrimSpace(string(key)), WebhookSecret: strings.TrimSpace(string(secret))},
-		ReconcileEvery: time.Hour,
+		DatabaseURL: c.dbURL, HostKeyPath: c.hostKey.Path,
+		Stripe: app.StripeConfig{APIBase: apiBase, SecretKey: c.apiKey, WebhookSecret: strings.TrimSpace(string(secret))},
 	}
-	a := startInstance(t, "A", cfg)
-	b := startInstance(t, "B", cfg)
-	lb.mu.Lock()
-	lb.backends = []*instance{a, b}
-	lb.mu.Unlock()
+	c.a = startInstance(t, "A", cfg)
+	c.b = startInstance(t, "B", cfg)
+	c.lb.mu.Lock()
+	c.lb.backends = []*instance{c.a, c.b}
+	c.lb.mu.Unlock()
+	c.sc = client.New(c.apiKey, &stripe.Backends{
+		API: stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(apiBase)}),
+	})
+	return c
+}
 
+// trialSession registers a new key on in and starts a trial of plan M.
+func (c *cluster) trialSession(t testing.TB, in *instance, email string) (*Session, store.Key) {
+	t.Helper()
+	k := NewKey(t)
+	s, err := Dial(in.ssh, k, WithSize(100, 30), WithHostKeyFingerprint(c.hostKey.Fingerprint()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.WaitFor(t, "Email")
+	s.Type(email, "enter")
+	s.WaitFor(t, "choose a plan")
+	s.Type("3")
+	s.WaitFor(t, "› 3")
+	s.Type("enter")
+	s.WaitFor(t, "trial, no card yet")
+	return s, store.Key{Fingerprint: ssh.FingerprintSHA256(k.PublicKey())}
+}
+
+func TestTwoInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two portal processes and a sandbox")
+	}
+	c := startCluster(t)
+	a, b, lb, sc, hostKey, dbURL := c.a, c.b, c.lb, c.sc, c.hostKey, c.dbURL
+	_ = hostKey
 	// One host key, and the jobs on exactly one instance.
 	waitUntil(t, 30*time.Second, "one instance runs the reconciler", func() bool { return a.leading("reconciler") != b.leading("reconciler") })
 
 	// A session on B redraws when the webhook lands on A: B starts a trial,
 	// the sandbox's clock passes its end, the pause reaches A by webhook,
 	// and B's screen shows the plan paused.
-	k := NewKey(t)
-	s, err := Dial(b.ssh, k, WithSize(100, 30), WithHostKeyFingerprint(hostKey.Fingerprint()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.WaitFor(t, "Email")
-	s.Type("ada@example.com", "enter")
-	s.WaitFor(t, "choose a plan")
-	s.Type("2", "enter")
-	s.WaitFor(t, "trial, no card yet")
+	s, _ := c.trialSession(t, b, "ada@example.com")
 	lb.mu.Lock()
 	toA := lb.sent["A"]
 	lb.mu.Unlock()
-	sc := client.New(strings.TrimSpace(string(key)), &stripe.Backends{
-		API: stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(apiBase)}),
-	})
 	clk, err := sc.TestHelpersTestClocks.Get(sandbox.ClockID, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -390,7 +418,7 @@ func findMonthlyPrice(sc *client.API, lookup string) (string, error) {
 	return "", errors.New("no price " + lookup)
 }
 
-func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+func waitUntil(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -398,5 +426,61 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 			t.Fatalf("after %s: %s", within, what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// BenchmarkWebhookToScreenAcrossInstances: the sandbox changes a
+// subscription (cancel at period end, on and off), its webhook lands on
+// instance A, and the time until the account's session shows it is
+// measured for a session on B (across instances: A's commit, the feed, B's
+// redraw) and, in the same run, for one on A itself (the baseline):
+//
+//	go test -run '^$' -bench WebhookToScreenAcrossInstances ./portaltest/
+func BenchmarkWebhookToScreenAcrossInstances(b *testing.B) {
+	c := startCluster(b)
+	db, err := postgres.Open(context.Background(), c.dbURL, postgres.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const events = 200
+	results := map[string][]time.Duration{}
+	for _, where := range []struct {
+		name string
+		in   *instance
+	}{{"on-B", c.b}, {"on-A", c.a}} {
+		s, key := c.trialSession(b, where.in, "bench-"+where.name+"@example.com")
+		acct, err := db.AccountByKey(key.Fingerprint)
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitUntil(b, 30*time.Second, "the subscription recorded", func() bool {
+			a, err := db.Account(acct.ID)
+			acct = a
+			return err == nil && a.SubscriptionID != ""
+		})
+		for i := range events {
+			cancel := i%2 == 0
+			want := "trial, no card yet"
+			if cancel {
+				want = "then Free"
+			}
+			start := time.Now()
+			if _, err := c.sc.Subscriptions.Update(acct.SubscriptionID, &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(cancel)}); err != nil {
+				b.Fatal(err)
+			}
+			s.WaitFor(b, want, 30*time.Second)
+			results[where.name] = append(results[where.name], time.Since(start))
+		}
+	}
+	c.lb.mu.Lock()
+	if c.lb.sent["B"] != 0 {
+		b.Errorf("webhooks reached B: %v", c.lb.sent)
+	}
+	c.lb.mu.Unlock()
+	for name, lat := range results {
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, name+"-p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, name+"-p99-ms")
 	}
 }
