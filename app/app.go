@@ -211,13 +211,15 @@ type App struct {
 	log     *slog.Logger
 	store   store.Store
 	elector leader.Elector
-	hostKey hostkeys.Key
-	ui      *tui.UI
-	ssh     *ssh.Server
-	guard   *sshguard.Guard
-	http    *http.Server
-	sshLn   net.Listener
-	httpLn  net.Listener
+	// sandboxClock follows a sandbox that runs on its own; nil otherwise.
+	sandboxClock *sandboxClock
+	hostKey      hostkeys.Key
+	ui           *tui.UI
+	ssh          *ssh.Server
+	guard        *sshguard.Guard
+	http         *http.Server
+	sshLn        net.Listener
+	httpLn       net.Listener
 
 	sandbox    *sandbox.Sandbox // nil unless sandboxed
 	sandboxKey string           // the sandbox's API key
@@ -261,6 +263,8 @@ func New(cfg Config) (_ *App, err error) {
 	var clock ops.Clock
 	if a.sandbox != nil {
 		clock = a.sandbox
+	} else if a.sandboxClock != nil {
+		clock = a.sandboxClock
 	}
 	if a.ops, err = ops.New(ops.Config{
 		Store: a.store, Billing: a.billing, Catalog: a.billing.Catalog(), Clock: clock,
@@ -384,7 +388,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	var bg sync.WaitGroup
 	// Sessions and the ops view run on every instance; the jobs on one.
-	for _, run := range append([]func(context.Context){a.ui.Run, a.ops.Run}, a.jobs()...) {
+	for _, run := range append(a.everywhere(), a.jobs()...) {
 		bg.Add(1)
 		go func() { defer bg.Done(); run(ctx) }()
 	}

@@ -62,6 +62,15 @@ func loadHostKey(cfg Config) (hostkeys.Key, error) {
 	return hostkeys.LoadOrCreate(cfg.DataDir)
 }
 
+// everywhere returns the background work every instance runs.
+func (a *App) everywhere() []func(context.Context) {
+	run := []func(context.Context){a.ui.Run, a.ops.Run}
+	if a.sandboxClock != nil {
+		run = append(run, a.sandboxClock.run)
+	}
+	return run
+}
+
 // jobs returns the background work that runs on one instance at a time,
 // each under the elector.
 func (a *App) jobs() []func(context.Context) {

@@ -307,15 +307,25 @@ func TestTwoInstances(t *testing.T) {
 	lb.mu.Lock()
 	toA := lb.sent["A"]
 	lb.mu.Unlock()
-	clk, err := sc.TestHelpersTestClocks.Get(sandbox.ClockID, nil)
-	if err != nil {
-		t.Fatal(err)
+	// One sandbox, one clock: the countdown on B follows the sandbox's
+	// clock when it moves.
+	advance := func(d time.Duration) {
+		t.Helper()
+		clk, err := sc.TestHelpersTestClocks.Get(sandbox.ClockID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sc.TestHelpersTestClocks.Advance(sandbox.ClockID, &stripe.TestHelpersTestClockAdvanceParams{
+			FrozenTime: stripe.Int64(clk.FrozenTime + int64(d/time.Second)),
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := sc.TestHelpersTestClocks.Advance(sandbox.ClockID, &stripe.TestHelpersTestClockAdvanceParams{
-		FrozenTime: stripe.Int64(clk.FrozenTime + 31*24*3600),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	advance(20 * 24 * time.Hour)
+	s.WaitScreen(t, "the countdown at 10 days or fewer", func(scr string) bool {
+		return strings.Contains(scr, "10 days left") || strings.Contains(scr, " 9 days left")
+	}, 30*time.Second)
+	advance(11 * 24 * time.Hour)
 	s.WaitFor(t, "trial ended", 30*time.Second)
 	lb.mu.Lock()
 	if lb.sent["A"] == toA || lb.sent["B"] != 0 {
