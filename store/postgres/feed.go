@@ -40,27 +40,55 @@ const (
 	readBatch     = 1000
 )
 
-// writeChanges gives each account in ids (first-change order) the next feed
-// number, in one statement that takes the counter's row lock and queues the wake-up that PostgreSQL sends on
-// commit. Call it last, right before COMMIT.
-func writeChanges(ctx context.Context, tx pgx.Tx, ids []string) ([]store.Change, error) {
-	var last int64
-	err := tx.QueryRow(ctx, `
-		WITH c AS (UPDATE feed_counter SET last = last + cardinality($1::text[]) RETURNING last),
-		     rows AS (
-		         INSERT INTO changes (seq, account_id)
-		         SELECT c.last - cardinality($1::text[]) + u.i, u.id
-		         FROM c, unnest($1::text[]) WITH ORDINALITY AS u(id, i))
-		SELECT last, pg_notify($2, '') FROM c`, ids, notifyChannel).Scan(&last, nil)
-	if err != nil {
-		return nil, err
-	}
+// changesSQL gives each account in $1 (first-change order) the next feed
+// number, in one statement that takes the counter's row lock and queues the
+// wake-up ($2) that PostgreSQL sends on commit. It returns the new last
+// number. Run it last, right before COMMIT.
+const changesSQL = `
+	WITH c AS (UPDATE feed_counter SET last = last + cardinality($1::text[]) RETURNING last),
+	     rows AS (
+	         INSERT INTO changes (seq, account_id)
+	         SELECT c.last - cardinality($1::text[]) + u.i, u.id
+	         FROM c, unnest($1::text[]) WITH ORDINALITY AS u(id, i))
+	SELECT last, pg_notify($2, '') FROM c`
+
+// numbered returns the changes of ids given the counter's new last number.
+func numbered(last int64, ids []string) []store.Change {
 	out := make([]store.Change, len(ids))
 	first := uint64(last) - uint64(len(ids))
 	for i, id := range ids {
 		out[i] = store.Change{Seq: first + uint64(i) + 1, AccountID: id}
 	}
-	return out, nil
+	return out
+}
+
+// writeChanges runs changesSQL in tx.
+func writeChanges(ctx context.Context, tx pgx.Tx, ids []string) ([]store.Change, error) {
+	var last int64
+	if err := tx.QueryRow(ctx, changesSQL, ids, notifyChannel).Scan(&last, nil); err != nil {
+		return nil, err
+	}
+	return numbered(last, ids), nil
+}
+
+// commitWithChanges numbers ids' changes and commits the transaction open
+// on conn, sending both in one round trip: the counter's lock is then held
+// for the server's work and the WAL flush only, never while this process
+// waits to be scheduled between the two.
+func commitWithChanges(ctx context.Context, conn *pgx.Conn, ids []string) ([]store.Change, error) {
+	b := &pgx.Batch{}
+	var last int64
+	if len(ids) > 0 {
+		b.Queue(changesSQL, ids, notifyChannel).QueryRow(func(row pgx.Row) error { return row.Scan(&last, nil) })
+	}
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return numbered(last, ids), nil
 }
 
 // querier is what readChanges needs of a connection or pool.

@@ -190,14 +190,23 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // update is one attempt of Update: fnErr is fn's own error, err the engine's.
+// It drives the transaction by hand (BEGIN … COMMIT on a pooled connection)
+// so that the feed numbers and the COMMIT go in one round trip.
 func (db *DB) update(ctx context.Context, fn func(store.Tx) error) (changes []store.Change, fnErr, err error) {
-	tx, err := db.pool.Begin(ctx)
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	t := &pgTx{ctx: ctx, tx: tx, now: db.now()}
+	// A connection released inside a transaction (an error below) is
+	// closed by the pool, which ends the transaction.
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		return nil, nil, err
+	}
+	rollback := func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK") }
+	t := &pgTx{ctx: ctx, tx: conn, now: db.now()}
 	if fnErr = fn(t); fnErr != nil {
+		rollback()
 		if t.failed != nil && retryable(t.failed) {
 			// fn gave up because of a deadlock: run it again.
 			return nil, nil, t.failed
@@ -206,14 +215,11 @@ func (db *DB) update(ctx context.Context, fn func(store.Tx) error) (changes []st
 	}
 	if t.failed != nil {
 		// fn ignored an engine error; the transaction is aborted.
+		rollback()
 		return nil, nil, t.failed
 	}
-	if len(t.changed) > 0 {
-		if changes, err = writeChanges(ctx, tx, t.changed); err != nil {
-			return nil, nil, err
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
+	if changes, err = commitWithChanges(ctx, conn.Conn(), t.changed); err != nil {
+		rollback()
 		return nil, nil, err
 	}
 	return changes, nil, nil

@@ -25,13 +25,21 @@ import (
 // PostgreSQL aborts the transaction on one, so it cannot commit.
 type pgTx struct {
 	ctx     context.Context
-	tx      pgx.Tx
+	tx      dbtx
 	now     time.Time
 	changed []string // accounts changed, in first-change order
 	failed  error
 }
 
 var _ store.Tx = (*pgTx)(nil)
+
+// dbtx is a connection inside a transaction: a pgx.Tx (View) or a pooled
+// connection after BEGIN (Update, which commits by hand; see update).
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
 
 func (t *pgTx) markChanged(accountID string) {
 	if !slices.Contains(t.changed, accountID) {
