@@ -24,12 +24,25 @@ import (
 // resuming from an older one re-reads everything it shows.
 const feedKeep = 24 * time.Hour
 
+// portalStore is what the app needs of either engine: the store, its health
+// check and its transaction timings.
+type portalStore interface {
+	store.Store
+	Ping(context.Context) error
+	SetTxObserver(store.TxObserver)
+}
+
+var _ portalStore = (*postgres.DB)(nil)
+
 // openStore opens the store the configuration names and the elector that
 // goes with it.
-func openStore(cfg Config) (store.Store, leader.Elector, error) {
+func openStore(cfg Config) (portalStore, leader.Elector, error) {
 	if cfg.DatabaseURL == "" {
 		db, err := store.Open(filepath.Join(cfg.DataDir, "portal.db"), store.Options{Timeout: time.Second, Now: cfg.Now})
-		return db, leader.Local{}, err
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, leader.Local{}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

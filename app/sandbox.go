@@ -83,7 +83,7 @@ func RunSandbox(ctx context.Context, cfg SandboxConfig, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	local := newStripeClient(key, "http://sandbox.local", &http.Client{Transport: inProcess{sb.Handler()}}, cfg.Logger)
+	local := newStripeClient(key, "http://sandbox.local", &http.Client{Transport: inProcess{sb.Handler()}}, cfg.Logger, nil)
 	if _, err := billing.Setup(ctx, local, catalog, "", io.Discard); err != nil {
 		_ = sb.Close()
 		return fmt.Errorf("sandbox: create plan prices: %w", err)

@@ -53,6 +53,8 @@ type DB struct {
 	reader     *reader
 	elector    *Elector
 
+	observeTx store.TxObserver
+
 	closed atomic.Bool
 	stop   context.CancelFunc
 	bg     sync.WaitGroup
@@ -170,6 +172,7 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if db.closed.Load() {
 		return unavailable(errClosed)
 	}
+	defer db.timeTx("update")()
 	for attempt := 1; ; attempt++ {
 		changes, fnErr, err := db.update(ctx, fn)
 		switch {
@@ -230,6 +233,7 @@ func (db *DB) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	if db.closed.Load() {
 		return unavailable(errClosed)
 	}
+	defer db.timeTx("view")()
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return unavailable(err)

@@ -125,6 +125,10 @@ func (t *pgTx) exists(sql string, args ...any) (bool, error) {
 	return ok, nil
 }
 
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+var errPutLinkCode = errors.New("store: put link code: code, account id and expiry are required")
+
 // limitArg is a LIMIT parameter: NULL (no limit) when limit <= 0.
 func limitArg(limit int) any {
 	if limit <= 0 {
