@@ -100,7 +100,7 @@ func (e *envFlags) secret(p *string, env string) { *p = os.Getenv(env) }
 
 func (e *envFlags) usage(w io.Writer) func() {
 	return func() {
-		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n\nFlags (each also read from the environment variable shown):\n")
+		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n       portal [flags] migrate-store copy <data-dir>/portal.db into the empty database of -database-url\n       portal sandbox -h            the offline sandbox alone, for several instances\n\nFlags (each also read from the environment variable shown):\n")
 		e.fs.VisitAll(func(f *flag.Flag) {
 			def := fmt.Sprintf(", default %q", f.DefValue)
 			if f.DefValue == "" {
@@ -111,7 +111,8 @@ func (e *envFlags) usage(w io.Writer) func() {
 		fmt.Fprintf(w, "\nSecrets, from the environment only:\n"+
 			"  STRIPE_SECRET_KEY      Stripe API key; unset (with STRIPE_API_BASE unset) runs the offline sandbox\n"+
 			"  STRIPE_WEBHOOK_SECRET  webhook signing secret (whsec_...); generated in the data dir in sandbox mode\n"+
-			"  PORTAL_SMTP_URL        smtp://user:pass@host:587?from=billing@example.com; unset keeps mail in the outbox\n")
+			"  PORTAL_SMTP_URL        smtp://user:pass@host:587?from=billing@example.com; unset keeps mail in the outbox\n"+
+			"  PORTAL_HOST_KEY        the SSH host key itself (OpenSSH PEM), instead of -host-key\n")
 	}
 }
 
@@ -142,6 +143,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.string(&cfg.PlansFile, "plans", "PORTAL_PLANS_FILE", "", "JSON file overriding the built-in plan catalog")
 	ef.string(&cfg.AdminKeysPath, "admin-keys", "PORTAL_ADMIN_KEYS", "", "authorized_keys file of admin keys, re-read on change (default <data-dir>/admin_keys)")
 	ef.duration(&cfg.ReconcileEvery, "reconcile-every", "PORTAL_RECONCILE_EVERY", 10*time.Minute, "how often the reconciler looks for accounts not synced from Stripe lately")
+	ef.string(&cfg.DatabaseURL, "database-url", "PORTAL_DATABASE_URL", "", "PostgreSQL URL (postgres://user@host/db) for several instances sharing one store (default: bbolt in <data-dir>/portal.db)")
+	ef.string(&cfg.HostKeyPath, "host-key", "PORTAL_HOST_KEY_FILE", "", "SSH host key file (ed25519, OpenSSH format) every instance shares (default <data-dir>/ssh_host_ed25519_key, created if missing)")
+	ef.bool(&cfg.AllowGeneratedHostKey, "allow-generated-host-key", "PORTAL_ALLOW_GENERATED_HOST_KEY", "with -database-url, use the data dir's own host key: one instance only (clients of several would see the key change)")
+	ef.secret(&cfg.HostKeyPEM, "PORTAL_HOST_KEY")
 	// Limits (README "Limits"): what one client can make the portal spend.
 	sl, hl := sshguard.DefaultLimits(), app.DefaultHTTPLimits()
 	ef.duration(&cfg.HandshakeTimeout, "handshake-timeout", "PORTAL_HANDSHAKE_TIMEOUT", sl.HandshakeTimeout, "SSH: time from connect to the first session, including any wait for a handshake slot")
@@ -184,6 +189,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "":
 	case "stripe-setup":
 		return stripeSetup(cfg, stdout)
+	case "migrate-store":
+		return migrateStore(cfg, stdout)
+	case "sandbox":
+		return runSandbox(fs.Args()[1:], cfg.PlansFile, cfg.Logger, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q (try -h)", fs.Arg(0))
 	}
