@@ -120,8 +120,20 @@ func TestContractStripeMock(t *testing.T) {
 		}
 	})
 	t.Run("checkout link (subscription mode)", func(t *testing.T) {
+		sub("canceled") // sold only to an account without a live subscription
 		_, err := svc.CheckoutLink(ctx, a.ID, "m")
 		must("CheckoutLink", err)
+	})
+	t.Run("expire earlier checkout sessions (list open, expire)", func(t *testing.T) {
+		// stripe-mock's fixture sessions carry no account_id: as the
+		// account "" every listed one is expired, exercising both calls.
+		must("expireOtherCheckouts", svc.expireOtherCheckouts(ctx, "cus_contract", "", "cs_keep"))
+	})
+	t.Run("cancel a second subscription (prorate, invoice_now)", func(t *testing.T) {
+		sub("active")
+		setAccount(a.ID, func(acc *store.Account) { acc.SecondSubscriptionID = "sub_second" })
+		_, err := svc.CancelSecondSubscription(ctx, a.ID, true)
+		must("CancelSecondSubscription", err)
 	})
 	t.Run("portal link", func(t *testing.T) {
 		_, err := svc.PortalLink(ctx, a.ID)
