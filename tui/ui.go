@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/wish/activeterm"
 	"github.com/charmbracelet/wish/ratelimiter"
 	"github.com/muesli/termenv"
+	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 	"golang.org/x/time/rate"
@@ -48,6 +49,12 @@ type Config struct {
 	// Ops builds the ops view for an admin session. Only sessions whose
 	// authenticated key Admins accepts ever reach it.
 	Ops func(c *common.Common) tea.Model
+	// Keys runs every change to an account's keys (link codes, add,
+	// remove); nil: one over Store with default limits.
+	Keys *accounts.Service
+	// Commands are script commands beyond the customer's (see Command),
+	// listed by help after them.
+	Commands []Command
 }
 
 // Admins reports whether the key with this SHA256 fingerprint is an admin.
@@ -58,6 +65,7 @@ type Admins interface {
 // UI serves the portal's terminal interface to SSH sessions.
 type UI struct {
 	cfg      Config
+	keys     *accounts.Service
 	registry *Registry
 	closing  atomic.Bool
 }
@@ -85,7 +93,10 @@ func New(cfg Config) *UI {
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 20
 	}
-	return &UI{cfg: cfg, registry: NewRegistry(cfg.Store)}
+	if cfg.Keys == nil {
+		cfg.Keys = accounts.New(cfg.Store, accounts.Options{Logger: cfg.Logger})
+	}
+	return &UI{cfg: cfg, keys: cfg.Keys, registry: NewRegistry(cfg.Store)}
 }
 
 // Registry returns the session registry (for live pushes and counts).
@@ -118,11 +129,11 @@ func (u *UI) Middleware() []wish.Middleware {
 
 // commandMiddleware answers sessions with a command (ssh host status) or
 // without a PTY (ssh -T) in plain text, instead of hanging on a terminal
-// that will never come. `status [--json]` prints the account for scripts,
-// `invoices [--json]` its invoices.
+// that will never come. The commands are in one table (commands.go).
 func (u *UI) commandMiddleware() wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
+			u.touchKey(s)
 			if _, _, ok := s.Pty(); ok && len(s.Command()) == 0 {
 				next(s)
 				// Goodbyes go after the program has left the alternate
@@ -139,23 +150,25 @@ func (u *UI) commandMiddleware() wish.Middleware {
 				}
 				return
 			}
-			if args := s.Command(); len(args) > 0 && args[0] == "status" {
-				_ = s.Exit(u.runStatus(s, args[1:]))
+			if len(s.Command()) > 0 {
+				_ = s.Exit(u.runCommand(s))
 				return
 			}
-			if args := s.Command(); len(args) > 0 && args[0] == "invoices" {
-				_ = s.Exit(u.runInvoices(s, args[1:]))
-				return
-			}
-			cmd := strings.Join(s.Command(), " ")
-			if cmd == "" {
-				wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+
-					"For scripts: ssh <host> status [--json] or invoices [--json].")
-				return
-			}
-			wish.Fatalf(s, "Unknown command %q. The commands are status [--json] and invoices [--json]; "+
-				"connect without a command for the interactive portal.\n", cmd)
+			wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+
+				"For scripts: ssh <host> help lists the commands, e.g. status [--json].")
 		}
+	}
+}
+
+// touchKey records that the session's key was used (keys screen's "last
+// used"); a key without an account, or a store that fails, changes nothing.
+func (u *UI) touchKey(s ssh.Session) {
+	id, ok := IdentityFrom(s.Context())
+	if !ok {
+		return
+	}
+	if a, err := u.cfg.Store.AccountByKey(id.Fingerprint); err == nil {
+		u.keys.Used(s.Context(), a, id.Fingerprint)
 	}
 }
 
