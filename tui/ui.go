@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,10 @@ type Config struct {
 	// Commands are script commands beyond the customer's (see Command),
 	// listed by help after them.
 	Commands []Command
+	// SSHCommand is how customers reach the portal, e.g. "ssh -p 2222
+	// portal.example.com", for the link command the keys screen shows;
+	// "" derives it from the address the session came in on.
+	SSHCommand string
 }
 
 // Admins reports whether the key with this SHA256 fingerprint is an admin.
@@ -160,6 +165,24 @@ func (u *UI) commandMiddleware() wish.Middleware {
 	}
 }
 
+// sshCommand is the command that reaches this portal, for instructions.
+func (u *UI) sshCommand(s ssh.Session) string {
+	if u.cfg.SSHCommand != "" {
+		return u.cfg.SSHCommand
+	}
+	host, port, err := net.SplitHostPort(s.LocalAddr().String())
+	if err != nil {
+		return "ssh <host>"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		host = "localhost"
+	}
+	if port == "22" {
+		return "ssh " + host
+	}
+	return "ssh -p " + port + " " + host
+}
+
 // touchKey records that the session's key was used (keys screen's "last
 // used"); a key without an account, or a store that fails, changes nothing.
 func (u *UI) touchKey(s ssh.Session) {
@@ -192,7 +215,8 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		Identity: id,
 	}
 	pty, _, _ := s.Pty()
-	e := &env{Common: c, billing: u.cfg.Billing, renderer: r, hyperlinks: pty.Term != "dumb"}
+	e := &env{Common: c, billing: u.cfg.Billing, renderer: r, hyperlinks: pty.Term != "dumb",
+		keys: u.keys, sshCommand: u.sshCommand(s), remote: s.RemoteAddr().String()}
 	var model tea.Model = newModel(e)
 	if u.cfg.Ops != nil && u.cfg.Admins != nil && u.cfg.Admins.IsAdmin(id.Fingerprint) {
 		model = u.cfg.Ops(c)

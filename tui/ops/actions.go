@@ -22,6 +22,7 @@ const (
 	actResendNotice
 	actRetryEvent
 	actAdvanceClock
+	actRemoveKey
 )
 
 // auditName is the Action written to the audit log.
@@ -34,6 +35,7 @@ var auditName = map[actionKind]string{
 	actResendNotice: "resend_notice",
 	actRetryEvent:   "retry_event",
 	actAdvanceClock: "advance_clock",
+	actRemoveKey:    "remove_key",
 }
 
 // action is one admin action with its arguments, built by a screen and run
@@ -47,6 +49,7 @@ type action struct {
 	notice    store.Notice  // actResendNotice
 	eventID   string        // actRetryEvent
 	advance   time.Duration // actAdvanceClock
+	key       string        // actRemoveKey: the fingerprint
 	// freeAt is, for actMoveToFree, the end of the paid period of an active
 	// subscription: billing moves such an account to Free then, not now.
 	// live says there is a subscription billing cancels now instead.
@@ -84,6 +87,8 @@ func (a action) prompt() string {
 		return fmt.Sprintf("Retry event %s: re-sync %s from Stripe?", a.eventID, who)
 	case actAdvanceClock:
 		return fmt.Sprintf("Advance the sandbox clock by %s? It never goes back.", spanWords(a.advance))
+	case actRemoveKey:
+		return fmt.Sprintf("Remove key %s from %s? Sessions with it end up on the register screen.", a.key, who)
 	}
 	return "?"
 }
@@ -102,6 +107,8 @@ func (a action) auditAction() string {
 		return fmt.Sprintf("%s event=%s", name, a.eventID)
 	case actAdvanceClock:
 		return fmt.Sprintf("%s by=%s", name, a.advance)
+	case actRemoveKey:
+		return fmt.Sprintf("%s key=%s", name, a.key)
 	}
 	return name
 }
@@ -173,6 +180,13 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 		err = o.cfg.Clock.Advance(ctx, a.advance)
 		after = fmtStamp(o.cfg.Clock.Now())
 		status = "Sandbox clock is now " + after + " UTC."
+	case actRemoveKey:
+		// The store keeps the rule: never an account's last key.
+		acct, err = o.cfg.Store.RemoveKey(a.accountID, a.key)
+		if errors.Is(err, store.ErrLastKey) {
+			err = errors.New("that is the account's only key; it cannot be removed")
+		}
+		status = fmt.Sprintf("Key %s removed from %s.", a.key, a.email)
 	default:
 		err = fmt.Errorf("unknown action %d", a.kind)
 	}

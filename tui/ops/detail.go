@@ -40,12 +40,13 @@ type detailScreen struct {
 // something for this account, so the help line offers nothing that fails
 // or does nothing.
 type detailKeys struct {
-	Extend, Resync, Change, Free, Cancel, Resend key.Binding
+	Extend, Resync, Change, Free, Cancel, Resend, RemoveKey key.Binding
 }
 
 func newDetailScreen(o *Ops, c *common.Common, id string) *detailScreen {
 	d := &detailScreen{o: o, c: c, id: id}
-	d.keys = detailKeys{Extend: keyExtend, Resync: keyResync, Change: keyChange, Free: keyFree, Cancel: keyCancel, Resend: keyResend}
+	d.keys = detailKeys{Extend: keyExtend, Resync: keyResync, Change: keyChange, Free: keyFree, Cancel: keyCancel, Resend: keyResend,
+		RemoveKey: keyRemoveKey}
 	d.setKeys()
 	return d
 }
@@ -64,6 +65,7 @@ func (d *detailScreen) setKeys() {
 	k.Free.SetEnabled(ok && a.Plan != billing.PlanFree && !(a.SubscriptionStatus == "active" && a.CancelAtPeriodEnd))
 	k.Cancel.SetEnabled(ok && live && !a.CancelAtPeriodEnd)
 	k.Resend.SetEnabled(ok && len(d.notices) > 0)
+	k.RemoveKey.SetEnabled(ok && len(a.Keys) > 1) // never the last (the store's rule)
 }
 
 // subscriptionLive is billing's rule: a subscription that is not canceled
@@ -109,15 +111,16 @@ func (d *detailScreen) load() tea.Cmd {
 }
 
 var (
-	keyBack    = key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back"))
-	keyExtend  = key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "extend trial"))
-	keyResync  = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resync"))
-	keyChange  = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "change plan"))
-	keyFree    = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "move to free"))
-	keyCancel  = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel at period end"))
-	keyResend  = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "re-send notice"))
-	keyScrollU = key.NewBinding(key.WithKeys("up", "k", "pgup"), key.WithHelp("↑/↓", "scroll"))
-	keyScrollD = key.NewBinding(key.WithKeys("down", "j", "pgdown", " "))
+	keyBack      = key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back"))
+	keyExtend    = key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "extend trial"))
+	keyResync    = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resync"))
+	keyChange    = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "change plan"))
+	keyFree      = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "move to free"))
+	keyCancel    = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel at period end"))
+	keyResend    = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "re-send notice"))
+	keyRemoveKey = key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "remove a key"))
+	keyScrollU   = key.NewBinding(key.WithKeys("up", "k", "pgup"), key.WithHelp("↑/↓", "scroll"))
+	keyScrollD   = key.NewBinding(key.WithKeys("down", "j", "pgdown", " "))
 )
 
 // openDialogMsg asks the model to show a dialog.
@@ -216,6 +219,16 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 			labels = append(labels, fmt.Sprintf("%s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailStatus(n)))
 		}
 		return openDialog(pickDialog("Re-send which notice?", opts, labels, 0))
+	case key.Matches(msg, k.RemoveKey):
+		var opts []action
+		var labels []string
+		for _, kk := range d.acct.Keys {
+			o := a
+			o.kind, o.key = actRemoveKey, kk.Fingerprint
+			opts = append(opts, o)
+			labels = append(labels, kk.Fingerprint+"  "+fit(kk.Label, 16))
+		}
+		return openDialog(pickDialog("Remove which key?", opts, labels, 0))
 	}
 	return nil
 }
@@ -232,7 +245,7 @@ func (d *detailScreen) takesText() bool { return false }
 
 func (d *detailScreen) bindings() []key.Binding {
 	k := d.keys
-	return []key.Binding{keyBack, keyScrollU, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.Resend}
+	return []key.Binding{keyBack, keyScrollU, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.Resend, k.RemoveKey}
 }
 
 func mailStatus(n store.Notice) string {
@@ -299,12 +312,20 @@ func (d *detailScreen) view(width, height int) string {
 	pair("Period end", fmtTime(a.CurrentPeriodEnd), "Next invoice", nextInvoice(a))
 	pair("Last sync", fmtTime(a.LastSyncAt), "Updated", fmt.Sprintf("%s (v%d)", fmtTime(a.UpdatedAt), a.Version))
 	for _, k := range a.Keys {
+		used := "never used"
+		if !k.LastUsedAt.IsZero() {
+			used = "used " + fmtTime(k.LastUsedAt)
+		}
+		info := strings.TrimPrefix(k.Type(), "ssh-") + "  added " + fmtDate(k.AddedAt) + "  " + used
+		if k.Label != "" {
+			info += "  " + k.Label
+		}
 		if compact {
 			add(field("Key", k.Fingerprint))
-			add(field("", "added "+fmtDate(k.AddedAt)))
+			add(field("", info))
 			continue
 		}
-		add(field("Key", k.Fingerprint+"  added "+fmtDate(k.AddedAt)))
+		add(field("Key", k.Fingerprint+"  "+info))
 	}
 
 	add("")
