@@ -16,6 +16,8 @@ const (
 	KindTrialEnded    = "trial_ended"
 	KindCardAdded     = "card_added"
 	KindPlanChanged   = "plan_changed"
+	// KindKeyAdded is recorded by package accounts when a key joins an account.
+	KindKeyAdded = "key_added"
 )
 
 // Content is the subject and plain-text body of a notice's email.
@@ -56,6 +58,10 @@ func Compose(n store.Notice, a store.Account) Content {
 		if a.Plan != "" {
 			action = "Your plan is now: " + a.Plan + "."
 		}
+	case KindKeyAdded:
+		subject = "A new SSH key was added to your account"
+		action = "If you did not add it, connect with one of your other keys and remove it on the keys screen (k), " +
+			"or with `keys remove FINGERPRINT`."
 	default:
 		subject = "A notice about your account"
 	}
