@@ -98,7 +98,7 @@ func TestCommandsRefuseUnregisteredAndAdminKeys(t *testing.T) {
 		t.Errorf("admin link: exit %d, %q", code, stderr)
 	}
 	var e errJSON
-	if _, code := runJSON(t, p, stranger, "link 7KQ2-M9XD", &e); code != 1 || !strings.Contains(e.Error, "not valid") {
+	if _, code := runJSON(t, p, stranger, "link 7KQ2-M9XD", &e); code != 1 || !strings.Contains(e.Error, "No such code") {
 		t.Errorf("stranger link with a wrong code: exit %d, %+v", code, e)
 	}
 	var st struct {

@@ -197,13 +197,13 @@ func (k *keysScreen) View() string {
 			parts = append(parts, kk.Label)
 		}
 		parts = append(parts, "added "+shortTime(kk.AddedAt))
-		if kk.LastUsedAt.IsZero() {
+		switch {
+		case kk.Fingerprint == k.e.Identity.Fingerprint:
+			parts = append(parts, "in use now (this key)")
+		case kk.LastUsedAt.IsZero():
 			parts = append(parts, "never used")
-		} else {
+		default:
 			parts = append(parts, "used "+shortTime(kk.LastUsedAt))
-		}
-		if kk.Fingerprint == k.e.Identity.Fingerprint {
-			parts = append(parts, "this key")
 		}
 		b.WriteString("  " + s.Subtle.Render(wrapHanging(strings.Join(parts, " · "), w-2, 0)) + "\n")
 	}
