@@ -122,6 +122,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef := &envFlags{fs: fs, env: map[string]string{}}
 	ef.string(&cfg.SSHAddr, "ssh-addr", "PORTAL_SSH_ADDR", ":2222", "SSH listen address")
 	ef.string(&cfg.HTTPAddr, "http-addr", "PORTAL_HTTP_ADDR", ":8080", "HTTP listen address (health, webhooks, sandbox)")
+	ef.string(&cfg.MetricsAddr, "metrics-addr", "PORTAL_METRICS_ADDR", "127.0.0.1:9222", "Prometheus metrics listen address (/metrics); empty disables")
 	ef.string(&cfg.DataDir, "data-dir", "PORTAL_DATA_DIR", "data", "directory for the database, host key and sandbox state")
 	ef.duration(&cfg.IdleTimeout, "idle-timeout", "PORTAL_IDLE_TIMEOUT", 30*time.Minute, "close sessions after this long without input")
 	ef.float(&cfg.RateLimit, "rate-limit", "PORTAL_RATE_LIMIT", 5, "new SSH sessions per second per client IP")
@@ -181,6 +182,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	_, port, _ := net.SplitHostPort(a.SSHAddr())
 	fmt.Fprintf(stdout, "portal: SSH on %s, HTTP on %s, data in %s\n", a.SSHAddr(), a.HTTPAddr(), cfg.DataDir)
+	if m := a.MetricsAddr(); m != "" {
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", m)
+	}
 	fmt.Fprintf(stdout, "host key %s\n", a.HostKeyFingerprint())
 	fmt.Fprintf(stdout, "try:  ssh -p %s localhost\n", port)
 

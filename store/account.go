@@ -99,6 +99,31 @@ type Account struct {
 	AmountDue          int64 // still owed on the open invoice while past_due or unpaid, minor units
 	Currency           string
 
+	// SecondSubscriptionID is a live subscription of the account's customer
+	// at Stripe, made for this account, other than SubscriptionID (made in
+	// the Dashboard, or by a second Checkout): billing never lets it
+	// replace the account's own, and flags it here for ops to cancel.
+	// SecondSubscriptionPlan is its plan. Both are "" when there is none.
+	SecondSubscriptionID   string
+	SecondSubscriptionPlan string
+
+	// ExpiredCheckouts are the ids of the account's latest Checkout
+	// Sessions that expired (checkout.session.expired), newest last, at
+	// most a few: a screen showing one of them offers a fresh link.
+	ExpiredCheckouts []string
+	// ActionInvoiceID and ActionURL are an invoice whose payment waits for
+	// the customer (3-D Secure: invoice.payment_action_required) and its
+	// hosted page; "" when none waits.
+	ActionInvoiceID string
+	ActionURL       string
+	// DisputeID is the latest dispute opened on a charge of the customer
+	// (charge.dispute.created), for ops; "" when none.
+	DisputeID string
+	// DeletedCustomerID is the Stripe customer deleted at Stripe while
+	// linked to the account (customer.deleted): billing unlinked it
+	// (CustomerID ""), kept the account, and never links it again.
+	DeletedCustomerID string
+
 	LastSyncAt time.Time // last time billing fetched the truth from Stripe
 	UpdatedAt  time.Time
 	Version    uint64 // +1 on every committed update
@@ -144,6 +169,9 @@ func (t *boltTx) CreateAccount(email string, key Key) (Account, error) {
 		return Account{}, err
 	}
 	if err := tx.Bucket(bucketIdxKey).Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
+		return Account{}, err
+	}
+	if err := countAccount(tx, nil, &a); err != nil {
 		return Account{}, err
 	}
 	if err := putJSON(accts, []byte(a.ID), &a); err != nil {
@@ -249,6 +277,9 @@ func (t *boltTx) UpdateAccount(id string, fn func(*Account) error) (Account, err
 		return Account{}, err
 	}
 	if err := moveIndex(tx.Bucket(bucketIdxCustomer), []byte(old.CustomerID), []byte(a.CustomerID), a.ID, ErrCustomerTaken); err != nil {
+		return Account{}, err
+	}
+	if err := countAccount(tx, &old, &a); err != nil {
 		return Account{}, err
 	}
 	if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), &a); err != nil {

@@ -97,6 +97,8 @@ type DB struct {
 	hub  *Hub
 	// writers counts Updates in progress: a lone one skips Batch's delay.
 	writers atomic.Int32
+	// observeTx times transactions (observe.go); nil = none.
+	observeTx TxObserver
 }
 
 var _ Store = (*DB)(nil)
@@ -131,6 +133,10 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := initSchema(bdb, path); err != nil {
 		_ = bdb.Close()
 		return nil, err
+	}
+	if err := initCounts(bdb); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("store: init %s: %w", path, err)
 	}
 	db := &DB{bolt: bdb, path: path, now: opts.Now}
 	db.Ops = Ops{E: db}

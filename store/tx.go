@@ -66,6 +66,7 @@ func (t *boltTx) commitChanges() ([]Change, error) {
 // many changes; a caller alone at the time commits at once. Because of
 // Batch, fn may run more than once.
 func (db *DB) Update(ctx context.Context, fn func(Tx) error) error {
+	defer db.timeTx("update")()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -99,6 +100,7 @@ func (db *DB) Update(ctx context.Context, fn func(Tx) error) error {
 
 // View runs fn in a read-only transaction; see Engine.View.
 func (db *DB) View(ctx context.Context, fn func(ReadTx) error) error {
+	defer db.timeTx("view")()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
