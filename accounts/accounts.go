@@ -291,7 +291,7 @@ func (s *Service) recordAdd(tx store.Tx, acct store.Account, key store.Key, acto
 	if key.Label != "" {
 		msg += " (" + key.Label + ")"
 	}
-	msg += ". If it was not you, remove it on the keys screen."
+	msg += ". Not you? Remove it on the keys screen (k)."
 	_, _, err := tx.AddNotice(store.Notice{AccountID: acct.ID, Kind: KindKeyAdded, Key: key.Fingerprint + "@" + s.now().UTC().Format(time.RFC3339Nano), Message: msg})
 	return err
 }
