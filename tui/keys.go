@@ -184,7 +184,12 @@ func (k *keysScreen) View() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your SSH keys"))
 	b.WriteString("\n\n")
-	for i, kk := range k.account.Keys {
+	// In a short window a code on screen goes first: the list waits.
+	list := k.account.Keys
+	if k.code != nil && k.busy == "" && k.err == "" && !k.confirm && k.e.Height > 0 && k.e.contentHeight() < 14 {
+		list = nil
+	}
+	for i, kk := range list {
 		mark := "  "
 		fp := ansi.Truncate(kk.Fingerprint, w-2, "…")
 		if i == k.cursor {
@@ -196,16 +201,16 @@ func (k *keysScreen) View() string {
 		if kk.Label != "" {
 			parts = append(parts, kk.Label)
 		}
-		parts = append(parts, "added "+shortTime(kk.AddedAt))
+		parts = append(parts, "added "+shortTime(kk.AddedAt, w))
 		switch {
 		case kk.Fingerprint == k.e.Identity.Fingerprint:
-			parts = append(parts, "in use now (this key)")
+			parts = append(parts, "this key (in use)")
 		case kk.LastUsedAt.IsZero():
 			parts = append(parts, "never used")
 		default:
-			parts = append(parts, "used "+shortTime(kk.LastUsedAt))
+			parts = append(parts, "used "+shortTime(kk.LastUsedAt, w))
 		}
-		b.WriteString("  " + s.Subtle.Render(wrapHanging(strings.Join(parts, " · "), w-2, 0)) + "\n")
+		b.WriteString("  " + s.Subtle.Render(wrapHanging(strings.Join(parts, " · "), w, 2)) + "\n")
 	}
 	switch {
 	case k.confirm:
@@ -222,7 +227,10 @@ func (k *keysScreen) View() string {
 	case k.err != "":
 		b.WriteString("\n" + s.Error.Render(wrapHanging("✗ "+k.err, w, 2)))
 	case k.code != nil:
-		b.WriteString("\n" + k.codeView(w))
+		if list != nil {
+			b.WriteString("\n")
+		}
+		b.WriteString(k.codeView(w))
 	case k.done != "":
 		b.WriteString("\n" + s.OK.Render(wrapHanging("✓ "+k.done, w, 2)))
 	}
@@ -237,14 +245,18 @@ func (k *keysScreen) codeView(w int) string {
 	lines := []string{
 		wrap("On the new machine, run:", w),
 		"  " + s.Focused.Render(k.e.sshCommand+" link "+code),
-		wrap("or connect from it and type the code on the welcome screen (tab).", w),
-		s.Subtle.Render(wrap(fmt.Sprintf("The code works once, for %d minutes: until %s UTC.", int(accounts.CodeTTL/time.Minute),
+		wrap("or type "+code+" on its welcome screen (tab).", w),
+		s.Subtle.Render(wrap(fmt.Sprintf("It works once, for %d minutes (until %s UTC).", int(accounts.CodeTTL/time.Minute),
 			c.ExpiresAt.UTC().Format("15:04")), w)),
 	}
 	return strings.Join(lines, "\n")
 }
 
-// shortTime is a key's time on the keys screen, in UTC.
-func shortTime(t time.Time) string {
+// shortTime is a key's time on the keys screen, in UTC: the day alone
+// in a narrow window, so a key's details fit one line.
+func shortTime(t time.Time, w int) string {
+	if w < 60 {
+		return t.UTC().Format("Jan 2")
+	}
 	return t.UTC().Format("2006-01-02 15:04")
 }

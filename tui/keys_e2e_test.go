@@ -222,7 +222,7 @@ func TestKeysScreenRemove(t *testing.T) {
 	s.WaitFor(t, "Your account\n")
 	s.Type("k")
 	s.WaitFor(t, fingerprint(second))
-	s.WaitFor(t, "this key")
+	s.WaitFor(t, "this key (in use)")
 	s.Type("d") // the cursor starts on this session's key
 	s.WaitFor(t, "This is the key you are using now")
 	s.Type("n")
