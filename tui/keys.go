@@ -210,7 +210,7 @@ func (k *keysScreen) View() string {
 		default:
 			parts = append(parts, "used "+shortTime(kk.LastUsedAt, w))
 		}
-		b.WriteString("  " + s.Subtle.Render(wrapHanging(strings.Join(parts, " · "), w, 2)) + "\n")
+		b.WriteString("  " + s.Subtle.Render(joinFit(parts, " · ", w-2, "\n  ")) + "\n")
 	}
 	switch {
 	case k.confirm:
@@ -259,4 +259,26 @@ func shortTime(t time.Time, w int) string {
 		return t.UTC().Format("Jan 2")
 	}
 	return t.UTC().Format("2006-01-02 15:04")
+}
+
+// joinFit joins parts with sep, breaking lines (with brk) only between
+// parts, so no date is cut in two; w is the width a line may take.
+func joinFit(parts []string, sep string, w int, brk string) string {
+	var b strings.Builder
+	line := 0
+	for i, p := range parts {
+		pw := ansi.StringWidth(p)
+		switch {
+		case i == 0:
+		case line+ansi.StringWidth(sep)+pw <= w:
+			b.WriteString(sep)
+			line += ansi.StringWidth(sep)
+		default:
+			b.WriteString(strings.TrimRight(sep, " ") + brk)
+			line = 0
+		}
+		b.WriteString(p)
+		line += pw
+	}
+	return b.String()
 }

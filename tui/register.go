@@ -190,7 +190,7 @@ func (r *registerScreen) View() string {
 	}
 	intro, label, field := "This key is new here. Register it with your email address.", "Email", r.input.View()
 	if r.codeMode {
-		intro, label, field = "Add this key to your account with the code a session of it shows (keys, then l).", "Code", r.code.View()
+		intro, label, field = "Add this key to an account with a link code (made there: k, then l).", "Code", r.code.View()
 	}
 	lines = append(lines, wrap(intro, w))
 	if !compact {
