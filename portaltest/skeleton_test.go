@@ -224,3 +224,31 @@ func TestHostKeyStableAcrossRestart(t *testing.T) {
 	}
 	s.WaitFor(t, "stay@example.com")
 }
+
+// With several keys per account the identity is still the key that
+// signed: offering two keys of account A and signing with B's key gets B.
+func TestOfferedKeysOfAnotherAccountAreNotIdentity(t *testing.T) {
+	t.Parallel()
+	p := Start(t)
+	a1, a2, b := NewKey(t), NewKey(t), NewKey(t)
+	register(t, p, a1, "a@example.com")
+	register(t, p, b, "b@example.com")
+	db := p.App.Store()
+	acctA, err := db.AccountByKey(ssh.FingerprintSHA256(a1.PublicKey()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddKey(acctA.ID, store.Key{Fingerprint: ssh.FingerprintSHA256(a2.PublicKey()),
+		PublicKey: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(a2.PublicKey())))}); err != nil {
+		t.Fatal(err)
+	}
+	o1, o2 := &badSig{pub: a1.PublicKey()}, &badSig{pub: a2.PublicKey()}
+	s := p.Connect(t, nil, WithAuth(ssh.PublicKeys(o1, o2, b)))
+	s.WaitFor(t, "b@example.com")
+	if scr := s.Screen(); strings.Contains(scr, "a@example.com") {
+		t.Fatalf("signing with B's key shows A's account:\n%s", scr)
+	}
+	if o1.signs.Load() == 0 || o2.signs.Load() == 0 {
+		t.Fatalf("A's keys not offered (%d, %d): the test did not exercise the bypass", o1.signs.Load(), o2.signs.Load())
+	}
+}

@@ -20,7 +20,7 @@ const noticeFresh = 24 * time.Hour
 // dashboardKeys are the dashboard's actions; each is enabled only in the
 // states where it applies, so the help line shows only what works.
 type dashboardKeys struct {
-	AddCard, ChangePlan, Cancel, Undo, Manage, Invoices key.Binding
+	AddCard, ChangePlan, Cancel, Undo, Manage, Invoices, Keys, Email key.Binding
 }
 
 // dashboard shows the account: plan, state in words, the trial countdown,
@@ -54,6 +54,8 @@ func newDashboard(e *env, a store.Account, notices []store.Notice) *dashboard {
 		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo cancel")),
 		Manage:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
 		Invoices:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invoices")),
+		Keys:       key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keys")),
+		Email:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "email")),
 	}
 	d.setAccount(a)
 	return d
@@ -104,7 +106,7 @@ func (d *dashboard) setAccount(a store.Account) {
 func (d *dashboard) Bindings() []key.Binding {
 	k := d.keys
 	var out []key.Binding
-	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage} {
+	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage, k.Keys, k.Email} {
 		if b.Enabled() {
 			out = append(out, b)
 		}
@@ -189,6 +191,10 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, k.Invoices):
 			s := newInvoicesScreen(d.e, d.account)
 			return s, s.Init()
+		case key.Matches(msg, k.Keys):
+			return newKeysScreen(d.e, d.account), nil
+		case key.Matches(msg, k.Email):
+			return newEmailScreen(d.e, d.account), nil
 		}
 	}
 	return d, nil

@@ -89,6 +89,11 @@ var goldenCases = []struct {
 			Err: errors.New("503")}
 		h.load(a).keys("u")
 	}},
+	{"keys", func(h *harness) { h.load(twoKeys(freeAccount())).keys("k") }},
+	{"keys-remove-this-key", func(h *harness) { h.load(twoKeys(freeAccount())).keys("k", "d") }},
+	{"keys-only-one", func(h *harness) { h.load(freeAccount()).keys("k", "d") }},
+	{"email", func(h *harness) { h.load(freeAccount()).keys("e", "x@y") }},
+	{"register-code", func(h *harness) { h.send(accountLoadedMsg{NotFound: true}); h.keys("tab") }},
 	{"dashboard-past-due", func(h *harness) {
 		a := activeAccount()
 		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
@@ -282,4 +287,15 @@ func testInvoices() []billing.Invoice {
 		{ID: "in_1", Number: "A1B2C3-0001", Date: fixedNow.Add(-40 * 24 * time.Hour), Plan: "S", Amount: 0, Currency: "usd",
 			Status: "paid", URL: "http://127.0.0.1:8080/sandbox/invoice/in_1"},
 	}
+}
+
+// twoKeys gives a the test key (added an hour ago, in use) and a labelled
+// second key used yesterday.
+func twoKeys(a store.Account) store.Account {
+	a.Keys = []store.Key{
+		{Fingerprint: testFingerprint, PublicKey: "ssh-ed25519 AAAAtest", AddedAt: fixedNow.Add(-time.Hour)},
+		{Fingerprint: "SHA256:s3c0ndK3yF1ng3rpr1ntBBBBBBBBBBBBBBBBBBBBBBBB", PublicKey: "ecdsa-sha2-nistp256 AAAAsecond",
+			Label: "dev@laptop", AddedAt: fixedNow.Add(-48 * time.Hour), LastUsedAt: fixedNow.Add(-24 * time.Hour)},
+	}
+	return a
 }

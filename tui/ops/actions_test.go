@@ -444,3 +444,35 @@ func TestDetailShowsStripeFlags(t *testing.T) {
 		t.Errorf("frank's detail lacks the deleted customer:\n%s", v)
 	}
 }
+
+// An admin removes one of an account's keys from the detail screen: the
+// store drops it, the audit names it, and the last key is never offered.
+func TestRemoveKeyIsAudited(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	id := ids["alice"]
+	if _, err := f.db.AddKey(id, store.Key{Fingerprint: "SHA256:alicelaptop", PublicKey: "ssh-ed25519 AAAAlaptop", Label: "laptop"}); err != nil {
+		t.Fatal(err)
+	}
+	d := f.drive(t, 140, 40)
+	d.keys("/", "alice", "enter", "enter")
+	if v := d.view(); !strings.Contains(v, "SHA256:alicelaptop") || !strings.Contains(v, "laptop") {
+		t.Fatalf("detail does not list the second key:\n%s", v)
+	}
+	d.keys("K", "down", "enter", "y")
+	a, err := f.db.Account(id)
+	if err != nil || len(a.Keys) != 1 || a.Keys[0].Fingerprint == "SHA256:alicelaptop" {
+		t.Fatalf("after remove: %+v, %v", a.Keys, err)
+	}
+	e := lastAudit(t, f.db, id)
+	if e.Actor != adminFP || e.Action != "remove_key key=SHA256:alicelaptop" {
+		t.Errorf("audit = %+v", e)
+	}
+	if v := d.view(); !strings.Contains(v, "Key SHA256:alicelaptop removed") {
+		t.Errorf("status not shown:\n%s", v)
+	}
+	// One key left: K offers nothing.
+	d.keys("K")
+	if v := d.view(); strings.Contains(v, "Remove which key?") {
+		t.Errorf("the last key is offered for removal:\n%s", v)
+	}
+}
