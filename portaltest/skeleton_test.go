@@ -130,7 +130,12 @@ func TestGarbageIntoRegisterForm(t *testing.T) {
 	s := p.Connect(t, key)
 	s.WaitFor(t, "Email")
 
-	random := make([]byte, 64<<10)
+	// Every byte value, many times over. Bubble Tea makes a key message,
+	// and the portal a View, of about every third random byte, and a View
+	// of the register form under -race on 2 shared cores costs
+	// milliseconds: 64 KiB (24,000 messages) took longer than the wait
+	// below, on 2b766ed as on main.
+	random := make([]byte, 8<<10)
 	if _, err := rand.Read(random); err != nil {
 		t.Fatal(err)
 	}
@@ -140,10 +145,13 @@ func TestGarbageIntoRegisterForm(t *testing.T) {
 			random[i] = 'x'
 		}
 	}
-	// A terminal brackets a paste, and Bubble Tea reads it as one message;
-	// an unbracketed stream becomes one key message (and one View) per
-	// 256-byte read, which is far slower, so it gets 64 KiB.
-	paste := strings.Repeat("a", 1<<20)
+	// A terminal brackets a paste, and Bubble Tea reads it as one message,
+	// but gathers it in a buffer it copies and searches again on every
+	// read: a paste costs the square of its length (1 MiB: 10 s of CPU
+	// without -race, minutes with it). 256 KiB is still a thousand times
+	// what the field takes. An unbracketed stream becomes one key message
+	// (and one View) per 255-byte read, so it gets 64 KiB.
+	paste := strings.Repeat("a", 256<<10)
 	inputs := [][]byte{
 		random,
 		[]byte("\xff\xfe\xfd\xc3\x28\xa0\xa1\xe2\x28\xa1\xe2\x82\x28\xf0\x28\x8c\xbc\xf8\xa1\xa1\xa1\xa1\xed\xa0\x80"),
@@ -162,7 +170,9 @@ func TestGarbageIntoRegisterForm(t *testing.T) {
 	// still be working through the backlog (slowly under -race): a marker
 	// alone in the field shows it has read everything sent before.
 	s.Type("ctrl+e", "ctrl+u", "synced", "ctrl+e")
-	s.WaitFor(t, "> synced\n", 2*time.Minute)
+	// A ceiling, not a speed target: ~10 s of CPU under -race took 80 s on
+	// 2 cores shared with other jobs.
+	s.WaitFor(t, "> synced\n", 5*time.Minute)
 	s.Type("ctrl+u")
 	s.WaitFor(t, "> you@example.com") // the placeholder: the field is empty
 	s.Type("real@example.com", "enter")
