@@ -19,6 +19,7 @@ import (
 
 	"github.com/portal/portal/app"
 	"github.com/portal/portal/sshguard"
+	"github.com/portal/portal/store"
 )
 
 func main() {
@@ -99,7 +100,7 @@ func (e *envFlags) secret(p *string, env string) { *p = os.Getenv(env) }
 
 func (e *envFlags) usage(w io.Writer) func() {
 	return func() {
-		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n\nFlags (each also read from the environment variable shown):\n")
+		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n       portal check-store FILE      check a store file (a backup) for consistency\n\nFlags (each also read from the environment variable shown):\n")
 		e.fs.VisitAll(func(f *flag.Flag) {
 			def := fmt.Sprintf(", default %q", f.DefValue)
 			if f.DefValue == "" {
@@ -172,6 +173,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "":
 	case "stripe-setup":
 		return stripeSetup(cfg, stdout)
+	case "check-store":
+		if fs.NArg() != 2 {
+			return fmt.Errorf("check-store takes one file: portal check-store portal.db")
+		}
+		if err := store.CheckFile(fs.Arg(1)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: consistent\n", fs.Arg(1))
+		return nil
 	default:
 		return fmt.Errorf("unknown command %q (try -h)", fs.Arg(0))
 	}

@@ -222,6 +222,7 @@ type App struct {
 	webhookSecret  string
 	ops            *ops.Ops
 	mailer         *mailer.Mailer
+	admins         *adminkeys.Keys
 	metrics        *metrics.Metrics
 	metricsLn      net.Listener // nil when MetricsAddr is ""
 	metricsSrv     *http.Server
@@ -269,6 +270,7 @@ func New(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.admins = admins
 	var clock ops.Clock
 	if a.sandbox != nil {
 		clock = a.sandbox
@@ -296,7 +298,7 @@ func New(cfg Config) (_ *App, err error) {
 			a.guard.Authenticating(ctx)
 			return true
 		}),
-		wish.WithMiddleware(append(a.ui.Middleware(), a.guard.Middleware(), sessionMetrics(a.metrics))...),
+		wish.WithMiddleware(append(a.ui.Middleware(), a.backupMiddleware, a.guard.Middleware(), sessionMetrics(a.metrics))...),
 		authMetrics(a.metrics),
 		// Bounds connections that carry nothing at all (half-open, ssh -N past
 		// its handshake). Sessions are closed earlier, on input idleness, by
