@@ -134,6 +134,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.int(&cfg.TrialDays, "trial-days", "PORTAL_TRIAL_DAYS", 30, "trial length of paid plans, in days")
 	ef.string(&cfg.PlansFile, "plans", "PORTAL_PLANS_FILE", "", "JSON file overriding the built-in plan catalog")
 	ef.string(&cfg.AdminKeysPath, "admin-keys", "PORTAL_ADMIN_KEYS", "", "authorized_keys file of admin keys, re-read on change (default <data-dir>/admin_keys)")
+	ef.duration(&cfg.Retain, "retain", "PORTAL_RETAIN", 90*24*time.Hour, "keep processed webhook events, audit entries and mailed notices this long (2160h = 90 days)")
 	ef.duration(&cfg.ReconcileEvery, "reconcile-every", "PORTAL_RECONCILE_EVERY", 10*time.Minute, "how often the reconciler looks for accounts not synced from Stripe lately")
 	// Limits (README "Limits"): what one client can make the portal spend.
 	sl, hl := sshguard.DefaultLimits(), app.DefaultHTTPLimits()

@@ -83,6 +83,10 @@ type Config struct {
 	// SMTPURL enables mail for notices (see package mailer); "" keeps them
 	// in the outbox for the ops view.
 	SMTPURL string
+	// Retain is how long processed webhook events, audit entries and mailed
+	// notices are kept (default 90 days); the sandbox's idempotency keys
+	// are kept 24 hours, as at Stripe.
+	Retain time.Duration
 	// ReconcileEvery and ReconcileStale drive the reconciler that re-fetches
 	// accounts not synced from Stripe for ReconcileStale (defaults 10m, 1h).
 	ReconcileEvery time.Duration
@@ -191,6 +195,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AdminKeysPath == "" {
 		c.AdminKeysPath = filepath.Join(c.DataDir, "admin_keys")
+	}
+	if c.Retain == 0 {
+		c.Retain = DefaultRetain
 	}
 	if c.ReconcileEvery == 0 {
 		c.ReconcileEvery = 10 * time.Minute
@@ -414,6 +421,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.ui.Run,
 		a.ops.Run,
 		a.mailer.Run,
+		a.runRetention,
 		func(ctx context.Context) { a.billing.RunReconciler(ctx, a.cfg.ReconcileEvery, a.cfg.ReconcileStale) },
 	} {
 		bg.Add(1)
