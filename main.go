@@ -117,7 +117,7 @@ func (e *envFlags) usage(w io.Writer) func() {
 
 func run(args []string, stdout, stderr io.Writer) error {
 	var cfg app.Config
-	var logLevel string
+	var logLevel, logFormat string
 	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ef := &envFlags{fs: fs, env: map[string]string{}}
@@ -128,6 +128,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.duration(&cfg.IdleTimeout, "idle-timeout", "PORTAL_IDLE_TIMEOUT", 30*time.Minute, "close sessions after this long without input")
 	ef.float(&cfg.RateLimit, "rate-limit", "PORTAL_RATE_LIMIT", 5, "new SSH sessions per second per client IP")
 	ef.string(&logLevel, "log-level", "PORTAL_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	ef.string(&logFormat, "log-format", "PORTAL_LOG_FORMAT", "text", "log format: text (logfmt) or json (one object a line)")
 	ef.string(&cfg.PublicURL, "public-url", "PORTAL_PUBLIC_URL", "", "URL browsers use to reach the HTTP server (default http://localhost:<http port>)")
 	ef.string(&cfg.Stripe.APIBase, "stripe-api-base", "STRIPE_API_BASE", "", "Stripe API base URL, e.g. stripe-mock's (default api.stripe.com, or the sandbox)")
 	ef.bool(&cfg.Stripe.AnyAPIVersion, "stripe-any-api-version", "STRIPE_ANY_API_VERSION", "accept webhook events of API versions other than 2023-10-16 (for stripe listen)")
@@ -169,7 +170,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %v", err)
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	switch logFormat {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, opts))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, opts))
+	default:
+		return fmt.Errorf("-log-format %q: use text or json", logFormat)
+	}
 	switch fs.Arg(0) {
 	case "":
 	case "stripe-setup":

@@ -70,3 +70,11 @@ func TestCheckStoreCommand(t *testing.T) {
 		t.Fatal("check-store on garbage: no error")
 	}
 }
+
+func TestLogFormat(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run([]string{"-log-format", "xml"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "text or json") {
+		t.Fatalf("-log-format xml: %v, want one naming the choices", err)
+	}
+}

@@ -305,7 +305,7 @@ func New(cfg Config) (_ *App, err error) {
 			a.guard.Authenticating(ctx)
 			return true
 		}),
-		wish.WithMiddleware(append(a.ui.Middleware(), a.backupMiddleware, a.guard.Middleware(), sessionMetrics(a.metrics))...),
+		wish.WithMiddleware(append(a.ui.Middleware(), a.backupMiddleware, a.guard.Middleware(), sessionMetrics(a.metrics), sessionRequestID())...),
 		authMetrics(a.metrics),
 		// Bounds connections that carry nothing at all (half-open, ssh -N past
 		// its handshake). Sessions are closed earlier, on input idleness, by
@@ -319,7 +319,7 @@ func New(cfg Config) (_ *App, err error) {
 	// so the SSH layer refuses those methods outright.
 	hl := cfg.HTTPLimits
 	a.http = &http.Server{
-		Handler:           a.routes(),
+		Handler:           withRequestID(a.routes()),
 		ReadHeaderTimeout: min(10*time.Second, hl.ReadTimeout),
 		ReadTimeout:       hl.ReadTimeout,
 		WriteTimeout:      hl.WriteTimeout,
