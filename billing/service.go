@@ -71,6 +71,8 @@ type Service struct {
 	// syncing orders each customer's fetch-derive-commit sequences (webhook
 	// events, resyncs): without it an older fetch could commit after a newer one.
 	syncing keyLock
+	// checkouts makes one Checkout Session at a time per account (checkout).
+	checkouts keyLock
 }
 
 // New checks cfg and returns a Service.
@@ -146,7 +148,9 @@ type Preview struct {
 // when no card was added; the account is in trial as soon as Stripe accepts
 // it. The trial is claimed in the store before Stripe is called, so of
 // concurrent choices only one starts a trial. With the trial used,
-// ChoosePlan returns ErrCardRequired and remembers the choice for CardLink.
+// ChoosePlan returns ErrCardRequired and records the choice in the store
+// (CardLink sells it); the screen that names the plan asks CheckoutLink
+// for it directly.
 // With a live subscription it is ChangePlan.
 //
 // When Stripe gave no answer to the trial subscription request, ChoosePlan
@@ -349,7 +353,7 @@ func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) 
 		SetupIntentData: &stripe.CheckoutSessionSetupIntentDataParams{Metadata: meta},
 		Metadata:        meta,
 	}
-	return s.checkout(ctx, op, p)
+	return s.checkout(ctx, op, acct.ID, p)
 }
 
 // CheckoutLink returns a subscription-mode Checkout page that starts planID
@@ -380,17 +384,24 @@ func (s *Service) CheckoutLink(ctx context.Context, accountID, planID string) (L
 		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta},
 		Metadata:         meta,
 	}
-	return s.checkout(ctx, op, p)
+	return s.checkout(ctx, op, acct.ID, p)
 }
 
-// checkout creates the Checkout Session p with the portal's return pages
-// and hands out its short link.
-func (s *Service) checkout(ctx context.Context, op string, p *stripe.CheckoutSessionParams) (Link, error) {
+// checkout creates the Checkout Session p for account accountID with the
+// portal's return pages, expires the account's earlier open sessions (see
+// expireOtherCheckouts) and hands out the new one's short link.
+func (s *Service) checkout(ctx context.Context, op, accountID string, p *stripe.CheckoutSessionParams) (Link, error) {
+	// One link at a time per account: two concurrent requests must not
+	// each expire the other's session.
+	defer s.checkouts.lock(accountID)()
 	p.SuccessURL = stripe.String(s.publicURL + "/checkout/success?session_id={CHECKOUT_SESSION_ID}")
 	p.CancelURL = stripe.String(s.publicURL + "/checkout/cancel")
 	p.Context = ctx
 	sess, err := s.api.CheckoutSessions.New(p)
 	if err != nil {
+		return Link{}, wrap(op, err)
+	}
+	if err := s.expireOtherCheckouts(ctx, stripe.StringValue(p.Customer), accountID, sess.ID); err != nil {
 		return Link{}, wrap(op, err)
 	}
 	return s.shorten(Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, checkoutLinkTTL), nil
@@ -629,6 +640,13 @@ func (s *Service) resync(ctx context.Context, accountID string, audit auditFn) (
 			return acct, acct, err
 		default:
 			snap = s.snapshot(sub)
+			next, _, err := s.successor(ctx, acct, snap)
+			if err != nil {
+				return acct, acct, err
+			}
+			if next != nil {
+				snap = next
+			}
 		}
 	}
 	var prev store.Account

@@ -224,6 +224,7 @@ func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.
 	if uerr := json.Unmarshal(ev.Data.Raw, &obj); uerr != nil {
 		out.ignore = "unreadable object: " + uerr.Error()
 	} else {
+		obj.fillDetached(ev)
 		// From the fetch to the commit, one event per customer at a time:
 		// an event that fetched an older snapshot must not commit it after
 		// a newer one. Other customers' events still run, and
@@ -350,6 +351,11 @@ type eventObject struct {
 	AmountPaid    int64             `json:"amount_paid"`
 	AmountDue     int64             `json:"amount_due"`
 	Currency      string            `json:"currency"`
+	// Invoices: the hosted page, and the lines (the plan an invoice bills).
+	HostedInvoiceURL string       `json:"hosted_invoice_url"`
+	Lines            invoiceLines `json:"lines"`
+	// Disputes: the charge disputed.
+	Charge ref `json:"charge"`
 }
 
 // syncKey is the Stripe customer the object concerns ("" when none): the
@@ -367,7 +373,8 @@ func (o eventObject) syncKey() string {
 func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObject) (outcome, error) {
 	switch ev.Type {
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
-		"customer.subscription.trial_will_end", "customer.subscription.paused", "customer.subscription.resumed":
+		"customer.subscription.trial_will_end", "customer.subscription.paused", "customer.subscription.resumed",
+		"customer.subscription.pending_update_applied", "customer.subscription.pending_update_expired":
 		if obj.Object != "subscription" || obj.ID == "" {
 			return outcome{ignore: "event object is not a subscription"}, nil
 		}
@@ -381,7 +388,7 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObjec
 		return out, nil
 	case "checkout.session.completed":
 		return s.checkoutCompleted(ctx, obj)
-	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required":
+	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required", "invoice.voided", "invoice.marked_uncollectible":
 		if obj.Subscription == "" {
 			return outcome{ignore: "invoice without a subscription"}, nil
 		}
@@ -397,11 +404,9 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObjec
 				requestid.Logger(ctx, s.log).Info("webhook: invoice paid", "account", out.accountID, "amount", obj.AmountPaid, "reason", obj.BillingReason)
 			}
 		case "invoice.payment_failed":
-			out.notices = append(out.notices, store.Notice{
-				AccountID: out.accountID, Kind: "payment_failed", Key: obj.ID, CreatedAt: s.now(),
-				Message: fmt.Sprintf("A payment of %s for your %s plan failed. Please update your card.",
-					FormatAmount(obj.AmountDue, obj.Currency), s.planName(out.snap.PlanID)),
-			})
+			out.notices = append(out.notices, s.paymentFailedNotice(out.accountID, out.snap, obj))
+		case "invoice.payment_action_required":
+			out.mutate = actionRequired(obj)
 		}
 		return out, nil
 	case "customer.updated":
@@ -409,6 +414,9 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObjec
 			return outcome{ignore: "event object is not a customer"}, nil
 		}
 		return s.customerUpdated(ctx, obj)
+	}
+	if out, ok, err := s.dispatchMore(ctx, ev, obj); ok {
+		return out, err
 	}
 	return outcome{ignore: ignoreUnhandled}, nil
 }
@@ -462,6 +470,13 @@ func (s *Service) subscriptionOutcome(ctx context.Context, customerID string, me
 	}
 	if !snap.BelongsTo(acct.ID) {
 		return outcome{accountID: acct.ID, ignore: ignoreForeign}, nil, nil
+	}
+	next, nextSub, err := s.successor(ctx, acct, snap)
+	if err != nil {
+		return outcome{accountID: acct.ID}, nil, err
+	}
+	if next != nil {
+		return outcome{accountID: acct.ID, snap: next}, nextSub, nil
 	}
 	return outcome{accountID: acct.ID, snap: snap}, sub, nil
 }
@@ -551,6 +566,9 @@ func (s *Service) checkoutCompleted(ctx context.Context, obj eventObject) (outco
 	if !s.snapshot(sub).BelongsTo(acct.ID) {
 		// Never resume or pay for another integration's subscription.
 		return outcome{accountID: acct.ID, ignore: ignoreForeign}, nil
+	}
+	if sub, err = s.useCardOnSubscription(ctx, sub, pm.ID, obj.ID); err != nil {
+		return outcome{accountID: acct.ID}, err
 	}
 	switch sub.Status {
 	case stripe.SubscriptionStatusPaused:

@@ -56,6 +56,9 @@ var (
 	bucketChangeLast   = []byte("change_last")        // account id → seq of its newest change
 	bucketPending      = []byte("pending_checkouts")  // account id → PendingCheckout JSON
 	bucketPendingBySes = []byte("pending_by_session") // Checkout Session id → account id
+	// Added within schema 2 (new buckets only; older binaries ignore them):
+	bucketLinkCodes       = []byte("link_codes")         // code → LinkCode JSON
+	bucketLinkCodesByAcct = []byte("link_codes_by_acct") // account id → its one code
 
 	keySchema = []byte("schema_version")
 )
@@ -66,6 +69,7 @@ var allBuckets = [][]byte{
 	bucketNotices, bucketNoticeIDs, bucketNoticeUniq, bucketNoticesByAcc, bucketOutbox,
 	bucketAudit, bucketAuditByAcct, bucketLinks,
 	bucketChanges, bucketChangeLast, bucketPending, bucketPendingBySes,
+	bucketLinkCodes, bucketLinkCodesByAcct,
 }
 
 // Options configures Open. The zero value is ready for production use.

@@ -105,7 +105,9 @@ func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			c.busy, c.err = "Changing to "+c.plan.Name+"…", ""
 			e, id, plan := c.e, c.account.ID, c.plan.ID
 			return c, func() tea.Msg {
-				a, err := e.billing.ChangePlan(e.Ctx, id, plan)
+				ctx, cancel := e.actionCtx()
+				defer cancel()
+				a, err := e.billing.ChangePlan(ctx, id, plan)
 				return planChangedMsg{account: a, err: err}
 			}
 		}

@@ -114,7 +114,7 @@ func (d *dashboard) Bindings() []key.Binding {
 
 // remaining is the trial time left by the billing clock.
 func (d *dashboard) remaining() time.Duration {
-	if d.account.State != store.StateTrial || d.account.TrialEnd.IsZero() {
+	if !trialing(d.account) || d.account.TrialEnd.IsZero() {
 		return 0
 	}
 	return d.account.TrialEnd.Sub(d.now)
@@ -178,7 +178,9 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 			d.busy, d.err = "Undoing the cancellation…", ""
 			e, id := d.e, d.account.ID
 			return d, func() tea.Msg {
-				a, err := e.billing.UndoCancel(e.Ctx, id)
+				ctx, cancel := e.actionCtx()
+				defer cancel()
+				a, err := e.billing.UndoCancel(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
 		case key.Matches(msg, k.Manage):
@@ -199,7 +201,7 @@ func (d *dashboard) View() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account"))
 	b.WriteString("\n\n")
-	if banners := bannerNotices(a, d.notices, d.now); len(banners) > 0 {
+	if banners := bannerNotices(a, d.notices, d.now, d.e.billing.Catalog()); len(banners) > 0 {
 		for _, n := range banners {
 			b.WriteString(s.Banner.Render(wrapHanging("! "+n, w, 2)))
 			b.WriteString("\n")
@@ -214,7 +216,7 @@ func (d *dashboard) View() string {
 	row("Email", a.Email)
 	row("Plan", planLine(d.e.billing.Catalog(), a.Plan))
 	row("State", stateText(a))
-	if left := d.remaining(); a.State == store.StateTrial {
+	if left := d.remaining(); trialing(a) {
 		if left > 0 {
 			row("Trial", formatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
 			bar := progress.New(progress.WithoutPercentage(), progress.WithWidth(min(w-labelWidth, 40)),
@@ -313,7 +315,7 @@ func planLine(cat billing.Catalog, id string) string {
 // the account's state, newest first, at most two, and only the newest of each
 // kind (a second plan change makes the first one history). A notice of a past
 // state (trial ending once a card is on file) no longer shows.
-func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []string {
+func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, n := range notices {
@@ -339,6 +341,14 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []str
 			break
 		}
 	}
+	if a.SecondSubscriptionID != "" {
+		// The account's own subscription is the one that counts; say so
+		// before anything else, so the customer is never left guessing.
+		out = append([]string{secondSubscriptionText(a, cat)}, out...)
+		if len(out) > 2 {
+			out = out[:2]
+		}
+	}
 	if a.PaymentPending && len(out) < 2 {
 		out = append(out, "A payment is pending; your previous plan stays until it clears.")
 	}
@@ -362,4 +372,16 @@ func wrapHanging(s string, w, indent int) string {
 // is within one trial length of its end.
 func trialFraction(left time.Duration, trialDays int) float64 {
 	return min(float64(left)/float64(time.Duration(trialDays)*24*time.Hour), 1)
+}
+
+// secondSubscriptionText tells the customer about a second live
+// subscription Stripe has for the account (billing keeps the account on its
+// own and flags the other for ops).
+func secondSubscriptionText(a store.Account, cat billing.Catalog) string {
+	other := "a second subscription"
+	if a.SecondSubscriptionPlan != "" {
+		other = "a second subscription (" + planName(cat, a.SecondSubscriptionPlan) + ")"
+	}
+	return "Stripe has " + other + " for this account. You stay on " + planName(cat, a.Plan) +
+		"; our team has been told and will cancel the second one."
 }
