@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -133,6 +134,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.string(&cfg.Stripe.APIBase, "stripe-api-base", "STRIPE_API_BASE", "", "Stripe API base URL, e.g. stripe-mock's (default api.stripe.com, or the sandbox)")
 	ef.bool(&cfg.Stripe.AnyAPIVersion, "stripe-any-api-version", "STRIPE_ANY_API_VERSION", "accept webhook events of API versions other than 2023-10-16 (for stripe listen)")
 	ef.int(&cfg.TrialDays, "trial-days", "PORTAL_TRIAL_DAYS", 30, "trial length of paid plans, in days")
+	ef.string(&cfg.TrialEndBehavior, "trial-end-behavior", "PORTAL_TRIAL_END_BEHAVIOR", "pause",
+		"what a trial ending without a card does at Stripe: pause (locked until a card), cancel or create_invoice")
+	var retrySchedule string
+	ef.string(&cfg.SandboxFailedPayment, "sandbox-failed-payment", "PORTAL_SANDBOX_FAILED_PAYMENT", "unpaid",
+		"sandbox only: a subscription's status once payment retries run out: unpaid, canceled or past_due (Stripe: Dashboard retry settings)")
+	ef.string(&retrySchedule, "sandbox-retry-schedule", "PORTAL_SANDBOX_RETRY_SCHEDULE", "2d,3d",
+		"sandbox only: waits between a failed payment and its retries, e.g. 1d,3d,5d (d = days)")
 	ef.string(&cfg.PlansFile, "plans", "PORTAL_PLANS_FILE", "", "JSON file overriding the built-in plan catalog")
 	ef.string(&cfg.AdminKeysPath, "admin-keys", "PORTAL_ADMIN_KEYS", "", "authorized_keys file of admin keys, re-read on change (default <data-dir>/admin_keys)")
 	ef.duration(&cfg.Retain, "retain", "PORTAL_RETAIN", 90*24*time.Hour, "keep processed webhook events, audit entries and mailed notices this long (2160h = 90 days)")
@@ -165,6 +173,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if ef.err != nil {
 		return ef.err
+	}
+	var err error
+	if cfg.SandboxRetryDelays, err = parseRetrySchedule(retrySchedule); err != nil {
+		return fmt.Errorf("-sandbox-retry-schedule: %v", err)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
@@ -211,4 +223,35 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return a.Run(ctx)
+}
+
+// parseRetrySchedule reads a comma-separated list of waits ("2d,3d",
+// "12h,2d"; d is days), each positive; "" or "none" is no retries.
+func parseRetrySchedule(v string) ([]time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "none" {
+		return []time.Duration{}, nil
+	}
+	var out []time.Duration
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		var d time.Duration
+		if n, ok := strings.CutSuffix(item, "d"); ok {
+			days, err := strconv.Atoi(n)
+			if err != nil {
+				return nil, fmt.Errorf("%q: days must be a whole number", item)
+			}
+			d = time.Duration(days) * 24 * time.Hour
+		} else {
+			var err error
+			if d, err = time.ParseDuration(item); err != nil {
+				return nil, fmt.Errorf("%q: %v", item, err)
+			}
+		}
+		if d <= 0 {
+			return nil, fmt.Errorf("%q: a wait must be positive", item)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portal/portal/store"
 )
@@ -76,5 +78,27 @@ func TestLogFormat(t *testing.T) {
 	err := run([]string{"-log-format", "xml"}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "text or json") {
 		t.Fatalf("-log-format xml: %v, want one naming the choices", err)
+	}
+}
+
+func TestParseRetrySchedule(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []time.Duration
+		err  bool
+	}{
+		{"2d,3d", []time.Duration{48 * time.Hour, 72 * time.Hour}, false},
+		{" 12h , 1d ", []time.Duration{12 * time.Hour, 24 * time.Hour}, false},
+		{"none", []time.Duration{}, false},
+		{"", []time.Duration{}, false},
+		{"0d", nil, true},
+		{"-1h", nil, true},
+		{"1.5d", nil, true},
+		{"soon", nil, true},
+	} {
+		got, err := parseRetrySchedule(tc.in)
+		if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
+			t.Errorf("parseRetrySchedule(%q) = %v, %v; want %v, error %t", tc.in, got, err, tc.want, tc.err)
+		}
 	}
 }

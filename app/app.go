@@ -75,6 +75,16 @@ type Config struct {
 	Stripe StripeConfig
 	// TrialDays is the length of a paid plan's trial (default 30).
 	TrialDays int
+	// TrialEndBehavior is what a trial the portal makes does when it ends
+	// without a card: pause (default), cancel or create_invoice (billing.Config).
+	TrialEndBehavior string
+	// SandboxFailedPayment and SandboxRetryDelays are the offline
+	// sandbox's retry setting: the status once an invoice's retries are
+	// exhausted (unpaid, canceled or past_due; default unpaid) and the
+	// waits between them (default 2 and 3 days). Stripe's own are set in
+	// its Dashboard.
+	SandboxFailedPayment string
+	SandboxRetryDelays   []time.Duration
 	// PlansFile overrides the built-in plan catalog (JSON; optional).
 	PlansFile string
 	// AdminKeysPath is an authorized_keys file of admin keys, re-read on

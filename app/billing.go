@@ -58,7 +58,10 @@ func (a *App) setupBilling() error {
 			WebhookURL:    self + "/webhooks/stripe",
 			WebhookSecret: a.webhookSecret,
 			Now:           cfg.Now,
-			Logger:        cfg.Logger.With("component", "sandbox"),
+			// Stripe's retry setting, as the operator chose it for the sandbox.
+			FailedPaymentOutcome: cfg.SandboxFailedPayment,
+			PaymentRetryDelays:   cfg.SandboxRetryDelays,
+			Logger:               cfg.Logger.With("component", "sandbox"),
 			// Its pages write amounts and cards as the portal's screens do.
 			Amount: billing.FormatAmount,
 			Card:   billing.CardName,
@@ -93,7 +96,7 @@ func (a *App) setupBilling() error {
 	}
 	svc, err := billing.New(billing.Config{
 		API: a.api, Store: a.store, Catalog: catalog, Now: now,
-		PublicURL: a.cfg.PublicURL, TrialDays: cfg.TrialDays, Logger: cfg.Logger.With("component", "billing"),
+		PublicURL: a.cfg.PublicURL, TrialDays: cfg.TrialDays, TrialEndBehavior: cfg.TrialEndBehavior, Logger: cfg.Logger.With("component", "billing"),
 	})
 	if err != nil {
 		return err

@@ -34,16 +34,25 @@ type lifecycle struct {
 	down atomic.Bool
 }
 
-func newLifecycle(t *testing.T) *lifecycle {
+// lifecycleOption changes the sandbox's settings (Stripe's) or the
+// portal's billing configuration before they start.
+type lifecycleOption func(*sandbox.Config, *Config)
+
+func newLifecycle(t *testing.T, opts ...lifecycleOption) *lifecycle {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	sb, err := sandbox.Open(sandbox.Config{
+	sbCfg := sandbox.Config{
 		Path: filepath.Join(t.TempDir(), "sandbox.db"), BaseURL: srv.URL + "/sandbox",
 		WebhookURL: srv.URL + "/webhooks/stripe", WebhookSecret: testSecret, Tick: -1, Logger: testLogger(t),
 		Retry: sandbox.RetryPolicy{MaxAttempts: 50, Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
-	})
+	}
+	var billCfg Config
+	for _, o := range opts {
+		o(&sbCfg, &billCfg)
+	}
+	sb, err := sandbox.Open(sbCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +63,8 @@ func newLifecycle(t *testing.T) *lifecycle {
 		t.Fatal(err)
 	}
 	db := openStore(t, true)
-	svc, err := New(Config{API: api, Store: db, Now: sb.Now, PublicURL: srv.URL, Logger: testLogger(t)})
+	billCfg.API, billCfg.Store, billCfg.Now, billCfg.PublicURL, billCfg.Logger = api, db, sb.Now, srv.URL, testLogger(t)
+	svc, err := New(billCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -818,5 +828,75 @@ func TestLifecycleCheckoutLinksOneAtATime(t *testing.T) {
 	cs, err := l.svc.api.CheckoutSessions.Get(buy.SessionID, nil)
 	if err != nil || cs.Metadata["plan"] != "xl" {
 		t.Fatalf("the session's metadata: %v %v", err, cs.Metadata)
+	}
+}
+
+// Every Stripe configuration an operator can choose: the trial's end
+// behaviour without a card × the retry setting's outcome, each ending in
+// the state Stripe's documentation gives, then back to a paid plan with a
+// card from the same add-card path (a canceled trial re-subscribes through
+// Checkout in subscription mode). A trial with a failing card goes through
+// the retries whatever the end behaviour.
+func TestLifecycleConfigurations(t *testing.T) {
+	type want struct {
+		atEnd, afterRetries store.State
+	}
+	for _, behavior := range []string{"pause", "cancel", "create_invoice"} {
+		for _, outcome := range []string{"unpaid", "canceled", "past_due"} {
+			t.Run(behavior+"/"+outcome, func(t *testing.T) {
+				t.Parallel()
+				l := newLifecycle(t, func(sb *sandbox.Config, c *Config) {
+					sb.FailedPaymentOutcome, sb.PaymentRetryDelays = outcome, []time.Duration{day, 2 * day}
+					c.TrialEndBehavior = behavior
+				})
+				ctx := context.Background()
+				retried := map[string]store.State{"unpaid": store.StateLockedUnpaid, "canceled": store.StateLockedCanceled, "past_due": store.StatePastDue}[outcome]
+				w := map[string]want{
+					"pause":          {store.StateLockedTrialEnded, store.StateLockedTrialEnded},
+					"cancel":         {store.StateLockedCanceled, store.StateLockedCanceled},
+					"create_invoice": {store.StatePastDue, retried},
+				}[behavior]
+
+				// Without a card.
+				a := l.trial("nocard-"+behavior+"@example.com", "s")
+				l.advance(30*day + time.Hour)
+				a = l.waitState(a.ID, w.atEnd)
+				l.advance(4 * day)
+				a = l.waitState(a.ID, w.afterRetries)
+				if a.Plan != "s" || !a.TrialUsed {
+					t.Fatalf("after the trial: %s", summary(a))
+				}
+				if a.State == store.StateLockedCanceled {
+					// Re-subscribe: a subscription-mode Checkout of the same plan.
+					l.buy(a.ID, a.Plan, "4242424242424242")
+				} else {
+					l.addCard(a.ID, "4242424242424242")
+				}
+				a = l.waitFor(a.ID, "active with a card", func(a store.Account) bool { return a.State == store.StateActive && a.HasCard })
+				if a.Plan != "s" || a.AmountDue != 0 {
+					t.Fatalf("after the card: %s due %d", summary(a), a.AmountDue)
+				}
+
+				// With a card whose charges fail.
+				b := l.trial("failing-"+behavior+"@example.com", "m")
+				l.addCard(b.ID, "4000000000000341")
+				l.advance(30*day + time.Hour)
+				b = l.waitState(b.ID, store.StatePastDue)
+				if b.AmountDue != 2900 {
+					t.Fatalf("past due: %s due %d", summary(b), b.AmountDue)
+				}
+				l.advance(4 * day)
+				b = l.waitState(b.ID, retried)
+				if outcome == "canceled" {
+					l.buy(b.ID, "m", "4242424242424242")
+				} else {
+					l.addCard(b.ID, "4242424242424242")
+				}
+				b = l.waitFor(b.ID, "active again", func(a store.Account) bool { return a.State == store.StateActive && a.CardLast4 == "4242" })
+				if _, err := l.svc.Resync(ctx, b.ID); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }

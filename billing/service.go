@@ -26,7 +26,14 @@ type Config struct {
 	Now       func() time.Time // zero: time.Now; in sandbox mode the sandbox clock
 	PublicURL string           // base for checkout and portal return URLs, e.g. http://localhost:8080
 	TrialDays int              // zero: 30
-	Logger    *slog.Logger     // zero: discard
+	// TrialEndBehavior is what Stripe does when a trial the portal made
+	// ends without a card (trial_settings.end_behavior.missing_payment_method):
+	// "pause" (the default: locked until a card), "cancel" (the subscription
+	// ends; the customer re-subscribes through Checkout) or "create_invoice"
+	// (an invoice that cannot be paid: past due, then the retry setting's
+	// outcome).
+	TrialEndBehavior string
+	Logger           *slog.Logger // zero: discard
 }
 
 // accountStore is the part of store.Store the Service uses. It is an
@@ -55,6 +62,7 @@ type Service struct {
 	now       func() time.Time
 	publicURL string
 	trialDays int64
+	trialEnd  string // Config.TrialEndBehavior
 	log       *slog.Logger
 
 	mu     sync.Mutex
@@ -92,6 +100,13 @@ func New(cfg Config) (*Service, error) {
 	if cfg.TrialDays < 0 || cfg.TrialDays > 730 {
 		return nil, fmt.Errorf("billing: trial of %d days: want 1 to 730", cfg.TrialDays)
 	}
+	switch cfg.TrialEndBehavior {
+	case "":
+		cfg.TrialEndBehavior = "pause"
+	case "pause", "cancel", "create_invoice":
+	default:
+		return nil, fmt.Errorf("billing: trial end behavior %q: want pause, cancel or create_invoice", cfg.TrialEndBehavior)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -100,7 +115,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		api: cfg.API, db: cfg.Store, cat: cfg.Catalog, now: cfg.Now,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), log: cfg.Logger,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), trialEnd: cfg.TrialEndBehavior, log: cfg.Logger,
 		prices: map[string]string{}, claiming: map[string]int{},
 	}, nil
 }
@@ -573,7 +588,7 @@ func (s *Service) replacePaused(ctx context.Context, accountID string, sub *stri
 		Items:    []*stripe.SubscriptionItemsParams{{Price: stripe.String(snap.PriceID)}},
 		TrialEnd: stripe.Int64(trialEnd),
 		TrialSettings: &stripe.SubscriptionTrialSettingsParams{
-			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String("pause")},
+			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String(s.trialEnd)},
 		},
 		Metadata: map[string]string{"account_id": accountID, "plan": snap.PlanID, "replaces": sub.ID},
 	}

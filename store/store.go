@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -95,8 +94,9 @@ type DB struct {
 	path string
 	now  func() time.Time
 	hub  *Hub
-	// writers counts Updates in progress: a lone one skips Batch's delay.
-	writers atomic.Int32
+	// noSync: commits are not fsynced (Options.NoSync), so Update does not
+	// group them.
+	noSync bool
 	// observeTx times transactions (observe.go); nil = none.
 	observeTx TxObserver
 }
@@ -138,7 +138,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("store: init %s: %w", path, err)
 	}
-	db := &DB{bolt: bdb, path: path, now: opts.Now}
+	db := &DB{bolt: bdb, path: path, now: opts.Now, noSync: opts.NoSync}
 	db.Ops = Ops{E: db}
 	db.hub = NewHub(db)
 	return db, nil

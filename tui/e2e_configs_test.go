@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/app"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
@@ -277,4 +278,42 @@ func TestJourneyCheckoutLinkExpiredByNewer(t *testing.T) {
 	payCheckout(t, p, a)
 	a.WaitFor(t, "Card saved: Visa •••• 4242")
 	b.WaitFor(t, "Card saved: Visa •••• 4242") // the other session sees the result
+}
+
+// An operator's Stripe settings: trials that cancel without a card, and
+// retries that leave the subscription past due. The canceled trial locks
+// the open session by itself and re-subscribes through Checkout from the
+// same screen.
+func TestJourneyTrialEndBehaviorCancel(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t, portaltest.WithConfig(func(c *app.Config) {
+		c.TrialEndBehavior, c.SandboxFailedPayment = "cancel", "past_due"
+	}))
+	key := portaltest.NewKey(t)
+	s := signUp(t, p, key, "cancels@example.com", "2")
+	s.WaitFor(t, "30 days left")
+	advance(t, p, 30*day+time.Hour)
+	s.WaitFor(t, "Your account is locked") // no key pressed
+	a := account(t, p, key)
+	if a.State != store.StateLockedCanceled || a.SubscriptionStatus != "canceled" {
+		t.Fatalf("after a trial that cancels: %s %s", a.State, a.SubscriptionStatus)
+	}
+	s.WaitFor(t, "Your S subscription has ended.")
+	s.Type("p")
+	s.WaitFor(t, "card needed (trial used)")
+	s.Type("2")
+	s.WaitFor(t, "› 2")
+	s.Type("enter")
+	s.WaitFor(t, "Your trial is used, so the next step asks for a card.")
+	s.Type("enter")
+	s.WaitFor(t, "Start S with a card")
+	payCheckout(t, p, s)
+	s.WaitFor(t, "Card saved: Visa •••• 4242")
+	s.Type("enter")
+	s.WaitFor(t, "State         active\n")
+	s.WaitFor(t, "Plan          S · $9.00/month")
+	a = account(t, p, key)
+	if sub := subscription(t, p, a.SubscriptionID); sub.TrialEnd != 0 || sub.Status != stripe.SubscriptionStatusActive {
+		t.Errorf("the new subscription: %s, trial end %d (a second trial?)", sub.Status, sub.TrialEnd)
+	}
 }

@@ -779,7 +779,7 @@ func (s *Sandbox) chargeCycle(t *txn, sub *subscription, inv *invoice) {
 	}
 	before := s.snap(sub)
 	sub.Status = "past_due"
-	if !s.scheduleRetry(t, inv) {
+	if !s.scheduleRetry(t, inv) && s.cfg.FailedPaymentOutcome != "past_due" {
 		s.exhausted(t, sub)
 		return
 	}
@@ -789,9 +789,12 @@ func (s *Sandbox) chargeCycle(t *txn, sub *subscription, inv *invoice) {
 
 // exhausted applies Config.FailedPaymentOutcome once retries run out.
 func (s *Sandbox) exhausted(t *txn, sub *subscription) {
-	if s.cfg.FailedPaymentOutcome == "canceled" {
+	switch s.cfg.FailedPaymentOutcome {
+	case "canceled":
 		s.cancelNow(t, sub, "payment_failed")
 		return
+	case "past_due":
+		return // left past due: the open invoice waits for a card
 	}
 	before := s.snap(sub)
 	sub.Status = "unpaid"

@@ -412,3 +412,35 @@ func TestCancelSecondSubscription(t *testing.T) {
 		})
 	}
 }
+
+// Facts Stripe reported that ops must act on show on the detail screen: a
+// dispute, a customer deleted at Stripe, a payment awaiting 3-D Secure.
+func TestDetailShowsStripeFlags(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	if _, err := f.db.UpdateAccount(ids["bob"], func(a *store.Account) error {
+		a.DisputeID = "dp_123"
+		a.ActionInvoiceID, a.ActionURL = "in_9", "https://pay.example/in_9"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.UpdateAccount(ids["frank"], func(a *store.Account) error {
+		a.DeletedCustomerID, a.CustomerID = a.CustomerID+"_gone", ""
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.load(t)
+	d := f.drive(t, 140, 40)
+	d.keys("/", "bob", "enter", "enter")
+	for _, want := range []string{"! Dispute     dp_123: a charge of this customer is disputed", "Awaiting 3DS  in_9 https://pay.example/in_9"} {
+		if v := d.view(); !strings.Contains(v, want) {
+			t.Errorf("bob's detail lacks %q:\n%s", want, v)
+		}
+	}
+	d = f.drive(t, 140, 40)
+	d.keys("/", "frank", "enter", "enter")
+	if v := d.view(); !strings.Contains(v, "was deleted at Stripe: unlinked, account kept") {
+		t.Errorf("frank's detail lacks the deleted customer:\n%s", v)
+	}
+}

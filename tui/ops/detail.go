@@ -307,6 +307,15 @@ func (d *detailScreen) view(width, height int) string {
 		add(st.Error.Render(fit(field("! Second sub", a.SecondSubscriptionID+" ("+orDash(a.SecondSubscriptionPlan)+
 			"), live at Stripe beside the account's own: d cancels it"), width)))
 	}
+	if a.DisputeID != "" {
+		add(st.Error.Render(fit(field("! Dispute", a.DisputeID+": a charge of this customer is disputed; answer it in Stripe"), width)))
+	}
+	if a.DeletedCustomerID != "" && a.CustomerID == "" {
+		add(st.Error.Render(fit(field("! Customer", a.DeletedCustomerID+" was deleted at Stripe: unlinked, account kept"), width)))
+	}
+	if a.ActionURL != "" {
+		add(field("Awaiting 3DS", a.ActionInvoiceID+" "+a.ActionURL))
+	}
 	if a.AmountDue > 0 {
 		add(field("Amount due", billing.FormatAmount(a.AmountDue, a.Currency)+" (open invoice)"))
 	}
