@@ -811,15 +811,29 @@ func TestLifecycleCheckoutLinksOneAtATime(t *testing.T) {
 	if st := status(second.SessionID); st != stripe.CheckoutSessionStatusOpen {
 		t.Fatalf("the new link's session is %s", st)
 	}
-	// A subscription-mode session of the account (made while its trial
-	// runs) that gets paid makes a second subscription: flagged.
-	buy, err := l.svc.CheckoutLink(ctx, a.ID, "xl")
+	// The portal sells no plan to an account that has one.
+	if _, err := l.svc.CheckoutLink(ctx, a.ID, "xl"); err == nil || !strings.Contains(Message(err), "already has a subscription") {
+		t.Fatalf("CheckoutLink during a trial: %v", err)
+	}
+	// A subscription-mode session of the account made elsewhere (an old
+	// link, another tool) that gets paid makes a second subscription:
+	// flagged.
+	xl, _ := l.svc.cat.Plan("xl")
+	price, err := l.svc.priceID(ctx, xl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := status(second.SessionID); st != stripe.CheckoutSessionStatusExpired {
-		t.Fatalf("the setup link's session is %s after a checkout link, want expired", st)
+	meta := map[string]string{"account_id": a.ID, "plan": "xl"}
+	sess, err := l.svc.api.CheckoutSessions.New(&stripe.CheckoutSessionParams{
+		Mode: stripe.String("subscription"), Customer: stripe.String(a.CustomerID),
+		LineItems:        []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(price), Quantity: stripe.Int64(1)}},
+		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta}, Metadata: meta,
+		SuccessURL: stripe.String(l.srv.URL + "/ok"), CancelURL: stripe.String(l.srv.URL + "/cancel"),
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	buy := l.svc.shorten(Link{URL: sess.URL, SessionID: sess.ID}, checkoutLinkTTL)
 	l.payCard(buy, "4242424242424242")
 	a = l.waitFor(a.ID, "the checkout's subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID != "" })
 	if a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionPlan != "xl" {
@@ -898,5 +912,27 @@ func TestLifecycleConfigurations(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A renewal whose card asks for 3-D Secure: the account records the
+// invoice's hosted page (invoice.payment_action_required) while it is
+// open, and forgets it once another card paid it.
+func TestLifecyclePaymentActionRequired(t *testing.T) {
+	l := newLifecycle(t)
+	a := l.trial("threeds@example.com", "s")
+	l.addCard(a.ID, "4000002760003184")
+	l.advance(30*day + time.Hour)
+	a = l.waitFor(a.ID, "a payment awaiting confirmation", func(a store.Account) bool { return a.ActionURL != "" })
+	if a.State != store.StatePastDue || !strings.Contains(a.ActionURL, "/invoice/"+a.ActionInvoiceID) || a.AmountDue != 900 {
+		t.Fatalf("awaiting 3-D Secure: %s url %q invoice %q due %d", summary(a), a.ActionURL, a.ActionInvoiceID, a.AmountDue)
+	}
+	if l.hasNotice(a.ID, "payment_failed") {
+		t.Error("a payment awaiting the customer was announced as failed")
+	}
+	l.addCard(a.ID, "4242424242424242")
+	a = l.waitFor(a.ID, "paid with another card", func(a store.Account) bool { return a.State == store.StateActive })
+	if a.ActionURL != "" || a.ActionInvoiceID != "" {
+		t.Fatalf("after paying: url %q invoice %q", a.ActionURL, a.ActionInvoiceID)
 	}
 }

@@ -384,6 +384,12 @@ func (s *Service) CheckoutLink(ctx context.Context, accountID, planID string) (L
 	if err != nil {
 		return Link{}, wrap(op, storeErr(err))
 	}
+	if acct.SubscriptionID != "" && live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+		// Selling a plan to an account that has one would make a second
+		// subscription (a screen opened before another session subscribed).
+		return Link{}, &Error{Op: op, Msg: "Your account already has a subscription: go back to see it, and change plan from there.",
+			Err: fmt.Errorf("account %s has live subscription %s", acct.ID, acct.SubscriptionID)}
+	}
 	if acct, err = s.ensureCustomer(ctx, acct); err != nil {
 		return Link{}, wrap(op, err)
 	}

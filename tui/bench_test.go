@@ -67,7 +67,7 @@ func BenchmarkWebhookToScreen(b *testing.B) {
 			cancel := i%2 == 0
 			want := "trial, no card yet"
 			if cancel {
-				want = "period, then Free"
+				want = "it ends, then Free" // the trial, canceled at its end
 			}
 			start := time.Now()
 			setCancel(b, p, a.SubscriptionID, cancel)

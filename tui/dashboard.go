@@ -341,6 +341,11 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat b
 			break
 		}
 	}
+	if a.ActionURL != "" {
+		// 3-D Secure: the payment waits for the customer, not the card.
+		out = append([]string{"Your bank asks you to confirm a payment. Open " + a.ActionURL +
+			" to confirm it, or add another card with c."}, out...)
+	}
 	if a.SecondSubscriptionID != "" {
 		// The account's own subscription is the one that counts; say so
 		// before anything else, so the customer is never left guessing.

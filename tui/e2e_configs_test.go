@@ -317,3 +317,29 @@ func TestJourneyTrialEndBehaviorCancel(t *testing.T) {
 		t.Errorf("the new subscription: %s, trial end %d (a second trial?)", sub.Status, sub.TrialEnd)
 	}
 }
+
+// A renewal whose card asks for 3-D Secure: the open session shows the
+// invoice's page to confirm it by itself, and another card settles it.
+func TestJourneyPaymentActionRequired(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := signUp(t, p, key, "threeds@example.com", "2")
+	s.WaitFor(t, "30 days left")
+	s.Type("c")
+	payCheckoutWith(t, p, s, "4000002760003184")
+	s.WaitFor(t, "Card saved: Visa •••• 3184")
+	s.Type("enter")
+	advance(t, p, 30*day+time.Hour)
+	s.WaitFor(t, "Your bank asks you to confirm a payment. Open") // no key pressed
+	a := account(t, p, key)
+	if !strings.Contains(s.Screen(), "/invoice/") || a.ActionURL == "" {
+		t.Fatalf("no invoice page on screen (account %q):\n%s", a.ActionURL, s.Screen())
+	}
+	s.Type("c")
+	payCheckout(t, p, s)
+	s.WaitFor(t, "Card saved: Visa •••• 4242")
+	s.Type("enter")
+	s.WaitFor(t, "State         active\n")
+	s.WaitGone(t, "confirm a payment")
+}

@@ -149,17 +149,24 @@ func (s *Sandbox) collect(t *txn, inv *invoice, pm *paymentMethod) *apiError {
 	inv.AttemptCount++
 	inv.Attempted = true
 	var failure *apiError
+	failed := "invoice.payment_failed"
 	switch {
 	case pm == nil:
 		failure = errNoPaymentMethod
 	case pm.FailCharges:
 		failure = cardDeclined("generic_decline", "Your card was declined.")
 		failure.Param = ""
+	case pm.NeedsAction:
+		// The bank asks the customer to authenticate (3-D Secure); the
+		// invoice's hosted page is where they would.
+		failure = &apiError{Status: http.StatusPaymentRequired, Type: "card_error", Code: "authentication_required",
+			Message: "Your card was declined. This transaction requires authentication."}
+		failed = "invoice.payment_action_required"
 	}
 	if failure != nil {
 		inv.NextPaymentAttempt = nil
 		s.put(t, inv)
-		s.emit(t, "invoice.payment_failed", inv, before)
+		s.emit(t, failed, inv, before)
 		return failure
 	}
 	s.markPaid(t, inv)

@@ -360,6 +360,9 @@ type paymentMethod struct {
 	// FailCharges marks the 4000 0000 0000 0341 card: it attaches, but
 	// every charge fails.
 	FailCharges bool `json:"-"`
+	// NeedsAction marks the 4000 0027 6000 3184 card: charges made without
+	// the customer require 3-D Secure (invoice.payment_action_required).
+	NeedsAction bool `json:"-"`
 }
 
 type billingDetails struct {

@@ -11,6 +11,10 @@ type testCard struct {
 	brand       string
 	declineCode string // non-empty: declined when collected (checkout, portal)
 	failCharges bool   // attaches, but every charge fails
+	// needsAction: attaches, but every charge made without the customer
+	// (a renewal, an API payment) asks for 3-D Secure: the 4000 0027 6000
+	// 3184 card.
+	needsAction bool
 }
 
 // cardBehaviour classifies a card number (digits only) that passed Luhn.
@@ -23,6 +27,8 @@ func cardBehaviour(number string) testCard {
 		c.declineCode = "insufficient_funds"
 	case "4000000000000341":
 		c.failCharges = true
+	case "4000002760003184":
+		c.needsAction = true
 	}
 	return c
 }
@@ -67,7 +73,7 @@ func (s *Sandbox) newCardPaymentMethod(t *txn, number string, expMonth, expYear 
 	tc := cardBehaviour(number)
 	fp := sha256.Sum256([]byte("sandbox-card:" + number))
 	pm := &paymentMethod{ID: newID("pm_", 24), Object: "payment_method", Created: t.now, Metadata: map[string]string{}, Type: "card",
-		FailCharges: tc.failCharges}
+		FailCharges: tc.failCharges, NeedsAction: tc.needsAction}
 	pm.BillingDetails.Name = nilIfEmpty(name)
 	pm.BillingDetails.Email = nilIfEmpty(email)
 	pm.Card = card{Brand: tc.brand, Country: "US", DisplayBrand: tc.brand, ExpMonth: expMonth, ExpYear: expYear,
