@@ -103,6 +103,10 @@ type Config struct {
 	HostKeyPath           string
 	HostKeyPEM            string
 	AllowGeneratedHostKey bool
+	// Retain is how long processed webhook events, audit entries and mailed
+	// notices are kept (default 90 days); the sandbox's idempotency keys
+	// are kept 24 hours, as at Stripe.
+	Retain time.Duration
 	// ReconcileEvery and ReconcileStale drive the reconciler that re-fetches
 	// accounts not synced from Stripe for ReconcileStale (defaults 10m, 1h).
 	ReconcileEvery time.Duration
@@ -212,6 +216,9 @@ func (c *Config) setDefaults() {
 	if c.AdminKeysPath == "" {
 		c.AdminKeysPath = filepath.Join(c.DataDir, "admin_keys")
 	}
+	if c.Retain == 0 {
+		c.Retain = DefaultRetain
+	}
 	if c.ReconcileEvery == 0 {
 		c.ReconcileEvery = 10 * time.Minute
 	}
@@ -245,6 +252,7 @@ type App struct {
 	webhookSecret  string
 	ops            *ops.Ops
 	mailer         *mailer.Mailer
+	admins         *adminkeys.Keys
 	metrics        *metrics.Metrics
 	metricsLn      net.Listener // nil when MetricsAddr is ""
 	metricsSrv     *http.Server
@@ -292,6 +300,7 @@ func New(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.admins = admins
 	var clock ops.Clock
 	if a.sandbox != nil {
 		clock = a.sandbox
@@ -321,7 +330,7 @@ func New(cfg Config) (_ *App, err error) {
 			a.guard.Authenticating(ctx)
 			return true
 		}),
-		wish.WithMiddleware(append(a.ui.Middleware(), a.guard.Middleware(), sessionMetrics(a.metrics))...),
+		wish.WithMiddleware(append(a.ui.Middleware(), a.backupMiddleware, a.guard.Middleware(), sessionMetrics(a.metrics), sessionRequestID())...),
 		authMetrics(a.metrics),
 		// Bounds connections that carry nothing at all (half-open, ssh -N past
 		// its handshake). Sessions are closed earlier, on input idleness, by
@@ -335,7 +344,7 @@ func New(cfg Config) (_ *App, err error) {
 	// so the SSH layer refuses those methods outright.
 	hl := cfg.HTTPLimits
 	a.http = &http.Server{
-		Handler:           a.routes(),
+		Handler:           withRequestID(a.routes()),
 		ReadHeaderTimeout: min(10*time.Second, hl.ReadTimeout),
 		ReadTimeout:       hl.ReadTimeout,
 		WriteTimeout:      hl.WriteTimeout,

@@ -92,6 +92,7 @@ func (a *App) jobs() []func(context.Context) {
 	}
 	jobs := []func(context.Context){
 		elect("mailer", a.mailer.Run),
+		elect("retention", a.runRetention),
 		elect("reconciler", func(ctx context.Context) {
 			a.billing.RunReconciler(ctx, a.cfg.ReconcileEvery, a.cfg.ReconcileStale)
 		}),
