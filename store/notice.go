@@ -21,6 +21,9 @@ type Notice struct {
 	MailedAt  time.Time // zero: still in the outbox
 	MailTries int
 	MailError string
+	// DismissedAt is when the customer dismissed the notice's banner; it
+	// stays hidden in every session of the account. Mail is unaffected.
+	DismissedAt time.Time
 }
 
 // AddNotice stores n unless a notice with the same (AccountID, Kind, Key)
@@ -180,4 +183,35 @@ func (db *DB) Requeue(id string) (Notice, error) {
 	}
 	db.feed.notify(n.AccountID)
 	return n, nil
+}
+
+// DismissNotice hides notice id's banner for good (DismissedAt = at) and
+// notifies the account's feed, so every open session of the account drops
+// it. The notice must belong to accountID (a session dismisses only its own
+// account's), else ErrNotFound. Dismissing twice keeps the first time.
+func (db *DB) DismissNotice(accountID, id string, at time.Time) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		sk := tx.Bucket(bucketNoticeIDs).Get([]byte(id))
+		if sk == nil {
+			return ErrNotFound
+		}
+		sk = bytes.Clone(sk)
+		var n Notice
+		if err := getJSON(tx.Bucket(bucketNotices), sk, &n); err != nil {
+			return err
+		}
+		if n.AccountID != accountID {
+			return ErrNotFound
+		}
+		if !n.DismissedAt.IsZero() {
+			return nil
+		}
+		n.DismissedAt = at
+		return putJSON(tx.Bucket(bucketNotices), sk, &n)
+	})
+	if err != nil {
+		return err
+	}
+	db.feed.notify(accountID)
+	return nil
 }
