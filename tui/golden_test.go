@@ -196,6 +196,22 @@ var goldenCases = []struct {
 		h.fb.link = billing.Link{URL: sandboxURL}
 		h.keys("n")
 	}},
+	{"addcard-plan-done", func(h *harness) {
+		// Checkout bought M with the trial used: the screen says the plan is
+		// on and what was paid, not only "Card saved".
+		a := newAccount()
+		a.TrialUsed = true
+		h.fb.err = billing.ErrCardRequired
+		h.load(a).keys("3", "enter")
+		h.fb.err = nil
+		h.fb.link = billing.Link{URL: sandboxURL}
+		h.fb.invoices = []billing.Invoice{{ID: "in_9", Number: "A1B2C3-0009", Date: fixedNow, Plan: "M", Amount: 2900,
+			Currency: "usd", Status: "paid"}}
+		h.keys("n")
+		paid := activeAccount()
+		paid.TrialUsed, paid.SubscriptionID = true, "sub_bought"
+		h.load(paid)
+	}},
 	{"changeplan-upgrade", func(h *harness) {
 		h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: 3333, Currency: "usd", NextAmount: 7900,
 			NextAt: activeAccount().CurrentPeriodEnd}

@@ -359,3 +359,24 @@ func TestChangePlanEscGoesBackToPlanList(t *testing.T) {
 		t.Errorf("cursor on %q, want xl", p.plans[p.cursor].ID)
 	}
 }
+
+// An expired link's QR code is not drawn: scanning it would only lead to an
+// error page. (With room for it, the code stayed beside "This link has
+// expired.")
+func TestExpiredLinkShowsNoQRCode(t *testing.T) {
+	h := newHarness(t, 140, 60)
+	h.fb.link = billing.Link{URL: sandboxURL, ExpiresAt: fixedNow.Add(time.Minute)}
+	h.load(trialAccount()).keys("c")
+	if v := h.view(); !strings.ContainsAny(v, "▀▄█") {
+		t.Fatalf("no QR code while the link works:\n%s", v)
+	}
+	h.fb.set(fixedNow.Add(2 * time.Minute))
+	h.fire()
+	v := h.view()
+	if !strings.Contains(v, "This link has expired.") {
+		t.Fatalf("not expired:\n%s", v)
+	}
+	if strings.ContainsAny(v, "▀▄") {
+		t.Errorf("the expired link's QR code is still drawn:\n%s", v)
+	}
+}
