@@ -96,6 +96,9 @@ func (c *addCardScreen) Bindings() []key.Binding {
 
 func (c *addCardScreen) FullScreen() bool { return c.view.showQR && !c.done }
 
+// LeaveFullScreen goes back from the QR code to the screen.
+func (c *addCardScreen) LeaveFullScreen() { c.view.showQR = false }
+
 // SetAccount stays on this screen whatever happens, and turns it into the
 // result once the card shows on the account. A card that looks like the one
 // before (same brand and last four: a renewed card, or the same one again)

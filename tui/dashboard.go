@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -423,8 +424,20 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []ban
 	return out
 }
 
-// wrap word-wraps s to width w, breaking words longer than a line.
-func wrap(s string, w int) string { return ansi.Wrap(s, w, "") }
+// wrap word-wraps s to width w, breaking words longer than a line. A date
+// ("Thu 31 Dec 20:14 UTC") is kept on one line: split, it read as two
+// facts.
+func wrap(s string, w int) string {
+	const nbsp = "\u00a0"
+	glued := dateRE.ReplaceAllStringFunc(s, func(d string) string { return strings.ReplaceAll(d, " ", nbsp) })
+	if glued == s {
+		return ansi.Wrap(s, w, "")
+	}
+	return strings.ReplaceAll(ansi.Wrap(glued, w, ""), nbsp, " ")
+}
+
+// dateRE matches the dates formatDate and formatDay write.
+var dateRE = regexp.MustCompile(`\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)( \d{2}:\d{2} UTC)?`)
 
 // wrapHanging wraps a value that starts indent columns in, indenting its
 // continuation lines to line up under the first.

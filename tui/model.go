@@ -52,6 +52,7 @@ type accountScreen interface {
 // the frame's padding and help line (a QR code at 80×24).
 type fullScreen interface {
 	FullScreen() bool
+	LeaveFullScreen()
 }
 
 // backMsg asks the root to leave a sub-screen for the account's main screen.
@@ -127,6 +128,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			case key.Matches(msg, m.e.Keys.Quit):
 				return m, tea.Quit
 			case key.Matches(msg, m.e.Keys.Help):
+				// The QR code alone has no room for help: ? leaves it for
+				// the screen, where the help shows.
+				if f, ok := m.screen.(fullScreen); ok && f.FullScreen() {
+					f.LeaveFullScreen()
+				}
 				m.showHelp = !m.showHelp
 				return m, nil
 			}

@@ -380,3 +380,32 @@ func TestExpiredLinkShowsNoQRCode(t *testing.T) {
 		t.Errorf("the expired link's QR code is still drawn:\n%s", v)
 	}
 }
+
+// A date is never split across lines ("Thu 31 Dec" / "20:14 UTC").
+func TestWrapKeepsDatesTogether(t *testing.T) {
+	got := wrap("Your trial ends on Thu 31 Dec 20:14 UTC; nothing is charged before.", 30)
+	if !strings.Contains(got, "Thu 31 Dec 20:14 UTC") {
+		t.Errorf("date split:\n%s", got)
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if len([]rune(l)) > 30 {
+			t.Errorf("line %q is wider than 30", l)
+		}
+	}
+}
+
+// ? on the QR code alone goes back to the screen with the help open
+// (it did nothing there).
+func TestQRViewAnswersHelp(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.fb.link = billing.Link{URL: sandboxURL, ExpiresAt: fixedNow.Add(24 * time.Hour)}
+	h.load(trialAccount()).keys("c", "v")
+	if !strings.Contains(h.view(), "Scan with your phone") {
+		t.Fatalf("not on the QR code:\n%s", h.view())
+	}
+	h.keys("?")
+	v := h.view()
+	if strings.Contains(v, "Scan with your phone") || !strings.Contains(v, "? help") || !strings.Contains(v, "Add a card") {
+		t.Errorf("? on the QR code:\n%s", v)
+	}
+}
