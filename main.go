@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/portal/portal/app"
+	"github.com/portal/portal/sshguard"
 )
 
 func main() {
@@ -132,6 +133,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.string(&cfg.PlansFile, "plans", "PORTAL_PLANS_FILE", "", "JSON file overriding the built-in plan catalog")
 	ef.string(&cfg.AdminKeysPath, "admin-keys", "PORTAL_ADMIN_KEYS", "", "authorized_keys file of admin keys, re-read on change (default <data-dir>/admin_keys)")
 	ef.duration(&cfg.ReconcileEvery, "reconcile-every", "PORTAL_RECONCILE_EVERY", 10*time.Minute, "how often the reconciler looks for accounts not synced from Stripe lately")
+	// Limits (README "Limits"): what one client can make the portal spend.
+	sl, hl := sshguard.DefaultLimits(), app.DefaultHTTPLimits()
+	ef.duration(&cfg.HandshakeTimeout, "handshake-timeout", "PORTAL_HANDSHAKE_TIMEOUT", sl.HandshakeTimeout, "SSH: time from connect to the first session, including any wait for a handshake slot")
+	ef.int(&cfg.SSHLimits.MaxConns, "max-conns", "PORTAL_MAX_CONNS", sl.MaxConns, "SSH connections open at once")
+	ef.int(&cfg.SSHLimits.MaxConnsPerAddr, "max-conns-per-addr", "PORTAL_MAX_CONNS_PER_ADDR", sl.MaxConnsPerAddr, "SSH connections open at once from one address (IPv6: one /64)")
+	ef.int(&cfg.SSHLimits.MaxHandshakes, "max-handshakes", "PORTAL_MAX_HANDSHAKES", sl.MaxHandshakes, "SSH handshakes in progress at once; more wait their turn")
+	ef.int(&cfg.SSHLimits.MaxSessions, "max-sessions-per-conn", "PORTAL_MAX_SESSIONS_PER_CONN", sl.MaxSessions, "SSH sessions open at once on one connection")
+	ef.int(&cfg.SSHLimits.MaxEnvCount, "max-env", "PORTAL_MAX_ENV", sl.MaxEnvCount, "env requests kept per SSH session")
+	ef.int(&cfg.SSHLimits.MaxEnvBytes, "max-env-bytes", "PORTAL_MAX_ENV_BYTES", sl.MaxEnvBytes, "bytes of env names and values kept per SSH session")
+	ef.float(&cfg.SSHLimits.ResizeRate, "resize-rate", "PORTAL_RESIZE_RATE", sl.ResizeRate, "window changes a session redraws for per second (the latest size always arrives)")
+	ef.duration(&cfg.HTTPLimits.ReadTimeout, "http-read-timeout", "PORTAL_HTTP_READ_TIMEOUT", hl.ReadTimeout, "HTTP: time to read a whole request, body included")
+	ef.duration(&cfg.HTTPLimits.WriteTimeout, "http-write-timeout", "PORTAL_HTTP_WRITE_TIMEOUT", hl.WriteTimeout, "HTTP: time from a request's headers to the end of its response")
+	ef.duration(&cfg.HTTPLimits.IdleTimeout, "http-idle-timeout", "PORTAL_HTTP_IDLE_TIMEOUT", hl.IdleTimeout, "HTTP: close keep-alive connections idle this long")
+	ef.int(&cfg.HTTPLimits.MaxConns, "http-max-conns", "PORTAL_HTTP_MAX_CONNS", hl.MaxConns, "HTTP connections open at once; past it: 503")
+	ef.float(&cfg.HTTPLimits.LinkRate, "link-rate", "PORTAL_LINK_RATE", hl.LinkRate, "short-link lookups per second per address; past it: 429")
+	ef.int(&cfg.HTTPLimits.LinkBurst, "link-burst", "PORTAL_LINK_BURST", hl.LinkBurst, "short-link lookups an address may make at once before -link-rate applies")
 	ef.secret(&cfg.Stripe.SecretKey, "STRIPE_SECRET_KEY")
 	ef.secret(&cfg.Stripe.WebhookSecret, "STRIPE_WEBHOOK_SECRET")
 	ef.secret(&cfg.SMTPURL, "PORTAL_SMTP_URL")

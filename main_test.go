@@ -18,6 +18,11 @@ func TestHelpListsEveryFlagWithEnv(t *testing.T) {
 		"-data-dir", "PORTAL_DATA_DIR", `"data"`,
 		"-idle-timeout", "PORTAL_IDLE_TIMEOUT",
 		"-rate-limit", "PORTAL_RATE_LIMIT",
+		"-max-conns-per-addr", "PORTAL_MAX_CONNS_PER_ADDR", `"100"`,
+		"-max-handshakes", "PORTAL_MAX_HANDSHAKES",
+		"-resize-rate", "PORTAL_RESIZE_RATE",
+		"-http-read-timeout", "PORTAL_HTTP_READ_TIMEOUT", `"15s"`,
+		"-link-rate", "PORTAL_LINK_RATE",
 	} {
 		if !strings.Contains(help, want) {
 			t.Errorf("-h output lacks %q:\n%s", want, help)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/portal/portal/internal/secfile"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -108,10 +109,10 @@ func (k *Keys) reloadLocked() error {
 	if err != nil {
 		return fmt.Errorf("adminkeys: %w", err)
 	}
-	if info.Mode().Perm()&0o022 != 0 {
-		// As sshd's StrictModes: whoever can write this file can make
-		// themselves an admin.
-		return fmt.Errorf("adminkeys: %s is writable by group or others (mode %v); chmod go-w it", k.path, info.Mode().Perm())
+	// As sshd's StrictModes: whoever can write this file, or replace it in
+	// a directory above, can make themselves an admin.
+	if err := secfile.Check(k.path, info, secfile.Public, "adminkeys: admin keys file"); err != nil {
+		return err
 	}
 	fps := map[string]struct{}{}
 	sc := bufio.NewScanner(f)

@@ -19,11 +19,13 @@ import (
 	"github.com/portal/portal/billing/sandbox"
 	"github.com/portal/portal/hostkeys"
 	"github.com/portal/portal/mailer"
+	"github.com/portal/portal/sshguard"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
 	"github.com/portal/portal/tui/ops"
 	"github.com/stripe/stripe-go/v76/client"
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/time/rate"
 )
 
 // Config is the portal's configuration. Zero values mean the defaults
@@ -48,6 +50,14 @@ type Config struct {
 	// (defaults 5/s, burst 20).
 	RateLimit float64
 	RateBurst int
+	// SSHLimits bound what one SSH client can make the portal spend; zero
+	// fields take sshguard's defaults. HandshakeTimeout above wins over
+	// SSHLimits.HandshakeTimeout.
+	SSHLimits sshguard.Limits
+	// HTTPLimits bound the HTTP server and the short-link lookups.
+	HTTPLimits HTTPLimits
+	// LimitHooks count what the limits refuse (for metrics); optional.
+	LimitHooks LimitHooks
 	// ShutdownTimeout bounds graceful shutdown (default 8s, inside the 10s
 	// that process supervisors usually allow).
 	ShutdownTimeout time.Duration
@@ -72,6 +82,65 @@ type Config struct {
 	// accounts not synced from Stripe for ReconcileStale (defaults 10m, 1h).
 	ReconcileEvery time.Duration
 	ReconcileStale time.Duration
+}
+
+// HTTPLimits bound what one HTTP client can make the portal spend. Zero
+// fields take the defaults documented on each.
+type HTTPLimits struct {
+	// ReadTimeout bounds reading a whole request, body included (default
+	// 15s): a body trickled in slower is cut off.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the request's headers to
+	// the end of its response (default 30s).
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long (default 60s).
+	IdleTimeout time.Duration
+	// MaxConns caps connections open at once (default 1,000); past it a new
+	// connection is answered 503 and closed.
+	MaxConns int
+	// LinkRate and LinkBurst bound short-link lookups per source address
+	// (defaults 1/s, burst 20); past them the answer is 429. A link's token
+	// has 128 bits, so the bound is against load, not guessing.
+	LinkRate  float64
+	LinkBurst int
+}
+
+// LimitHooks are called when a limit refuses something (each is optional
+// and must be cheap): the place to hang metrics counters.
+type LimitHooks struct {
+	SSH sshguard.Hooks
+	// HTTPRefused is called for each HTTP connection refused past MaxConns.
+	HTTPRefused func()
+	// LinkLimited is called for each short-link lookup answered 429.
+	LinkLimited func()
+}
+
+// DefaultHTTPLimits returns the limits a zero HTTPLimits stands for.
+func DefaultHTTPLimits() HTTPLimits {
+	var l HTTPLimits
+	l.setDefaults()
+	return l
+}
+
+func (l *HTTPLimits) setDefaults() {
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = 15 * time.Second
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 30 * time.Second
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = 60 * time.Second
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = 1000
+	}
+	if l.LinkRate <= 0 {
+		l.LinkRate = 1
+	}
+	if l.LinkBurst <= 0 {
+		l.LinkBurst = 20
+	}
 }
 
 // StripeConfig says which Stripe to talk to.
@@ -109,6 +178,9 @@ func (c *Config) setDefaults() {
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = 30 * time.Second
 	}
+	c.SSHLimits.HandshakeTimeout = c.HandshakeTimeout
+	c.SSHLimits.Hooks = c.LimitHooks.SSH
+	c.HTTPLimits.setDefaults()
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 8 * time.Second
 	}
@@ -131,6 +203,7 @@ type App struct {
 	hostKey hostkeys.Key
 	ui      *tui.UI
 	ssh     *ssh.Server
+	guard   *sshguard.Guard
 	http    *http.Server
 	sshLn   net.Listener
 	httpLn  net.Listener
@@ -148,9 +221,11 @@ type App struct {
 
 // New opens the store and host key and starts listening on both addresses.
 // It serves nothing until Run.
-func New(cfg Config) (a *App, err error) {
+func New(cfg Config) (_ *App, err error) {
 	cfg.setDefaults()
-	a = &App{cfg: cfg, log: cfg.Logger}
+	// Not the named result: "return nil, err" would clear it before the
+	// deferred clean-up reads it.
+	a := &App{cfg: cfg, log: cfg.Logger}
 	defer func() {
 		if err != nil {
 			a.closeAll()
@@ -190,24 +265,34 @@ func New(cfg Config) (a *App, err error) {
 		IdleTimeout: cfg.IdleTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Admins: admins, Ops: a.ops.Model,
 	})
-	if a.ssh, err = wish.NewServer(
+	a.guard = sshguard.New(cfg.SSHLimits, time.Now)
+	if a.ssh, err = wish.NewServer(append([]ssh.Option{
 		wish.WithHostKeyPEM(a.hostKey.PEM),
 		// Accept any key: who the key belongs to is decided after
 		// authentication, from the session's own key.
-		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithMiddleware(append(a.ui.Middleware(), releaseHandshake)...),
-		withHandshakeDeadline(time.Now, cfg.HandshakeTimeout),
+		wish.WithPublicKeyAuth(func(ctx ssh.Context, _ ssh.PublicKey) bool {
+			a.guard.Authenticating(ctx)
+			return true
+		}),
+		wish.WithMiddleware(append(a.ui.Middleware(), a.guard.Middleware())...),
 		// Bounds connections that carry nothing at all (half-open, ssh -N past
 		// its handshake). Sessions are closed earlier, on input idleness, by
 		// the UI; server writes reset this timer, so it never cuts a session
 		// that the UI keeps.
-		wish.WithIdleTimeout(cfg.IdleTimeout+time.Minute),
-	); err != nil {
+		wish.WithIdleTimeout(cfg.IdleTimeout + time.Minute),
+	}, a.guard.Options()...)...); err != nil {
 		return nil, fmt.Errorf("ssh server: %w", err)
 	}
 	// Only public keys: no password or keyboard-interactive handlers are set,
 	// so the SSH layer refuses those methods outright.
-	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	hl := cfg.HTTPLimits
+	a.http = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: min(10*time.Second, hl.ReadTimeout),
+		ReadTimeout:       hl.ReadTimeout,
+		WriteTimeout:      hl.WriteTimeout,
+		IdleTimeout:       hl.IdleTimeout,
+	}
 	if a.sshLn, err = net.Listen("tcp", cfg.SSHAddr); err != nil {
 		return nil, fmt.Errorf("ssh listen on %s: %w", cfg.SSHAddr, err)
 	}
@@ -253,7 +338,9 @@ func (a *App) routes() http.Handler {
 	a.pages(mux)
 	// Short links to Checkout and the billing portal, so a terminal shows a
 	// URL that fits on one line and a QR code that scans.
-	mux.Handle("/l/", a.billing.LinkHandler())
+	// Lookups are limited per address: a guess costs a store read.
+	hl := a.cfg.HTTPLimits
+	mux.Handle("/l/", perAddr(rate.Limit(hl.LinkRate), hl.LinkBurst, a.cfg.LimitHooks.LinkLimited, a.billing.LinkHandler()))
 	if a.sandbox != nil {
 		mux.Handle("/sandbox/", http.StripPrefix("/sandbox", a.sandbox.Handler()))
 	}
@@ -268,11 +355,11 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() {
-		if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.http.Serve(limitHTTP(a.httpLn, a.cfg.HTTPLimits.MaxConns, a.cfg.LimitHooks.HTTPRefused)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	sshLn := newServingListener(a.sshLn)
+	sshLn := newServingListener(a.guard.Listener(a.sshLn))
 	go func() {
 		if err := a.ssh.Serve(sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
 			errc <- fmt.Errorf("ssh: %w", err)
@@ -302,6 +389,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info("shutting down")
 	a.ui.Shutdown()
+	a.guard.Close()
 	sctx, scancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer scancel()
 	if err := a.ssh.Shutdown(sctx); err != nil {

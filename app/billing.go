@@ -3,10 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/portal/portal/internal/secfile"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -118,7 +118,7 @@ func StripeSetup(ctx context.Context, cfg Config, out io.Writer) error {
 	key := cfg.Stripe.SecretKey
 	if key == "" {
 		// The sandbox of a portal on this data dir: its key is in the file.
-		k, err := os.ReadFile(sandboxKeyPath(cfg.DataDir))
+		k, err := secfile.ReadFile(sandboxKeyPath(cfg.DataDir), secfile.Private, "sandbox API key")
 		if err != nil {
 			return fmt.Errorf("no STRIPE_SECRET_KEY, and the sandbox's key could not be read (start the portal once with -data-dir %s): %w", cfg.DataDir, err)
 		}

@@ -5,62 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/charmbracelet/ssh"
 )
-
-type handshakeKey struct{}
-
-// handshakeConn caps every deadline the SSH library sets until the first
-// session starts. The library resets the deadline on each read and write
-// (to its idle timeout, or to none), which would otherwise lift ours.
-type handshakeConn struct {
-	net.Conn
-	until atomic.Int64 // unix nanos; 0 once a session has started
-}
-
-func (c *handshakeConn) SetDeadline(t time.Time) error {
-	if u := c.until.Load(); u != 0 {
-		if limit := time.Unix(0, u); t.IsZero() || t.After(limit) {
-			t = limit
-		}
-	}
-	return c.Conn.SetDeadline(t)
-}
-
-// release lifts the cap; the library's own idle timeout applies from here.
-func (c *handshakeConn) release() {
-	if c.until.Swap(0) != 0 {
-		_ = c.Conn.SetDeadline(time.Time{})
-	}
-}
-
-// withHandshakeDeadline wraps each accepted connection in a handshakeConn
-// that must open a session within timeout.
-func withHandshakeDeadline(now func() time.Time, timeout time.Duration) ssh.Option {
-	return func(srv *ssh.Server) error {
-		srv.ConnCallback = func(ctx ssh.Context, conn net.Conn) net.Conn {
-			hc := &handshakeConn{Conn: conn}
-			until := now().Add(timeout)
-			hc.until.Store(until.UnixNano())
-			_ = conn.SetDeadline(until)
-			ctx.SetValue(handshakeKey{}, hc)
-			return hc
-		}
-		return nil
-	}
-}
-
-// releaseHandshake is the outermost middleware: a session has started, so
-// the connection is past its handshake.
-func releaseHandshake(next ssh.Handler) ssh.Handler {
-	return func(s ssh.Session) {
-		if hc, ok := s.Context().Value(handshakeKey{}).(*handshakeConn); ok {
-			hc.release()
-		}
-		next(s)
-	}
-}
 
 // servingListener closes serving on its first Accept. charmbracelet/ssh's
 // Serve registers the listener (a WaitGroup Add) just before that, and a
@@ -78,4 +23,55 @@ func newServingListener(l net.Listener) *servingListener {
 func (l *servingListener) Accept() (net.Conn, error) {
 	l.once.Do(func() { close(l.serving) })
 	return l.Listener.Accept()
+}
+
+// httpBusy is written to a connection refused past the HTTP connection cap,
+// before any request is read: a browser shows it, and Stripe retries a
+// webhook delivery that gets a 5xx.
+const httpBusy = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Retry-After: 5\r\nConnection: close\r\nContent-Length: 38\r\n\r\nToo many connections; try again soon.\n"
+
+// limitHTTP caps the connections ln's server holds open at once. Unlike
+// x/net's LimitListener, which stops accepting, it refuses at once: held
+// back in the kernel's queue, a health check would wait behind an attack.
+func limitHTTP(ln net.Listener, max int, refused func()) net.Listener {
+	return &httpLimitListener{Listener: ln, max: int64(max), refused: refused}
+}
+
+type httpLimitListener struct {
+	net.Listener
+	max     int64
+	open    atomic.Int64
+	refused func()
+}
+
+func (l *httpLimitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.open.Add(1) > l.max {
+			l.open.Add(-1)
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = c.Write([]byte(httpBusy))
+			_ = c.Close()
+			if l.refused != nil {
+				l.refused()
+			}
+			continue
+		}
+		return &releaseConn{Conn: c, release: func() { l.open.Add(-1) }}, nil
+	}
+}
+
+type releaseConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *releaseConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
 }

@@ -27,8 +27,11 @@ const (
 	// linkSweepEvery is how often shorten deletes expired links: the sweep
 	// scans every link, and links only pile up at the rate they are made.
 	linkSweepEvery = time.Minute
-	// tokenLen is the token length: 10 base32 characters, 50 random bits.
-	tokenLen = 10
+	// tokenLen is the token length: 26 base32 characters, 130 random bits,
+	// past guessing at any rate. A link on localhost is 50 characters (one
+	// line at 80 columns) and still a version-3 QR code (29 modules) at
+	// level L, the size 10 characters made.
+	tokenLen = 26
 )
 
 const tokenAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
@@ -73,7 +76,7 @@ func (s *Service) shorten(l Link, ttl time.Duration) Link {
 			s.log.Warn("billing: sweeping expired short links", "err", err)
 		}
 	}
-	for range 3 { // 50 random bits: a taken token is all but impossible
+	for range 3 { // 130 random bits: a taken token is all but impossible
 		tok := newToken()
 		err := s.db.PutLink(tok, l.Target, l.ExpiresAt)
 		if errors.Is(err, store.ErrLinkTaken) {

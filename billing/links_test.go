@@ -42,10 +42,10 @@ func TestShortLinks(t *testing.T) {
 	expires := svc.Now().Add(time.Hour)
 	l := svc.shorten(Link{URL: target, ExpiresAt: expires, SessionID: "cs_test"}, portalLinkTTL)
 	tok, ok := strings.CutPrefix(l.URL, "https://portal.example.com/l/")
-	if !ok || len(tok) != 10 || strings.Trim(tok, tokenAlphabet) != "" {
+	if !ok || len(tok) != tokenLen || strings.Trim(tok, tokenAlphabet) != "" {
 		t.Fatalf("short URL %q", l.URL)
 	}
-	if l.Target != target || !l.ExpiresAt.Equal(expires) || l.SessionID != "cs_test" || len(l.URL) > 40 {
+	if l.Target != target || !l.ExpiresAt.Equal(expires) || l.SessionID != "cs_test" || len(l.URL) > 60 {
 		t.Fatalf("link %+v", l)
 	}
 	if other := svc.shorten(Link{URL: target, ExpiresAt: expires}, portalLinkTTL); other.URL == l.URL {

@@ -20,7 +20,7 @@ import (
 // Config wires a Service. API and Store are required.
 type Config struct {
 	API       *client.API      // stripe-go client for the sandbox, stripe-mock or Stripe; never stripe.Key
-	Store     *store.DB        // the portal's store
+	Store     store.Store      // the portal's store (bbolt or PostgreSQL)
 	Catalog   Catalog          // zero: DefaultCatalog
 	Now       func() time.Time // zero: time.Now; in sandbox mode the sandbox clock
 	PublicURL string           // base for checkout and portal return URLs, e.g. http://localhost:8080
@@ -28,9 +28,11 @@ type Config struct {
 	Logger    *slog.Logger     // zero: discard
 }
 
-// accountStore is the part of *store.DB the Service uses. It is an interface
-// so tests can wrap the store and make it fail at a chosen moment.
+// accountStore is the part of store.Store the Service uses. It is an
+// interface so tests can wrap the store and make it fail at a chosen moment.
 type accountStore interface {
+	Update(ctx context.Context, fn func(store.Tx) error) error
+	PendingCheckout(accountID string) (store.PendingCheckout, error)
 	Account(id string) (store.Account, error)
 	AccountByCustomer(customerID string) (store.Account, error)
 	UpdateAccount(id string, fn func(*store.Account) error) (store.Account, error)
@@ -39,7 +41,6 @@ type accountStore interface {
 	ApplyEvent(ev store.Event, accountID string, fn func(*store.Account) error) (store.Account, bool, error)
 	RecordEvent(ev store.Event) error
 	AddNotice(n store.Notice) (store.Notice, bool, error)
-	AppendAudit(e store.AuditEntry) (store.AuditEntry, error)
 	PutLink(token, target string, expires time.Time) error
 	Link(token string, now time.Time) (string, error)
 	DeleteExpiredLinks(now time.Time) (int, error)
@@ -55,9 +56,8 @@ type Service struct {
 	trialDays int64
 	log       *slog.Logger
 
-	mu      sync.Mutex
-	prices  map[string]string // lookup key → price id
-	pending map[string]string // account id → paid plan chosen while a card is required
+	mu     sync.Mutex
+	prices map[string]string // lookup key → price id
 	// claiming counts, per account id, trial claims this process is making
 	// or has sent to Stripe and not yet heard back about (trial.go).
 	claiming map[string]int
@@ -98,7 +98,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		api: cfg.API, db: cfg.Store, cat: cfg.Catalog, now: cfg.Now,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), log: cfg.Logger,
-		prices: map[string]string{}, pending: map[string]string{}, claiming: map[string]int{},
+		prices: map[string]string{}, claiming: map[string]int{},
 	}, nil
 }
 
@@ -319,13 +319,22 @@ func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) 
 		return Link{}, wrap(op, storeErr(err))
 	}
 	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
-		s.mu.Lock()
-		planID := s.pending[accountID]
-		s.mu.Unlock()
-		if planID == "" {
-			planID = acct.Plan
+		// The paid plan chosen while a card was needed, kept in the store
+		// so that it survives a restart; else the account's plan.
+		planID := acct.Plan
+		pending, err := s.db.PendingCheckout(accountID)
+		switch {
+		case err == nil:
+			planID = pending.Plan
+		case !errors.Is(err, store.ErrNotFound):
+			return Link{}, wrap(op, storeErr(err))
 		}
-		return s.CheckoutLink(ctx, accountID, planID)
+		link, err := s.CheckoutLink(ctx, accountID, planID)
+		if err == nil && pending.Plan != "" {
+			pending.SessionID = link.SessionID
+			s.setPending(pending)
+		}
+		return link, err
 	}
 	if acct, err = s.ensureCustomer(ctx, acct); err != nil {
 		return Link{}, wrap(op, err)
@@ -579,11 +588,11 @@ func (s *Service) replacePaused(ctx context.Context, accountID string, sub *stri
 // with a trial or a live one (which is adopted), released when it has none.
 // A failed listing changes nothing.
 func (s *Service) Resync(ctx context.Context, accountID string) (store.Account, error) {
-	_, after, err := s.resync(ctx, accountID)
+	_, after, err := s.resync(ctx, accountID, nil)
 	return after, wrap("Resync", err)
 }
 
-func (s *Service) resync(ctx context.Context, accountID string) (before, after store.Account, err error) {
+func (s *Service) resync(ctx context.Context, accountID string, audit auditFn) (before, after store.Account, err error) {
 	acct, err := s.db.Account(accountID)
 	if err != nil {
 		return acct, acct, storeErr(err)
@@ -622,13 +631,13 @@ func (s *Service) resync(ctx context.Context, accountID string) (before, after s
 	}
 	var prev store.Account
 	var settled claimOutcome
-	after, err = s.commitWith(accountID, func(a *store.Account) {
+	after, err = s.commitAudited(accountID, func(a *store.Account) {
 		prev = *a
 		settled = claimKept
 		if stale {
 			settled = settleClaim(a, acct, found)
 		}
-	}, snap)
+	}, snap, audit)
 	if err == nil {
 		s.logSettled(acct, found, settled)
 	}
@@ -740,7 +749,12 @@ func (s *Service) ReconcileOnce(ctx context.Context, staleAfter time.Duration) (
 		if ctx.Err() != nil {
 			return synced, drift
 		}
-		before, after, err := s.resync(ctx, id)
+		// The drift's audit entry commits with the resync that heals it.
+		before, after, err := s.resync(ctx, id, func(before, after store.Account) (store.AuditEntry, bool) {
+			return store.AuditEntry{
+				Actor: "reconciler", AccountID: id, Action: "drift", Before: summary(before), After: summary(after), At: s.now(),
+			}, drifted(before, after)
+		})
 		if err != nil {
 			s.log.Warn("reconciler: resync failed", "account", id, "err", err)
 			continue
@@ -751,17 +765,13 @@ func (s *Service) ReconcileOnce(ctx context.Context, staleAfter time.Duration) (
 		}
 		drift++
 		s.log.Warn("reconciler: drift healed", "account", id, "before", summary(before), "after", summary(after))
-		if _, err := s.db.AppendAudit(store.AuditEntry{
-			Actor: "reconciler", AccountID: id, Action: "drift", Before: summary(before), After: summary(after), At: s.now(),
-		}); err != nil {
-			s.log.Error("reconciler: audit", "account", id, "err", err)
-		}
 	}
 	return synced, drift
 }
 
-// commit runs mutate (if any) and Derive(snap) on the account in one store
-// transaction, sets LastSyncAt, then records the notices the change implies.
+// commit runs mutate (if any) and Derive(snap) on the account, sets
+// LastSyncAt and records the notices the change implies, all in one store
+// transaction.
 // Plan actions commit Stripe's reply to their write through it, under the
 // customer's sync lock: a webhook holding the lock fetched before the write
 // and commits first, and one that takes the lock after this commit fetches
@@ -777,18 +787,53 @@ func (s *Service) commit(op, accountID string, mutate func(*store.Account), snap
 }
 
 func (s *Service) commitWith(accountID string, mutate func(*store.Account), snap *Snapshot) (store.Account, error) {
-	var notes []store.Notice
-	acct, err := s.db.UpdateAccount(accountID, s.deriveFn(mutate, snap, &notes))
+	return s.commitAudited(accountID, mutate, snap, nil)
+}
+
+// auditFn decides, from the account before and after a change, the audit
+// entry the change writes with it (ok false: none).
+type auditFn func(before, after store.Account) (e store.AuditEntry, ok bool)
+
+// commitAudited is commitWith that also writes audit's entry: the account
+// update, the notices of its transition and the audit entry commit in one
+// transaction, so none is ever lost without the others.
+func (s *Service) commitAudited(accountID string, mutate func(*store.Account), snap *Snapshot, audit auditFn) (store.Account, error) {
+	var acct store.Account
+	err := s.db.Update(context.Background(), func(tx store.Tx) error {
+		var notes []store.Notice
+		var before store.Account
+		var err error
+		acct, err = tx.UpdateAccount(accountID, func(a *store.Account) error {
+			before = *a
+			return s.deriveFn(mutate, snap, &notes)(a)
+		})
+		if err != nil {
+			return err
+		}
+		if err := addNotices(tx, notes); err != nil {
+			return err
+		}
+		if err := settlePending(tx, acct); err != nil {
+			return err
+		}
+		if audit != nil {
+			if e, ok := audit(before, acct); ok {
+				if _, err := tx.AppendAudit(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return store.Account{}, storeErr(err)
 	}
-	s.addNotices(notes)
 	return acct, nil
 }
 
 // deriveFn returns the store update shared by the service and the webhook:
 // mutate, Derive(snap), LastSyncAt, and the notices of the transition into
-// *notes. The store may run it more than once (bbolt Batch): it resets *notes.
+// *notes. The store may run it more than once: it resets *notes.
 func (s *Service) deriveFn(mutate func(*store.Account), snap *Snapshot, notes *[]store.Notice) func(*store.Account) error {
 	return s.updateFn(mutate, snap, true, notes)
 }
@@ -811,12 +856,15 @@ func (s *Service) updateFn(mutate func(*store.Account), snap *Snapshot, derive b
 	}
 }
 
-func (s *Service) addNotices(notes []store.Notice) {
+// addNotices records notes in the change's transaction (each once: see
+// store.Tx.AddNotice).
+func addNotices(tx store.Tx, notes []store.Notice) error {
 	for _, n := range notes {
-		if _, _, err := s.db.AddNotice(n); err != nil {
-			s.log.Error("billing: notice not recorded", "account", n.AccountID, "kind", n.Kind, "err", err)
+		if _, _, err := tx.AddNotice(n); err != nil {
+			return fmt.Errorf("notice %s: %w", n.Kind, err)
 		}
 	}
+	return nil
 }
 
 // ensureCustomer creates the account's Stripe customer on first need (one per
@@ -876,10 +924,35 @@ func findPrice(ctx context.Context, api *client.API, lookupKey string) (*stripe.
 	return nil, it.Err()
 }
 
+// setPending records p: the paid plan an account chose and cannot have
+// until a card is added (CardLink sells it). A store failure is
+// logged: the card link then falls back to the account's plan.
+func (s *Service) setPending(p store.PendingCheckout) {
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = s.now()
+	}
+	err := s.db.Update(context.Background(), func(tx store.Tx) error { return tx.PutPendingCheckout(p) })
+	if err != nil {
+		s.log.Error("billing: chosen plan not recorded", "account", p.AccountID, "plan", p.Plan, "err", err)
+	}
+}
+
+// settlePending forgets the account's pending paid plan, in the change's
+// transaction, once the account has a live subscription: the choice was
+// bought (or overtaken by another).
+func settlePending(tx store.Tx, a store.Account) error {
+	if a.SubscriptionID == "" || !live(stripe.SubscriptionStatus(a.SubscriptionStatus)) {
+		return nil
+	}
+	return tx.DeletePendingCheckout(a.ID)
+}
+
+// forgetPending drops the account's pending paid plan: another choice was made.
 func (s *Service) forgetPending(accountID string) {
-	s.mu.Lock()
-	delete(s.pending, accountID)
-	s.mu.Unlock()
+	err := s.db.Update(context.Background(), func(tx store.Tx) error { return tx.DeletePendingCheckout(accountID) })
+	if err != nil {
+		s.log.Error("billing: pending plan not cleared", "account", accountID, "err", err)
+	}
 }
 
 func (s *Service) currency(a store.Account) string {

@@ -69,7 +69,7 @@ func (s *Service) guardClaim(accountID string) (done func()) {
 func (s *Service) startTrial(ctx context.Context, op, accountID string, plan Plan) (store.Account, error) {
 	acct, sub, claimed, err := s.tryTrial(ctx, accountID, plan)
 	if err == nil && !claimed && s.claimStale(acct) {
-		if _, acct, err = s.resync(ctx, accountID); err != nil {
+		if _, acct, err = s.resync(ctx, accountID, nil); err != nil {
 			return store.Account{}, wrap(op, err)
 		}
 		if acct.SubscriptionID != "" && live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
@@ -83,9 +83,7 @@ func (s *Service) startTrial(ctx context.Context, op, accountID string, plan Pla
 	case !claimed && TrialClaimPending(acct):
 		return acct, wrap(op, ErrTrialPending)
 	case !claimed:
-		s.mu.Lock()
-		s.pending[accountID] = plan.ID
-		s.mu.Unlock()
+		s.setPending(store.PendingCheckout{AccountID: accountID, Plan: plan.ID})
 		return acct, wrap(op, ErrCardRequired)
 	}
 	s.forgetPending(accountID)

@@ -361,7 +361,7 @@ func TestStaleClaimConcurrentChoosePlan(t *testing.T) {
 	}
 }
 
-// hookStore runs before(n) ahead of the n-th UpdateAccount call.
+// hookStore runs before(n) ahead of the n-th UpdateAccount or Update call.
 type hookStore struct {
 	accountStore
 	calls  atomic.Int32
@@ -371,6 +371,12 @@ type hookStore struct {
 func (h *hookStore) UpdateAccount(id string, fn func(*store.Account) error) (store.Account, error) {
 	h.before(h.calls.Add(1))
 	return h.accountStore.UpdateAccount(id, fn)
+}
+
+// Update counts as an UpdateAccount call: commits of the service go through it.
+func (h *hookStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	h.before(h.calls.Add(1))
+	return h.accountStore.Update(ctx, fn)
 }
 
 // TestStaleClaimReleaseIsConditional forces the interleaving the release's

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -226,8 +227,26 @@ func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.
 		log.Log(ctx, level, "webhook: ignored", "reason", out.ignore, "account", out.accountID)
 		return http.StatusOK, "ignored: " + out.ignore
 	}
-	var notes []store.Notice
-	_, dup, err := s.db.ApplyEvent(rec, out.accountID, s.updateFn(out.mutate, out.snap, !out.cardOnly, &notes))
+	// One transaction: the event record, the account update and every
+	// notice it raises. A crash or store error before the commit leaves
+	// none of them, the reply is 5xx and Stripe redelivers.
+	var dup bool
+	rec.AccountID = out.accountID
+	err = s.db.Update(context.Background(), func(tx store.Tx) error {
+		var err error
+		if dup, err = tx.RecordEvent(rec); err != nil || dup {
+			return err
+		}
+		var notes []store.Notice
+		acct, err := tx.UpdateAccount(out.accountID, s.updateFn(out.mutate, out.snap, !out.cardOnly, &notes))
+		if err != nil {
+			return err
+		}
+		if err := addNotices(tx, append(slices.Clip(out.notices), notes...)); err != nil {
+			return err
+		}
+		return settlePending(tx, acct)
+	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// The account vanished between lookup and commit.
@@ -246,7 +265,6 @@ func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.
 		s.stats.duplicates.Add(1)
 		return http.StatusOK, "duplicate"
 	}
-	s.addNotices(append(out.notices, notes...))
 	s.stats.processed.Add(1)
 	log.Debug("webhook: processed", "account", out.accountID, "latency", time.Since(start))
 	return http.StatusOK, "ok"

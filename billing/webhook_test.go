@@ -551,8 +551,8 @@ func TestWebhookRejects(t *testing.T) {
 	}
 }
 
-// failingStore makes ApplyEvent fail after running the update inside the
-// transaction, i.e. mid-event: bbolt must roll everything back.
+// failingStore makes a transaction fail after its writes are done but
+// before it commits, i.e. mid-event: the store must roll everything back.
 type failingStore struct {
 	accountStore
 	fail atomic.Int32
@@ -560,17 +560,17 @@ type failingStore struct {
 
 var errInjected = errors.New("injected store failure")
 
-func (f *failingStore) ApplyEvent(ev store.Event, id string, fn func(*store.Account) error) (store.Account, bool, error) {
-	if f.fail.Load() > 0 && fn != nil {
+func (f *failingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if f.fail.Load() > 0 {
 		f.fail.Add(-1)
-		return f.accountStore.ApplyEvent(ev, id, func(a *store.Account) error {
-			if err := fn(a); err != nil {
+		return f.accountStore.Update(ctx, func(tx store.Tx) error {
+			if err := fn(tx); err != nil {
 				return err
 			}
 			return errInjected
 		})
 	}
-	return f.accountStore.ApplyEvent(ev, id, fn)
+	return f.accountStore.Update(ctx, fn)
 }
 
 func TestWebhookStoreFailure(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/portal/portal/internal/secfile"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -69,12 +70,12 @@ func load(path string) (Key, error) {
 	if !fi.Mode().IsRegular() {
 		return Key{}, fmt.Errorf("hostkeys: %s is not a regular file (mode %s); move it away to have a new key created", path, fi.Mode())
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return Key{}, fmt.Errorf("hostkeys: %s is accessible by group or others (mode %04o); the private key must be private: run `chmod 600 %s`", path, perm, path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, err := secfile.ReadFile(path, secfile.Private, "hostkeys: host key")
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		return Key{}, fmt.Errorf("hostkeys: cannot read %s: %w; make it readable by the server's user (`chown` it to that user, then `chmod 600 %s`)", path, err, path)
+	}
+	if err != nil {
+		return Key{}, err
 	}
 	raw, err := ssh.ParseRawPrivateKey(data)
 	if err != nil {

@@ -43,8 +43,8 @@ func DefaultBackoff(tries int) time.Duration {
 
 // Config configures a Mailer. Only Store is required once URL is set.
 type Config struct {
-	URL    string    // SMTP URL (see ParseURL); "" disables mail
-	Store  *store.DB // required
+	URL    string      // SMTP URL (see ParseURL); "" disables mail
+	Store  store.Store // required
 	Logger *slog.Logger
 	Now    func() time.Time // default time.Now
 	// Backoff is the wait before the next try of a notice that has failed
@@ -70,16 +70,16 @@ type Mailer struct {
 	client     *gomail.Client
 	tlsConfig  *tls.Config
 	timeout    time.Duration
-	db         *store.DB
+	db         store.Store
 	log        *slog.Logger
 	now        func() time.Time
 	backoff    func(int) time.Duration
 	maxTries   int
 
 	mu sync.Mutex // one pass at a time; guards retryAt
-	// retryAt holds when each failed notice is due again. It lives in memory
-	// (the store keeps only the count of tries): after a restart every
-	// failed notice is tried once at once, then backs off again.
+	// retryAt holds when a failed notice is due again only while the store
+	// could not record its try; the schedule itself is the notice's
+	// MailNextAt, in the store, so a restart keeps the backoff.
 	retryAt map[string]time.Time
 	// lastConn is the socket dial opened for the current connect, guarded by mu.
 	lastConn net.Conn

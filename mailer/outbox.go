@@ -105,7 +105,11 @@ func (m *Mailer) flush(ctx context.Context) (next time.Time, err error) {
 		if n.MailTries >= m.maxTries {
 			continue // given up; stays for the ops view
 		}
-		if at, ok := m.retryAt[n.ID]; ok && now.Before(at) {
+		at := n.MailNextAt // the backoff, stored with the try
+		if held, ok := m.retryAt[n.ID]; ok && held.After(at) {
+			at = held // the store could not record the last try
+		}
+		if now.Before(at) {
 			next = earliest(next, at)
 			continue
 		}
@@ -179,7 +183,7 @@ func (m *Mailer) flush(ctx context.Context) (next time.Time, err error) {
 			continue
 		}
 		delete(m.retryAt, j.n.ID)
-		if err := m.db.MarkMailed(j.n.ID, m.now(), nil); err != nil {
+		if err := m.db.MarkMailed(j.n.ID, m.now(), nil, time.Time{}); err != nil {
 			m.log.Error("mailer: notice mailed but not recorded; it will be sent again",
 				"notice", j.n.ID, "err", err)
 			errs = append(errs, fmt.Errorf("mailer: notice %s mailed but not recorded: %w", j.n.ID, err))
@@ -191,24 +195,32 @@ func (m *Mailer) flush(ctx context.Context) (next time.Time, err error) {
 	return next, errors.Join(errs...)
 }
 
-// failed records a failed try of n, schedules the next one (or gives up after
-// MaxTries) and returns the error for Flush. Even when the store cannot
-// record the try, the in-memory retry time keeps Run from spinning.
+// failed records a failed try of n with the time of the next one (or gives
+// up after MaxTries) and returns the error for Flush. The next try's time is
+// stored with the try, so a restart keeps the backoff; when the store cannot
+// record the try, an in-memory retry time keeps Run from spinning.
 func (m *Mailer) failed(n store.Notice, err error, next *time.Time) error {
 	err = m.redact(err)
 	now := m.now()
 	tries := n.MailTries + 1
 	attrs := []any{"notice", n.ID, "kind", n.Kind, "account", n.AccountID, "tries", tries, "err", err}
-	var storeErr error
-	if storeErr = m.db.MarkMailed(n.ID, now, err); storeErr != nil {
-		m.log.Error("mailer: recording failed try", "notice", n.ID, "err", storeErr)
+	var at time.Time
+	if tries < m.maxTries {
+		at = now.Add(m.backoff(tries))
 	}
-	if tries >= m.maxTries && storeErr == nil {
+	storeErr := m.db.MarkMailed(n.ID, now, err, at)
+	if storeErr != nil {
+		m.log.Error("mailer: recording failed try", "notice", n.ID, "err", storeErr)
+		if at.IsZero() {
+			at = now.Add(m.backoff(tries))
+		}
+		m.retryAt[n.ID] = at
+	} else {
 		delete(m.retryAt, n.ID)
+	}
+	if at.IsZero() {
 		m.log.Error("mailer: giving up on notice; it stays in the outbox", attrs...)
 	} else {
-		at := now.Add(m.backoff(tries))
-		m.retryAt[n.ID] = at
 		*next = earliest(*next, at)
 		m.log.Warn("mailer: notice not mailed; will retry", append(attrs, "retry_at", at)...)
 	}

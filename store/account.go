@@ -94,11 +94,8 @@ func emailKey(email string) []byte {
 	return []byte(strings.ToLower(strings.TrimSpace(email)))
 }
 
-// CreateAccount registers a new account with one key. The email is trimmed and
-// must be non-empty. It fails with ErrEmailTaken when another account uses the
-// email (case-insensitively) and ErrKeyTaken when the key is registered.
-// Subscribers of the new account id and of all accounts are notified.
-func (db *DB) CreateAccount(email string, key Key) (Account, error) {
+// CreateAccount registers a new account with one key; see Tx.CreateAccount.
+func (t *boltTx) CreateAccount(email string, key Key) (Account, error) {
 	email = strings.TrimSpace(email)
 	if email == "" {
 		return Account{}, errors.New("store: create account: empty email")
@@ -106,7 +103,7 @@ func (db *DB) CreateAccount(email string, key Key) (Account, error) {
 	if key.Fingerprint == "" {
 		return Account{}, errors.New("store: create account: key without fingerprint")
 	}
-	now := db.now()
+	now := t.now
 	if key.AddedAt.IsZero() {
 		key.AddedAt = now
 	}
@@ -118,79 +115,61 @@ func (db *DB) CreateAccount(email string, key Key) (Account, error) {
 		UpdatedAt: now,
 		Version:   1,
 	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		accts := tx.Bucket(bucketAccounts)
-		if accts.Get([]byte(a.ID)) != nil {
-			return errors.New("store: create account: id collision, retry")
-		}
-		if tx.Bucket(bucketIdxEmail).Get(emailKey(email)) != nil {
-			return ErrEmailTaken
-		}
-		if tx.Bucket(bucketIdxKey).Get([]byte(key.Fingerprint)) != nil {
-			return ErrKeyTaken
-		}
-		if err := tx.Bucket(bucketIdxEmail).Put(emailKey(email), []byte(a.ID)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketIdxKey).Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
-			return err
-		}
-		return putJSON(accts, []byte(a.ID), &a)
-	})
-	if err != nil {
+	tx := t.tx
+	accts := tx.Bucket(bucketAccounts)
+	if accts.Get([]byte(a.ID)) != nil {
+		return Account{}, errors.New("store: create account: id collision, retry")
+	}
+	if tx.Bucket(bucketIdxEmail).Get(emailKey(email)) != nil {
+		return Account{}, ErrEmailTaken
+	}
+	if tx.Bucket(bucketIdxKey).Get([]byte(key.Fingerprint)) != nil {
+		return Account{}, ErrKeyTaken
+	}
+	if err := tx.Bucket(bucketIdxEmail).Put(emailKey(email), []byte(a.ID)); err != nil {
 		return Account{}, err
 	}
-	db.feed.notify(a.ID)
+	if err := tx.Bucket(bucketIdxKey).Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
+		return Account{}, err
+	}
+	if err := putJSON(accts, []byte(a.ID), &a); err != nil {
+		return Account{}, err
+	}
+	t.markChanged(a.ID)
 	return a, nil
 }
 
 // Account returns the account with the given id, or ErrNotFound.
-func (db *DB) Account(id string) (Account, error) {
-	var a Account
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		a, err = getAccount(tx, id)
-		return err
-	})
-	return a, err
+func (t *boltTx) Account(id string) (Account, error) { return getAccount(t.tx, id) }
+
+// AccountByKey returns the account holding the key fingerprint.
+func (t *boltTx) AccountByKey(fingerprint string) (Account, error) {
+	return t.accountByIndex(bucketIdxKey, []byte(fingerprint))
 }
 
-// AccountByKey returns the account holding the key fingerprint. ErrNotFound
-// means the key is unknown; any other error means the store failed and the key
-// may well be registered.
-func (db *DB) AccountByKey(fingerprint string) (Account, error) {
-	return db.accountByIndex(bucketIdxKey, []byte(fingerprint))
+// AccountByEmail returns the account using email (case-insensitive, trimmed).
+func (t *boltTx) AccountByEmail(email string) (Account, error) {
+	return t.accountByIndex(bucketIdxEmail, emailKey(email))
 }
 
-// AccountByEmail returns the account using email (case-insensitive, trimmed),
-// or ErrNotFound.
-func (db *DB) AccountByEmail(email string) (Account, error) {
-	return db.accountByIndex(bucketIdxEmail, emailKey(email))
+// AccountByCustomer returns the account linked to the Stripe customer id.
+func (t *boltTx) AccountByCustomer(customerID string) (Account, error) {
+	return t.accountByIndex(bucketIdxCustomer, []byte(customerID))
 }
 
-// AccountByCustomer returns the account linked to the Stripe customer id, or ErrNotFound.
-func (db *DB) AccountByCustomer(customerID string) (Account, error) {
-	return db.accountByIndex(bucketIdxCustomer, []byte(customerID))
-}
-
-func (db *DB) accountByIndex(idx, key []byte) (Account, error) {
-	var a Account
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if len(key) == 0 {
-			return ErrNotFound
-		}
-		id := tx.Bucket(idx).Get(key)
-		if id == nil {
-			return ErrNotFound
-		}
-		var err error
-		a, err = getAccount(tx, string(id))
-		if errors.Is(err, ErrNotFound) {
-			// An index entry without its account is corruption, not an unknown key.
-			return fmt.Errorf("store: index %s points to missing account %s", idx, id)
-		}
-		return err
-	})
+func (t *boltTx) accountByIndex(idx, key []byte) (Account, error) {
+	if len(key) == 0 {
+		return Account{}, ErrNotFound
+	}
+	id := t.tx.Bucket(idx).Get(key)
+	if id == nil {
+		return Account{}, ErrNotFound
+	}
+	a, err := getAccount(t.tx, string(id))
+	if errors.Is(err, ErrNotFound) {
+		// An index entry without its account is corruption, not an unknown key.
+		return Account{}, fmt.Errorf("store: index %s points to missing account %s", idx, id)
+	}
 	return a, err
 }
 
@@ -203,68 +182,39 @@ func getAccount(tx *bolt.Tx, id string) (Account, error) {
 	return a, err
 }
 
-// AddKey adds key to the account. It fails with ErrKeyTaken when the
-// fingerprint is registered (to this or another account) and ErrNotFound when
-// the account does not exist. It bumps Version and notifies the feed.
-func (db *DB) AddKey(accountID string, key Key) (Account, error) {
+// AddKey adds key to the account; see Tx.AddKey.
+func (t *boltTx) AddKey(accountID string, key Key) (Account, error) {
 	if key.Fingerprint == "" {
 		return Account{}, errors.New("store: add key: key without fingerprint")
 	}
 	if key.AddedAt.IsZero() {
-		key.AddedAt = db.now()
+		key.AddedAt = t.now
 	}
-	var a Account
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		var err error
-		if a, err = getAccount(tx, accountID); err != nil {
-			return err
-		}
-		idx := tx.Bucket(bucketIdxKey)
-		if idx.Get([]byte(key.Fingerprint)) != nil {
-			return ErrKeyTaken
-		}
-		if err := idx.Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
-			return err
-		}
-		a.Keys = append(a.Keys, key)
-		a.Version++
-		a.UpdatedAt = db.now()
-		return putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), &a)
-	})
+	a, err := getAccount(t.tx, accountID)
 	if err != nil {
 		return Account{}, err
 	}
-	db.feed.notify(a.ID)
-	return a, nil
-}
-
-// UpdateAccount runs fn on a copy of the account inside one read-write
-// transaction and stores the result. fn's error aborts without writing and is
-// returned as is. The email and customer indexes follow the new values (email
-// in use elsewhere → ErrEmailTaken, customer linked elsewhere →
-// ErrCustomerTaken). Version is bumped and UpdatedAt set; changes fn makes to
-// ID, Keys, CreatedAt, Version or UpdatedAt are discarded. Subscribers are
-// notified after the commit.
-//
-// fn runs while the write lock is held: keep it short, and never call the DB
-// from it (that deadlocks).
-func (db *DB) UpdateAccount(id string, fn func(*Account) error) (Account, error) {
-	var a Account
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		var err error
-		a, err = updateAccount(tx, id, db.now(), fn)
-		return err
-	})
-	if err != nil {
+	idx := t.tx.Bucket(bucketIdxKey)
+	if idx.Get([]byte(key.Fingerprint)) != nil {
+		return Account{}, ErrKeyTaken
+	}
+	if err := idx.Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
 		return Account{}, err
 	}
-	db.feed.notify(a.ID)
+	a.Keys = append(a.Keys, key)
+	a.Version++
+	a.UpdatedAt = t.now
+	if err := putJSON(t.tx.Bucket(bucketAccounts), []byte(a.ID), &a); err != nil {
+		return Account{}, err
+	}
+	t.markChanged(a.ID)
 	return a, nil
 }
 
-// updateAccount is UpdateAccount's body, shared with ApplyEvent. It is
-// idempotent per transaction: it only reads and writes through tx.
-func updateAccount(tx *bolt.Tx, id string, now time.Time, fn func(*Account) error) (Account, error) {
+// UpdateAccount runs fn on a copy of the account and stores the result; see
+// Tx.UpdateAccount.
+func (t *boltTx) UpdateAccount(id string, fn func(*Account) error) (Account, error) {
+	tx := t.tx
 	old, err := getAccount(tx, id)
 	if err != nil {
 		return Account{}, err
@@ -276,7 +226,7 @@ func updateAccount(tx *bolt.Tx, id string, now time.Time, fn func(*Account) erro
 	}
 	a.ID, a.Keys, a.CreatedAt = old.ID, old.Keys, old.CreatedAt
 	a.Version = old.Version + 1
-	a.UpdatedAt = now
+	a.UpdatedAt = t.now
 	a.Email = strings.TrimSpace(a.Email)
 	if a.Email == "" {
 		return Account{}, errors.New("store: update account: empty email")
@@ -290,6 +240,7 @@ func updateAccount(tx *bolt.Tx, id string, now time.Time, fn func(*Account) erro
 	if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), &a); err != nil {
 		return Account{}, err
 	}
+	t.markChanged(a.ID)
 	return a, nil
 }
 
@@ -313,31 +264,22 @@ func moveIndex(b *bolt.Bucket, oldKey, newKey []byte, id string, taken error) er
 	return nil
 }
 
-// ForEachAccount visits accounts in id order inside one read transaction until
-// fn returns false. fn must not call the DB's write methods: a write waiting
-// for this read transaction can deadlock.
-func (db *DB) ForEachAccount(fn func(Account) bool) error {
-	return db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketAccounts).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var a Account
-			if err := json.Unmarshal(v, &a); err != nil {
-				return fmt.Errorf("store: decode account %q: %w", k, err)
-			}
-			if !fn(a) {
-				return nil
-			}
+// ForEachAccount visits accounts in id order until fn returns false.
+func (t *boltTx) ForEachAccount(fn func(Account) bool) error {
+	c := t.tx.Bucket(bucketAccounts).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var a Account
+		if err := json.Unmarshal(v, &a); err != nil {
+			return fmt.Errorf("store: decode account %q: %w", k, err)
 		}
-		return nil
-	})
+		if !fn(a) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // CountAccounts returns the number of accounts.
-func (db *DB) CountAccounts() (int, error) {
-	var n int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketAccounts).Stats().KeyN
-		return nil
-	})
-	return n, err
+func (t *boltTx) CountAccounts() (int, error) {
+	return t.tx.Bucket(bucketAccounts).Stats().KeyN, nil
 }

@@ -21,8 +21,8 @@ const (
 	EventStatusDuplicate EventStatus = "duplicate"
 )
 
-// final reports whether a stored event with status s must not be handled again.
-func (s EventStatus) final() bool {
+// Final reports whether a stored event with status s must not be handled again.
+func (s EventStatus) Final() bool {
 	return s == EventStatusProcessed || s == EventStatusIgnored
 }
 
@@ -40,116 +40,39 @@ type Event struct {
 	Duplicates int           // how many redeliveries were seen after processing
 }
 
-// EventProcessed reports whether event id has a final record (processed or
-// ignored), i.e. whether a redelivery should be a no-op.
-func (db *DB) EventProcessed(id string) (bool, error) {
-	var done bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		ev, err := getEvent(tx, id)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		done = err == nil && ev.Status.final()
-		return err
-	})
-	return done, err
-}
-
-// ApplyEvent atomically records ev and, when accountID != "" and fn != nil,
-// updates that account exactly like UpdateAccount (fn's error aborts both, and
-// ErrNotFound is returned when the account does not exist). ev.Status defaults
-// to processed; ev.AccountID defaults to accountID.
-//
-// If ev.ID already has a final record (processed or ignored), nothing but the
-// record's Duplicates counter changes and ApplyEvent returns dup=true with a
-// zero Account. acct is the updated account when fn ran, else zero.
-//
-// Concurrent callers are group-committed (bbolt's Batch), so one fsync covers
-// many events; a lone caller waits up to Options.MaxBatchDelay. Because of
-// Batch, fn may be called more than once (on a copy each time): it must only
-// change the Account it is given. Subscribers of the account are notified after
-// the commit, and only when the event was not a duplicate.
-func (db *DB) ApplyEvent(ev Event, accountID string, fn func(*Account) error) (acct Account, dup bool, err error) {
+// RecordEvent stores the record of a Stripe event; see Tx.RecordEvent.
+func (t *boltTx) RecordEvent(ev Event) (dup bool, err error) {
 	if ev.ID == "" {
-		return Account{}, false, errors.New("store: apply event: empty event id")
+		return false, errors.New("store: record event: empty event id")
 	}
 	if ev.Status == "" {
 		ev.Status = EventStatusProcessed
 	}
-	if ev.AccountID == "" {
-		ev.AccountID = accountID
-	}
-	now := db.now()
 	if ev.ReceivedAt.IsZero() {
-		ev.ReceivedAt = now
+		ev.ReceivedAt = t.now
 	}
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
-		// Batch may rerun this function: reset every result first.
-		acct, dup = Account{}, false
-		rec := ev
-		var prev *Event
-		old, err := getEvent(tx, ev.ID)
-		switch {
-		case err == nil && old.Status.final():
-			dup = true
-			old.Duplicates++
-			return putEvent(tx, old, &old)
-		case err == nil:
-			rec.Duplicates = old.Duplicates
-			prev = &old
-		case !errors.Is(err, ErrNotFound):
-			return err
-		}
-		if accountID != "" && fn != nil {
-			if acct, err = updateAccount(tx, accountID, now, fn); err != nil {
-				return err
-			}
-		}
-		return putEvent(tx, rec, prev)
-	})
+	old, err := getEvent(t.tx, ev.ID)
+	switch {
+	case err == nil && old.Status.Final():
+		old.Duplicates++
+		return true, putEvent(t.tx, old, &old)
+	case err == nil:
+		ev.Duplicates = old.Duplicates
+		err = putEvent(t.tx, ev, &old)
+	case errors.Is(err, ErrNotFound):
+		err = putEvent(t.tx, ev, nil)
+	}
 	if err != nil {
-		return Account{}, false, err
+		return false, err
 	}
-	if !dup && ev.AccountID != "" {
-		db.feed.notify(ev.AccountID)
+	if ev.AccountID != "" {
+		t.markChanged(ev.AccountID) // the ops view shows the account's webhook log
 	}
-	return acct, dup, nil
+	return false, nil
 }
 
-// RecordEvent logs ev without touching any account, for events that were
-// ignored or failed. It overwrites a non-final record of the same id; when a
-// final record exists it only counts a duplicate on it. ev.Status defaults to
-// ignored. Subscribers of ev.AccountID are notified (the ops view shows the log).
-func (db *DB) RecordEvent(ev Event) error {
-	if ev.ID == "" {
-		return errors.New("store: record event: empty event id")
-	}
-	if ev.Status == "" {
-		ev.Status = EventStatusIgnored
-	}
-	if ev.ReceivedAt.IsZero() {
-		ev.ReceivedAt = db.now()
-	}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		old, err := getEvent(tx, ev.ID)
-		switch {
-		case err == nil && old.Status.final():
-			old.Duplicates++
-			return putEvent(tx, old, &old)
-		case err == nil:
-			ev.Duplicates = old.Duplicates
-			return putEvent(tx, ev, &old)
-		case errors.Is(err, ErrNotFound):
-			return putEvent(tx, ev, nil)
-		default:
-			return err
-		}
-	})
-	if err == nil && ev.AccountID != "" {
-		db.feed.notify(ev.AccountID)
-	}
-	return err
-}
+// Event returns the record of event id, or ErrNotFound.
+func (t *boltTx) Event(id string) (Event, error) { return getEvent(t.tx, id) }
 
 func getEvent(tx *bolt.Tx, id string) (Event, error) {
 	var ev Event
@@ -186,33 +109,22 @@ func putEvent(tx *bolt.Tx, ev Event, old *Event) error {
 	return putJSON(tx.Bucket(bucketEvents), id, &ev)
 }
 
-// Events returns up to limit events (all when limit <= 0), newest first by ReceivedAt.
-func (db *DB) Events(limit int) ([]Event, error) {
-	return db.eventsNewestFirst(bucketEventsByTime, nil, limit)
-}
-
-// EventsForAccount returns up to limit events recorded for accountID (all when
-// limit <= 0), newest first by ReceivedAt.
-func (db *DB) EventsForAccount(accountID string, limit int) ([]Event, error) {
-	if accountID == "" {
-		return nil, nil
+// Events returns up to limit events (all when limit <= 0), newest first by
+// ReceivedAt; of one account when accountID != "".
+func (t *boltTx) Events(accountID string, limit int) ([]Event, error) {
+	index, prefix := bucketEventsByTime, []byte(nil)
+	if accountID != "" {
+		index, prefix = bucketEventsByAcct, append([]byte(accountID), 0)
 	}
-	return db.eventsNewestFirst(bucketEventsByAcct, append([]byte(accountID), 0), limit)
-}
-
-func (db *DB) eventsNewestFirst(index, prefix []byte, limit int) ([]Event, error) {
 	var out []Event
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		evs := tx.Bucket(bucketEvents)
-		err := reverseScan(tx.Bucket(index), prefix, func(_, id []byte) (bool, error) {
-			var ev Event
-			if err := getJSON(evs, id, &ev); err != nil {
-				return false, fmt.Errorf("store: event index points to %s: %w", id, err)
-			}
-			out = append(out, ev)
-			return limit <= 0 || len(out) < limit, nil
-		})
-		return err
+	evs := t.tx.Bucket(bucketEvents)
+	err := reverseScan(t.tx.Bucket(index), prefix, func(_, id []byte) (bool, error) {
+		var ev Event
+		if err := getJSON(evs, id, &ev); err != nil {
+			return false, fmt.Errorf("store: event index points to %s: %w", id, err)
+		}
+		out = append(out, ev)
+		return limit <= 0 || len(out) < limit, nil
 	})
 	return out, err
 }

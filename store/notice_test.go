@@ -44,14 +44,14 @@ func TestNoticesUniqueAndOutbox(t *testing.T) {
 		t.Fatalf("Outbox = %+v, %v; want n1, n2, n3", out, err)
 	}
 
-	if err := db.MarkMailed(n1.ID, time.Time{}, errors.New("smtp: 451")); err != nil {
+	if err := db.MarkMailed(n1.ID, time.Time{}, errors.New("smtp: 451"), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
-	if err := db.MarkMailed(n2.ID, at, nil); err != nil {
+	if err := db.MarkMailed(n2.ID, at, nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkMailed("ntc_nope", at, nil); !errors.Is(err, ErrNotFound) {
+	if err := db.MarkMailed("ntc_nope", at, nil, time.Time{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("MarkMailed(unknown) = %v, want ErrNotFound", err)
 	}
 	out, err = db.Outbox()
@@ -74,7 +74,7 @@ func TestRequeue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkMailed(n.ID, time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), nil); err != nil {
+	if err := db.MarkMailed(n.ID, time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if out, _ := db.Outbox(); len(out) != 0 {

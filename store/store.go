@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,7 +19,7 @@ import (
 
 // SchemaVersion is the layout version this package writes. Open refuses a file
 // with a newer version, since an older binary could corrupt it.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	// ErrNotFound is returned by lookups when the record does not exist.
@@ -50,6 +51,11 @@ var (
 	bucketAudit        = []byte("audit")           // seq → AuditEntry JSON
 	bucketAuditByAcct  = []byte("audit_by_acct")   // account id + 0 + seq → nil
 	bucketLinks        = []byte("links")           // short-link token → expiry + target (link.go)
+	// Since schema 2:
+	bucketChanges      = []byte("changes")            // seq → change JSON: the durable change feed
+	bucketChangeLast   = []byte("change_last")        // account id → seq of its newest change
+	bucketPending      = []byte("pending_checkouts")  // account id → PendingCheckout JSON
+	bucketPendingBySes = []byte("pending_by_session") // Checkout Session id → account id
 
 	keySchema = []byte("schema_version")
 )
@@ -59,6 +65,7 @@ var allBuckets = [][]byte{
 	bucketEvents, bucketEventsByTime, bucketEventsByAcct,
 	bucketNotices, bucketNoticeIDs, bucketNoticeUniq, bucketNoticesByAcc, bucketOutbox,
 	bucketAudit, bucketAuditByAcct, bucketLinks,
+	bucketChanges, bucketChangeLast, bucketPending, bucketPendingBySes,
 }
 
 // Options configures Open. The zero value is ready for production use.
@@ -69,20 +76,26 @@ type Options struct {
 	Now func() time.Time
 	// NoSync skips fsync on commit. Only for tests and benchmarks: a crash loses data.
 	NoSync bool
-	// MaxBatchDelay bounds how long ApplyEvent waits to group concurrent callers
+	// MaxBatchDelay bounds how long Update waits to group concurrent callers
 	// into one commit; default 1ms (bbolt's own default, 10ms, measured about 3x
 	// slower under load here, since the next batch already gathers while one
 	// commits, and it adds 10ms to a lone caller).
 	MaxBatchDelay time.Duration
 }
 
-// DB is an open store. It is safe for concurrent use; open it once per process.
+// DB is an open store on one bbolt file, the embedded engine. It is safe for
+// concurrent use; open it once per process.
 type DB struct {
+	Ops  // the one-call methods, each one Update or View
 	bolt *bolt.DB
 	path string
 	now  func() time.Time
-	feed *feed
+	hub  *Hub
+	// writers counts Updates in progress: a lone one skips Batch's delay.
+	writers atomic.Int32
 }
+
+var _ Store = (*DB)(nil)
 
 // Open opens or creates the store at path, creating missing parent directories
 // (0700) and the file (0600). It waits at most opts.Timeout for the file lock and
@@ -115,7 +128,19 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	return &DB{bolt: bdb, path: path, now: opts.Now, feed: newFeed()}, nil
+	db := &DB{bolt: bdb, path: path, now: opts.Now}
+	db.Ops = Ops{E: db}
+	db.hub = NewHub(db)
+	return db, nil
+}
+
+// migrations[v] moves a file from schema version v to v+1, inside the one
+// transaction that also creates missing buckets and writes the new version.
+// Version 1 → 2 (the durable change feed, pending checkouts, the mailer's
+// next-attempt time) adds buckets only: Notice.MailNextAt decodes as zero
+// (due now) in older records and the feed starts at sequence 1.
+var migrations = map[int]func(tx *bolt.Tx) error{
+	1: func(*bolt.Tx) error { return nil },
 }
 
 func initSchema(bdb *bolt.DB, path string) error {
@@ -124,31 +149,36 @@ func initSchema(bdb *bolt.DB, path string) error {
 		if err != nil {
 			return fmt.Errorf("store: init %s: %w", path, err)
 		}
+		version := SchemaVersion // a new file
 		if v := meta.Get(keySchema); v != nil {
-			n, err := strconv.Atoi(string(v))
-			if err != nil {
+			if version, err = strconv.Atoi(string(v)); err != nil {
 				return fmt.Errorf("store: %s has an unreadable schema version %q", path, v)
 			}
-			if n > SchemaVersion {
-				return fmt.Errorf("store: %s has schema version %d, newer than this binary supports (%d); upgrade the binary", path, n, SchemaVersion)
+			if version > SchemaVersion {
+				return fmt.Errorf("store: %s has schema version %d, newer than this binary supports (%d); upgrade the binary", path, version, SchemaVersion)
 			}
-		}
-		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
-			return fmt.Errorf("store: init %s: %w", path, err)
 		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("store: init %s: bucket %s: %w", path, name, err)
 			}
 		}
+		for ; version < SchemaVersion; version++ {
+			if err := migrations[version](tx); err != nil {
+				return fmt.Errorf("store: migrate %s from schema version %d: %w", path, version, err)
+			}
+		}
+		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return fmt.Errorf("store: init %s: %w", path, err)
+		}
 		return nil
 	})
 }
 
 // Close closes every feed subscription, then the file. Calls after Close fail
-// with an error that is not ErrNotFound.
+// with ErrUnavailable.
 func (db *DB) Close() error {
-	db.feed.close()
+	db.hub.Close()
 	return db.bolt.Close()
 }
 
@@ -210,3 +240,5 @@ func getJSON(b *bolt.Bucket, key []byte, v any) error {
 	}
 	return nil
 }
+
+func seqFromKey(k []byte) uint64 { return binary.BigEndian.Uint64(k) }

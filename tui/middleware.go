@@ -1,14 +1,17 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
+	"github.com/portal/portal/sshguard"
 	"github.com/portal/portal/tui/common"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -73,6 +76,59 @@ func identityMiddleware() wish.Middleware {
 				Fingerprint: gossh.FingerprintSHA256(k),
 				PublicKey:   strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k))),
 			})
+			next(s)
+		}
+	}
+}
+
+// programMiddleware runs the session's Bubble Tea program, as wish's
+// bubbletea.MiddlewareWithProgramHandler does, except that window sizes
+// come from the session's sshguard.Window (latest size wins, at the guard's
+// resize rate) instead of the SSH library's channel, which the guard no
+// longer feeds: see package sshguard for why.
+func programMiddleware(logger *slog.Logger, program func(ssh.Session) *tea.Program) wish.Middleware {
+	return func(next ssh.Handler) ssh.Handler {
+		return func(s ssh.Session) {
+			p := program(s)
+			if p == nil {
+				next(s)
+				return
+			}
+			pty, winch, ok := s.Pty()
+			if !ok {
+				wish.Fatalln(s, "no active terminal, skipping")
+				return
+			}
+			ctx, cancel := context.WithCancel(s.Context())
+			go func() {
+				defer p.Quit()
+				if w := sshguard.WindowOf(s); w != nil {
+					cols, rows := w.Size()
+					p.Send(tea.WindowSizeMsg{Width: cols, Height: rows})
+					for {
+						cols, rows, err := w.Next(ctx)
+						if err != nil {
+							return
+						}
+						p.Send(tea.WindowSizeMsg{Width: cols, Height: rows})
+					}
+				}
+				p.Send(tea.WindowSizeMsg{Width: pty.Window.Width, Height: pty.Window.Height})
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case win := <-winch:
+						p.Send(tea.WindowSizeMsg{Width: win.Width, Height: win.Height})
+					}
+				}
+			}()
+			if _, err := p.Run(); err != nil {
+				logger.Debug("program ended", "err", err)
+			}
+			// Restores the terminal if the program ended by a panic.
+			p.Kill()
+			cancel()
 			next(s)
 		}
 	}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -90,23 +91,36 @@ func newModel(e *env) *Model {
 // Init loads the session's account.
 func (m *Model) Init() tea.Cmd { return loadAccount(m.e) }
 
-// loadAccount reads the account for the session's key, and its notices,
-// off the UI goroutine.
+// loadAccount reads the account for the session's key, and its notices, in
+// one snapshot, off the UI goroutine. Seq is the change feed's position
+// read first: every later change to the account is news to this read.
 func loadAccount(e *env) tea.Cmd {
-	db, fp := e.Store, e.Identity.Fingerprint
+	db, fp, ctx := e.Store, e.Identity.Fingerprint, e.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return func() tea.Msg {
-		a, err := db.AccountByKey(fp)
+		seq, err := db.LastSeq(ctx, "")
+		if err != nil {
+			return accountLoadedMsg{Err: err}
+		}
+		var msg accountLoadedMsg
+		err = db.View(ctx, func(tx store.ReadTx) error {
+			a, err := tx.AccountByKey(fp)
+			if err != nil {
+				return err
+			}
+			notices, err := tx.Notices(a.ID)
+			msg = accountLoadedMsg{Account: a, Notices: notices, Seq: seq}
+			return err
+		})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return accountLoadedMsg{NotFound: true}
 		case err != nil:
 			return accountLoadedMsg{Err: err}
 		}
-		notices, err := db.Notices(a.ID)
-		if err != nil {
-			return accountLoadedMsg{Err: err}
-		}
-		return accountLoadedMsg{Account: a, Notices: notices}
+		return msg
 	}
 }
 
@@ -140,8 +154,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.storeErr != nil && msg.String() == "r" {
 			return m, loadAccount(m.e)
 		}
-	case accountChangedMsg:
-		return m, loadAccount(m.e)
 	case accountLoadedMsg:
 		return m, m.accountLoaded(msg)
 	case backMsg:
@@ -173,7 +185,12 @@ func (m *Model) accountLoaded(msg accountLoadedMsg) tea.Cmd {
 		}
 		return nil
 	}
-	m.e.Bind(msg.Account.ID)
+	if msg.Account.ID == m.account.ID && msg.Account.Version < m.account.Version {
+		// Read before a newer one that is already on screen (reloads the
+		// session loop makes can race those this model starts): drop it.
+		return nil
+	}
+	m.e.Bind(msg.Account.ID, msg.Seq)
 	m.account, m.notices = msg.Account, msg.Notices
 	if s, ok := m.screen.(accountScreen); ok {
 		if cmd, keep := s.SetAccount(m.account, m.notices); keep {

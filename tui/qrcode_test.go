@@ -120,3 +120,27 @@ func TestQRBlockDecodes(t *testing.T) {
 		}
 	}
 }
+
+// Short links carry a 26-character token (130 bits, billing's tokenLen):
+// the QR code of one on localhost stays version 3, as 10 characters made
+// it (33x17 cells with the quiet zone); a typical public URL makes version 4.
+func TestShortLinkQRIsSmall(t *testing.T) {
+	for _, c := range []struct {
+		url   string
+		width int // modules plus the quiet zone
+	}{
+		{"http://localhost:8080/l/abcdefghijklmnopqrstuvwxyz", 29 + 2*qrQuietZone},
+		{"https://portal.example.com/l/abcdefghijklmnopqrstuvwxyz", 33 + 2*qrQuietZone},
+	} {
+		q, err := newQRBlock(c.url, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.width > c.width {
+			t.Errorf("%s: %d cells wide, want at most %d", c.url, q.width, c.width)
+		}
+		if got := decodeDrawnQR(t, strings.Join(q.lines, "\n"), true); got != c.url {
+			t.Errorf("decoded %q, want %q", got, c.url)
+		}
+	}
+}

@@ -3,106 +3,117 @@ package tui
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/store"
 )
 
-// Registry knows which account each open program shows and pushes a
-// notification into those programs after every commit to that account (the
-// store's change feed), in the manner of charmbracelet/wishlist. Programs of
-// other accounts are not woken.
+// Registry keeps the open programs and, for each program bound to an
+// account, one loop that follows that account's changes in the store's
+// change feed, in the manner of charmbracelet/wishlist. Programs of other
+// accounts are not woken.
 //
-// Delivery never blocks the feed: each session coalesces notifications into
-// at most one pending p.Send, because a notification only means "re-read".
+// Each loop subscribes to its own account (store.Subscription, which
+// coalesces a burst into one pending change) and, per wake-up, re-reads the
+// account once and hands the result to its program; it reads again only
+// after the program took the previous result. So at most one reload per
+// session is in flight, a busy program costs no goroutines, and a writer
+// never waits for a session. The model drops a reload older than the
+// account version it shows (reloads it starts itself can race the loop's).
 type Registry struct {
-	mu        sync.Mutex
-	byAccount map[string]map[*liveSession]struct{}
-	all       map[*liveSession]struct{}
+	db store.Store
+
+	mu  sync.Mutex
+	all map[*liveSession]struct{}
 }
 
 type liveSession struct {
-	p       *tea.Program
-	account string // guarded by Registry.mu
-	pending atomic.Bool
+	p    *tea.Program
+	load func() tea.Msg // re-reads the session's account (an accountLoadedMsg)
+
+	// guarded by Registry.mu
+	account string
+	stop    func() // ends the account loop; nil when unbound
+	wake    chan struct{}
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
-	return &Registry{
-		byAccount: make(map[string]map[*liveSession]struct{}),
-		all:       make(map[*liveSession]struct{}),
-	}
+// NewRegistry returns an empty registry following db's change feed.
+func NewRegistry(db store.Store) *Registry {
+	return &Registry{db: db, all: make(map[*liveSession]struct{})}
 }
 
-// Run follows db's change feed until ctx ends, waking the programs of each
-// changed account; on a feed overflow it wakes every program.
-func (r *Registry) Run(ctx context.Context, db *store.DB) {
-	sub := db.Subscribe("")
-	defer sub.Close()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ch, ok := <-sub.C():
-			if !ok {
-				return
-			}
-			if ch.Resync || ch.AccountID == "" {
-				r.WakeAll()
-				continue
-			}
-			r.notify(ch.AccountID)
-		}
-	}
+// Run returns when ctx ends. Sessions follow the feed on their own loops;
+// Run remains so the UI's lifecycle reads the same as before.
+func (r *Registry) Run(ctx context.Context) {
+	<-ctx.Done()
 }
 
-// add registers a program; the returned session is bound to no account yet.
-func (r *Registry) add(p *tea.Program) *liveSession {
-	s := &liveSession{p: p}
+// add registers a program; load re-reads its account. The returned session
+// is bound to no account yet.
+func (r *Registry) add(p *tea.Program, load func() tea.Msg) *liveSession {
+	s := &liveSession{p: p, load: load, wake: make(chan struct{}, 1)}
 	r.mu.Lock()
 	r.all[s] = struct{}{}
 	r.mu.Unlock()
 	return s
 }
 
-// bind routes changes of accountID to s.
-func (r *Registry) bind(s *liveSession, accountID string) {
+// bind routes changes of accountID committed after seenSeq (the feed
+// position read before the program read the account) to s.
+func (r *Registry) bind(s *liveSession, accountID string, seenSeq uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s.account == accountID {
+	if _, open := r.all[s]; !open || s.account == accountID {
 		return
 	}
-	r.unbindLocked(s)
-	s.account = accountID
-	set := r.byAccount[accountID]
-	if set == nil {
-		set = make(map[*liveSession]struct{})
-		r.byAccount[accountID] = set
+	if s.stop != nil {
+		s.stop()
 	}
-	set[s] = struct{}{}
+	s.account = accountID
+	sub := r.db.SubscribeFrom(accountID, seenSeq)
+	done := make(chan struct{})
+	s.stop = func() {
+		close(done)
+		sub.Close()
+	}
+	go s.follow(sub, done)
+}
+
+// follow is a session's loop: wait for a change (or a WakeAll), re-read,
+// hand the result to the program, repeat. p.Send blocks while the program
+// is busy (and returns when it ends); changes arriving meanwhile coalesce in
+// sub.
+func (s *liveSession) follow(sub *store.Subscription, done chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case _, ok := <-sub.C():
+			if !ok {
+				return
+			}
+		case <-s.wake:
+		}
+		msg := s.load()
+		select {
+		case <-done:
+			return
+		default:
+		}
+		s.p.Send(msg)
+	}
 }
 
 // remove forgets s; called when its SSH session ends.
 func (r *Registry) remove(s *liveSession) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.unbindLocked(s)
-	delete(r.all, s)
-}
-
-func (r *Registry) unbindLocked(s *liveSession) {
-	if s.account == "" {
-		return
-	}
-	if set := r.byAccount[s.account]; set != nil {
-		delete(set, s)
-		if len(set) == 0 {
-			delete(r.byAccount, s.account)
-		}
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
 	}
 	s.account = ""
+	delete(r.all, s)
 }
 
 // Len reports how many programs are open.
@@ -112,23 +123,17 @@ func (r *Registry) Len() int {
 	return len(r.all)
 }
 
-func (r *Registry) notify(accountID string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for s := range r.byAccount[accountID] {
-		s.wake()
-	}
-}
-
-// WakeAll makes every open program re-read its account, as after a commit
-// to it: on a feed overflow, and when the billing clock jumps (the sandbox
-// clock moved), so countdowns restart from the new time, not at their next
-// tick.
+// WakeAll makes every bound program re-read its account, as after a commit
+// to it: when the billing clock jumps (the sandbox clock moved), so
+// countdowns restart from the new time, not at their next tick.
 func (r *Registry) WakeAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for s := range r.all {
-		s.wake()
+		select {
+		case s.wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
 	}
 }
 
@@ -139,17 +144,4 @@ func (r *Registry) Broadcast(msg tea.Msg) {
 	for s := range r.all {
 		go s.p.Send(msg)
 	}
-}
-
-// wake schedules one accountChangedMsg unless one is already on its way.
-// p.Send blocks until the program's loop takes the message (or the program
-// ends), so it runs on its own goroutine.
-func (s *liveSession) wake() {
-	if s.pending.Swap(true) {
-		return
-	}
-	go func() {
-		s.pending.Store(false)
-		s.p.Send(accountChangedMsg{})
-	}()
 }

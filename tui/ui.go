@@ -14,7 +14,6 @@ import (
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
 	"github.com/charmbracelet/wish/activeterm"
-	bm "github.com/charmbracelet/wish/bubbletea"
 	"github.com/charmbracelet/wish/ratelimiter"
 	"github.com/muesli/termenv"
 	"github.com/portal/portal/store"
@@ -24,7 +23,7 @@ import (
 
 // Config is what the UI needs from the rest of the portal.
 type Config struct {
-	Store *store.DB
+	Store store.Store
 	// Billing runs every plan action and supplies the billing clock the
 	// countdowns read (the sandbox clock offline): the *billing.Service.
 	// Nil shows the plans but refuses every billing action.
@@ -86,14 +85,15 @@ func New(cfg Config) *UI {
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 20
 	}
-	return &UI{cfg: cfg, registry: NewRegistry()}
+	return &UI{cfg: cfg, registry: NewRegistry(cfg.Store)}
 }
 
 // Registry returns the session registry (for live pushes and counts).
 func (u *UI) Registry() *Registry { return u.registry }
 
-// Run follows the store's change feed until ctx ends.
-func (u *UI) Run(ctx context.Context) { u.registry.Run(ctx, u.cfg.Store) }
+// Run returns when ctx ends; each session follows the store's change feed
+// for its own account (see Registry).
+func (u *UI) Run(ctx context.Context) { u.registry.Run(ctx) }
 
 // Shutdown tells every open session that the server is going down.
 func (u *UI) Shutdown() {
@@ -106,7 +106,7 @@ func (u *UI) Shutdown() {
 // commands for sessions without a terminal → active terminal → Bubble Tea.
 func (u *UI) Middleware() []wish.Middleware {
 	return []wish.Middleware{
-		bm.MiddlewareWithProgramHandler(u.program, termenv.Ascii),
+		programMiddleware(u.cfg.Logger, u.program),
 		activeterm.Middleware(),
 		u.commandMiddleware(),
 		identityMiddleware(),
@@ -202,8 +202,8 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		tea.WithInput(in), tea.WithOutput(s),
 		tea.WithAltScreen(), tea.WithoutSignalHandler(),
 	)
-	live := u.registry.add(p)
-	c.BindFunc = func(accountID string) { u.registry.bind(live, accountID) }
+	live := u.registry.add(p, loadAccount(e))
+	c.BindFunc = func(accountID string, seenSeq uint64) { u.registry.bind(live, accountID, seenSeq) }
 	go func() {
 		t := time.NewTimer(u.cfg.IdleTimeout)
 		defer t.Stop()

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/portal/portal/internal/secfile"
 	"log/slog"
 	"net/http"
 	"os"
@@ -284,7 +285,7 @@ func LoadOrCreateAPIKey(path string) (string, error) {
 // creates the file (mode 0600, exclusively, so concurrent first uses agree)
 // holding prefix and n random bytes in hex.
 func loadOrCreateSecret(path, prefix string, n int, what string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := secfile.ReadFile(path, secfile.Private, "sandbox: "+what)
 	if err == nil {
 		sec := strings.TrimSpace(string(b))
 		if !strings.HasPrefix(sec, prefix) || len(sec) == len(prefix) {
@@ -293,7 +294,7 @@ func loadOrCreateSecret(path, prefix string, n int, what string) (string, error)
 		return sec, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("sandbox: read %s: %w", what, err)
+		return "", err
 	}
 	raw := make([]byte, n)
 	if _, err := rand.Read(raw); err != nil {

@@ -313,11 +313,41 @@ func (s *Sandbox) commit(t *txn) error {
 		return nil
 	})
 	if err != nil {
+		// The operation changed memory before this write failed; keeping
+		// that would serve, and deliver events for, what a restart loses.
+		if rerr := s.reload(); rerr != nil {
+			s.log.Error("sandbox: a write failed and memory could not be reloaded from the file; restart the sandbox", "write", err, "reload", rerr)
+		}
 		return err
 	}
 	if len(t.events) > 0 {
 		s.wakeDeliverer()
 	}
+	return nil
+}
+
+// reload puts memory back to what the file holds (commits write through,
+// so the file holds every committed change and none of a failed one). Its
+// caller holds mu, as for the operation whose commit failed, so nobody saw
+// that operation's changes. Deliveries the file also holds keep their
+// in-memory records: an attempt in flight updates those, and the failed
+// operation made only new ones.
+func (s *Sandbox) reload() error {
+	st, err := load(s.db)
+	if err != nil {
+		return err
+	}
+	for id := range st.deliveries {
+		if d, ok := s.st.deliveries[id]; ok {
+			st.deliveries[id] = d
+		}
+	}
+	for _, ds := range st.byEvent {
+		for i, d := range ds {
+			ds[i] = st.deliveries[d.ID]
+		}
+	}
+	s.st = st
 	return nil
 }
 

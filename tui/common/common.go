@@ -19,7 +19,7 @@ type Identity struct {
 // clock, styles, identity and the terminal size.
 type Common struct {
 	Ctx    context.Context
-	Store  *store.DB
+	Store  store.Store
 	Logger *slog.Logger
 	// Now is the billing clock (the sandbox's movable clock offline): for
 	// trial and period times, which Stripe states in it. When something
@@ -34,12 +34,14 @@ type Common struct {
 
 	// BindFunc tells the session registry which account this session now
 	// shows, so that store changes to it reach this program. Nil in tests.
-	BindFunc func(accountID string)
+	BindFunc func(accountID string, seenSeq uint64)
 }
 
-// Bind routes live updates for accountID to this session.
-func (c *Common) Bind(accountID string) {
+// Bind routes live updates for accountID to this session: every change
+// committed after seenSeq, the change feed's position read before the
+// account was.
+func (c *Common) Bind(accountID string, seenSeq uint64) {
 	if c.BindFunc != nil {
-		c.BindFunc(accountID)
+		c.BindFunc(accountID, seenSeq)
 	}
 }

@@ -38,7 +38,7 @@ type Admins interface {
 
 // Config is what the ops view needs.
 type Config struct {
-	Store   *store.DB       // required
+	Store   store.Store     // required
 	Billing Billing         // required
 	Catalog billing.Catalog // prices for revenue and the plans an admin can pick
 	// Clock is the sandbox clock; nil in live mode, which hides the clock

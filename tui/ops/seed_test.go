@@ -127,14 +127,14 @@ func seed(tb testing.TB, f *fixture) map[string]string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := f.db.MarkMailed(trial.ID, time.Time{}, errors.New("smtp: connection refused")); err != nil {
+	if err := f.db.MarkMailed(trial.ID, time.Time{}, errors.New("smtp: connection refused"), time.Time{}); err != nil {
 		tb.Fatal(err)
 	}
 	card, _, err := f.db.AddNotice(store.Notice{AccountID: ids["bob"], Kind: "card_added", Key: "pm_1", Message: "Card added.", CreatedAt: at(days(20))})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := f.db.MarkMailed(card.ID, at(days(20)-time.Minute), nil); err != nil {
+	if err := f.db.MarkMailed(card.ID, at(days(20)-time.Minute), nil, time.Time{}); err != nil {
 		tb.Fatal(err)
 	}
 

@@ -1,0 +1,930 @@
+// Package storetest is the store's contract suite, written once and run
+// against every engine: store's own tests run it on bbolt, store/postgres's
+// on PostgreSQL. An engine passes when it behaves as store.Store documents.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portal/portal/store"
+)
+
+// Run runs the contract suite. open returns a new, empty store for each
+// subtest; the store is closed by Run (closing it again must be harmless).
+func Run(t *testing.T, open func(t testing.TB) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"Accounts", testAccounts},
+		{"Keys", testKeys},
+		{"UpdateAccountIndexes", testUpdateAccountIndexes},
+		{"ForEachAndCount", testForEachAndCount},
+		{"Events", testEvents},
+		{"ApplyEvent", testApplyEvent},
+		{"Notices", testNotices},
+		{"MailOutbox", testMailOutbox},
+		{"Audit", testAudit},
+		{"Links", testLinks},
+		{"PendingCheckout", testPendingCheckout},
+		{"TransactionAllOrNothing", testAllOrNothing},
+		{"TransactionTogether", testTogether},
+		{"FeedSeqAndChanges", testFeedSeq},
+		{"FeedAccountSubscription", testFeedAccount},
+		{"FeedCatchUpAfterReconnect", testFeedCatchUp},
+		{"FeedAllSubscriber", testFeedAll},
+		{"FeedSlowSubscriberNeverBlocksWriters", testSlowSubscriber},
+		{"ConcurrentUpdatesOfOneAccount", testConcurrentUpdates},
+		{"Closed", testClosed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { _ = s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+var ctx = context.Background()
+
+func key(name string) store.Key {
+	return store.Key{Fingerprint: "SHA256:" + name, PublicKey: "ssh-ed25519 AAAA" + name}
+}
+
+func create(t testing.TB, s store.Store, email, k string) store.Account {
+	t.Helper()
+	a, err := s.CreateAccount(email, key(k))
+	if err != nil {
+		t.Fatalf("CreateAccount(%s): %v", email, err)
+	}
+	return a
+}
+
+func must[T any](t testing.TB) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func wantErr(t testing.TB, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: err = %v, want %v", what, err, want)
+	}
+}
+
+func testAccounts(t *testing.T, s store.Store) {
+	a := create(t, s, "  Ada@Example.com ", "k1")
+	if a.ID == "" || a.Email != "Ada@Example.com" || a.Version != 1 || a.CreatedAt.IsZero() || len(a.Keys) != 1 || a.Keys[0].AddedAt.IsZero() {
+		t.Fatalf("created %+v", a)
+	}
+	for name, get := range map[string]func() (store.Account, error){
+		"Account":        func() (store.Account, error) { return s.Account(a.ID) },
+		"AccountByKey":   func() (store.Account, error) { return s.AccountByKey("SHA256:k1") },
+		"AccountByEmail": func() (store.Account, error) { return s.AccountByEmail("ada@EXAMPLE.com ") },
+	} {
+		got, err := get()
+		if err != nil || got.ID != a.ID || got.Email != a.Email || got.Version != 1 || !got.CreatedAt.Equal(a.CreatedAt) {
+			t.Errorf("%s = %+v, %v", name, got, err)
+		}
+	}
+	_, err := s.CreateAccount("ADA@example.com", key("k2"))
+	wantErr(t, "same email", err, store.ErrEmailTaken)
+	_, err = s.CreateAccount("bob@example.com", key("k1"))
+	wantErr(t, "same key", err, store.ErrKeyTaken)
+	if _, err := s.CreateAccount("  ", key("k3")); err == nil || errors.Is(err, store.ErrEmailTaken) {
+		t.Errorf("empty email: %v", err)
+	}
+	for name, err := range map[string]error{
+		"Account":                  second(s.Account("acc_nope")),
+		"Account(empty)":           second(s.Account("")),
+		"AccountByKey":             second(s.AccountByKey("SHA256:nope")),
+		"AccountByEmail":           second(s.AccountByEmail("nope@example.com")),
+		"AccountByCustomer":        second(s.AccountByCustomer("cus_nope")),
+		"AccountByCustomer(empty)": second(s.AccountByCustomer("")),
+	} {
+		wantErr(t, name, err, store.ErrNotFound)
+	}
+	if n := must[int](t)(s.CountAccounts()); n != 1 {
+		t.Errorf("CountAccounts = %d after failed creates, want 1", n)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func testKeys(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	got, err := s.AddKey(a.ID, key("k3"))
+	if err != nil || len(got.Keys) != 2 || got.Version != 2 || got.Keys[1].Fingerprint != "SHA256:k3" {
+		t.Fatalf("AddKey = %+v, %v", got, err)
+	}
+	if byKey := must[store.Account](t)(s.AccountByKey("SHA256:k3")); byKey.ID != a.ID {
+		t.Errorf("second key finds %s, want %s", byKey.ID, a.ID)
+	}
+	if byKey := must[store.Account](t)(s.AccountByKey("SHA256:k1")); byKey.ID != a.ID {
+		t.Errorf("first key finds %s after adding one", byKey.ID)
+	}
+	_, err = s.AddKey(a.ID, key("k2"))
+	wantErr(t, "key of another account", err, store.ErrKeyTaken)
+	_, err = s.AddKey(a.ID, key("k3"))
+	wantErr(t, "key already the account's", err, store.ErrKeyTaken)
+	_, err = s.AddKey("acc_nope", key("k9"))
+	wantErr(t, "unknown account", err, store.ErrNotFound)
+	if got := must[store.Account](t)(s.Account(b.ID)); len(got.Keys) != 1 || got.Version != 1 {
+		t.Errorf("other account touched: %+v", got)
+	}
+	// UpdateAccount cannot change keys.
+	up, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.Keys = nil; return nil })
+	if err != nil || len(up.Keys) != 2 {
+		t.Errorf("UpdateAccount dropped keys: %+v, %v", up.Keys, err)
+	}
+}
+
+func testUpdateAccountIndexes(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	created := a.CreatedAt
+	up, err := s.UpdateAccount(a.ID, func(x *store.Account) error {
+		x.Email = "ada.l@example.com"
+		x.CustomerID = "cus_A"
+		x.Plan, x.State, x.HasCard, x.CardLast4 = "s", store.StateTrial, true, "4242"
+		x.TrialEnd = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		x.ID, x.Version, x.CreatedAt = "acc_hijack", 99, time.Time{}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.ID != a.ID || up.Version != 2 || !up.CreatedAt.Equal(created) || up.UpdatedAt.IsZero() {
+		t.Errorf("protected fields changed: %+v", up)
+	}
+	got := must[store.Account](t)(s.Account(a.ID))
+	if got.Plan != "s" || got.State != store.StateTrial || !got.HasCard || got.CardLast4 != "4242" || !got.TrialEnd.Equal(up.TrialEnd) || got.Version != 2 {
+		t.Errorf("stored %+v", got)
+	}
+	if c := must[store.Account](t)(s.AccountByCustomer("cus_A")); c.ID != a.ID {
+		t.Error("customer index not written")
+	}
+	if e := must[store.Account](t)(s.AccountByEmail("ADA.L@example.com")); e.ID != a.ID {
+		t.Error("email index not moved")
+	}
+	wantErr(t, "old email", second(s.AccountByEmail("ada@example.com")), store.ErrNotFound)
+	// The old email is free again.
+	create(t, s, "ada@example.com", "k3")
+
+	_, err = s.UpdateAccount(b.ID, func(x *store.Account) error { x.Email = "Ada.L@example.com"; return nil })
+	wantErr(t, "email of another", err, store.ErrEmailTaken)
+	_, err = s.UpdateAccount(b.ID, func(x *store.Account) error { x.CustomerID = "cus_A"; return nil })
+	wantErr(t, "customer of another", err, store.ErrCustomerTaken)
+	_, err = s.UpdateAccount("acc_nope", func(*store.Account) error { return nil })
+	wantErr(t, "unknown account", err, store.ErrNotFound)
+	boom := errors.New("boom")
+	_, err = s.UpdateAccount(b.ID, func(x *store.Account) error { x.Plan = "xl"; return boom })
+	wantErr(t, "fn error", err, boom)
+	if got := must[store.Account](t)(s.Account(b.ID)); got.Version != 1 || got.Plan != "" || got.CustomerID != "" {
+		t.Errorf("failed updates left %+v", got)
+	}
+	// Customer moves: the old id is released.
+	if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.CustomerID = "cus_B"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "released customer", second(s.AccountByCustomer("cus_A")), store.ErrNotFound)
+	if _, err := s.UpdateAccount(b.ID, func(x *store.Account) error { x.CustomerID = "cus_A"; return nil }); err != nil {
+		t.Errorf("released customer not reusable: %v", err)
+	}
+}
+
+func testForEachAndCount(t *testing.T, s store.Store) {
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, create(t, s, fmt.Sprintf("u%d@example.com", i), fmt.Sprint("k", i)).ID)
+	}
+	slices.Sort(ids)
+	var seen []string
+	if err := s.ForEachAccount(func(a store.Account) bool { seen = append(seen, a.ID); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, ids) {
+		t.Errorf("ForEachAccount order %v, want %v", seen, ids)
+	}
+	seen = nil
+	_ = s.ForEachAccount(func(a store.Account) bool { seen = append(seen, a.ID); return len(seen) < 2 })
+	if len(seen) != 2 {
+		t.Errorf("ForEachAccount did not stop: %d", len(seen))
+	}
+	if n := must[int](t)(s.CountAccounts()); n != 5 {
+		t.Errorf("CountAccounts = %d", n)
+	}
+}
+
+func testEvents(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.RecordEvent(store.Event{ID: "evt_1", Type: "x", AccountID: a.ID, ReceivedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordEvent(store.Event{ID: "evt_2", Type: "y", Status: store.EventStatusFailed, Error: "503", ReceivedAt: t0.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if done := must[bool](t)(s.EventProcessed("evt_1")); !done {
+		t.Error("ignored event (RecordEvent default) is not final")
+	}
+	if done := must[bool](t)(s.EventProcessed("evt_2")); done {
+		t.Error("failed event counted as processed")
+	}
+	if done := must[bool](t)(s.EventProcessed("evt_nope")); done {
+		t.Error("unknown event counted as processed")
+	}
+	evs := must[[]store.Event](t)(s.Events(0))
+	if len(evs) != 2 || evs[0].ID != "evt_2" || evs[1].ID != "evt_1" || evs[1].Status != store.EventStatusIgnored {
+		t.Errorf("Events = %+v", evs)
+	}
+	if evs := must[[]store.Event](t)(s.Events(1)); len(evs) != 1 || evs[0].ID != "evt_2" {
+		t.Errorf("Events(1) = %+v", evs)
+	}
+	if evs := must[[]store.Event](t)(s.EventsForAccount(a.ID, 0)); len(evs) != 1 || evs[0].ID != "evt_1" {
+		t.Errorf("EventsForAccount = %+v", evs)
+	}
+	if evs := must[[]store.Event](t)(s.EventsForAccount("", 0)); len(evs) != 0 {
+		t.Errorf("EventsForAccount(\"\") = %+v", evs)
+	}
+	// A failed record is replaced by the redelivery's outcome; a final one
+	// only counts duplicates.
+	if _, dup, err := s.ApplyEvent(store.Event{ID: "evt_2", Type: "y", ReceivedAt: t0.Add(2 * time.Second)}, "", nil); err != nil || dup {
+		t.Fatalf("redelivery of failed event: dup=%v err=%v", dup, err)
+	}
+	if err := s.RecordEvent(store.Event{ID: "evt_2", Type: "y", Status: store.EventStatusFailed}); err != nil {
+		t.Fatal(err)
+	}
+	var ev store.Event
+	err := s.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		ev, err = tx.Event("evt_2")
+		return err
+	})
+	if err != nil || ev.Status != store.EventStatusProcessed || ev.Duplicates != 1 {
+		t.Errorf("evt_2 = %+v, %v; want processed with 1 duplicate", ev, err)
+	}
+	if evs := must[[]store.Event](t)(s.Events(0)); len(evs) != 2 {
+		t.Errorf("overwriting left %d events", len(evs))
+	}
+	if err := s.RecordEvent(store.Event{}); err == nil {
+		t.Error("event without id accepted")
+	}
+}
+
+func testApplyEvent(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	up, dup, err := s.ApplyEvent(store.Event{ID: "evt_1", Type: "customer.subscription.updated"}, a.ID, func(x *store.Account) error {
+		x.Plan = "m"
+		return nil
+	})
+	if err != nil || dup || up.Plan != "m" || up.Version != 2 {
+		t.Fatalf("ApplyEvent = %+v, %v, %v", up, dup, err)
+	}
+	evs := must[[]store.Event](t)(s.EventsForAccount(a.ID, 0))
+	if len(evs) != 1 || evs[0].Status != store.EventStatusProcessed || evs[0].AccountID != a.ID {
+		t.Errorf("event record %+v", evs)
+	}
+	ran := false
+	_, dup, err = s.ApplyEvent(store.Event{ID: "evt_1"}, a.ID, func(*store.Account) error { ran = true; return nil })
+	if err != nil || !dup || ran {
+		t.Errorf("redelivery: dup=%v ran=%v err=%v", dup, ran, err)
+	}
+	if got := must[store.Account](t)(s.Account(a.ID)); got.Version != 2 {
+		t.Errorf("duplicate changed the account: version %d", got.Version)
+	}
+	_, _, err = s.ApplyEvent(store.Event{ID: "evt_2"}, "acc_nope", func(*store.Account) error { return nil })
+	wantErr(t, "unknown account", err, store.ErrNotFound)
+	if done := must[bool](t)(s.EventProcessed("evt_2")); done {
+		t.Error("event recorded although its account update failed")
+	}
+	boom := errors.New("boom")
+	_, _, err = s.ApplyEvent(store.Event{ID: "evt_3"}, a.ID, func(*store.Account) error { return boom })
+	wantErr(t, "fn error", err, boom)
+	if done := must[bool](t)(s.EventProcessed("evt_3")); done {
+		t.Error("event recorded although fn failed")
+	}
+}
+
+func testNotices(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	n1, added, err := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "trial_will_end", Key: "sub_1:1", Message: "Trial ends soon."})
+	if err != nil || !added || n1.ID == "" || n1.CreatedAt.IsZero() {
+		t.Fatalf("AddNotice = %+v, %v, %v", n1, added, err)
+	}
+	again, added, err := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "trial_will_end", Key: "sub_1:1", Message: "other words"})
+	if err != nil || added || again.ID != n1.ID || again.Message != n1.Message {
+		t.Errorf("duplicate AddNotice = %+v, %v, %v", again, added, err)
+	}
+	n2, added, err := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "trial_will_end", Key: "sub_1:2", Message: "Again."})
+	if err != nil || !added {
+		t.Fatal(err)
+	}
+	_, _, err = s.AddNotice(store.Notice{AccountID: "acc_nope", Kind: "x"})
+	wantErr(t, "unknown account", err, store.ErrNotFound)
+	if _, _, err := s.AddNotice(store.Notice{AccountID: a.ID}); err == nil {
+		t.Error("notice without kind accepted")
+	}
+	ns := must[[]store.Notice](t)(s.Notices(a.ID))
+	if len(ns) != 2 || ns[0].ID != n2.ID || ns[1].ID != n1.ID {
+		t.Errorf("Notices = %+v", ns)
+	}
+	if ns := must[[]store.Notice](t)(s.Notices("acc_other")); len(ns) != 0 {
+		t.Errorf("Notices of another = %+v", ns)
+	}
+}
+
+func testMailOutbox(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	n1, _, _ := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: "1", Message: "one"})
+	n2, _, _ := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: "2", Message: "two"})
+	ids := func() []string {
+		var out []string
+		for _, n := range must[[]store.Notice](t)(s.Outbox()) {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	if got := ids(); !slices.Equal(got, []string{n1.ID, n2.ID}) {
+		t.Fatalf("Outbox = %v, want oldest first", got)
+	}
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	retry := at.Add(5 * time.Minute)
+	if err := s.MarkMailed(n1.ID, at, errors.New("smtp: 451"), retry); err != nil {
+		t.Fatal(err)
+	}
+	box := must[[]store.Notice](t)(s.Outbox())
+	if len(box) != 2 || box[0].MailTries != 1 || box[0].MailError != "smtp: 451" || !box[0].MailNextAt.Equal(retry) || !box[0].MailedAt.IsZero() {
+		t.Errorf("after a failed try: %+v", box[0])
+	}
+	if err := s.MarkMailed(n1.ID, at.Add(time.Hour), nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); !slices.Equal(got, []string{n2.ID}) {
+		t.Errorf("Outbox after mailing one = %v", got)
+	}
+	ns := must[[]store.Notice](t)(s.Notices(a.ID))
+	if m := ns[1]; !m.MailedAt.Equal(at.Add(time.Hour)) || m.MailError != "" || m.MailTries != 1 || !m.MailNextAt.IsZero() {
+		t.Errorf("mailed notice %+v", m)
+	}
+	wantErr(t, "unknown notice", s.MarkMailed("ntc_nope", at, nil, time.Time{}), store.ErrNotFound)
+	re, err := s.Requeue(n1.ID)
+	if err != nil || re.ID != n1.ID || !re.MailedAt.IsZero() || re.MailTries != 0 || re.MailError != "" {
+		t.Errorf("Requeue = %+v, %v", re, err)
+	}
+	if got := ids(); !slices.Equal(got, []string{n1.ID, n2.ID}) {
+		t.Errorf("Outbox after requeue = %v", got)
+	}
+	if ns := must[[]store.Notice](t)(s.Notices(a.ID)); len(ns) != 2 {
+		t.Errorf("requeue duplicated the notice: %d", len(ns))
+	}
+	wantErr(t, "requeue unknown", second(s.Requeue("ntc_nope")), store.ErrNotFound)
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	e1 := must[store.AuditEntry](t)(s.AppendAudit(store.AuditEntry{Actor: "admin", AccountID: a.ID, Action: "extend", Before: "x", After: "y", At: t0.Add(time.Hour)}))
+	e2 := must[store.AuditEntry](t)(s.AppendAudit(store.AuditEntry{Actor: "reconciler", Action: "drift", At: t0}))
+	e3 := must[store.AuditEntry](t)(s.AppendAudit(store.AuditEntry{Actor: "admin", AccountID: a.ID, Action: "free"}))
+	if e1.ID == "" || e1.ID == e2.ID || e3.At.IsZero() {
+		t.Errorf("entries %+v %+v %+v", e1, e2, e3)
+	}
+	all := must[[]store.AuditEntry](t)(s.Audit("", 0))
+	if len(all) != 3 || all[0].ID != e3.ID || all[1].ID != e2.ID || all[2].ID != e1.ID {
+		t.Errorf("Audit(all) = %+v; want insertion order, newest first", all)
+	}
+	if mine := must[[]store.AuditEntry](t)(s.Audit(a.ID, 0)); len(mine) != 2 || mine[0].ID != e3.ID || mine[1].Before != "x" {
+		t.Errorf("Audit(account) = %+v", mine)
+	}
+	if one := must[[]store.AuditEntry](t)(s.Audit("", 1)); len(one) != 1 {
+		t.Errorf("Audit limit 1 = %d", len(one))
+	}
+	if _, err := s.AppendAudit(store.AuditEntry{Actor: "x"}); err == nil {
+		t.Error("entry without action accepted")
+	}
+}
+
+func testLinks(t *testing.T, s store.Store) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.PutLink("tok1", "https://checkout.example/1", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutLink("tok2", "https://checkout.example/2", now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "token taken", s.PutLink("tok1", "https://other", now.Add(time.Hour)), store.ErrLinkTaken)
+	if got, err := s.Link("tok1", now); err != nil || got != "https://checkout.example/1" {
+		t.Errorf("Link = %q, %v", got, err)
+	}
+	wantErr(t, "expired", second(s.Link("tok2", now.Add(time.Minute))), store.ErrNotFound)
+	wantErr(t, "unknown", second(s.Link("nope", now)), store.ErrNotFound)
+	if n, err := s.DeleteExpiredLinks(now.Add(2 * time.Minute)); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredLinks = %d, %v", n, err)
+	}
+	if _, err := s.Link("tok1", now); err != nil {
+		t.Errorf("live link deleted: %v", err)
+	}
+}
+
+func testPendingCheckout(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	wantErr(t, "none yet", second(s.PendingCheckout(a.ID)), store.ErrNotFound)
+	put := func(p store.PendingCheckout) {
+		t.Helper()
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutPendingCheckout(p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(store.PendingCheckout{AccountID: a.ID, Plan: "m"})
+	if p := must[store.PendingCheckout](t)(s.PendingCheckout(a.ID)); p.Plan != "m" || p.SessionID != "" || p.CreatedAt.IsZero() {
+		t.Errorf("PendingCheckout = %+v", p)
+	}
+	put(store.PendingCheckout{AccountID: a.ID, Plan: "xl", SessionID: "cs_1"})
+	if p := must[store.PendingCheckout](t)(s.PendingCheckoutBySession("cs_1")); p.Plan != "xl" || p.AccountID != a.ID {
+		t.Errorf("by session = %+v", p)
+	}
+	put(store.PendingCheckout{AccountID: a.ID, Plan: "s", SessionID: "cs_2"})
+	wantErr(t, "replaced session", second(s.PendingCheckoutBySession("cs_1")), store.ErrNotFound)
+	if p := must[store.PendingCheckout](t)(s.PendingCheckout(a.ID)); p.Plan != "s" {
+		t.Errorf("replaced = %+v", p)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeletePendingCheckout(a.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "deleted", second(s.PendingCheckout(a.ID)), store.ErrNotFound)
+	wantErr(t, "deleted by session", second(s.PendingCheckoutBySession("cs_2")), store.ErrNotFound)
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeletePendingCheckout(a.ID) }); err != nil {
+		t.Errorf("deleting none: %v", err)
+	}
+}
+
+// A change written in one transaction is all or nothing: a failure between
+// its writes leaves no trace, no notice, no audit entry, no feed entry and
+// no notification.
+func testAllOrNothing(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	seq0 := must[uint64](t)(s.LastSeq(ctx, ""))
+	sub := s.SubscribeFrom(a.ID, seq0)
+	defer sub.Close()
+	all := s.SubscribeFrom("", seq0)
+	defer all.Close()
+	injected := errors.New("injected failure between writes")
+	for step := range 5 {
+		err := s.Update(ctx, func(tx store.Tx) error {
+			if _, err := tx.UpdateAccount(a.ID, func(x *store.Account) error { x.Plan, x.State = "m", store.StatePastDue; return nil }); err != nil {
+				return err
+			}
+			if step == 0 {
+				return injected
+			}
+			if _, err := tx.RecordEvent(store.Event{ID: "evt_fail", Type: "invoice.payment_failed", AccountID: a.ID}); err != nil {
+				return err
+			}
+			if step == 1 {
+				return injected
+			}
+			if _, _, err := tx.AddNotice(store.Notice{AccountID: a.ID, Kind: "payment_failed", Key: "in_1", Message: "Payment failed."}); err != nil {
+				return err
+			}
+			if step == 2 {
+				return injected
+			}
+			if _, err := tx.AppendAudit(store.AuditEntry{Actor: "webhook", AccountID: a.ID, Action: "payment_failed"}); err != nil {
+				return err
+			}
+			if err := tx.PutPendingCheckout(store.PendingCheckout{AccountID: a.ID, Plan: "m"}); err != nil {
+				return err
+			}
+			if step == 3 {
+				return injected
+			}
+			// A constraint violation late in the change aborts it too.
+			_, err := tx.CreateAccount("ADA@example.com", key("k9"))
+			return err
+		})
+		if step < 4 {
+			wantErr(t, fmt.Sprint("step ", step), err, injected)
+		} else {
+			wantErr(t, "late constraint", err, store.ErrEmailTaken)
+		}
+		got := must[store.Account](t)(s.Account(a.ID))
+		if got.Plan != "" || got.State != store.StateNone || got.Version != 1 {
+			t.Errorf("step %d: account changed: %+v", step, got)
+		}
+		if done := must[bool](t)(s.EventProcessed("evt_fail")); done {
+			t.Errorf("step %d: event recorded", step)
+		}
+		if evs := must[[]store.Event](t)(s.Events(0)); len(evs) != 0 {
+			t.Errorf("step %d: events %+v", step, evs)
+		}
+		if ns := must[[]store.Notice](t)(s.Notices(a.ID)); len(ns) != 0 {
+			t.Errorf("step %d: notices %+v", step, ns)
+		}
+		if box := must[[]store.Notice](t)(s.Outbox()); len(box) != 0 {
+			t.Errorf("step %d: outbox %+v", step, box)
+		}
+		if au := must[[]store.AuditEntry](t)(s.Audit("", 0)); len(au) != 0 {
+			t.Errorf("step %d: audit %+v", step, au)
+		}
+		wantErr(t, fmt.Sprint("step ", step, " pending checkout"), second(s.PendingCheckout(a.ID)), store.ErrNotFound)
+		if seq := must[uint64](t)(s.LastSeq(ctx, "")); seq != seq0 {
+			t.Errorf("step %d: feed moved from %d to %d", step, seq0, seq)
+		}
+		if ch := must[[]store.Change](t)(s.Changes(ctx, seq0, 0)); len(ch) != 0 {
+			t.Errorf("step %d: feed entries %+v", step, ch)
+		}
+	}
+	if n := must[int](t)(s.CountAccounts()); n != 1 {
+		t.Errorf("accounts = %d", n)
+	}
+	// Nothing was announced: the next delivery is the next real change.
+	if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.Plan = "s"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if c := recv(t, sub); c.Seq != seq0+1 || c.AccountID != a.ID {
+		t.Errorf("account subscriber got %+v, want seq %d", c, seq0+1)
+	}
+	if c := recv(t, all); c.Seq != seq0+1 || c.AccountID != a.ID {
+		t.Errorf("all subscriber got %+v, want seq %d", c, seq0+1)
+	}
+}
+
+// Everything one change writes commits together, with one feed entry per
+// account changed.
+func testTogether(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	seq0 := must[uint64](t)(s.LastSeq(ctx, ""))
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if dup, err := tx.RecordEvent(store.Event{ID: "evt_1", Type: "invoice.payment_failed", AccountID: a.ID}); err != nil || dup {
+			return fmt.Errorf("record: dup=%v %w", dup, err)
+		}
+		for range 2 {
+			if _, err := tx.UpdateAccount(a.ID, func(x *store.Account) error { x.NextInvoiceAmount++; return nil }); err != nil {
+				return err
+			}
+		}
+		// Reads inside the transaction see its own writes.
+		if got, err := tx.Account(a.ID); err != nil || got.NextInvoiceAmount != 2 {
+			return fmt.Errorf("read own write: %+v %v", got, err)
+		}
+		if _, _, err := tx.AddNotice(store.Notice{AccountID: a.ID, Kind: "payment_failed", Key: "in_1", Message: "m"}); err != nil {
+			return err
+		}
+		if _, err := tx.AppendAudit(store.AuditEntry{Actor: "webhook", AccountID: a.ID, Action: "x"}); err != nil {
+			return err
+		}
+		_, err := tx.UpdateAccount(b.ID, func(x *store.Account) error { x.Plan = "free"; return nil })
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := must[store.Account](t)(s.Account(a.ID)); got.NextInvoiceAmount != 2 || got.Version != 3 {
+		t.Errorf("account %+v", got)
+	}
+	if ns := must[[]store.Notice](t)(s.Notices(a.ID)); len(ns) != 1 {
+		t.Errorf("notices %d", len(ns))
+	}
+	ch := must[[]store.Change](t)(s.Changes(ctx, seq0, 0))
+	if len(ch) != 2 || ch[0].Seq != seq0+1 || ch[1].Seq != seq0+2 || ch[0].AccountID != a.ID || ch[1].AccountID != b.ID {
+		t.Errorf("one change wrote feed entries %+v; want one per account, in order", ch)
+	}
+	if seq := must[uint64](t)(s.LastSeq(ctx, a.ID)); seq != seq0+1 {
+		t.Errorf("LastSeq(a) = %d", seq)
+	}
+	if seq := must[uint64](t)(s.LastSeq(ctx, b.ID)); seq != seq0+2 {
+		t.Errorf("LastSeq(b) = %d", seq)
+	}
+	// A transaction that changes no account writes no feed entry.
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.AppendAudit(store.AuditEntry{Actor: "x", Action: "y"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seq := must[uint64](t)(s.LastSeq(ctx, "")); seq != seq0+2 {
+		t.Errorf("audit only moved the feed to %d", seq)
+	}
+}
+
+// Every write that changes what an account's screens show gets a feed entry.
+func testFeedSeq(t *testing.T, s store.Store) {
+	if seq := must[uint64](t)(s.LastSeq(ctx, "")); seq != 0 {
+		t.Errorf("empty store LastSeq = %d", seq)
+	}
+	a := create(t, s, "ada@example.com", "k1")
+	steps := []struct {
+		what    string
+		fn      func() error
+		changes bool
+	}{
+		{"AddKey", func() error { return second(s.AddKey(a.ID, key("k2"))) }, true},
+		{"UpdateAccount", func() error {
+			return second(s.UpdateAccount(a.ID, func(x *store.Account) error { x.Plan = "s"; return nil }))
+		}, true},
+		{"ApplyEvent", func() error {
+			_, _, err := s.ApplyEvent(store.Event{ID: "evt_1"}, a.ID, func(x *store.Account) error { x.Plan = "m"; return nil })
+			return err
+		}, true},
+		{"ApplyEvent duplicate", func() error {
+			_, _, err := s.ApplyEvent(store.Event{ID: "evt_1"}, a.ID, func(x *store.Account) error { x.Plan = "m"; return nil })
+			return err
+		}, false},
+		{"RecordEvent", func() error { return s.RecordEvent(store.Event{ID: "evt_2", AccountID: a.ID}) }, true},
+		{"AddNotice", func() error {
+			_, _, err := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: "1"})
+			return err
+		}, true},
+		{"AddNotice existing", func() error {
+			_, _, err := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: "1"})
+			return err
+		}, false},
+		{"AppendAudit", func() error { return second(s.AppendAudit(store.AuditEntry{AccountID: a.ID, Action: "x"})) }, false},
+	}
+	last := must[uint64](t)(s.LastSeq(ctx, ""))
+	if last == 0 {
+		t.Fatal("CreateAccount wrote no feed entry")
+	}
+	for _, st := range steps {
+		if err := st.fn(); err != nil {
+			t.Fatalf("%s: %v", st.what, err)
+		}
+		seq := must[uint64](t)(s.LastSeq(ctx, ""))
+		switch {
+		case st.changes && seq != last+1:
+			t.Errorf("%s: LastSeq %d, want %d", st.what, seq, last+1)
+		case !st.changes && seq != last:
+			t.Errorf("%s: feed moved to %d", st.what, seq)
+		}
+		last = seq
+	}
+	ch := must[[]store.Change](t)(s.Changes(ctx, 0, 0))
+	if uint64(len(ch)) != last {
+		t.Fatalf("Changes(0) = %d entries, want %d", len(ch), last)
+	}
+	for i, c := range ch {
+		if c.Seq != uint64(i+1) || c.AccountID != a.ID {
+			t.Errorf("change %d = %+v", i, c)
+		}
+	}
+	if ch := must[[]store.Change](t)(s.Changes(ctx, 2, 2)); len(ch) != 2 || ch[0].Seq != 3 || ch[1].Seq != 4 {
+		t.Errorf("Changes(2, 2) = %+v", ch)
+	}
+	if ch := must[[]store.Change](t)(s.Changes(ctx, last, 0)); len(ch) != 0 {
+		t.Errorf("Changes(last) = %+v", ch)
+	}
+}
+
+// recv waits for one Change; the long timeout only turns a hang into a failure.
+func recv(t testing.TB, sub *store.Subscription) store.Change {
+	t.Helper()
+	select {
+	case c, ok := <-sub.C():
+		if !ok {
+			t.Fatal("subscription closed")
+		}
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change delivered")
+	}
+	return store.Change{}
+}
+
+func assertNone(t testing.TB, sub *store.Subscription) {
+	t.Helper()
+	select {
+	case c := <-sub.C():
+		t.Fatalf("unexpected change %+v", c)
+	default:
+	}
+}
+
+func testFeedAccount(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	sub := s.Subscribe(a.ID)
+	defer sub.Close()
+	assertNone(t, sub) // Subscribe starts from now
+	var up store.Account
+	err := s.Update(ctx, func(tx store.Tx) error {
+		var err error
+		up, err = tx.UpdateAccount(a.ID, func(x *store.Account) error { x.Plan = "s"; return nil })
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := recv(t, sub)
+	if c.AccountID != a.ID || c.Seq == 0 {
+		t.Fatalf("got %+v", c)
+	}
+	// The notification follows the commit: the subscriber reads the change.
+	if got := must[store.Account](t)(s.Account(a.ID)); got.Version < up.Version {
+		t.Errorf("notified before the commit is visible: version %d < %d", got.Version, up.Version)
+	}
+	if _, err := s.UpdateAccount(b.ID, func(x *store.Account) error { x.Plan = "m"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	assertNone(t, sub) // another account's change
+	// A burst coalesces into one pending Change, the newest.
+	for range 5 {
+		if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.NextInvoiceAmount++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := must[uint64](t)(s.LastSeq(ctx, a.ID))
+	if c := recv(t, sub); c.Seq != want {
+		t.Errorf("coalesced change %+v, want seq %d", c, want)
+	}
+	assertNone(t, sub)
+	sub.Close()
+	sub.Close() // idempotent
+	if _, ok := <-sub.C(); ok {
+		t.Error("C open after Close")
+	}
+}
+
+// A subscriber that names the last Seq it saw gets what it missed while it
+// was away, then live changes.
+func testFeedCatchUp(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	all := s.Subscribe("")
+	if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.Plan = "s"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	seen := recv(t, all).Seq
+	all.Close() // disconnect
+	var missed []string
+	for i := range 5 {
+		id := a.ID
+		if i%2 == 1 {
+			id = b.ID
+		}
+		if _, err := s.UpdateAccount(id, func(x *store.Account) error { x.NextInvoiceAmount++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		missed = append(missed, id)
+	}
+	// Reconnect from the last Seq seen: everything missed, in order, then live.
+	again := s.SubscribeFrom("", seen)
+	defer again.Close()
+	for i, id := range missed {
+		c := recv(t, again)
+		if c.Seq != seen+uint64(i)+1 || c.AccountID != id {
+			t.Fatalf("catch-up %d = %+v, want seq %d account %s", i, c, seen+uint64(i)+1, id)
+		}
+	}
+	live := create(t, s, "cy@example.com", "k3")
+	if c := recv(t, again); c.AccountID != live.ID || c.Seq != seen+6 {
+		t.Errorf("live after catch-up = %+v", c)
+	}
+	// An account subscription from an old Seq is told once that it missed something.
+	one := s.SubscribeFrom(b.ID, seen)
+	defer one.Close()
+	if c := recv(t, one); c.AccountID != b.ID || c.Seq != must[uint64](t)(s.LastSeq(ctx, b.ID)) {
+		t.Errorf("account catch-up = %+v", c)
+	}
+	assertNone(t, one)
+	// From its newest Seq, nothing.
+	cur := s.SubscribeFrom(a.ID, must[uint64](t)(s.LastSeq(ctx, a.ID)))
+	defer cur.Close()
+	assertNone(t, cur)
+}
+
+// An all-accounts subscriber gets every change, in Seq order, even when it
+// reads long after they were written.
+func testFeedAll(t *testing.T, s store.Store) {
+	all := s.SubscribeFrom("", 0)
+	defer all.Close()
+	var ids []string
+	for i := range 300 {
+		ids = append(ids, create(t, s, fmt.Sprintf("u%d@example.com", i), fmt.Sprint("k", i)).ID)
+	}
+	var last uint64
+	for i, id := range ids {
+		c := recv(t, all)
+		if c.AccountID != id || c.Seq <= last || c.Resync {
+			t.Fatalf("change %d = %+v, want %s after seq %d", i, c, id, last)
+		}
+		last = c.Seq
+	}
+}
+
+func testSlowSubscriber(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	one := s.Subscribe(a.ID) // never read
+	all := s.Subscribe("")   // never read
+	defer one.Close()
+	defer all.Close()
+	done := make(chan error, 1)
+	go func() {
+		for range 500 {
+			if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.NextInvoiceAmount++; return nil }); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("writers blocked by subscribers that never read")
+	}
+}
+
+// Concurrent updates of one account from many goroutines lose none.
+func testConcurrentUpdates(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				// Half through Update with an event and a notice, half through UpdateAccount.
+				var err error
+				if i%2 == 0 {
+					err = s.Update(ctx, func(tx store.Tx) error {
+						if _, err := tx.RecordEvent(store.Event{ID: fmt.Sprintf("evt_%d_%d", w, i), AccountID: a.ID}); err != nil {
+							return err
+						}
+						if _, err := tx.UpdateAccount(a.ID, func(x *store.Account) error { x.NextInvoiceAmount++; return nil }); err != nil {
+							return err
+						}
+						_, _, err := tx.AddNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: fmt.Sprint(w, "_", i)})
+						return err
+					})
+				} else {
+					_, err = s.UpdateAccount(a.ID, func(x *store.Account) error { x.NextInvoiceAmount++; return nil })
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got := must[store.Account](t)(s.Account(a.ID))
+	if got.NextInvoiceAmount != workers*each || got.Version != 1+workers*each {
+		t.Errorf("after %d updates: amount %d, version %d", workers*each, got.NextInvoiceAmount, got.Version)
+	}
+	if ns := must[[]store.Notice](t)(s.Notices(a.ID)); len(ns) != workers*((each+1)/2) {
+		t.Errorf("notices %d", len(ns))
+	}
+	ch := must[[]store.Change](t)(s.Changes(ctx, 0, 100000))
+	if len(ch) != 1+workers*each {
+		t.Errorf("feed entries %d, want %d", len(ch), 1+workers*each)
+	}
+	for i, c := range ch {
+		if c.Seq != uint64(i+1) {
+			t.Fatalf("feed has a gap: entry %d has seq %d", i, c.Seq)
+		}
+	}
+}
+
+func testClosed(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	sub := s.Subscribe(a.ID)
+	all := s.Subscribe("")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range sub.C() {
+	}
+	for range all.C() {
+	}
+	_, err := s.Account(a.ID)
+	wantErr(t, "read after Close", err, store.ErrUnavailable)
+	_, err = s.UpdateAccount(a.ID, func(*store.Account) error { return nil })
+	wantErr(t, "write after Close", err, store.ErrUnavailable)
+	if _, ok := <-s.Subscribe(a.ID).C(); ok {
+		t.Error("Subscribe after Close returned an open channel")
+	}
+}
