@@ -60,6 +60,9 @@ type model struct {
 
 	status    string
 	statusErr bool
+	// statusTab is the tab the status is about: it shows only there (a
+	// clock move's "Sandbox clock is now …" followed the admin everywhere).
+	statusTab tab
 	help      help.Model
 	showHelp  bool
 }
@@ -134,7 +137,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.running != "" {
 			// One action at a time per session: the next one is decided
 			// on the result of this one.
-			m.status, m.statusErr = "An action is still running; wait for its result.", true
+			m.status, m.statusErr, m.statusTab = "An action is still running; wait for its result.", true, m.tab
 			return m, nil
 		}
 		m.dialog = msg.d
@@ -147,12 +150,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case actionDoneMsg:
 		m.running = ""
 		if msg.err != nil {
-			m.status, m.statusErr = "Failed: "+msg.err.Error(), true
+			m.status, m.statusErr, m.statusTab = "Failed: "+msg.err.Error(), true, m.tab
 			if msg.err == errNotAdmin {
 				return m, tea.Quit
 			}
 		} else {
-			m.status, m.statusErr = msg.status, false
+			m.status, m.statusErr, m.statusTab = msg.status, false, m.tab
 		}
 		return m, m.broadcast(msg)
 	case detailLoadedMsg:
@@ -266,9 +269,10 @@ func (m *model) View() string {
 	// The status wraps: an error's text is what the admin acts on.
 	status := strings.Join(wrapLines(m.status, innerW), "\n")
 	switch {
-	case m.status != "" && m.statusErr:
+	case m.status == "" || m.statusTab != m.tab:
+	case m.statusErr:
 		foot = append(foot, st.Error.Render(status))
-	case m.status != "":
+	default:
 		foot = append(foot, st.OK.Render(status))
 	}
 	foot = append(foot, m.helpView())
