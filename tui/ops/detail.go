@@ -306,6 +306,15 @@ func (d *detailScreen) view(width, height int) string {
 		}
 		add(field("Key", k.Fingerprint+"  added "+fmtDate(k.AddedAt)))
 	}
+	// Say which clock each time is on: with the sandbox the two differ.
+	legend := "Times are UTC."
+	if d.o.cfg.Clock != nil {
+		legend = "Times are UTC. Trial end, period end and next invoice are on the sandbox clock (now " + fmtTime(now) +
+			"); created, updated, last sync and keys on the wall clock."
+	}
+	for _, l := range wrapLines(legend, width) {
+		add(st.Subtle.Render(l))
+	}
 
 	add("")
 	add(st.Title.Render(fmt.Sprintf("Webhook events (%d)", len(d.events))))
