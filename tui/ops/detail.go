@@ -363,7 +363,7 @@ func (d *detailScreen) view(width, height int) string {
 		add(fmt.Sprintf("  %s  %s  %s", fmtTime(e.At), e.Actor, e.Action))
 		// Only what changed, before → after, wrapped: whole snapshots cut
 		// at the edge hid the field that changed.
-		for _, w := range wrapLines(auditChange(e.Before, e.After), width-4) {
+		for _, w := range wrapLines(diffSummary(e.Before, e.After), width-4) {
 			add("    " + w)
 		}
 	}
@@ -381,49 +381,4 @@ func nextInvoice(a store.Account) string {
 		return "-"
 	}
 	return fmt.Sprintf("%s %s", fmtTime(a.NextInvoiceAt), billing.FormatAmount(a.NextInvoiceAmount, a.Currency))
-}
-
-// auditChange says what an audit entry changed: "state: trial →
-// locked_trial_ended, status: trialing → paused", from the key=value
-// snapshots before and after; "no change" when they agree.
-func auditChange(before, after string) string {
-	b, a := snapshotFields(before), snapshotFields(after)
-	var keys []string
-	seen := map[string]bool{}
-	for _, kv := range [][][2]string{b, a} {
-		for _, f := range kv {
-			if !seen[f[0]] {
-				seen[f[0]] = true
-				keys = append(keys, f[0])
-			}
-		}
-	}
-	get := func(fs [][2]string, k string) string {
-		for _, f := range fs {
-			if f[0] == k {
-				return f[1]
-			}
-		}
-		return "-"
-	}
-	var out []string
-	for _, k := range keys {
-		if x, y := get(b, k), get(a, k); x != y {
-			out = append(out, k+": "+x+" → "+y)
-		}
-	}
-	if len(out) == 0 {
-		return "no change"
-	}
-	return strings.Join(out, ", ")
-}
-
-// snapshotFields splits "k=v k2=v2" into its pairs, in order.
-func snapshotFields(s string) [][2]string {
-	var out [][2]string
-	for _, f := range strings.Fields(s) {
-		k, v, _ := strings.Cut(f, "=")
-		out = append(out, [2]string{k, v})
-	}
-	return out
 }

@@ -67,16 +67,37 @@ func TestEscClearsAppliedSearch(t *testing.T) {
 }
 
 // Audit lines show the fields that changed, before → after.
-func TestAuditChange(t *testing.T) {
+func TestAuditLinesShowChangedFields(t *testing.T) {
 	for _, tt := range []struct{ before, after, want string }{
-		{"plan=m state=trial trial_end=a", "plan=m state=trial trial_end=b", "trial_end: a → b"},
+		{"plan=m state=trial trial_end=a", "plan=m state=trial trial_end=b", "trial_end=a→b"},
 		{"state=trial status=trialing", "state=locked_trial_ended status=paused",
-			"state: trial → locked_trial_ended, status: trialing → paused"},
-		{"plan=m", "plan=m", "no change"},
-		{"", "plan=s", "plan: - → s"},
+			"state=trial→locked_trial_ended status=trialing→paused"},
+		{"plan=m", "plan=m", "no visible change"},
 	} {
-		if got := auditChange(tt.before, tt.after); got != tt.want {
-			t.Errorf("auditChange(%q, %q) = %q, want %q", tt.before, tt.after, got, tt.want)
+		if got := diffSummary(tt.before, tt.after); got != tt.want {
+			t.Errorf("diffSummary(%q, %q) = %q, want %q", tt.before, tt.after, got, tt.want)
 		}
+	}
+}
+
+// enter on a webhook row opens its detail (type, account, outcome, error,
+// how to retry); esc goes back to the list.
+func TestWebhookRowOpensDetail(t *testing.T) {
+	f, _ := goldenFixture(t, false)
+	d := f.drive(t, 140, 40)
+	d.keys("3")
+	if v := d.view(); !strings.Contains(v, "Events, newest first") {
+		t.Fatalf("not on the webhook log:\n%s", v)
+	}
+	d.keys("enter")
+	v := d.view()
+	for _, want := range []string{"Event evt_", "Type", "Outcome", "Received"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("detail lacks %q:\n%s", want, v)
+		}
+	}
+	d.keys("esc")
+	if v := d.view(); !strings.Contains(v, "Events, newest first") {
+		t.Errorf("esc did not go back to the list:\n%s", v)
 	}
 }
