@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -122,6 +123,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef := &envFlags{fs: fs, env: map[string]string{}}
 	ef.string(&cfg.SSHAddr, "ssh-addr", "PORTAL_SSH_ADDR", ":2222", "SSH listen address")
 	ef.string(&cfg.HTTPAddr, "http-addr", "PORTAL_HTTP_ADDR", ":8080", "HTTP listen address (health, webhooks, sandbox)")
+	ef.string(&cfg.MetricsAddr, "metrics-addr", "PORTAL_METRICS_ADDR", "127.0.0.1:9222", "Prometheus metrics listen address (/metrics); empty disables")
 	ef.string(&cfg.DataDir, "data-dir", "PORTAL_DATA_DIR", "data", "directory for the database, host key and sandbox state")
 	ef.duration(&cfg.IdleTimeout, "idle-timeout", "PORTAL_IDLE_TIMEOUT", 30*time.Minute, "close sessions after this long without input")
 	ef.float(&cfg.RateLimit, "rate-limit", "PORTAL_RATE_LIMIT", 5, "new SSH sessions per second per client IP")
@@ -130,6 +132,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.string(&cfg.Stripe.APIBase, "stripe-api-base", "STRIPE_API_BASE", "", "Stripe API base URL, e.g. stripe-mock's (default api.stripe.com, or the sandbox)")
 	ef.bool(&cfg.Stripe.AnyAPIVersion, "stripe-any-api-version", "STRIPE_ANY_API_VERSION", "accept webhook events of API versions other than 2023-10-16 (for stripe listen)")
 	ef.int(&cfg.TrialDays, "trial-days", "PORTAL_TRIAL_DAYS", 30, "trial length of paid plans, in days")
+	ef.string(&cfg.TrialEndBehavior, "trial-end-behavior", "PORTAL_TRIAL_END_BEHAVIOR", "pause",
+		"what a trial ending without a card does at Stripe: pause (locked until a card), cancel or create_invoice")
+	var retrySchedule string
+	ef.string(&cfg.SandboxFailedPayment, "sandbox-failed-payment", "PORTAL_SANDBOX_FAILED_PAYMENT", "unpaid",
+		"sandbox only: a subscription's status once payment retries run out: unpaid, canceled or past_due (Stripe: Dashboard retry settings)")
+	ef.string(&retrySchedule, "sandbox-retry-schedule", "PORTAL_SANDBOX_RETRY_SCHEDULE", "2d,3d",
+		"sandbox only: waits between a failed payment and its retries, e.g. 1d,3d,5d (d = days)")
 	ef.string(&cfg.PlansFile, "plans", "PORTAL_PLANS_FILE", "", "JSON file overriding the built-in plan catalog")
 	ef.string(&cfg.AdminKeysPath, "admin-keys", "PORTAL_ADMIN_KEYS", "", "authorized_keys file of admin keys, re-read on change (default <data-dir>/admin_keys)")
 	ef.duration(&cfg.ReconcileEvery, "reconcile-every", "PORTAL_RECONCILE_EVERY", 10*time.Minute, "how often the reconciler looks for accounts not synced from Stripe lately")
@@ -162,6 +171,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if ef.err != nil {
 		return ef.err
 	}
+	var err error
+	if cfg.SandboxRetryDelays, err = parseRetrySchedule(retrySchedule); err != nil {
+		return fmt.Errorf("-sandbox-retry-schedule: %v", err)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %v", err)
@@ -181,10 +194,44 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	_, port, _ := net.SplitHostPort(a.SSHAddr())
 	fmt.Fprintf(stdout, "portal: SSH on %s, HTTP on %s, data in %s\n", a.SSHAddr(), a.HTTPAddr(), cfg.DataDir)
+	if m := a.MetricsAddr(); m != "" {
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", m)
+	}
 	fmt.Fprintf(stdout, "host key %s\n", a.HostKeyFingerprint())
 	fmt.Fprintf(stdout, "try:  ssh -p %s localhost\n", port)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return a.Run(ctx)
+}
+
+// parseRetrySchedule reads a comma-separated list of waits ("2d,3d",
+// "12h,2d"; d is days), each positive; "" or "none" is no retries.
+func parseRetrySchedule(v string) ([]time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "none" {
+		return []time.Duration{}, nil
+	}
+	var out []time.Duration
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		var d time.Duration
+		if n, ok := strings.CutSuffix(item, "d"); ok {
+			days, err := strconv.Atoi(n)
+			if err != nil {
+				return nil, fmt.Errorf("%q: days must be a whole number", item)
+			}
+			d = time.Duration(days) * 24 * time.Hour
+		} else {
+			var err error
+			if d, err = time.ParseDuration(item); err != nil {
+				return nil, fmt.Errorf("%q: %v", item, err)
+			}
+		}
+		if d <= 0 {
+			return nil, fmt.Errorf("%q: a wait must be positive", item)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

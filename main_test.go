@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHelpListsEveryFlagWithEnv(t *testing.T) {
@@ -40,5 +42,27 @@ func TestBadEnvIsAnError(t *testing.T) {
 	err := run(nil, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "PORTAL_IDLE_TIMEOUT") {
 		t.Fatalf("run with a bad PORTAL_IDLE_TIMEOUT: err = %v, want one naming the variable", err)
+	}
+}
+
+func TestParseRetrySchedule(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []time.Duration
+		err  bool
+	}{
+		{"2d,3d", []time.Duration{48 * time.Hour, 72 * time.Hour}, false},
+		{" 12h , 1d ", []time.Duration{12 * time.Hour, 24 * time.Hour}, false},
+		{"none", []time.Duration{}, false},
+		{"", []time.Duration{}, false},
+		{"0d", nil, true},
+		{"-1h", nil, true},
+		{"1.5d", nil, true},
+		{"soon", nil, true},
+	} {
+		got, err := parseRetrySchedule(tc.in)
+		if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
+			t.Errorf("parseRetrySchedule(%q) = %v, %v; want %v, error %t", tc.in, got, err, tc.want, tc.err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/ssh"
@@ -19,6 +20,7 @@ import (
 	"github.com/portal/portal/billing/sandbox"
 	"github.com/portal/portal/hostkeys"
 	"github.com/portal/portal/mailer"
+	"github.com/portal/portal/metrics"
 	"github.com/portal/portal/sshguard"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
@@ -34,6 +36,9 @@ type Config struct {
 	SSHAddr  string // default ":2222"; "127.0.0.1:0" picks a free port
 	HTTPAddr string // default ":8080"
 	DataDir  string // default "./data": store, host key, sandbox state
+	// MetricsAddr serves Prometheus metrics on /metrics; "" serves none
+	// (the command line's default is 127.0.0.1:9222).
+	MetricsAddr string
 
 	Logger *slog.Logger
 	// Now is the wall clock; default time.Now.
@@ -70,6 +75,16 @@ type Config struct {
 	Stripe StripeConfig
 	// TrialDays is the length of a paid plan's trial (default 30).
 	TrialDays int
+	// TrialEndBehavior is what a trial the portal makes does when it ends
+	// without a card: pause (default), cancel or create_invoice (billing.Config).
+	TrialEndBehavior string
+	// SandboxFailedPayment and SandboxRetryDelays are the offline
+	// sandbox's retry setting: the status once an invoice's retries are
+	// exhausted (unpaid, canceled or past_due; default unpaid) and the
+	// waits between them (default 2 and 3 days). Stripe's own are set in
+	// its Dashboard.
+	SandboxFailedPayment string
+	SandboxRetryDelays   []time.Duration
 	// PlansFile overrides the built-in plan catalog (JSON; optional).
 	PlansFile string
 	// AdminKeysPath is an authorized_keys file of admin keys, re-read on
@@ -217,15 +232,27 @@ type App struct {
 	webhookSecret  string
 	ops            *ops.Ops
 	mailer         *mailer.Mailer
+	metrics        *metrics.Metrics
+	metricsLn      net.Listener // nil when MetricsAddr is ""
+	metricsSrv     *http.Server
+
+	// sshServing is true while the SSH server accepts; shuttingDown from
+	// the start of shutdown (see readyz).
+	sshServing, shuttingDown atomic.Bool
+	// pingStore checks the store answers reads (store.DB.Ping; tests
+	// replace it to stall the store).
+	pingStore func(context.Context) error
 }
 
 // New opens the store and host key and starts listening on both addresses.
 // It serves nothing until Run.
 func New(cfg Config) (_ *App, err error) {
+	m := metrics.New()
+	cfg.LimitHooks = limitHooks(m, cfg.LimitHooks)
 	cfg.setDefaults()
 	// Not the named result: "return nil, err" would clear it before the
 	// deferred clean-up reads it.
-	a := &App{cfg: cfg, log: cfg.Logger}
+	a := &App{cfg: cfg, log: cfg.Logger, metrics: m}
 	defer func() {
 		if err != nil {
 			a.closeAll()
@@ -235,12 +262,17 @@ func New(cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "portal.db"), store.Options{Timeout: time.Second, Now: cfg.Now}); err != nil {
-		return nil, err
+		return nil, storeOpenError(cfg.DataDir, err)
 	}
+	a.pingStore = a.store.Ping
+	a.store.SetTxObserver(a.metrics.StoreTx)
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("http listen on %s: %w", cfg.HTTPAddr, err)
+		return nil, listenError("http", "-http-addr", cfg.HTTPAddr, err)
 	}
 	if err = a.setupBilling(); err != nil {
+		return nil, err
+	}
+	if err = a.setupMetrics(); err != nil {
 		return nil, err
 	}
 	admins, err := adminkeys.Load(cfg.AdminKeysPath, cfg.Logger)
@@ -257,13 +289,13 @@ func New(cfg Config) (_ *App, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if a.mailer, err = mailer.New(mailer.Config{URL: cfg.SMTPURL, Store: a.store, Logger: cfg.Logger}); err != nil {
+	if a.mailer, err = mailer.New(mailer.Config{URL: cfg.SMTPURL, Store: a.store, Logger: cfg.Logger, Observe: a.metrics.Mail}); err != nil {
 		return nil, err
 	}
 	a.ui = tui.New(tui.Config{
 		Store: a.store, Billing: a.billing, Logger: cfg.Logger, Now: a.billing.Now,
 		IdleTimeout: cfg.IdleTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
-		Admins: admins, Ops: a.ops.Model,
+		Admins: admins, Ops: a.ops.Model, Observer: a.metrics,
 	})
 	a.guard = sshguard.New(cfg.SSHLimits, time.Now)
 	if a.ssh, err = wish.NewServer(append([]ssh.Option{
@@ -274,7 +306,8 @@ func New(cfg Config) (_ *App, err error) {
 			a.guard.Authenticating(ctx)
 			return true
 		}),
-		wish.WithMiddleware(append(a.ui.Middleware(), a.guard.Middleware())...),
+		wish.WithMiddleware(append(a.ui.Middleware(), a.guard.Middleware(), sessionMetrics(a.metrics))...),
+		authMetrics(a.metrics),
 		// Bounds connections that carry nothing at all (half-open, ssh -N past
 		// its handshake). Sessions are closed earlier, on input idleness, by
 		// the UI; server writes reset this timer, so it never cuts a session
@@ -294,7 +327,7 @@ func New(cfg Config) (_ *App, err error) {
 		IdleTimeout:       hl.IdleTimeout,
 	}
 	if a.sshLn, err = net.Listen("tcp", cfg.SSHAddr); err != nil {
-		return nil, fmt.Errorf("ssh listen on %s: %w", cfg.SSHAddr, err)
+		return nil, listenError("ssh", "-ssh-addr", cfg.SSHAddr, err)
 	}
 	return a, nil
 }
@@ -332,8 +365,11 @@ func (a *App) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "sessions": a.ui.Registry().Len()})
 	})
+	mux.HandleFunc("GET /livez", a.livez)
+	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("POST /webhooks/stripe", a.billing.WebhookHandler(a.webhookSecret, billing.WebhookOptions{
 		AllowAnyAPIVersion: a.cfg.Stripe.AnyAPIVersion,
+		Observe:            observeWebhook(a.metrics),
 	}))
 	a.pages(mux)
 	// Short links to Checkout and the billing portal, so a terminal shows a
@@ -353,21 +389,31 @@ func (a *App) routes() http.Handler {
 func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		if err := a.http.Serve(limitHTTP(a.httpLn, a.cfg.HTTPLimits.MaxConns, a.cfg.LimitHooks.HTTPRefused)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if a.metricsSrv != nil {
+		go func() {
+			if err := a.metricsSrv.Serve(a.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
 	sshLn := newServingListener(a.guard.Listener(a.sshLn))
 	go func() {
-		if err := a.ssh.Serve(sshLn); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		err := a.ssh.Serve(sshLn)
+		a.sshServing.Store(false)
+		if err != nil && !errors.Is(err, ssh.ErrServerClosed) {
 			errc <- fmt.Errorf("ssh: %w", err)
 		}
 	}()
 	// Shutdown must not overtake Serve's start (see servingListener).
 	select {
 	case <-sshLn.serving:
+		a.sshServing.Store(true)
 	case err := <-errc:
 		errc <- err
 	}
@@ -388,6 +434,7 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	a.shuttingDown.Store(true)
 	a.ui.Shutdown()
 	a.guard.Close()
 	sctx, scancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
@@ -409,6 +456,12 @@ func (a *App) Run(ctx context.Context) error {
 			a.log.Warn("close sandbox", "err", err)
 		}
 	}
+	if a.metricsSrv != nil {
+		// Last to go: the scrapes during shutdown see it.
+		if err := a.metricsSrv.Shutdown(sctx); err != nil {
+			_ = a.metricsSrv.Close()
+		}
+	}
 	if err := a.store.Close(); err != nil {
 		a.log.Error("close store", "err", err)
 		if runErr == nil {
@@ -426,6 +479,9 @@ func (a *App) closeAll() {
 	}
 	if a.httpLn != nil {
 		_ = a.httpLn.Close()
+	}
+	if a.metricsLn != nil {
+		_ = a.metricsLn.Close()
 	}
 	if a.sandbox != nil {
 		_ = a.sandbox.Close()

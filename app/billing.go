@@ -58,7 +58,10 @@ func (a *App) setupBilling() error {
 			WebhookURL:    self + "/webhooks/stripe",
 			WebhookSecret: a.webhookSecret,
 			Now:           cfg.Now,
-			Logger:        cfg.Logger.With("component", "sandbox"),
+			// Stripe's retry setting, as the operator chose it for the sandbox.
+			FailedPaymentOutcome: cfg.SandboxFailedPayment,
+			PaymentRetryDelays:   cfg.SandboxRetryDelays,
+			Logger:               cfg.Logger.With("component", "sandbox"),
 			// Its pages write amounts and cards as the portal's screens do.
 			Amount: billing.FormatAmount,
 			Card:   billing.CardName,
@@ -76,13 +79,13 @@ func (a *App) setupBilling() error {
 		a.sandbox = sb
 		now = sb.Now
 		a.sandboxKey = key
-		a.api = newStripeClient(key, self+"/sandbox", &http.Client{Transport: toSandbox, Timeout: 30 * time.Second}, cfg.Logger)
+		a.api = newStripeClient(key, self+"/sandbox", &http.Client{Transport: toSandbox, Timeout: 30 * time.Second}, cfg.Logger, a.metrics)
 	} else {
 		key := cfg.Stripe.SecretKey
 		if key == "" {
 			key = anyTestKey
 		}
-		a.api = newStripeClient(key, cfg.Stripe.APIBase, nil, cfg.Logger)
+		a.api = newStripeClient(key, cfg.Stripe.APIBase, nil, cfg.Logger, a.metrics)
 		if a.webhookSecret == "" {
 			a.log.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks will be refused; run `portal stripe-setup` or `stripe listen` for one")
 		}
@@ -93,7 +96,7 @@ func (a *App) setupBilling() error {
 	}
 	svc, err := billing.New(billing.Config{
 		API: a.api, Store: a.store, Catalog: catalog, Now: now,
-		PublicURL: a.cfg.PublicURL, TrialDays: cfg.TrialDays, Logger: cfg.Logger.With("component", "billing"),
+		PublicURL: a.cfg.PublicURL, TrialDays: cfg.TrialDays, TrialEndBehavior: cfg.TrialEndBehavior, Logger: cfg.Logger.With("component", "billing"),
 	})
 	if err != nil {
 		return err
@@ -102,7 +105,7 @@ func (a *App) setupBilling() error {
 	if a.sandbox != nil {
 		// Ensure the plan prices exist before anyone can pick a plan. Our HTTP
 		// server does not serve yet, so this goes to the sandbox in-process.
-		local := newStripeClient(a.sandboxKey, "http://sandbox.local", &http.Client{Transport: inProcess{a.sandbox.Handler()}}, cfg.Logger)
+		local := newStripeClient(a.sandboxKey, "http://sandbox.local", &http.Client{Transport: inProcess{a.sandbox.Handler()}}, cfg.Logger, nil)
 		if _, err := billing.Setup(context.Background(), local, catalog, "", io.Discard); err != nil {
 			return fmt.Errorf("sandbox: create plan prices: %w", err)
 		}
@@ -141,7 +144,7 @@ func StripeSetup(ctx context.Context, cfg Config, out io.Writer) error {
 		webhookURL = ""
 		fmt.Fprintln(out, "sandbox: no webhook endpoint needed, the sandbox delivers to its portal")
 	}
-	_, err = billing.Setup(ctx, newStripeClient(key, cfg.Stripe.APIBase, nil, cfg.Logger), catalog, webhookURL, out)
+	_, err = billing.Setup(ctx, newStripeClient(key, cfg.Stripe.APIBase, nil, cfg.Logger, nil), catalog, webhookURL, out)
 	return err
 }
 
@@ -150,7 +153,11 @@ func loadCatalog(path string) (billing.Catalog, error) {
 	if path == "" {
 		return billing.DefaultCatalog(), nil
 	}
-	return billing.LoadCatalog(path)
+	c, err := billing.LoadCatalog(path)
+	if err != nil {
+		return c, plansFileError(path, err)
+	}
+	return c, nil
 }
 
 // selfTransport returns a new transport for a client of the portal's own

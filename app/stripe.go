@@ -8,13 +8,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/portal/portal/metrics"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 )
 
 // newStripeClient returns a stripe-go client for key whose API calls go to
-// baseURL ("" = api.stripe.com). No package-level state is touched.
-func newStripeClient(key, baseURL string, hc *http.Client, logger *slog.Logger) *client.API {
+// baseURL ("" = api.stripe.com), counted in m when m is not nil. No
+// package-level state is touched.
+func newStripeClient(key, baseURL string, hc *http.Client, logger *slog.Logger, m *metrics.Metrics) *client.API {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -30,8 +32,12 @@ func newStripeClient(key, baseURL string, hc *http.Client, logger *slog.Logger) 
 		}
 		return c
 	}
+	var api stripe.Backend = stripe.GetBackendWithConfig(stripe.APIBackend, cfg(baseURL))
+	if m != nil {
+		api = meteredBackend{Backend: api, m: m}
+	}
 	return client.New(key, &stripe.Backends{
-		API:     stripe.GetBackendWithConfig(stripe.APIBackend, cfg(baseURL)),
+		API:     api,
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg("")),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg("")),
 	})

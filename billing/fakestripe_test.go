@@ -28,7 +28,8 @@ type fakeStripe struct {
 	subs      map[string]*fakeSub
 	customers map[string]string // customer → default payment method id ("" none)
 	setups    map[string]fakeSetup
-	failNext  atomic.Int32 // fail this many calls with a 503
+	charges   map[string]string // charge → customer
+	failNext  atomic.Int32      // fail this many calls with a 503
 	calls     atomic.Int64
 	// fetched, when set, is called after a subscription was read and before
 	// the reply is returned, outside the fake's lock: a test can hold a
@@ -84,7 +85,7 @@ type fakeSub struct {
 type fakeSetup struct{ Customer, PM, SubscriptionID string }
 
 func newFakeStripe() *fakeStripe {
-	return &fakeStripe{subs: map[string]*fakeSub{}, customers: map[string]string{}, setups: map[string]fakeSetup{}, replies: map[string]fakeReply{}}
+	return &fakeStripe{subs: map[string]*fakeSub{}, customers: map[string]string{}, setups: map[string]fakeSetup{}, charges: map[string]string{}, replies: map[string]fakeReply{}}
 }
 
 func (f *fakeStripe) api() *client.API {
@@ -299,6 +300,12 @@ func (f *fakeStripe) route(method, path string, params stripe.ParamsContainer) (
 			return nil, notFound(path)
 		}
 		obj = map[string]any{"id": parts[1], "object": "customer", "invoice_settings": map[string]any{"default_payment_method": pmJSON(pm)}}
+	case method == http.MethodGet && len(parts) == 2 && parts[0] == "charges":
+		cus, ok := f.charges[parts[1]]
+		if !ok {
+			return nil, notFound(path)
+		}
+		obj = map[string]any{"id": parts[1], "object": "charge", "customer": cus}
 	case method == http.MethodGet && len(parts) == 2 && parts[0] == "setup_intents":
 		si, ok := f.setups[parts[1]]
 		if !ok {

@@ -34,16 +34,25 @@ type lifecycle struct {
 	down atomic.Bool
 }
 
-func newLifecycle(t *testing.T) *lifecycle {
+// lifecycleOption changes the sandbox's settings (Stripe's) or the
+// portal's billing configuration before they start.
+type lifecycleOption func(*sandbox.Config, *Config)
+
+func newLifecycle(t *testing.T, opts ...lifecycleOption) *lifecycle {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	sb, err := sandbox.Open(sandbox.Config{
+	sbCfg := sandbox.Config{
 		Path: filepath.Join(t.TempDir(), "sandbox.db"), BaseURL: srv.URL + "/sandbox",
 		WebhookURL: srv.URL + "/webhooks/stripe", WebhookSecret: testSecret, Tick: -1, Logger: testLogger(t),
 		Retry: sandbox.RetryPolicy{MaxAttempts: 50, Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
-	})
+	}
+	var billCfg Config
+	for _, o := range opts {
+		o(&sbCfg, &billCfg)
+	}
+	sb, err := sandbox.Open(sbCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +63,8 @@ func newLifecycle(t *testing.T) *lifecycle {
 		t.Fatal(err)
 	}
 	db := openStore(t, true)
-	svc, err := New(Config{API: api, Store: db, Now: sb.Now, PublicURL: srv.URL, Logger: testLogger(t)})
+	billCfg.API, billCfg.Store, billCfg.Now, billCfg.PublicURL, billCfg.Logger = api, db, sb.Now, srv.URL, testLogger(t)
+	svc, err := New(billCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +208,18 @@ func (l *lifecycle) addCard(id, number string) {
 	l.waitEvent(id, "checkout.session.completed")
 }
 
+// buy pays a subscription-mode Checkout page selling plan, as the screen
+// asks for one once the trial is used.
+func (l *lifecycle) buy(id, plan, number string) {
+	l.t.Helper()
+	link, err := l.svc.CheckoutLink(context.Background(), id, plan)
+	if err != nil {
+		l.t.Fatalf("CheckoutLink: %v", err)
+	}
+	l.payCard(link, number)
+	l.waitEvent(id, "checkout.session.completed")
+}
+
 func TestLifecycleTrialNoCardLockedThenFree(t *testing.T) {
 	l := newLifecycle(t)
 	ctx := context.Background()
@@ -230,7 +252,7 @@ func TestLifecycleTrialNoCardLockedThenFree(t *testing.T) {
 	if _, err := l.svc.ChoosePlan(ctx, a.ID, "m"); err == nil || Message(err) == "" {
 		t.Fatalf("ChoosePlan after trial: %v", err)
 	}
-	l.addCard(a.ID, "4242424242424242")
+	l.buy(a.ID, "m", "4242424242424242")
 	a = l.waitState(a.ID, store.StateActive)
 	if a.Plan != "m" || !a.HasCard {
 		t.Fatalf("bought after trial: %s", summary(a))
@@ -516,7 +538,7 @@ func TestLifecycleForeignSubscription(t *testing.T) {
 	if _, err := l.svc.ChoosePlan(ctx, a.ID, "s"); !errors.Is(err, ErrCardRequired) {
 		t.Fatalf("ChoosePlan after the trial: %v", err)
 	}
-	link, err := l.svc.CardLink(ctx, a.ID)
+	link, err := l.svc.CheckoutLink(ctx, a.ID, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,5 +606,297 @@ func TestLifecycleOneTrialUnderRace(t *testing.T) {
 	}
 	if len(trials) != 1 || a.SubscriptionID != trials[0] || a.State != store.StateTrial || !a.TrialUsed {
 		t.Fatalf("trialing subscriptions %v; account %s", trials, summary(a))
+	}
+}
+
+// A trial canceled before its end ends at the trial end, on Free, with
+// nothing charged, whether or not a card was added.
+func TestLifecycleTrialCanceledEndsInFree(t *testing.T) {
+	for _, card := range []string{"", "4242424242424242"} {
+		t.Run("card="+card, func(t *testing.T) {
+			l := newLifecycle(t)
+			ctx := context.Background()
+			a := l.trial("trialcancel@example.com", "s")
+			if card != "" {
+				l.addCard(a.ID, card)
+			}
+			a, err := l.svc.CancelAtPeriodEnd(ctx, a.ID)
+			if err != nil || a.State != store.StateCanceling || !a.CurrentPeriodEnd.Equal(a.TrialEnd) {
+				t.Fatalf("cancel: %v %s", err, summary(a))
+			}
+			l.advance(30*day + time.Hour)
+			a = l.waitState(a.ID, store.StateFree)
+			if a.Plan != PlanFree || a.SubscriptionStatus != "canceled" || a.State.Locked() {
+				t.Fatalf("after the trial: %s", summary(a))
+			}
+			ip := &stripe.InvoiceListParams{Customer: stripe.String(a.CustomerID)}
+			for it := l.svc.api.Invoices.List(ip); it.Next(); {
+				if inv := it.Invoice(); inv.AmountDue != 0 {
+					t.Errorf("a canceled trial was invoiced %d (%s)", inv.AmountDue, inv.BillingReason)
+				}
+			}
+			if l.hasNotice(a.ID, "trial_ended") {
+				t.Error("a canceled trial got the 'trial ended without a card' notice")
+			}
+		})
+	}
+}
+
+// newSecondSubscription makes another subscription of plan for the
+// account's customer, as the Dashboard would: a trial of days without a
+// card that cancels at its end.
+func (l *lifecycle) newSecondSubscription(a store.Account, plan string, days int64) *stripe.Subscription {
+	l.t.Helper()
+	p, _ := l.svc.cat.Plan(plan)
+	price, err := l.svc.priceID(context.Background(), p)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	sp := &stripe.SubscriptionParams{
+		Customer: stripe.String(a.CustomerID), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(price)}},
+		TrialPeriodDays: stripe.Int64(days),
+		TrialSettings: &stripe.SubscriptionTrialSettingsParams{EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{
+			MissingPaymentMethod: stripe.String("cancel")}},
+	}
+	sub, err := l.svc.api.Subscriptions.New(sp)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return sub
+}
+
+// One subscription per account: a second subscription of the same
+// customer never takes the account over; it is flagged while live, and its
+// end leaves the account on its own trial.
+func TestLifecycleSecondSubscriptionFlaggedNeverAdopted(t *testing.T) {
+	l := newLifecycle(t)
+	a := l.trial("second@example.com", "s")
+	own := a.SubscriptionID
+	second := l.newSecondSubscription(a, "m", 7)
+	a = l.waitFor(a.ID, "the second subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID == second.ID })
+	if a.SubscriptionID != own || a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionPlan != "m" {
+		t.Fatalf("with a second subscription: %s second %s/%s", summary(a), a.SecondSubscriptionID, a.SecondSubscriptionPlan)
+	}
+	l.advance(7*day + time.Hour) // the second one's trial ends: canceled
+	a = l.waitFor(a.ID, "the flag cleared", func(a store.Account) bool { return a.SecondSubscriptionID == "" })
+	if a.SubscriptionID != own || a.Plan != "s" || a.State != store.StateTrial || a.State.Locked() {
+		t.Fatalf("after the second subscription ended: %s", summary(a))
+	}
+	if l.hasNotice(a.ID, "plan_changed") {
+		t.Error("a second subscription changed the plan, if only in a notice")
+	}
+}
+
+// When the account's own subscription ends while a second live one is on
+// record, the account moves to the second one: the one Stripe still bills.
+func TestLifecycleSecondSubscriptionTakesOverWhenOwnEnds(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("takeover@example.com", "s")
+	second := l.newSecondSubscription(a, "m", 20)
+	l.waitFor(a.ID, "the second subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID == second.ID })
+	if _, err := l.svc.api.Subscriptions.Cancel(a.SubscriptionID, &stripe.SubscriptionCancelParams{}); err != nil {
+		t.Fatal(err)
+	}
+	a = l.waitFor(a.ID, "the second subscription adopted", func(a store.Account) bool { return a.SubscriptionID == second.ID })
+	if a.Plan != "m" || a.State != store.StateTrial || a.SecondSubscriptionID != "" {
+		t.Fatalf("after the own subscription ended: %s second %q", summary(a), a.SecondSubscriptionID)
+	}
+	// Ops cancels a second subscription, crediting the unused time.
+	l.addCard(a.ID, "4242424242424242")
+	third, err := l.svc.api.Subscriptions.New(&stripe.SubscriptionParams{
+		Customer: stripe.String(a.CustomerID), Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(second.Items.Data[0].Price.ID)}},
+	})
+	if err != nil || third.Status != stripe.SubscriptionStatusActive {
+		t.Fatalf("third subscription: %v %+v", err, third)
+	}
+	l.waitFor(a.ID, "the third subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID == third.ID })
+	l.advance(15 * day)
+	a, err = l.svc.CancelSecondSubscription(ctx, a.ID, true)
+	if err != nil || a.SecondSubscriptionID != "" || a.SubscriptionID != second.ID || a.Plan != "m" {
+		t.Fatalf("CancelSecondSubscription: %v %s second %q", err, summary(a), a.SecondSubscriptionID)
+	}
+	cus, err := l.svc.api.Customers.Get(a.CustomerID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cus.Balance >= 0 || cus.Balance <= -2900 {
+		t.Errorf("customer balance after a prorated cancel of a half-used $29 month: %d", cus.Balance)
+	}
+	if _, err := l.svc.CancelSecondSubscription(ctx, a.ID, false); !errors.Is(err, ErrNoSubscription) {
+		t.Errorf("cancel with no second subscription: %v", err)
+	}
+}
+
+// The card on screen is the card Stripe charges. A subscription bought
+// through Checkout (subscription mode) has its own default payment method;
+// a card saved later replaces it there, so the shown card is charged at
+// the next renewal, and fixing a failing card leaves the fixed one shown
+// and charged.
+func TestLifecycleCardShownIsCardCharged(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("charged@example.com", "s")
+	if _, err := l.svc.ChoosePlan(ctx, a.ID, PlanFree); err != nil {
+		t.Fatal(err)
+	}
+	l.waitState(a.ID, store.StateFree)
+	if _, err := l.svc.ChoosePlan(ctx, a.ID, "m"); !errors.Is(err, ErrCardRequired) {
+		t.Fatalf("ChoosePlan(m) after the trial: %v", err)
+	}
+	l.buy(a.ID, "m", "4242424242424242") // subscription-mode Checkout
+	a = l.waitFor(a.ID, "active on M", func(a store.Account) bool { return a.State == store.StateActive && a.Plan == "m" })
+	subPM := func() string {
+		sub, err := l.svc.fetchSubscription(ctx, a.SubscriptionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.DefaultPaymentMethod == nil {
+			return ""
+		}
+		return sub.DefaultPaymentMethod.Card.Last4
+	}
+	if got := subPM(); got != "4242" {
+		t.Fatalf("Checkout's subscription charges %q", got)
+	}
+	l.addCard(a.ID, "4000000000000341") // attaches, every charge fails; replace the card: setup-mode Checkout
+	a = l.waitFor(a.ID, "the new card shown", func(a store.Account) bool { return a.CardLast4 == "0341" })
+	if got := subPM(); got != "0341" {
+		t.Fatalf("screen shows 0341, Stripe charges %q", got)
+	}
+	l.advance(31 * day) // the renewal charges the card shown: it fails
+	a = l.waitState(a.ID, store.StatePastDue)
+	l.addCard(a.ID, "5555555555554444")
+	a = l.waitFor(a.ID, "active with the fixed card", func(a store.Account) bool {
+		return a.State == store.StateActive && a.CardLast4 == "4444"
+	})
+	if got := subPM(); got != "4444" {
+		t.Fatalf("fixed: screen shows 4444, Stripe charges %q", got)
+	}
+	l.advance(31 * day)
+	a = l.waitFor(a.ID, "the next renewal paid", func(a store.Account) bool {
+		return a.State == store.StateActive && a.CurrentPeriodEnd.After(l.sb.Now())
+	})
+	if a.CardLast4 != "4444" || a.AmountDue != 0 {
+		t.Fatalf("after the next renewal: %s card %s due %d", summary(a), a.CardLast4, a.AmountDue)
+	}
+}
+
+// A new Checkout link expires the account's earlier open ones, so two
+// links cannot both be paid; a checkout completed while the account holds
+// a live subscription (a link paid after the account got another one) is
+// flagged as a second subscription, never adopted.
+func TestLifecycleCheckoutLinksOneAtATime(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("links@example.com", "s")
+	first, err := l.svc.CardLink(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := l.svc.CardLink(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(id string) stripe.CheckoutSessionStatus {
+		cs, err := l.svc.api.CheckoutSessions.Get(id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs.Status
+	}
+	if st := status(first.SessionID); st != stripe.CheckoutSessionStatusExpired {
+		t.Fatalf("the first link's session is %s after a second link, want expired", st)
+	}
+	if st := status(second.SessionID); st != stripe.CheckoutSessionStatusOpen {
+		t.Fatalf("the new link's session is %s", st)
+	}
+	// A subscription-mode session of the account (made while its trial
+	// runs) that gets paid makes a second subscription: flagged.
+	buy, err := l.svc.CheckoutLink(ctx, a.ID, "xl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := status(second.SessionID); st != stripe.CheckoutSessionStatusExpired {
+		t.Fatalf("the setup link's session is %s after a checkout link, want expired", st)
+	}
+	l.payCard(buy, "4242424242424242")
+	a = l.waitFor(a.ID, "the checkout's subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID != "" })
+	if a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionPlan != "xl" {
+		t.Fatalf("after a second checkout: %s second %s/%s", summary(a), a.SecondSubscriptionID, a.SecondSubscriptionPlan)
+	}
+	cs, err := l.svc.api.CheckoutSessions.Get(buy.SessionID, nil)
+	if err != nil || cs.Metadata["plan"] != "xl" {
+		t.Fatalf("the session's metadata: %v %v", err, cs.Metadata)
+	}
+}
+
+// Every Stripe configuration an operator can choose: the trial's end
+// behaviour without a card × the retry setting's outcome, each ending in
+// the state Stripe's documentation gives, then back to a paid plan with a
+// card from the same add-card path (a canceled trial re-subscribes through
+// Checkout in subscription mode). A trial with a failing card goes through
+// the retries whatever the end behaviour.
+func TestLifecycleConfigurations(t *testing.T) {
+	type want struct {
+		atEnd, afterRetries store.State
+	}
+	for _, behavior := range []string{"pause", "cancel", "create_invoice"} {
+		for _, outcome := range []string{"unpaid", "canceled", "past_due"} {
+			t.Run(behavior+"/"+outcome, func(t *testing.T) {
+				t.Parallel()
+				l := newLifecycle(t, func(sb *sandbox.Config, c *Config) {
+					sb.FailedPaymentOutcome, sb.PaymentRetryDelays = outcome, []time.Duration{day, 2 * day}
+					c.TrialEndBehavior = behavior
+				})
+				ctx := context.Background()
+				retried := map[string]store.State{"unpaid": store.StateLockedUnpaid, "canceled": store.StateLockedCanceled, "past_due": store.StatePastDue}[outcome]
+				w := map[string]want{
+					"pause":          {store.StateLockedTrialEnded, store.StateLockedTrialEnded},
+					"cancel":         {store.StateLockedCanceled, store.StateLockedCanceled},
+					"create_invoice": {store.StatePastDue, retried},
+				}[behavior]
+
+				// Without a card.
+				a := l.trial("nocard-"+behavior+"@example.com", "s")
+				l.advance(30*day + time.Hour)
+				a = l.waitState(a.ID, w.atEnd)
+				l.advance(4 * day)
+				a = l.waitState(a.ID, w.afterRetries)
+				if a.Plan != "s" || !a.TrialUsed {
+					t.Fatalf("after the trial: %s", summary(a))
+				}
+				if a.State == store.StateLockedCanceled {
+					// Re-subscribe: a subscription-mode Checkout of the same plan.
+					l.buy(a.ID, a.Plan, "4242424242424242")
+				} else {
+					l.addCard(a.ID, "4242424242424242")
+				}
+				a = l.waitFor(a.ID, "active with a card", func(a store.Account) bool { return a.State == store.StateActive && a.HasCard })
+				if a.Plan != "s" || a.AmountDue != 0 {
+					t.Fatalf("after the card: %s due %d", summary(a), a.AmountDue)
+				}
+
+				// With a card whose charges fail.
+				b := l.trial("failing-"+behavior+"@example.com", "m")
+				l.addCard(b.ID, "4000000000000341")
+				l.advance(30*day + time.Hour)
+				b = l.waitState(b.ID, store.StatePastDue)
+				if b.AmountDue != 2900 {
+					t.Fatalf("past due: %s due %d", summary(b), b.AmountDue)
+				}
+				l.advance(4 * day)
+				b = l.waitState(b.ID, retried)
+				if outcome == "canceled" {
+					l.buy(b.ID, "m", "4242424242424242")
+				} else {
+					l.addCard(b.ID, "4242424242424242")
+				}
+				b = l.waitFor(b.ID, "active again", func(a store.Account) bool { return a.State == store.StateActive && a.CardLast4 == "4242" })
+				if _, err := l.svc.Resync(ctx, b.ID); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }

@@ -25,7 +25,14 @@ type Config struct {
 	Now       func() time.Time // zero: time.Now; in sandbox mode the sandbox clock
 	PublicURL string           // base for checkout and portal return URLs, e.g. http://localhost:8080
 	TrialDays int              // zero: 30
-	Logger    *slog.Logger     // zero: discard
+	// TrialEndBehavior is what Stripe does when a trial the portal made
+	// ends without a card (trial_settings.end_behavior.missing_payment_method):
+	// "pause" (the default: locked until a card), "cancel" (the subscription
+	// ends; the customer re-subscribes through Checkout) or "create_invoice"
+	// (an invoice that cannot be paid: past due, then the retry setting's
+	// outcome).
+	TrialEndBehavior string
+	Logger           *slog.Logger // zero: discard
 }
 
 // accountStore is the part of store.Store the Service uses. It is an
@@ -54,6 +61,7 @@ type Service struct {
 	now       func() time.Time
 	publicURL string
 	trialDays int64
+	trialEnd  string // Config.TrialEndBehavior
 	log       *slog.Logger
 
 	mu     sync.Mutex
@@ -70,6 +78,8 @@ type Service struct {
 	// syncing orders each customer's fetch-derive-commit sequences (webhook
 	// events, resyncs): without it an older fetch could commit after a newer one.
 	syncing keyLock
+	// checkouts makes one Checkout Session at a time per account (checkout).
+	checkouts keyLock
 }
 
 // New checks cfg and returns a Service.
@@ -89,6 +99,13 @@ func New(cfg Config) (*Service, error) {
 	if cfg.TrialDays < 0 || cfg.TrialDays > 730 {
 		return nil, fmt.Errorf("billing: trial of %d days: want 1 to 730", cfg.TrialDays)
 	}
+	switch cfg.TrialEndBehavior {
+	case "":
+		cfg.TrialEndBehavior = "pause"
+	case "pause", "cancel", "create_invoice":
+	default:
+		return nil, fmt.Errorf("billing: trial end behavior %q: want pause, cancel or create_invoice", cfg.TrialEndBehavior)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -97,7 +114,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		api: cfg.API, db: cfg.Store, cat: cfg.Catalog, now: cfg.Now,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), log: cfg.Logger,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), trialEnd: cfg.TrialEndBehavior, log: cfg.Logger,
 		prices: map[string]string{}, claiming: map[string]int{},
 	}, nil
 }
@@ -145,7 +162,9 @@ type Preview struct {
 // when no card was added; the account is in trial as soon as Stripe accepts
 // it. The trial is claimed in the store before Stripe is called, so of
 // concurrent choices only one starts a trial. With the trial used,
-// ChoosePlan returns ErrCardRequired and remembers the choice for CardLink.
+// ChoosePlan returns ErrCardRequired and records the choice in the store
+// (CardLink sells it); the screen that names the plan asks CheckoutLink
+// for it directly.
 // With a live subscription it is ChangePlan.
 //
 // When Stripe gave no answer to the trial subscription request, ChoosePlan
@@ -347,7 +366,7 @@ func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) 
 		SetupIntentData: &stripe.CheckoutSessionSetupIntentDataParams{Metadata: meta},
 		Metadata:        meta,
 	}
-	return s.checkout(ctx, op, p)
+	return s.checkout(ctx, op, acct.ID, p)
 }
 
 // CheckoutLink returns a subscription-mode Checkout page that starts planID
@@ -378,17 +397,24 @@ func (s *Service) CheckoutLink(ctx context.Context, accountID, planID string) (L
 		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: meta},
 		Metadata:         meta,
 	}
-	return s.checkout(ctx, op, p)
+	return s.checkout(ctx, op, acct.ID, p)
 }
 
-// checkout creates the Checkout Session p with the portal's return pages
-// and hands out its short link.
-func (s *Service) checkout(ctx context.Context, op string, p *stripe.CheckoutSessionParams) (Link, error) {
+// checkout creates the Checkout Session p for account accountID with the
+// portal's return pages, expires the account's earlier open sessions (see
+// expireOtherCheckouts) and hands out the new one's short link.
+func (s *Service) checkout(ctx context.Context, op, accountID string, p *stripe.CheckoutSessionParams) (Link, error) {
+	// One link at a time per account: two concurrent requests must not
+	// each expire the other's session.
+	defer s.checkouts.lock(accountID)()
 	p.SuccessURL = stripe.String(s.publicURL + "/checkout/success?session_id={CHECKOUT_SESSION_ID}")
 	p.CancelURL = stripe.String(s.publicURL + "/checkout/cancel")
 	p.Context = ctx
 	sess, err := s.api.CheckoutSessions.New(p)
 	if err != nil {
+		return Link{}, wrap(op, err)
+	}
+	if err := s.expireOtherCheckouts(ctx, stripe.StringValue(p.Customer), accountID, sess.ID); err != nil {
 		return Link{}, wrap(op, err)
 	}
 	return s.shorten(Link{URL: sess.URL, ExpiresAt: unixTime(sess.ExpiresAt), SessionID: sess.ID}, checkoutLinkTTL), nil
@@ -560,7 +586,7 @@ func (s *Service) replacePaused(ctx context.Context, accountID string, sub *stri
 		Items:    []*stripe.SubscriptionItemsParams{{Price: stripe.String(snap.PriceID)}},
 		TrialEnd: stripe.Int64(trialEnd),
 		TrialSettings: &stripe.SubscriptionTrialSettingsParams{
-			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String("pause")},
+			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String(s.trialEnd)},
 		},
 		Metadata: map[string]string{"account_id": accountID, "plan": snap.PlanID, "replaces": sub.ID},
 	}
@@ -627,6 +653,13 @@ func (s *Service) resync(ctx context.Context, accountID string, audit auditFn) (
 			return acct, acct, err
 		default:
 			snap = s.snapshot(sub)
+			next, _, err := s.successor(ctx, acct, snap)
+			if err != nil {
+				return acct, acct, err
+			}
+			if next != nil {
+				snap = next
+			}
 		}
 	}
 	var prev store.Account

@@ -21,11 +21,21 @@ var HandledEvents = []string{
 	"customer.subscription.trial_will_end",
 	"customer.subscription.paused",
 	"customer.subscription.resumed",
+	"customer.subscription.pending_update_applied",
+	"customer.subscription.pending_update_expired",
 	"checkout.session.completed",
+	"checkout.session.expired",
 	"invoice.paid",
 	"invoice.payment_failed",
 	"invoice.payment_action_required",
+	"invoice.voided",
+	"invoice.marked_uncollectible",
 	"customer.updated",
+	"customer.deleted",
+	"payment_method.attached",
+	"payment_method.detached",
+	"payment_method.automatically_updated",
+	"charge.dispute.created",
 }
 
 // Setup prepares a Stripe account (or the sandbox) for the portal and reports

@@ -28,6 +28,12 @@ type Snapshot struct {
 	// AccountID is the subscription's account_id metadata: the portal
 	// account it was made for, "" when the portal did not make it.
 	AccountID string
+	// Replaces is the subscription this one takes over from: the
+	// "replaces" metadata the portal sets when it replaces a subscription
+	// itself (ExtendTrial of a paused trial), or the account's own
+	// subscription when billing found that one ended (adopt). Derive lets
+	// a live subscription other than the account's replace it only then.
+	Replaces  string
 	LookupKey string
 	PriceID   string
 	ItemID    string // the subscription item to change on a plan change
@@ -108,6 +114,7 @@ func SnapshotOf(sub *stripe.Subscription) Snapshot {
 	}
 	if sub.Metadata != nil {
 		s.AccountID = sub.Metadata["account_id"]
+		s.Replaces = sub.Metadata["replaces"]
 		if s.PlanID == "" {
 			s.PlanID = sub.Metadata["plan"]
 		}
@@ -191,6 +198,11 @@ func live(st stripe.SubscriptionStatus) bool {
 // one, is stale news and leaves prev unchanged: this is what makes
 // out-of-order delivery converge. A snapshot that does not belong to prev
 // (see BelongsTo) leaves prev unchanged too.
+//
+// One subscription per account: while the account's own subscription is
+// live, a live snapshot of another one never replaces it (unless it says
+// it Replaces it); it is recorded as SecondSubscriptionID for ops instead,
+// and cleared when that subscription ends.
 func Derive(prev store.Account, snap *Snapshot) store.Account {
 	a := prev
 	if snap == nil {
@@ -211,11 +223,26 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	if prev.CustomerID != "" && snap.CustomerID != "" && snap.CustomerID != prev.CustomerID {
 		return prev
 	}
+	if snap.CustomerID != "" && snap.CustomerID == prev.DeletedCustomerID {
+		return prev // news of a customer deleted at Stripe: unlinked for good
+	}
 	if !snap.BelongsTo(prev.ID) {
 		return prev
 	}
-	if prev.SubscriptionID != "" && snap.ID != prev.SubscriptionID && !live(snap.Status) {
-		return prev
+	if prev.SubscriptionID != "" && snap.ID != prev.SubscriptionID {
+		switch {
+		case !live(snap.Status) && snap.ID == prev.SecondSubscriptionID:
+			a.SecondSubscriptionID, a.SecondSubscriptionPlan = "", ""
+			return a
+		case !live(snap.Status):
+			return prev
+		case live(stripe.SubscriptionStatus(prev.SubscriptionStatus)) && snap.Replaces != prev.SubscriptionID:
+			a.SecondSubscriptionID, a.SecondSubscriptionPlan = snap.ID, snap.PlanID
+			return a
+		}
+	}
+	if snap.ID == a.SecondSubscriptionID {
+		a.SecondSubscriptionID, a.SecondSubscriptionPlan = "", ""
 	}
 
 	a.SubscriptionID = snap.ID
@@ -237,6 +264,9 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	a.CancelAtPeriodEnd = snap.CancelAtPeriodEnd
 	a.CurrentPeriodEnd = snap.CurrentPeriodEnd
 	a.PaymentPending = snap.PendingUpdate
+	if a.ActionInvoiceID != "" && a.ActionInvoiceID == snap.LatestInvoiceID && snap.LatestInvoiceStatus != string(stripe.InvoiceStatusOpen) {
+		a.ActionInvoiceID, a.ActionURL = "", "" // paid, voided or written off: nothing to confirm
+	}
 	a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, 0
 	a.AmountDue = 0
 	if snap.PlanID != "" {
@@ -272,6 +302,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		a.AmountDue = snap.openAmount()
 	case stripe.SubscriptionStatusCanceled, stripe.SubscriptionStatusIncompleteExpired:
 		a.CancelAtPeriodEnd, a.PaymentPending = false, false
+		a.ActionInvoiceID, a.ActionURL = "", ""
 		// The customer chose to leave (or had already picked free): free.
 		// Otherwise (dunning, a first payment that never completed) the
 		// account waits, with free access, for the customer to choose.

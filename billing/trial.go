@@ -185,7 +185,7 @@ func (s *Service) newTrialSubscription(ctx context.Context, acct store.Account, 
 		Items:           []*stripe.SubscriptionItemsParams{{Price: stripe.String(price)}},
 		TrialPeriodDays: stripe.Int64(s.trialDays),
 		TrialSettings: &stripe.SubscriptionTrialSettingsParams{
-			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String("pause")},
+			EndBehavior: &stripe.SubscriptionTrialSettingsEndBehaviorParams{MissingPaymentMethod: stripe.String(s.trialEnd)},
 		},
 		Metadata: map[string]string{"account_id": acct.ID, "plan": plan.ID},
 	}

@@ -40,6 +40,23 @@ type WebhookOptions struct {
 	// against the wall clock (Stripe and the sandbox sign with real time).
 	// Zero: 300 s.
 	Tolerance time.Duration
+	// Observe, when set, hears the outcome of every delivery (for metrics).
+	Observe func(WebhookResult)
+}
+
+// WebhookResult is what one delivery came to.
+type WebhookResult struct {
+	// Type is the event's type, "" when the delivery was refused before its
+	// signature was verified (the type would be the sender's word).
+	Type string
+	// Outcome is processed, duplicate, ignored, failed, bad_signature or
+	// rejected (not a usable Stripe event: method, body, API version).
+	Outcome string
+	// Latency is from receipt to answer.
+	Latency time.Duration
+	// Lag is from the event's creation at Stripe to its commit here, by the
+	// billing clock; set for processed events.
+	Lag time.Duration
 }
 
 // WebhookStats counts webhook deliveries since start, for the ops view.
@@ -92,6 +109,10 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s := h.s
 	s.stats.received.Add(1)
+	res := WebhookResult{Outcome: "rejected"}
+	if h.opts.Observe != nil {
+		defer func() { res.Latency = time.Since(start); h.opts.Observe(res) }()
+	}
 	reject := func(code int, msg string, args ...any) {
 		s.stats.rejected.Add(1)
 		s.log.Warn("webhook rejected", append([]any{"status", code, "reason", msg}, args...)...)
@@ -100,6 +121,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.secret == "" {
 		// Without a secret anyone could sign: refuse everything, retryably.
 		s.stats.failed.Add(1)
+		res.Outcome = "failed"
 		s.log.Error("webhook refused: no signing secret configured (STRIPE_WEBHOOK_SECRET)")
 		http.Error(w, "webhook signing secret not configured", http.StatusServiceUnavailable)
 		return
@@ -129,9 +151,11 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, webhook.ErrTooOld):
+		res.Outcome = "bad_signature"
 		reject(http.StatusBadRequest, "webhook signature timestamp outside the tolerance (check the clock)")
 		return
 	case errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrInvalidHeader), errors.Is(err, webhook.ErrNotSigned):
+		res.Outcome = "bad_signature"
 		reject(http.StatusBadRequest, "invalid webhook signature")
 		return
 	case err != nil:
@@ -147,7 +171,20 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusBadRequest, "webhook event lacks id, type or data")
 		return
 	}
+	res.Type = string(ev.Type)
 	code, msg := h.s.handleEvent(r.Context(), &ev, start)
+	// handleEvent's answers: "ok", "duplicate", "ignored: <why>" or a 5xx.
+	switch {
+	case code >= 500:
+		res.Outcome = "failed"
+	case msg == "ok":
+		res.Outcome = "processed"
+		res.Lag = s.now().Sub(unixTime(ev.Created))
+	case msg == "duplicate":
+		res.Outcome = "duplicate"
+	default:
+		res.Outcome = "ignored"
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(code)
 	io.WriteString(w, msg+"\n")
@@ -186,6 +223,7 @@ func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.
 	if uerr := json.Unmarshal(ev.Data.Raw, &obj); uerr != nil {
 		out.ignore = "unreadable object: " + uerr.Error()
 	} else {
+		obj.fillDetached(ev)
 		// From the fetch to the commit, one event per customer at a time:
 		// an event that fetched an older snapshot must not commit it after
 		// a newer one. Other customers' events still run, and
@@ -312,6 +350,11 @@ type eventObject struct {
 	AmountPaid    int64             `json:"amount_paid"`
 	AmountDue     int64             `json:"amount_due"`
 	Currency      string            `json:"currency"`
+	// Invoices: the hosted page, and the lines (the plan an invoice bills).
+	HostedInvoiceURL string       `json:"hosted_invoice_url"`
+	Lines            invoiceLines `json:"lines"`
+	// Disputes: the charge disputed.
+	Charge ref `json:"charge"`
 }
 
 // syncKey is the Stripe customer the object concerns ("" when none): the
@@ -329,7 +372,8 @@ func (o eventObject) syncKey() string {
 func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObject) (outcome, error) {
 	switch ev.Type {
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
-		"customer.subscription.trial_will_end", "customer.subscription.paused", "customer.subscription.resumed":
+		"customer.subscription.trial_will_end", "customer.subscription.paused", "customer.subscription.resumed",
+		"customer.subscription.pending_update_applied", "customer.subscription.pending_update_expired":
 		if obj.Object != "subscription" || obj.ID == "" {
 			return outcome{ignore: "event object is not a subscription"}, nil
 		}
@@ -343,7 +387,7 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObjec
 		return out, nil
 	case "checkout.session.completed":
 		return s.checkoutCompleted(ctx, obj)
-	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required":
+	case "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required", "invoice.voided", "invoice.marked_uncollectible":
 		if obj.Subscription == "" {
 			return outcome{ignore: "invoice without a subscription"}, nil
 		}
@@ -359,11 +403,9 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObjec
 				s.log.Info("webhook: invoice paid", "account", out.accountID, "amount", obj.AmountPaid, "reason", obj.BillingReason)
 			}
 		case "invoice.payment_failed":
-			out.notices = append(out.notices, store.Notice{
-				AccountID: out.accountID, Kind: "payment_failed", Key: obj.ID, CreatedAt: s.now(),
-				Message: fmt.Sprintf("A payment of %s for your %s plan failed. Please update your card.",
-					FormatAmount(obj.AmountDue, obj.Currency), s.planName(out.snap.PlanID)),
-			})
+			out.notices = append(out.notices, s.paymentFailedNotice(out.accountID, out.snap, obj))
+		case "invoice.payment_action_required":
+			out.mutate = actionRequired(obj)
 		}
 		return out, nil
 	case "customer.updated":
@@ -371,6 +413,9 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObjec
 			return outcome{ignore: "event object is not a customer"}, nil
 		}
 		return s.customerUpdated(ctx, obj)
+	}
+	if out, ok, err := s.dispatchMore(ctx, ev, obj); ok {
+		return out, err
 	}
 	return outcome{ignore: ignoreUnhandled}, nil
 }
@@ -424,6 +469,13 @@ func (s *Service) subscriptionOutcome(ctx context.Context, customerID string, me
 	}
 	if !snap.BelongsTo(acct.ID) {
 		return outcome{accountID: acct.ID, ignore: ignoreForeign}, nil, nil
+	}
+	next, nextSub, err := s.successor(ctx, acct, snap)
+	if err != nil {
+		return outcome{accountID: acct.ID}, nil, err
+	}
+	if next != nil {
+		return outcome{accountID: acct.ID, snap: next}, nextSub, nil
 	}
 	return outcome{accountID: acct.ID, snap: snap}, sub, nil
 }
@@ -513,6 +565,9 @@ func (s *Service) checkoutCompleted(ctx context.Context, obj eventObject) (outco
 	if !s.snapshot(sub).BelongsTo(acct.ID) {
 		// Never resume or pay for another integration's subscription.
 		return outcome{accountID: acct.ID, ignore: ignoreForeign}, nil
+	}
+	if sub, err = s.useCardOnSubscription(ctx, sub, pm.ID, obj.ID); err != nil {
+		return outcome{accountID: acct.ID}, err
 	}
 	switch sub.Status {
 	case stripe.SubscriptionStatusPaused:

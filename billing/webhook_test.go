@@ -170,7 +170,7 @@ func scenario(i int) (email string, setup func(*store.Account), steps []step) {
 	}
 	same := func(*fakeStripe) {}
 	setup = func(a *store.Account) { a.CustomerID, a.Plan, a.State = cus, "s", store.StateNone }
-	switch i % 6 {
+	switch i % scenarios {
 	case 0: // trial → card → active at trial end
 		pm := fmt.Sprintf("pm_%03d4242", i)
 		steps = []step{
@@ -260,9 +260,84 @@ func scenario(i int) (email string, setup func(*store.Account), steps []step) {
 				ev(6, "customer.subscription.updated", subObj(subB, cus)),
 			}},
 		}
+	case 6: // a second subscription of the customer (the Dashboard): flagged,
+		// never adopted while the account's own lives; adopted once the
+		// own one is canceled
+		steps = []step{
+			{card("", sub(fakeSub{ID: subA, Status: "trialing", Plan: "s", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd})), []testEvent{
+				ev(1, "customer.subscription.created", subObj(subA, cus)),
+			}},
+			{sub(fakeSub{ID: subB, Status: "trialing", Plan: "m", Created: 2, TrialEnd: trialEnd + 86400, PeriodEnd: trialEnd + 86400}), []testEvent{
+				ev(2, "customer.subscription.created", subObj(subB, cus)),
+			}},
+			{sub(fakeSub{ID: subA, Status: "canceled", Plan: "s", Reason: "cancellation_requested", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd}), []testEvent{
+				ev(3, "customer.subscription.deleted", subObj(subA, cus)),
+			}},
+		}
+	case 7: // the events added for access: a failed upgrade that expires,
+		// card updates, an expired checkout, 3-D Secure, a voided
+		// invoice, a dispute
+		setup = func(a *store.Account) {
+			a.CustomerID, a.Plan, a.State, a.SubscriptionID, a.SubscriptionStatus = cus, "m", store.StateActive, subA, "active"
+		}
+		active := fakeSub{ID: subA, Status: "active", Plan: "m", Created: 1, PeriodEnd: trialEnd}
+		pending := active
+		pending.Pending, pending.LatestInvoice, pending.InvoiceStatus = true, "in_"+subA+"_up", "open"
+		expired := pending
+		expired.Pending, expired.InvoiceStatus = false, "void"
+		upInv := inv("in_"+subA+"_up", "subscription_update", 0, 5000, subA)
+		upInv["lines"] = map[string]any{"data": []any{
+			map[string]any{"amount": -2900, "price": map[string]any{"lookup_key": DefaultLookupKey("m")}},
+			map[string]any{"amount": 7900, "price": map[string]any{"lookup_key": DefaultLookupKey("xl")}},
+		}}
+		upInv["hosted_invoice_url"] = "https://invoice.example/" + subA
+		pmObj := func(id string) map[string]any {
+			return map[string]any{"id": id, "object": "payment_method", "customer": cus}
+		}
+		steps = []step{
+			{card(fmt.Sprintf("pm_%03d4444", i), sub(active)), []testEvent{ev(1, "customer.subscription.updated", subObj(subA, cus))}},
+			{sub(pending), []testEvent{
+				ev(2, "invoice.payment_action_required", upInv),
+				ev(3, "invoice.payment_failed", upInv),
+				ev(4, "customer.subscription.updated", subObj(subA, cus)),
+			}},
+			{sub(expired), []testEvent{
+				ev(5, "customer.subscription.pending_update_expired", subObj(subA, cus)),
+				ev(6, "invoice.voided", upInv),
+			}},
+			{card(fmt.Sprintf("pm_%03d1117", i), same), []testEvent{
+				ev(7, "payment_method.attached", pmObj(fmt.Sprintf("pm_%03d1117", i))),
+				ev(8, "payment_method.automatically_updated", pmObj(fmt.Sprintf("pm_%03d1117", i))),
+			}},
+			{func(f *fakeStripe) {
+				f.mu.Lock()
+				f.charges["ch_"+cus] = cus
+				f.mu.Unlock()
+			}, []testEvent{
+				ev(9, "checkout.session.expired", map[string]any{"id": "cs_exp_" + cus, "object": "checkout.session", "customer": cus, "status": "expired"}),
+				ev(10, "charge.dispute.created", map[string]any{"id": "dp_" + cus, "object": "dispute", "charge": "ch_" + cus}),
+			}},
+		}
+	case 8: // the customer deleted at Stripe: unlinked, account kept
+		setup = func(a *store.Account) {
+			a.CustomerID, a.Plan, a.State, a.SubscriptionID, a.SubscriptionStatus = cus, "s", store.StateTrial, subA, "trialing"
+			a.TrialUsed, a.TrialEnd, a.Currency = true, time.Unix(trialEnd, 0).UTC(), "usd"
+		}
+		steps = []step{
+			{card("", sub(fakeSub{ID: subA, Status: "trialing", Plan: "s", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd})), []testEvent{
+				ev(1, "customer.subscription.updated", subObj(subA, cus)),
+			}},
+			{sub(fakeSub{ID: subA, Status: "canceled", Plan: "s", Created: 1, TrialEnd: trialEnd, PeriodEnd: trialEnd}), []testEvent{
+				ev(2, "customer.deleted", map[string]any{"id": cus, "object": "customer", "deleted": true}),
+				ev(3, "customer.subscription.deleted", subObj(subA, cus)),
+			}},
+		}
 	}
 	return email, setup, steps
 }
+
+// scenarios is how many lives scenario knows; account i lives i%scenarios.
+const scenarios = 9
 
 // torture is n accounts on one fake Stripe, each with its scenario's steps.
 type torture struct {
@@ -337,19 +412,34 @@ func TestWebhookTorture(t *testing.T) {
 	for email, a := range want {
 		var i int
 		fmt.Sscanf(email, "user%d@", &i)
-		exp := map[int]store.State{0: store.StateActive, 1: store.StateLockedTrialEnded, 2: store.StateActive, 3: store.StateLockedUnpaid, 4: store.StateCanceling, 5: store.StateTrial}[i%6]
+		exp := map[int]store.State{0: store.StateActive, 1: store.StateLockedTrialEnded, 2: store.StateActive, 3: store.StateLockedUnpaid,
+			4: store.StateCanceling, 5: store.StateTrial, 6: store.StateTrial, 7: store.StateActive, 8: store.StateLockedCanceled}[i%scenarios]
 		if a.State != exp {
 			t.Errorf("%s: in-order state %q, want %q", email, a.State, exp)
+		}
+		switch i % scenarios {
+		case 6:
+			if a.Plan != "m" || a.SecondSubscriptionID != "" || !strings.HasSuffix(a.SubscriptionID, "b") {
+				t.Errorf("%s: two subscriptions: plan %s sub %s second %q", email, a.Plan, a.SubscriptionID, a.SecondSubscriptionID)
+			}
+		case 7:
+			if a.Plan != "m" || a.PaymentPending || a.ActionURL != "" || a.CardLast4 != "1117" || a.DisputeID == "" || len(a.ExpiredCheckouts) != 1 {
+				t.Errorf("%s: access events: %+v", email, a)
+			}
+		case 8:
+			if a.CustomerID != "" || a.DeletedCustomerID == "" || a.SubscriptionID != "" || a.Email != email {
+				t.Errorf("%s: customer deleted: %+v", email, a)
+			}
 		}
 	}
 	for _, n := range wantNotices {
 		var i int
 		fmt.Sscanf(n, "user%d@", &i)
-		if i%6 == 5 && strings.Contains(n, " payment_failed ") {
+		if i%scenarios == 5 && strings.Contains(n, " payment_failed ") {
 			t.Errorf("notice for another integration's invoice: %s", n)
 		}
 	}
-	for _, kind := range []string{"trial_will_end", "trial_ended", "card_added", "payment_failed", "plan_changed"} {
+	for _, kind := range []string{"trial_will_end", "trial_ended", "card_added", "payment_failed", "plan_changed", "upgrade_failed"} {
 		if !strings.Contains(strings.Join(wantNotices, "\n"), " "+kind+" ") {
 			t.Errorf("no %s notice in %v", kind, wantNotices)
 		}
@@ -434,7 +524,7 @@ func TestWebhookTorture(t *testing.T) {
 	trialEnds := func(notice string) bool {
 		var i int
 		fmt.Sscanf(notice, "user%d@", &i)
-		return strings.Contains(notice, " trial_will_end ") && (i%6 == 0 || i%6 == 1)
+		return strings.Contains(notice, " trial_will_end ") && (i%scenarios == 0 || i%scenarios == 1)
 	}
 	var exact, wantTimed []string
 	for _, s := range wantNotices {

@@ -16,6 +16,7 @@ const (
 	KindTrialEnded    = "trial_ended"
 	KindCardAdded     = "card_added"
 	KindPlanChanged   = "plan_changed"
+	KindUpgradeFailed = "upgrade_failed"
 )
 
 // Content is the subject and plain-text body of a notice's email.
@@ -42,20 +43,28 @@ func Compose(n store.Notice, a store.Account) Content {
 		}
 	case KindPaymentFailed:
 		subject = "Payment failed: please update your card"
-		action = "Update your card in the portal; your plan stays available for a short grace period."
+		// Only past_due is a grace period (Stripe still retries, the
+		// plan stays); once retries are over the account is locked.
+		switch {
+		case a.State == store.StatePastDue:
+			action = "Update your card in the portal; your plan stays available while Stripe retries the payment."
+		case a.State.Locked():
+			action = "Your account is locked until the invoice is paid: add a working card in the portal and it is paid with it."
+		default:
+			action = "Update your card in the portal."
+		}
+	case KindUpgradeFailed:
+		subject = "Your plan change could not be paid"
+		action = "Nothing else changed: you keep your current plan. Update your card in the portal, then choose the new plan again."
 	case KindTrialEnded:
 		subject = "Your trial has ended"
 		action = "Add a card to continue on your plan, or choose the free plan, in the portal."
 	case KindCardAdded:
 		subject = "Card added to your account"
-		if a.CardBrand != "" && a.CardLast4 != "" {
-			action = fmt.Sprintf("Card on file: %s ending in %s.", a.CardBrand, a.CardLast4)
-		}
+		action = "It is the card charged from now on. If you did not add it, connect to the portal and replace it at once."
 	case KindPlanChanged:
+		// The message names both plans, as the customer knows them.
 		subject = "Your plan has changed"
-		if a.Plan != "" {
-			action = "Your plan is now: " + a.Plan + "."
-		}
 	default:
 		subject = "A notice about your account"
 	}

@@ -60,6 +60,8 @@ type Config struct {
 	TLSConfig *tls.Config
 	// Timeout bounds connecting and each SMTP command. Default 30s.
 	Timeout time.Duration
+	// Observe, when set, hears each try: sent or not (for metrics).
+	Observe func(sent bool)
 }
 
 // Mailer drains the store's outbox over SMTP. A nil *Mailer is a disabled
@@ -83,6 +85,7 @@ type Mailer struct {
 	retryAt map[string]time.Time
 	// lastConn is the socket dial opened for the current connect, guarded by mu.
 	lastConn net.Conn
+	observe  func(sent bool) // nil: nobody
 }
 
 // New returns a Mailer for cfg, or nil and no error when cfg.URL is empty
@@ -108,12 +111,16 @@ func New(cfg Config) (*Mailer, error) {
 		maxTries: cfg.MaxTries,
 		timeout:  cfg.Timeout,
 		retryAt:  make(map[string]time.Time),
+		observe:  cfg.Observe,
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.observe == nil {
+		m.observe = func(bool) {}
 	}
 	if m.backoff == nil {
 		m.backoff = DefaultBackoff

@@ -183,6 +183,7 @@ func (m *Mailer) flush(ctx context.Context) (next time.Time, err error) {
 			continue
 		}
 		delete(m.retryAt, j.n.ID)
+		m.observe(true)
 		if err := m.db.MarkMailed(j.n.ID, m.now(), nil, time.Time{}); err != nil {
 			m.log.Error("mailer: notice mailed but not recorded; it will be sent again",
 				"notice", j.n.ID, "err", err)
@@ -201,6 +202,7 @@ func (m *Mailer) flush(ctx context.Context) (next time.Time, err error) {
 // record the try, an in-memory retry time keeps Run from spinning.
 func (m *Mailer) failed(n store.Notice, err error, next *time.Time) error {
 	err = m.redact(err)
+	m.observe(false)
 	now := m.now()
 	tries := n.MailTries + 1
 	attrs := []any{"notice", n.ID, "kind", n.Kind, "account", n.AccountID, "tries", tries, "err", err}

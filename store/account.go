@@ -37,11 +37,25 @@ func (s State) Locked() bool {
 	return false
 }
 
-// Key is one SSH public key of an account.
+// Key is one SSH public key of an account. An account has one or more; the
+// store never removes the last one (ErrLastKey).
 type Key struct {
 	Fingerprint string    // ssh.FingerprintSHA256 form, "SHA256:..."
 	PublicKey   string    // authorized_keys line (type + base64), no comment
 	AddedAt     time.Time // set by the store when zero
+	// Label is the customer's name for the key: the authorized_keys comment
+	// when added from one, else empty until set (SetKeyLabel).
+	Label string `json:",omitempty"`
+	// LastUsedAt is when the key last opened a session (KeyUsed); zero
+	// when never since it was added.
+	LastUsedAt time.Time `json:",omitzero"`
+}
+
+// Type is the key's algorithm as its authorized_keys line names it
+// ("ssh-ed25519", "ecdsa-sha2-nistp256", ...).
+func (k Key) Type() string {
+	t, _, _ := strings.Cut(k.PublicKey, " ")
+	return t
 }
 
 // Account is a customer of the portal. Values returned by the store are copies:
@@ -84,6 +98,31 @@ type Account struct {
 	NextInvoiceAmount  int64 // minor units
 	AmountDue          int64 // still owed on the open invoice while past_due or unpaid, minor units
 	Currency           string
+
+	// SecondSubscriptionID is a live subscription of the account's customer
+	// at Stripe, made for this account, other than SubscriptionID (made in
+	// the Dashboard, or by a second Checkout): billing never lets it
+	// replace the account's own, and flags it here for ops to cancel.
+	// SecondSubscriptionPlan is its plan. Both are "" when there is none.
+	SecondSubscriptionID   string
+	SecondSubscriptionPlan string
+
+	// ExpiredCheckouts are the ids of the account's latest Checkout
+	// Sessions that expired (checkout.session.expired), newest last, at
+	// most a few: a screen showing one of them offers a fresh link.
+	ExpiredCheckouts []string
+	// ActionInvoiceID and ActionURL are an invoice whose payment waits for
+	// the customer (3-D Secure: invoice.payment_action_required) and its
+	// hosted page; "" when none waits.
+	ActionInvoiceID string
+	ActionURL       string
+	// DisputeID is the latest dispute opened on a charge of the customer
+	// (charge.dispute.created), for ops; "" when none.
+	DisputeID string
+	// DeletedCustomerID is the Stripe customer deleted at Stripe while
+	// linked to the account (customer.deleted): billing unlinked it
+	// (CustomerID ""), kept the account, and never links it again.
+	DeletedCustomerID string
 
 	LastSyncAt time.Time // last time billing fetched the truth from Stripe
 	UpdatedAt  time.Time
@@ -130,6 +169,9 @@ func (t *boltTx) CreateAccount(email string, key Key) (Account, error) {
 		return Account{}, err
 	}
 	if err := tx.Bucket(bucketIdxKey).Put([]byte(key.Fingerprint), []byte(a.ID)); err != nil {
+		return Account{}, err
+	}
+	if err := countAccount(tx, nil, &a); err != nil {
 		return Account{}, err
 	}
 	if err := putJSON(accts, []byte(a.ID), &a); err != nil {
@@ -235,6 +277,9 @@ func (t *boltTx) UpdateAccount(id string, fn func(*Account) error) (Account, err
 		return Account{}, err
 	}
 	if err := moveIndex(tx.Bucket(bucketIdxCustomer), []byte(old.CustomerID), []byte(a.CustomerID), a.ID, ErrCustomerTaken); err != nil {
+		return Account{}, err
+	}
+	if err := countAccount(tx, &old, &a); err != nil {
 		return Account{}, err
 	}
 	if err := putJSON(tx.Bucket(bucketAccounts), []byte(a.ID), &a); err != nil {

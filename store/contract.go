@@ -126,6 +126,10 @@ type ReadTx interface {
 	// PendingCheckoutBySession returns the pending checkout whose Checkout
 	// Session is sessionID.
 	PendingCheckoutBySession(sessionID string) (PendingCheckout, error)
+
+	// LinkCode returns the link code, used, expired or not (ErrNotFound
+	// when unknown or replaced by a newer code of its account).
+	LinkCode(code string) (LinkCode, error)
 }
 
 // Tx reads and writes within one read-write transaction (Engine.Update).
@@ -143,6 +147,36 @@ type Tx interface {
 	// registered (to any account), ErrNotFound when the account does not
 	// exist. Bumps Version; changes the account.
 	AddKey(accountID string, key Key) (Account, error)
+	// RemoveKey removes the key with fingerprint from the account and frees
+	// the fingerprint (it may be registered again, to any account).
+	// ErrNotFound when the account does not exist or does not hold the key;
+	// ErrLastKey when it is the account's only key. Bumps Version; changes
+	// the account.
+	RemoveKey(accountID, fingerprint string) (Account, error)
+	// SetKeyLabel sets the label of one of the account's keys (CleanLabel'd;
+	// "" clears it). ErrNotFound as RemoveKey. Bumps Version; changes the
+	// account.
+	SetKeyLabel(accountID, fingerprint, label string) (Account, error)
+	// KeyUsed records that the key opened a session at at: its LastUsedAt
+	// moves forward only. ErrNotFound for an unregistered fingerprint. Does
+	// not bump Version and changes no account (every login would otherwise
+	// wake every open session of the account).
+	KeyUsed(fingerprint string, at time.Time) error
+	// PutLinkCode stores a new link code for c.AccountID, replacing the
+	// account's earlier code (used or not: one code per account at a
+	// time). Code, AccountID and ExpiresAt are required; CreatedAt defaults
+	// to now; UsedAt/UsedBy are cleared. ErrLinkTaken when the code is
+	// stored already (draw another), ErrNotFound when the account does not
+	// exist. Changes no account.
+	PutLinkCode(c LinkCode) (LinkCode, error)
+	// UseLinkCode marks the code used at at by the key fingerprint, once:
+	// ErrNotFound for an unknown code, ErrCodeUsed when it was used already,
+	// ErrCodeExpired when at is not before its ExpiresAt (both return the
+	// code too, so the caller can tell its account). The caller adds the key
+	// in the same transaction (AddKey), so a failed add leaves the code
+	// unused. Changes no account by itself.
+	UseLinkCode(code, fingerprint string, at time.Time) (LinkCode, error)
+
 	// UpdateAccount runs fn on a copy of the account and stores the result.
 	// fn's error is returned as is (and aborts the transaction if the caller
 	// passes it on). The email and customer indexes follow the new values
@@ -201,6 +235,9 @@ type Accounts interface {
 	AccountByEmail(email string) (Account, error)
 	AccountByCustomer(customerID string) (Account, error)
 	AddKey(accountID string, key Key) (Account, error)
+	RemoveKey(accountID, fingerprint string) (Account, error)
+	SetKeyLabel(accountID, fingerprint, label string) (Account, error)
+	KeyUsed(fingerprint string, at time.Time) error
 	UpdateAccount(id string, fn func(*Account) error) (Account, error)
 	ForEachAccount(fn func(Account) bool) error
 	CountAccounts() (int, error)

@@ -26,6 +26,16 @@ func readOne[T any](o Ops, fn func(ReadTx) (T, error)) (T, error) {
 	return v, err
 }
 
+func writeOne[T any](o Ops, fn func(Tx) (T, error)) (T, error) {
+	var v T
+	err := o.update(func(tx Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
 // CreateAccount is Tx.CreateAccount in its own transaction.
 func (o Ops) CreateAccount(email string, key Key) (Account, error) {
 	var a Account
@@ -68,6 +78,21 @@ func (o Ops) AddKey(accountID string, key Key) (Account, error) {
 		return err
 	})
 	return a, err
+}
+
+// RemoveKey is Tx.RemoveKey in its own transaction.
+func (o Ops) RemoveKey(accountID, fingerprint string) (Account, error) {
+	return writeOne(o, func(tx Tx) (Account, error) { return tx.RemoveKey(accountID, fingerprint) })
+}
+
+// SetKeyLabel is Tx.SetKeyLabel in its own transaction.
+func (o Ops) SetKeyLabel(accountID, fingerprint, label string) (Account, error) {
+	return writeOne(o, func(tx Tx) (Account, error) { return tx.SetKeyLabel(accountID, fingerprint, label) })
+}
+
+// KeyUsed is Tx.KeyUsed in its own transaction.
+func (o Ops) KeyUsed(fingerprint string, at time.Time) error {
+	return o.update(func(tx Tx) error { return tx.KeyUsed(fingerprint, at) })
 }
 
 // UpdateAccount is Tx.UpdateAccount in its own transaction; fn's error

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,6 +55,9 @@ var (
 	bucketChangeLast   = []byte("change_last")        // account id → seq of its newest change
 	bucketPending      = []byte("pending_checkouts")  // account id → PendingCheckout JSON
 	bucketPendingBySes = []byte("pending_by_session") // Checkout Session id → account id
+	// Added within schema 2 (new buckets only; older binaries ignore them):
+	bucketLinkCodes       = []byte("link_codes")         // code → LinkCode JSON
+	bucketLinkCodesByAcct = []byte("link_codes_by_acct") // account id → its one code
 
 	keySchema = []byte("schema_version")
 )
@@ -66,6 +68,7 @@ var allBuckets = [][]byte{
 	bucketNotices, bucketNoticeIDs, bucketNoticeUniq, bucketNoticesByAcc, bucketOutbox,
 	bucketAudit, bucketAuditByAcct, bucketLinks,
 	bucketChanges, bucketChangeLast, bucketPending, bucketPendingBySes,
+	bucketLinkCodes, bucketLinkCodesByAcct,
 }
 
 // Options configures Open. The zero value is ready for production use.
@@ -91,8 +94,11 @@ type DB struct {
 	path string
 	now  func() time.Time
 	hub  *Hub
-	// writers counts Updates in progress: a lone one skips Batch's delay.
-	writers atomic.Int32
+	// noSync: commits are not fsynced (Options.NoSync), so Update does not
+	// group them.
+	noSync bool
+	// observeTx times transactions (observe.go); nil = none.
+	observeTx TxObserver
 }
 
 var _ Store = (*DB)(nil)
@@ -128,7 +134,11 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	db := &DB{bolt: bdb, path: path, now: opts.Now}
+	if err := initCounts(bdb); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("store: init %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, path: path, now: opts.Now, noSync: opts.NoSync}
 	db.Ops = Ops{E: db}
 	db.hub = NewHub(db)
 	return db, nil

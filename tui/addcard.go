@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -80,9 +81,16 @@ func (c *addCardScreen) spinner() string {
 }
 
 func (c *addCardScreen) fetch() tea.Cmd {
-	e, id := c.e, c.start.ID
+	e, id, plan := c.e, c.start.ID, c.plan
 	return func() tea.Msg {
-		l, err := e.billing.CardLink(e.Ctx, id)
+		ctx, cancel := e.actionCtx()
+		defer cancel()
+		if plan != "" {
+			// The page must sell the plan this screen names.
+			l, err := e.billing.CheckoutLink(ctx, id, plan)
+			return linkMsg{link: l, err: err}
+		}
+		l, err := e.billing.CardLink(ctx, id)
 		return linkMsg{link: l, err: err}
 	}
 }
@@ -111,8 +119,13 @@ func (c *addCardScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, 
 	case c.done:
 	case c.cardLanded():
 		return c.finish(), true
-	case c.start.HasCard && a.HasCard && c.plan == "":
+	case c.start.HasCard && a.HasCard && c.plan == "" && !c.expired():
 		return c.checkoutDone(), true
+	}
+	if !c.done && c.expired() {
+		c.keys.Fresh.SetEnabled(true)
+		c.keys.QR.SetEnabled(false)
+		c.view.showQR = false
 	}
 	return nil, true
 }
@@ -185,8 +198,17 @@ func (c *addCardScreen) cardLanded() bool {
 	return false
 }
 
+// expired reports whether the link shown can no longer be paid: past its
+// expiry, or expired early at Stripe (a newer link of the account expired
+// it; the webhook recorded that on the account).
 func (c *addCardScreen) expired() bool {
-	return c.link != nil && !c.link.ExpiresAt.IsZero() && !c.clock.Before(c.link.ExpiresAt)
+	if c.link == nil {
+		return false
+	}
+	if c.link.SessionID != "" && slices.Contains(c.now.ExpiredCheckouts, c.link.SessionID) {
+		return true
+	}
+	return !c.link.ExpiresAt.IsZero() && !c.clock.Before(c.link.ExpiresAt)
 }
 
 func (c *addCardScreen) Update(msg tea.Msg) (screen, tea.Cmd) {

@@ -24,6 +24,9 @@ type Billing interface {
 	CancelAtPeriodEnd(ctx context.Context, accountID string) (store.Account, error)
 	UndoCancel(ctx context.Context, accountID string) (store.Account, error)
 	CardLink(ctx context.Context, accountID string) (billing.Link, error)
+	// CheckoutLink sells planID through Checkout: the screen that says
+	// which plan it starts passes that plan, so the page sells it.
+	CheckoutLink(ctx context.Context, accountID, planID string) (billing.Link, error)
 	PortalLink(ctx context.Context, accountID string) (billing.Link, error)
 	// Invoices lists the account's newest invoices; InvoiceLink hands out
 	// one's hosted page.
@@ -60,6 +63,9 @@ func (noBilling) UndoCancel(context.Context, string) (store.Account, error) {
 	return store.Account{}, errNoBilling
 }
 func (noBilling) CardLink(context.Context, string) (billing.Link, error) {
+	return billing.Link{}, errNoBilling
+}
+func (noBilling) CheckoutLink(context.Context, string, string) (billing.Link, error) {
 	return billing.Link{}, errNoBilling
 }
 func (noBilling) PortalLink(context.Context, string) (billing.Link, error) {

@@ -61,7 +61,9 @@ func (c *cancelScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			c.busy, c.err = true, ""
 			e, id := c.e, c.account.ID
 			return c, func() tea.Msg {
-				a, err := e.billing.CancelAtPeriodEnd(e.Ctx, id)
+				ctx, cancel := e.actionCtx()
+				defer cancel()
+				a, err := e.billing.CancelAtPeriodEnd(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
 		}

@@ -157,16 +157,18 @@ func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			c.busy, c.err = "Changing to "+c.plan.Name+"…", ""
 			e, id, plan, shown := c.e, c.account.ID, c.plan.ID, *c.preview
 			return c, func() tea.Msg {
+				ctx, cancel := e.actionCtx()
+				defer cancel()
 				// The price at this moment, not when the screen opened:
 				// time or the account may have moved it.
-				pv, err := e.billing.PreviewChange(e.Ctx, id, plan)
+				pv, err := e.billing.PreviewChange(ctx, id, plan)
 				if err != nil {
 					return planChangedMsg{err: err}
 				}
 				if !sameCharge(pv, shown) {
 					return previewMsg{preview: pv, changed: true}
 				}
-				a, err := e.billing.ChangePlan(e.Ctx, id, plan)
+				a, err := e.billing.ChangePlan(ctx, id, plan)
 				return planChangedMsg{account: a, err: err}
 			}
 		}

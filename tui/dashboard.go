@@ -108,7 +108,7 @@ func (d *dashboard) setAccount(a store.Account) {
 // dismissable lists the notices behind the banners shown now.
 func (d *dashboard) dismissable() []string {
 	var ids []string
-	for _, b := range bannerNotices(d.account, d.notices, d.now) {
+	for _, b := range bannerNotices(d.account, d.notices, d.now, d.e.billing.Catalog()) {
 		ids = append(ids, b.ids...)
 	}
 	return ids
@@ -154,7 +154,7 @@ func (d *dashboard) Bindings() []key.Binding {
 
 // remaining is the trial time left by the billing clock.
 func (d *dashboard) remaining() time.Duration {
-	if d.account.State != store.StateTrial || d.account.TrialEnd.IsZero() {
+	if !trialing(d.account) || d.account.TrialEnd.IsZero() {
 		return 0
 	}
 	return d.account.TrialEnd.Sub(d.now)
@@ -225,7 +225,9 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 			d.busy, d.err = "Undoing the cancellation…", ""
 			e, id := d.e, d.account.ID
 			return d, func() tea.Msg {
-				a, err := e.billing.UndoCancel(e.Ctx, id)
+				ctx, cancel := e.actionCtx()
+				defer cancel()
+				a, err := e.billing.UndoCancel(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
 		case key.Matches(msg, k.Manage):
@@ -248,7 +250,7 @@ func (d *dashboard) View() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account"))
 	b.WriteString("\n\n")
-	if banners := bannerNotices(a, d.notices, d.now); len(banners) > 0 {
+	if banners := bannerNotices(a, d.notices, d.now, d.e.billing.Catalog()); len(banners) > 0 {
 		for i, n := range banners {
 			text := n.text
 			if i == 0 && d.keys.Dismiss.Enabled() {
@@ -271,7 +273,7 @@ func (d *dashboard) View() string {
 	row("Email", a.Email)
 	row("Plan", planLine(d.e.billing.Catalog(), a.Plan))
 	row("State", stateText(a))
-	if left := d.remaining(); a.State == store.StateTrial {
+	if left := d.remaining(); trialing(a) {
 		if left > 0 {
 			row("Trial", formatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
 			bar := progress.New(progress.WithoutPercentage(), progress.WithWidth(min(w-labelWidth, 40)),
@@ -382,7 +384,7 @@ type banner struct {
 // banner names the card on file now (replaced again in the same period, the
 // notice named the one before), and a plan change shows only while that
 // plan is kept (not through a cancellation).
-func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []banner {
+func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog) []banner {
 	var out []banner
 	shown := map[string]int{} // kind → index in out
 	for _, n := range notices {
@@ -416,6 +418,14 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time) []ban
 		if show && b.text != "" && len(out) < 2 {
 			shown[n.Kind] = len(out)
 			out = append(out, b)
+		}
+	}
+	if a.SecondSubscriptionID != "" {
+		// The account's own subscription is the one that counts; say so
+		// before anything else, so the customer is never left guessing.
+		out = append([]banner{{text: secondSubscriptionText(a, cat)}}, out...)
+		if len(out) > 2 {
+			out = out[:2]
 		}
 	}
 	if a.PaymentPending && len(out) < 2 {
@@ -453,4 +463,16 @@ func wrapHanging(s string, w, indent int) string {
 // is within one trial length of its end.
 func trialFraction(left time.Duration, trialDays int) float64 {
 	return min(float64(left)/float64(time.Duration(trialDays)*24*time.Hour), 1)
+}
+
+// secondSubscriptionText tells the customer about a second live
+// subscription Stripe has for the account (billing keeps the account on its
+// own and flags the other for ops).
+func secondSubscriptionText(a store.Account, cat billing.Catalog) string {
+	other := "a second subscription"
+	if a.SecondSubscriptionPlan != "" {
+		other = "a second subscription (" + planName(cat, a.SecondSubscriptionPlan) + ")"
+	}
+	return "Stripe has " + other + " for this account. You stay on " + planName(cat, a.Plan) +
+		"; our team has been told and will cancel the second one."
 }

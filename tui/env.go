@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -49,4 +50,17 @@ func (e *env) contentWidth() int {
 func (e *env) nextTick() int {
 	e.ticks++
 	return e.ticks
+}
+
+// actionTimeout bounds a customer's billing action once it is under way. It
+// outlasts the Stripe client's own timeouts and retries.
+const actionTimeout = 2 * time.Minute
+
+// actionCtx is the context of a billing action the customer started: not
+// the session's, so a connection dropped mid-write does not cancel a
+// Stripe call whose outcome would then be unknown (the action completes
+// and every open session of the account sees its result through the
+// store), but bounded by actionTimeout, as the ops actions are.
+func (e *env) actionCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(e.Ctx), actionTimeout)
 }

@@ -109,7 +109,11 @@ func stateText(a store.Account) string {
 	case store.StateActive:
 		s = "active"
 	case store.StateCanceling:
-		s = "active until the end of the period, then Free"
+		if trialing(a) {
+			s = "trial until it ends, then Free"
+		} else {
+			s = "active until the end of the period, then Free"
+		}
 	case store.StatePastDue:
 		s = "payment failed, retrying"
 	case store.StateLockedTrialEnded:
@@ -125,6 +129,13 @@ func stateText(a store.Account) string {
 		s += " (payment pending)"
 	}
 	return s
+}
+
+// trialing reports whether the account's plan runs on a trial now: in
+// trial, or canceling a trial (Stripe still has it trialing and ends it at
+// the trial end, so the countdown goes on).
+func trialing(a store.Account) bool {
+	return a.State == store.StateTrial || a.State == store.StateCanceling && a.SubscriptionStatus == "trialing"
 }
 
 // liveSubscription reports whether the account has a Stripe subscription

@@ -89,6 +89,9 @@ func (f *fakeBilling) UndoCancel(context.Context, string) (store.Account, error)
 func (f *fakeBilling) CardLink(context.Context, string) (billing.Link, error) {
 	return f.link, f.record("CardLink")
 }
+func (f *fakeBilling) CheckoutLink(_ context.Context, _, plan string) (billing.Link, error) {
+	return f.link, f.record("CheckoutLink " + plan)
+}
 func (f *fakeBilling) PortalLink(context.Context, string) (billing.Link, error) {
 	return f.link, f.record("PortalLink")
 }

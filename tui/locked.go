@@ -157,7 +157,9 @@ func (l *lockedScreen) chooseFree() (screen, tea.Cmd) {
 	e, id := l.e, l.account.ID
 	free, _ := e.billing.Catalog().Plan(billing.PlanFree)
 	return l, func() tea.Msg {
-		a, err := e.billing.ChoosePlan(e.Ctx, id, billing.PlanFree)
+		ctx, cancel := e.actionCtx()
+		defer cancel()
+		a, err := e.billing.ChoosePlan(ctx, id, billing.PlanFree)
 		return planChosenMsg{plan: free, account: a, err: err}
 	}
 }

@@ -25,11 +25,12 @@ func IdentityFrom(ctx ssh.Context) (common.Identity, bool) {
 }
 
 // recoverMiddleware ends only the panicking session, logging the stack.
-func recoverMiddleware(logger *slog.Logger) wish.Middleware {
+func recoverMiddleware(logger *slog.Logger, obs Observer) wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
 			defer func() {
 				if r := recover(); r != nil {
+					obs.PanicRecovered()
 					logger.Error("session panic", "panic", fmt.Sprint(r), "remote", s.RemoteAddr().String(),
 						"stack", string(debug.Stack()))
 					_, _ = fmt.Fprint(s.Stderr(), "\r\nSomething went wrong on our side; your account is safe. Please reconnect.\r\n")
@@ -99,36 +100,32 @@ func programMiddleware(logger *slog.Logger, program func(ssh.Session) *tea.Progr
 				wish.Fatalln(s, "no active terminal, skipping")
 				return
 			}
-			ctx, cancel := context.WithCancel(s.Context())
-			go func() {
-				defer p.Quit()
-				if w := sshguard.WindowOf(s); w != nil {
-					cols, rows := w.Size()
-					p.Send(tea.WindowSizeMsg{Width: cols, Height: rows})
+			// The program ends when the connection does.
+			stop := context.AfterFunc(s.Context(), p.Quit)
+			defer stop()
+			if w := sshguard.WindowOf(s); w != nil {
+				w.Notify(func(cols, rows int) { p.Send(tea.WindowSizeMsg{Width: cols, Height: rows}) })
+				defer w.Stop()
+			} else {
+				ctx, cancel := context.WithCancel(s.Context())
+				defer cancel()
+				go func() {
+					p.Send(tea.WindowSizeMsg{Width: pty.Window.Width, Height: pty.Window.Height})
 					for {
-						cols, rows, err := w.Next(ctx)
-						if err != nil {
+						select {
+						case <-ctx.Done():
 							return
+						case win := <-winch:
+							p.Send(tea.WindowSizeMsg{Width: win.Width, Height: win.Height})
 						}
-						p.Send(tea.WindowSizeMsg{Width: cols, Height: rows})
 					}
-				}
-				p.Send(tea.WindowSizeMsg{Width: pty.Window.Width, Height: pty.Window.Height})
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case win := <-winch:
-						p.Send(tea.WindowSizeMsg{Width: win.Width, Height: win.Height})
-					}
-				}
-			}()
+				}()
+			}
 			if _, err := p.Run(); err != nil {
 				logger.Debug("program ended", "err", err)
 			}
 			// Restores the terminal if the program ended by a panic.
 			p.Kill()
-			cancel()
 			next(s)
 		}
 	}

@@ -48,7 +48,7 @@ func TestPanicEndsOnlyThatSession(t *testing.T) {
 				wish.Println(s, "hello "+s.User())
 			}
 		},
-		recoverMiddleware(logger),
+		recoverMiddleware(logger, noObserver{}),
 	)
 
 	signer := newTestSigner(t)

@@ -159,7 +159,9 @@ func (p *planPicker) choose() (screen, tea.Cmd) {
 	p.busy, p.err = true, ""
 	e, id := p.e, p.account.ID
 	return p, func() tea.Msg {
-		a, err := e.billing.ChoosePlan(e.Ctx, id, plan.ID)
+		ctx, cancel := e.actionCtx()
+		defer cancel()
+		a, err := e.billing.ChoosePlan(ctx, id, plan.ID)
 		return planChosenMsg{plan: plan, account: a, err: err}
 	}
 }

@@ -32,7 +32,9 @@ func newPortalScreen(e *env, a store.Account) *portalScreen {
 func (p *portalScreen) Init() tea.Cmd {
 	e, id := p.e, p.account.ID
 	return func() tea.Msg {
-		l, err := e.billing.PortalLink(e.Ctx, id)
+		ctx, cancel := e.actionCtx()
+		defer cancel()
+		l, err := e.billing.PortalLink(ctx, id)
 		return linkMsg{link: l, err: err}
 	}
 }

@@ -80,7 +80,8 @@ func TestREADMETour(t *testing.T) {
 	as.Type("d")
 	as.WaitFor(t, "y: yes, do it")
 	as.Type("y")
-	s.WaitFor(t, "29 days left") // the customer's session follows, no key pressed
+	s.WaitFor(t, "29 days left")          // the customer's session follows, no key pressed
+	as.WaitFor(t, "Sandbox clock is now") // the move is done: one action at a time
 	as.Type("n")
 	as.WaitFor(t, "Advance by how many days?")
 	as.Type("30", "enter")

@@ -30,6 +30,7 @@ type safeModel struct {
 	keys *keyQueue
 	// dead is set once the model panicked: nothing more is handed to it.
 	dead bool
+	obs  Observer // nil: nobody
 }
 
 // panicMsg reports a panic recovered in a command.
@@ -37,6 +38,9 @@ type panicMsg struct{}
 
 func (s safeModel) recovered(where string, r any) {
 	s.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	if s.obs != nil {
+		s.obs.PanicRecovered()
+	}
 	s.ctx.SetValue(panickedKey{}, true)
 }
 

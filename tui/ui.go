@@ -48,6 +48,8 @@ type Config struct {
 	// Ops builds the ops view for an admin session. Only sessions whose
 	// authenticated key Admins accepts ever reach it.
 	Ops func(c *common.Common) tea.Model
+	// Observer hears of refused and rescued sessions; nil: nobody.
+	Observer Observer
 }
 
 // Admins reports whether the key with this SHA256 fingerprint is an admin.
@@ -82,6 +84,9 @@ func New(cfg Config) *UI {
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 5
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 20
 	}
@@ -110,9 +115,9 @@ func (u *UI) Middleware() []wish.Middleware {
 		activeterm.Middleware(),
 		u.commandMiddleware(),
 		identityMiddleware(),
-		rateLimitMiddleware(ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000)),
+		rateLimitMiddleware(observedLimiter{ratelimiter.NewRateLimiter(rate.Limit(u.cfg.RateLimit), u.cfg.RateBurst, 10_000), u.cfg.Observer}),
 		loggingMiddleware(u.cfg.Logger, time.Now),
-		recoverMiddleware(u.cfg.Logger),
+		recoverMiddleware(u.cfg.Logger, u.cfg.Observer),
 	}
 }
 
@@ -188,7 +193,7 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		model = u.cfg.Ops(c)
 	}
 	var p *tea.Program
-	model = safeModel{m: model, log: u.cfg.Logger, ctx: s.Context(), quit: func() { go p.Quit() }, keys: &keyQueue{}}
+	model = safeModel{m: model, log: u.cfg.Logger, ctx: s.Context(), quit: func() { go p.Quit() }, keys: &keyQueue{}, obs: u.cfg.Observer}
 	in := newInputReader(s.Context(), s, u.cfg.InputRate)
 	if query {
 		if _, err := io.WriteString(s, termQuery); err == nil {

@@ -66,7 +66,9 @@ func (s *Sandbox) handleMode(pattern string, sc schema, h apiHandler, write, loc
 		var raw []byte
 		var vals url.Values
 		var err error
-		if r.Method == http.MethodPost {
+		// stripe-go sends a DELETE's parameters (a cancel's prorate,
+		// invoice_now) in the body, as it does a POST's.
+		if r.Method == http.MethodPost || r.Method == http.MethodDelete && r.URL.RawQuery == "" {
 			raw, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 			if err == nil {
 				vals, err = url.ParseQuery(string(raw))

@@ -319,3 +319,45 @@ func TestCancelAtPeriodEndAndCancelNow(t *testing.T) {
 		t.Fatalf("list all: %d %v", n, list.Err())
 	}
 }
+
+// A trialing subscription's current period ends at its trial end, so
+// cancel_at_period_end during a trial cancels it there, with or without a
+// card and whatever the end behaviour: customer.subscription.deleted, no
+// paid period, no invoice beyond the trial's $0 one (Stripe's documented
+// behaviour; the sandbox charged a month, or paused a cardless trial).
+func TestTrialCanceledAtPeriodEndEndsAtTrialEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name, behavior, card string
+	}{
+		{"card", "pause", "4242424242424242"},
+		{"no card, pause", "pause", ""},
+		{"no card, create_invoice", "create_invoice", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			prices := e.catalog()
+			cus := e.customer("trialcancel@example.com")
+			sub := e.trial(cus, prices["plan_s"], tc.behavior)
+			if tc.card != "" {
+				e.setupCard(cus, sub.ID, tc.card)
+			}
+			up, err := e.sc.Subscriptions.Update(sub.ID, &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(true)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if up.CancelAt != up.TrialEnd || up.CurrentPeriodEnd != up.TrialEnd {
+				t.Fatalf("cancel_at %d, period end %d, trial end %d", up.CancelAt, up.CurrentPeriodEnd, up.TrialEnd)
+			}
+			e.advance(30*24*time.Hour + time.Second)
+			got := e.getSub(sub.ID)
+			wantStatus(t, got, stripe.SubscriptionStatusCanceled)
+			if got.EndedAt != got.TrialEnd || got.CancellationDetails == nil || got.CancellationDetails.Reason != "cancellation_requested" {
+				t.Fatalf("ended %d (trial end %d), details %+v", got.EndedAt, got.TrialEnd, got.CancellationDetails)
+			}
+			e.rc.waitFor("customer.subscription.deleted", sub.ID)
+			if invs := e.invoices(sub.ID); len(invs) != 1 || invs[0].AmountDue != 0 {
+				t.Fatalf("invoices after a canceled trial: %d, want only the trial's $0 one", len(invs))
+			}
+		})
+	}
+}

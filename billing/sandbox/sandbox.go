@@ -44,7 +44,9 @@ type Config struct {
 	Tick  time.Duration
 	Retry RetryPolicy
 	// FailedPaymentOutcome is the subscription status once an invoice's
-	// payment retries are exhausted: "unpaid" (default) or "canceled".
+	// payment retries are exhausted, as Stripe's retry setting chooses:
+	// "unpaid" (default), "canceled", or "past_due" (left as it is, the
+	// invoice open without further attempts).
 	FailedPaymentOutcome string
 	// PaymentRetryDelays are the waits, on the sandbox clock, between a
 	// failed invoice payment and its automatic retries; default 2 and 3
@@ -116,9 +118,14 @@ func Open(cfg Config) (*Sandbox, error) {
 	switch cfg.FailedPaymentOutcome {
 	case "":
 		cfg.FailedPaymentOutcome = "unpaid"
-	case "unpaid", "canceled":
+	case "unpaid", "canceled", "past_due":
 	default:
-		return nil, fmt.Errorf("sandbox: FailedPaymentOutcome must be unpaid or canceled, not %q", cfg.FailedPaymentOutcome)
+		return nil, fmt.Errorf("sandbox: FailedPaymentOutcome must be unpaid, canceled or past_due, not %q", cfg.FailedPaymentOutcome)
+	}
+	for _, d := range cfg.PaymentRetryDelays {
+		if d <= 0 {
+			return nil, fmt.Errorf("sandbox: PaymentRetryDelays must be positive, not %s", d)
+		}
 	}
 	if cfg.PaymentRetryDelays == nil {
 		cfg.PaymentRetryDelays = []time.Duration{48 * time.Hour, 72 * time.Hour}

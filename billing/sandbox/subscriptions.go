@@ -659,10 +659,13 @@ func (s *Sandbox) cancelSubscription(q *request) (any, *apiError) {
 		return nil, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "resource_missing", Param: "id",
 			Message: fmt.Sprintf("No such subscription: '%s'", sub.ID)}
 	}
-	for _, k := range []string{"invoice_now", "prorate"} {
-		if _, _, err := q.f.bool(k); err != nil {
-			return nil, err
-		}
+	invoiceNow, _, err := q.f.bool("invoice_now")
+	if err != nil {
+		return nil, err
+	}
+	prorate, _, err := q.f.bool("prorate")
+	if err != nil {
+		return nil, err
 	}
 	if _, err := q.f.enum("cancellation_details[feedback]", "customer_service", "low_quality", "missing_features", "other",
 		"switched_service", "too_complex", "too_expensive", "unused"); err != nil {
@@ -674,8 +677,33 @@ func (s *Sandbox) cancelSubscription(q *request) (any, *apiError) {
 	if v := q.f.optStr("cancellation_details[feedback]"); v != nil {
 		sub.CancellationDetails.Feedback = nilIfEmpty(*v)
 	}
+	if prorate && invoiceNow && sub.Status == "active" {
+		s.creditUnused(q.t, sub)
+	}
 	s.cancelNow(q.t, sub, "cancellation_requested")
 	return sub, nil
+}
+
+// creditUnused is the final invoice of a subscription canceled now with
+// prorate and invoice_now: a credit for the unused time of the paid
+// period, which goes to the customer's balance (a negative balance is
+// credit for later invoices), as at Stripe.
+func (s *Sandbox) creditUnused(t *txn, sub *subscription) {
+	lines := s.prorate(sub, sub.Items.Data, nil, t.now)
+	credit := linesTotal(lines)
+	if credit >= 0 {
+		return
+	}
+	inv := s.newInvoice(t, sub, "subscription_update", lines, t.now, t.now, false)
+	sub.LatestInvoice = inv.ID
+	s.finalize(t, inv)
+	inv.EndingBalance = ptr(credit)
+	s.put(t, inv)
+	if c, ok := get[*customer](s.st, sub.Customer); ok {
+		c.Balance += credit
+		s.put(t, c)
+	}
+	s.markPaid(t, inv)
 }
 
 // cancelNow ends sub at t.now and stops retrying its open invoices.
@@ -751,7 +779,7 @@ func (s *Sandbox) chargeCycle(t *txn, sub *subscription, inv *invoice) {
 	}
 	before := s.snap(sub)
 	sub.Status = "past_due"
-	if !s.scheduleRetry(t, inv) {
+	if !s.scheduleRetry(t, inv) && s.cfg.FailedPaymentOutcome != "past_due" {
 		s.exhausted(t, sub)
 		return
 	}
@@ -761,9 +789,12 @@ func (s *Sandbox) chargeCycle(t *txn, sub *subscription, inv *invoice) {
 
 // exhausted applies Config.FailedPaymentOutcome once retries run out.
 func (s *Sandbox) exhausted(t *txn, sub *subscription) {
-	if s.cfg.FailedPaymentOutcome == "canceled" {
+	switch s.cfg.FailedPaymentOutcome {
+	case "canceled":
 		s.cancelNow(t, sub, "payment_failed")
 		return
+	case "past_due":
+		return // left past due: the open invoice waits for a card
 	}
 	before := s.snap(sub)
 	sub.Status = "unpaid"
@@ -771,8 +802,15 @@ func (s *Sandbox) exhausted(t *txn, sub *subscription) {
 	s.emit(t, "customer.subscription.updated", sub, before)
 }
 
-// endTrial plays out the end of a trial at t.now.
+// endTrial plays out the end of a trial at t.now. A trialing subscription's
+// current period ends at its trial end, so one set to cancel at period end
+// is canceled there, whatever its end behaviour and card: no paid period
+// starts and no invoice is made, as at Stripe.
 func (s *Sandbox) endTrial(t *txn, sub *subscription) {
+	if sub.CancelAtPeriodEnd {
+		s.cancelNow(t, sub, "cancellation_requested")
+		return
+	}
 	before := s.snap(sub)
 	sub.TrialWillEndSentFor = *sub.TrialEnd
 	pm := s.defaultPM(sub)

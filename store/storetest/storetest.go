@@ -24,6 +24,9 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	}{
 		{"Accounts", testAccounts},
 		{"Keys", testKeys},
+		{"RemoveKeyAndLabel", testRemoveKeyAndLabel},
+		{"KeyUsed", testKeyUsed},
+		{"LinkCodes", testLinkCodes},
 		{"UpdateAccountIndexes", testUpdateAccountIndexes},
 		{"ForEachAndCount", testForEachAndCount},
 		{"Events", testEvents},
@@ -926,5 +929,157 @@ func testClosed(t *testing.T, s store.Store) {
 	wantErr(t, "write after Close", err, store.ErrUnavailable)
 	if _, ok := <-s.Subscribe(a.ID).C(); ok {
 		t.Error("Subscribe after Close returned an open channel")
+	}
+}
+
+func testRemoveKeyAndLabel(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	_, err := s.RemoveKey(a.ID, "SHA256:k1")
+	wantErr(t, "only key", err, store.ErrLastKey)
+	must[store.Account](t)(s.AddKey(a.ID, key("k3")))
+	_, err = s.RemoveKey(a.ID, "SHA256:k2")
+	wantErr(t, "key of another account", err, store.ErrNotFound)
+	_, err = s.RemoveKey("acc_nope", "SHA256:k1")
+	wantErr(t, "unknown account", err, store.ErrNotFound)
+
+	lab, err := s.SetKeyLabel(a.ID, "SHA256:k3", "  laptop\x1b[31m \n")
+	if err != nil || lab.Keys[1].Label != "laptop[31m" || lab.Version != 3 {
+		t.Fatalf("SetKeyLabel = %+v, %v", lab.Keys, err)
+	}
+	_, err = s.SetKeyLabel(a.ID, "SHA256:k2", "x")
+	wantErr(t, "label a key of another account", err, store.ErrNotFound)
+
+	sub := s.Subscribe(a.ID)
+	defer sub.Close()
+	got, err := s.RemoveKey(a.ID, "SHA256:k1")
+	if err != nil || len(got.Keys) != 1 || got.Keys[0].Fingerprint != "SHA256:k3" || got.Keys[0].Label != "laptop[31m" || got.Version != 4 {
+		t.Fatalf("RemoveKey = %+v, %v", got, err)
+	}
+	if c := recv(t, sub); c.AccountID != a.ID {
+		t.Errorf("RemoveKey's change is for %q", c.AccountID)
+	}
+	wantErr(t, "removed key", second(s.AccountByKey("SHA256:k1")), store.ErrNotFound)
+	if byKey := must[store.Account](t)(s.AccountByKey("SHA256:k3")); byKey.ID != a.ID {
+		t.Errorf("remaining key finds %s", byKey.ID)
+	}
+	_, err = s.RemoveKey(a.ID, "SHA256:k3")
+	wantErr(t, "last key after a removal", err, store.ErrLastKey)
+	// The removed fingerprint is free: another account can add it.
+	if got := must[store.Account](t)(s.AddKey(b.ID, key("k1"))); len(got.Keys) != 2 {
+		t.Errorf("re-adding a removed key: %+v", got.Keys)
+	}
+	// A failed removal inside a transaction that fails leaves the key.
+	boom := errors.New("boom")
+	err = s.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.RemoveKey(b.ID, "SHA256:k1"); err != nil {
+			return err
+		}
+		return boom
+	})
+	wantErr(t, "aborted removal", err, boom)
+	if byKey := must[store.Account](t)(s.AccountByKey("SHA256:k1")); byKey.ID != b.ID {
+		t.Errorf("aborted removal lost the key: %s", byKey.ID)
+	}
+}
+
+func testKeyUsed(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	sub := s.Subscribe(a.ID)
+	defer sub.Close()
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.KeyUsed("SHA256:k1", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.KeyUsed("SHA256:k1", at.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got := must[store.Account](t)(s.Account(a.ID))
+	if !got.Keys[0].LastUsedAt.Equal(at) || got.Version != 1 {
+		t.Errorf("after KeyUsed: %+v version %d", got.Keys[0], got.Version)
+	}
+	assertNone(t, sub)
+	wantErr(t, "unknown key", s.KeyUsed("SHA256:nope", at), store.ErrNotFound)
+}
+
+func testLinkCodes(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	put := func(c store.LinkCode) (store.LinkCode, error) {
+		var out store.LinkCode
+		err := s.Update(ctx, func(tx store.Tx) error {
+			var err error
+			out, err = tx.PutLinkCode(c)
+			return err
+		})
+		return out, err
+	}
+	get := func(code string) (store.LinkCode, error) {
+		var out store.LinkCode
+		err := s.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			out, err = tx.LinkCode(code)
+			return err
+		})
+		return out, err
+	}
+	// use links k with code in one transaction, as the portal does.
+	use := func(code, k string, at time.Time) (store.Account, error) {
+		var acct store.Account
+		err := s.Update(ctx, func(tx store.Tx) error {
+			c, err := tx.UseLinkCode(code, key(k).Fingerprint, at)
+			if err != nil {
+				return err
+			}
+			acct, err = tx.AddKey(c.AccountID, key(k))
+			return err
+		})
+		return acct, err
+	}
+	c1, err := put(store.LinkCode{Code: "AAAA1111", AccountID: a.ID, CreatedBy: "SHA256:k1", ExpiresAt: now.Add(10 * time.Minute)})
+	if err != nil || c1.CreatedAt.IsZero() {
+		t.Fatalf("PutLinkCode = %+v, %v", c1, err)
+	}
+	_, err = put(store.LinkCode{Code: "AAAA1111", AccountID: b.ID, ExpiresAt: now.Add(time.Minute)})
+	wantErr(t, "code taken", err, store.ErrLinkTaken)
+	_, err = put(store.LinkCode{Code: "ZZZZ", AccountID: "acc_nope", ExpiresAt: now.Add(time.Minute)})
+	wantErr(t, "unknown account", err, store.ErrNotFound)
+	if _, err := put(store.LinkCode{Code: "ZZZZ", AccountID: a.ID}); err == nil {
+		t.Error("code without expiry stored")
+	}
+	if got := must[store.LinkCode](t)(get("AAAA1111")); got.AccountID != a.ID || got.CreatedBy != "SHA256:k1" || !got.ExpiresAt.Equal(c1.ExpiresAt) {
+		t.Errorf("LinkCode = %+v", got)
+	}
+
+	_, err = use("NOPE", "k3", now)
+	wantErr(t, "unknown code", err, store.ErrNotFound)
+	_, err = use("AAAA1111", "k3", now.Add(10*time.Minute))
+	wantErr(t, "expired code", err, store.ErrCodeExpired)
+	// A key of another account: AddKey fails, the code stays unused.
+	_, err = use("AAAA1111", "k2", now)
+	wantErr(t, "key of another account", err, store.ErrKeyTaken)
+	acct, err := use("AAAA1111", "k3", now.Add(time.Minute))
+	if err != nil || acct.ID != a.ID || len(acct.Keys) != 2 {
+		t.Fatalf("use = %+v, %v", acct, err)
+	}
+	_, err = use("AAAA1111", "k4", now.Add(2*time.Minute))
+	wantErr(t, "reused code", err, store.ErrCodeUsed)
+	var used store.LinkCode
+	err = s.Update(ctx, func(tx store.Tx) error {
+		var err error
+		used, err = tx.UseLinkCode("AAAA1111", "SHA256:k4", now)
+		return err
+	})
+	wantErr(t, "reused code", err, store.ErrCodeUsed)
+	if used.AccountID != a.ID || used.UsedBy != "SHA256:k3" || !used.UsedAt.Equal(now.Add(time.Minute)) {
+		t.Errorf("used code = %+v", used)
+	}
+	// A new code of the account replaces the old one.
+	must[store.LinkCode](t)(put(store.LinkCode{Code: "BBBB2222", AccountID: a.ID, ExpiresAt: now.Add(10 * time.Minute)}))
+	wantErr(t, "replaced code", second(get("AAAA1111")), store.ErrNotFound)
+	must[store.LinkCode](t)(put(store.LinkCode{Code: "CCCC3333", AccountID: b.ID, ExpiresAt: now.Add(10 * time.Minute)}))
+	if got := must[store.LinkCode](t)(get("BBBB2222")); got.AccountID != a.ID {
+		t.Errorf("another account's code replaced this one: %+v", got)
 	}
 }

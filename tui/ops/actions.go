@@ -22,6 +22,7 @@ const (
 	actResendNotice
 	actRetryEvent
 	actAdvanceClock
+	actCancelSecond
 )
 
 // auditName is the Action written to the audit log.
@@ -34,6 +35,7 @@ var auditName = map[actionKind]string{
 	actResendNotice: "resend_notice",
 	actRetryEvent:   "retry_event",
 	actAdvanceClock: "advance_clock",
+	actCancelSecond: "cancel_second_subscription",
 }
 
 // action is one admin action with its arguments, built by a screen and run
@@ -47,6 +49,10 @@ type action struct {
 	notice    store.Notice  // actResendNotice
 	eventID   string        // actRetryEvent
 	advance   time.Duration // actAdvanceClock
+	// second and credit are, for actCancelSecond, the subscription to
+	// cancel and whether its unused time is credited.
+	second string
+	credit bool
 	// freeAt is, for actMoveToFree, the end of the paid period of an active
 	// subscription: billing moves such an account to Free then, not now.
 	// live says there is a subscription billing cancels now instead.
@@ -84,6 +90,11 @@ func (a action) prompt() string {
 		return fmt.Sprintf("Retry event %s: re-sync %s from Stripe?", a.eventID, who)
 	case actAdvanceClock:
 		return fmt.Sprintf("Advance the sandbox clock by %s? It never goes back.", spanWords(a.advance))
+	case actCancelSecond:
+		if a.credit {
+			return fmt.Sprintf("Cancel the second subscription %s of %s now, crediting its unused time to the customer's Stripe balance?", a.second, who)
+		}
+		return fmt.Sprintf("Cancel the second subscription %s of %s now, with nothing credited?", a.second, who)
 	}
 	return "?"
 }
@@ -102,6 +113,8 @@ func (a action) auditAction() string {
 		return fmt.Sprintf("%s event=%s", name, a.eventID)
 	case actAdvanceClock:
 		return fmt.Sprintf("%s by=%s", name, a.advance)
+	case actCancelSecond:
+		return fmt.Sprintf("%s subscription=%s credit=%t", name, a.second, a.credit)
 	}
 	return name
 }
@@ -162,6 +175,9 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 	case actCancel:
 		acct, err = b.CancelAtPeriodEnd(ctx, a.accountID)
 		status = fmt.Sprintf("%s cancels at %s.", a.email, fmtTime(acct.CurrentPeriodEnd))
+	case actCancelSecond:
+		acct, err = b.CancelSecondSubscription(ctx, a.accountID, a.credit)
+		status = fmt.Sprintf("Second subscription of %s canceled.", a.email)
 	case actResendNotice:
 		var n store.Notice
 		n, err = o.resendNotice(a.notice)
@@ -206,9 +222,13 @@ func (o *Ops) resendNotice(n store.Notice) (store.Notice, error) {
 
 // accountSummary is the audit log's before/after picture of an account.
 func accountSummary(a store.Account) string {
-	return fmt.Sprintf("plan=%s state=%s card=%t sub=%s status=%s cancel_at_period_end=%t pending=%t trial_end=%s period_end=%s",
+	s := fmt.Sprintf("plan=%s state=%s card=%t sub=%s status=%s cancel_at_period_end=%t pending=%t trial_end=%s period_end=%s",
 		orDash(a.Plan), orDash(string(a.State)), a.HasCard, orDash(a.SubscriptionID), orDash(a.SubscriptionStatus),
 		a.CancelAtPeriodEnd, a.PaymentPending, auditTime(a.TrialEnd), auditTime(a.CurrentPeriodEnd))
+	if a.SecondSubscriptionID != "" {
+		s += " second_sub=" + a.SecondSubscriptionID
+	}
+	return s
 }
 
 func noticeSummary(n store.Notice) string {

@@ -361,3 +361,86 @@ func TestFailedActionWrapsAtTheEdge(t *testing.T) {
 		}
 	}
 }
+
+// A second live subscription of an account shows on its detail screen with
+// an action to cancel it, credit or none, confirmed and audited.
+func TestCancelSecondSubscription(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		keys   []string
+		credit bool
+	}{
+		{"credit", []string{"d", "enter", "y"}, true},
+		{"none", []string{"d", "down", "enter", "y"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ids := goldenFixture(t, false)
+			id := ids["bob"]
+			if _, err := f.db.UpdateAccount(id, func(a *store.Account) error {
+				a.SecondSubscriptionID, a.SecondSubscriptionPlan = "sub_second", "m"
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			f.load(t)
+			d := f.drive(t, 140, 40)
+			d.keys("/", "bob", "enter", "enter")
+			if v := d.view(); !strings.Contains(v, "! Second sub  sub_second (m), live at Stripe") || !strings.Contains(v, "d cancel 2nd subscription") {
+				t.Fatalf("second subscription not shown:\n%s", v)
+			}
+			d.keys("d", "esc")
+			if calls := f.bill.calls(); len(calls) != 0 {
+				t.Fatalf("an abandoned dialog called billing: %v", calls)
+			}
+			d.keys(tc.keys[:len(tc.keys)-1]...)
+			if v := d.view(); !strings.Contains(v, "Cancel the second subscription sub_second of bob@example.com now") {
+				t.Fatalf("no confirmation:\n%s", v)
+			}
+			d.keys(tc.keys[len(tc.keys)-1])
+			want := "CancelSecondSubscription " + id + " " + map[bool]string{true: "true", false: "false"}[tc.credit]
+			if calls := f.bill.calls(); !slices.Equal(calls, []string{want}) {
+				t.Fatalf("billing calls %v, want [%s]", calls, want)
+			}
+			e := lastAudit(t, f.db, id)
+			if e.Action != "cancel_second_subscription subscription=sub_second credit="+map[bool]string{true: "true", false: "false"}[tc.credit] ||
+				!strings.Contains(e.Before, "second_sub=sub_second") || strings.Contains(e.After, "second_sub") {
+				t.Errorf("audit = %+v", e)
+			}
+			if v := d.view(); !strings.Contains(v, "Second subscription of bob@example.com canceled.") || strings.Contains(v, "! Second sub") {
+				t.Errorf("after the action:\n%s", v)
+			}
+		})
+	}
+}
+
+// Facts Stripe reported that ops must act on show on the detail screen: a
+// dispute, a customer deleted at Stripe, a payment awaiting 3-D Secure.
+func TestDetailShowsStripeFlags(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	if _, err := f.db.UpdateAccount(ids["bob"], func(a *store.Account) error {
+		a.DisputeID = "dp_123"
+		a.ActionInvoiceID, a.ActionURL = "in_9", "https://pay.example/in_9"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.UpdateAccount(ids["frank"], func(a *store.Account) error {
+		a.DeletedCustomerID, a.CustomerID = a.CustomerID+"_gone", ""
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.load(t)
+	d := f.drive(t, 140, 40)
+	d.keys("/", "bob", "enter", "enter")
+	for _, want := range []string{"! Dispute     dp_123: a charge of this customer is disputed", "Awaiting 3DS  in_9 https://pay.example/in_9"} {
+		if v := d.view(); !strings.Contains(v, want) {
+			t.Errorf("bob's detail lacks %q:\n%s", want, v)
+		}
+	}
+	d = f.drive(t, 140, 40)
+	d.keys("/", "frank", "enter", "enter")
+	if v := d.view(); !strings.Contains(v, "was deleted at Stripe: unlinked, account kept") {
+		t.Errorf("frank's detail lacks the deleted customer:\n%s", v)
+	}
+}

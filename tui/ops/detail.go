@@ -40,12 +40,13 @@ type detailScreen struct {
 // something for this account, so the help line offers nothing that fails
 // or does nothing.
 type detailKeys struct {
-	Extend, Resync, Change, Free, Cancel, Resend key.Binding
+	Extend, Resync, Change, Free, Cancel, Resend, CancelSecond key.Binding
 }
 
 func newDetailScreen(o *Ops, c *common.Common, id string) *detailScreen {
 	d := &detailScreen{o: o, c: c, id: id}
-	d.keys = detailKeys{Extend: keyExtend, Resync: keyResync, Change: keyChange, Free: keyFree, Cancel: keyCancel, Resend: keyResend}
+	d.keys = detailKeys{Extend: keyExtend, Resync: keyResync, Change: keyChange, Free: keyFree, Cancel: keyCancel, Resend: keyResend,
+		CancelSecond: keyCancelSecond}
 	d.setKeys()
 	return d
 }
@@ -64,6 +65,7 @@ func (d *detailScreen) setKeys() {
 	k.Free.SetEnabled(ok && a.Plan != billing.PlanFree && !(a.SubscriptionStatus == "active" && a.CancelAtPeriodEnd))
 	k.Cancel.SetEnabled(ok && live && !a.CancelAtPeriodEnd)
 	k.Resend.SetEnabled(ok && len(d.notices) > 0)
+	k.CancelSecond.SetEnabled(ok && a.SecondSubscriptionID != "")
 }
 
 // subscriptionLive is billing's rule: a subscription that is not canceled
@@ -109,15 +111,17 @@ func (d *detailScreen) load() tea.Cmd {
 }
 
 var (
-	keyBack    = key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back"))
-	keyExtend  = key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "extend trial"))
-	keyResync  = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resync"))
-	keyChange  = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "change plan"))
-	keyFree    = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "move to free"))
-	keyCancel  = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel at period end"))
-	keyResend  = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "re-send notice"))
-	keyScrollU = key.NewBinding(key.WithKeys("up", "k", "pgup"), key.WithHelp("↑/↓", "scroll"))
-	keyScrollD = key.NewBinding(key.WithKeys("down", "j", "pgdown", " "))
+	keyBack   = key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back"))
+	keyExtend = key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "extend trial"))
+	keyResync = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resync"))
+	keyChange = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "change plan"))
+	keyFree   = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "move to free"))
+	keyCancel = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel at period end"))
+	keyResend = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "re-send notice"))
+	// keyCancelSecond cancels a second live subscription of the account.
+	keyCancelSecond = key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "cancel 2nd subscription"))
+	keyScrollU      = key.NewBinding(key.WithKeys("up", "k", "pgup"), key.WithHelp("↑/↓", "scroll"))
+	keyScrollD      = key.NewBinding(key.WithKeys("down", "j", "pgdown", " "))
 )
 
 // openDialogMsg asks the model to show a dialog.
@@ -206,6 +210,12 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Cancel):
 		a.kind = actCancel
 		return openDialog(confirmDialog(a))
+	case key.Matches(msg, k.CancelSecond):
+		a.kind, a.second = actCancelSecond, d.acct.SecondSubscriptionID
+		credit, none := a, a
+		credit.credit = true
+		return openDialog(pickDialog("Cancel the second subscription now:", []action{credit, none},
+			[]string{"credit the unused time to the customer's balance", "credit nothing"}, 0))
 	case key.Matches(msg, k.Resend):
 		var opts []action
 		var labels []string
@@ -232,7 +242,7 @@ func (d *detailScreen) takesText() bool { return false }
 
 func (d *detailScreen) bindings() []key.Binding {
 	k := d.keys
-	return []key.Binding{keyBack, keyScrollU, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.Resend}
+	return []key.Binding{keyBack, keyScrollU, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.CancelSecond, k.Resend}
 }
 
 func mailStatus(n store.Notice) string {
@@ -293,6 +303,19 @@ func (d *detailScreen) view(width, height int) string {
 	pair("Card", card, "Created", fmtTime(a.CreatedAt))
 	pair("Customer", orDash(a.CustomerID), "Subscription", orDash(a.SubscriptionID))
 	pair("Stripe status", orDash(a.SubscriptionStatus), "Cancel at end", yesNo(a.CancelAtPeriodEnd))
+	if a.SecondSubscriptionID != "" {
+		add(st.Error.Render(fit(field("! Second sub", a.SecondSubscriptionID+" ("+orDash(a.SecondSubscriptionPlan)+
+			"), live at Stripe beside the account's own: d cancels it"), width)))
+	}
+	if a.DisputeID != "" {
+		add(st.Error.Render(fit(field("! Dispute", a.DisputeID+": a charge of this customer is disputed; answer it in Stripe"), width)))
+	}
+	if a.DeletedCustomerID != "" && a.CustomerID == "" {
+		add(st.Error.Render(fit(field("! Customer", a.DeletedCustomerID+" was deleted at Stripe: unlinked, account kept"), width)))
+	}
+	if a.ActionURL != "" {
+		add(field("Awaiting 3DS", a.ActionInvoiceID+" "+a.ActionURL))
+	}
 	if a.AmountDue > 0 {
 		add(field("Amount due", billing.FormatAmount(a.AmountDue, a.Currency)+" (open invoice)"))
 	}

@@ -106,6 +106,13 @@ func (f *fakeBilling) ChoosePlan(ctx context.Context, id, plan string) (store.Ac
 	})
 }
 
+func (f *fakeBilling) CancelSecondSubscription(ctx context.Context, id string, credit bool) (store.Account, error) {
+	if err := f.record(ctx, "CancelSecondSubscription %s %t", id, credit); err != nil {
+		return store.Account{}, err
+	}
+	return f.change(id, func(a *store.Account) { a.SecondSubscriptionID, a.SecondSubscriptionPlan = "", "" })
+}
+
 func (f *fakeBilling) CancelAtPeriodEnd(ctx context.Context, id string) (store.Account, error) {
 	if err := f.record(ctx, "CancelAtPeriodEnd %s", id); err != nil {
 		return store.Account{}, err

@@ -21,6 +21,7 @@ type Billing interface {
 	ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	CancelAtPeriodEnd(ctx context.Context, accountID string) (store.Account, error)
+	CancelSecondSubscription(ctx context.Context, accountID string, credit bool) (store.Account, error)
 }
 
 // Clock is the sandbox's movable clock (*sandbox.Sandbox satisfies it). It
