@@ -154,6 +154,8 @@ func (u *UI) commandMiddleware() wish.Middleware {
 					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
 				case s.Context().Value(idleClosedKey{}) != nil:
 					_, _ = io.WriteString(s, "Closed after "+durationWords(u.cfg.IdleTimeout)+" without input.\r\n")
+				case s.Context().Value(goodbyeKey{}) != nil:
+					_, _ = io.WriteString(s, s.Context().Value(goodbyeKey{}).(string)+"\r\n")
 				case s.Context().Value(panickedKey{}) != nil:
 					_, _ = io.WriteString(s, "Something went wrong on our side; your account is safe. Please reconnect.\r\n")
 					_ = s.Exit(1)
@@ -218,6 +220,7 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		Styles:   common.NewStyles(r),
 		Keys:     common.NewKeyMap(),
 		Identity: id,
+		Goodbye:  func(line string) { s.Context().SetValue(goodbyeKey{}, line) },
 	}
 	pty, _, _ := s.Pty()
 	e := &env{Common: c, billing: u.cfg.Billing, renderer: r, hyperlinks: pty.Term != "dumb",
@@ -268,6 +271,10 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	}()
 	return p
 }
+
+// goodbyeKey holds, in the session's context, the line common.Common's
+// Goodbye set, for commandMiddleware to print once the program is gone.
+type goodbyeKey struct{}
 
 // backgroundMsg tells the session the terminal reported a light
 // background; the next frame uses the colours for it.

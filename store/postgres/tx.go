@@ -530,6 +530,23 @@ func (t *pgTx) Requeue(id string) (store.Notice, error) {
 	return n, nil
 }
 
+// DismissNotice hides the banner of notice id for good; see store.Tx.
+func (t *pgTx) DismissNotice(accountID, id string, at time.Time) error {
+	var n store.Notice
+	if err := t.getJSON(&n, "SELECT data FROM notices WHERE id = $1 AND account_id = $2 FOR UPDATE", id, accountID); err != nil {
+		return err
+	}
+	if !n.DismissedAt.IsZero() {
+		return nil
+	}
+	n.DismissedAt = at
+	if err := t.putNotice(n); err != nil {
+		return err
+	}
+	t.markChanged(accountID)
+	return nil
+}
+
 // Audit.
 
 // AppendAudit stores e with a new ID; see store.Tx.

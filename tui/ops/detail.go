@@ -350,6 +350,15 @@ func (d *detailScreen) view(width, height int) string {
 		}
 		add(field("Key", k.Fingerprint+"  "+info))
 	}
+	// Say which clock each time is on: with the sandbox the two differ.
+	legend := "Times are UTC."
+	if d.o.cfg.Clock != nil {
+		legend = "Times are UTC. Trial end, period end and next invoice are on the sandbox clock (now " + fmtTime(now) +
+			"); created, updated, last sync and keys on the wall clock."
+	}
+	for _, l := range wrapLines(legend, width) {
+		add(st.Subtle.Render(l))
+	}
 
 	add("")
 	add(st.Title.Render(fmt.Sprintf("Webhook events (%d)", len(d.events))))
@@ -396,8 +405,11 @@ func (d *detailScreen) view(width, height int) string {
 	}
 	for _, e := range d.audit {
 		add(fmt.Sprintf("  %s  %s  %s", fmtTime(e.At), e.Actor, e.Action))
-		add("    before: " + e.Before)
-		add("    after:  " + e.After)
+		// Only what changed, before → after, wrapped: whole snapshots cut
+		// at the edge hid the field that changed.
+		for _, w := range wrapLines(diffSummary(e.Before, e.After), width-4) {
+			add("    " + w)
+		}
 	}
 
 	for i, l := range lines {
