@@ -20,6 +20,7 @@ import (
 
 	"github.com/portal/portal/app"
 	"github.com/portal/portal/sshguard"
+	"github.com/portal/portal/store"
 )
 
 func main() {
@@ -100,7 +101,7 @@ func (e *envFlags) secret(p *string, env string) { *p = os.Getenv(env) }
 
 func (e *envFlags) usage(w io.Writer) func() {
 	return func() {
-		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n\nFlags (each also read from the environment variable shown):\n")
+		fmt.Fprintf(w, "Usage: portal [flags]             serve the portal\n       portal [flags] stripe-setup  create plan prices and the webhook endpoint\n       portal [flags] migrate-store copy <data-dir>/portal.db into the empty database of -database-url\n       portal check-store FILE      check a store file (a backup) for consistency\n       portal sandbox -h            the offline sandbox alone, for several instances\n\nFlags (each also read from the environment variable shown):\n")
 		e.fs.VisitAll(func(f *flag.Flag) {
 			def := fmt.Sprintf(", default %q", f.DefValue)
 			if f.DefValue == "" {
@@ -111,13 +112,14 @@ func (e *envFlags) usage(w io.Writer) func() {
 		fmt.Fprintf(w, "\nSecrets, from the environment only:\n"+
 			"  STRIPE_SECRET_KEY      Stripe API key; unset (with STRIPE_API_BASE unset) runs the offline sandbox\n"+
 			"  STRIPE_WEBHOOK_SECRET  webhook signing secret (whsec_...); generated in the data dir in sandbox mode\n"+
-			"  PORTAL_SMTP_URL        smtp://user:pass@host:587?from=billing@example.com; unset keeps mail in the outbox\n")
+			"  PORTAL_SMTP_URL        smtp://user:pass@host:587?from=billing@example.com; unset keeps mail in the outbox\n"+
+			"  PORTAL_HOST_KEY        the SSH host key itself (OpenSSH PEM), instead of -host-key\n")
 	}
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	var cfg app.Config
-	var logLevel string
+	var logLevel, logFormat string
 	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ef := &envFlags{fs: fs, env: map[string]string{}}
@@ -128,6 +130,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.duration(&cfg.IdleTimeout, "idle-timeout", "PORTAL_IDLE_TIMEOUT", 30*time.Minute, "close sessions after this long without input")
 	ef.float(&cfg.RateLimit, "rate-limit", "PORTAL_RATE_LIMIT", 5, "new SSH sessions per second per client IP")
 	ef.string(&logLevel, "log-level", "PORTAL_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	ef.string(&logFormat, "log-format", "PORTAL_LOG_FORMAT", "text", "log format: text (logfmt) or json (one object a line)")
 	ef.string(&cfg.PublicURL, "public-url", "PORTAL_PUBLIC_URL", "", "URL browsers use to reach the HTTP server (default http://localhost:<http port>)")
 	ef.string(&cfg.Stripe.APIBase, "stripe-api-base", "STRIPE_API_BASE", "", "Stripe API base URL, e.g. stripe-mock's (default api.stripe.com, or the sandbox)")
 	ef.bool(&cfg.Stripe.AnyAPIVersion, "stripe-any-api-version", "STRIPE_ANY_API_VERSION", "accept webhook events of API versions other than 2023-10-16 (for stripe listen)")
@@ -141,7 +144,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		"sandbox only: waits between a failed payment and its retries, e.g. 1d,3d,5d (d = days)")
 	ef.string(&cfg.PlansFile, "plans", "PORTAL_PLANS_FILE", "", "JSON file overriding the built-in plan catalog")
 	ef.string(&cfg.AdminKeysPath, "admin-keys", "PORTAL_ADMIN_KEYS", "", "authorized_keys file of admin keys, re-read on change (default <data-dir>/admin_keys)")
+	ef.duration(&cfg.Retain, "retain", "PORTAL_RETAIN", 90*24*time.Hour, "keep processed webhook events, audit entries and mailed notices this long (2160h = 90 days)")
 	ef.duration(&cfg.ReconcileEvery, "reconcile-every", "PORTAL_RECONCILE_EVERY", 10*time.Minute, "how often the reconciler looks for accounts not synced from Stripe lately")
+	ef.string(&cfg.DatabaseURL, "database-url", "PORTAL_DATABASE_URL", "", "PostgreSQL URL (postgres://user@host/db) for several instances sharing one store (default: bbolt in <data-dir>/portal.db)")
+	ef.string(&cfg.HostKeyPath, "host-key", "PORTAL_HOST_KEY_FILE", "", "SSH host key file (ed25519, OpenSSH format) every instance shares (default <data-dir>/ssh_host_ed25519_key, created if missing)")
+	ef.bool(&cfg.AllowGeneratedHostKey, "allow-generated-host-key", "PORTAL_ALLOW_GENERATED_HOST_KEY", "with -database-url, use the data dir's own host key: one instance only (clients of several would see the key change)")
+	ef.secret(&cfg.HostKeyPEM, "PORTAL_HOST_KEY")
 	// Limits (README "Limits"): what one client can make the portal spend.
 	sl, hl := sshguard.DefaultLimits(), app.DefaultHTTPLimits()
 	ef.duration(&cfg.HandshakeTimeout, "handshake-timeout", "PORTAL_HANDSHAKE_TIMEOUT", sl.HandshakeTimeout, "SSH: time from connect to the first session, including any wait for a handshake slot")
@@ -179,11 +187,32 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %v", err)
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	switch logFormat {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, opts))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, opts))
+	default:
+		return fmt.Errorf("-log-format %q: use text or json", logFormat)
+	}
 	switch fs.Arg(0) {
 	case "":
 	case "stripe-setup":
 		return stripeSetup(cfg, stdout)
+	case "migrate-store":
+		return migrateStore(cfg, stdout)
+	case "sandbox":
+		return runSandbox(fs.Args()[1:], cfg.PlansFile, cfg.Logger, stdout, stderr)
+	case "check-store":
+		if fs.NArg() != 2 {
+			return fmt.Errorf("check-store takes one file: portal check-store portal.db")
+		}
+		if err := store.CheckFile(fs.Arg(1)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: consistent\n", fs.Arg(1))
+		return nil
 	default:
 		return fmt.Errorf("unknown command %q (try -h)", fs.Arg(0))
 	}

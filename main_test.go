@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portal/portal/store"
 )
 
 func TestHelpListsEveryFlagWithEnv(t *testing.T) {
@@ -42,6 +46,38 @@ func TestBadEnvIsAnError(t *testing.T) {
 	err := run(nil, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "PORTAL_IDLE_TIMEOUT") {
 		t.Fatalf("run with a bad PORTAL_IDLE_TIMEOUT: err = %v, want one naming the variable", err)
+	}
+}
+
+func TestCheckStoreCommand(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateAccount("a@example.com", store.Key{Fingerprint: "SHA256:x", PublicKey: "ssh-ed25519 AAAA"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var out, errb bytes.Buffer
+	if err := run([]string{"check-store", path}, &out, &errb); err != nil || !strings.Contains(out.String(), "consistent") {
+		t.Fatalf("check-store on a good file: %v, %q", err, out.String())
+	}
+	// A file that is not a store fails with the reason.
+	bad := filepath.Join(t.TempDir(), "bad.db")
+	if err := os.WriteFile(bad, bytes.Repeat([]byte("x"), 8192), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"check-store", bad}, &out, &errb); err == nil {
+		t.Fatal("check-store on garbage: no error")
+	}
+}
+
+func TestLogFormat(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run([]string{"-log-format", "xml"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "text or json") {
+		t.Fatalf("-log-format xml: %v, want one naming the choices", err)
 	}
 }
 

@@ -199,7 +199,7 @@ func (s *Service) Link(ctx context.Context, code string, key store.Key, remote s
 	}
 	code = NormalizeCode(code)
 	if len(code) != codeLen || strings.Trim(code, codeAlphabet) != "" {
-		return store.Account{}, &Error{Msg: "That is not a link code: it has 8 letters and digits, like 7KQ2-M9XD.", Err: store.ErrNotFound}
+		return store.Account{}, &Error{Msg: "A code has 8 letters and digits, like 7KQ2-M9XD.", Err: store.ErrNotFound}
 	}
 	now := s.now()
 	var acct store.Account
@@ -214,6 +214,7 @@ func (s *Service) Link(ctx context.Context, code string, key store.Key, remote s
 		if key.AddedAt.IsZero() {
 			key.AddedAt = now
 		}
+		key.LastUsedAt = now // the key is in use: it presented the code
 		if acct, err = tx.AddKey(c.AccountID, key); err != nil {
 			return err
 		}
@@ -229,11 +230,11 @@ func (s *Service) Link(ctx context.Context, code string, key store.Key, remote s
 		s.log.Info("key linked", "account", acct.ID, "key", key.Fingerprint, "remote", addr)
 		return acct, nil
 	case errors.Is(err, store.ErrNotFound):
-		return store.Account{}, &Error{Msg: "That code is not valid. Check it, or make a new one in a session of your account (keys, then l).", Err: err}
+		return store.Account{}, &Error{Msg: "No such code: check it, or make a new one.", Err: err}
 	case errors.Is(err, store.ErrCodeUsed):
-		return store.Account{}, &Error{Msg: "That code was used already: each code links one key. Make a new one.", Err: err}
+		return store.Account{}, &Error{Msg: "That code was used already; make a new one.", Err: err}
 	case errors.Is(err, store.ErrCodeExpired):
-		return store.Account{}, &Error{Msg: "That code has expired (codes last 10 minutes). Make a new one.", Err: err}
+		return store.Account{}, &Error{Msg: "That code has expired (10 minutes); make a new one.", Err: err}
 	case errors.Is(err, store.ErrKeyTaken):
 		return store.Account{}, s.keyTaken(ctx, key.Fingerprint, found.AccountID, err)
 	}
@@ -290,7 +291,7 @@ func (s *Service) recordAdd(tx store.Tx, acct store.Account, key store.Key, acto
 	if key.Label != "" {
 		msg += " (" + key.Label + ")"
 	}
-	msg += ". If it was not you, remove it on the keys screen."
+	msg += ". Not you? Remove it on the keys screen (k)."
 	_, _, err := tx.AddNotice(store.Notice{AccountID: acct.ID, Kind: KindKeyAdded, Key: key.Fingerprint + "@" + s.now().UTC().Format(time.RFC3339Nano), Message: msg})
 	return err
 }

@@ -99,10 +99,10 @@ func TestLinkByCode(t *testing.T) {
 	}
 	_, k2 := newKey(t, "desk")
 	_, k3 := newKey(t, "")
-	if _, err := s.Link(ctx, "XXXX-XXXX", k2, "10.0.0.1:5000"); !strings.Contains(Message(err), "not valid") {
+	if _, err := s.Link(ctx, "XXXX-XXXX", k2, "10.0.0.1:5000"); !strings.Contains(Message(err), "No such code") {
 		t.Errorf("guessed code: %v", err)
 	}
-	if _, err := s.Link(ctx, "nope", k2, "10.0.0.1:5000"); !strings.Contains(Message(err), "not a link code") {
+	if _, err := s.Link(ctx, "nope", k2, "10.0.0.1:5000"); !strings.Contains(Message(err), "8 letters and digits") {
 		t.Errorf("malformed code: %v", err)
 	}
 	got, err := s.Link(ctx, strings.ToLower(FormatCode(c.Code)), k2, "10.0.0.1:5000")

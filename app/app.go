@@ -19,6 +19,7 @@ import (
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/billing/sandbox"
 	"github.com/portal/portal/hostkeys"
+	"github.com/portal/portal/leader"
 	"github.com/portal/portal/mailer"
 	"github.com/portal/portal/metrics"
 	"github.com/portal/portal/sshguard"
@@ -93,6 +94,19 @@ type Config struct {
 	// SMTPURL enables mail for notices (see package mailer); "" keeps them
 	// in the outbox for the ops view.
 	SMTPURL string
+	// DatabaseURL selects the PostgreSQL store for several instances
+	// (cluster.go); "" keeps bbolt in DataDir.
+	DatabaseURL string
+	// HostKeyPath or HostKeyPEM give the SSH host key every instance
+	// shares; neither: DataDir's own, created on first start, which a
+	// PostgreSQL store refuses unless AllowGeneratedHostKey.
+	HostKeyPath           string
+	HostKeyPEM            string
+	AllowGeneratedHostKey bool
+	// Retain is how long processed webhook events, audit entries and mailed
+	// notices are kept (default 90 days); the sandbox's idempotency keys
+	// are kept 24 hours, as at Stripe.
+	Retain time.Duration
 	// ReconcileEvery and ReconcileStale drive the reconciler that re-fetches
 	// accounts not synced from Stripe for ReconcileStale (defaults 10m, 1h).
 	ReconcileEvery time.Duration
@@ -202,6 +216,9 @@ func (c *Config) setDefaults() {
 	if c.AdminKeysPath == "" {
 		c.AdminKeysPath = filepath.Join(c.DataDir, "admin_keys")
 	}
+	if c.Retain == 0 {
+		c.Retain = DefaultRetain
+	}
 	if c.ReconcileEvery == 0 {
 		c.ReconcileEvery = 10 * time.Minute
 	}
@@ -214,14 +231,17 @@ func (c *Config) setDefaults() {
 type App struct {
 	cfg     Config
 	log     *slog.Logger
-	store   *store.DB
-	hostKey hostkeys.Key
-	ui      *tui.UI
-	ssh     *ssh.Server
-	guard   *sshguard.Guard
-	http    *http.Server
-	sshLn   net.Listener
-	httpLn  net.Listener
+	store   portalStore
+	elector leader.Elector
+	// sandboxClock follows a sandbox that runs on its own; nil otherwise.
+	sandboxClock *sandboxClock
+	hostKey      hostkeys.Key
+	ui           *tui.UI
+	ssh          *ssh.Server
+	guard        *sshguard.Guard
+	http         *http.Server
+	sshLn        net.Listener
+	httpLn       net.Listener
 
 	sandbox    *sandbox.Sandbox // nil unless sandboxed
 	sandboxKey string           // the sandbox's API key
@@ -232,6 +252,7 @@ type App struct {
 	webhookSecret  string
 	ops            *ops.Ops
 	mailer         *mailer.Mailer
+	admins         *adminkeys.Keys
 	metrics        *metrics.Metrics
 	metricsLn      net.Listener // nil when MetricsAddr is ""
 	metricsSrv     *http.Server
@@ -258,10 +279,10 @@ func New(cfg Config) (_ *App, err error) {
 			a.closeAll()
 		}
 	}()
-	if a.hostKey, err = hostkeys.LoadOrCreate(cfg.DataDir); err != nil {
+	if a.hostKey, err = loadHostKey(cfg); err != nil {
 		return nil, err
 	}
-	if a.store, err = store.Open(filepath.Join(cfg.DataDir, "portal.db"), store.Options{Timeout: time.Second, Now: cfg.Now}); err != nil {
+	if a.store, a.elector, err = openStore(cfg); err != nil {
 		return nil, storeOpenError(cfg.DataDir, err)
 	}
 	a.pingStore = a.store.Ping
@@ -279,9 +300,12 @@ func New(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.admins = admins
 	var clock ops.Clock
 	if a.sandbox != nil {
 		clock = a.sandbox
+	} else if a.sandboxClock != nil {
+		clock = a.sandboxClock
 	}
 	if a.ops, err = ops.New(ops.Config{
 		Store: a.store, Billing: a.billing, Catalog: a.billing.Catalog(), Clock: clock,
@@ -306,7 +330,7 @@ func New(cfg Config) (_ *App, err error) {
 			a.guard.Authenticating(ctx)
 			return true
 		}),
-		wish.WithMiddleware(append(a.ui.Middleware(), a.guard.Middleware(), sessionMetrics(a.metrics))...),
+		wish.WithMiddleware(append(a.ui.Middleware(), a.backupMiddleware, a.guard.Middleware(), sessionMetrics(a.metrics), sessionRequestID())...),
 		authMetrics(a.metrics),
 		// Bounds connections that carry nothing at all (half-open, ssh -N past
 		// its handshake). Sessions are closed earlier, on input idleness, by
@@ -320,7 +344,7 @@ func New(cfg Config) (_ *App, err error) {
 	// so the SSH layer refuses those methods outright.
 	hl := cfg.HTTPLimits
 	a.http = &http.Server{
-		Handler:           a.routes(),
+		Handler:           withRequestID(a.routes()),
 		ReadHeaderTimeout: min(10*time.Second, hl.ReadTimeout),
 		ReadTimeout:       hl.ReadTimeout,
 		WriteTimeout:      hl.WriteTimeout,
@@ -339,7 +363,7 @@ func (a *App) SSHAddr() string { return a.sshLn.Addr().String() }
 func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
 
 // Store is the portal's store.
-func (a *App) Store() *store.DB { return a.store }
+func (a *App) Store() store.Store { return a.store }
 
 // HostKeyFingerprint is the SHA256 fingerprint of the SSH host key.
 func (a *App) HostKeyFingerprint() string { return a.hostKey.Fingerprint() }
@@ -418,12 +442,8 @@ func (a *App) Run(ctx context.Context) error {
 		errc <- err
 	}
 	var bg sync.WaitGroup
-	for _, run := range []func(context.Context){
-		a.ui.Run,
-		a.ops.Run,
-		a.mailer.Run,
-		func(ctx context.Context) { a.billing.RunReconciler(ctx, a.cfg.ReconcileEvery, a.cfg.ReconcileStale) },
-	} {
+	// Sessions and the ops view run on every instance; the jobs on one.
+	for _, run := range append(a.everywhere(), a.jobs()...) {
 		bg.Add(1)
 		go func() { defer bg.Done(); run(ctx) }()
 	}

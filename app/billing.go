@@ -86,6 +86,14 @@ func (a *App) setupBilling() error {
 			key = anyTestKey
 		}
 		a.api = newStripeClient(key, cfg.Stripe.APIBase, nil, cfg.Logger, a.metrics)
+		if a.sandboxClock = probeSandboxClock(a.api, cfg.Stripe, cfg.Now); a.sandboxClock != nil {
+			now = a.sandboxClock.Now
+			a.sandboxClock.onMove = func() {
+				if a.ui != nil {
+					a.ui.Registry().WakeAll()
+				}
+			}
+		}
 		if a.webhookSecret == "" {
 			a.log.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks will be refused; run `portal stripe-setup` or `stripe listen` for one")
 		}

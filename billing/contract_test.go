@@ -126,6 +126,17 @@ func TestContractStripeMock(t *testing.T) {
 		_, err := svc.CheckoutLink(ctx, a.ID, "m")
 		must("CheckoutLink", err)
 	})
+	t.Run("expire earlier checkout sessions (list open, expire)", func(t *testing.T) {
+		// stripe-mock's fixture sessions carry no account_id: as the
+		// account "" every listed one is expired, exercising both calls.
+		must("expireOtherCheckouts", svc.expireOtherCheckouts(ctx, "cus_contract", "", "cs_keep"))
+	})
+	t.Run("cancel a second subscription (prorate, invoice_now)", func(t *testing.T) {
+		sub("active")
+		setAccount(a.ID, func(acc *store.Account) { acc.SecondSubscriptionID = "sub_second" })
+		_, err := svc.CancelSecondSubscription(ctx, a.ID, true)
+		must("CancelSecondSubscription", err)
+	})
 	t.Run("portal link", func(t *testing.T) {
 		_, err := svc.PortalLink(ctx, a.ID)
 		must("PortalLink", err)

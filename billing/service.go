@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portal/portal/internal/requestid"
 	"github.com/portal/portal/store"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
@@ -173,6 +174,7 @@ type Preview struct {
 // Stripe made after all or starts the trial afresh.
 func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error) {
 	const op = "ChoosePlan"
+	requestid.Logger(ctx, s.log).Info("billing: plan chosen", "account", accountID, "plan", planID)
 	plan, ok := s.cat.Plan(planID)
 	if !ok {
 		return store.Account{}, wrap(op, ErrUnknownPlan)

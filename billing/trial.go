@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/portal/portal/internal/requestid"
 	"github.com/portal/portal/store"
 	"github.com/stripe/stripe-go/v76"
 )
@@ -143,7 +144,7 @@ func (s *Service) createTrial(ctx context.Context, acct store.Account, plan Plan
 	}
 	var sent trialSent
 	if errors.As(err, &sent) {
-		s.log.Warn("billing: trial subscription outcome unknown; claim kept until Stripe is asked again",
+		requestid.Logger(ctx, s.log).Warn("billing: trial subscription outcome unknown; claim kept until Stripe is asked again",
 			"account", acct.ID, "plan", plan.ID, "attempt", acct.TrialAttempt, "err", sent.err)
 		return nil, fmt.Errorf("%w: %w", ErrTrialPending, sent.err)
 	}
@@ -155,9 +156,9 @@ func (s *Service) createTrial(ctx context.Context, acct store.Account, plan Plan
 	})
 	switch {
 	case rerr == nil:
-		s.log.Info("billing: trial claim released: Stripe refused the subscription", "account", acct.ID, "attempt", acct.TrialAttempt)
+		requestid.Logger(ctx, s.log).Info("billing: trial claim released: Stripe refused the subscription", "account", acct.ID, "attempt", acct.TrialAttempt)
 	case !errors.Is(rerr, errClaimMoved):
-		s.log.Error("billing: trial claim not released", "account", acct.ID, "err", rerr)
+		requestid.Logger(ctx, s.log).Error("billing: trial claim not released", "account", acct.ID, "err", rerr)
 	}
 	return nil, err
 }

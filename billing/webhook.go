@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portal/portal/internal/requestid"
 	"github.com/portal/portal/store"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -115,14 +116,14 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	reject := func(code int, msg string, args ...any) {
 		s.stats.rejected.Add(1)
-		s.log.Warn("webhook rejected", append([]any{"status", code, "reason", msg}, args...)...)
+		requestid.Logger(r.Context(), s.log).Warn("webhook rejected", append([]any{"status", code, "reason", msg}, args...)...)
 		http.Error(w, msg, code)
 	}
 	if h.secret == "" {
 		// Without a secret anyone could sign: refuse everything, retryably.
 		s.stats.failed.Add(1)
 		res.Outcome = "failed"
-		s.log.Error("webhook refused: no signing secret configured (STRIPE_WEBHOOK_SECRET)")
+		requestid.Logger(r.Context(), s.log).Error("webhook refused: no signing secret configured (STRIPE_WEBHOOK_SECRET)")
 		http.Error(w, "webhook signing secret not configured", http.StatusServiceUnavailable)
 		return
 	}
@@ -203,7 +204,7 @@ type outcome struct {
 // handleEvent processes a verified event and returns the HTTP status and text.
 func (s *Service) handleEvent(ctx context.Context, ev *stripe.Event, start time.Time) (int, string) {
 	rec := store.Event{ID: ev.ID, Type: string(ev.Type), Created: unixTime(ev.Created)}
-	log := s.log.With("event", ev.ID, "type", ev.Type)
+	log := requestid.Logger(ctx, s.log).With("event", ev.ID, "type", ev.Type)
 	done, err := s.db.EventProcessed(ev.ID)
 	if err != nil {
 		s.stats.failed.Add(1)
@@ -400,7 +401,7 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObjec
 			// The $0 invoice that opens a trial is not a conversion; Derive
 			// keeps the account in trial because the subscription is trialing.
 			if !(obj.BillingReason == "subscription_create" && obj.AmountPaid == 0) {
-				s.log.Info("webhook: invoice paid", "account", out.accountID, "amount", obj.AmountPaid, "reason", obj.BillingReason)
+				requestid.Logger(ctx, s.log).Info("webhook: invoice paid", "account", out.accountID, "amount", obj.AmountPaid, "reason", obj.BillingReason)
 			}
 		case "invoice.payment_failed":
 			out.notices = append(out.notices, s.paymentFailedNotice(out.accountID, out.snap, obj))

@@ -77,9 +77,17 @@ func load(path string) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
+	k, err := parse(data, path)
+	k.Path = path
+	return k, err
+}
+
+// parse checks that data is an unencrypted ed25519 OpenSSH private key;
+// source names where it came from in errors.
+func parse(data []byte, source string) (Key, error) {
 	raw, err := ssh.ParseRawPrivateKey(data)
 	if err != nil {
-		return Key{}, fmt.Errorf("hostkeys: %s is not a valid unencrypted OpenSSH private key: %w; restore it from a backup, or move it away to have a new key created (clients will then see a changed host key)", path, err)
+		return Key{}, fmt.Errorf("hostkeys: %s is not a valid unencrypted OpenSSH private key: %w; restore it from a backup, or move it away to have a new key created (clients will then see a changed host key)", source, err)
 	}
 	var priv ed25519.PrivateKey
 	switch v := raw.(type) {
@@ -88,13 +96,13 @@ func load(path string) (Key, error) {
 	case *ed25519.PrivateKey:
 		priv = *v
 	default:
-		return Key{}, fmt.Errorf("hostkeys: %s holds a %T key, want ed25519; replace it with `ssh-keygen -t ed25519 -N '' -f %s`", path, raw, path)
+		return Key{}, fmt.Errorf("hostkeys: %s holds a %T key, want ed25519; make one with `ssh-keygen -t ed25519 -N '' -f FILE`", source, raw)
 	}
 	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
-		return Key{}, fmt.Errorf("hostkeys: %s: %w", path, err)
+		return Key{}, fmt.Errorf("hostkeys: %s: %w", source, err)
 	}
-	return Key{Path: path, Signer: signer, PEM: data}, nil
+	return Key{Signer: signer, PEM: data}, nil
 }
 
 // create writes a fresh ed25519 key to path unless a file already exists

@@ -17,6 +17,8 @@ const (
 	KindCardAdded     = "card_added"
 	KindPlanChanged   = "plan_changed"
 	KindUpgradeFailed = "upgrade_failed"
+	// KindKeyAdded is recorded by package accounts when a key joins an account.
+	KindKeyAdded = "key_added"
 )
 
 // Content is the subject and plain-text body of a notice's email.
@@ -65,6 +67,10 @@ func Compose(n store.Notice, a store.Account) Content {
 	case KindPlanChanged:
 		// The message names both plans, as the customer knows them.
 		subject = "Your plan has changed"
+	case KindKeyAdded:
+		subject = "A new SSH key was added to your account"
+		action = "To remove it, connect with another of your keys and press k, or run `ssh <host> keys remove FINGERPRINT`. " +
+			"Your other keys keep working."
 	default:
 		subject = "A notice about your account"
 	}

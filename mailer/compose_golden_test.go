@@ -36,6 +36,7 @@ func TestComposeGolden(t *testing.T) {
 	}{
 		{"trial_will_end-no-card", KindTrialWillEnd, "Your M trial ends on 31 Mar 2026. Add a card to keep your plan.", trial},
 		{"trial_will_end-card", KindTrialWillEnd, "Your M trial ends on 31 Mar 2026. Your card will then be charged $29.00 a month.", withCard},
+		{"key_added", KindKeyAdded, "A new key was added to your account: SHA256:uN1tT3stK3yF1ng3rpr1ntAAAAAAAAAAAAAAAAAAAAAA (ada@laptop). Not you? Remove it on the keys screen (k).", active},
 		{"trial_ended", KindTrialEnded, "Your M trial has ended without a card. Add a card to unlock it, or choose the free plan.", locked},
 		{"payment_failed-past_due", KindPaymentFailed, "A payment of $29.00 for your M plan failed. Please update your card.", pastDue},
 		{"payment_failed-unpaid", KindPaymentFailed, "A payment of $29.00 for your M plan failed. Please update your card.", unpaid},

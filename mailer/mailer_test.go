@@ -515,7 +515,7 @@ func TestComposeEveryKind(t *testing.T) {
 	a := store.Account{ID: "acc_1", Email: "a@example.com", Plan: "xl", TrialEnd: t0,
 		HasCard: true, CardBrand: "visa", CardLast4: "4242"}
 	subjects := map[string]bool{}
-	for _, kind := range []string{KindTrialWillEnd, KindPaymentFailed, KindTrialEnded, KindCardAdded, KindPlanChanged, KindUpgradeFailed, "something_new"} {
+	for _, kind := range []string{KindTrialWillEnd, KindPaymentFailed, KindTrialEnded, KindCardAdded, KindPlanChanged, KindUpgradeFailed, KindKeyAdded, "something_new"} {
 		c := Compose(store.Notice{Kind: kind, Message: "Banner text."}, a)
 		if c.Subject == "" || subjects[c.Subject] {
 			t.Errorf("%s: subject %q empty or shared with another kind", kind, c.Subject)

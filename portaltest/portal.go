@@ -174,6 +174,41 @@ func (p *Portal) Exec(tb testing.TB, signer ssh.Signer, command string) (output 
 	}
 }
 
+// Run runs command as Exec does, with stdin as its input, and returns
+// stdout and stderr apart (a script parses stdout; reasons go to stderr).
+func (p *Portal) Run(tb testing.TB, signer ssh.Signer, command, stdin string) (stdout, stderr string, exit int) {
+	tb.Helper()
+	client, err := ssh.Dial("tcp", p.SSHAddr(), &ssh.ClientConfig{
+		User:            "test",
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: p.checkHostKey,
+		Timeout:         DefaultTimeout,
+	})
+	if err != nil {
+		tb.Fatalf("portaltest: run %q: %v", command, err)
+	}
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		tb.Fatalf("portaltest: run %q: %v", command, err)
+	}
+	var out, errOut lockedBuffer
+	sess.Stdout, sess.Stderr, sess.Stdin = &out, &errOut, strings.NewReader(stdin)
+	done := make(chan error, 1)
+	go func() { done <- sess.Run(command) }()
+	timer := time.NewTimer(DefaultTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return out.String(), errOut.String(), exitCode(err)
+	case <-timer.C:
+		client.Close()
+		<-done
+		tb.Fatalf("portaltest: run %q: no answer within %s; output so far: %q %q", command, DefaultTimeout, out.String(), errOut.String())
+		return "", "", 0
+	}
+}
+
 // checkHostKey accepts only the portal's own host key.
 func (p *Portal) checkHostKey(_ string, _ net.Addr, key ssh.PublicKey) error {
 	if got, want := ssh.FingerprintSHA256(key), p.App.HostKeyFingerprint(); got != want {

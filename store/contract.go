@@ -207,6 +207,12 @@ type Tx interface {
 	// MailTries, MailError, MailNextAt cleared); ErrNotFound for an unknown
 	// id. Changes the account (that wakes the mailer).
 	Requeue(id string) (Notice, error)
+	// DismissNotice hides notice id's banner for good: DismissedAt = at
+	// (a second dismissal keeps the first time). The notice must belong to
+	// accountID (a session dismisses only its own account's), else
+	// ErrNotFound. Changes the account, so its every session drops the
+	// banner. Mail is unaffected.
+	DismissNotice(accountID, id string, at time.Time) error
 
 	// AppendAudit stores e with a new ID; At defaults to now. Entries keep
 	// insertion order. Changes no account.
@@ -247,6 +253,7 @@ type Accounts interface {
 	Outbox() ([]Notice, error)
 	MarkMailed(id string, at time.Time, mailErr error, retryAt time.Time) error
 	Requeue(id string) (Notice, error)
+	DismissNotice(accountID, id string, at time.Time) error
 
 	AppendAudit(e AuditEntry) (AuditEntry, error)
 	Audit(accountID string, limit int) ([]AuditEntry, error)

@@ -28,6 +28,11 @@ type Subscription struct {
 	accountID string
 	all       bool
 	c         chan Change
+	// from is the Seq an account subscription started after: a change at
+	// or before it is not news to the subscriber. (An engine that publishes
+	// what its listener reads, PostgreSQL, may publish a change again after
+	// a subscriber started past it.)
+	from uint64
 
 	// all-accounts only: the pump's wake-up, stop and done signals.
 	wake    chan struct{}
@@ -80,7 +85,7 @@ func NewHub(src ChangeSource) *Hub {
 // Subscribe is Engine.SubscribeFrom. It reads the store (catch-up): never
 // call it inside a transaction.
 func (h *Hub) Subscribe(accountID string, fromSeq uint64) *Subscription {
-	s := &Subscription{hub: h, accountID: accountID, all: accountID == ""}
+	s := &Subscription{hub: h, accountID: accountID, all: accountID == "", from: fromSeq}
 	if s.all {
 		s.c = make(chan Change)
 		s.wake = make(chan struct{}, 1)
@@ -121,7 +126,11 @@ func (h *Hub) Subscribe(accountID string, fromSeq uint64) *Subscription {
 	switch {
 	case err != nil:
 		// Cannot tell what was missed: a re-read is always safe.
-		h.Publish(Change{Seq: fromSeq, AccountID: accountID})
+		h.mu.Lock()
+		if !s.closed {
+			s.offerLocked(Change{Seq: fromSeq, AccountID: accountID})
+		}
+		h.mu.Unlock()
 	case last > fromSeq:
 		h.Publish(Change{Seq: last, AccountID: accountID})
 	}
@@ -138,7 +147,9 @@ func (h *Hub) Publish(changes ...Change) {
 	defer h.mu.Unlock()
 	for _, ch := range changes {
 		for s := range h.byAcct[ch.AccountID] {
-			s.offerLocked(ch)
+			if ch.Seq > s.from {
+				s.offerLocked(ch)
+			}
 		}
 	}
 	for s := range h.all {

@@ -24,6 +24,9 @@ type Notice struct {
 	// MailNextAt is when the mailer may try again after a failed try (its
 	// backoff, kept in the store so a restart honours it); zero: due now.
 	MailNextAt time.Time
+	// DismissedAt is when the customer dismissed the notice's banner; it
+	// stays hidden in every session of the account. Mail is unaffected.
+	DismissedAt time.Time
 }
 
 // AddNotice stores n unless its (AccountID, Kind, Key) exists; see Tx.AddNotice.
@@ -164,4 +167,30 @@ func (t *boltTx) Requeue(id string) (Notice, error) {
 	}
 	t.markChanged(n.AccountID)
 	return n, nil
+}
+
+// DismissNotice hides the banner of notice id; see Tx.DismissNotice.
+func (t *boltTx) DismissNotice(accountID, id string, at time.Time) error {
+	tx := t.tx
+	sk := tx.Bucket(bucketNoticeIDs).Get([]byte(id))
+	if sk == nil {
+		return ErrNotFound
+	}
+	sk = bytes.Clone(sk)
+	var n Notice
+	if err := getJSON(tx.Bucket(bucketNotices), sk, &n); err != nil {
+		return err
+	}
+	if n.AccountID != accountID {
+		return ErrNotFound
+	}
+	if !n.DismissedAt.IsZero() {
+		return nil
+	}
+	n.DismissedAt = at
+	if err := putJSON(tx.Bucket(bucketNotices), sk, &n); err != nil {
+		return err
+	}
+	t.markChanged(accountID)
+	return nil
 }

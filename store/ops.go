@@ -231,6 +231,11 @@ func (o Ops) Requeue(id string) (Notice, error) {
 	return n, err
 }
 
+// DismissNotice is Tx.DismissNotice in its own transaction.
+func (o Ops) DismissNotice(accountID, id string, at time.Time) error {
+	return o.update(func(tx Tx) error { return tx.DismissNotice(accountID, id, at) })
+}
+
 // AppendAudit is Tx.AppendAudit in its own transaction.
 func (o Ops) AppendAudit(e AuditEntry) (AuditEntry, error) {
 	err := o.update(func(tx Tx) error {

@@ -31,8 +31,13 @@ type addCardScreen struct {
 	busy   bool
 	err    string
 	done   bool
-	keys   struct{ Fresh, QR, Back, Done key.Binding }
+	// paid is the invoice Checkout paid for the plan (plan mode), once read.
+	paid *billing.Invoice
+	keys struct{ Fresh, QR, Back, Done key.Binding }
 }
+
+// paidMsg carries the invoice a plan bought by Checkout was paid with.
+type paidMsg struct{ invoice *billing.Invoice }
 
 // checkoutDoneMsg says the store has a processed checkout.session.completed
 // for the account since the screen opened.
@@ -99,6 +104,9 @@ func (c *addCardScreen) Bindings() []key.Binding {
 
 func (c *addCardScreen) FullScreen() bool { return c.view.showQR && !c.done }
 
+// LeaveFullScreen goes back from the QR code to the screen.
+func (c *addCardScreen) LeaveFullScreen() { c.view.showQR = false }
+
 // SetAccount stays on this screen whatever happens, and turns it into the
 // result once the card shows on the account. A card that looks like the one
 // before (same brand and last four: a renewed card, or the same one again)
@@ -110,8 +118,8 @@ func (c *addCardScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, 
 	switch {
 	case c.done:
 	case c.cardLanded():
-		c.finish()
-	case c.start.HasCard && a.HasCard && !c.expired():
+		return c.finish(), true
+	case c.start.HasCard && a.HasCard && c.plan == "" && !c.expired():
 		return c.checkoutDone(), true
 	}
 	if !c.done && c.expired() {
@@ -122,14 +130,32 @@ func (c *addCardScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, 
 	return nil, true
 }
 
-// finish turns the screen into the result.
-func (c *addCardScreen) finish() {
+// finish turns the screen into the result; for a plan bought by Checkout
+// it also reads what was paid.
+func (c *addCardScreen) finish() tea.Cmd {
 	c.done, c.busy, c.err = true, false, ""
 	k := &c.keys
 	k.Done.SetEnabled(true)
 	k.Fresh.SetEnabled(false)
 	k.QR.SetEnabled(false)
 	k.Back.SetEnabled(false)
+	if c.plan == "" {
+		return nil
+	}
+	e, id := c.e, c.start.ID
+	return func() tea.Msg {
+		invs, err := e.billing.Invoices(e.Ctx, id)
+		if err != nil {
+			e.Logger.Warn("invoices after checkout", "account", id, "err", err)
+			return paidMsg{}
+		}
+		for _, inv := range invs { // newest first
+			if inv.Status == "paid" && inv.Amount > 0 {
+				return paidMsg{invoice: &inv}
+			}
+		}
+		return paidMsg{}
+	}
 }
 
 // checkoutDone reads the account's latest webhook events off the UI
@@ -159,12 +185,14 @@ func (c *addCardScreen) checkoutDone() tea.Cmd {
 // or the plan bought by Checkout.
 func (c *addCardScreen) cardLanded() bool {
 	s, a := c.start, c.now
+	if c.plan != "" {
+		// Buying a plan: the card lands before the subscription does.
+		return a.Plan == c.plan && a.SubscriptionID != s.SubscriptionID
+	}
 	switch {
 	case a.HasCard && (!s.HasCard || a.CardLast4 != s.CardLast4 || a.CardBrand != s.CardBrand):
 		return true
 	case s.State.Locked() && !a.State.Locked():
-		return true
-	case c.plan != "" && a.Plan == c.plan && a.SubscriptionID != s.SubscriptionID:
 		return true
 	}
 	return false
@@ -200,8 +228,11 @@ func (c *addCardScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		return c, nil
 	case checkoutDoneMsg:
 		if !c.done {
-			c.finish()
+			return c, c.finish()
 		}
+		return c, nil
+	case paidMsg:
+		c.paid = msg.invoice
 		return c, nil
 	case spinMsg:
 		if c.done || msg.chain != c.spin {
@@ -295,7 +326,11 @@ func (c *addCardScreen) View() string {
 			side = append(side, s.Subtle.Render("The link works until "+formatDate(c.link.ExpiresAt)+"."))
 		}
 	}
-	body, drawn := c.view.compose(head, side)
+	view := c.view
+	if c.expired() {
+		view.qrOK = false // a dead link's code would only lead to an error page
+	}
+	body, drawn := view.compose(head, side)
 	if !drawn && c.view.qrOK && !c.expired() {
 		body += "\n" + s.Subtle.Render("Press v for a QR code to scan with your phone.")
 	}
@@ -309,6 +344,24 @@ func (c *addCardScreen) resultView() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render(c.title()))
 	b.WriteString("\n\n")
+	if c.plan != "" && a.Plan == c.plan && !a.State.Locked() {
+		// Bought by Checkout: say the plan is on and what it cost.
+		p, _ := c.e.billing.Catalog().Plan(c.plan)
+		paid := billing.FormatAmount(p.Amount, p.Currency)
+		if c.paid != nil {
+			paid = billing.FormatAmount(c.paid.Amount, c.paid.Currency)
+		}
+		b.WriteString(s.OK.Render(wrapHanging("✓ "+p.Name+" is active. You paid "+paid+" for the first month.", w, 2)))
+		b.WriteString("\n\n")
+		next := "Card: " + cardText(a) + "."
+		if a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() {
+			next += " Next invoice: " + billing.FormatAmount(a.NextInvoiceAmount, a.Currency) + " on " + formatDay(a.NextInvoiceAt) + "."
+		}
+		b.WriteString(wrap(next, w))
+		b.WriteString("\n\n")
+		b.WriteString(s.Focused.Render("Press enter to go back to your account."))
+		return b.String()
+	}
 	b.WriteString(s.OK.Render("✓ Card saved: " + cardText(a)))
 	b.WriteString("\n\n")
 	var next string

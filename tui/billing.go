@@ -32,6 +32,9 @@ type Billing interface {
 	// one's hosted page.
 	Invoices(ctx context.Context, accountID string) ([]billing.Invoice, error)
 	InvoiceLink(ctx context.Context, accountID, invoiceID string) (billing.Link, error)
+	// ChangeEmail moves the account (and its Stripe customer) to a new
+	// address on behalf of actor; an address in use is refused.
+	ChangeEmail(ctx context.Context, accountID, email, actor string) (store.Account, error)
 }
 
 var _ Billing = (*billing.Service)(nil)
@@ -76,4 +79,7 @@ func (noBilling) Invoices(context.Context, string) ([]billing.Invoice, error) {
 }
 func (noBilling) InvoiceLink(context.Context, string, string) (billing.Link, error) {
 	return billing.Link{}, errNoBilling
+}
+func (noBilling) ChangeEmail(context.Context, string, string, string) (store.Account, error) {
+	return store.Account{}, errNoBilling
 }

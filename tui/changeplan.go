@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -12,7 +13,11 @@ import (
 )
 
 // changePlanScreen previews what moving to another plan costs (from
-// Stripe's upcoming invoice) and asks for a confirmation.
+// Stripe's upcoming invoice) and asks for a confirmation. The preview is
+// fetched again whenever the account changes or the clock moves (both reach
+// SetAccount) and once a minute while it is open, and once more at the
+// moment of confirming: a different amount then is shown and asked about
+// again instead of charged.
 type changePlanScreen struct {
 	e       *env
 	account store.Account
@@ -20,13 +25,25 @@ type changePlanScreen struct {
 	preview *billing.Preview
 	busy    string
 	err     string
+	// changed says the amount moved between showing and confirming.
+	changed bool
+	tick    int // this screen's refresh chain
 	keys    struct{ Confirm, Back, Retry key.Binding }
 }
+
+// previewRefresh is how often an open preview is fetched again.
+const previewRefresh = time.Minute
 
 type previewMsg struct {
 	preview billing.Preview
 	err     error
+	// refresh marks a fetch made while a preview was on screen; changed, a
+	// confirmation refused because the amount moved.
+	refresh, changed bool
 }
+
+// previewTickMsg asks for a refresh; chain tells which screen scheduled it.
+type previewTickMsg struct{ chain int }
 
 type planChangedMsg struct {
 	account store.Account
@@ -34,7 +51,7 @@ type planChangedMsg struct {
 }
 
 func newChangePlanScreen(e *env, a store.Account, plan billing.Plan) *changePlanScreen {
-	c := &changePlanScreen{e: e, account: a, plan: plan, busy: "Asking Stripe for the price…"}
+	c := &changePlanScreen{e: e, account: a, plan: plan, busy: "Asking Stripe for the price…", tick: e.nextTick()}
 	c.keys.Confirm = key.NewBinding(key.WithKeys("enter", "y"), key.WithHelp("enter", "confirm"), key.WithDisabled())
 	c.keys.Back = key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "back"))
 	c.keys.Retry = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"), key.WithDisabled())
@@ -42,12 +59,19 @@ func newChangePlanScreen(e *env, a store.Account, plan billing.Plan) *changePlan
 }
 
 // Init fetches the preview.
-func (c *changePlanScreen) Init() tea.Cmd {
+func (c *changePlanScreen) Init() tea.Cmd { return c.fetch(false) }
+
+func (c *changePlanScreen) fetch(refresh bool) tea.Cmd {
 	e, id, plan := c.e, c.account.ID, c.plan.ID
 	return func() tea.Msg {
 		pv, err := e.billing.PreviewChange(e.Ctx, id, plan)
-		return previewMsg{preview: pv, err: err}
+		return previewMsg{preview: pv, err: err, refresh: refresh}
 	}
+}
+
+// sameCharge reports whether two previews charge the same.
+func sameCharge(a, b billing.Preview) bool {
+	return a.AmountDue == b.AmountDue && a.NextAmount == b.NextAmount && a.Currency == b.Currency
 }
 
 func (c *changePlanScreen) TakesText() bool { return false }
@@ -57,32 +81,53 @@ func (c *changePlanScreen) Bindings() []key.Binding {
 }
 
 // SetAccount keeps the confirmation unless the account changed plan or
-// state meanwhile (another session): the preview would be stale.
+// state meanwhile (another session); otherwise the preview is fetched
+// again, as the account or the clock (a move also arrives here) changed.
 func (c *changePlanScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
 	if a.Plan != c.account.Plan || a.State != c.account.State {
 		return nil, false
 	}
 	c.account = a
-	return nil, true
+	if c.busy != "" || c.preview == nil {
+		return nil, true
+	}
+	return c.fetch(true), true
 }
 
 func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
+	case previewTickMsg:
+		if msg.chain != c.tick || c.busy != "" || c.preview == nil {
+			return c, nil
+		}
+		return c, c.fetch(true)
 	case previewMsg:
+		if msg.refresh && c.busy != "" {
+			return c, nil // a confirmation is under way; it checks the price itself
+		}
 		c.busy = ""
 		if msg.err != nil {
+			if msg.refresh && c.preview != nil {
+				return c, c.nextTick() // keep what is shown; the next refresh tries again
+			}
 			c.fail("preview change", msg.err)
 			return c, nil
 		}
-		c.preview = &msg.preview
+		if msg.changed || (msg.refresh && c.preview != nil && !sameCharge(*c.preview, msg.preview)) {
+			c.changed = true
+		}
+		c.preview, c.err = &msg.preview, ""
 		c.keys.Confirm.SetEnabled(true)
+		return c, c.nextTick()
 	case planChangedMsg:
-		c.busy = ""
+		// busy stays set on success: the account's reload that follows
+		// must not fetch a preview of a change already made.
 		switch {
 		case errors.Is(msg.err, billing.ErrCardRequired):
 			s := newAddCardScreen(c.e, c.account, c.plan.ID)
 			return s, s.Init()
 		case msg.err != nil:
+			c.busy = ""
 			c.fail("change plan", msg.err)
 			c.keys.Confirm.SetEnabled(true)
 			return c, nil
@@ -96,23 +141,45 @@ func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		}
 		switch {
 		case key.Matches(msg, c.keys.Back):
-			return c, back
+			// Back to the plan list, on this plan, as the help line says.
+			p := newPlanPicker(c.e, c.account, pickChange)
+			for i, pl := range p.plans {
+				if pl.ID == c.plan.ID {
+					p.cursor = i
+				}
+			}
+			return p, nil
 		case key.Matches(msg, c.keys.Retry):
 			c.busy, c.err = "Asking Stripe for the price…", ""
 			c.keys.Retry.SetEnabled(false)
 			return c, c.Init()
-		case key.Matches(msg, c.keys.Confirm):
+		case key.Matches(msg, c.keys.Confirm) && c.preview != nil:
 			c.busy, c.err = "Changing to "+c.plan.Name+"…", ""
-			e, id, plan := c.e, c.account.ID, c.plan.ID
+			e, id, plan, shown := c.e, c.account.ID, c.plan.ID, *c.preview
 			return c, func() tea.Msg {
 				ctx, cancel := e.actionCtx()
 				defer cancel()
+				// The price at this moment, not when the screen opened:
+				// time or the account may have moved it.
+				pv, err := e.billing.PreviewChange(ctx, id, plan)
+				if err != nil {
+					return planChangedMsg{err: err}
+				}
+				if !sameCharge(pv, shown) {
+					return previewMsg{preview: pv, changed: true}
+				}
 				a, err := e.billing.ChangePlan(ctx, id, plan)
 				return planChangedMsg{account: a, err: err}
 			}
 		}
 	}
 	return c, nil
+}
+
+// nextTick schedules the next refresh of this screen's preview.
+func (c *changePlanScreen) nextTick() tea.Cmd {
+	c.tick = c.e.nextTick()
+	return c.e.after(previewRefresh, previewTickMsg{chain: c.tick})
 }
 
 func (c *changePlanScreen) fail(op string, err error) {
@@ -176,6 +243,10 @@ func (c *changePlanScreen) View() string {
 		}
 		if c.busy == "" {
 			b.WriteString("\n")
+			if c.changed {
+				b.WriteString(s.Warn.Render(wrap("The price changed since it was first shown; the amounts above are the ones now.", w)))
+				b.WriteString("\n")
+			}
 			b.WriteString(s.Focused.Render("Press enter to confirm, esc to go back."))
 			b.WriteString("\n")
 		}

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +22,7 @@ const noticeFresh = 24 * time.Hour
 // dashboardKeys are the dashboard's actions; each is enabled only in the
 // states where it applies, so the help line shows only what works.
 type dashboardKeys struct {
-	AddCard, ChangePlan, Cancel, Undo, Manage, Invoices key.Binding
+	AddCard, ChangePlan, Cancel, Undo, Manage, Invoices, Keys, Email, Dismiss key.Binding
 }
 
 // dashboard shows the account: plan, state in words, the trial countdown,
@@ -54,6 +56,9 @@ func newDashboard(e *env, a store.Account, notices []store.Notice) *dashboard {
 		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo cancel")),
 		Manage:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
 		Invoices:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invoices")),
+		Keys:       key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keys")),
+		Email:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "email")),
+		Dismiss:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dismiss")),
 	}
 	d.setAccount(a)
 	return d
@@ -99,12 +104,48 @@ func (d *dashboard) setAccount(a store.Account) {
 	k.Undo.SetEnabled(a.State == store.StateCanceling)
 	k.Manage.SetEnabled(a.CustomerID != "")
 	k.Invoices.SetEnabled(a.CustomerID != "")
+	k.Dismiss.SetEnabled(len(d.dismissable()) > 0)
+}
+
+// dismissable lists the notices behind the banners shown now.
+func (d *dashboard) dismissable() []string {
+	var ids []string
+	for _, b := range bannerNotices(d.account, d.notices, d.now, d.e.billing.Catalog()) {
+		ids = append(ids, b.ids...)
+	}
+	return ids
+}
+
+// dismissedMsg reports banners dismissed (or the store's refusal).
+type dismissedMsg struct{ err error }
+
+// dismiss hides the banners shown now, in this session at once and, through
+// the store, in every session of the account.
+func (d *dashboard) dismiss() tea.Cmd {
+	ids := d.dismissable()
+	at := d.e.now()
+	for i := range d.notices {
+		if slices.Contains(ids, d.notices[i].ID) {
+			d.notices[i].DismissedAt = at
+		}
+	}
+	d.keys.Dismiss.SetEnabled(false)
+	db, acct := d.e.Store, d.account.ID
+	return func() tea.Msg {
+		for _, id := range ids {
+			if err := db.DismissNotice(acct, id, at); err != nil {
+				return dismissedMsg{err: err}
+			}
+		}
+		return dismissedMsg{}
+	}
 }
 
 func (d *dashboard) Bindings() []key.Binding {
 	k := d.keys
 	var out []key.Binding
-	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage} {
+	// Dismiss is offered on the banners themselves.
+	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage, k.Keys, k.Email} {
 		if b.Enabled() {
 			out = append(out, b)
 		}
@@ -150,7 +191,14 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 			return d, nil
 		}
 		d.now = d.e.now()
+		d.keys.Dismiss.SetEnabled(len(d.dismissable()) > 0) // a banner may have aged out
 		return d, d.scheduleTick()
+	case dismissedMsg:
+		if msg.err != nil {
+			d.e.Logger.Error("dismiss banners", "account", d.account.ID, "err", msg.err)
+			d.err = "The banner could not be dismissed for good just now; it may show again."
+		}
+		return d, nil
 	case actionDoneMsg:
 		d.busy = ""
 		if msg.err != nil {
@@ -186,9 +234,15 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, k.Manage):
 			s := newPortalScreen(d.e, d.account)
 			return s, s.Init()
+		case key.Matches(msg, k.Dismiss):
+			return d, d.dismiss()
 		case key.Matches(msg, k.Invoices):
 			s := newInvoicesScreen(d.e, d.account)
 			return s, s.Init()
+		case key.Matches(msg, k.Keys):
+			return newKeysScreen(d.e, d.account), nil
+		case key.Matches(msg, k.Email):
+			return newEmailScreen(d.e, d.account), nil
 		}
 	}
 	return d, nil
@@ -202,8 +256,16 @@ func (d *dashboard) View() string {
 	b.WriteString(s.Title.Render("Your account"))
 	b.WriteString("\n\n")
 	if banners := bannerNotices(a, d.notices, d.now, d.e.billing.Catalog()); len(banners) > 0 {
-		for _, n := range banners {
-			b.WriteString(s.Banner.Render(wrapHanging("! "+n, w, 2)))
+		for i, n := range banners {
+			text := n.text
+			if i == 0 && d.keys.Dismiss.Enabled() {
+				text += " (d: dismiss)"
+			}
+			if n.good {
+				b.WriteString(s.OK.Render(wrapHanging("✓ "+text, w, 2)))
+			} else {
+				b.WriteString(s.Banner.Render(wrapHanging("! "+text, w, 2)))
+			}
 			b.WriteString("\n")
 		}
 		b.WriteString("\n")
@@ -311,17 +373,34 @@ func planLine(cat billing.Catalog, id string) string {
 	return p.Name + " · " + billing.FormatAmount(p.Amount, p.Currency) + "/month"
 }
 
-// bannerNotices returns the messages of the notices that still matter in
-// the account's state, newest first, at most two, and only the newest of each
-// kind (a second plan change makes the first one history). A notice of a past
-// state (trial ending once a card is on file) no longer shows.
-func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog) []string {
-	var out []string
-	seen := map[string]bool{}
+// banner is one line of news above the account's rows.
+type banner struct {
+	text string
+	good bool // news to welcome (a card added, a plan changed), not a warning
+	// ids are the notices the banner stands for; dismissing hides them all.
+	// None for a banner about the account's state (payment pending).
+	ids []string
+}
+
+// bannerNotices returns the banners that state what is true now, newest
+// first, at most two, one per kind (a second plan change makes the first
+// one history). A notice of a past state (trial ending once a card is on
+// file) no longer shows, nor one the customer dismissed; a card-added
+// banner names the card on file now (replaced again in the same period, the
+// notice named the one before), and a plan change shows only while that
+// plan is kept (not through a cancellation).
+func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog) []banner {
+	var out []banner
+	shown := map[string]int{} // kind → index in out
 	for _, n := range notices {
-		if seen[n.Kind] {
+		if !n.DismissedAt.IsZero() {
 			continue
 		}
+		if i, ok := shown[n.Kind]; ok {
+			out[i].ids = append(out[i].ids, n.ID) // an older one of the same kind goes with it
+			continue
+		}
+		b := banner{text: n.Message, ids: []string{n.ID}}
 		var show bool
 		switch n.Kind {
 		case "trial_will_end":
@@ -330,38 +409,55 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat b
 			show = a.State == store.StatePastDue || a.State == store.StateLockedUnpaid
 		case "trial_ended":
 			show = a.State == store.StateLockedTrialEnded
+		case "card_added":
+			show = a.HasCard && now.Sub(n.CreatedAt) < noticeFresh
+			b.text, b.good = "Card added: "+billing.CardName(a.CardBrand, a.CardLast4)+".", true
+		case "plan_changed":
+			// Its key ends in ">plan": the plan it changed to.
+			show = now.Sub(n.CreatedAt) < noticeFresh && strings.HasSuffix(n.Key, ">"+a.Plan) &&
+				a.State != store.StateCanceling
+			b.good = true
 		default:
 			show = now.Sub(n.CreatedAt) < noticeFresh
 		}
-		if show && n.Message != "" {
-			out = append(out, n.Message)
-			seen[n.Kind] = true
-		}
-		if len(out) == 2 {
-			break
+		if show && b.text != "" && len(out) < 2 {
+			shown[n.Kind] = len(out)
+			out = append(out, b)
 		}
 	}
 	if a.ActionURL != "" {
 		// 3-D Secure: the payment waits for the customer, not the card.
-		out = append([]string{"Your bank asks you to confirm a payment. Open " + a.ActionURL +
-			" to confirm it, or add another card with c."}, out...)
+		out = append([]banner{{text: "Your bank asks you to confirm a payment. Open " + a.ActionURL +
+			" to confirm it, or add another card with c."}}, out...)
 	}
 	if a.SecondSubscriptionID != "" {
 		// The account's own subscription is the one that counts; say so
 		// before anything else, so the customer is never left guessing.
-		out = append([]string{secondSubscriptionText(a, cat)}, out...)
+		out = append([]banner{{text: secondSubscriptionText(a, cat)}}, out...)
 		if len(out) > 2 {
 			out = out[:2]
 		}
 	}
 	if a.PaymentPending && len(out) < 2 {
-		out = append(out, "A payment is pending; your previous plan stays until it clears.")
+		out = append(out, banner{text: "A payment is pending; your previous plan stays until it clears."})
 	}
 	return out
 }
 
-// wrap word-wraps s to width w, breaking words longer than a line.
-func wrap(s string, w int) string { return ansi.Wrap(s, w, "") }
+// wrap word-wraps s to width w, breaking words longer than a line. A date
+// ("Thu 31 Dec 20:14 UTC") is kept on one line: split, it read as two
+// facts.
+func wrap(s string, w int) string {
+	const nbsp = "\u00a0"
+	glued := dateRE.ReplaceAllStringFunc(s, func(d string) string { return strings.ReplaceAll(d, " ", nbsp) })
+	if glued == s {
+		return ansi.Wrap(s, w, "")
+	}
+	return strings.ReplaceAll(ansi.Wrap(glued, w, ""), nbsp, " ")
+}
+
+// dateRE matches the dates formatDate and formatDay write.
+var dateRE = regexp.MustCompile(`\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)( \d{2}:\d{2} UTC)?`)
 
 // wrapHanging wraps a value that starts indent columns in, indenting its
 // continuation lines to line up under the first.

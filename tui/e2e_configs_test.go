@@ -308,7 +308,9 @@ func TestJourneyTrialEndBehaviorCancel(t *testing.T) {
 	s.Type("enter")
 	s.WaitFor(t, "Start S with a card")
 	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
+	// The plan bought by Checkout is said to be on, with what was paid.
+	s.WaitFor(t, "S is active. You paid $9.00 for the first month.")
+	s.WaitFor(t, "Card: Visa •••• 4242.")
 	s.Type("enter")
 	s.WaitFor(t, "State         active\n")
 	s.WaitFor(t, "Plan          S · $9.00/month")

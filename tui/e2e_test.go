@@ -237,17 +237,20 @@ func TestStatusCommand(t *testing.T) {
 	}
 }
 
-// Without a terminal, or with a command it does not know, the portal
-// names the command it has, so `ssh host help` is not a dead end.
+// Without a terminal the portal names its commands, and `help` lists
+// them, so neither is a dead end; an unknown command points to help.
 func TestPlainAnswersNameStatus(t *testing.T) {
 	t.Parallel()
 	p := portaltest.Start(t)
 	key := portaltest.NewKey(t)
-	for _, cmd := range []string{"", "help"} {
-		out, code := p.Exec(t, key, cmd)
-		if code == 0 || !strings.Contains(out, "status [--json]") {
-			t.Errorf("%q: exit %d, %q; want a failure naming status [--json]", cmd, code, out)
-		}
+	if out, code := p.Exec(t, key, ""); code == 0 || !strings.Contains(out, "status [--json]") || !strings.Contains(out, "help") {
+		t.Errorf("no command: exit %d, %q; want a failure naming help and status [--json]", code, out)
+	}
+	if out, code := p.Exec(t, key, "help"); code != 0 || !strings.Contains(out, "status [--json]") {
+		t.Errorf("help: exit %d, %q; want the list naming status [--json]", code, out)
+	}
+	if out, code := p.Exec(t, key, "frobnicate"); code != 2 || !strings.Contains(out, "`help` lists the commands") {
+		t.Errorf("unknown command: exit %d, %q", code, out)
 	}
 }
 

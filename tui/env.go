@@ -6,6 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/tui/common"
 )
 
@@ -14,6 +15,12 @@ import (
 type env struct {
 	*common.Common
 	billing Billing
+	// keys runs key changes (link codes, removal); sshCommand is how a
+	// customer reaches the portal ("ssh -p 2222 host"); remote is the
+	// client's address (link attempts are limited per address).
+	keys       *accounts.Service
+	sshCommand string
+	remote     string
 	// renderer is the session's lipgloss renderer: its colour profile and
 	// background decide how a QR code and the progress bar are drawn.
 	renderer *lipgloss.Renderer

@@ -68,9 +68,23 @@ var goldenCases = []struct {
 	{"dashboard-active", func(h *harness) { h.load(activeAccount()) }},
 	{"dashboard-plan-changed-twice", func(h *harness) {
 		h.load(activeAccount(),
-			store.Notice{Kind: "plan_changed", CreatedAt: fixedNow.Add(-time.Minute), Message: "Your plan changed from S to M."},
-			store.Notice{Kind: "plan_changed", CreatedAt: fixedNow.Add(-time.Hour), Message: "Your plan changed from Free to S."},
+			store.Notice{Kind: "plan_changed", Key: "sub_1:1766000000:s>m", CreatedAt: fixedNow.Add(-time.Minute),
+				Message: "Your plan changed from S to M."},
+			store.Notice{Kind: "plan_changed", Key: "sub_1:1766000000:free>s", CreatedAt: fixedNow.Add(-time.Hour),
+				Message: "Your plan changed from Free to S."},
 			store.Notice{Kind: "card_added", CreatedAt: fixedNow.Add(-time.Hour), Message: "Card added: Visa •••• 4242."})
+	}},
+	{"dashboard-card-replaced-again", func(h *harness) {
+		// The card_added notice of this period named the card before: the
+		// banner names the card on file.
+		h.load(activeAccount(), store.Notice{Kind: "card_added", Key: "mastercard:4444", CreatedAt: fixedNow.Add(-time.Minute),
+			Message: "Card added: Mastercard •••• 4444."})
+	}},
+	{"dashboard-plan-changed-then-canceling", func(h *harness) {
+		a := activeAccount()
+		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
+		h.load(a, store.Notice{Kind: "plan_changed", Key: "sub_1:1766000000:s>m", CreatedAt: fixedNow.Add(-time.Minute),
+			Message: "Your plan changed from S to M."})
 	}},
 	{"dashboard-free-trial-used", func(h *harness) {
 		a := freeAccount()
@@ -89,6 +103,11 @@ var goldenCases = []struct {
 			Err: errors.New("503")}
 		h.load(a).keys("u")
 	}},
+	{"keys", func(h *harness) { h.load(twoKeys(freeAccount())).keys("k") }},
+	{"keys-remove-this-key", func(h *harness) { h.load(twoKeys(freeAccount())).keys("k", "d") }},
+	{"keys-only-one", func(h *harness) { h.load(freeAccount()).keys("k", "d") }},
+	{"email", func(h *harness) { h.load(freeAccount()).keys("e", "x@y") }},
+	{"register-code", func(h *harness) { h.send(accountLoadedMsg{NotFound: true}); h.keys("tab") }},
 	{"dashboard-past-due", func(h *harness) {
 		a := activeAccount()
 		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
@@ -181,6 +200,22 @@ var goldenCases = []struct {
 		h.fb.err = nil
 		h.fb.link = billing.Link{URL: sandboxURL}
 		h.keys("n")
+	}},
+	{"addcard-plan-done", func(h *harness) {
+		// Checkout bought M with the trial used: the screen says the plan is
+		// on and what was paid, not only "Card saved".
+		a := newAccount()
+		a.TrialUsed = true
+		h.fb.err = billing.ErrCardRequired
+		h.load(a).keys("3", "enter")
+		h.fb.err = nil
+		h.fb.link = billing.Link{URL: sandboxURL}
+		h.fb.invoices = []billing.Invoice{{ID: "in_9", Number: "A1B2C3-0009", Date: fixedNow, Plan: "M", Amount: 2900,
+			Currency: "usd", Status: "paid"}}
+		h.keys("n")
+		paid := activeAccount()
+		paid.TrialUsed, paid.SubscriptionID = true, "sub_bought"
+		h.load(paid)
 	}},
 	{"changeplan-upgrade", func(h *harness) {
 		h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: 3333, Currency: "usd", NextAmount: 7900,
@@ -282,4 +317,15 @@ func testInvoices() []billing.Invoice {
 		{ID: "in_1", Number: "A1B2C3-0001", Date: fixedNow.Add(-40 * 24 * time.Hour), Plan: "S", Amount: 0, Currency: "usd",
 			Status: "paid", URL: "http://127.0.0.1:8080/sandbox/invoice/in_1"},
 	}
+}
+
+// twoKeys gives a the test key (added an hour ago, in use) and a labelled
+// second key used yesterday.
+func twoKeys(a store.Account) store.Account {
+	a.Keys = []store.Key{
+		{Fingerprint: testFingerprint, PublicKey: "ssh-ed25519 AAAAtest", AddedAt: fixedNow.Add(-time.Hour)},
+		{Fingerprint: "SHA256:s3c0ndK3yF1ng3rpr1ntBBBBBBBBBBBBBBBBBBBBBBBB", PublicKey: "ecdsa-sha2-nistp256 AAAAsecond",
+			Label: "dev@laptop", AddedAt: fixedNow.Add(-48 * time.Hour), LastUsedAt: fixedNow.Add(-24 * time.Hour)},
+	}
+	return a
 }

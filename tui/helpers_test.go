@@ -95,6 +95,11 @@ func (f *fakeBilling) CheckoutLink(_ context.Context, _, plan string) (billing.L
 func (f *fakeBilling) PortalLink(context.Context, string) (billing.Link, error) {
 	return f.link, f.record("PortalLink")
 }
+func (f *fakeBilling) ChangeEmail(_ context.Context, _, email, _ string) (store.Account, error) {
+	a := f.account
+	a.Email = email
+	return a, f.record("ChangeEmail " + email)
+}
 func (f *fakeBilling) Invoices(context.Context, string) ([]billing.Invoice, error) {
 	return f.invoices, f.record("Invoices")
 }

@@ -64,6 +64,9 @@ func (s *invoicesScreen) TakesText() bool { return false }
 
 func (s *invoicesScreen) FullScreen() bool { return s.view.showQR }
 
+// LeaveFullScreen goes back from the QR code to the screen.
+func (s *invoicesScreen) LeaveFullScreen() { s.view.showQR = false }
+
 func (s *invoicesScreen) Bindings() []key.Binding {
 	if len(s.invoices) < 2 {
 		return []key.Binding{s.keys.Open, s.keys.QR, s.keys.Back}

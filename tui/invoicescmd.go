@@ -2,7 +2,6 @@ package tui
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,43 +9,24 @@ import (
 
 	"github.com/charmbracelet/ssh"
 	"github.com/portal/portal/billing"
-	"github.com/portal/portal/store"
 )
 
 // runInvoices answers `invoices [--json]`: the account's invoices, newest
-// first, with each one's Stripe page. Exit status as runStatus.
-func (u *UI) runInvoices(s ssh.Session, args []string) int {
-	out, errOut := u.plainWriters(s)
-	asJSON := false
-	for _, a := range args {
-		switch a {
-		case "--json", "-json":
-			asJSON = true
-		default:
-			fmt.Fprintf(errOut, "invoices: unknown argument %q; usage: invoices [--json]\n", a)
-			return 2
-		}
+// first, with each one's Stripe page.
+func runInvoices(c *Cmd) int {
+	if len(c.Args) > 0 {
+		d, _ := c.UI.command("invoices")
+		return c.usage(d, "no arguments expected")
 	}
-	id, ok := IdentityFrom(s.Context())
+	u, s, out, asJSON := c.UI, c.Session, c.Out, c.JSON
+	a, code, ok := c.account()
 	if !ok {
-		fmt.Fprintln(errOut, "invoices: this portal accepts public-key authentication only")
-		return 1
-	}
-	a, err := u.cfg.Store.AccountByKey(id.Fingerprint)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		fmt.Fprintln(errOut, "This key is not registered: connect with `ssh -t` and no command to register it.")
-		return 1
-	case err != nil:
-		u.cfg.Logger.Error("invoices: load account", "key", id.Fingerprint, "err", err)
-		fmt.Fprintln(errOut, "We could not read your account right now; please try again.")
-		return 1
+		return code
 	}
 	invs, err := u.cfg.Billing.Invoices(s.Context(), a.ID)
 	if err != nil {
 		u.cfg.Logger.Warn("invoices", "account", a.ID, "err", err)
-		fmt.Fprintln(errOut, billing.Message(err))
-		return 1
+		return c.fail(1, billing.Message(err))
 	}
 	if asJSON {
 		if invs == nil {

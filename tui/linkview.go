@@ -126,8 +126,11 @@ func (l linkView) fullView() string {
 			l.qr.width, l.qr.height()+2), w)
 	}
 	foot := "Scan with your phone's camera · v or esc to go back"
-	if ansi.StringWidth(foot) > w {
+	if ansi.StringWidth(foot)+framePadX > w {
 		foot = "v or esc: back"
+	}
+	if ansi.StringWidth(foot)+framePadX <= w {
+		foot = strings.Repeat(" ", framePadX) + foot // indented like every other screen's text
 	}
 	return strings.Join(l.qrLines(), "\n") + "\n\n" + s.Subtle.Render(foot)
 }

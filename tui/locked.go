@@ -192,6 +192,13 @@ func (l *lockedScreen) View() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account is locked"))
 	b.WriteString("\n\n")
+	if l.confirming {
+		// The question alone, so it shows on the smallest window.
+		plan := planName(l.e.billing.Catalog(), l.account.Plan)
+		b.WriteString(wrap("Switching to Free ends "+plan+" now; you can choose a paid plan again later.", w))
+		b.WriteString("\n\n" + s.Focused.Render("Switch to Free now? (y/n)"))
+		return b.String()
+	}
 	b.WriteString(wrap(l.reason(), w))
 	b.WriteString("\n\n")
 	for i, c := range l.choices {
@@ -203,10 +210,6 @@ func (l *lockedScreen) View() string {
 		b.WriteString("\n")
 	}
 	switch {
-	case l.confirming:
-		plan := planName(l.e.billing.Catalog(), l.account.Plan)
-		b.WriteString("\n" + wrap("Switching to Free ends "+plan+" now; you can choose a paid plan again later.", w))
-		b.WriteString("\n" + s.Focused.Render("Switch to Free now? (y/n)"))
 	case l.busy:
 		b.WriteString("\n" + s.Subtle.Render("Switching to Free…"))
 	case l.err != "":

@@ -53,6 +53,7 @@ type accountScreen interface {
 // the frame's padding and help line (a QR code at 80×24).
 type fullScreen interface {
 	FullScreen() bool
+	LeaveFullScreen()
 }
 
 // backMsg asks the root to leave a sub-screen for the account's main screen.
@@ -72,6 +73,9 @@ type Model struct {
 	// account and notices are the last read of the session's account.
 	account store.Account
 	notices []store.Notice
+	// early holds keys typed before the first screen (the account is still
+	// being read): they are handed to it once it shows, not dropped.
+	early []tea.KeyMsg
 }
 
 func newModel(e *env) *Model {
@@ -141,6 +145,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			case key.Matches(msg, m.e.Keys.Quit):
 				return m, tea.Quit
 			case key.Matches(msg, m.e.Keys.Help):
+				// The QR code alone has no room for help: ? leaves it for
+				// the screen, where the help shows.
+				if f, ok := m.screen.(fullScreen); ok && f.FullScreen() {
+					f.LeaveFullScreen()
+				}
 				m.showHelp = !m.showHelp
 				return m, nil
 			}
@@ -148,8 +157,23 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.storeErr != nil && msg.String() == "r" {
 			return m, loadAccount(m.e)
 		}
+		if m.screen == nil && m.storeErr == nil {
+			m.early = append(m.early, msg)
+			return m, nil
+		}
 	case accountLoadedMsg:
-		return m, m.accountLoaded(msg)
+		cmd := m.accountLoaded(msg)
+		if m.screen == nil || len(m.early) == 0 {
+			return m, cmd
+		}
+		cmds := []tea.Cmd{cmd}
+		early := m.early
+		m.early = nil
+		for _, k := range early {
+			_, c := m.Update(k)
+			cmds = append(cmds, c)
+		}
+		return m, tea.Batch(cmds...)
 	case backMsg:
 		var cmd tea.Cmd
 		m.screen, cmd = m.route()

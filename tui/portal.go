@@ -47,6 +47,9 @@ func (p *portalScreen) Bindings() []key.Binding {
 
 func (p *portalScreen) FullScreen() bool { return p.view.showQR }
 
+// LeaveFullScreen goes back from the QR code to the screen.
+func (p *portalScreen) LeaveFullScreen() { p.view.showQR = false }
+
 // SetAccount keeps the link on screen while the account changes under it.
 func (p *portalScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
 	p.account = a

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
@@ -18,6 +19,10 @@ type registerScreen struct {
 	input   common.TextInput
 	err     string
 	pending bool
+	// codeMode: the customer has a link code from a session of their
+	// account (tab switches); code is its field.
+	codeMode bool
+	code     common.TextInput
 }
 
 type registeredMsg struct{ Account store.Account }
@@ -32,7 +37,13 @@ func newRegisterScreen(c *env) *registerScreen {
 	in.CharLimit = maxEmailLen + 10
 	in.Width = inputWidth(c.Width)
 	in.PromptStyle = c.Styles.Focused
-	return &registerScreen{c: c, input: in}
+	code := common.NewTextInput()
+	code.Prompt = "> "
+	code.Placeholder = "7KQ2-M9XD"
+	code.CharLimit = 20
+	code.Width = 20
+	code.PromptStyle = c.Styles.Focused
+	return &registerScreen{c: c, input: in, code: code}
 }
 
 // inputWidth is the email field's width in a window w cells wide (40
@@ -48,14 +59,34 @@ func inputWidth(w int) int {
 func (r *registerScreen) TakesText() bool { return true }
 
 func (r *registerScreen) Bindings() []key.Binding {
-	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "register"))}
+	if r.codeMode {
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "link")),
+			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "register instead"))}
+	}
+	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "register")),
+		key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "have a code?"))}
 }
+
+// linkFailedMsg reports a refused link code.
+type linkFailedMsg struct{ Err error }
 
 func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		r.input.Width = inputWidth(msg.Width)
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyTab && !r.pending {
+			r.codeMode, r.err = !r.codeMode, ""
+			if r.codeMode {
+				r.input.Blur()
+				return r, r.code.Focus()
+			}
+			r.code.Blur()
+			return r, r.input.Focus()
+		}
+		if r.codeMode {
+			return r.updateCode(msg)
+		}
 		if msg.Type == tea.KeyEnter {
 			if r.pending {
 				return r, nil
@@ -68,13 +99,19 @@ func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			r.err, r.pending = "", true
 			return r, r.register(email)
 		}
+	case linkFailedMsg:
+		r.pending = false
+		r.err = accounts.Message(msg.Err)
+		if errors.Is(msg.Err, store.ErrKeyTaken) {
+			return r, loadAccount(r.c)
+		}
+		return r, nil
 	case registerFailedMsg:
 		r.pending = false
 		switch {
 		case errors.Is(msg.Err, store.ErrEmailTaken):
-			// Keys cannot be linked from here yet: say the two ways on.
-			r.err = "That address already has an account, registered with another key. Connect with that key " +
-				"to use it, or register this key with another address."
+			r.err = "That address already has an account, registered with another key. Connect with that key to use it, " +
+				"or add this one: make a code in a session of that account (keys, then l) and press tab here to type it."
 		case errors.Is(msg.Err, store.ErrKeyTaken):
 			// Another session registered this key meanwhile: show its account.
 			return r, loadAccount(r.c)
@@ -91,6 +128,35 @@ func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	r.input, cmd = r.input.Update(msg)
 	if r.input.Value() != before {
 		// The message was about what was there; it goes with it.
+		r.err = ""
+	}
+	return r, cmd
+}
+
+// updateCode is the code field's Update: enter links this key with the code.
+func (r *registerScreen) updateCode(msg tea.KeyMsg) (screen, tea.Cmd) {
+	if msg.Type == tea.KeyEnter {
+		if r.pending {
+			return r, nil
+		}
+		if strings.TrimSpace(r.code.Value()) == "" {
+			r.err = "Type the code shown in a session of your account (keys, then l)."
+			return r, nil
+		}
+		r.err, r.pending = "", true
+		c, code := r.c, r.code.Value()
+		return r, func() tea.Msg {
+			a, err := c.keys.Link(c.Ctx, code, store.Key{Fingerprint: c.Identity.Fingerprint, PublicKey: c.Identity.PublicKey}, c.remote)
+			if err != nil {
+				return linkFailedMsg{Err: err}
+			}
+			return registeredMsg{Account: a}
+		}
+	}
+	var cmd tea.Cmd
+	before := r.code.Value()
+	r.code, cmd = r.code.Update(msg)
+	if r.code.Value() != before {
 		r.err = ""
 	}
 	return r, cmd
@@ -122,12 +188,18 @@ func (r *registerScreen) View() string {
 	if !compact {
 		lines = append(lines, "")
 	}
-	lines = append(lines, wrap("This key is new here. Register it with your email address.", w))
+	intro, label, field := "This key is new here. Register it with your email address.", "Email", r.input.View()
+	if r.codeMode {
+		intro, label, field = "Add this key to an account with a link code (made there: k, then l).", "Code", r.code.View()
+	}
+	lines = append(lines, wrap(intro, w))
 	if !compact {
 		lines = append(lines, s.Subtle.Render(ansi.Truncate("Key "+r.c.Identity.Fingerprint, w, "…")), "")
 	}
-	lines = append(lines, s.Focused.Render("Email"), r.input.View())
+	lines = append(lines, s.Focused.Render(label), field)
 	switch {
+	case r.pending && r.codeMode:
+		lines = append(lines, s.Subtle.Render("Linking…"))
 	case r.pending:
 		lines = append(lines, s.Subtle.Render("Registering…"))
 	case r.err != "":

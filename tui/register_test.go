@@ -33,7 +33,7 @@ func TestRegisterErrorClearsWhileTyping(t *testing.T) {
 	h.send(accountLoadedMsg{NotFound: true})
 	h.keys("taken@example.com")
 	h.send(registerFailedMsg{Err: store.ErrEmailTaken})
-	if v := h.view(); !strings.Contains(v, "Connect with that key") {
+	if v := h.view(); !strings.Contains(v, "Connect with that key") || !strings.Contains(v, "press tab") {
 		t.Fatalf("duplicate address gives no way forward:\n%s", v)
 	}
 	h.send(tea.KeyMsg{Type: tea.KeyBackspace})

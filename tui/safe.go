@@ -65,6 +65,12 @@ func (s safeModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd := s.step(msg)
 		return s, cmd
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyCtrlJ {
+			// A newline is enter: what is typed while ssh is still
+			// connecting reaches us through the client's terminal in cooked
+			// mode, where enter became "\n" (Bubble Tea's ctrl+j).
+			msg = tea.KeyMsg{Type: tea.KeyEnter, Alt: msg.Alt}
+		}
 		if s.keys.waiting || len(s.keys.pending) > 0 || splittable(msg) {
 			s.keys.pending = append(s.keys.pending, splitKeys(msg)...)
 			if s.keys.waiting {
@@ -73,6 +79,8 @@ func (s safeModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmd := s.drain(nil)
 			return s, cmd
 		}
+		cmd := s.update(msg)
+		return s, cmd
 	}
 	cmd := s.update(msg)
 	return s, cmd

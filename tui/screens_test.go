@@ -247,7 +247,8 @@ func TestChangePlanConfirmReturns(t *testing.T) {
 		t.Fatalf("no preview:\n%s", h.view())
 	}
 	h.keys("enter")
-	if got := h.fb.calls; len(got) != 2 || got[1] != "ChangePlan xl" {
+	// The price is checked again at the moment of confirming, then charged.
+	if got := h.fb.calls; len(got) != 3 || got[1] != "PreviewChange xl" || got[2] != "ChangePlan xl" {
 		t.Fatalf("billing calls %q", got)
 	}
 	if v := h.view(); !strings.Contains(v, "Your account") {
@@ -300,5 +301,111 @@ func TestDurationWords(t *testing.T) {
 		if got := durationWords(tt.d); got != tt.want {
 			t.Errorf("durationWords(%v) = %q, want %q", tt.d, got, tt.want)
 		}
+	}
+}
+
+// A preview left open follows the account and the clock, and the amount is
+// checked at the moment of charging: a different amount is shown and asked
+// about again, never charged unseen. (A preview showed $33.86 and charged
+// $9.66 after a clock move.)
+func TestChangePlanPreviewRefreshesAndConfirmsAmount(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: 3386, Currency: "usd", NextAmount: 7900}
+	h.fb.account = activeAccount()
+	h.load(activeAccount()).keys("p", "4", "enter")
+	if !strings.Contains(h.view(), "Due now: $33.86") {
+		t.Fatalf("no preview:\n%s", h.view())
+	}
+	// The clock moves (the registry wakes the session; the account is read
+	// again): the preview is fetched again and shows the new amount.
+	h.fb.preview.AmountDue = 2410
+	h.load(activeAccount())
+	if v := h.view(); !strings.Contains(v, "Due now: $24.10") || !strings.Contains(v, "price changed") {
+		t.Fatalf("preview not refreshed after the account was read again:\n%s", v)
+	}
+	// Time passes with the screen open: the minute refresh.
+	h.fb.preview.AmountDue = 1900
+	h.fire()
+	if v := h.view(); !strings.Contains(v, "Due now: $19.00") {
+		t.Fatalf("preview not refreshed after a minute:\n%s", v)
+	}
+	// Between the last refresh and enter the amount moves again: no charge.
+	h.fb.preview.AmountDue = 966
+	h.fb.calls = nil
+	h.keys("enter")
+	if got := h.fb.calls; len(got) != 1 || got[0] != "PreviewChange xl" {
+		t.Fatalf("charged an amount not shown: calls %q", got)
+	}
+	if v := h.view(); !strings.Contains(v, "Due now: $9.66") || !strings.Contains(v, "Press enter to confirm") {
+		t.Fatalf("the new amount is not asked about:\n%s", v)
+	}
+	h.keys("enter")
+	if got := h.fb.calls; len(got) != 3 || got[2] != "ChangePlan xl" {
+		t.Fatalf("billing calls %q after confirming the new amount", got)
+	}
+}
+
+// esc on the change-plan preview goes back to the plan list, on the plan
+// that was previewed, as its help line says.
+func TestChangePlanEscGoesBackToPlanList(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: 3386, Currency: "usd", NextAmount: 7900}
+	h.load(activeAccount()).keys("p", "4", "enter", "esc")
+	p, ok := h.m.screen.(*planPicker)
+	if !ok {
+		t.Fatalf("esc went to %T, want the plan list", h.m.screen)
+	}
+	if p.plans[p.cursor].ID != "xl" {
+		t.Errorf("cursor on %q, want xl", p.plans[p.cursor].ID)
+	}
+}
+
+// An expired link's QR code is not drawn: scanning it would only lead to an
+// error page. (With room for it, the code stayed beside "This link has
+// expired.")
+func TestExpiredLinkShowsNoQRCode(t *testing.T) {
+	h := newHarness(t, 140, 60)
+	h.fb.link = billing.Link{URL: sandboxURL, ExpiresAt: fixedNow.Add(time.Minute)}
+	h.load(trialAccount()).keys("c")
+	if v := h.view(); !strings.ContainsAny(v, "▀▄█") {
+		t.Fatalf("no QR code while the link works:\n%s", v)
+	}
+	h.fb.set(fixedNow.Add(2 * time.Minute))
+	h.fire()
+	v := h.view()
+	if !strings.Contains(v, "This link has expired.") {
+		t.Fatalf("not expired:\n%s", v)
+	}
+	if strings.ContainsAny(v, "▀▄") {
+		t.Errorf("the expired link's QR code is still drawn:\n%s", v)
+	}
+}
+
+// A date is never split across lines ("Thu 31 Dec" / "20:14 UTC").
+func TestWrapKeepsDatesTogether(t *testing.T) {
+	got := wrap("Your trial ends on Thu 31 Dec 20:14 UTC; nothing is charged before.", 30)
+	if !strings.Contains(got, "Thu 31 Dec 20:14 UTC") {
+		t.Errorf("date split:\n%s", got)
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if len([]rune(l)) > 30 {
+			t.Errorf("line %q is wider than 30", l)
+		}
+	}
+}
+
+// ? on the QR code alone goes back to the screen with the help open
+// (it did nothing there).
+func TestQRViewAnswersHelp(t *testing.T) {
+	h := newHarness(t, 80, 24)
+	h.fb.link = billing.Link{URL: sandboxURL, ExpiresAt: fixedNow.Add(24 * time.Hour)}
+	h.load(trialAccount()).keys("c", "v")
+	if !strings.Contains(h.view(), "Scan with your phone") {
+		t.Fatalf("not on the QR code:\n%s", h.view())
+	}
+	h.keys("?")
+	v := h.view()
+	if strings.Contains(v, "Scan with your phone") || !strings.Contains(v, "? help") || !strings.Contains(v, "Add a card") {
+		t.Errorf("? on the QR code:\n%s", v)
 	}
 }

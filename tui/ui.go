@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/charmbracelet/wish/activeterm"
 	"github.com/charmbracelet/wish/ratelimiter"
 	"github.com/muesli/termenv"
+	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 	"golang.org/x/time/rate"
@@ -48,6 +50,16 @@ type Config struct {
 	// Ops builds the ops view for an admin session. Only sessions whose
 	// authenticated key Admins accepts ever reach it.
 	Ops func(c *common.Common) tea.Model
+	// Keys runs every change to an account's keys (link codes, add,
+	// remove); nil: one over Store with default limits.
+	Keys *accounts.Service
+	// Commands are script commands beyond the customer's (see Command),
+	// listed by help after them.
+	Commands []Command
+	// SSHCommand is how customers reach the portal, e.g. "ssh -p 2222
+	// portal.example.com", for the link command the keys screen shows;
+	// "" derives it from the address the session came in on.
+	SSHCommand string
 	// Observer hears of refused and rescued sessions; nil: nobody.
 	Observer Observer
 }
@@ -60,6 +72,7 @@ type Admins interface {
 // UI serves the portal's terminal interface to SSH sessions.
 type UI struct {
 	cfg      Config
+	keys     *accounts.Service
 	registry *Registry
 	closing  atomic.Bool
 }
@@ -90,7 +103,10 @@ func New(cfg Config) *UI {
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 20
 	}
-	return &UI{cfg: cfg, registry: NewRegistry(cfg.Store)}
+	if cfg.Keys == nil {
+		cfg.Keys = accounts.New(cfg.Store, accounts.Options{Logger: cfg.Logger})
+	}
+	return &UI{cfg: cfg, keys: cfg.Keys, registry: NewRegistry(cfg.Store)}
 }
 
 // Registry returns the session registry (for live pushes and counts).
@@ -123,11 +139,11 @@ func (u *UI) Middleware() []wish.Middleware {
 
 // commandMiddleware answers sessions with a command (ssh host status) or
 // without a PTY (ssh -T) in plain text, instead of hanging on a terminal
-// that will never come. `status [--json]` prints the account for scripts,
-// `invoices [--json]` its invoices.
+// that will never come. The commands are in one table (commands.go).
 func (u *UI) commandMiddleware() wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
+			u.touchKey(s)
 			if _, _, ok := s.Pty(); ok && len(s.Command()) == 0 {
 				next(s)
 				// Goodbyes go after the program has left the alternate
@@ -138,29 +154,51 @@ func (u *UI) commandMiddleware() wish.Middleware {
 					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
 				case s.Context().Value(idleClosedKey{}) != nil:
 					_, _ = io.WriteString(s, "Closed after "+durationWords(u.cfg.IdleTimeout)+" without input.\r\n")
+				case s.Context().Value(goodbyeKey{}) != nil:
+					_, _ = io.WriteString(s, s.Context().Value(goodbyeKey{}).(string)+"\r\n")
 				case s.Context().Value(panickedKey{}) != nil:
 					_, _ = io.WriteString(s, "Something went wrong on our side; your account is safe. Please reconnect.\r\n")
 					_ = s.Exit(1)
 				}
 				return
 			}
-			if args := s.Command(); len(args) > 0 && args[0] == "status" {
-				_ = s.Exit(u.runStatus(s, args[1:]))
+			if len(s.Command()) > 0 {
+				_ = s.Exit(u.runCommand(s))
 				return
 			}
-			if args := s.Command(); len(args) > 0 && args[0] == "invoices" {
-				_ = s.Exit(u.runInvoices(s, args[1:]))
-				return
-			}
-			cmd := strings.Join(s.Command(), " ")
-			if cmd == "" {
-				wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+
-					"For scripts: ssh <host> status [--json] or invoices [--json].")
-				return
-			}
-			wish.Fatalf(s, "Unknown command %q. The commands are status [--json] and invoices [--json]; "+
-				"connect without a command for the interactive portal.\n", cmd)
+			wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+
+				"For scripts: ssh <host> help lists the commands, e.g. status [--json].")
 		}
+	}
+}
+
+// sshCommand is the command that reaches this portal, for instructions.
+func (u *UI) sshCommand(s ssh.Session) string {
+	if u.cfg.SSHCommand != "" {
+		return u.cfg.SSHCommand
+	}
+	host, port, err := net.SplitHostPort(s.LocalAddr().String())
+	if err != nil {
+		return "ssh <host>"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		host = "localhost"
+	}
+	if port == "22" {
+		return "ssh " + host
+	}
+	return "ssh -p " + port + " " + host
+}
+
+// touchKey records that the session's key was used (keys screen's "last
+// used"); a key without an account, or a store that fails, changes nothing.
+func (u *UI) touchKey(s ssh.Session) {
+	id, ok := IdentityFrom(s.Context())
+	if !ok {
+		return
+	}
+	if a, err := u.cfg.Store.AccountByKey(id.Fingerprint); err == nil {
+		u.keys.Used(s.Context(), a, id.Fingerprint)
 	}
 }
 
@@ -182,9 +220,11 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		Styles:   common.NewStyles(r),
 		Keys:     common.NewKeyMap(),
 		Identity: id,
+		Goodbye:  func(line string) { s.Context().SetValue(goodbyeKey{}, line) },
 	}
 	pty, _, _ := s.Pty()
-	e := &env{Common: c, billing: u.cfg.Billing, renderer: r, hyperlinks: pty.Term != "dumb"}
+	e := &env{Common: c, billing: u.cfg.Billing, renderer: r, hyperlinks: pty.Term != "dumb",
+		keys: u.keys, sshCommand: u.sshCommand(s), remote: s.RemoteAddr().String()}
 	var model tea.Model = newModel(e)
 	if u.cfg.Ops != nil && u.cfg.Admins != nil && u.cfg.Admins.IsAdmin(id.Fingerprint) {
 		model = u.cfg.Ops(c)
@@ -231,6 +271,10 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	}()
 	return p
 }
+
+// goodbyeKey holds, in the session's context, the line common.Common's
+// Goodbye set, for commandMiddleware to print once the program is gone.
+type goodbyeKey struct{}
 
 // backgroundMsg tells the session the terminal reported a light
 // background; the next frame uses the colours for it.

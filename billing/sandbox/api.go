@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // request is one API call being served.
@@ -36,6 +37,10 @@ type idemRecord struct {
 	Status       int
 	Body         []byte
 	RequestID    string
+	// At is when the request ran, by the wall clock (keys expire after
+	// 24 hours as at Stripe, whatever the sandbox clock says; see
+	// PruneIdempotencyKeys). Zero in records written before it existed.
+	At time.Time
 }
 
 // handle registers an API endpoint: it authenticates, checks the version,
@@ -173,7 +178,7 @@ func (s *Sandbox) handleMode(pattern string, sc schema, h apiHandler, write, loc
 			}
 		}
 		if key != "" {
-			t.idem[key] = &idemRecord{Method: r.Method, Path: r.URL.Path, BodyHash: hash, Status: status, Body: body, RequestID: reqID}
+			t.idem[key] = &idemRecord{Method: r.Method, Path: r.URL.Path, BodyHash: hash, Status: status, Body: body, RequestID: reqID, At: s.cfg.Now()}
 			s.st.idempotency[key] = t.idem[key]
 		}
 		if err := s.commit(t); err != nil {

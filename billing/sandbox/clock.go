@@ -63,6 +63,8 @@ func (s *Sandbox) nextDue(limit int64) (dueItem, bool) {
 				sub.PendingUpdate = nil
 				s.put(t, sub)
 				s.emit(t, "customer.subscription.pending_update_expired", sub, before)
+				// Stripe sends the update alongside (pending_update → null).
+				s.emit(t, "customer.subscription.updated", sub, before)
 			}})
 		}
 	}

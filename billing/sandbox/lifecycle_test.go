@@ -278,6 +278,17 @@ func TestPendingIfIncompleteKeepsOldPlanOnFailure(t *testing.T) {
 	if done.Items.Data[0].Price.ID != prices["plan_s"].ID || done.PendingUpdate == nil || done.Status != stripe.SubscriptionStatusActive {
 		t.Fatalf("failed upgrade: price %s pending %+v status %s", done.Items.Data[0].Price.ID, done.PendingUpdate, done.Status)
 	}
+	// The pending update expires after 23 hours: pending_update_expired,
+	// and customer.subscription.updated alongside (pending_update → null).
+	e.advance(24 * time.Hour)
+	e.rc.waitFor("customer.subscription.pending_update_expired", sub.ID)
+	e.rc.waitMatch("customer.subscription.updated", sub.ID, func(ev stripe.Event) bool {
+		_, had := ev.Data.PreviousAttributes["pending_update"]
+		return had && ev.Data.Object["pending_update"] == nil
+	})
+	if got := e.getSub(sub.ID); got.PendingUpdate != nil || got.Items.Data[0].Price.ID != prices["plan_s"].ID {
+		t.Fatalf("after the pending update expired: pending %+v price %s", got.PendingUpdate, got.Items.Data[0].Price.ID)
+	}
 }
 
 func TestCancelAtPeriodEndAndCancelNow(t *testing.T) {

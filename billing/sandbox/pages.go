@@ -282,6 +282,19 @@ func (s *Sandbox) portalView(ps *portalSession) portalView {
 		}
 		v.Subs = append(v.Subs, psub)
 	}
+	if v.Card == "" {
+		// A plan bought by Checkout pays with the subscription's own
+		// default card, not the customer's: show the card that pays.
+		for _, sub := range all[*subscription](s.st, "subscription") {
+			if sub.Customer != c.ID || sub.Status == "canceled" || sub.Status == "incomplete_expired" {
+				continue
+			}
+			if pm := s.defaultPM(sub); pm != nil {
+				v.Card = fmt.Sprintf("%s, expires %02d/%02d", s.cfg.Card(pm.Card.Brand, pm.Card.Last4), pm.Card.ExpMonth, pm.Card.ExpYear%100)
+				break
+			}
+		}
+	}
 	v.Invoices = s.invoiceRows(c.ID)
 	return v
 }

@@ -32,6 +32,11 @@ type Common struct {
 	Width    int
 	Height   int
 
+	// Goodbye sets the line the session prints once its program has ended
+	// (a line written while it runs vanishes with the alternate screen):
+	// why the portal closed it. Nil in tests.
+	Goodbye func(line string)
+
 	// BindFunc tells the session registry which account this session now
 	// shows, so that store changes to it reach this program. Nil in tests.
 	BindFunc func(accountID string, seenSeq uint64)
@@ -43,5 +48,12 @@ type Common struct {
 func (c *Common) Bind(accountID string, seenSeq uint64) {
 	if c.BindFunc != nil {
 		c.BindFunc(accountID, seenSeq)
+	}
+}
+
+// SayGoodbye sets the session's closing line (see Goodbye).
+func (c *Common) SayGoodbye(line string) {
+	if c.Goodbye != nil {
+		c.Goodbye(line)
 	}
 }

@@ -23,10 +23,15 @@ type Styles struct {
 	Box      lipgloss.Style
 }
 
+// subtleColor is the colour of labels, help and hints: at least 4.5:1
+// against the usual dark (#000) and light (#FFF) backgrounds (#5C5C5C,
+// ANSI 59, was 3:1 on black; #9B9B9B 2.8:1 on white).
+var subtleColor = lipgloss.AdaptiveColor{Light: "#6B6B6B", Dark: "#8A8A8A"}
+
 // NewStyles builds the styles for renderer r.
 func NewStyles(r *lipgloss.Renderer) *Styles {
 	accent := lipgloss.AdaptiveColor{Light: "#5A56E0", Dark: "#7571F9"}
-	subtle := lipgloss.AdaptiveColor{Light: "#9B9B9B", Dark: "#5C5C5C"}
+	subtle := subtleColor
 	red := lipgloss.AdaptiveColor{Light: "#D52F2F", Dark: "#FF6B6B"}
 	green := lipgloss.AdaptiveColor{Light: "#1E8A3A", Dark: "#5CD38A"}
 	amber := lipgloss.AdaptiveColor{Light: "#A86B00", Dark: "#F2B84B"}

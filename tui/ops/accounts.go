@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -24,6 +25,7 @@ type accountsScreen struct {
 	plans     []string
 	search    common.TextInput
 	searching bool
+	width     int // of the last view, for the columns sorting can offer
 
 	pos      int // selected row among the query's matches
 	pageSize int
@@ -143,11 +145,24 @@ func (s *accountsScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 		s.search.SetValue("")
 		s.pos = 0
 	case key.Matches(msg, keySortCol):
+		// Only the columns on screen are offered: a hidden one sorted the
+		// table by something the admin could not see.
+		cols := s.sortable()
+		i := slices.Index(cols, s.q.sort)
 		if msg.String() == "left" || msg.String() == "h" {
-			s.q.sort = (s.q.sort + numColumns - 1) % numColumns
+			i = (i + len(cols) - 1) % len(cols) // from -1 (a hidden sort) to the last
+			if i < 0 {
+				i = len(cols) - 1
+			}
 		} else {
-			s.q.sort = (s.q.sort + 1) % numColumns
+			i = (i + 1) % len(cols)
 		}
+		s.q.sort = cols[i]
+		s.pos = 0
+	case msg.String() == "esc" && s.q.search != "":
+		// esc clears an applied search, as it does while typing one.
+		s.search.SetValue("")
+		s.q.search = ""
 		s.pos = 0
 	case key.Matches(msg, keyReverse):
 		s.q.desc = !s.q.desc
@@ -209,6 +224,24 @@ func (s *accountsScreen) setHeight(h int) {
 
 func (s *accountsScreen) takesText() bool { return s.searching }
 
+// sortable is the columns drawn at the last width, in order.
+func (s *accountsScreen) sortable() []column {
+	width := s.width
+	if width == 0 {
+		width = 200
+	}
+	cols, _ := layout(width)
+	out := make([]column, 0, len(cols))
+	for c := column(0); c < numColumns; c++ {
+		for _, tc := range cols {
+			if tc.col == c {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
 func (s *accountsScreen) bindings() []key.Binding {
 	if s.searching {
 		return []key.Binding{keyDoneText}
@@ -254,6 +287,7 @@ func layout(width int) (cols []tableColumn, emailW int) {
 func (s *accountsScreen) view(width, height int) string {
 	st := s.c.Styles
 	s.setHeight(height)
+	s.width = width
 	var b strings.Builder
 
 	// Line 1: search. Line 2: filters, sort and the count.

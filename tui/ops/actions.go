@@ -23,6 +23,7 @@ const (
 	actRetryEvent
 	actAdvanceClock
 	actCancelSecond
+	actRemoveKey
 )
 
 // auditName is the Action written to the audit log.
@@ -36,6 +37,7 @@ var auditName = map[actionKind]string{
 	actRetryEvent:   "retry_event",
 	actAdvanceClock: "advance_clock",
 	actCancelSecond: "cancel_second_subscription",
+	actRemoveKey:    "remove_key",
 }
 
 // action is one admin action with its arguments, built by a screen and run
@@ -53,6 +55,7 @@ type action struct {
 	// cancel and whether its unused time is credited.
 	second string
 	credit bool
+	key    string // actRemoveKey: the fingerprint
 	// freeAt is, for actMoveToFree, the end of the paid period of an active
 	// subscription: billing moves such an account to Free then, not now.
 	// live says there is a subscription billing cancels now instead.
@@ -95,6 +98,8 @@ func (a action) prompt() string {
 			return fmt.Sprintf("Cancel the second subscription %s of %s now, crediting its unused time to the customer's Stripe balance?", a.second, who)
 		}
 		return fmt.Sprintf("Cancel the second subscription %s of %s now, with nothing credited?", a.second, who)
+	case actRemoveKey:
+		return fmt.Sprintf("Remove key %s from %s? Sessions with it end up on the register screen.", a.key, who)
 	}
 	return "?"
 }
@@ -115,6 +120,8 @@ func (a action) auditAction() string {
 		return fmt.Sprintf("%s by=%s", name, a.advance)
 	case actCancelSecond:
 		return fmt.Sprintf("%s subscription=%s credit=%t", name, a.second, a.credit)
+	case actRemoveKey:
+		return fmt.Sprintf("%s key=%s", name, a.key)
 	}
 	return name
 }
@@ -189,6 +196,13 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 		err = o.cfg.Clock.Advance(ctx, a.advance)
 		after = fmtStamp(o.cfg.Clock.Now())
 		status = "Sandbox clock is now " + after + " UTC."
+	case actRemoveKey:
+		// The store keeps the rule: never an account's last key.
+		acct, err = o.cfg.Store.RemoveKey(a.accountID, a.key)
+		if errors.Is(err, store.ErrLastKey) {
+			err = errors.New("that is the account's only key; it cannot be removed")
+		}
+		status = fmt.Sprintf("Key %s removed from %s.", a.key, a.email)
 	default:
 		err = fmt.Errorf("unknown action %d", a.kind)
 	}

@@ -38,7 +38,7 @@ func TestActionsGoThroughBillingAndAreAudited(t *testing.T) {
 	}{
 		{"extend", "alice", []string{"e", "1", "0", "enter", "y"}, "ExtendTrial ID 10", "extend_trial days=10",
 			"trial_end=2026-03-22T12:00:00Z", "Trial of alice@example.com extended: ends 2026-03-22 12:00.", []string{"e", "enter", "n"}},
-		{"resync", "frank", []string{"r", "y"}, "Resync ID", "resync", "state=locked_trial_ended", "frank@example.org re-synced: locked_trial_ended.", []string{"r", "esc"}},
+		{"resync", "frank", []string{"r", "y"}, "Resync ID", "resync", "state=locked_trial_ended", "frank@example.org re-synced: locked: trial ended.", []string{"r", "esc"}},
 		{"change plan", "bob", []string{"p", "down", "down", "enter", "y"}, "ChangePlan ID xl", "change_plan plan=xl", "plan=xl",
 			"bob@example.com is now on plan xl.", []string{"p", "enter", "n"}},
 		{"free", "frank", []string{"f", "y"}, "ChoosePlan ID free", "move_to_free", "plan=free state=free", "frank@example.org moved to the free plan.", []string{"f", "n"}},
@@ -442,5 +442,37 @@ func TestDetailShowsStripeFlags(t *testing.T) {
 	d.keys("/", "frank", "enter", "enter")
 	if v := d.view(); !strings.Contains(v, "was deleted at Stripe: unlinked, account kept") {
 		t.Errorf("frank's detail lacks the deleted customer:\n%s", v)
+	}
+}
+
+// An admin removes one of an account's keys from the detail screen: the
+// store drops it, the audit names it, and the last key is never offered.
+func TestRemoveKeyIsAudited(t *testing.T) {
+	f, ids := goldenFixture(t, false)
+	id := ids["alice"]
+	if _, err := f.db.AddKey(id, store.Key{Fingerprint: "SHA256:alicelaptop", PublicKey: "ssh-ed25519 AAAAlaptop", Label: "laptop"}); err != nil {
+		t.Fatal(err)
+	}
+	d := f.drive(t, 140, 40)
+	d.keys("/", "alice", "enter", "enter")
+	if v := d.view(); !strings.Contains(v, "SHA256:alicelaptop") || !strings.Contains(v, "laptop") {
+		t.Fatalf("detail does not list the second key:\n%s", v)
+	}
+	d.keys("K", "down", "enter", "y")
+	a, err := f.db.Account(id)
+	if err != nil || len(a.Keys) != 1 || a.Keys[0].Fingerprint == "SHA256:alicelaptop" {
+		t.Fatalf("after remove: %+v, %v", a.Keys, err)
+	}
+	e := lastAudit(t, f.db, id)
+	if e.Actor != adminFP || e.Action != "remove_key key=SHA256:alicelaptop" {
+		t.Errorf("audit = %+v", e)
+	}
+	if v := d.view(); !strings.Contains(v, "Key SHA256:alicelaptop removed") {
+		t.Errorf("status not shown:\n%s", v)
+	}
+	// One key left: K offers nothing.
+	d.keys("K")
+	if v := d.view(); strings.Contains(v, "Remove which key?") {
+		t.Errorf("the last key is offered for removal:\n%s", v)
 	}
 }

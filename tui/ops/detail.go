@@ -40,13 +40,13 @@ type detailScreen struct {
 // something for this account, so the help line offers nothing that fails
 // or does nothing.
 type detailKeys struct {
-	Extend, Resync, Change, Free, Cancel, Resend, CancelSecond key.Binding
+	Extend, Resync, Change, Free, Cancel, Resend, CancelSecond, RemoveKey key.Binding
 }
 
 func newDetailScreen(o *Ops, c *common.Common, id string) *detailScreen {
 	d := &detailScreen{o: o, c: c, id: id}
 	d.keys = detailKeys{Extend: keyExtend, Resync: keyResync, Change: keyChange, Free: keyFree, Cancel: keyCancel, Resend: keyResend,
-		CancelSecond: keyCancelSecond}
+		CancelSecond: keyCancelSecond, RemoveKey: keyRemoveKey}
 	d.setKeys()
 	return d
 }
@@ -66,6 +66,7 @@ func (d *detailScreen) setKeys() {
 	k.Cancel.SetEnabled(ok && live && !a.CancelAtPeriodEnd)
 	k.Resend.SetEnabled(ok && len(d.notices) > 0)
 	k.CancelSecond.SetEnabled(ok && a.SecondSubscriptionID != "")
+	k.RemoveKey.SetEnabled(ok && len(a.Keys) > 1) // never the last (the store's rule)
 }
 
 // subscriptionLive is billing's rule: a subscription that is not canceled
@@ -120,8 +121,10 @@ var (
 	keyResend = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "re-send notice"))
 	// keyCancelSecond cancels a second live subscription of the account.
 	keyCancelSecond = key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "cancel 2nd subscription"))
-	keyScrollU      = key.NewBinding(key.WithKeys("up", "k", "pgup"), key.WithHelp("↑/↓", "scroll"))
-	keyScrollD      = key.NewBinding(key.WithKeys("down", "j", "pgdown", " "))
+	// keyRemoveKey removes one of an account's keys (never the last).
+	keyRemoveKey = key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "remove a key"))
+	keyScrollU   = key.NewBinding(key.WithKeys("up", "k", "pgup"), key.WithHelp("↑/↓", "scroll"))
+	keyScrollD   = key.NewBinding(key.WithKeys("down", "j", "pgdown", " "))
 )
 
 // openDialogMsg asks the model to show a dialog.
@@ -226,6 +229,16 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 			labels = append(labels, fmt.Sprintf("%s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailStatus(n)))
 		}
 		return openDialog(pickDialog("Re-send which notice?", opts, labels, 0))
+	case key.Matches(msg, k.RemoveKey):
+		var opts []action
+		var labels []string
+		for _, kk := range d.acct.Keys {
+			o := a
+			o.kind, o.key = actRemoveKey, kk.Fingerprint
+			opts = append(opts, o)
+			labels = append(labels, kk.Fingerprint+"  "+fit(kk.Label, 16))
+		}
+		return openDialog(pickDialog("Remove which key?", opts, labels, 0))
 	}
 	return nil
 }
@@ -242,7 +255,7 @@ func (d *detailScreen) takesText() bool { return false }
 
 func (d *detailScreen) bindings() []key.Binding {
 	k := d.keys
-	return []key.Binding{keyBack, keyScrollU, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.CancelSecond, k.Resend}
+	return []key.Binding{keyBack, keyScrollU, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.CancelSecond, k.Resend, k.RemoveKey}
 }
 
 func mailStatus(n store.Notice) string {
@@ -322,12 +335,29 @@ func (d *detailScreen) view(width, height int) string {
 	pair("Period end", fmtTime(a.CurrentPeriodEnd), "Next invoice", nextInvoice(a))
 	pair("Last sync", fmtTime(a.LastSyncAt), "Updated", fmt.Sprintf("%s (v%d)", fmtTime(a.UpdatedAt), a.Version))
 	for _, k := range a.Keys {
+		used := "never used"
+		if !k.LastUsedAt.IsZero() {
+			used = "used " + fmtTime(k.LastUsedAt)
+		}
+		info := strings.TrimPrefix(k.Type(), "ssh-") + "  added " + fmtDate(k.AddedAt) + "  " + used
+		if k.Label != "" {
+			info += "  " + k.Label
+		}
 		if compact {
 			add(field("Key", k.Fingerprint))
-			add(field("", "added "+fmtDate(k.AddedAt)))
+			add(field("", info))
 			continue
 		}
-		add(field("Key", k.Fingerprint+"  added "+fmtDate(k.AddedAt)))
+		add(field("Key", k.Fingerprint+"  "+info))
+	}
+	// Say which clock each time is on: with the sandbox the two differ.
+	legend := "Times are UTC."
+	if d.o.cfg.Clock != nil {
+		legend = "Times are UTC. Trial end, period end and next invoice are on the sandbox clock (now " + fmtTime(now) +
+			"); created, updated, last sync and keys on the wall clock."
+	}
+	for _, l := range wrapLines(legend, width) {
+		add(st.Subtle.Render(l))
 	}
 
 	add("")
@@ -375,8 +405,11 @@ func (d *detailScreen) view(width, height int) string {
 	}
 	for _, e := range d.audit {
 		add(fmt.Sprintf("  %s  %s  %s", fmtTime(e.At), e.Actor, e.Action))
-		add("    before: " + e.Before)
-		add("    after:  " + e.After)
+		// Only what changed, before → after, wrapped: whole snapshots cut
+		// at the edge hid the field that changed.
+		for _, w := range wrapLines(diffSummary(e.Before, e.After), width-4) {
+			add("    " + w)
+		}
 	}
 
 	for i, l := range lines {

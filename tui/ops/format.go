@@ -174,10 +174,14 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// stateLabel is the state as ops reads it: the stored name, with the card
-// and a pending payment spelled out where they change what it means.
+// stateLabel is the state as ops reads it, in words ("past due",
+// "locked: unpaid", not the stored past_due and locked_unpaid), with the
+// card and a pending payment spelled out where they change what it means.
 func stateLabel(s store.State, hasCard, pending bool) string {
-	l := string(s)
+	l := strings.ReplaceAll(string(s), "_", " ")
+	if rest, ok := strings.CutPrefix(l, "locked "); ok {
+		l = "locked: " + rest
+	}
 	if s == store.StateNone {
 		l = "none"
 	}

@@ -2,11 +2,13 @@ package ops_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
+	"golang.org/x/crypto/ssh"
 )
 
 // An admin typing each screen's keys in one write ("jjj", "23", "?1jj")
@@ -64,4 +66,19 @@ func TestE2EOpsFirstKeyBeforeFirstFrameActs(t *testing.T) {
 		s.WaitFor(t, "[3 Webhooks]")
 		s.Close()
 	}
+}
+
+// Removing an admin's key from the admin keys file ends their open ops
+// session, with a line saying why (it went on until the next action).
+func TestE2ERevokedAdminSessionEndsWithReason(t *testing.T) {
+	t.Parallel()
+	admin, other := portaltest.NewKey(t), portaltest.NewKey(t)
+	p, path := startWithAdmins(t, admin, other)
+	s := p.Connect(t, admin, portaltest.WithSize(120, 40))
+	s.WaitFor(t, opsTitle)
+	if err := os.WriteFile(path, ssh.MarshalAuthorizedKey(other.PublicKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitClosed(t)
+	s.WaitFor(t, "Your key was removed from the admin keys file, so the ops view closed.")
 }

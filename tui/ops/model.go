@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -60,6 +61,9 @@ type model struct {
 
 	status    string
 	statusErr bool
+	// statusTab is the tab the status is about: it shows only there (a
+	// clock move's "Sandbox clock is now …" followed the admin everywhere).
+	statusTab tab
 	help      help.Model
 	showHelp  bool
 }
@@ -83,10 +87,31 @@ func newModel(o *Ops, c *common.Common) *model {
 	return m
 }
 
-// Init starts following the accounts index.
+// Init starts following the accounts index and checking the admin keys.
 func (m *model) Init() tea.Cmd {
 	gen, _ := m.o.idx.watch()
-	return m.o.waitChange(m.c.Ctx, gen)
+	return tea.Batch(m.o.waitChange(m.c.Ctx, gen), m.checkAdminLater())
+}
+
+// adminCheckEvery is how often an open session asks whether its key is
+// still an admin's: removing a key from the file ends its open sessions.
+const adminCheckEvery = 2 * time.Second
+
+// adminCheckMsg asks the session to check its key against the admin keys.
+type adminCheckMsg struct{}
+
+func (m *model) checkAdminLater() tea.Cmd {
+	if m.o.cfg.Admins == nil {
+		return nil
+	}
+	return m.o.tick(adminCheckEvery, func(time.Time) tea.Msg { return adminCheckMsg{} })
+}
+
+// revoked ends the session with a line saying why.
+func (m *model) revoked() tea.Cmd {
+	m.o.log.Info("ops session closed: key no longer an admin's", "key", m.c.Identity.Fingerprint)
+	m.c.SayGoodbye("Your key was removed from the admin keys file, so the ops view closed.")
+	return tea.Quit
 }
 
 var (
@@ -122,6 +147,11 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyMsg:
 		return m, m.key(msg)
+	case adminCheckMsg:
+		if !m.o.cfg.Admins.IsAdmin(m.c.Identity.Fingerprint) {
+			return m, m.revoked()
+		}
+		return m, m.checkAdminLater()
 	case indexChangedMsg:
 		return m, tea.Batch(m.broadcast(msg), m.o.waitChange(m.c.Ctx, msg.gen))
 	case openDetailMsg:
@@ -134,7 +164,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.running != "" {
 			// One action at a time per session: the next one is decided
 			// on the result of this one.
-			m.status, m.statusErr = "An action is still running; wait for its result.", true
+			m.status, m.statusErr, m.statusTab = "An action is still running; wait for its result.", true, m.tab
 			return m, nil
 		}
 		m.dialog = msg.d
@@ -147,12 +177,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case actionDoneMsg:
 		m.running = ""
 		if msg.err != nil {
-			m.status, m.statusErr = "Failed: "+msg.err.Error(), true
+			m.status, m.statusErr, m.statusTab = "Failed: "+msg.err.Error(), true, m.tab
 			if msg.err == errNotAdmin {
-				return m, tea.Quit
+				return m, m.revoked()
 			}
 		} else {
-			m.status, m.statusErr = msg.status, false
+			m.status, m.statusErr, m.statusTab = msg.status, false, m.tab
 		}
 		return m, m.broadcast(msg)
 	case detailLoadedMsg:
@@ -266,9 +296,10 @@ func (m *model) View() string {
 	// The status wraps: an error's text is what the admin acts on.
 	status := strings.Join(wrapLines(m.status, innerW), "\n")
 	switch {
-	case m.status != "" && m.statusErr:
+	case m.status == "" || m.statusTab != m.tab:
+	case m.statusErr:
 		foot = append(foot, st.Error.Render(status))
-	case m.status != "":
+	default:
 		foot = append(foot, st.OK.Render(status))
 	}
 	foot = append(foot, m.helpView())

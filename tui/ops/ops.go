@@ -193,12 +193,26 @@ func (o *Ops) reload() error {
 	if err != nil {
 		return err
 	}
-	evs, err := o.cfg.Store.Events(0)
+	// Only trial accounts' invoice.paid times are needed (the conversion
+	// figure): read their own events, never the whole event history, which
+	// holds up to the retention period of every account's webhooks.
+	paid := map[string]time.Time{}
+	err = o.cfg.Store.View(context.Background(), func(rt store.ReadTx) error {
+		for _, a := range accts {
+			if !a.TrialUsed {
+				continue
+			}
+			evs, err := rt.Events(a.ID, 0)
+			if err != nil {
+				return err
+			}
+			notePaid(paid, evs)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	paid := map[string]time.Time{}
-	notePaid(paid, evs)
 	o.idx.reset(accts, paid)
 	return nil
 }

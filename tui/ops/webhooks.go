@@ -37,8 +37,10 @@ type webhooksScreen struct {
 	drift      []store.AuditEntry
 	onlyFailed bool
 	pos        int
-	polls      int // generation of the poll loop, so only one runs
-	shown      bool
+	// open shows the selected event's detail instead of the list.
+	open  bool
+	polls int // generation of the poll loop, so only one runs
+	shown bool
 }
 
 func newWebhooksScreen(o *Ops, c *common.Common) *webhooksScreen {
@@ -77,7 +79,9 @@ func (w *webhooksScreen) poll() tea.Cmd {
 }
 
 var (
-	keyRetry      = key.NewBinding(key.WithKeys("r", "enter"), key.WithHelp("r", "retry failed"))
+	keyRetry      = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry failed"))
+	keyEventOpen  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details"))
+	keyEventClose = key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc", "back to the list"))
 	keyOnlyFailed = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "only failed"))
 )
 
@@ -106,6 +110,10 @@ func (w *webhooksScreen) update(msg tea.Msg) tea.Cmd {
 	case tea.KeyMsg:
 		list := w.list()
 		switch {
+		case w.open && key.Matches(msg, keyEventClose):
+			w.open = false
+		case !w.open && key.Matches(msg, keyEventOpen) && w.pos < len(list):
+			w.open = true
 		case key.Matches(msg, keyUp):
 			w.pos = max(w.pos-1, 0)
 		case key.Matches(msg, keyDown):
@@ -150,7 +158,10 @@ func (w *webhooksScreen) bindings() []key.Binding {
 	retry := keyRetry
 	list := w.list()
 	retry.SetEnabled(w.pos < len(list) && list[w.pos].Status == store.EventStatusFailed && list[w.pos].AccountID != "")
-	return []key.Binding{keyUp, keyDown, keyOnlyFailed, retry}
+	if w.open {
+		return []key.Binding{keyEventClose, keyUp, keyDown, retry}
+	}
+	return []key.Binding{keyUp, keyDown, retry, keyEventOpen, keyOnlyFailed}
 }
 
 // eventStats are the webhook log's counters over the loaded window.
@@ -217,6 +228,9 @@ func (w *webhooksScreen) view(width, height int) string {
 	}
 	add("")
 	list := w.list()
+	if w.open && w.pos < len(list) {
+		return strings.Join(append(lines, w.eventDetail(list[w.pos], width)...), "\n")
+	}
 	title := "Events, newest first"
 	if w.onlyFailed {
 		title = "Failed events, newest first"
@@ -312,4 +326,44 @@ func diffSummary(before, after string) string {
 		return "no visible change"
 	}
 	return strings.Join(parts, " ")
+}
+
+// eventDetail is one event in full: what it was, what came of it, and how
+// to retry it. (The portal keeps each event's outcome, not its payload:
+// the subscription is re-fetched from Stripe, the payload being a hint.)
+func (w *webhooksScreen) eventDetail(e store.Event, width int) []string {
+	st := w.c.Styles
+	who := orDash(e.AccountID)
+	if r, ok := w.o.idx.get(e.AccountID); ok {
+		who = r.email + " (" + e.AccountID + ")"
+	}
+	out := []string{st.Title.Render("Event " + e.ID)}
+	row := func(k, v string) { out = append(out, fit(fmt.Sprintf("  %-13s %s", k, v), width)) }
+	row("Type", e.Type)
+	row("Account", who)
+	row("Created", fmtTime(e.Created)+" (Stripe's clock)")
+	row("Received", fmtStamp(e.ReceivedAt)+" (wall clock)")
+	row("Outcome", string(e.Status))
+	row("Latency", fmtLatency(e.Latency))
+	row("Redelivered", fmt.Sprintf("%d times after it was handled", e.Duplicates))
+	if e.Error != "" {
+		label := "Error"
+		if e.Status != store.EventStatusFailed {
+			label = "Reason"
+		}
+		for i, l := range wrapLines(e.Error, max(width-16, 20)) {
+			if i == 0 {
+				row(label, l)
+			} else {
+				row("", l)
+			}
+		}
+	}
+	switch {
+	case e.Status == store.EventStatusFailed && e.AccountID != "":
+		out = append(out, "", st.Warn.Render("  r re-syncs the account from Stripe, as a redelivery would."))
+	case e.Status == store.EventStatusFailed:
+		out = append(out, "", st.Subtle.Render("  No account is known for this event; Stripe's own retries will deliver it again."))
+	}
+	return out
 }

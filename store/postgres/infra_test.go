@@ -1,0 +1,370 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/portal/portal/store"
+	"github.com/portal/portal/store/postgres/pgtest"
+)
+
+func newPool(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func connect(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Two instances starting together on an empty database apply each migration
+// once between them, and both end up on the newest schema.
+func TestMigrateConcurrentlyOnce(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	applied := make([][]int, 4)
+	errs := make([]error, 4)
+	for i := range applied {
+		pool := newPool(t, url)
+		wg.Add(1)
+		go func() { defer wg.Done(); applied[i], errs[i] = Migrate(ctx, pool) }()
+	}
+	wg.Wait()
+	var all []int
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+		all = append(all, applied[i]...)
+	}
+	slices.Sort(all)
+	ms, _ := loadMigrations()
+	var want []int
+	for _, m := range ms {
+		want = append(want, m.version)
+	}
+	if !slices.Equal(all, want) {
+		t.Fatalf("versions applied across instances = %v, want each of %v once", all, want)
+	}
+	var n, max int
+	if err := newPool(t, url).QueryRow(ctx, "SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &max); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(want) || max != SchemaVersion() {
+		t.Fatalf("schema_migrations has %d rows up to %d, want %d up to %d", n, max, len(want), SchemaVersion())
+	}
+	// Again: nothing to do.
+	if again, err := Migrate(ctx, newPool(t, url)); err != nil || len(again) != 0 {
+		t.Fatalf("second Migrate = %v, %v; want nothing applied", again, err)
+	}
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	pool := newPool(t, url)
+	if _, err := Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'future')", SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Migrate(ctx, pool); err == nil {
+		t.Fatal("Migrate on a newer schema succeeded; want a refusal naming the versions")
+	}
+}
+
+// collector gathers what a reader delivers.
+type collector struct {
+	mu   sync.Mutex
+	seqs []uint64
+}
+
+func (c *collector) deliver(ch []store.Change) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, x := range ch {
+		c.seqs = append(c.seqs, x.Seq)
+	}
+}
+
+func (c *collector) got() []uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.seqs)
+}
+
+func writeChange(ctx context.Context, pool *pgxpool.Pool, account string) (uint64, error) {
+	var seq uint64
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		ch, err := writeChanges(ctx, tx, []string{account})
+		if err == nil {
+			seq = ch[0].Seq
+		}
+		return err
+	})
+	return seq, err
+}
+
+// Feed numbers become visible in order and without gaps: a transaction that
+// took number n holds the next writer until it commits, and one that rolls
+// back leaves no hole.
+func TestFeedNumbersCommitInOrder(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	pool := newPool(t, url)
+	if _, err := Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	txA, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txA.Rollback(ctx)
+	chA, err := writeChanges(ctx, txA, []string{"acc_a", "acc_b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bDone := make(chan uint64, 1)
+	go func() {
+		seq, err := writeChange(ctx, pool, "acc_c")
+		if err != nil {
+			t.Error(err)
+		}
+		bDone <- seq
+	}()
+	// B waits on A's counter lock: nothing after A's numbers is visible.
+	eventually(t, 10*time.Second, "B waits on the feed counter", func() bool {
+		var waiting bool
+		_ = pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting)
+		return waiting
+	})
+	if ch, err := readChanges(ctx, pool, 0, 100); err != nil || len(ch) != 0 {
+		t.Fatalf("while A is in flight, changes = %v, %v; want none", ch, err)
+	}
+	if err := txA.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seqB := <-bDone
+	if chA[0].Seq != 1 || chA[1].Seq != 2 || seqB != 3 {
+		t.Fatalf("numbers A %v, B %d; want 1, 2 then 3", chA, seqB)
+	}
+	// A rollback gives its numbers back.
+	txC, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeChanges(ctx, txC, []string{"acc_d"}); err != nil {
+		t.Fatal(err)
+	}
+	txC.Rollback(ctx)
+	if seq, err := writeChange(ctx, pool, "acc_e"); err != nil || seq != 4 {
+		t.Fatalf("after a rollback the next number is %d (%v), want 4", seq, err)
+	}
+	ch, err := readChanges(ctx, pool, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, c := range ch {
+		got = append(got, c.Seq)
+	}
+	if !slices.Equal(got, []uint64{1, 2, 3, 4}) {
+		t.Fatalf("feed = %v, want 1..4", got)
+	}
+}
+
+// Many writers at once: every change is delivered once, in seq order, with
+// the listening connection killed now and then (pg_terminate_backend): what
+// committed while it was down comes on reconnect.
+func TestFeedReaderCatchesUpAfterTerminate(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	pool := newPool(t, url)
+	if _, err := Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var col collector
+	r := newReader(cfg, 0, nil, col.deliver)
+	r.poll = time.Hour // no safety-net polling: wake-ups and reconnects only
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); r.run(rctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	const writers, each = 4, 50
+	var wrote atomic.Int64
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if _, err := writeChange(ctx, pool, fmt.Sprint("acc_", w)); err != nil {
+					t.Error(err)
+					return
+				}
+				wrote.Add(1)
+			}
+		}()
+	}
+	kills := 0
+	for wrote.Load() < writers*each && kills < 5 {
+		if pid := r.PID(); pid != 0 && wrote.Load() > int64(kills*30) {
+			if _, err := pool.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+				t.Fatal(err)
+			}
+			kills++
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	wg.Wait()
+	// And one more kill once everything is written, so the last changes
+	// arrive through a reconnect rather than a wake-up.
+	eventually(t, 10*time.Second, "listening connection up", func() bool { return r.PID() != 0 })
+	if _, err := pool.Exec(ctx, "SELECT pg_terminate_backend($1)", r.PID()); err != nil {
+		t.Fatal(err)
+	}
+	const last = writers * each
+	eventually(t, 20*time.Second, "every change delivered", func() bool { return r.Last() >= last })
+	got := col.got()
+	want := make([]uint64, 0, last)
+	for i := uint64(1); i <= last; i++ {
+		want = append(want, i)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("delivered %d changes %v…; want 1..%d once each in order (kills: %d)", len(got), got[:min(len(got), 20)], last, kills)
+	}
+}
+
+// One instance runs an elected job at a time. When the holder's connection
+// is cut (pg_terminate_backend), its job stops there and the job runs again
+// on one instance; when the holder stops, the other takes over.
+func TestElectorHandsOver(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	pool := newPool(t, url)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var maxRunning atomic.Int32
+	var running atomic.Int32
+	type instance struct {
+		e      *Elector
+		stop   context.CancelFunc
+		done   chan struct{}
+		runs   atomic.Int32
+		inside atomic.Bool
+	}
+	insts := make([]*instance, 2)
+	for i := range insts {
+		in := &instance{e: NewElector(cfg, nil), done: make(chan struct{})}
+		in.e.TryEvery, in.e.CheckEvery = 20*time.Millisecond, 20*time.Millisecond
+		var ictx context.Context
+		ictx, in.stop = context.WithCancel(ctx)
+		insts[i] = in
+		go func() {
+			defer close(in.done)
+			in.e.Run(ictx, "reconciler", func(jctx context.Context) {
+				in.runs.Add(1)
+				in.inside.Store(true)
+				n := running.Add(1)
+				for m := maxRunning.Load(); n > m && !maxRunning.CompareAndSwap(m, n); m = maxRunning.Load() {
+				}
+				<-jctx.Done()
+				running.Add(-1)
+				in.inside.Store(false)
+			})
+		}()
+	}
+	t.Cleanup(func() {
+		for _, in := range insts {
+			in.stop()
+			<-in.done
+		}
+	})
+	leader := func() int {
+		l := -1
+		for i, in := range insts {
+			if in.e.Leading("reconciler") {
+				if l >= 0 {
+					return -2
+				}
+				l = i
+			}
+		}
+		return l
+	}
+	eventually(t, 10*time.Second, "one instance leads", func() bool { return leader() >= 0 })
+	first := leader()
+	// Steady state: the same one, alone, over many of the other's tries.
+	for range 10 {
+		time.Sleep(20 * time.Millisecond)
+		if l := leader(); l != first || maxRunning.Load() != 1 {
+			t.Fatalf("leader moved to %d (max running %d) without a failure", l, maxRunning.Load())
+		}
+	}
+
+	var pid int32
+	err = pool.QueryRow(ctx, `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND ((classid::bigint << 32) | objid::bigint) = $1`, lockKey("reconciler")).Scan(&pid)
+	if err != nil {
+		t.Fatalf("find the lock holder's session: %v", err)
+	}
+	if _, err := pool.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the job runs again after its connection was cut", func() bool {
+		return insts[0].runs.Load()+insts[1].runs.Load() == 2 && running.Load() == 1 && leader() >= 0
+	})
+	holder := leader()
+	if insts[1-holder].inside.Load() {
+		t.Fatalf("instance %d still runs the job after losing its lock", 1-holder)
+	}
+
+	insts[holder].stop()
+	<-insts[holder].done
+	other := 1 - holder
+	eventually(t, 10*time.Second, "the other instance takes over when the holder stops", func() bool {
+		return leader() == other && insts[other].inside.Load()
+	})
+	if running.Load() != 1 {
+		t.Fatalf("%d jobs running, want 1", running.Load())
+	}
+}

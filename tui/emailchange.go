@@ -1,0 +1,118 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
+)
+
+// emailScreen changes the account's email (dashboard e). Billing keeps the
+// Stripe customer's address in step and refuses one another account uses.
+type emailScreen struct {
+	e       *env
+	account store.Account
+	input   common.TextInput
+	busy    bool
+	err     string
+	done    string
+}
+
+type emailChangedMsg struct {
+	account store.Account
+	err     error
+}
+
+func newEmailScreen(e *env, a store.Account) *emailScreen {
+	in := common.NewTextInput()
+	in.Prompt = "> "
+	in.Placeholder = "new@example.com"
+	in.CharLimit = maxEmailLen + 10
+	in.Width = inputWidth(e.Width)
+	in.PromptStyle = e.Styles.Focused
+	in.Focus()
+	return &emailScreen{e: e, account: a, input: in}
+}
+
+func (m *emailScreen) TakesText() bool { return true }
+
+func (m *emailScreen) Bindings() []key.Binding {
+	return []key.Binding{
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "change")),
+		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	}
+}
+
+func (m *emailScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
+	m.account = a
+	return nil, true
+}
+
+func (m *emailScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.input.Width = inputWidth(msg.Width)
+	case emailChangedMsg:
+		m.busy = false
+		if msg.err != nil {
+			m.e.Logger.Warn("change email", "account", m.account.ID, "err", msg.err)
+			m.err = billing.Message(msg.err)
+			return m, nil
+		}
+		m.account, m.err, m.done = msg.account, "", "Your email is now "+msg.account.Email+"."
+		m.input.SetValue("")
+		return m, nil
+	case tea.KeyMsg:
+		if m.busy {
+			return m, nil
+		}
+		switch msg.Type {
+		case tea.KeyEsc:
+			return m, back
+		case tea.KeyEnter:
+			email, err := ValidateEmail(m.input.Value())
+			if err != nil {
+				m.err, m.done = err.Error(), ""
+				return m, nil
+			}
+			if strings.EqualFold(email, m.account.Email) {
+				m.err, m.done = "That is your address already.", ""
+				return m, nil
+			}
+			m.busy, m.err, m.done = true, "", ""
+			e, id := m.e, m.account.ID
+			return m, func() tea.Msg {
+				a, err := e.billing.ChangeEmail(e.Ctx, id, email, "key:"+e.Identity.Fingerprint)
+				return emailChangedMsg{account: a, err: err}
+			}
+		}
+	}
+	var cmd tea.Cmd
+	before := m.input.Value()
+	m.input, cmd = m.input.Update(msg)
+	if m.input.Value() != before {
+		m.err, m.done = "", ""
+	}
+	return m, cmd
+}
+
+func (m *emailScreen) View() string {
+	s := m.e.Styles
+	w := m.e.contentWidth()
+	lines := []string{s.Title.Render("Change your email"), "",
+		wrap("Now: "+m.account.Email, w),
+		s.Subtle.Render(wrap("Notices and Stripe's receipts go to this address.", w)), "",
+		s.Focused.Render("New email"), m.input.View()}
+	switch {
+	case m.busy:
+		lines = append(lines, s.Subtle.Render("Changing…"))
+	case m.err != "":
+		lines = append(lines, s.Error.Render(wrapHanging("✗ "+m.err, w, 2)))
+	case m.done != "":
+		lines = append(lines, s.OK.Render(wrapHanging("✓ "+m.done, w, 2)))
+	}
+	return strings.Join(lines, "\n")
+}
