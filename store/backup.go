@@ -8,6 +8,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/portal/portal/internal/boltcopy"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -19,17 +20,7 @@ import (
 // with CheckFile. header, when not nil, is told the copy's size before it
 // is written (a tar header needs it first).
 func (db *DB) Backup(w io.Writer, header func(size int64) error) (int64, error) {
-	var n int64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if header != nil {
-			if err := header(tx.Size()); err != nil {
-				return err
-			}
-		}
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
+	n, err := boltcopy.WriteTo(db.bolt, w, header)
 	if err != nil {
 		return n, fmt.Errorf("store: backup: %w", err)
 	}

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"Events", testEvents},
 		{"ApplyEvent", testApplyEvent},
 		{"Notices", testNotices},
+		{"DismissNotice", testDismissNotice},
 		{"MailOutbox", testMailOutbox},
 		{"Audit", testAudit},
 		{"Links", testLinks},
@@ -347,6 +348,34 @@ func testNotices(t *testing.T, s store.Store) {
 	}
 	if ns := must[[]store.Notice](t)(s.Notices("acc_other")); len(ns) != 0 {
 		t.Errorf("Notices of another = %+v", ns)
+	}
+}
+
+// A dismissed banner stays dismissed (the first time is kept), only by its
+// own account, and the dismissal is a change the account's sessions see.
+func testDismissNotice(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	n, _, err := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "card_added", Key: "visa:4242", Message: "Card added."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "another account's dismissal", s.DismissNotice(b.ID, n.ID, time.Now()), store.ErrNotFound)
+	wantErr(t, "unknown notice", s.DismissNotice(a.ID, "ntc_nope", time.Now()), store.ErrNotFound)
+	sub := s.SubscribeFrom(a.ID, must[uint64](t)(s.LastSeq(ctx, a.ID)))
+	defer sub.Close()
+	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.DismissNotice(a.ID, n.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, sub)
+	if err := s.DismissNotice(a.ID, n.ID, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ns := must[[]store.Notice](t)(s.Notices(a.ID))
+	if len(ns) != 1 || !ns[0].DismissedAt.Equal(at) {
+		t.Fatalf("notices after dismissing: %+v; want one dismissed at %v", ns, at)
 	}
 }
 
