@@ -20,7 +20,8 @@ import (
 
 // Hostile-client tests (issue 11). Each attack is bounded in count and
 // time, runs on loopback, and is followed by two checks: a legitimate
-// client still connects and sees its first frame within a second, and the
+// client still connects and sees its first frame about as soon as a control
+// client did before the attack (see firstFrameAllowed), and the
 // goroutines, descriptors and heap the attack cost are given back.
 
 // usage is what an attack may cost the process.
@@ -37,33 +38,60 @@ func usageNow() usage {
 	return usage{goroutines: runtime.NumGoroutine(), fds: len(fds), heap: ms.HeapAlloc}
 }
 
-// snapshot records the usage before an attack; its recovered method then
-// fails the test unless usage returns near it. It also checks that a
-// legitimate client is served.
+// snapshot records the usage before an attack, and a control client's time
+// to its first frame; its recovered method then fails the test unless usage
+// returns near it and a legitimate client is served about as fast.
 func snapshot(t *testing.T, p *Portal) func() {
 	t.Helper()
 	base := usageNow()
+	baseline := timeToFirstFrame(t, p, firstFrameCeiling)
+	// The control's connection is gone before the attack (which may count
+	// connections) starts.
+	usageReturns(t, base, "after the control client")
 	return func() {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			u := usageNow()
-			if u.goroutines <= base.goroutines+10 && u.fds <= base.fds+5 && u.heap <= base.heap+8<<20 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("after the attack: %d goroutines, %d descriptors, %d KiB heap; before: %d, %d, %d KiB",
-					u.goroutines, u.fds, u.heap>>10, base.goroutines, base.fds, base.heap>>10)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		legitimateClientServed(t, p)
+		usageReturns(t, base, "after the attack")
+		legitimateClientServed(t, p, baseline)
 	}
 }
 
-// legitimateClientServed connects a new customer from an address no attack
-// uses and waits for the first frame (the register screen) for a second.
-func legitimateClientServed(t *testing.T, p *Portal) {
+// usageReturns fails the test unless usage comes back near base.
+func usageReturns(t *testing.T, base usage, when string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		u := usageNow()
+		if u.goroutines <= base.goroutines+10 && u.fds <= base.fds+5 && u.heap <= base.heap+8<<20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d goroutines, %d descriptors, %d KiB heap; before: %d, %d, %d KiB",
+				when, u.goroutines, u.fds, u.heap>>10, base.goroutines, base.fds, base.heap>>10)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A legitimate client after an attack must see its first frame within
+// firstFrameAllowed of the control client's time before it. Not a fixed
+// second: on a loaded machine (2 cores, -race, other packages' tests) the
+// SSH handshake alone took 860 ms, so the bound scales with what this run
+// measured. What it still proves is that the client is served normally,
+// not queued behind the attackers: that costs a handshake timeout or more
+// (seconds to 30 s), well past 10x a normal first frame and the ceiling.
+const (
+	firstFrameFactor  = 10
+	firstFrameCeiling = 15 * time.Second
+)
+
+func firstFrameAllowed(baseline time.Duration) time.Duration {
+	return min(max(time.Second, firstFrameFactor*baseline), firstFrameCeiling)
+}
+
+// timeToFirstFrame connects a new customer from an address no attack uses
+// and returns how long it took to see the first frame (the register
+// screen), failing the test past limit.
+func timeToFirstFrame(t *testing.T, p *Portal, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	s, err := Dial(p.SSHAddr(), NewKey(t), WithLocalAddr("127.0.0.250"), WithHostKeyFingerprint(p.App.HostKeyFingerprint()))
@@ -71,7 +99,17 @@ func legitimateClientServed(t *testing.T, p *Portal) {
 		t.Fatalf("legitimate client: %v", err)
 	}
 	defer s.Close()
-	s.WaitFor(t, "Email", max(time.Second-time.Since(start), time.Millisecond))
+	s.WaitFor(t, "Email", max(limit-time.Since(start), time.Millisecond))
+	return time.Since(start)
+}
+
+// legitimateClientServed checks that a new client sees its first frame
+// within firstFrameAllowed(baseline).
+func legitimateClientServed(t *testing.T, p *Portal, baseline time.Duration) {
+	t.Helper()
+	allowed := firstFrameAllowed(baseline)
+	got := timeToFirstFrame(t, p, allowed)
+	t.Logf("first frame: %v after the attack, %v before (allowed %v)", got.Round(time.Millisecond), baseline.Round(time.Millisecond), allowed)
 }
 
 // rawClient completes the SSH handshake from localIP and returns the client
@@ -454,4 +492,62 @@ func (s *Session) waitText(text string, d time.Duration) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// A bracketed paste that never ends: Bubble Tea v1 re-scans its growing
+// paste buffer on every read, so CPU and memory grew with the square of the
+// paste's length. The input reader now ends a paste past 64 KiB and drops
+// the rest. The check compares the process's CPU time for 512 KiB of one
+// paste with that for eight pastes just under the limit that end (a ratio,
+// not wall time); both are read at the session's input limit.
+func TestHostileEndlessPaste(t *testing.T) {
+	p := Start(t)
+	recovered := snapshot(t, p)
+	s := p.Connect(t, NewKey(t))
+	s.WaitFor(t, "Email")
+	const total = 512 << 10
+	const chunk = 4 << 10
+	data := strings.Repeat("a", 64<<10-chunk)
+	// roundTrip: tab to the code field and back, which the screen shows
+	// only once everything sent before has been read.
+	roundTrip := func() {
+		t.Helper()
+		s.Type("\t")
+		s.WaitFor(t, "register instead", 30*time.Second)
+		s.Type("\t")
+		s.WaitFor(t, "have a code?", 30*time.Second)
+	}
+	write := func(b string) {
+		t.Helper()
+		if _, err := s.Write([]byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := cpuTime()
+	for range total / (64 << 10) {
+		write("\x1b[200~")
+		for i := 0; i < len(data); i += chunk {
+			write(data[i : i+chunk])
+		}
+		write("\x1b[201~")
+	}
+	roundTrip()
+	control := cpuTime() - start
+
+	start = cpuTime()
+	write("\x1b[200~")
+	for range total / chunk {
+		write(data[:chunk])
+	}
+	// The client's own end marker, then keys: they are keys again.
+	write("\x1b[201~")
+	roundTrip()
+	endless := cpuTime() - start
+	t.Logf("CPU for %d KiB: in one endless paste %v, in 60 KiB pastes %v", total>>10, endless, control)
+	// Measured: 0.6x with the bound, 2.6x without it.
+	if endless > control*3/2+100*time.Millisecond {
+		t.Errorf("a %d KiB paste cost %v of CPU, as much in 60 KiB pastes %v: the paste is not bounded", total>>10, endless, control)
+	}
+	s.Close()
+	recovered()
 }

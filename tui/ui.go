@@ -295,14 +295,16 @@ func hasEnv(env []string, name string) bool {
 
 // inputReader reads a session's input at most rate bytes per second and
 // records when the client last sent any (for the idle timeout). It also
-// takes the terminal's replies to termQuery out of the stream, and hands
-// Bubble Tea at most readChunk bytes a read (see readChunk).
+// takes the terminal's replies to termQuery out of the stream, ends a
+// bracketed paste past maxPaste, and hands Bubble Tea at most readChunk
+// bytes a read (see readChunk).
 type inputReader struct {
 	ctx     context.Context
 	r       io.Reader
 	limit   *rate.Limiter
 	nano    atomic.Int64
 	replies *termReplies
+	paste   pasteBound
 	buf     []byte // read from the session, not yet handed on
 	pending []byte
 }
@@ -332,7 +334,7 @@ func (i *inputReader) Read(p []byte) (int, error) {
 			// only when the session does, and then the data read is still
 			// returned.
 			_ = i.limit.WaitN(i.ctx, n)
-			i.pending = i.replies.filter(i.buf[:n], time.Now())
+			i.pending = i.paste.filter(i.replies.filter(i.buf[:n], time.Now()))
 		}
 		if err != nil {
 			if len(i.pending) == 0 {
