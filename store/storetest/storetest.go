@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -36,6 +37,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"Audit", testAudit},
 		{"Links", testLinks},
 		{"Prune", testPrune},
+		{"AccountCounts", testAccountCounts},
 		{"PendingCheckout", testPendingCheckout},
 		{"TransactionAllOrNothing", testAllOrNothing},
 		{"TransactionTogether", testTogether},
@@ -1194,5 +1196,97 @@ func testPrune(t *testing.T, s store.Store) {
 	cancel()
 	if _, err := s.Prune(cctx, now, 2); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled Prune: %v", err)
+	}
+}
+
+// testAccountCounts: the counts metrics read equal a scan of the accounts
+// after every kind of account write, and TrialsEndingBetween counts trials
+// (and canceling trials) by their end.
+func testAccountCounts(t *testing.T, s store.Store) {
+	scan := func() map[string]int {
+		t.Helper()
+		m := map[string]int{}
+		if err := s.ForEachAccount(func(a store.Account) bool {
+			m[fmt.Sprintf("%s/%s/%s", a.State, a.Plan, a.SubscriptionStatus)]++
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	kept := func() map[string]int {
+		t.Helper()
+		m := map[string]int{}
+		for _, c := range must[[]store.AccountCount](t)(s.AccountCounts()) {
+			m[fmt.Sprintf("%s/%s/%s", c.State, c.Plan, c.SubscriptionStatus)] = c.N
+		}
+		return m
+	}
+	if got := kept(); len(got) != 0 {
+		t.Fatalf("counts of an empty store = %v", got)
+	}
+	now := time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, create(t, s, fmt.Sprintf("u%d@example.com", i), fmt.Sprint("c", i)).ID)
+	}
+	trial := func(days int) func(*store.Account) error {
+		return func(a *store.Account) error {
+			a.Plan, a.State, a.SubscriptionStatus, a.TrialEnd = "s", store.StateTrial, "trialing", now.AddDate(0, 0, days)
+			return nil
+		}
+	}
+	steps := []struct {
+		id string
+		fn func(*store.Account) error
+	}{
+		{ids[0], func(a *store.Account) error { a.Plan, a.State = "free", store.StateFree; return nil }},
+		{ids[1], trial(1)},
+		{ids[2], trial(2)},
+		{ids[3], trial(10)},
+		{ids[2], func(a *store.Account) error { a.State, a.SubscriptionStatus = store.StateActive, "active"; return nil }},
+		{ids[4], func(a *store.Account) error {
+			a.Plan, a.State, a.SubscriptionStatus = "m", store.StateActive, "active"
+			return nil
+		}},
+		{ids[4], func(a *store.Account) error {
+			a.State, a.SubscriptionStatus = store.StatePastDue, "past_due"
+			return nil
+		}},
+		{ids[1], func(a *store.Account) error { a.State = store.StateCanceling; return nil }}, // canceling its trial
+		{ids[5], func(a *store.Account) error { a.Email = "renamed@example.com"; return nil }},
+	}
+	for i, st := range steps {
+		if _, err := s.UpdateAccount(st.id, st.fn); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got, want := kept(), scan(); !maps.Equal(got, want) {
+			t.Fatalf("after step %d counts = %v, a scan finds %v", i, got, want)
+		}
+	}
+	if _, _, err := s.ApplyEvent(store.Event{ID: "evt_1", Type: "x"}, ids[5], trial(3)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := kept(), scan(); !maps.Equal(got, want) {
+		t.Fatalf("after ApplyEvent counts = %v, a scan finds %v", got, want)
+	}
+	if got := kept(); got["active/m/past_due"] != 0 || got["past_due/m/past_due"] != 1 || got["trial/s/trialing"] != 2 {
+		t.Errorf("counts = %v", got)
+	}
+	// Trials ending in the next 3 days: ids[1] (canceling, 1 day); ids[5]
+	// ends at 3 days, the excluded edge; ids[2] is now active, ids[3] ends
+	// in 10 days.
+	if n, err := s.TrialsEndingBetween(now, now.AddDate(0, 0, 3)); err != nil || n != 1 {
+		t.Errorf("TrialsEndingBetween 3 days = %d, %v; want 1", n, err)
+	}
+	if n, err := s.TrialsEndingBetween(now, now.AddDate(0, 0, 11)); err != nil || n != 3 {
+		t.Errorf("TrialsEndingBetween 11 days = %d, %v; want 3", n, err)
+	}
+	// A trial that becomes active leaves the trial ends.
+	if _, err := s.UpdateAccount(ids[1], func(a *store.Account) error { a.State = store.StateActive; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.TrialsEndingBetween(now, now.AddDate(0, 0, 11)); err != nil || n != 2 {
+		t.Errorf("TrialsEndingBetween after activation = %d, %v; want 2", n, err)
 	}
 }
