@@ -93,6 +93,7 @@ func (a *App) jobs() []func(context.Context) {
 	jobs := []func(context.Context){
 		elect("mailer", a.mailer.Run),
 		elect("retention", a.runRetention),
+		elect("link-sweep", func(ctx context.Context) { a.billing.RunLinkSweep(ctx, 0) }),
 		elect("reconciler", func(ctx context.Context) {
 			a.billing.RunReconciler(ctx, a.cfg.ReconcileEvery, a.cfg.ReconcileStale)
 		}),
@@ -119,7 +120,8 @@ func (a *App) jobs() []func(context.Context) {
 }
 
 // Leading reports whether this instance runs the named job now ("mailer",
-// "reconciler", "feed-prune"); always true on bbolt.
+// "retention", "link-sweep", "reconciler", "feed-prune"); always true on
+// bbolt.
 func (a *App) Leading(job string) bool {
 	if e, ok := a.elector.(*postgres.Elector); ok {
 		return e.Leading(job)

@@ -93,15 +93,11 @@ func observeWebhook(m *metrics.Metrics) func(billing.WebhookResult) {
 // setupMetrics opens the metrics listener (when configured) and registers
 // what is read from the store on each scrape.
 func (a *App) setupMetrics() error {
-	// The state gauges read bbolt's running counts; on PostgreSQL they are
-	// not collected yet (see README, Several instances).
-	if db, ok := a.store.(*store.DB); ok {
-		a.metrics.WatchState(metrics.State{
-			Store: db,
-			MRR:   func(c []store.AccountCount) map[string]int64 { return billing.MRR(c, a.billing.Catalog()) },
-			Now:   a.billing.Now,
-		})
-	}
+	a.metrics.WatchState(metrics.State{
+		Store: a.store,
+		MRR:   func(c []store.AccountCount) map[string]int64 { return billing.MRR(c, a.billing.Catalog()) },
+		Now:   a.billing.Now,
+	})
 	if a.cfg.MetricsAddr == "" {
 		return nil
 	}

@@ -35,13 +35,7 @@ func (a *App) runRetention(ctx context.Context) {
 func (a *App) pruneOnce(ctx context.Context) {
 	now := a.cfg.Now()
 	start := time.Now()
-	var res store.PruneResult
-	var err error
-	if p, ok := a.store.(interface {
-		Prune(context.Context, time.Time, int) (store.PruneResult, error)
-	}); ok {
-		res, err = p.Prune(ctx, now.Add(-a.cfg.Retain), store.DefaultPruneBatch)
-	}
+	res, err := a.store.Prune(ctx, now.Add(-a.cfg.Retain), store.DefaultPruneBatch)
 	if err != nil && ctx.Err() == nil {
 		a.log.Error("retention: pruning failed; next try in an hour", "err", err)
 	}

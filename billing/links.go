@@ -1,11 +1,11 @@
 package billing
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/portal/portal/store"
@@ -24,8 +24,9 @@ const (
 	// checkoutLinkTTL is used only if a Checkout Session came without
 	// expires_at (Stripe's default is 24 hours).
 	checkoutLinkTTL = 24 * time.Hour
-	// linkSweepEvery is how often shorten deletes expired links: the sweep
-	// scans every link, and links only pile up at the rate they are made.
+	// linkSweepEvery is how often RunLinkSweep deletes expired links: links
+	// only pile up at the rate they are made, and an expired one is refused
+	// whether it is still stored or not.
 	linkSweepEvery = time.Minute
 	// tokenLen is the token length: 26 base32 characters, 130 random bits,
 	// past guessing at any rate. A link on localhost is 50 characters (one
@@ -36,22 +37,31 @@ const (
 
 const tokenAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
 
-// linkTable remembers when the store's expired links were last swept.
-type linkTable struct {
-	mu      sync.Mutex
-	sweptAt time.Time
+// RunLinkSweep deletes the expired short links at once and then every
+// `every` (a minute when <= 0), until ctx ends. It is a job that must run on
+// one instance at a time (the app runs it under its elector): with several
+// instances on one database, a sweep on each would repeat the same DELETE.
+func (s *Service) RunLinkSweep(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = linkSweepEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.SweepLinks(); err != nil {
+			s.log.Warn("billing: sweeping expired short links", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
-// due reports whether a sweep is due at now, and if so counts it as done.
-func (t *linkTable) due(now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if now.Sub(t.sweptAt) < linkSweepEvery {
-		return false
-	}
-	t.sweptAt = now
-	return true
-}
+// SweepLinks deletes the short links expired by the billing clock's now and
+// says how many.
+func (s *Service) SweepLinks() (int, error) { return s.db.DeleteExpiredLinks(s.now()) }
 
 func newToken() string {
 	var b [tokenLen]byte
@@ -71,11 +81,6 @@ func (s *Service) shorten(l Link, ttl time.Duration) Link {
 		l.ExpiresAt = now.Add(ttl)
 	}
 	l.Target = l.URL
-	if s.links.due(now) {
-		if _, err := s.db.DeleteExpiredLinks(now); err != nil {
-			s.log.Warn("billing: sweeping expired short links", "err", err)
-		}
-	}
 	for range 3 { // 130 random bits: a taken token is all but impossible
 		tok := newToken()
 		err := s.db.PutLink(tok, l.Target, l.ExpiresAt)

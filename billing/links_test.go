@@ -84,9 +84,13 @@ func TestShortLinks(t *testing.T) {
 	if !p.ExpiresAt.Equal(svc.Now().Add(24 * time.Hour)) {
 		t.Fatalf("portal link expires %s", p.ExpiresAt)
 	}
-	// Expired links are swept from the store when links are added.
+	// SweepLinks (RunLinkSweep's pass, one instance's job) deletes the
+	// expired links by the billing clock and keeps the live ones.
 	advance(25 * time.Hour)
 	fresh := svc.shorten(Link{URL: target}, portalLinkTTL)
+	if n, err := svc.SweepLinks(); err != nil || n != 3 {
+		t.Fatalf("SweepLinks = %d, %v; want the 3 expired links", n, err)
+	}
 	if n, err := svc.db.DeleteExpiredLinks(svc.Now()); err != nil || n != 0 {
 		t.Fatalf("%d expired links outlived the sweep (%v)", n, err)
 	}

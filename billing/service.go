@@ -71,7 +71,6 @@ type Service struct {
 	// or has sent to Stripe and not yet heard back about (trial.go).
 	claiming map[string]int
 
-	links linkTable // short links (links.go)
 	// quotes keeps each preview's proration date for the change it previews.
 	quotes quotes
 

@@ -3,6 +3,7 @@ package metrics
 import (
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/portal/portal/store"
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
@@ -10,13 +11,14 @@ import (
 
 // State is what the portal's stored state looks like, read on each scrape.
 type State struct {
-	// Store is the portal's store: running account counts, the trial-end
-	// index, the outbox and the engine's figures.
+	// Store is the portal's store, either engine: account counts, the
+	// trial-end index and the outbox. The engine's own figures are
+	// collected when it has them: bbolt's Stats (EngineStats) or pgxpool's
+	// Stat (PoolStat).
 	Store interface {
 		AccountCounts() ([]store.AccountCount, error)
 		TrialsEndingBetween(from, to time.Time) (int, error)
 		Outbox() ([]store.Notice, error)
-		EngineStats() bolt.Stats
 	}
 	// MRR turns the counts into monthly recurring revenue by currency, in
 	// minor units (billing.MRR with the catalog).
@@ -58,13 +60,33 @@ var (
 		"bbolt page writes to disk.", nil, nil)
 	descBoltWriteTime = prometheus.NewDesc("portal_store_bbolt_write_seconds_total",
 		"Time bbolt spent writing pages to disk.", nil, nil)
+
+	descPoolConns = prometheus.NewDesc("portal_store_pg_pool_connections",
+		"PostgreSQL pool connections by state: acquired (in use), idle, constructing.", []string{"state"}, nil)
+	descPoolMax = prometheus.NewDesc("portal_store_pg_pool_max_connections",
+		"The PostgreSQL pool's maximum size.", nil, nil)
+	descPoolAcquires = prometheus.NewDesc("portal_store_pg_pool_acquires_total",
+		"Connections acquired from the PostgreSQL pool.", nil, nil)
+	descPoolEmptyAcquires = prometheus.NewDesc("portal_store_pg_pool_empty_acquires_total",
+		"Acquires that had to wait for a connection (the pool had none idle): a pool too small.", nil, nil)
+	descPoolCanceled = prometheus.NewDesc("portal_store_pg_pool_canceled_acquires_total",
+		"Acquires given up because their context ended.", nil, nil)
+	descPoolAcquireTime = prometheus.NewDesc("portal_store_pg_pool_acquire_seconds_total",
+		"Time spent acquiring connections from the PostgreSQL pool.", nil, nil)
+)
+
+// The engines' own figures; a store has one of them.
+type (
+	boltStats interface{ EngineStats() bolt.Stats }
+	poolStats interface{ PoolStat() *pgxpool.Stat }
 )
 
 type stateCollector struct{ s State }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAccounts, descTrialsEnding, descMRR, descOutbox, descScrapeErr,
-		descBoltFree, descBoltPending, descBoltFreeBytes, descBoltReadTx, descBoltOpenReadTx, descBoltWrites, descBoltWriteTime} {
+		descBoltFree, descBoltPending, descBoltFreeBytes, descBoltReadTx, descBoltOpenReadTx, descBoltWrites, descBoltWriteTime,
+		descPoolConns, descPoolMax, descPoolAcquires, descPoolEmptyAcquires, descPoolCanceled, descPoolAcquireTime} {
 		ch <- d
 	}
 }
@@ -108,7 +130,26 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descScrapeErr, prometheus.GaugeValue, failed)
 
-	st := c.s.Store.EngineStats()
+	switch e := c.s.Store.(type) {
+	case boltStats:
+		collectBolt(ch, e.EngineStats())
+	case poolStats:
+		collectPool(ch, e.PoolStat())
+	}
+}
+
+func collectPool(ch chan<- prometheus.Metric, st *pgxpool.Stat) {
+	ch <- prometheus.MustNewConstMetric(descPoolConns, prometheus.GaugeValue, float64(st.AcquiredConns()), "acquired")
+	ch <- prometheus.MustNewConstMetric(descPoolConns, prometheus.GaugeValue, float64(st.IdleConns()), "idle")
+	ch <- prometheus.MustNewConstMetric(descPoolConns, prometheus.GaugeValue, float64(st.ConstructingConns()), "constructing")
+	ch <- prometheus.MustNewConstMetric(descPoolMax, prometheus.GaugeValue, float64(st.MaxConns()))
+	ch <- prometheus.MustNewConstMetric(descPoolAcquires, prometheus.CounterValue, float64(st.AcquireCount()))
+	ch <- prometheus.MustNewConstMetric(descPoolEmptyAcquires, prometheus.CounterValue, float64(st.EmptyAcquireCount()))
+	ch <- prometheus.MustNewConstMetric(descPoolCanceled, prometheus.CounterValue, float64(st.CanceledAcquireCount()))
+	ch <- prometheus.MustNewConstMetric(descPoolAcquireTime, prometheus.CounterValue, st.AcquireDuration().Seconds())
+}
+
+func collectBolt(ch chan<- prometheus.Metric, st bolt.Stats) {
 	ch <- prometheus.MustNewConstMetric(descBoltFree, prometheus.GaugeValue, float64(st.FreePageN))
 	ch <- prometheus.MustNewConstMetric(descBoltPending, prometheus.GaugeValue, float64(st.PendingPageN))
 	ch <- prometheus.MustNewConstMetric(descBoltFreeBytes, prometheus.GaugeValue, float64(st.FreeAlloc))

@@ -27,6 +27,7 @@ type Store interface {
 	Engine
 	Accounts
 	Links
+	Maintenance
 }
 
 // Engine is what an engine implements: transactions and the change feed.
@@ -83,6 +84,22 @@ type Links interface {
 	Link(token string, now time.Time) (string, error)
 	// DeleteExpiredLinks removes the links expired at now and says how many.
 	DeleteExpiredLinks(now time.Time) (int, error)
+}
+
+// Maintenance is what operations prune and metrics read on each scrape,
+// engine by engine. None of it is a change: it writes no feed entry.
+type Maintenance interface {
+	// Prune removes history older than before in small batches (see
+	// (*DB).Prune for what goes and what stays) and says what it removed.
+	Prune(ctx context.Context, before time.Time, batch int) (PruneResult, error)
+	// AccountCounts returns the number of accounts by state, plan and raw
+	// subscription status; combinations with no account are left out. It
+	// reads what the engine keeps counted or indexed, never every account's
+	// record.
+	AccountCounts() ([]AccountCount, error)
+	// TrialsEndingBetween counts accounts trialing (or canceling during a
+	// trial) whose trial ends in [from, to).
+	TrialsEndingBetween(from, to time.Time) (int, error)
 }
 
 // ReadTx reads within one transaction. Lookups return ErrNotFound only when

@@ -87,7 +87,8 @@ func (db *DB) Import(ctx context.Context, src store.Engine) (Counts, error) {
 			if err != nil {
 				return err
 			}
-			b.Queue("INSERT INTO accounts (id, email, customer_id, data) VALUES ($1, $2, $3, $4)", a.ID, a.Email, nullIfEmpty(a.CustomerID), data)
+			b.Queue("INSERT INTO accounts (id, email, customer_id, data, trial_end_ns) VALUES ($1, $2, $3, $4, $5)",
+				a.ID, a.Email, nullIfEmpty(a.CustomerID), data, trialEndNs(&a))
 			for _, k := range a.Keys {
 				b.Queue("INSERT INTO account_keys (fingerprint, account_id) VALUES ($1, $2)", k.Fingerprint, a.ID)
 			}

@@ -190,7 +190,7 @@ func (t *pgTx) CreateAccount(email string, key store.Key) (store.Account, error)
 	if err != nil {
 		return store.Account{}, err
 	}
-	if _, err := t.exec("INSERT INTO accounts (id, email, data) VALUES ($1, $2, $3)", a.ID, a.Email, data); err != nil {
+	if _, err := t.exec("INSERT INTO accounts (id, email, data, trial_end_ns) VALUES ($1, $2, $3, $4)", a.ID, a.Email, data, trialEndNs(&a)); err != nil {
 		return store.Account{}, err
 	}
 	if _, err := t.exec("INSERT INTO account_keys (fingerprint, account_id) VALUES ($1, $2)", key.Fingerprint, a.ID); err != nil {
@@ -282,7 +282,8 @@ func (t *pgTx) putAccount(a store.Account) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("UPDATE accounts SET email = $2, customer_id = $3, data = $4 WHERE id = $1", a.ID, a.Email, nullIfEmpty(a.CustomerID), data)
+	_, err = t.exec("UPDATE accounts SET email = $2, customer_id = $3, data = $4, trial_end_ns = $5 WHERE id = $1",
+		a.ID, a.Email, nullIfEmpty(a.CustomerID), data, trialEndNs(&a))
 	return err
 }
 

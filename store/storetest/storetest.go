@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -36,6 +37,8 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"MailOutbox", testMailOutbox},
 		{"Audit", testAudit},
 		{"Links", testLinks},
+		{"Prune", testPrune},
+		{"AccountCounts", testAccountCounts},
 		{"PendingCheckout", testPendingCheckout},
 		{"TransactionAllOrNothing", testAllOrNothing},
 		{"TransactionTogether", testTogether},
@@ -1110,5 +1113,209 @@ func testLinkCodes(t *testing.T, s store.Store) {
 	must[store.LinkCode](t)(put(store.LinkCode{Code: "CCCC3333", AccountID: b.ID, ExpiresAt: now.Add(10 * time.Minute)}))
 	if got := must[store.LinkCode](t)(get("BBBB2222")); got.AccountID != a.ID {
 		t.Errorf("another account's code replaced this one: %+v", got)
+	}
+}
+
+// testPrune: Prune removes final events, audit entries, mailed notices and
+// expired links older than the cutoff, in batches, and keeps failed events,
+// unmailed notices and everything newer.
+func testPrune(t *testing.T, s store.Store) {
+	now := time.Now()
+	cutoff := now.AddDate(0, 0, -90)
+	a := create(t, s, "old@example.com", "k1")
+
+	// Old history: 7 final events (one ignored) and a failed one, 5 audit
+	// entries, 4 mailed notices and one never mailed, 3 expired links.
+	for i := range 7 {
+		st := store.EventStatusProcessed
+		if i == 3 {
+			st = store.EventStatusIgnored
+		}
+		if err := s.RecordEvent(store.Event{ID: fmt.Sprintf("evt_old%d", i), Type: "invoice.paid", AccountID: a.ID,
+			Status: st, ReceivedAt: cutoff.Add(-time.Duration(24-i) * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RecordEvent(store.Event{ID: "evt_failed_old", Type: "x", Status: store.EventStatusFailed, ReceivedAt: cutoff.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		must[store.AuditEntry](t)(s.AppendAudit(store.AuditEntry{Action: "old", AccountID: a.ID, At: cutoff.Add(-time.Duration(10-i) * time.Hour)}))
+	}
+	var old []store.Notice
+	for i := range 5 {
+		n, _, err := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: fmt.Sprint(i), Message: "m", CreatedAt: cutoff.Add(-48 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, n)
+	}
+	for _, n := range old[:4] {
+		if err := s.MarkMailed(n.ID, cutoff.Add(-24*time.Hour), nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		if err := s.PutLink(fmt.Sprintf("old%d", i), "https://checkout.example/old", cutoff.Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// New history that stays, stamped by the store's clock; one entry a
+	// nanosecond before the cutoff goes, one at it stays.
+	if _, _, err := s.ApplyEvent(store.Event{ID: "evt_new", Type: "x"}, a.ID, func(*store.Account) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	must[store.AuditEntry](t)(s.AppendAudit(store.AuditEntry{Action: "edge", AccountID: a.ID, At: cutoff.Add(-time.Nanosecond)}))
+	must[store.AuditEntry](t)(s.AppendAudit(store.AuditEntry{Action: "new", AccountID: a.ID, At: cutoff}))
+	fresh, _, err := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: "new", Message: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkMailed(fresh.ID, now, nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutLink("new", "https://checkout.example/new", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	seq := must[uint64](t)(s.LastSeq(ctx, ""))
+
+	// Batches of 2 force several transactions per kind.
+	got, err := s.Prune(ctx, cutoff, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.PruneResult{Events: 7, Audit: 6, Notices: 4, Links: 3}); got != want {
+		t.Fatalf("Prune = %+v, want %+v", got, want)
+	}
+	if evs := must[[]store.Event](t)(s.Events(0)); len(evs) != 2 {
+		t.Errorf("events left: %+v; want the failed old one and the new one", evs)
+	}
+	if evs := must[[]store.Event](t)(s.EventsForAccount(a.ID, 0)); len(evs) != 1 || evs[0].ID != "evt_new" {
+		t.Errorf("account's events left: %+v", evs)
+	}
+	if done, err := s.EventProcessed("evt_old0"); err != nil || done {
+		t.Errorf("EventProcessed(pruned) = %v, %v; want false", done, err)
+	}
+	if au := must[[]store.AuditEntry](t)(s.Audit(a.ID, 0)); len(au) != 1 || au[0].Action != "new" {
+		t.Errorf("audit left: %+v", au)
+	}
+	if ns := must[[]store.Notice](t)(s.Notices(a.ID)); len(ns) != 2 {
+		t.Errorf("notices left: %+v; want the unmailed old one and the new one", ns)
+	}
+	if out := must[[]store.Notice](t)(s.Outbox()); len(out) != 1 || out[0].ID != old[4].ID {
+		t.Errorf("outbox: %+v, want the unmailed notice", out)
+	}
+	// A pruned notice's key is forgotten: the same notice can be added again.
+	if _, added, err := s.AddNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: "0", Message: "m"}); err != nil || !added {
+		t.Errorf("re-adding a pruned notice: added %v, %v", added, err)
+	}
+	if _, err := s.Link("new", now); err != nil {
+		t.Errorf("live link pruned: %v", err)
+	}
+	wantErr(t, "pruned link", second(s.Link("old0", cutoff.Add(-time.Hour))), store.ErrNotFound)
+	// Pruning is no change: it writes no feed entry (the AddNotice above is one).
+	if after := must[uint64](t)(s.LastSeq(ctx, "")); after != seq+1 {
+		t.Errorf("LastSeq after Prune and one AddNotice = %d, want %d", after, seq+1)
+	}
+	// A second run finds nothing; a cancelled one stops.
+	if got, err := s.Prune(ctx, cutoff, 2); err != nil || got != (store.PruneResult{}) {
+		t.Errorf("second Prune = %+v, %v", got, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Prune(cctx, now, 2); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled Prune: %v", err)
+	}
+}
+
+// testAccountCounts: the counts metrics read equal a scan of the accounts
+// after every kind of account write, and TrialsEndingBetween counts trials
+// (and canceling trials) by their end.
+func testAccountCounts(t *testing.T, s store.Store) {
+	scan := func() map[string]int {
+		t.Helper()
+		m := map[string]int{}
+		if err := s.ForEachAccount(func(a store.Account) bool {
+			m[fmt.Sprintf("%s/%s/%s", a.State, a.Plan, a.SubscriptionStatus)]++
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	kept := func() map[string]int {
+		t.Helper()
+		m := map[string]int{}
+		for _, c := range must[[]store.AccountCount](t)(s.AccountCounts()) {
+			m[fmt.Sprintf("%s/%s/%s", c.State, c.Plan, c.SubscriptionStatus)] = c.N
+		}
+		return m
+	}
+	if got := kept(); len(got) != 0 {
+		t.Fatalf("counts of an empty store = %v", got)
+	}
+	now := time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, create(t, s, fmt.Sprintf("u%d@example.com", i), fmt.Sprint("c", i)).ID)
+	}
+	trial := func(days int) func(*store.Account) error {
+		return func(a *store.Account) error {
+			a.Plan, a.State, a.SubscriptionStatus, a.TrialEnd = "s", store.StateTrial, "trialing", now.AddDate(0, 0, days)
+			return nil
+		}
+	}
+	steps := []struct {
+		id string
+		fn func(*store.Account) error
+	}{
+		{ids[0], func(a *store.Account) error { a.Plan, a.State = "free", store.StateFree; return nil }},
+		{ids[1], trial(1)},
+		{ids[2], trial(2)},
+		{ids[3], trial(10)},
+		{ids[2], func(a *store.Account) error { a.State, a.SubscriptionStatus = store.StateActive, "active"; return nil }},
+		{ids[4], func(a *store.Account) error {
+			a.Plan, a.State, a.SubscriptionStatus = "m", store.StateActive, "active"
+			return nil
+		}},
+		{ids[4], func(a *store.Account) error {
+			a.State, a.SubscriptionStatus = store.StatePastDue, "past_due"
+			return nil
+		}},
+		{ids[1], func(a *store.Account) error { a.State = store.StateCanceling; return nil }}, // canceling its trial
+		{ids[5], func(a *store.Account) error { a.Email = "renamed@example.com"; return nil }},
+	}
+	for i, st := range steps {
+		if _, err := s.UpdateAccount(st.id, st.fn); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got, want := kept(), scan(); !maps.Equal(got, want) {
+			t.Fatalf("after step %d counts = %v, a scan finds %v", i, got, want)
+		}
+	}
+	if _, _, err := s.ApplyEvent(store.Event{ID: "evt_1", Type: "x"}, ids[5], trial(3)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := kept(), scan(); !maps.Equal(got, want) {
+		t.Fatalf("after ApplyEvent counts = %v, a scan finds %v", got, want)
+	}
+	if got := kept(); got["active/m/past_due"] != 0 || got["past_due/m/past_due"] != 1 || got["trial/s/trialing"] != 2 {
+		t.Errorf("counts = %v", got)
+	}
+	// Trials ending in the next 3 days: ids[1] (canceling, 1 day); ids[5]
+	// ends at 3 days, the excluded edge; ids[2] is now active, ids[3] ends
+	// in 10 days.
+	if n, err := s.TrialsEndingBetween(now, now.AddDate(0, 0, 3)); err != nil || n != 1 {
+		t.Errorf("TrialsEndingBetween 3 days = %d, %v; want 1", n, err)
+	}
+	if n, err := s.TrialsEndingBetween(now, now.AddDate(0, 0, 11)); err != nil || n != 3 {
+		t.Errorf("TrialsEndingBetween 11 days = %d, %v; want 3", n, err)
+	}
+	// A trial that becomes active leaves the trial ends.
+	if _, err := s.UpdateAccount(ids[1], func(a *store.Account) error { a.State = store.StateActive; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.TrialsEndingBetween(now, now.AddDate(0, 0, 11)); err != nil || n != 2 {
+		t.Errorf("TrialsEndingBetween after activation = %d, %v; want 2", n, err)
 	}
 }
