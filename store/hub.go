@@ -28,8 +28,8 @@ type Subscription struct {
 	accountID string
 	all       bool
 	c         chan Change
-	// from is the Seq an account subscription started after: a change at
-	// or before it is not news to the subscriber. (An engine that publishes
+	// from is the newest Seq an account subscription started after or was
+	// offered: a change at or before it is not news to the subscriber. (An engine that publishes
 	// what its listener reads, PostgreSQL, may publish a change again after
 	// a subscriber started past it.)
 	from uint64
@@ -149,6 +149,10 @@ func (h *Hub) Publish(changes ...Change) {
 		for s := range h.byAcct[ch.AccountID] {
 			if ch.Seq > s.from {
 				s.offerLocked(ch)
+				// Offered changes are not news again either: PostgreSQL
+				// publishes a change at commit and once more when its
+				// listener reads it.
+				s.from = ch.Seq
 			}
 		}
 	}
