@@ -975,7 +975,7 @@ func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
 
 	l.advance(end.Sub(l.sb.Now()) + time.Hour)
 	a = l.waitFor(a.ID, "plan s", func(a store.Account) bool { return a.Plan == "s" && a.CurrentPeriodEnd.After(end) })
-	if a.ScheduledPlan != "" || a.ScheduleID != "" || a.State != store.StateActive {
+	if a.ScheduledPlan != "" || !a.ScheduledAt.IsZero() || a.State != store.StateActive {
 		t.Fatalf("after the period end: %s scheduled %q", summary(a), a.ScheduledPlan)
 	}
 	var renewal *stripe.Invoice
@@ -989,8 +989,9 @@ func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
 		t.Fatalf("renewal at the period end: %+v, want paid %d", renewal, s.Amount)
 	}
 
-	// Undo: back up to M is immediate; then schedule S and undo it.
-	if a, err = l.svc.ChangePlan(ctx, a.ID, "m"); err != nil || a.Plan != "m" || a.ScheduledPlan != "" {
+	// Back up to M is immediate (the schedule, still in its last phase, is
+	// released first); then schedule S and undo it.
+	if a, err = l.svc.ChangePlan(ctx, a.ID, "m"); err != nil || a.Plan != "m" || a.ScheduledPlan != "" || a.ScheduleID != "" {
 		t.Fatalf("upgrade: %v %s", err, summary(a))
 	}
 	end = a.CurrentPeriodEnd

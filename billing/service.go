@@ -225,7 +225,10 @@ func unanswered(err error) bool {
 // ChangePlan moves a subscribed account to planID. Upgrades of a paid period
 // are invoiced now (proration always_invoice) and only take effect once paid
 // (payment_behavior pending_if_incomplete); downgrades and changes during the
-// trial are not prorated. To free: cancel at the period end when paid and
+// trial are not prorated, and a downgrade of an active subscription waits
+// for the period end unless Config.DowngradeAt is "now" (scheduleDowngrade).
+// Choosing the current plan again undoes a scheduled change; any other
+// change replaces it. To free: cancel at the period end when paid and
 // active, cancel now when trialing or locked. Without a live subscription it
 // is ChoosePlan.
 func (s *Service) ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error) {
@@ -246,7 +249,7 @@ func (s *Service) ChangePlan(ctx context.Context, accountID, planID string) (sto
 
 func (s *Service) changePlan(ctx context.Context, op string, acct store.Account, plan Plan) (store.Account, error) {
 	status := stripe.SubscriptionStatus(acct.SubscriptionStatus)
-	if acct.ScheduleID != "" && acct.Plan != plan.ID && plan.ID != acct.ScheduledPlan {
+	if acct.ScheduleID != "" && (acct.Plan != plan.ID || acct.ScheduledPlan != "") && plan.ID != acct.ScheduledPlan {
 		// Another change replaces the scheduled one; Stripe refuses direct
 		// changes to a subscription its schedule manages.
 		var err error
@@ -277,13 +280,7 @@ func (s *Service) changePlan(ctx context.Context, op string, acct store.Account,
 		// Locked: the card comes first (CardLink resumes or pays), then the change.
 		return acct, wrap(op, ErrCardRequired)
 	}
-	if acct.Plan == plan.ID {
-		if acct.ScheduleID != "" {
-			return s.releaseSchedule(ctx, op, acct) // staying put undoes the scheduled change
-		}
-		return acct, nil
-	}
-	if acct.ScheduledPlan == plan.ID {
+	if acct.Plan == plan.ID || acct.ScheduledPlan == plan.ID {
 		return acct, nil
 	}
 	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)
@@ -354,8 +351,8 @@ func (s *Service) scheduleDowngrade(ctx context.Context, op string, acct store.A
 		return store.Account{}, wrap(op, err)
 	}
 	start := sub.CurrentPeriodStart
-	if len(sched.Phases) > 0 && sched.Phases[0] != nil {
-		start = sched.Phases[0].StartDate
+	if sched.CurrentPhase != nil {
+		start = sched.CurrentPhase.StartDate
 	}
 	up := &stripe.SubscriptionScheduleParams{
 		EndBehavior: stripe.String("release"),
@@ -393,7 +390,7 @@ func (s *Service) UndoDowngrade(ctx context.Context, accountID string) (store.Ac
 	if err != nil {
 		return store.Account{}, wrap(op, storeErr(err))
 	}
-	if acct.ScheduleID == "" {
+	if acct.ScheduledPlan == "" {
 		return acct, nil
 	}
 	return s.releaseSchedule(ctx, op, acct)

@@ -280,9 +280,15 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		a.Plan = snap.PlanID
 	}
 	// A scheduled change stands while the subscription keeps the schedule
-	// billing made and has not reached the plan.
-	if snap.ScheduleID == "" || snap.ScheduleID != a.ScheduleID || a.Plan == a.ScheduledPlan || !live(snap.Status) {
+	// billing made and has not reached the plan. The schedule stays
+	// attached through its last phase (until Stripe releases it), so its id
+	// is kept while the subscription has it: Stripe refuses a cancel at the
+	// period end until it is released.
+	if snap.ScheduleID == "" || snap.ScheduleID != a.ScheduleID || !live(snap.Status) {
 		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = "", "", time.Time{}
+	}
+	if a.Plan == a.ScheduledPlan {
+		a.ScheduledPlan, a.ScheduledAt = "", time.Time{}
 	}
 
 	switch snap.Status {

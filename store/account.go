@@ -110,8 +110,9 @@ type Account struct {
 	// ScheduleID is the Stripe subscription schedule billing made to move
 	// the account to ScheduledPlan at ScheduledAt (a downgrade at the period
 	// end), as billing asked Stripe for it; all three are zero when no
-	// change waits. Billing clears them once the plan is reached or the
-	// subscription no longer has that schedule (released, undone, ended).
+	// change waits. Billing clears ScheduledPlan and ScheduledAt once the
+	// plan is reached, and all three once the subscription no longer has
+	// that schedule (released, undone, ended).
 	ScheduleID    string
 	ScheduledPlan string
 	ScheduledAt   time.Time

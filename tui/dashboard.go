@@ -101,7 +101,12 @@ func (d *dashboard) setAccount(a store.Account) {
 		k.ChangePlan.SetHelp("p", "upgrade")
 	}
 	k.Cancel.SetEnabled(paid && live && a.State != store.StateCanceling && a.State != store.StatePastDue)
-	k.Undo.SetEnabled(a.State == store.StateCanceling)
+	k.Undo.SetEnabled(a.State == store.StateCanceling || a.ScheduledPlan != "")
+	if a.State == store.StateCanceling {
+		k.Undo.SetHelp("u", "undo cancel")
+	} else {
+		k.Undo.SetHelp("u", "undo change")
+	}
 	k.Manage.SetEnabled(a.CustomerID != "")
 	k.Invoices.SetEnabled(a.CustomerID != "")
 	k.Dismiss.SetEnabled(len(d.dismissable()) > 0)
@@ -223,12 +228,16 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, k.Cancel):
 			return newCancelScreen(d.e, d.account), nil
 		case key.Matches(msg, k.Undo):
-			d.busy, d.err = "Undoing the cancellation…", ""
 			e, id := d.e, d.account.ID
+			undo, what := e.billing.UndoCancel, "Undoing the cancellation…"
+			if d.account.State != store.StateCanceling {
+				undo, what = e.billing.UndoDowngrade, "Undoing the plan change…"
+			}
+			d.busy, d.err = what, ""
 			return d, func() tea.Msg {
 				ctx, cancel := e.actionCtx()
 				defer cancel()
-				a, err := e.billing.UndoCancel(ctx, id)
+				a, err := undo(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
 		case key.Matches(msg, k.Manage):
@@ -276,7 +285,7 @@ func (d *dashboard) View() string {
 		b.WriteString("\n")
 	}
 	row("Email", a.Email)
-	row("Plan", planLine(d.e.billing.Catalog(), a.Plan))
+	row("Plan", planText(d.e.billing.Catalog(), a))
 	row("State", stateText(a))
 	if left := d.remaining(); trialing(a) {
 		if left > 0 {
@@ -345,7 +354,11 @@ func (d *dashboard) actions() [][2]string {
 		add(k.ChangePlan, "Change plan (prices shown before you confirm)")
 	}
 	add(k.Cancel, "Cancel at the end of the "+period)
-	add(k.Undo, "Undo the cancellation and keep "+plan)
+	if a.State == store.StateCanceling {
+		add(k.Undo, "Undo the cancellation and keep "+plan)
+	} else {
+		add(k.Undo, "Undo the change to "+planName(d.e.billing.Catalog(), a.ScheduledPlan)+" and keep "+plan)
+	}
 	add(k.Manage, "Manage billing: invoices, card, details on Stripe")
 	return out
 }
@@ -371,6 +384,15 @@ func planLine(cat billing.Catalog, id string) string {
 		return p.Name
 	}
 	return p.Name + " · " + billing.FormatAmount(p.Amount, p.Currency) + "/month"
+}
+
+// planText is planLine, or with a change scheduled for the period end
+// "M until 9 Jan, then S · $9.00/month".
+func planText(cat billing.Catalog, a store.Account) string {
+	if a.ScheduledPlan == "" || a.ScheduledAt.IsZero() {
+		return planLine(cat, a.Plan)
+	}
+	return planName(cat, a.Plan) + " until " + a.ScheduledAt.UTC().Format("2 Jan") + ", then " + planLine(cat, a.ScheduledPlan)
 }
 
 // banner is one line of news above the account's rows.

@@ -132,6 +132,9 @@ func (s *Sandbox) updateSchedule(q *request) (any, *apiError) {
 	if idx := q.f.indices("phases"); len(idx) > 0 {
 		var phases []schedulePhase
 		start := sch.Phases[0].StartDate
+		if sch.CurrentPhase != nil {
+			start = sch.CurrentPhase.StartDate
+		}
 		for n, i := range idx {
 			p := "phases[" + i + "]"
 			ph := schedulePhase{Metadata: map[string]string{}, ProrationBehavior: "create_prorations"}
