@@ -22,7 +22,7 @@ const noticeFresh = 24 * time.Hour
 // dashboardKeys are the dashboard's actions; each is enabled only in the
 // states where it applies, so the help line shows only what works.
 type dashboardKeys struct {
-	AddCard, ChangePlan, Cancel, Undo, Manage, Invoices, Keys, Email, Dismiss key.Binding
+	AddCard, Confirm, ChangePlan, Cancel, Undo, Manage, Invoices, Keys, Email, Dismiss key.Binding
 }
 
 // dashboard shows the account: plan, state in words, the trial countdown,
@@ -51,6 +51,7 @@ func newDashboard(e *env, a store.Account, notices []store.Notice) *dashboard {
 	d := &dashboard{e: e, notices: notices, now: e.now(), tick: e.nextTick()}
 	d.keys = dashboardKeys{
 		AddCard:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
+		Confirm:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "confirm")),
 		ChangePlan: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
 		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
 		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo cancel")),
@@ -107,6 +108,7 @@ func (d *dashboard) setAccount(a store.Account) {
 	} else {
 		k.Undo.SetHelp("u", "undo change")
 	}
+	k.Confirm.SetEnabled(a.ActionURL != "")
 	k.Manage.SetEnabled(a.CustomerID != "")
 	k.Invoices.SetEnabled(a.CustomerID != "")
 	k.Dismiss.SetEnabled(len(d.dismissable()) > 0)
@@ -150,7 +152,7 @@ func (d *dashboard) Bindings() []key.Binding {
 	k := d.keys
 	var out []key.Binding
 	// Dismiss is offered on the banners themselves.
-	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage, k.Keys, k.Email} {
+	for _, b := range []key.Binding{k.Confirm, k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage, k.Keys, k.Email} {
 		if b.Enabled() {
 			out = append(out, b)
 		}
@@ -223,6 +225,8 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, k.AddCard):
 			s := newAddCardScreen(d.e, d.account, "")
 			return s, s.Init()
+		case key.Matches(msg, k.Confirm):
+			return newConfirmPayScreen(d.e, d.account), nil
 		case key.Matches(msg, k.ChangePlan):
 			return newPlanPicker(d.e, d.account, pickChange), nil
 		case key.Matches(msg, k.Cancel):
@@ -337,6 +341,7 @@ func (d *dashboard) actions() [][2]string {
 			out = append(out, [2]string{b.Help().Key, text})
 		}
 	}
+	add(k.Confirm, "Confirm the payment your bank asks about (link and QR code)")
 	switch {
 	case a.State == store.StatePastDue:
 		add(k.AddCard, "Fix your card: the failed payment is tried again with it")
@@ -449,8 +454,7 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat b
 	}
 	if a.ActionURL != "" {
 		// 3-D Secure: the payment waits for the customer, not the card.
-		out = append([]banner{{text: "Your bank asks you to confirm a payment. Open " + a.ActionURL +
-			" to confirm it, or add another card with c."}}, out...)
+		out = append([]banner{{text: "Your bank asks you to confirm a payment: press o for the link to confirm it, or add another card with c."}}, out...)
 	}
 	if a.SecondSubscriptionID != "" {
 		// The account's own subscription is the one that counts; say so

@@ -102,6 +102,24 @@ var goldenCases = []struct {
 		a.NextInvoiceAmount = 900
 		h.load(a)
 	}},
+	{"dashboard-payment-action", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+		h.load(a)
+	}},
+	{"confirm-payment", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+		h.load(a).keys("o")
+	}},
+	{"confirm-payment-qr", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+		h.load(a).keys("o", "v")
+	}},
 	{"dashboard-undo-error", func(h *harness) {
 		a := activeAccount()
 		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
