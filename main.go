@@ -137,6 +137,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.int(&cfg.TrialDays, "trial-days", "PORTAL_TRIAL_DAYS", 30, "trial length of paid plans, in days")
 	ef.string(&cfg.TrialEndBehavior, "trial-end-behavior", "PORTAL_TRIAL_END_BEHAVIOR", "pause",
 		"what a trial ending without a card does at Stripe: pause (locked until a card), cancel or create_invoice")
+	ef.string(&cfg.DowngradeAt, "downgrade-at", "PORTAL_DOWNGRADE_AT", "period_end",
+		"when a move to a cheaper paid plan takes effect: period_end (a subscription schedule, as Stripe's customer portal) or now")
 	var retrySchedule string
 	ef.string(&cfg.SandboxFailedPayment, "sandbox-failed-payment", "PORTAL_SANDBOX_FAILED_PAYMENT", "unpaid",
 		"sandbox only: a subscription's status once payment retries run out: unpaid, canceled or past_due (Stripe: Dashboard retry settings)")

@@ -79,6 +79,9 @@ type Config struct {
 	// TrialEndBehavior is what a trial the portal makes does when it ends
 	// without a card: pause (default), cancel or create_invoice (billing.Config).
 	TrialEndBehavior string
+	// DowngradeAt is when a move to a cheaper paid plan takes effect:
+	// period_end (default) or now (billing.Config).
+	DowngradeAt string
 	// SandboxFailedPayment and SandboxRetryDelays are the offline
 	// sandbox's retry setting: the status once an invoice's retries are
 	// exhausted (unpaid, canceled or past_due; default unpaid) and the

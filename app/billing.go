@@ -104,7 +104,7 @@ func (a *App) setupBilling() error {
 	}
 	svc, err := billing.New(billing.Config{
 		API: a.api, Store: a.store, Catalog: catalog, Now: now,
-		PublicURL: a.cfg.PublicURL, TrialDays: cfg.TrialDays, TrialEndBehavior: cfg.TrialEndBehavior, Logger: cfg.Logger.With("component", "billing"),
+		PublicURL: a.cfg.PublicURL, TrialDays: cfg.TrialDays, TrialEndBehavior: cfg.TrialEndBehavior, DowngradeAt: cfg.DowngradeAt, Logger: cfg.Logger.With("component", "billing"),
 	})
 	if err != nil {
 		return err

@@ -92,11 +92,20 @@ func TestContractStripeMock(t *testing.T) {
 		_, err := svc.ChangePlan(ctx, a.ID, "xl")
 		must("ChangePlan up", err)
 	})
-	t.Run("downgrade (no proration)", func(t *testing.T) {
+	t.Run("downgrade at the period end (subscription schedule)", func(t *testing.T) {
 		sub("active")
 		setAccount(a.ID, func(acc *store.Account) { acc.Plan = "xxl" })
 		_, err := svc.ChangePlan(ctx, a.ID, "s")
 		must("ChangePlan down", err)
+	})
+	t.Run("undo a scheduled downgrade (schedule release)", func(t *testing.T) {
+		sub("active")
+		setAccount(a.ID, func(acc *store.Account) {
+			acc.Plan, acc.ScheduleID, acc.ScheduledPlan, acc.ScheduledAt = "xxl", "sub_sched_contract", "s", time.Now()
+		})
+		_, err := svc.UndoDowngrade(ctx, a.ID)
+		must("UndoDowngrade", err)
+		setAccount(a.ID, func(acc *store.Account) { acc.ScheduleID, acc.ScheduledPlan, acc.ScheduledAt = "", "", time.Time{} })
 	})
 	t.Run("cancel at period end and undo", func(t *testing.T) {
 		sub("active")

@@ -291,7 +291,7 @@ func TestLifecycleFailingCardUnpaidThenFixed(t *testing.T) {
 }
 
 func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
-	l := newLifecycle(t)
+	l := newLifecycle(t, func(_ *sandbox.Config, c *Config) { c.DowngradeAt = "now" })
 	ctx := context.Background()
 	a := l.trial("changes@example.com", "s")
 	l.addCard(a.ID, "4242424242424242")
@@ -934,5 +934,76 @@ func TestLifecyclePaymentActionRequired(t *testing.T) {
 	a = l.waitFor(a.ID, "paid with another card", func(a store.Account) bool { return a.State == store.StateActive })
 	if a.ActionURL != "" || a.ActionInvoiceID != "" {
 		t.Fatalf("after paying: url %q invoice %q", a.ActionURL, a.ActionInvoiceID)
+	}
+}
+
+// TestLifecycleDowngradeAtPeriodEnd: with the default DowngradeAt, a move to
+// a cheaper plan waits for the period end through a subscription schedule:
+// the account stays on M until then, the renewal is invoiced at S, and the
+// schedule is gone afterwards. Undone before the end, the account stays on M.
+func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("later@example.com", "m")
+	l.addCard(a.ID, "4242424242424242")
+	l.advance(31 * day)
+	a = l.waitState(a.ID, store.StateActive)
+	end := a.CurrentPeriodEnd
+
+	pv, err := l.svc.PreviewChange(ctx, a.ID, "s")
+	if err != nil || pv.Upgrade || !pv.AtPeriodEnd || !pv.NextAt.Equal(end) || pv.AmountDue != 0 {
+		t.Fatalf("preview: %+v %v", pv, err)
+	}
+	a, err = l.svc.ChangePlan(ctx, a.ID, "s")
+	if err != nil {
+		t.Fatalf("downgrade: %v (%s)", err, Message(err))
+	}
+	if a.Plan != "m" || a.ScheduledPlan != "s" || !a.ScheduledAt.Equal(end) || a.ScheduleID == "" || a.State != store.StateActive {
+		t.Fatalf("scheduled: %s plan %s → %s at %v (%s)", summary(a), a.Plan, a.ScheduledPlan, a.ScheduledAt, a.ScheduleID)
+	}
+	if s, _ := l.svc.cat.Plan("s"); a.NextInvoiceAmount != s.Amount {
+		t.Fatalf("next invoice %d, want S's %d", a.NextInvoiceAmount, s.Amount)
+	}
+	l.waitEvent(a.ID, "customer.subscription.updated")
+	if a, _ = l.db.Account(a.ID); a.ScheduledPlan != "s" {
+		t.Fatalf("a webhook dropped the scheduled change: %s", summary(a))
+	}
+	// Choosing S again changes nothing.
+	if b, err := l.svc.ChangePlan(ctx, a.ID, "s"); err != nil || b.ScheduleID != a.ScheduleID {
+		t.Fatalf("again: %v %s", err, b.ScheduleID)
+	}
+
+	l.advance(end.Sub(l.sb.Now()) + time.Hour)
+	a = l.waitFor(a.ID, "plan s", func(a store.Account) bool { return a.Plan == "s" && a.CurrentPeriodEnd.After(end) })
+	if a.ScheduledPlan != "" || !a.ScheduledAt.IsZero() || a.State != store.StateActive {
+		t.Fatalf("after the period end: %s scheduled %q", summary(a), a.ScheduledPlan)
+	}
+	var renewal *stripe.Invoice
+	ip := &stripe.InvoiceListParams{Customer: stripe.String(a.CustomerID)}
+	for it := l.svc.api.Invoices.List(ip); it.Next(); {
+		if inv := it.Invoice(); inv.BillingReason == stripe.InvoiceBillingReasonSubscriptionCycle && inv.PeriodStart == end.Unix() {
+			renewal = inv
+		}
+	}
+	if s, _ := l.svc.cat.Plan("s"); renewal == nil || renewal.AmountPaid != s.Amount {
+		t.Fatalf("renewal at the period end: %+v, want paid %d", renewal, s.Amount)
+	}
+
+	// Back up to M is immediate (the schedule, still in its last phase, is
+	// released first); then schedule S and undo it.
+	if a, err = l.svc.ChangePlan(ctx, a.ID, "m"); err != nil || a.Plan != "m" || a.ScheduledPlan != "" || a.ScheduleID != "" {
+		t.Fatalf("upgrade: %v %s", err, summary(a))
+	}
+	end = a.CurrentPeriodEnd
+	if a, err = l.svc.ChangePlan(ctx, a.ID, "s"); err != nil || a.ScheduledPlan != "s" {
+		t.Fatalf("downgrade again: %v %s", err, summary(a))
+	}
+	if a, err = l.svc.UndoDowngrade(ctx, a.ID); err != nil || a.ScheduledPlan != "" || a.ScheduleID != "" || a.Plan != "m" {
+		t.Fatalf("undo: %v %s", err, summary(a))
+	}
+	l.advance(end.Sub(l.sb.Now()) + time.Hour)
+	a = l.waitFor(a.ID, "the next period", func(a store.Account) bool { return a.CurrentPeriodEnd.After(end) })
+	if a.Plan != "m" || a.State != store.StateActive {
+		t.Fatalf("after an undone downgrade: %s", summary(a))
 	}
 }

@@ -33,7 +33,13 @@ type Config struct {
 	// (an invoice that cannot be paid: past due, then the retry setting's
 	// outcome).
 	TrialEndBehavior string
-	Logger           *slog.Logger // zero: discard
+	// DowngradeAt is when a move to a cheaper paid plan of an active
+	// subscription takes effect: "period_end" (the default, as Stripe's own
+	// customer portal offers: a subscription schedule switches the price at
+	// the current period's end, and the customer keeps what they paid for
+	// until then) or "now" (at once, without proration).
+	DowngradeAt string
+	Logger      *slog.Logger // zero: discard
 }
 
 // accountStore is the part of store.Store the Service uses. It is an
@@ -63,6 +69,7 @@ type Service struct {
 	publicURL string
 	trialDays int64
 	trialEnd  string // Config.TrialEndBehavior
+	downAt    string // Config.DowngradeAt
 	log       *slog.Logger
 
 	mu     sync.Mutex
@@ -106,6 +113,13 @@ func New(cfg Config) (*Service, error) {
 	default:
 		return nil, fmt.Errorf("billing: trial end behavior %q: want pause, cancel or create_invoice", cfg.TrialEndBehavior)
 	}
+	switch cfg.DowngradeAt {
+	case "":
+		cfg.DowngradeAt = "period_end"
+	case "period_end", "now":
+	default:
+		return nil, fmt.Errorf("billing: downgrade at %q: want period_end or now", cfg.DowngradeAt)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -114,7 +128,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		api: cfg.API, db: cfg.Store, cat: cfg.Catalog, now: cfg.Now,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), trialEnd: cfg.TrialEndBehavior, log: cfg.Logger,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), trialDays: int64(cfg.TrialDays), trialEnd: cfg.TrialEndBehavior, downAt: cfg.DowngradeAt, log: cfg.Logger,
 		prices: map[string]string{}, claiming: map[string]int{},
 	}, nil
 }
@@ -149,6 +163,9 @@ type Preview struct {
 	Currency   string
 	NextAmount int64     // the plan's amount on the next regular invoice
 	NextAt     time.Time // when that invoice comes; zero when unknown
+	// AtPeriodEnd is true when the change waits for the end of the paid
+	// period (NextAt): a downgrade with DowngradeAt "period_end".
+	AtPeriodEnd bool
 }
 
 // ChoosePlan puts the account on planID.
@@ -207,7 +224,10 @@ func unanswered(err error) bool {
 // ChangePlan moves a subscribed account to planID. Upgrades of a paid period
 // are invoiced now (proration always_invoice) and only take effect once paid
 // (payment_behavior pending_if_incomplete); downgrades and changes during the
-// trial are not prorated. To free: cancel at the period end when paid and
+// trial are not prorated, and a downgrade of an active subscription waits
+// for the period end unless Config.DowngradeAt is "now" (scheduleDowngrade).
+// Choosing the current plan again undoes a scheduled change; any other
+// change replaces it. To free: cancel at the period end when paid and
 // active, cancel now when trialing or locked. Without a live subscription it
 // is ChoosePlan.
 func (s *Service) ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error) {
@@ -228,6 +248,14 @@ func (s *Service) ChangePlan(ctx context.Context, accountID, planID string) (sto
 
 func (s *Service) changePlan(ctx context.Context, op string, acct store.Account, plan Plan) (store.Account, error) {
 	status := stripe.SubscriptionStatus(acct.SubscriptionStatus)
+	if acct.ScheduleID != "" && (acct.Plan != plan.ID || acct.ScheduledPlan != "") && plan.ID != acct.ScheduledPlan {
+		// Another change replaces the scheduled one; Stripe refuses direct
+		// changes to a subscription its schedule manages.
+		var err error
+		if acct, err = s.releaseSchedule(ctx, op, acct); err != nil {
+			return store.Account{}, err
+		}
+	}
 	if plan.Free() {
 		s.forgetPending(acct.ID)
 		if status == stripe.SubscriptionStatusActive {
@@ -251,7 +279,7 @@ func (s *Service) changePlan(ctx context.Context, op string, acct store.Account,
 		// Locked: the card comes first (CardLink resumes or pays), then the change.
 		return acct, wrap(op, ErrCardRequired)
 	}
-	if acct.Plan == plan.ID {
+	if acct.Plan == plan.ID || acct.ScheduledPlan == plan.ID {
 		return acct, nil
 	}
 	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)
@@ -267,6 +295,9 @@ func (s *Service) changePlan(ctx context.Context, op string, acct store.Account,
 		return store.Account{}, wrap(op, err)
 	}
 	cur, _ := s.cat.Plan(acct.Plan)
+	if s.downgradesAtPeriodEnd(acct, cur, plan) {
+		return s.scheduleDowngrade(ctx, op, acct, sub, plan, price)
+	}
 	p := &stripe.SubscriptionParams{
 		Items:             []*stripe.SubscriptionItemsParams{{ID: stripe.String(snap.ItemID), Price: stripe.String(price)}},
 		ProrationBehavior: stripe.String("none"),
@@ -285,6 +316,99 @@ func (s *Service) changePlan(ctx context.Context, op string, acct store.Account,
 	sub, err = s.api.Subscriptions.Update(acct.SubscriptionID, p)
 	if err != nil {
 		return store.Account{}, wrap(op, err)
+	}
+	return s.commit(op, acct.ID, nil, s.snapshot(sub))
+}
+
+// downgradesAtPeriodEnd reports whether moving acct from cur to the paid
+// plan next waits for the end of the paid period.
+func (s *Service) downgradesAtPeriodEnd(acct store.Account, cur, next Plan) bool {
+	return s.downAt == "period_end" && !next.Free() && next.Amount < cur.Amount &&
+		stripe.SubscriptionStatus(acct.SubscriptionStatus) == stripe.SubscriptionStatusActive
+}
+
+// scheduleDowngrade moves acct to plan at the end of the current period
+// through a subscription schedule, as Stripe's customer portal does: one
+// phase on the current price until current_period_end, then the new price,
+// after which the schedule releases the subscription. A schedule left by an
+// earlier attempt (or an earlier scheduled change) is reused.
+func (s *Service) scheduleDowngrade(ctx context.Context, op string, acct store.Account, sub *stripe.Subscription, plan Plan, price string) (store.Account, error) {
+	snap := s.snapshot(sub)
+	var sched *stripe.SubscriptionSchedule
+	var err error
+	if snap.ScheduleID == "" {
+		p := &stripe.SubscriptionScheduleParams{FromSubscription: stripe.String(sub.ID)}
+		p.Context = ctx
+		p.SetIdempotencyKey(fmt.Sprintf("portal-schedule-%s-v%d", sub.ID, acct.Version))
+		sched, err = s.api.SubscriptionSchedules.New(p)
+	} else {
+		p := &stripe.SubscriptionScheduleParams{}
+		p.Context = ctx
+		sched, err = s.api.SubscriptionSchedules.Get(snap.ScheduleID, p)
+	}
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	start := sub.CurrentPeriodStart
+	if sched.CurrentPhase != nil {
+		start = sched.CurrentPhase.StartDate
+	}
+	up := &stripe.SubscriptionScheduleParams{
+		EndBehavior: stripe.String("release"),
+		Phases: []*stripe.SubscriptionSchedulePhaseParams{{
+			Items:             []*stripe.SubscriptionSchedulePhaseItemParams{{Price: stripe.String(snap.PriceID), Quantity: stripe.Int64(1)}},
+			StartDate:         stripe.Int64(start),
+			EndDate:           stripe.Int64(sub.CurrentPeriodEnd),
+			ProrationBehavior: stripe.String("none"),
+		}, {
+			Items:             []*stripe.SubscriptionSchedulePhaseItemParams{{Price: stripe.String(price), Quantity: stripe.Int64(1)}},
+			Iterations:        stripe.Int64(1),
+			ProrationBehavior: stripe.String("none"),
+		}},
+		Metadata: map[string]string{"account_id": acct.ID, "plan": plan.ID},
+	}
+	up.Context = ctx
+	up.SetIdempotencyKey(fmt.Sprintf("portal-schedule-%s-%s-v%d", sched.ID, plan.ID, acct.Version))
+	if _, err := s.api.SubscriptionSchedules.Update(sched.ID, up); err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	if sub, err = s.fetchSubscription(ctx, sub.ID); err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	at := unixTime(sub.CurrentPeriodEnd)
+	return s.commit(op, acct.ID, func(a *store.Account) {
+		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = sched.ID, plan.ID, at
+	}, s.snapshot(sub))
+}
+
+// UndoDowngrade withdraws a change scheduled for the period end (releases
+// the schedule): the account stays on its plan.
+func (s *Service) UndoDowngrade(ctx context.Context, accountID string) (store.Account, error) {
+	const op = "UndoDowngrade"
+	acct, err := s.db.Account(accountID)
+	if err != nil {
+		return store.Account{}, wrap(op, storeErr(err))
+	}
+	if acct.ScheduledPlan == "" {
+		return acct, nil
+	}
+	return s.releaseSchedule(ctx, op, acct)
+}
+
+// releaseSchedule releases acct's schedule; the subscription keeps its
+// current price. A schedule that already ended (released elsewhere, or
+// completed) counts as released.
+func (s *Service) releaseSchedule(ctx context.Context, op string, acct store.Account) (store.Account, error) {
+	p := &stripe.SubscriptionScheduleReleaseParams{}
+	p.Context = ctx
+	p.SetIdempotencyKey("portal-release-" + acct.ScheduleID)
+	_, relErr := s.api.SubscriptionSchedules.Release(acct.ScheduleID, p)
+	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)
+	if err != nil {
+		return store.Account{}, wrap(op, err)
+	}
+	if relErr != nil && sub.Schedule != nil && sub.Schedule.ID == acct.ScheduleID {
+		return store.Account{}, wrap(op, relErr)
 	}
 	return s.commit(op, acct.ID, nil, s.snapshot(sub))
 }
@@ -315,6 +439,14 @@ func (s *Service) cancelFlag(ctx context.Context, op, accountID string, cancel b
 }
 
 func (s *Service) setCancelAtPeriodEnd(ctx context.Context, op string, acct store.Account, cancel bool) (store.Account, error) {
+	if cancel && acct.ScheduleID != "" {
+		// Stripe refuses cancel_at_period_end on a subscription its schedule
+		// manages; leaving replaces the scheduled change.
+		var err error
+		if acct, err = s.releaseSchedule(ctx, op, acct); err != nil {
+			return store.Account{}, err
+		}
+	}
 	p := &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(cancel)}
 	p.Context = ctx
 	p.SetIdempotencyKey(fmt.Sprintf("portal-cancel-at-period-end-%s-%t-v%d", acct.SubscriptionID, cancel, acct.Version))
@@ -481,6 +613,7 @@ func (s *Service) PreviewChange(ctx context.Context, accountID, planID string) (
 	}
 	pv.NextAt = acct.CurrentPeriodEnd
 	if !pv.Upgrade {
+		pv.AtPeriodEnd = s.downgradesAtPeriodEnd(acct, cur, plan)
 		return pv, nil
 	}
 	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)
@@ -890,6 +1023,10 @@ func (s *Service) updateFn(mutate func(*store.Account), snap *Snapshot, derive b
 		if derive {
 			*a = Derive(*a, snap)
 			a.LastSyncAt = now
+			// The renewal at a scheduled change is invoiced at the new plan.
+			if p, ok := s.cat.Plan(a.ScheduledPlan); ok && !a.NextInvoiceAt.IsZero() && !a.NextInvoiceAt.Before(a.ScheduledAt) {
+				a.NextInvoiceAmount = p.Amount
+			}
 		}
 		*notes = s.transitionNotices(before, *a, now)
 		return nil

@@ -55,6 +55,9 @@ type Snapshot struct {
 	TrialEnd           time.Time
 	CurrentPeriodEnd   time.Time
 
+	// ScheduleID is the subscription schedule attached to it, "" when none.
+	ScheduleID string
+
 	// PendingUpdate is true while a pending_if_incomplete change waits for payment.
 	PendingUpdate       bool
 	LatestInvoiceID     string
@@ -84,6 +87,9 @@ func SnapshotOf(sub *stripe.Subscription) Snapshot {
 	s.TrialEnd = unixTime(sub.TrialEnd)
 	s.CurrentPeriodEnd = unixTime(sub.CurrentPeriodEnd)
 	s.PendingUpdate = sub.PendingUpdate != nil
+	if sub.Schedule != nil {
+		s.ScheduleID = sub.Schedule.ID
+	}
 	if sub.LatestInvoice != nil {
 		s.LatestInvoiceID = sub.LatestInvoice.ID
 		s.LatestInvoiceStatus = string(sub.LatestInvoice.Status)
@@ -210,6 +216,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		a.CancelAtPeriodEnd, a.PaymentPending = false, false
 		a.CurrentPeriodEnd, a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, time.Time{}, 0
 		a.AmountDue = 0
+		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = "", "", time.Time{}
 		switch a.Plan {
 		case "":
 			a.State = store.StateNone
@@ -271,6 +278,17 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	a.AmountDue = 0
 	if snap.PlanID != "" {
 		a.Plan = snap.PlanID
+	}
+	// A scheduled change stands while the subscription keeps the schedule
+	// billing made and has not reached the plan. The schedule stays
+	// attached through its last phase (until Stripe releases it), so its id
+	// is kept while the subscription has it: Stripe refuses a cancel at the
+	// period end until it is released.
+	if snap.ScheduleID == "" || snap.ScheduleID != a.ScheduleID || !live(snap.Status) {
+		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = "", "", time.Time{}
+	}
+	if a.Plan == a.ScheduledPlan {
+		a.ScheduledPlan, a.ScheduledAt = "", time.Time{}
 	}
 
 	switch snap.Status {

@@ -107,6 +107,16 @@ type Account struct {
 	SecondSubscriptionID   string
 	SecondSubscriptionPlan string
 
+	// ScheduleID is the Stripe subscription schedule billing made to move
+	// the account to ScheduledPlan at ScheduledAt (a downgrade at the period
+	// end), as billing asked Stripe for it; all three are zero when no
+	// change waits. Billing clears ScheduledPlan and ScheduledAt once the
+	// plan is reached, and all three once the subscription no longer has
+	// that schedule (released, undone, ended).
+	ScheduleID    string
+	ScheduledPlan string
+	ScheduledAt   time.Time
+
 	// ExpiredCheckouts are the ids of the account's latest Checkout
 	// Sessions that expired (checkout.session.expired), newest last, at
 	// most a few: a screen showing one of them offers a fresh link.

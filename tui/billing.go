@@ -23,6 +23,8 @@ type Billing interface {
 	PreviewChange(ctx context.Context, accountID, planID string) (billing.Preview, error)
 	CancelAtPeriodEnd(ctx context.Context, accountID string) (store.Account, error)
 	UndoCancel(ctx context.Context, accountID string) (store.Account, error)
+	// UndoDowngrade withdraws a plan change scheduled for the period end.
+	UndoDowngrade(ctx context.Context, accountID string) (store.Account, error)
 	CardLink(ctx context.Context, accountID string) (billing.Link, error)
 	// CheckoutLink sells planID through Checkout: the screen that says
 	// which plan it starts passes that plan, so the page sells it.
@@ -63,6 +65,9 @@ func (noBilling) CancelAtPeriodEnd(context.Context, string) (store.Account, erro
 	return store.Account{}, errNoBilling
 }
 func (noBilling) UndoCancel(context.Context, string) (store.Account, error) {
+	return store.Account{}, errNoBilling
+}
+func (noBilling) UndoDowngrade(context.Context, string) (store.Account, error) {
 	return store.Account{}, errNoBilling
 }
 func (noBilling) CardLink(context.Context, string) (billing.Link, error) {

@@ -216,6 +216,9 @@ func (c *changePlanScreen) summary() []string {
 			"Your trial is used, so the next step asks for a card."}
 	case a.State == store.StateTrial:
 		return []string{"Due now: nothing, you are in your trial.", "Then " + price + from + "."}
+	case pv.AtPeriodEnd:
+		return []string{"Due now: nothing. You keep " + cur + " until " + formatDate(pv.NextAt) + ".",
+			"Then " + plan.Name + " at " + price + ". You can undo this until then."}
 	case pv.Upgrade:
 		return []string{"Due now: " + billing.FormatAmount(pv.AmountDue, pv.Currency) + " for the rest of this period.",
 			"Then " + price + from + ". The change applies once the payment clears."}

@@ -512,6 +512,9 @@ type PlanPreview struct {
 	NextAmount    int64      `json:"next_amount"`
 	Currency      string     `json:"currency"`
 	NextInvoiceAt *time.Time `json:"next_invoice_at"`
+	// AtPeriodEnd is true when the move waits for the end of the paid
+	// period (next_invoice_at): a downgrade with -downgrade-at period_end.
+	AtPeriodEnd bool `json:"at_period_end"`
 }
 
 // ChangeResult is what a change prints with --json: the account after it.
@@ -534,18 +537,24 @@ func runPlan(c *Cmd) int {
 	if !found {
 		return c.fail(1, fmt.Sprintf("There is no plan %q; `plans` lists them.", c.Args[0]))
 	}
-	if p.ID == a.Plan && !a.State.Locked() {
+	undo := p.ID == a.Plan && a.ScheduledPlan != "" // staying put undoes a scheduled change
+	if p.ID == a.Plan && !a.State.Locked() && !undo {
 		return c.fail(1, "You are on "+p.Name+" already.")
 	}
 	ctx, cancel := c.actionCtx()
 	defer cancel()
+	if !c.Yes && undo {
+		out := PlanPreview{Plan: p.ID, PlanName: p.Name, Currency: a.Currency}
+		return c.write(out, fmt.Sprintf("Stay on %s: the move to %s on %s is undone.\nNothing changed yet: run `plan %s --yes` to stay.\n",
+			p.Name, planName(b.Catalog(), a.ScheduledPlan), a.ScheduledAt.UTC().Format(time.RFC3339), p.ID))
+	}
 	if !c.Yes {
 		pv, err := b.PreviewChange(ctx, a.ID, p.ID)
 		if err != nil {
 			return c.fail(1, c.UI.logged("plan preview", a.ID, err, billing.Message(err)))
 		}
 		out := PlanPreview{Plan: p.ID, PlanName: p.Name, Upgrade: pv.Upgrade, AmountDue: pv.AmountDue,
-			NextAmount: pv.NextAmount, Currency: pv.Currency}
+			NextAmount: pv.NextAmount, Currency: pv.Currency, AtPeriodEnd: pv.AtPeriodEnd}
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "Move to %s:\n", planLine(b.Catalog(), p.ID))
 		if pv.AmountDue > 0 {
@@ -555,6 +564,10 @@ func runPlan(c *Cmd) int {
 			t := pv.NextAt.UTC()
 			out.NextInvoiceAt = &t
 			fmt.Fprintf(&sb, "  Next invoice: %s on %s\n", billing.FormatAmount(pv.NextAmount, pv.Currency), t.Format(time.RFC3339))
+		}
+		if pv.AtPeriodEnd {
+			fmt.Fprintf(&sb, "  Happens at the end of the period (%s): you keep %s until then.\n",
+				pv.NextAt.UTC().Format(time.RFC3339), planName(b.Catalog(), a.Plan))
 		}
 		if !p.Free() && !liveSubscription(a) && trialAvailable(a) {
 			fmt.Fprintf(&sb, "  Starts with a %d-day trial, no card needed.\n", b.TrialDays())
@@ -569,6 +582,12 @@ func runPlan(c *Cmd) int {
 			msg += " Run `card` for a link."
 		}
 		return c.fail(1, c.UI.logged("plan", a.ID, err, msg))
+	}
+	switch {
+	case after.ScheduledPlan != "":
+		return c.changed(after, "Scheduled: "+planText(b.Catalog(), after)+". Run `plan "+after.Plan+" --yes` to undo it.\n")
+	case undo:
+		return c.changed(after, "Your plan stays "+planLine(b.Catalog(), after.Plan)+": the change is undone.\n")
 	}
 	return c.changed(after, "Your plan is now "+planLine(b.Catalog(), after.Plan)+" ("+stateText(after)+").\n")
 }

@@ -22,7 +22,7 @@ const noticeFresh = 24 * time.Hour
 // dashboardKeys are the dashboard's actions; each is enabled only in the
 // states where it applies, so the help line shows only what works.
 type dashboardKeys struct {
-	AddCard, ChangePlan, Cancel, Undo, Manage, Invoices, Keys, Email, Dismiss key.Binding
+	AddCard, Confirm, ChangePlan, Cancel, Undo, Manage, Invoices, Keys, Email, Dismiss key.Binding
 }
 
 // dashboard shows the account: plan, state in words, the trial countdown,
@@ -51,6 +51,7 @@ func newDashboard(e *env, a store.Account, notices []store.Notice) *dashboard {
 	d := &dashboard{e: e, notices: notices, now: e.now(), tick: e.nextTick()}
 	d.keys = dashboardKeys{
 		AddCard:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
+		Confirm:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "confirm")),
 		ChangePlan: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
 		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
 		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo cancel")),
@@ -101,7 +102,13 @@ func (d *dashboard) setAccount(a store.Account) {
 		k.ChangePlan.SetHelp("p", "upgrade")
 	}
 	k.Cancel.SetEnabled(paid && live && a.State != store.StateCanceling && a.State != store.StatePastDue)
-	k.Undo.SetEnabled(a.State == store.StateCanceling)
+	k.Undo.SetEnabled(a.State == store.StateCanceling || a.ScheduledPlan != "")
+	if a.State == store.StateCanceling {
+		k.Undo.SetHelp("u", "undo cancel")
+	} else {
+		k.Undo.SetHelp("u", "undo change")
+	}
+	k.Confirm.SetEnabled(a.ActionURL != "")
 	k.Manage.SetEnabled(a.CustomerID != "")
 	k.Invoices.SetEnabled(a.CustomerID != "")
 	k.Dismiss.SetEnabled(len(d.dismissable()) > 0)
@@ -145,7 +152,7 @@ func (d *dashboard) Bindings() []key.Binding {
 	k := d.keys
 	var out []key.Binding
 	// Dismiss is offered on the banners themselves.
-	for _, b := range []key.Binding{k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage, k.Keys, k.Email} {
+	for _, b := range []key.Binding{k.Confirm, k.AddCard, k.ChangePlan, k.Cancel, k.Undo, k.Invoices, k.Manage, k.Keys, k.Email} {
 		if b.Enabled() {
 			out = append(out, b)
 		}
@@ -218,17 +225,23 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, k.AddCard):
 			s := newAddCardScreen(d.e, d.account, "")
 			return s, s.Init()
+		case key.Matches(msg, k.Confirm):
+			return newConfirmPayScreen(d.e, d.account), nil
 		case key.Matches(msg, k.ChangePlan):
 			return newPlanPicker(d.e, d.account, pickChange), nil
 		case key.Matches(msg, k.Cancel):
 			return newCancelScreen(d.e, d.account), nil
 		case key.Matches(msg, k.Undo):
-			d.busy, d.err = "Undoing the cancellation…", ""
 			e, id := d.e, d.account.ID
+			undo, what := e.billing.UndoCancel, "Undoing the cancellation…"
+			if d.account.State != store.StateCanceling {
+				undo, what = e.billing.UndoDowngrade, "Undoing the plan change…"
+			}
+			d.busy, d.err = what, ""
 			return d, func() tea.Msg {
 				ctx, cancel := e.actionCtx()
 				defer cancel()
-				a, err := e.billing.UndoCancel(ctx, id)
+				a, err := undo(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
 		case key.Matches(msg, k.Manage):
@@ -276,7 +289,7 @@ func (d *dashboard) View() string {
 		b.WriteString("\n")
 	}
 	row("Email", a.Email)
-	row("Plan", planLine(d.e.billing.Catalog(), a.Plan))
+	row("Plan", planText(d.e.billing.Catalog(), a))
 	row("State", stateText(a))
 	if left := d.remaining(); trialing(a) {
 		if left > 0 {
@@ -328,6 +341,7 @@ func (d *dashboard) actions() [][2]string {
 			out = append(out, [2]string{b.Help().Key, text})
 		}
 	}
+	add(k.Confirm, "Confirm the payment your bank asks about (link and QR code)")
 	switch {
 	case a.State == store.StatePastDue:
 		add(k.AddCard, "Fix your card: the failed payment is tried again with it")
@@ -345,7 +359,11 @@ func (d *dashboard) actions() [][2]string {
 		add(k.ChangePlan, "Change plan (prices shown before you confirm)")
 	}
 	add(k.Cancel, "Cancel at the end of the "+period)
-	add(k.Undo, "Undo the cancellation and keep "+plan)
+	if a.State == store.StateCanceling {
+		add(k.Undo, "Undo the cancellation and keep "+plan)
+	} else {
+		add(k.Undo, "Undo the change to "+planName(d.e.billing.Catalog(), a.ScheduledPlan)+" and keep "+plan)
+	}
 	add(k.Manage, "Manage billing: invoices, card, details on Stripe")
 	return out
 }
@@ -371,6 +389,15 @@ func planLine(cat billing.Catalog, id string) string {
 		return p.Name
 	}
 	return p.Name + " · " + billing.FormatAmount(p.Amount, p.Currency) + "/month"
+}
+
+// planText is planLine, or with a change scheduled for the period end
+// "M until 9 Jan, then S · $9.00/month".
+func planText(cat billing.Catalog, a store.Account) string {
+	if a.ScheduledPlan == "" || a.ScheduledAt.IsZero() {
+		return planLine(cat, a.Plan)
+	}
+	return planName(cat, a.Plan) + " until " + a.ScheduledAt.UTC().Format("2 Jan") + ", then " + planLine(cat, a.ScheduledPlan)
 }
 
 // banner is one line of news above the account's rows.
@@ -427,8 +454,7 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat b
 	}
 	if a.ActionURL != "" {
 		// 3-D Secure: the payment waits for the customer, not the card.
-		out = append([]banner{{text: "Your bank asks you to confirm a payment. Open " + a.ActionURL +
-			" to confirm it, or add another card with c."}}, out...)
+		out = append([]banner{{text: "Your bank asks you to confirm a payment: press o for the link to confirm it, or add another card with c."}}, out...)
 	}
 	if a.SecondSubscriptionID != "" {
 		// The account's own subscription is the one that counts; say so

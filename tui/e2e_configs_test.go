@@ -333,11 +333,15 @@ func TestJourneyPaymentActionRequired(t *testing.T) {
 	s.WaitFor(t, "Card saved: Visa •••• 3184")
 	s.Type("enter")
 	advance(t, p, 30*day+time.Hour)
-	s.WaitFor(t, "Your bank asks you to confirm a payment. Open") // no key pressed
+	s.WaitFor(t, "Your bank asks you to confirm a payment: press o") // no key pressed
 	a := account(t, p, key)
-	if !strings.Contains(s.Screen(), "/invoice/") || a.ActionURL == "" {
-		t.Fatalf("no invoice page on screen (account %q):\n%s", a.ActionURL, s.Screen())
+	s.Type("o")
+	s.WaitFor(t, "Confirm your payment")
+	if !strings.Contains(strings.ReplaceAll(s.Screen(), "\n", ""), a.ActionURL) || a.ActionURL == "" {
+		t.Fatalf("the invoice page %q is not on screen:\n%s", a.ActionURL, s.Screen())
 	}
+	s.Type("esc")
+	s.WaitFor(t, "Your bank asks you to confirm a payment")
 	s.Type("c")
 	payCheckout(t, p, s)
 	s.WaitFor(t, "Card saved: Visa •••• 4242")

@@ -192,8 +192,10 @@ func TestJourneyFailingCardLocksThenFixed(t *testing.T) {
 var dueNow = regexp.MustCompile(`Due now: \$(\d+)\.(\d\d) for the rest of this period\.`)
 
 // An active account upgrades M → XL (charged now for the rest of the
-// period, as always_invoice does) and downgrades XL → S (nothing now, no
-// proration: the next invoice is at the new price).
+// period, as always_invoice does) and downgrades XL → S at the period end
+// (the default -downgrade-at: a subscription schedule; nothing now, no
+// proration), undoes that, schedules it again and sees the renewal move the
+// account to S, invoiced at S's price.
 func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 	t.Parallel()
 	p := portaltest.Start(t)
@@ -249,22 +251,56 @@ func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 	s.WaitFor(t, "› 2")
 	s.Type("enter")
 	s.WaitFor(t, "Press enter to confirm")
-	s.WaitFor(t, "Due now: nothing. S applies at once.")
-	s.WaitFor(t, "Then $9.00/month from "+shownDay(sub.CurrentPeriodEnd)+".")
+	s.WaitFor(t, "Due now: nothing. You keep XL · $79.00/month until "+shownDate(sub.CurrentPeriodEnd)+".")
+	s.WaitFor(t, "Then S at $9.00/month. You can undo this until then.")
 	s.Type("enter")
-	s.WaitFor(t, "Plan          S · $9.00/month")
-	s.WaitFor(t, "State         active\n")
+	until := time.Unix(sub.CurrentPeriodEnd, 0).UTC().Format("2 Jan")
+	s.WaitFor(t, "Plan          XL until "+until+", then S · $9.00/month")
 	s.WaitFor(t, "Next invoice  $9.00 on "+shownDay(sub.CurrentPeriodEnd))
+	s.WaitFor(t, "u  Undo the change to S and keep XL")
 
 	sub = subscription(t, p, a.SubscriptionID)
-	if lookupKey(sub) != "portal_s_monthly" || sub.Status != stripe.SubscriptionStatusActive {
-		t.Errorf("after the downgrade Stripe has %s on %q", sub.Status, lookupKey(sub))
+	if lookupKey(sub) != "portal_xl_monthly" || sub.Schedule == nil {
+		t.Errorf("after the scheduled downgrade Stripe has %q, schedule %v; want XL until the period end", lookupKey(sub), sub.Schedule)
 	}
 	if invs := allInvoices(t, p, a.CustomerID); len(invs) != before {
 		t.Errorf("the downgrade made %d invoices; want none (no proration)", len(invs)-before)
 	}
-	if a := account(t, p, key); a.Plan != "s" || a.NextInvoiceAmount != 900 {
-		t.Errorf("account after the downgrade: plan %q, next invoice %d", a.Plan, a.NextInvoiceAmount)
+
+	s.Type("u")
+	s.WaitFor(t, "Plan          XL · $79.00/month")
+	s.WaitFor(t, "Next invoice  $79.00 on "+shownDay(sub.CurrentPeriodEnd))
+	if sub := subscription(t, p, a.SubscriptionID); sub.Schedule != nil {
+		t.Errorf("after the undo the subscription keeps schedule %s", sub.Schedule.ID)
+	}
+
+	s.Type("p")
+	s.WaitFor(t, "› 4  XL")
+	s.Type("2")
+	s.WaitFor(t, "› 2")
+	s.Type("enter")
+	s.WaitFor(t, "You can undo this until then.")
+	s.Type("enter")
+	s.WaitFor(t, "Plan          XL until "+until+", then S · $9.00/month")
+	end := sub.CurrentPeriodEnd
+	advance(t, p, time.Unix(end, 0).Add(time.Hour).Sub(p.App.Sandbox().Now()))
+	s.WaitFor(t, "Plan          S · $9.00/month") // no key: the renewal's webhook moves it
+
+	sub = subscription(t, p, a.SubscriptionID)
+	if lookupKey(sub) != "portal_s_monthly" || sub.Status != stripe.SubscriptionStatusActive {
+		t.Errorf("after the period end Stripe has %s on %q", sub.Status, lookupKey(sub))
+	}
+	var renewal *stripe.Invoice
+	for _, inv := range allInvoices(t, p, a.CustomerID) {
+		if inv.BillingReason == stripe.InvoiceBillingReasonSubscriptionCycle && inv.PeriodStart == end {
+			renewal = inv
+		}
+	}
+	if renewal == nil || renewal.AmountPaid != 900 {
+		t.Errorf("the renewal at the period end: %+v; want $9.00 paid", renewal)
+	}
+	if a := account(t, p, key); a.Plan != "s" || a.NextInvoiceAmount != 900 || a.ScheduledPlan != "" {
+		t.Errorf("account after the period end: plan %q, next invoice %d, scheduled %q", a.Plan, a.NextInvoiceAmount, a.ScheduledPlan)
 	}
 }
 

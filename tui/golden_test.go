@@ -96,6 +96,30 @@ var goldenCases = []struct {
 		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
 		h.load(a)
 	}},
+	{"dashboard-downgrade-scheduled", func(h *harness) {
+		a := activeAccount()
+		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = "sub_sched_1", "s", a.CurrentPeriodEnd
+		a.NextInvoiceAmount = 900
+		h.load(a)
+	}},
+	{"dashboard-payment-action", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+		h.load(a)
+	}},
+	{"confirm-payment", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+		h.load(a).keys("o")
+	}},
+	{"confirm-payment-qr", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+		h.load(a).keys("o", "v")
+	}},
 	{"dashboard-undo-error", func(h *harness) {
 		a := activeAccount()
 		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
@@ -228,6 +252,10 @@ var goldenCases = []struct {
 	}},
 	{"changeplan-downgrade", func(h *harness) {
 		h.fb.preview = billing.Preview{PlanID: "s", Currency: "usd", NextAmount: 900, NextAt: activeAccount().CurrentPeriodEnd}
+		h.load(activeAccount()).keys("p", "2", "enter")
+	}},
+	{"changeplan-downgrade-period-end", func(h *harness) {
+		h.fb.preview = billing.Preview{PlanID: "s", Currency: "usd", NextAmount: 900, NextAt: activeAccount().CurrentPeriodEnd, AtPeriodEnd: true}
 		h.load(activeAccount()).keys("p", "2", "enter")
 	}},
 	{"changeplan-to-free", func(h *harness) {

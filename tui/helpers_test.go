@@ -86,6 +86,9 @@ func (f *fakeBilling) CancelAtPeriodEnd(context.Context, string) (store.Account,
 func (f *fakeBilling) UndoCancel(context.Context, string) (store.Account, error) {
 	return f.account, f.record("UndoCancel")
 }
+func (f *fakeBilling) UndoDowngrade(context.Context, string) (store.Account, error) {
+	return f.account, f.record("UndoDowngrade")
+}
 func (f *fakeBilling) CardLink(context.Context, string) (billing.Link, error) {
 	return f.link, f.record("CardLink")
 }

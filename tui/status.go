@@ -24,18 +24,22 @@ type Status struct {
 	Admin   bool   `json:"admin,omitempty"`
 	Message string `json:"message,omitempty"`
 
-	Email              string       `json:"email"`
-	Plan               string       `json:"plan"`
-	PlanName           string       `json:"plan_name"`
-	State              string       `json:"state"`
-	StateText          string       `json:"state_text"`
-	PaymentPending     bool         `json:"payment_pending"`
-	Locked             bool         `json:"locked"`
-	TrialEnd           *time.Time   `json:"trial_end"`
-	TrialSecondsLeft   *int64       `json:"trial_seconds_left"`
-	Card               *StatusCard  `json:"card"`
-	CancelAtPeriodEnd  bool         `json:"cancel_at_period_end"`
-	CurrentPeriodEnd   *time.Time   `json:"current_period_end"`
+	Email             string      `json:"email"`
+	Plan              string      `json:"plan"`
+	PlanName          string      `json:"plan_name"`
+	State             string      `json:"state"`
+	StateText         string      `json:"state_text"`
+	PaymentPending    bool        `json:"payment_pending"`
+	Locked            bool        `json:"locked"`
+	TrialEnd          *time.Time  `json:"trial_end"`
+	TrialSecondsLeft  *int64      `json:"trial_seconds_left"`
+	Card              *StatusCard `json:"card"`
+	CancelAtPeriodEnd bool        `json:"cancel_at_period_end"`
+	CurrentPeriodEnd  *time.Time  `json:"current_period_end"`
+	// ScheduledPlan is the plan the account moves to at ScheduledAt (a
+	// downgrade at the period end); "" and null when none is scheduled.
+	ScheduledPlan      string       `json:"scheduled_plan"`
+	ScheduledAt        *time.Time   `json:"scheduled_at"`
 	NextInvoice        *StatusMoney `json:"next_invoice"`
 	AmountDue          *StatusDue   `json:"amount_due"`
 	SubscriptionStatus string       `json:"subscription_status"`
@@ -80,6 +84,10 @@ func statusOf(a store.Account, b Billing, now time.Time) Status {
 	if a.HasCard {
 		st.Card = &StatusCard{Brand: a.CardBrand, Last4: a.CardLast4}
 	}
+	if a.ScheduledPlan != "" && !a.ScheduledAt.IsZero() {
+		at := a.ScheduledAt.UTC()
+		st.ScheduledPlan, st.ScheduledAt = a.ScheduledPlan, &at
+	}
 	if !a.CurrentPeriodEnd.IsZero() && a.SubscriptionID != "" {
 		end := a.CurrentPeriodEnd.UTC()
 		st.CurrentPeriodEnd = &end
@@ -114,6 +122,9 @@ func (st Status) text(b Billing) string {
 		card = cardText(store.Account{HasCard: true, CardBrand: st.Card.Brand, CardLast4: st.Card.Last4})
 	}
 	line("Card", card)
+	if st.ScheduledAt != nil {
+		line("Then", planLine(b.Catalog(), st.ScheduledPlan)+" from "+st.ScheduledAt.Format(time.RFC3339))
+	}
 	if st.CancelAtPeriodEnd && st.CurrentPeriodEnd != nil {
 		line("Ends", st.CurrentPeriodEnd.Format(time.RFC3339))
 	}

@@ -30,6 +30,12 @@ func (s *Sandbox) routes() {
 	s.handle("DELETE /v1/subscriptions/{id}", subscriptionCancelSchema, s.cancelSubscription)
 	s.handle("POST /v1/subscriptions/{id}/resume", subscriptionResumeSchema, s.resumeSubscription)
 
+	s.handle("POST /v1/subscription_schedules", scheduleCreateSchema, s.createSchedule)
+	s.handle("GET /v1/subscription_schedules/{id}", emptySchema, s.retrieveSchedule)
+	s.handle("POST /v1/subscription_schedules/{id}", scheduleUpdateSchema, s.updateSchedule)
+	s.handle("POST /v1/subscription_schedules/{id}/release", schema{"preserve_cancel_date", "expand[]"}, s.releaseSchedule)
+	s.handle("POST /v1/subscription_schedules/{id}/cancel", schema{"invoice_now", "prorate", "expand[]"}, s.cancelSchedule)
+
 	s.handle("GET /v1/invoices", invoiceListSchema, s.listInvoices)
 	s.handle("GET /v1/invoices/upcoming", upcomingSchema, s.upcomingInvoice)
 	s.handle("GET /v1/invoices/{id}", emptySchema, s.retrieveInvoice)

@@ -95,6 +95,7 @@ var kinds = map[string]func() object{
 	"product":                func() object { return new(product) },
 	"price":                  func() object { return new(price) },
 	"subscription":           func() object { return new(subscription) },
+	"subscription_schedule":  func() object { return new(subscriptionSchedule) },
 	"invoice":                func() object { return new(invoice) },
 	"payment_method":         func() object { return new(paymentMethod) },
 	"setup_intent":           func() object { return new(setupIntent) },

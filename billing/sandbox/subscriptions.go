@@ -718,6 +718,15 @@ func (s *Sandbox) cancelNow(t *txn, sub *subscription, reason string) {
 	}
 	sub.PendingUpdate = nil
 	sub.PendingProrations = nil
+	if sub.Schedule != nil {
+		// The schedule ends with its subscription.
+		if sch, ok := get[*subscriptionSchedule](s.st, *sub.Schedule); ok && sch.Status == "active" {
+			sch.Status, sch.CanceledAt, sch.CurrentPhase, sch.Subscription = "canceled", ptr(t.now), nil, nil
+			s.put(t, sch)
+			s.emit(t, "subscription_schedule.canceled", sch, nil)
+		}
+		sub.Schedule = nil
+	}
 	s.put(t, sub)
 	for _, inv := range all[*invoice](s.st, "invoice") {
 		if inv.Subscription != nil && *inv.Subscription == sub.ID && *inv.Status == "open" && inv.NextPaymentAttempt != nil {
@@ -842,6 +851,9 @@ func (s *Sandbox) renew(t *txn, sub *subscription) {
 		return
 	}
 	before := s.snap(sub)
+	if s.schedulePhaseAt(t, sub, sub.CurrentPeriodEnd) {
+		return
+	}
 	iv := sub.Items.Data[0].Price.Recurring
 	sub.CurrentPeriodStart = sub.CurrentPeriodEnd
 	sub.CurrentPeriodEnd = nextPeriodEnd(sub.BillingCycleAnchor, sub.CurrentPeriodStart, iv.Interval, iv.IntervalCount)

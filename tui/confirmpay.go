@@ -1,0 +1,74 @@
+package tui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/portal/portal/store"
+)
+
+// confirmPayScreen shows the hosted invoice page of a payment the bank
+// wants the customer to confirm (3-D Secure: invoice.payment_action_required)
+// the way the add-card screen shows a Checkout page: the address as text and
+// an OSC 8 link, and a QR code beside it or, with v, alone. It goes back by
+// itself once the payment no longer waits (paid, or another card added).
+type confirmPayScreen struct {
+	e       *env
+	account store.Account
+	view    linkView
+	qr      key.Binding
+	back    key.Binding
+}
+
+func newConfirmPayScreen(e *env, a store.Account) *confirmPayScreen {
+	c := &confirmPayScreen{e: e, account: a, view: newLinkView(e, a.ActionURL),
+		qr:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code")),
+		back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))}
+	c.qr.SetEnabled(c.view.qrOK)
+	return c
+}
+
+func (c *confirmPayScreen) TakesText() bool         { return false }
+func (c *confirmPayScreen) Bindings() []key.Binding { return []key.Binding{c.qr, c.back} }
+func (c *confirmPayScreen) FullScreen() bool        { return c.view.showQR }
+func (c *confirmPayScreen) LeaveFullScreen()        { c.view.showQR = false }
+
+// SetAccount keeps the screen while the same payment waits for the customer.
+func (c *confirmPayScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
+	if a.ActionURL == "" || a.ActionURL != c.account.ActionURL || a.State.Locked() {
+		return nil, false
+	}
+	c.account = a
+	return nil, true
+}
+
+func (c *confirmPayScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+	if msg, ok := msg.(tea.KeyMsg); ok {
+		switch {
+		case c.view.showQR && (key.Matches(msg, c.qr) || key.Matches(msg, c.back)):
+			c.view.showQR = false
+		case key.Matches(msg, c.qr):
+			c.view.showQR = true
+		case key.Matches(msg, c.back):
+			return c, back
+		}
+	}
+	return c, nil
+}
+
+func (c *confirmPayScreen) View() string {
+	s := c.e.Styles
+	w := c.e.contentWidth()
+	if c.view.showQR {
+		return c.view.fullView()
+	}
+	head := []string{s.Title.Render("Confirm your payment"), "",
+		wrap("Your bank asks you to confirm this payment. Open Stripe's page for the invoice:", w), c.view.urlText(w)}
+	side := []string{"Confirm it there with your bank.",
+		s.Subtle.Render("Your account shows the payment by itself once it goes through. Or add another card with c on your account.")}
+	body, drawn := c.view.compose(head, side)
+	if !drawn && c.view.qrOK {
+		body += "\n" + s.Subtle.Render("Press v for a QR code to scan with your phone.")
+	}
+	return body
+}
