@@ -344,22 +344,8 @@ var keyMore = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more"))
 // order, and always the keys to the full help and to quit, so no key is
 // out of reach on a narrow terminal (help.Model would cut those off first).
 func (m *model) shortHelp(screen []key.Binding) string {
-	h := m.help
-	h.Width = 0 // measured here instead of cut
-	fits := func(bs []key.Binding) (string, bool) {
-		v := h.ShortHelpView(bs)
-		return v, m.help.Width <= 0 || lipgloss.Width(v) <= m.help.Width
-	}
-	if v, ok := fits(append(append(screen[:len(screen):len(screen)], keyTabs), keyHelp, keyQuit)); ok {
-		return v
-	}
-	for n := len(screen); n > 0; n-- {
-		if v, ok := fits(append(screen[:n:n], keyMore, keyQuit)); ok {
-			return v
-		}
-	}
-	v, _ := fits([]key.Binding{keyMore, keyQuit})
-	return v
+	return m.help.ShortHelpView(common.FitHelp(screen,
+		[]key.Binding{keyTabs, keyHelp, keyQuit}, []key.Binding{keyMore, keyQuit}, m.help.Width))
 }
 
 // deniedModel is what a session gets when Model's own admin check fails: a
