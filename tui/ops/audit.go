@@ -10,23 +10,24 @@ import (
 	"github.com/portal/portal/tui/common"
 )
 
-// auditPageSize is how many entries one page of the audit tab shows.
-const auditPageSize = 15
+// auditWide is the inner width from which an entry's change fits on its
+// own line; narrower, it goes on a second line.
+const auditWide = 130
 
 // auditScreen is the global audit log, newest first: every admin action
 // (the clock moves among them) and the reconciler's drift fixes, a page at
 // a time. It reads the entries up to the page shown and one more (to know
 // whether there is an older page), never the whole history.
 //
-// The store's Audit has a limit and no cursor, so page n reads n pages;
-// a cursor would make each read one page.
+// The store's Audit has a limit and no cursor, so a page read reads the
+// newer entries before it too; a cursor would make each read one page.
 type auditScreen struct {
 	o *Ops
 	c *common.Common
 
 	loaded  bool
 	err     error
-	page    int // 0 is the newest
+	from    int // index of the first entry shown; 0 is the newest
 	entries []store.AuditEntry
 	more    bool // an older page exists
 	shown   bool
@@ -35,7 +36,7 @@ type auditScreen struct {
 func newAuditScreen(o *Ops, c *common.Common) *auditScreen { return &auditScreen{o: o, c: c} }
 
 type auditLoadedMsg struct {
-	page    int
+	from    int
 	entries []store.AuditEntry
 	more    bool
 	err     error
@@ -47,16 +48,29 @@ var (
 	keyFirst = key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest"))
 )
 
-func (a *auditScreen) load(page int) tea.Cmd {
-	db := a.o.cfg.Store
+// pageSize is how many entries fit the window: each takes one line, or two
+// where the window is narrow (the change under the entry).
+func (a *auditScreen) pageSize() int {
+	room := a.c.Height - 10 // frame, tab bar, title, status and help lines
+	if a.c.Height == 0 {
+		room = 20
+	}
+	if a.c.Width-4 < auditWide {
+		room /= 2
+	}
+	return max(room, 1)
+}
+
+func (a *auditScreen) load(from int) tea.Cmd {
+	db, size := a.o.cfg.Store, a.pageSize()
 	return func() tea.Msg {
-		all, err := db.Audit("", (page+1)*auditPageSize+1)
+		all, err := db.Audit("", from+size+1)
 		if err != nil {
-			return auditLoadedMsg{page: page, err: err}
+			return auditLoadedMsg{from: from, err: err}
 		}
-		from := min(page*auditPageSize, len(all))
-		to := min(from+auditPageSize, len(all))
-		return auditLoadedMsg{page: page, entries: all[from:to], more: len(all) > to}
+		from := min(from, len(all))
+		to := min(from+size, len(all))
+		return auditLoadedMsg{from: from, entries: all[from:to], more: len(all) > to}
 	}
 }
 
@@ -64,29 +78,29 @@ func (a *auditScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
 		a.shown = true
-		return a.load(a.page)
+		return a.load(a.from)
 	case tabHiddenMsg:
 		a.shown = false
 	case indexChangedMsg, actionDoneMsg:
 		if a.shown {
-			return a.load(a.page)
+			return a.load(a.from)
 		}
 	case auditLoadedMsg:
 		a.loaded, a.err = true, msg.err
 		if msg.err != nil {
 			return nil
 		}
-		if len(msg.entries) == 0 && msg.page > 0 {
-			// The log was pruned under this page: show the oldest left.
+		if len(msg.entries) == 0 && msg.from > 0 {
+			// The log was pruned under this page: start again at the newest.
 			return a.load(0)
 		}
-		a.page, a.entries, a.more = msg.page, msg.entries, msg.more
+		a.from, a.entries, a.more = msg.from, msg.entries, msg.more
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, keyOlder) && a.more:
-			return a.load(a.page + 1)
-		case key.Matches(msg, keyNewer) && a.page > 0:
-			return a.load(a.page - 1)
+			return a.load(a.from + len(a.entries))
+		case key.Matches(msg, keyNewer) && a.from > 0:
+			return a.load(max(a.from-a.pageSize(), 0))
 		case key.Matches(msg, keyFirst):
 			return a.load(0)
 		}
@@ -103,7 +117,10 @@ func (a *auditScreen) bindings() []key.Binding {
 func (a *auditScreen) view(width, height int) string {
 	st := a.c.Styles
 	var lines []string
-	title := fmt.Sprintf("Audit log, newest first · page %d", a.page+1)
+	title := "Audit log, newest first"
+	if len(a.entries) > 0 {
+		title += fmt.Sprintf(" · %d–%d", a.from+1, a.from+len(a.entries))
+	}
 	if a.more {
 		title += " (older: pgdn)"
 	}
@@ -130,16 +147,13 @@ func (a *auditScreen) view(width, height int) string {
 		}
 		head := fmt.Sprintf("%s  %s %s %s", e.At.UTC().Format("01-02 15:04"),
 			fit(actorName(e.Actor), 12), fit(e.Action, 20), fit(who, 18))
-		if line := head + " " + what; len([]rune(line)) <= width {
-			lines = append(lines, line)
+		if width >= auditWide {
+			lines = append(lines, fit(head+" "+what, width))
 			continue
 		}
 		// Narrow: the change goes under the entry, where it is not cut
 		// first (it is what the admin reads the log for).
-		lines = append(lines, fit(head, width))
-		for _, l := range wrapLines(what, width-4) {
-			lines = append(lines, "    "+l)
-		}
+		lines = append(lines, fit(head, width), "    "+fit(what, width-4))
 	}
 	if len(lines) > height {
 		lines = lines[:height]

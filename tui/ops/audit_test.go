@@ -50,27 +50,45 @@ func TestAuditTabPagesWithoutReadingAll(t *testing.T) {
 	f.load(t)
 	cs := &countingAudit{Store: f.ops.cfg.Store}
 	f.ops.cfg.Store = cs
-	d := f.drive(t, 120, 30)
-	d.keys("5")
-	v := d.view()
-	if !strings.Contains(v, "act39") || strings.Contains(v, "act24") || !strings.Contains(v, "page 1") {
-		t.Fatalf("first page is not the newest %d:\n%s", auditPageSize, v)
-	}
-	d.keys("pgdown")
-	if v = d.view(); !strings.Contains(v, "act24") || strings.Contains(v, "act25") || !strings.Contains(v, "page 2") {
-		t.Fatalf("second page:\n%s", v)
-	}
-	d.keys("pgdown", "pgdown") // the third page is the last: a fourth is not asked for
-	if v = d.view(); !strings.Contains(v, "act00") || !strings.Contains(v, "page 3") || strings.Contains(v, "(older") {
-		t.Fatalf("last page:\n%s", v)
-	}
-	d.keys("pgup")
-	if v = d.view(); !strings.Contains(v, "act24") || !strings.Contains(v, "page 2") {
-		t.Fatalf("back a page:\n%s", v)
+	for _, size := range []struct{ w, h, page int }{{140, 30, 20}, {80, 24, 7}} {
+		d := f.drive(t, size.w, size.h)
+		d.keys("5")
+		// Every entry of a page is on screen (none cut at the bottom), and
+		// each next page starts where the last ended, down to act00.
+		seen := 0
+		for p := 0; ; p++ {
+			v := d.view()
+			first, last := 39-p*size.page, max(39-(p+1)*size.page+1, 0)
+			for _, want := range []string{fmt.Sprintf("act%02d", first), fmt.Sprintf("act%02d", last),
+				fmt.Sprintf("· %d–%d", 40-first, 40-last)} {
+				if !strings.Contains(v, want) {
+					t.Fatalf("%dx%d page %d lacks %q:\n%s", size.w, size.h, p+1, want, v)
+				}
+			}
+			if last > 0 && strings.Contains(v, fmt.Sprintf("act%02d", last-1)) {
+				t.Fatalf("%dx%d page %d shows act%02d, of the next page:\n%s", size.w, size.h, p+1, last-1, v)
+			}
+			seen += first - last + 1
+			if last == 0 {
+				if strings.Contains(v, "(older") {
+					t.Errorf("the last page offers an older one:\n%s", v)
+				}
+				break
+			}
+			d.keys("pgdown")
+		}
+		if seen != 40 {
+			t.Errorf("%dx%d: paged through %d entries, want 40", size.w, size.h, seen)
+		}
+		d.keys("pgup")
+		if v := d.view(); strings.Contains(v, "act00") || !strings.Contains(v, "(older") {
+			t.Errorf("%dx%d: pgup from the last page:\n%s", size.w, size.h, v)
+		}
 	}
 	for _, l := range cs.limits {
-		if l <= 0 || l > 3*auditPageSize+1 {
-			t.Errorf("the audit tab asked the store for %d entries (limits %v): more than the pages shown", l, cs.limits)
+		// At most what was shown, a page beyond and one to know of more.
+		if l <= 0 || l > 40+20+1 {
+			t.Errorf("the audit tab asked the store for %d entries (limits %v): more than it shows", l, cs.limits)
 		}
 	}
 }
