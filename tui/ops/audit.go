@@ -141,9 +141,10 @@ func (a *auditScreen) view(width, height int) string {
 		if who == "" {
 			who = "-"
 		}
-		what := diffSummary(e.Before, e.After)
-		if what == "" {
-			what = strings.TrimSpace(e.Before + " → " + e.After)
+		what := orDash(e.Before) + " → " + orDash(e.After)
+		if strings.Contains(e.Before+e.After, "=") {
+			// Summaries of key=value fields: the ones that changed.
+			what = diffSummary(e.Before, e.After)
 		}
 		head := fmt.Sprintf("%s  %s %s %s", e.At.UTC().Format("01-02 15:04"),
 			fit(actorName(e.Actor), 12), fit(e.Action, 20), fit(who, 18))

@@ -20,6 +20,9 @@ func TestGoldenAudit(t *testing.T) {
 			t.Errorf("audit tab lacks %q:\n%s", want, v)
 		}
 	}
+	if strings.Index(v, "advance_clock") > strings.Index(v, "extend_trial") || !strings.Contains(v, "2026-03-10 12:00 → 2026-03-11 12:00") {
+		t.Errorf("the clock move is not first, or its times are not before → after:\n%s", v)
+	}
 	if strings.Index(v, "extend_trial") > strings.Index(v, "reconciler") {
 		t.Errorf("audit tab is not newest first:\n%s", v)
 	}
