@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -356,4 +357,30 @@ func twoKeys(a store.Account) store.Account {
 			Label: "dev@laptop", AddedAt: fixedNow.Add(-48 * time.Hour), LastUsedAt: fixedNow.Add(-24 * time.Hour)},
 	}
 	return a
+}
+
+// TestHelpLineFitsOneLine: on every dashboard at 80×24 and 48×20 the help
+// line is one line that ends with the keys to the full help and to quit
+// (at 80 columns it used to wrap them onto a second line); the keys it
+// leaves out are under ?.
+func TestHelpLineFitsOneLine(t *testing.T) {
+	for _, size := range goldenSizes {
+		for _, a := range []store.Account{trialAccount(), activeAccount(), freeAccount()} {
+			h := newHarness(t, size.w, size.h)
+			h.load(a)
+			lines := strings.Split(strings.TrimRight(h.view(), " \n"), "\n")
+			last := strings.TrimSpace(lines[len(lines)-1])
+			above := strings.TrimSpace(lines[len(lines)-2])
+			if !strings.HasSuffix(last, "? help • q quit") || !strings.HasPrefix(last, "c card") && !strings.HasPrefix(last, "p ") {
+				t.Errorf("%dx%d %s: help line %q, want the screen's first keys then '? help • q quit'", size.w, size.h, a.State, last)
+			}
+			if strings.Contains(above, " • ") {
+				t.Errorf("%dx%d %s: help wraps onto two lines: %q / %q", size.w, size.h, a.State, above, last)
+			}
+			h.keys("?")
+			if full := h.view(); !strings.Contains(full, "e email") || !strings.Contains(full, "k keys") {
+				t.Errorf("%dx%d %s: the full help lacks a key left off the line:\n%s", size.w, size.h, a.State, full)
+			}
+		}
+	}
 }

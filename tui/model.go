@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // Minimum usable terminal size; below it every screen is replaced by a
@@ -277,24 +280,57 @@ func (m *Model) View() string {
 }
 
 func (m *Model) helpView() string {
-	var bindings []key.Binding
+	var screen []key.Binding
 	if m.screen != nil {
-		bindings = append(bindings, m.screen.Bindings()...)
+		screen = m.screen.Bindings()
 	}
-	if m.screen == nil || !m.screen.TakesText() {
-		bindings = append(bindings, m.e.Keys.Help, m.e.Keys.Quit)
-	} else {
-		bindings = append(bindings, key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")))
+	if m.screen != nil && m.screen.TakesText() {
+		// ? is a letter here, so there is no full help to leave keys to.
+		return m.wrappedHelp(append(screen[:len(screen):len(screen)], keyCtrlCQuit))
 	}
+	tail := []key.Binding{m.e.Keys.Help, m.e.Keys.Quit}
 	if m.showHelp {
-		return m.help.FullHelpView(columns(bindings, 4))
+		return m.help.FullHelpView(columns(append(screen[:len(screen):len(screen)], tail...), 4))
 	}
-	return m.shortHelp(bindings)
+	return m.shortHelp(screen, tail)
 }
 
-// shortHelp is the one-line help, wrapped between items onto more lines
-// when the window is narrow (help.Model would run past the edge).
-func (m *Model) shortHelp(bindings []key.Binding) string {
+// keyCtrlCQuit is quit on a screen that takes text, where q is a letter.
+var keyCtrlCQuit = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
+
+// shortHelp is the one-line help: as many of the screen's keys as fit the
+// width, in order, then tail (the keys to the full help and to quit), which
+// always stay in view, as does the screen's way back (esc); the full list
+// is under ?.
+func (m *Model) shortHelp(screen, tail []key.Binding) string {
+	s := m.e.Styles
+	sep := s.Help.Render(" • ")
+	var keep []key.Binding
+	for _, b := range screen {
+		if slices.Contains(b.Keys(), "esc") {
+			keep = append(keep, b)
+		}
+	}
+	w := m.e.contentWidth()
+	bs := common.FitHelp(screen, tail, append(keep, tail...), w)
+	if len(bs) == len(keep)+len(tail) && len(screen) > len(keep) {
+		// Keeping the way back left none of the screen's own keys (a
+		// confirmation's y): its first keys matter more there.
+		bs = common.FitHelp(screen, tail, tail, w)
+	}
+	var items []string
+	for _, b := range bs {
+		if !b.Enabled() {
+			continue
+		}
+		items = append(items, s.Help.Bold(true).Render(b.Help().Key)+s.Help.Render(" "+b.Help().Desc))
+	}
+	return strings.Join(items, sep)
+}
+
+// wrappedHelp is the help of a screen that takes text: every key, wrapped
+// between items onto more lines when the window is narrow.
+func (m *Model) wrappedHelp(bindings []key.Binding) string {
 	s := m.e.Styles
 	w := m.e.contentWidth()
 	sep := s.Help.Render(" • ")

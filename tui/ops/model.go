@@ -36,9 +36,10 @@ const (
 	tabSummary
 	tabWebhooks
 	tabClock
+	tabAudit
 )
 
-var tabNames = map[tab]string{tabAccounts: "Accounts", tabSummary: "Summary", tabWebhooks: "Webhooks", tabClock: "Clock"}
+var tabNames = map[tab]string{tabAccounts: "Accounts", tabSummary: "Summary", tabWebhooks: "Webhooks", tabClock: "Clock", tabAudit: "Audit"}
 
 // tabShownMsg and tabHiddenMsg tell a screen it came into or left view, so
 // screens that poll do it only while seen.
@@ -84,6 +85,8 @@ func newModel(o *Ops, c *common.Common) *model {
 		m.tabs = append(m.tabs, tabClock)
 		m.screens[tabClock] = newClockScreen(o, c)
 	}
+	m.tabs = append(m.tabs, tabAudit)
+	m.screens[tabAudit] = newAuditScreen(o, c)
 	return m
 }
 
@@ -115,11 +118,11 @@ func (m *model) revoked() tea.Cmd {
 }
 
 var (
-	keyTabs   = key.NewBinding(key.WithKeys("tab", "shift+tab", "1", "2", "3", "4"), key.WithHelp("1-4/tab", "screens"))
+	keyTabs   = key.NewBinding(key.WithKeys("tab", "shift+tab", "1", "2", "3", "4", "5"), key.WithHelp("1-5/tab", "screens"))
 	keyQuit   = key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit"))
 	keyHelp   = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help"))
 	keyCtrlC  = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
-	tabForKey = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3}
+	tabForKey = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3, "5": 4}
 )
 
 // current is the screen in view.
@@ -344,22 +347,8 @@ var keyMore = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more"))
 // order, and always the keys to the full help and to quit, so no key is
 // out of reach on a narrow terminal (help.Model would cut those off first).
 func (m *model) shortHelp(screen []key.Binding) string {
-	h := m.help
-	h.Width = 0 // measured here instead of cut
-	fits := func(bs []key.Binding) (string, bool) {
-		v := h.ShortHelpView(bs)
-		return v, m.help.Width <= 0 || lipgloss.Width(v) <= m.help.Width
-	}
-	if v, ok := fits(append(append(screen[:len(screen):len(screen)], keyTabs), keyHelp, keyQuit)); ok {
-		return v
-	}
-	for n := len(screen); n > 0; n-- {
-		if v, ok := fits(append(screen[:n:n], keyMore, keyQuit)); ok {
-			return v
-		}
-	}
-	v, _ := fits([]key.Binding{keyMore, keyQuit})
-	return v
+	return m.help.ShortHelpView(common.FitHelp(screen,
+		[]key.Binding{keyTabs, keyHelp, keyQuit}, []key.Binding{keyMore, keyQuit}, m.help.Width))
 }
 
 // deniedModel is what a session gets when Model's own admin check fails: a

@@ -143,6 +143,8 @@ func seed(tb testing.TB, f *fixture) map[string]string {
 			Before: "state=trial plan=m card=false sub=sub_Frank00000001 status=trialing", After: "state=locked_trial_ended plan=m card=false sub=sub_Frank00000001 status=paused"},
 		{Actor: fp("ops"), AccountID: ids["alice"], Action: "extend_trial days=2", At: at(days(1)),
 			Before: "plan=m state=trial trial_end=2026-03-10T12:00:00Z", After: "plan=m state=trial trial_end=2026-03-12T12:00:00Z"},
+		{Actor: fp("ops"), Action: "advance_clock by=24h0m0s", At: at(days(1) + time.Hour),
+			Before: "2026-03-10 12:00", After: "2026-03-11 12:00"},
 	} {
 		if _, err := f.db.AppendAudit(e); err != nil {
 			tb.Fatal(err)
