@@ -133,20 +133,8 @@ func (p *Portal) Connect(tb testing.TB, signer ssh.Signer, opts ...SessionOption
 // if the server has not ended the session within DefaultTimeout.
 func (p *Portal) Exec(tb testing.TB, signer ssh.Signer, command string) (output string, exit int) {
 	tb.Helper()
-	client, err := ssh.Dial("tcp", p.SSHAddr(), &ssh.ClientConfig{
-		User:            "test",
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: p.checkHostKey,
-		Timeout:         DefaultTimeout,
-	})
-	if err != nil {
-		tb.Fatalf("portaltest: exec %q: %v", command, err)
-	}
+	client, sess := p.session(tb, signer, "exec", command)
 	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		tb.Fatalf("portaltest: exec %q: %v", command, err)
-	}
 	var out lockedBuffer
 	sess.Stdout, sess.Stderr = &out, &out
 	done := make(chan error, 1)
@@ -174,9 +162,9 @@ func (p *Portal) Exec(tb testing.TB, signer ssh.Signer, command string) (output 
 	}
 }
 
-// Run runs command as Exec does, with stdin as its input, and returns
-// stdout and stderr apart (a script parses stdout; reasons go to stderr).
-func (p *Portal) Run(tb testing.TB, signer ssh.Signer, command, stdin string) (stdout, stderr string, exit int) {
+// session dials the portal as signer and opens a session for op (exec or
+// run) of command, failing the test if either step fails.
+func (p *Portal) session(tb testing.TB, signer ssh.Signer, op, command string) (*ssh.Client, *ssh.Session) {
 	tb.Helper()
 	client, err := ssh.Dial("tcp", p.SSHAddr(), &ssh.ClientConfig{
 		User:            "test",
@@ -185,13 +173,22 @@ func (p *Portal) Run(tb testing.TB, signer ssh.Signer, command, stdin string) (s
 		Timeout:         DefaultTimeout,
 	})
 	if err != nil {
-		tb.Fatalf("portaltest: run %q: %v", command, err)
+		tb.Fatalf("portaltest: %s %q: %v", op, command, err)
 	}
-	defer client.Close()
 	sess, err := client.NewSession()
 	if err != nil {
-		tb.Fatalf("portaltest: run %q: %v", command, err)
+		client.Close()
+		tb.Fatalf("portaltest: %s %q: %v", op, command, err)
 	}
+	return client, sess
+}
+
+// Run runs command as Exec does, with stdin as its input, and returns
+// stdout and stderr apart (a script parses stdout; reasons go to stderr).
+func (p *Portal) Run(tb testing.TB, signer ssh.Signer, command, stdin string) (stdout, stderr string, exit int) {
+	tb.Helper()
+	client, sess := p.session(tb, signer, "run", command)
+	defer client.Close()
 	var out, errOut lockedBuffer
 	sess.Stdout, sess.Stderr, sess.Stdin = &out, &errOut, strings.NewReader(stdin)
 	done := make(chan error, 1)
