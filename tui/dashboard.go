@@ -77,6 +77,9 @@ func (d *dashboard) restartTick() tea.Cmd {
 
 func (d *dashboard) TakesText() bool { return false }
 
+// Busy reports an action in flight: keys typed meanwhile wait for it.
+func (d *dashboard) Busy() bool { return d.busy != "" }
+
 func (d *dashboard) SetAccount(a store.Account, notices []store.Notice) (tea.Cmd, bool) {
 	if a.Plan == "" || a.State.Locked() {
 		return nil, false

@@ -164,19 +164,20 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.early = append(m.early, msg)
 			return m, nil
 		}
+		// A key typed while the screen's action is in flight waits for
+		// it, rather than being dropped: it acts once the answer is in.
+		if b, ok := m.screen.(busyScreen); ok && b.Busy() {
+			if len(m.early) < maxHeldKeys {
+				m.early = append(m.early, msg)
+			}
+			return m, nil
+		}
 	case accountLoadedMsg:
 		cmd := m.accountLoaded(msg)
 		if m.screen == nil || len(m.early) == 0 {
 			return m, cmd
 		}
-		cmds := []tea.Cmd{cmd}
-		early := m.early
-		m.early = nil
-		for _, k := range early {
-			_, c := m.Update(k)
-			cmds = append(cmds, c)
-		}
-		return m, tea.Batch(cmds...)
+		return m, tea.Batch(cmd, m.replayHeld())
 	case backMsg:
 		var cmd tea.Cmd
 		m.screen, cmd = m.route()
@@ -187,7 +188,35 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	m.screen, cmd = m.screen.Update(msg)
+	if _, key := msg.(tea.KeyMsg); !key && len(m.early) > 0 && !m.busy() {
+		return m, tea.Batch(cmd, m.replayHeld())
+	}
 	return m, cmd
+}
+
+// maxHeldKeys bounds the keys kept while the screen is busy.
+const maxHeldKeys = 64
+
+// busyScreen is a screen with an action in flight, during which keys wait.
+type busyScreen interface{ Busy() bool }
+
+func (m *Model) busy() bool {
+	b, ok := m.screen.(busyScreen)
+	return ok && b.Busy()
+}
+
+// replayHeld hands the keys held before the first screen, or while the
+// screen was busy, to Update in the order they were typed; any that meet a
+// busy screen again are held again, still in order.
+func (m *Model) replayHeld() tea.Cmd {
+	held := m.early
+	m.early = nil
+	var cmds []tea.Cmd
+	for _, k := range held {
+		_, c := m.Update(k)
+		cmds = append(cmds, c)
+	}
+	return tea.Batch(cmds...)
 }
 
 // accountLoaded takes a fresh read of the account. A store error keeps
