@@ -84,17 +84,6 @@ func cleanEnv() []string {
 	return env
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // Each start-up failure an operator can cause prints one line naming the
 // problem and the fix, and exits non-zero, instead of a panic.
 func TestStartupErrorsAreOneLineMessages(t *testing.T) {
@@ -190,7 +179,9 @@ func TestStartupErrorsAreOneLineMessages(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			args := []string{"-data-dir", dir, "-ssh-addr", freeAddr(t), "-http-addr", freeAddr(t), "-metrics-addr", ""}
+			// Port 0: a port picked free and closed here could be taken by
+			// another test before the portal binds it (CI saw that once).
+			args := []string{"-data-dir", dir, "-ssh-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-metrics-addr", ""}
 			args = append(args, tc.setup(t, dir)...)
 			stderr, code := runPortal(t, args...)
 			if code == 0 {
