@@ -16,7 +16,7 @@ import (
 // Each loop subscribes to its own account (store.Subscription, which
 // coalesces a burst into one pending change) and, per wake-up, re-reads the
 // account once and hands the result to its program; it reads again only
-// after the program took the previous result. So at most one reload per
+// after the program has applied the previous result. So at most one reload per
 // session is in flight, a busy program costs no goroutines, and a writer
 // never waits for a session. The model drops a reload older than the
 // account version it shows (reloads it starts itself can race the loop's).
@@ -80,9 +80,14 @@ func (r *Registry) bind(s *liveSession, accountID string, seenSeq uint64) {
 }
 
 // follow is a session's loop: wait for a change (or a WakeAll), re-read,
-// hand the result to the program, repeat. p.Send blocks while the program
-// is busy (and returns when it ends); changes arriving meanwhile coalesce in
-// sub.
+// hand the result to the program, wait until it is applied, repeat. p.Send
+// blocks while the program is busy (and returns when it ends); changes
+// arriving meanwhile coalesce in sub.
+//
+// p.Send returns as soon as the program's event loop receives the message,
+// before Update runs. The loop then sends appliedMsg: the event loop reads
+// messages one at a time from an unbuffered channel, so that second Send
+// returns only after Update has taken the reload.
 func (s *liveSession) follow(sub *store.Subscription, done chan struct{}) {
 	for {
 		select {
@@ -101,8 +106,13 @@ func (s *liveSession) follow(sub *store.Subscription, done chan struct{}) {
 		default:
 		}
 		s.p.Send(msg)
+		s.p.Send(appliedMsg{})
 	}
 }
+
+// appliedMsg is the session loop's barrier after a reload (see follow);
+// the model ignores it.
+type appliedMsg struct{}
 
 // remove forgets s; called when its SSH session ends.
 func (r *Registry) remove(s *liveSession) {
