@@ -48,13 +48,7 @@ func TestRequestIDsReachBillingLogs(t *testing.T) {
 	var buf syncBuffer
 	p := portaltest.Start(t, portaltest.WithLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	s := p.Connect(t, portaltest.NewKey(t), portaltest.WithSize(160, 48))
-	s.WaitFor(t, "Email")
-	s.Type("logs@example.com", "enter")
-	s.WaitFor(t, "choose a plan")
-	s.Type("2")
-	s.WaitFor(t, "› 2")
-	s.Type("enter")
-	s.WaitFor(t, "Your account\n")
+	s.SignUp(t, "logs@example.com", "2")
 	s.Close()
 
 	req, _ := http.NewRequest("POST", "http://"+p.App.HTTPAddr()+"/webhooks/stripe", strings.NewReader("{}"))

@@ -111,13 +111,7 @@ func TestMetricsAfterAJourney(t *testing.T) {
 	const email = "metrics-journey@example.com"
 	key := portaltest.NewKey(t)
 	s := p.Connect(t, key, portaltest.WithSize(160, 48))
-	s.WaitFor(t, "Email")
-	s.Type(email, "enter")
-	s.WaitFor(t, "choose a plan")
-	s.Type("2")
-	s.WaitFor(t, "› 2")
-	s.Type("enter")
-	s.WaitFor(t, "Your account\n")
+	s.SignUp(t, email, "2")
 	s.WaitFor(t, "trial, no card yet") // the subscription's webhook has committed
 	s.Close()
 

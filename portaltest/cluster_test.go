@@ -280,12 +280,7 @@ func (c *cluster) trialSession(t testing.TB, in *instance, email string) (*Sessi
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	s.WaitFor(t, "Email")
-	s.Type(email, "enter")
-	s.WaitFor(t, "choose a plan")
-	s.Type("3")
-	s.WaitFor(t, "› 3")
-	s.Type("enter")
+	s.SignUp(t, email, "3")
 	s.WaitFor(t, "trial, no card yet")
 	return s, store.Key{Fingerprint: ssh.FingerprintSHA256(k.PublicKey())}
 }

@@ -277,6 +277,20 @@ func (s *Session) Type(keys ...string) {
 	}
 }
 
+// SignUp registers the session's key with email from the register screen
+// and starts the plan numbered pick in the picker ("1" Free … "5" XXL),
+// returning once the dashboard shows.
+func (s *Session) SignUp(tb testing.TB, email, pick string) {
+	tb.Helper()
+	s.WaitFor(tb, "Email")
+	s.Type(email, "enter")
+	s.WaitFor(tb, "choose a plan")
+	s.Type(pick)
+	s.WaitFor(tb, "› "+pick)
+	s.Type("enter")
+	s.WaitFor(tb, "Your account\n") // the dashboard's title line; the picker's reads "Your account is ready…"
+}
+
 // Screen returns the emulator's visible text, one line per row, each line
 // trimmed of trailing spaces.
 func (s *Session) Screen() string {

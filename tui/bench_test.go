@@ -49,12 +49,7 @@ func BenchmarkWebhookToScreen(b *testing.B) {
 	p := portaltest.Start(b, portaltest.WithLogger(slog.New(slog.DiscardHandler)))
 	key := portaltest.NewKey(b)
 	s := p.Connect(b, key, portaltest.WithSize(100, 30))
-	s.WaitFor(b, "Email")
-	s.Type("bench@example.com", "enter")
-	s.WaitFor(b, "choose a plan")
-	s.Type("3")
-	s.WaitFor(b, "› 3")
-	s.Type("enter")
+	s.SignUp(b, "bench@example.com", "3")
 	s.WaitFor(b, "30 days left")
 	a, err := p.App.Store().AccountByKey(fingerprint(key))
 	if err != nil {
@@ -108,14 +103,9 @@ func BenchmarkIdleDashboardBytes(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			key := portaltest.NewKey(b)
 			s := p.Connect(b, key, portaltest.WithSize(80, 24))
-			s.WaitFor(b, "Email")
 			// -count reruns this body on the same portal: a fresh address each time.
 			runs++
-			s.Type(fmt.Sprintf("%s-%d@example.com", tc.name, runs), "enter")
-			s.WaitFor(b, "choose a plan")
-			s.Type("3")
-			s.WaitFor(b, "› 3")
-			s.Type("enter")
+			s.SignUp(b, fmt.Sprintf("%s-%d@example.com", tc.name, runs), "3")
 			s.WaitFor(b, "30 days left")
 			if tc.advance > 0 {
 				if err := p.App.Sandbox().Advance(b.Context(), tc.advance); err != nil {

@@ -30,13 +30,7 @@ var wide = portaltest.WithSize(160, 48)
 func signUp(t *testing.T, p *portaltest.Portal, key ssh.Signer, email, pick string) *portaltest.Session {
 	t.Helper()
 	s := p.Connect(t, key, wide)
-	s.WaitFor(t, "Email")
-	s.Type(email, "enter")
-	s.WaitFor(t, "choose a plan")
-	s.Type(pick)
-	s.WaitFor(t, "› "+pick)
-	s.Type("enter")
-	s.WaitFor(t, "Your account\n") // the dashboard's title line; the picker's reads "Your account is ready…"
+	s.SignUp(t, email, pick)
 	return s
 }
 

@@ -25,12 +25,7 @@ func TestDumbTerminalNoColor(t *testing.T) {
 	// What the customer sees, through a terminal emulator.
 	key := portaltest.NewKey(t)
 	s := p.Connect(t, key, wide, portaltest.WithTerm("dumb"), portaltest.WithEnv("NO_COLOR", "1"))
-	s.WaitFor(t, "Email")
-	s.Type("hal@example.com", "enter")
-	s.WaitFor(t, "choose a plan")
-	s.Type("3")
-	s.WaitFor(t, "› 3")
-	s.Type("enter")
+	s.SignUp(t, "hal@example.com", "3")
 	s.WaitFor(t, "30 days left")
 
 	// What the server sends, byte for byte.
