@@ -86,6 +86,25 @@ func subscription(t *testing.T, p *portaltest.Portal, id string) *stripe.Subscri
 	return &sub
 }
 
+// webhooksDelivered waits until the sandbox has delivered every event it
+// has emitted (Stripe's events?delivery_success=false lists those still
+// pending), so a test can read the account knowing no webhook is in flight.
+func webhooksDelivered(t *testing.T, p *portaltest.Portal) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second) // a hang guard under load, not a timing assertion
+	for {
+		var list stripe.EventList
+		stripeGet(t, p, "events?delivery_success=false&limit=1", &list)
+		if len(list.Data) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook %s (%s) still undelivered", list.Data[0].ID, list.Data[0].Type)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // allInvoices lists the customer's invoices in every status.
 func allInvoices(t *testing.T, p *portaltest.Portal, customer string) []*stripe.Invoice {
 	t.Helper()
