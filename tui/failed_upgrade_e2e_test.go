@@ -58,7 +58,7 @@ func TestJourneyFailedUpgradeExpires(t *testing.T) {
 		t.Errorf("the failed upgrade's notice (mailed as is): %q", mail)
 	}
 
-	advance(t, p, day) // Stripe expires a pending update after 23 hours
+	advance(t, p, day)               // Stripe expires a pending update after 23 hours
 	s.WaitGone(t, "payment pending") // no key pressed
 	s.WaitFor(t, "Plan          M · $29.00/month")
 	waitProcessed(t, p, a.ID, "customer.subscription.pending_update_expired")
