@@ -36,10 +36,46 @@ func (s *Service) dispatchMore(ctx context.Context, ev *stripe.Event, obj eventO
 		out, err = s.customerDeleted(obj)
 	case "charge.dispute.created":
 		out, err = s.disputeCreated(ctx, obj)
+	case "subscription_schedule.created", "subscription_schedule.updated", "subscription_schedule.released",
+		"subscription_schedule.canceled", "subscription_schedule.completed", "subscription_schedule.aborted":
+		out, err = s.scheduleChanged(ctx, obj)
 	default:
 		return outcome{}, false, nil
 	}
 	return out, true, err
+}
+
+// scheduleChanged follows a subscription schedule made, edited (in the
+// Dashboard, or at a phase change), released, canceled or completed: the
+// scheduled change the dashboard shows ("M until 9 Jan, then S") and its
+// undo are the schedule's next phase as Stripe has it. The subscription is
+// re-fetched with its schedule (the payload is a hint) and Derive decides,
+// so a redelivery or an older event changes nothing.
+func (s *Service) scheduleChanged(ctx context.Context, obj eventObject) (outcome, error) {
+	if obj.Object != "subscription_schedule" || obj.ID == "" {
+		return outcome{ignore: "event object is not a subscription schedule"}, nil
+	}
+	subID := string(obj.Subscription)
+	if subID == "" {
+		subID = string(obj.ReleasedSubscription)
+	}
+	if subID == "" {
+		// Ended without saying which subscription it held: the account
+		// that recorded this schedule re-reads its own.
+		acct, ok, err := s.accountFor(string(obj.Customer), obj.Metadata)
+		if err != nil {
+			return outcome{}, fmt.Errorf("find account: %w", err)
+		}
+		if !ok {
+			return outcome{ignore: "unknown customer"}, nil
+		}
+		if acct.ScheduleID != obj.ID || acct.SubscriptionID == "" {
+			return outcome{accountID: acct.ID, ignore: "schedule without a subscription"}, nil
+		}
+		subID = acct.SubscriptionID
+	}
+	out, _, err := s.subscriptionOutcome(ctx, string(obj.Customer), obj.Metadata, subID)
+	return out, err
 }
 
 // checkoutExpired records an expired Checkout Session on its account, so an

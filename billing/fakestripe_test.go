@@ -80,6 +80,10 @@ type fakeSub struct {
 	Foreign bool
 	// AccountID is the account_id metadata, "" for none.
 	AccountID string
+	// Schedule is the subscription schedule attached, "" for none; its
+	// current phase is this period on Plan, and when ScheduledPlan is set
+	// a next phase on that plan starts at PeriodEnd.
+	Schedule, ScheduledPlan string
 }
 
 type fakeSetup struct{ Customer, PM, SubscriptionID string }
@@ -134,8 +138,21 @@ func (f *fakeStripe) subJSON(s *fakeSub) map[string]any {
 	if s.Foreign {
 		price = map[string]any{"id": "price_other", "object": "price", "lookup_key": nil, "unit_amount": 500, "currency": "usd"}
 	}
+	var sched any
+	if s.Schedule != "" {
+		phase := func(plan string, start int64) map[string]any {
+			return map[string]any{"start_date": start, "end_date": start + 30*86400, "items": []any{map[string]any{
+				"quantity": 1, "price": map[string]any{"id": "price_" + plan, "object": "price", "lookup_key": DefaultLookupKey(plan)}}}}
+		}
+		phases := []any{phase(s.Plan, s.PeriodEnd-30*86400)}
+		if s.ScheduledPlan != "" {
+			phases = append(phases, phase(s.ScheduledPlan, s.PeriodEnd))
+		}
+		sched = map[string]any{"id": s.Schedule, "object": "subscription_schedule", "status": "active", "subscription": s.ID,
+			"current_phase": map[string]any{"start_date": s.PeriodEnd - 30*86400, "end_date": s.PeriodEnd}, "phases": phases}
+	}
 	return map[string]any{
-		"id": s.ID, "object": "subscription", "status": s.Status, "created": s.Created, "currency": "usd",
+		"id": s.ID, "object": "subscription", "status": s.Status, "created": s.Created, "currency": "usd", "schedule": sched,
 		"cancel_at_period_end": s.Cancel, "trial_end": te, "current_period_end": s.PeriodEnd,
 		"cancellation_details":   map[string]any{"reason": nilIfEmpty(s.Reason)},
 		"default_payment_method": nil, "latest_invoice": inv, "pending_update": pending, "metadata": meta,

@@ -1007,3 +1007,112 @@ func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
 		t.Fatalf("after an undone downgrade: %s", summary(a))
 	}
 }
+
+// editSchedule replaces the phases of schedule id as the Dashboard would:
+// the current price until end, then plan's price for one period.
+func (l *lifecycle) editSchedule(id string, current string, end time.Time, plan string) {
+	l.t.Helper()
+	ctx := context.Background()
+	p, _ := l.svc.cat.Plan(plan)
+	price, err := l.svc.priceID(ctx, p)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	sch, err := l.svc.api.SubscriptionSchedules.Get(id, nil)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	_, err = l.svc.api.SubscriptionSchedules.Update(id, &stripe.SubscriptionScheduleParams{
+		EndBehavior: stripe.String("release"),
+		Phases: []*stripe.SubscriptionSchedulePhaseParams{{
+			Items:     []*stripe.SubscriptionSchedulePhaseItemParams{{Price: stripe.String(current), Quantity: stripe.Int64(1)}},
+			StartDate: stripe.Int64(sch.CurrentPhase.StartDate), EndDate: stripe.Int64(end.Unix()),
+		}, {
+			Items:      []*stripe.SubscriptionSchedulePhaseItemParams{{Price: stripe.String(price), Quantity: stripe.Int64(1)}},
+			Iterations: stripe.Int64(1),
+		}},
+	})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// A scheduled change is the schedule's next phase as Stripe has it: edited
+// in the Dashboard (subscription_schedule.updated, no subscription event),
+// the account follows, and the renewal lands on the edited plan; a schedule
+// made in the Dashboard shows as a scheduled change the customer can undo;
+// one released in the Dashboard is gone.
+func TestLifecycleScheduleChangedAtStripe(t *testing.T) {
+	l := newLifecycle(t)
+	ctx := context.Background()
+	a := l.trial("dashboard-schedule@example.com", "xl")
+	l.addCard(a.ID, "4242424242424242")
+	l.advance(31 * day)
+	a = l.waitState(a.ID, store.StateActive)
+	end := a.CurrentPeriodEnd
+	a, err := l.svc.ChangePlan(ctx, a.ID, "m")
+	if err != nil || a.ScheduledPlan != "m" || a.ScheduleID == "" {
+		t.Fatalf("downgrade: %v %s", err, summary(a))
+	}
+	sub, err := l.svc.fetchSubscription(ctx, a.SubscriptionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xlPrice := sub.Items.Data[0].Price.ID
+
+	l.editSchedule(a.ScheduleID, xlPrice, end, "s") // the Dashboard: S instead of M
+	a = l.waitFor(a.ID, "the edited schedule", func(a store.Account) bool { return a.ScheduledPlan == "s" })
+	if a.Plan != "xl" || !a.ScheduledAt.Equal(end) || a.State != store.StateActive {
+		t.Fatalf("after the Dashboard edit: %s then %s at %v", summary(a), a.ScheduledPlan, a.ScheduledAt)
+	}
+	if s, _ := l.svc.cat.Plan("s"); a.NextInvoiceAmount != s.Amount {
+		t.Errorf("next invoice %d after the edit, want S's %d", a.NextInvoiceAmount, s.Amount)
+	}
+	l.advance(end.Sub(l.sb.Now()) + time.Hour)
+	a = l.waitFor(a.ID, "plan s", func(a store.Account) bool { return a.Plan == "s" })
+	if a.ScheduledPlan != "" || a.State != store.StateActive {
+		t.Fatalf("after the renewal: %s scheduled %q", summary(a), a.ScheduledPlan)
+	}
+	// The schedule completes at the end of its last phase and releases.
+	end = a.CurrentPeriodEnd
+	l.advance(end.Sub(l.sb.Now()) + time.Hour)
+	a = l.waitFor(a.ID, "the schedule released", func(a store.Account) bool { return a.ScheduleID == "" })
+	if a.Plan != "s" || a.ScheduledPlan != "" {
+		t.Fatalf("after the schedule ended: %s scheduled %q", summary(a), a.ScheduledPlan)
+	}
+
+	// A schedule made in the Dashboard: S now, M at the period end.
+	end = a.CurrentPeriodEnd
+	sch, err := l.svc.api.SubscriptionSchedules.New(&stripe.SubscriptionScheduleParams{FromSubscription: stripe.String(a.SubscriptionID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err = l.svc.fetchSubscription(ctx, a.SubscriptionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.editSchedule(sch.ID, sub.Items.Data[0].Price.ID, end, "m")
+	a = l.waitFor(a.ID, "the Dashboard's schedule", func(a store.Account) bool { return a.ScheduledPlan == "m" })
+	if a.ScheduleID != sch.ID || !a.ScheduledAt.Equal(end) || a.Plan != "s" {
+		t.Fatalf("a Dashboard schedule: %s %s then %s at %v", summary(a), a.ScheduleID, a.ScheduledPlan, a.ScheduledAt)
+	}
+	// The customer undoes it.
+	if a, err = l.svc.UndoDowngrade(ctx, a.ID); err != nil || a.ScheduledPlan != "" || a.ScheduleID != "" {
+		t.Fatalf("undo a Dashboard schedule: %v %s", err, summary(a))
+	}
+
+	// Released in the Dashboard.
+	sch, err = l.svc.api.SubscriptionSchedules.New(&stripe.SubscriptionScheduleParams{FromSubscription: stripe.String(a.SubscriptionID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.editSchedule(sch.ID, sub.Items.Data[0].Price.ID, a.CurrentPeriodEnd, "m")
+	l.waitFor(a.ID, "the second Dashboard schedule", func(a store.Account) bool { return a.ScheduledPlan == "m" })
+	if _, err := l.svc.api.SubscriptionSchedules.Release(sch.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	a = l.waitFor(a.ID, "the release", func(a store.Account) bool { return a.ScheduleID == "" })
+	if a.ScheduledPlan != "" || a.Plan != "s" {
+		t.Fatalf("after a Dashboard release: %s scheduled %q", summary(a), a.ScheduledPlan)
+	}
+}

@@ -36,6 +36,12 @@ var HandledEvents = []string{
 	"payment_method.detached",
 	"payment_method.automatically_updated",
 	"charge.dispute.created",
+	"subscription_schedule.created",
+	"subscription_schedule.updated",
+	"subscription_schedule.released",
+	"subscription_schedule.canceled",
+	"subscription_schedule.completed",
+	"subscription_schedule.aborted",
 }
 
 // Setup prepares a Stripe account (or the sandbox) for the portal and reports

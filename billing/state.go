@@ -57,6 +57,18 @@ type Snapshot struct {
 
 	// ScheduleID is the subscription schedule attached to it, "" when none.
 	ScheduleID string
+	// ScheduleKnown is true when the schedule was expanded (or there is
+	// none): ScheduledPlan and ScheduledAt are then Stripe's word on the
+	// next phase, whoever made or edited the schedule. False: the
+	// snapshot does not say, and Derive keeps what billing recorded.
+	ScheduleKnown bool
+	// ScheduledPlan is the catalog plan of the schedule's next phase and
+	// ScheduledAt its start: the change the schedule will make ("" when
+	// the next phase keeps the plan, or there is no next phase).
+	// ScheduledLookupKey is that phase's price lookup key.
+	ScheduledPlan      string
+	ScheduledLookupKey string
+	ScheduledAt        time.Time
 
 	// PendingUpdate is true while a pending_if_incomplete change waits for payment.
 	PendingUpdate       bool
@@ -87,9 +99,7 @@ func SnapshotOf(sub *stripe.Subscription) Snapshot {
 	s.TrialEnd = unixTime(sub.TrialEnd)
 	s.CurrentPeriodEnd = unixTime(sub.CurrentPeriodEnd)
 	s.PendingUpdate = sub.PendingUpdate != nil
-	if sub.Schedule != nil {
-		s.ScheduleID = sub.Schedule.ID
-	}
+	s.setSchedule(sub.Schedule)
 	if sub.LatestInvoice != nil {
 		s.LatestInvoiceID = sub.LatestInvoice.ID
 		s.LatestInvoiceStatus = string(sub.LatestInvoice.Status)
@@ -136,6 +146,50 @@ func SnapshotOf(sub *stripe.Subscription) Snapshot {
 		s.setCard(sub.Customer.InvoiceSettings.DefaultPaymentMethod)
 	}
 	return s
+}
+
+// setSchedule records the subscription's schedule: its id, and, when it
+// was expanded, the phase that follows the current one (the change it
+// will make). A schedule that ended (released, canceled, completed)
+// schedules nothing.
+func (s *Snapshot) setSchedule(sch *stripe.SubscriptionSchedule) {
+	if sch == nil || sch.ID == "" {
+		return // none: Derive clears any scheduled change
+	}
+	s.ScheduleID = sch.ID
+	if sch.Status == "" && sch.Phases == nil {
+		return // an id only: not expanded
+	}
+	s.ScheduleKnown = true
+	var from int64
+	switch sch.Status {
+	case stripe.SubscriptionScheduleStatusActive:
+		if sch.CurrentPhase == nil {
+			return
+		}
+		from = sch.CurrentPhase.EndDate
+	case stripe.SubscriptionScheduleStatusNotStarted:
+	default:
+		return
+	}
+	for _, ph := range sch.Phases {
+		if ph == nil || ph.StartDate == 0 || ph.StartDate < from {
+			continue
+		}
+		for _, it := range ph.Items {
+			if it != nil && it.Price != nil {
+				s.ScheduledLookupKey = it.Price.LookupKey
+				break
+			}
+		}
+		s.ScheduledAt = unixTime(ph.StartDate)
+		if id, ok := strings.CutPrefix(s.ScheduledLookupKey, "portal_"); ok {
+			if id, ok = strings.CutSuffix(id, "_monthly"); ok && id != "" {
+				s.ScheduledPlan = id
+			}
+		}
+		return
+	}
 }
 
 // setCard records pm as the card; a nil pm means "known: no card".
@@ -279,12 +333,22 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	if snap.PlanID != "" {
 		a.Plan = snap.PlanID
 	}
-	// A scheduled change stands while the subscription keeps the schedule
-	// billing made and has not reached the plan. The schedule stays
-	// attached through its last phase (until Stripe releases it), so its id
-	// is kept while the subscription has it: Stripe refuses a cancel at the
-	// period end until it is released.
-	if snap.ScheduleID == "" || snap.ScheduleID != a.ScheduleID || !live(snap.Status) {
+	// A scheduled change is the subscription's schedule's next phase, as
+	// Stripe has it (made by billing, or made or edited in the Dashboard).
+	// Unexpanded, it stands while the subscription keeps the schedule
+	// billing recorded. The schedule stays attached through its last phase
+	// (until Stripe releases it), so its id is kept while the subscription
+	// has it: Stripe refuses a cancel at the period end until it is
+	// released.
+	switch {
+	case snap.ScheduleID == "" || !live(snap.Status):
+		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = "", "", time.Time{}
+	case snap.ScheduleKnown:
+		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = snap.ScheduleID, snap.ScheduledPlan, snap.ScheduledAt
+		if a.ScheduledPlan == "" {
+			a.ScheduledAt = time.Time{}
+		}
+	case snap.ScheduleID != a.ScheduleID:
 		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = "", "", time.Time{}
 	}
 	if a.Plan == a.ScheduledPlan {

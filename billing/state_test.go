@@ -333,3 +333,54 @@ func TestDeriveAmountDue(t *testing.T) {
 		t.Errorf("unpaid → no subscription: AmountDue = %d, want 0", got.AmountDue)
 	}
 }
+
+// A subscription's schedule, expanded, gives the scheduled change: the
+// phase after the current one, whoever made the schedule; an id alone
+// (not expanded) says nothing, and Derive keeps what billing recorded.
+func TestSnapshotSchedule(t *testing.T) {
+	const base = `{"id":"sub_1","object":"subscription","status":"active","current_period_end":1702592000,
+	 "items":{"object":"list","data":[{"id":"si_1","quantity":1,"price":{"id":"price_m","lookup_key":"portal_m_monthly","unit_amount":2900,"currency":"usd"}}]},
+	 "customer":"cus_1","schedule":%s}`
+	phases := `[{"start_date":1700000000,"end_date":1702592000,"items":[{"price":{"id":"price_m","lookup_key":"portal_m_monthly"},"quantity":1}]},
+	 {"start_date":1702592000,"end_date":1705270400,"items":[{"price":{"id":"price_s","lookup_key":"portal_s_monthly"},"quantity":1}]}]`
+	cases := []struct {
+		name, schedule string
+		known          bool
+		plan           string
+		at             int64
+	}{
+		{"none", `null`, false, "", 0},
+		{"id only", `"sub_sched_1"`, false, "", 0},
+		{"active, next phase S", `{"id":"sub_sched_1","object":"subscription_schedule","status":"active",
+		  "current_phase":{"start_date":1700000000,"end_date":1702592000},"phases":` + phases + `}`, true, "s", 1702592000},
+		{"in its last phase", `{"id":"sub_sched_1","object":"subscription_schedule","status":"active",
+		  "current_phase":{"start_date":1702592000,"end_date":1705270400},"phases":` + phases + `}`, true, "", 0},
+		{"released", `{"id":"sub_sched_1","object":"subscription_schedule","status":"released","current_phase":null,"phases":` + phases + `}`, true, "", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var sub stripe.Subscription
+			if err := json.Unmarshal([]byte(fmt.Sprintf(base, c.schedule)), &sub); err != nil {
+				t.Fatal(err)
+			}
+			s := SnapshotOf(&sub)
+			if s.ScheduleKnown != c.known || s.ScheduledPlan != c.plan || s.ScheduledAt != unixTime(c.at) {
+				t.Fatalf("known %t plan %q at %v, want %t %q %v", s.ScheduleKnown, s.ScheduledPlan, s.ScheduledAt, c.known, c.plan, unixTime(c.at))
+			}
+			// Derive: billing recorded a change to XL on another schedule.
+			prev := store.Account{ID: "acc_1", Plan: "m", CustomerID: "cus_1", SubscriptionID: "sub_1", SubscriptionStatus: "active",
+				ScheduleID: "sub_sched_1", ScheduledPlan: "xl", ScheduledAt: unixTime(1702592000)}
+			got := Derive(prev, &s)
+			wantPlan := c.plan
+			if !c.known && s.ScheduleID == prev.ScheduleID {
+				wantPlan = "xl" // not expanded: billing's record stands
+			}
+			if got.ScheduledPlan != wantPlan {
+				t.Fatalf("Derive: scheduled %q, want %q", got.ScheduledPlan, wantPlan)
+			}
+			if (got.ScheduleID != "") != (s.ScheduleID != "") {
+				t.Fatalf("Derive: schedule id %q from a snapshot with %q", got.ScheduleID, s.ScheduleID)
+			}
+		})
+	}
+}

@@ -86,11 +86,15 @@ func (s *Service) fetchSubscription(ctx context.Context, id string) (*stripe.Sub
 	return s.api.Subscriptions.Get(id, p)
 }
 
-// expandSubscription asks for the card and the latest invoice in the response.
+// expandSubscription asks for the card, the latest invoice and the
+// schedule's phases in the response.
 func expandSubscription(p *stripe.Params) {
 	p.AddExpand("default_payment_method")
 	p.AddExpand("customer.invoice_settings.default_payment_method")
 	p.AddExpand("latest_invoice")
+	// The scheduled change (a downgrade at the period end) is the
+	// schedule's next phase; its price's lookup key names the plan.
+	p.AddExpand("schedule.phases.items.price")
 }
 
 // snapshot is SnapshotOf with the plan resolved through the catalog.
@@ -102,6 +106,10 @@ func (s *Service) snapshot(sub *stripe.Subscription) *Snapshot {
 		snap.PlanID = p.ID
 	} else if _, ok := s.cat.Plan(snap.PlanID); !ok {
 		snap.PlanID = ""
+	}
+	snap.ScheduledPlan = ""
+	if p, ok := s.cat.PlanByLookupKey(snap.ScheduledLookupKey); ok {
+		snap.ScheduledPlan = p.ID
 	}
 	return &snap
 }

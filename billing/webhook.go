@@ -356,6 +356,9 @@ type eventObject struct {
 	Lines            invoiceLines `json:"lines"`
 	// Disputes: the charge disputed.
 	Charge ref `json:"charge"`
+	// Subscription schedules: the subscription a released (or completed)
+	// schedule let go; its subscription field is then null.
+	ReleasedSubscription ref `json:"released_subscription"`
 }
 
 // syncKey is the Stripe customer the object concerns ("" when none): the

@@ -332,12 +332,58 @@ func scenario(i int) (email string, setup func(*store.Account), steps []step) {
 				ev(3, "customer.subscription.deleted", subObj(subA, cus)),
 			}},
 		}
+	case 9: // a downgrade at the period end through a subscription
+		// schedule, edited and released in the Dashboard, made again, reached
+		// at the renewal, then completed
+		setup = func(a *store.Account) {
+			a.CustomerID, a.Plan, a.State, a.SubscriptionID, a.SubscriptionStatus = cus, "xl", store.StateActive, subA, "active"
+		}
+		xl := fakeSub{ID: subA, Status: "active", Plan: "xl", Created: 1, PeriodEnd: trialEnd}
+		sched := func(id, sub string, released bool) map[string]any {
+			o := map[string]any{"id": id, "object": "subscription_schedule", "customer": cus, "subscription": sub, "released_subscription": nil,
+				"metadata": map[string]any{"account_id": ""}}
+			if released {
+				o["subscription"], o["released_subscription"], o["status"] = nil, sub, "released"
+			}
+			return o
+		}
+		toM, toS, renewed := xl, xl, xl
+		toM.Schedule, toM.ScheduledPlan = "sub_sched_"+subA, "m"
+		toS.Schedule, toS.ScheduledPlan = "sub_sched_"+subA, "s"
+		again := toM
+		again.Schedule = "sub_sched_" + subA + "_2"
+		renewed.Plan, renewed.PeriodEnd, renewed.Schedule = "m", trialEnd+30*86400, again.Schedule
+		steps = []step{
+			{card(fmt.Sprintf("pm_%03d4242", i), sub(toM)), []testEvent{
+				ev(1, "subscription_schedule.created", sched(toM.Schedule, subA, false)),
+				ev(2, "customer.subscription.updated", subObj(subA, cus)),
+			}},
+			{sub(toS), []testEvent{ev(3, "subscription_schedule.updated", sched(toS.Schedule, subA, false))}},
+			{sub(xl), []testEvent{
+				ev(4, "subscription_schedule.released", sched(toS.Schedule, subA, true)),
+				ev(5, "customer.subscription.updated", subObj(subA, cus)),
+			}},
+			{sub(again), []testEvent{
+				ev(6, "subscription_schedule.created", sched(again.Schedule, subA, false)),
+				ev(7, "subscription_schedule.updated", sched(again.Schedule, subA, false)),
+				ev(8, "customer.subscription.updated", subObj(subA, cus)),
+			}},
+			{sub(renewed), []testEvent{
+				ev(9, "subscription_schedule.updated", sched(again.Schedule, subA, false)),
+				ev(10, "customer.subscription.updated", subObj(subA, cus)),
+				ev(11, "invoice.paid", inv("in_"+subA+"_2", "subscription_cycle", 2900, 2900, subA)),
+			}},
+			{sub(fakeSub{ID: subA, Status: "active", Plan: "m", Created: 1, PeriodEnd: trialEnd + 30*86400}), []testEvent{
+				ev(12, "subscription_schedule.completed", sched(again.Schedule, subA, true)),
+				ev(13, "customer.subscription.updated", subObj(subA, cus)),
+			}},
+		}
 	}
 	return email, setup, steps
 }
 
 // scenarios is how many lives scenario knows; account i lives i%scenarios.
-const scenarios = 9
+const scenarios = 10
 
 // torture is n accounts on one fake Stripe, each with its scenario's steps.
 type torture struct {
@@ -402,6 +448,7 @@ func TestWebhookTorture(t *testing.T) {
 					t.Fatalf("in order: %s %s: %d", e.ID, e.Type, code)
 				}
 				inOrder.events = append(inOrder.events, e)
+				checkScheduleEdited(t, inOrder.env, e)
 			}
 		}
 	}
@@ -413,7 +460,8 @@ func TestWebhookTorture(t *testing.T) {
 		var i int
 		fmt.Sscanf(email, "user%d@", &i)
 		exp := map[int]store.State{0: store.StateActive, 1: store.StateLockedTrialEnded, 2: store.StateActive, 3: store.StateLockedUnpaid,
-			4: store.StateCanceling, 5: store.StateTrial, 6: store.StateTrial, 7: store.StateActive, 8: store.StateLockedCanceled}[i%scenarios]
+			4: store.StateCanceling, 5: store.StateTrial, 6: store.StateTrial, 7: store.StateActive, 8: store.StateLockedCanceled,
+			9: store.StateActive}[i%scenarios]
 		if a.State != exp {
 			t.Errorf("%s: in-order state %q, want %q", email, a.State, exp)
 		}
@@ -429,6 +477,10 @@ func TestWebhookTorture(t *testing.T) {
 		case 8:
 			if a.CustomerID != "" || a.DeletedCustomerID == "" || a.SubscriptionID != "" || a.Email != email {
 				t.Errorf("%s: customer deleted: %+v", email, a)
+			}
+		case 9:
+			if a.Plan != "m" || a.ScheduleID != "" || a.ScheduledPlan != "" || !a.ScheduledAt.IsZero() {
+				t.Errorf("%s: after the schedule: plan %s schedule %q → %q at %v", email, a.Plan, a.ScheduleID, a.ScheduledPlan, a.ScheduledAt)
 			}
 		}
 	}
@@ -549,6 +601,24 @@ func TestWebhookTorture(t *testing.T) {
 	st := shuffled.env.svc.WebhookStats()
 	if count != len(inOrder.events) || st.Duplicates != uint64(2*count) || st.Processed+st.Ignored != uint64(count) {
 		t.Errorf("stats %+v for %d events (%d in order)", st, count, len(inOrder.events))
+	}
+}
+
+// checkScheduleEdited: in scenario 9, the Dashboard's edit of the schedule
+// (subscription_schedule.updated, no subscription event) is the scheduled
+// change the account shows at once.
+func checkScheduleEdited(t *testing.T, env *webhookEnv, e testEvent) {
+	t.Helper()
+	var i int
+	if n, _ := fmt.Sscanf(e.ID, "evt_%03d_03", &i); n != 1 || i%scenarios != 9 || !strings.HasSuffix(e.ID, "_03") {
+		return
+	}
+	a, err := env.db.AccountByCustomer(fmt.Sprintf("cus_%03d", i))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Plan != "xl" || a.ScheduledPlan != "s" || a.ScheduledAt.Unix() != 1702592000 {
+		t.Errorf("after the Dashboard's schedule edit: plan %s then %q at %v", a.Plan, a.ScheduledPlan, a.ScheduledAt)
 	}
 }
 

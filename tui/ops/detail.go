@@ -69,6 +69,19 @@ func (d *detailScreen) setKeys() {
 	k.RemoveKey.SetEnabled(ok && len(a.Keys) > 1) // never the last (the store's rule)
 }
 
+// scheduledChange is a change scheduled for the period end, as the
+// customer's dashboard says it ("M until 9 Jan, then S"), with its schedule.
+func scheduledChange(cat billing.Catalog, a store.Account) string {
+	name := func(id string) string {
+		if p, ok := cat.Plan(id); ok {
+			return p.Name
+		}
+		return id
+	}
+	return fmt.Sprintf("%s until %s, then %s (schedule %s; the customer can undo it)",
+		name(a.Plan), a.ScheduledAt.UTC().Format("2 Jan"), name(a.ScheduledPlan), orDash(a.ScheduleID))
+}
+
 // subscriptionLive is billing's rule: a subscription that is not canceled
 // or expired can still change.
 func subscriptionLive(a store.Account) bool {
@@ -304,6 +317,9 @@ func (d *detailScreen) view(width, height int) string {
 		planName = fmt.Sprintf("%s (%s/month)", p.ID, billing.FormatAmount(p.Amount, p.Currency))
 	}
 	pair("Plan", planName, "State", stateLabel(a.State, a.HasCard, a.PaymentPending))
+	if a.ScheduledPlan != "" {
+		add(fit(field("Scheduled", scheduledChange(d.o.cfg.Catalog, a)), width))
+	}
 	trial := fmtTime(a.TrialEnd)
 	if in := fmtIn(now, a.TrialEnd); in != "" {
 		trial += " (" + in + ")"
