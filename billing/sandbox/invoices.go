@@ -11,7 +11,7 @@ func (s *Sandbox) subscriptionLines(sub *subscription, items []subItem, start, e
 	lines := make([]invoiceLine, 0, len(items))
 	for _, it := range items {
 		amount := it.Price.UnitAmount * it.Quantity
-		desc := fmt.Sprintf("%d × %s (at %s / %s)", it.Quantity, s.productName(it.Price.Product), money(it.Price.UnitAmount, it.Price.Currency), it.Price.Recurring.Interval)
+		desc := fmt.Sprintf("%d × %s (at %s / %s)", it.Quantity, s.productName(it.Price.Product), s.cfg.Amount(it.Price.UnitAmount, it.Price.Currency), it.Price.Recurring.Interval)
 		if trial {
 			amount = 0
 			desc = "Trial period for " + s.productName(it.Price.Product)
@@ -35,10 +35,6 @@ func (s *Sandbox) productName(id string) string {
 		return p.Name
 	}
 	return id
-}
-
-func money(amount int64, currency string) string {
-	return fmt.Sprintf("%d.%02d %s", amount/100, amount%100, currency)
 }
 
 // newInvoice creates a draft invoice for sub (invoice.created); id nil

@@ -1,0 +1,117 @@
+package sandbox
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+)
+
+// jpyPrice creates a monthly price of amount yen (a zero-decimal currency:
+// 1000 is ¥1,000).
+func (e *env) jpyPrice(name string, amount int64) *stripe.Price {
+	e.t.Helper()
+	prod, err := e.sc.Products.New(&stripe.ProductParams{Name: stripe.String(name)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pr, err := e.sc.Prices.New(&stripe.PriceParams{Product: stripe.String(prod.ID), Currency: stripe.String("jpy"),
+		UnitAmount: stripe.Int64(amount), Recurring: &stripe.PriceRecurringParams{Interval: stripe.String("month")}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return pr
+}
+
+func wantIn(t *testing.T, what, body string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, body)
+		}
+	}
+}
+
+// Every hosted page writes a zero-decimal currency in whole units (¥1,000,
+// not 10.00 jpy) with the sandbox's own defaults, as Stripe's pages do: the
+// Checkout page, the billing page, the invoice page, its PDF and the
+// invoice line Stripe describes ("1 × plan (at ¥1,000 / month)").
+func TestHostedPagesWriteZeroDecimalCurrencies(t *testing.T) {
+	e := newEnv(t)
+	pr := e.jpyPrice("Plan JP", 1000)
+	cus := e.customer("yen@example.com")
+	cs, err := e.sc.CheckoutSessions.New(&stripe.CheckoutSessionParams{Mode: stripe.String("subscription"), Customer: stripe.String(cus.ID),
+		SuccessURL: stripe.String("http://portal.test/ok"), LineItems: []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(pr.ID), Quantity: stripe.Int64(1)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := getPage(t, cs.URL)
+	wantIn(t, "checkout page", body, "Plan JP — ¥1,000/month")
+	if resp, body := e.submitCard(cs.URL, "4242424242424242"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("checkout submit: %d\n%s", resp.StatusCode, body)
+	}
+	e.rc.waitFor("checkout.session.completed", cs.ID)
+	got, err := e.sc.CheckoutSessions.Get(cs.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invs := e.invoices(got.Subscription.ID)
+	if len(invs) != 1 || invs[0].Total != 1000 {
+		t.Fatalf("invoices %+v", invs)
+	}
+	inv := invs[0]
+	if d := inv.Lines.Data[0].Description; d != "1 × Plan JP (at ¥1,000 / month)" {
+		t.Errorf("line description %q", d)
+	}
+	_, body, _ = getPage(t, inv.HostedInvoiceURL)
+	wantIn(t, "invoice page", body, `id="invoice-total">¥1,000<`, "(at ¥1,000 / month)")
+	_, pdf, _ := getPage(t, inv.InvoicePDF)
+	wantIn(t, "invoice PDF", pdf, "Total: JPY 1,000")
+	ps, err := e.sc.BillingPortalSessions.New(&stripe.BillingPortalSessionParams{Customer: stripe.String(cus.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ = getPage(t, ps.URL)
+	wantIn(t, "billing page", body, "Plan JP — ¥1,000/month", ">¥1,000<")
+	if strings.Contains(body, "10.00") || strings.Contains(body, "jpy") {
+		t.Errorf("the billing page writes yen as hundredths:\n%s", body)
+	}
+}
+
+// A credit (a negative amount: the unused time of a plan canceled now with
+// a prorated refund) reads -$x.xx on the invoice page and its PDF, not the
+// "-4.-50 usd" of a formatter that divides a negative number.
+func TestHostedInvoicePageWritesCredits(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+	cus := e.customer("credit@example.com")
+	e.setupCard(cus, "", "4242424242424242")
+	sub, err := e.sc.Subscriptions.New(&stripe.SubscriptionParams{Customer: stripe.String(cus.ID),
+		Items: []*stripe.SubscriptionItemsParams{{Price: stripe.String(prices["plan_m"].ID)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, sub, stripe.SubscriptionStatusActive)
+	e.advance(10 * 24 * time.Hour) // ten days into the month
+	if _, err := e.sc.Subscriptions.Cancel(sub.ID, &stripe.SubscriptionCancelParams{Prorate: stripe.Bool(true), InvoiceNow: stripe.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	var credit *stripe.Invoice
+	for _, inv := range e.invoices(sub.ID) {
+		if inv.Total < 0 {
+			credit = inv
+		}
+	}
+	if credit == nil {
+		t.Fatal("no credit invoice")
+	}
+	c := -credit.Total // written independently of the code under test
+	want := fmt.Sprintf("-$%d.%02d", c/100, c%100)
+	_, body, _ := getPage(t, credit.HostedInvoiceURL)
+	wantIn(t, "invoice page", body, `id="invoice-total">`+want+`<`)
+	_, pdf, _ := getPage(t, credit.InvoicePDF)
+	wantIn(t, "invoice PDF", pdf, "Total: "+want)
+}
