@@ -72,6 +72,9 @@ func (s *Sandbox) nextDue(limit int64) (dueItem, bool) {
 		if *inv.Status == "open" && inv.NextPaymentAttempt != nil {
 			consider(dueItem{at: *inv.NextPaymentAttempt, prio: 4, seq: s.st.seq[*inv.ID], key: "retry:" + *inv.ID, run: func(t *txn) { s.retryInvoice(t, inv) }})
 		}
+		if *inv.Status == "open" && inv.DunningEndsAt != 0 {
+			consider(dueItem{at: inv.DunningEndsAt, prio: 4, seq: s.st.seq[*inv.ID], key: "dunning:" + *inv.ID, run: func(t *txn) { s.endDunning(t, inv) }})
+		}
 	}
 	for _, cs := range all[*checkoutSession](s.st, "checkout.session") {
 		if cs.Status == "open" {
@@ -128,6 +131,20 @@ func (s *Sandbox) retryInvoice(t *txn, inv *invoice) {
 		return
 	}
 	if sub.Status == "past_due" && sub.LatestInvoice != nil && *sub.LatestInvoice == *inv.ID {
+		s.exhausted(t, sub)
+	}
+}
+
+// endDunning ends the retry window of an invoice that was not retried for
+// want of a payment method: the retry setting's outcome, as after a last
+// failed retry.
+func (s *Sandbox) endDunning(t *txn, inv *invoice) {
+	inv.DunningEndsAt = 0
+	s.put(t, inv)
+	if inv.Subscription == nil {
+		return
+	}
+	if sub, ok := get[*subscription](s.st, *inv.Subscription); ok && sub.Status == "past_due" && sub.LatestInvoice != nil && *sub.LatestInvoice == *inv.ID {
 		s.exhausted(t, sub)
 	}
 }

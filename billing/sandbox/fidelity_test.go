@@ -115,3 +115,53 @@ func TestHostedInvoicePageWritesCredits(t *testing.T) {
 	_, pdf, _ := getPage(t, credit.InvoicePDF)
 	wantIn(t, "invoice PDF", pdf, "Total: "+want)
 }
+
+// paymentFailures counts the invoice.payment_failed events about invoice id.
+func (e *env) paymentFailures(id string) int {
+	e.t.Helper()
+	n := 0
+	it := e.sc.Events.List(&stripe.EventListParams{Type: stripe.String("invoice.payment_failed")})
+	for it.Next() {
+		if it.Event().Data.Object["id"] == id {
+			n++
+		}
+	}
+	if err := it.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// Stripe does not retry an invoice when there is no payment method to
+// charge: a trial that ends without a card under create_invoice fails its
+// one attempt, shows no next_payment_attempt, is not charged again on the
+// retry days, and gets the retry setting's outcome when the retry window
+// would have ended (past_due until then, as before).
+func TestNoRetriesWithoutAPaymentMethod(t *testing.T) {
+	e := newEnv(t) // retries 2 and 3 days after a failure; outcome unpaid
+	prices := e.catalog()
+	cus := e.customer("nocard@example.com")
+	sub := e.trial(cus, prices["plan_s"], "create_invoice")
+	e.advance(30*24*time.Hour + time.Second)
+	got := e.getSub(sub.ID)
+	wantStatus(t, got, stripe.SubscriptionStatusPastDue)
+	inv := got.LatestInvoice
+	if inv.Status != stripe.InvoiceStatusOpen || inv.AttemptCount != 1 || inv.NextPaymentAttempt != 0 {
+		t.Fatalf("after the trial: invoice %s, %d attempts, next attempt %d; want open, 1, none", inv.Status, inv.AttemptCount, inv.NextPaymentAttempt)
+	}
+	e.advance(4 * 24 * time.Hour) // past both retry days but within the window (5 days)
+	got = e.getSub(sub.ID)
+	wantStatus(t, got, stripe.SubscriptionStatusPastDue)
+	if n := got.LatestInvoice.AttemptCount; n != 1 {
+		t.Errorf("%d attempts to charge nothing, want 1", n)
+	}
+	if n := e.paymentFailures(inv.ID); n != 1 {
+		t.Errorf("%d invoice.payment_failed events, want 1", n)
+	}
+	e.advance(24*time.Hour + time.Second) // the window has ended
+	got = e.getSub(sub.ID)
+	wantStatus(t, got, stripe.SubscriptionStatusUnpaid)
+	if got.LatestInvoice.AttemptCount != 1 || e.paymentFailures(inv.ID) != 1 {
+		t.Errorf("at the outcome: %d attempts, %d failures", got.LatestInvoice.AttemptCount, e.paymentFailures(inv.ID))
+	}
+}

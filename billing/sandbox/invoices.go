@@ -160,7 +160,7 @@ func (s *Sandbox) collect(t *txn, inv *invoice, pm *paymentMethod) *apiError {
 		failed = "invoice.payment_action_required"
 	}
 	if failure != nil {
-		inv.NextPaymentAttempt = nil
+		inv.NextPaymentAttempt, inv.DunningEndsAt = nil, 0
 		s.put(t, inv)
 		s.emit(t, failed, inv, before)
 		return failure
@@ -179,7 +179,7 @@ func (s *Sandbox) markPaid(t *txn, inv *invoice) {
 	inv.Paid = true
 	inv.Status = ptr("paid")
 	inv.StatusTransitions.PaidAt = ptr(t.now)
-	inv.NextPaymentAttempt = nil
+	inv.NextPaymentAttempt, inv.DunningEndsAt = nil, 0
 	s.put(t, inv)
 	s.emit(t, "invoice.paid", inv, nil)
 	s.emit(t, "invoice.payment_succeeded", inv, nil)
@@ -187,14 +187,25 @@ func (s *Sandbox) markPaid(t *txn, inv *invoice) {
 
 // scheduleRetry sets the next automatic attempt after a failed one, per
 // Config.PaymentRetryDelays; it reports false when attempts are exhausted.
+// With no payment method to charge, Stripe does not retry: no attempt is
+// scheduled, and the window the remaining retries would have taken is
+// kept (DunningEndsAt) for the retry setting's outcome.
 func (s *Sandbox) scheduleRetry(t *txn, inv *invoice) bool {
+	inv.NextPaymentAttempt, inv.DunningEndsAt = nil, 0
 	i := int(inv.AttemptCount) - 1
 	if i < 0 || i >= len(s.cfg.PaymentRetryDelays) {
-		inv.NextPaymentAttempt = nil
 		s.put(t, inv)
 		return false
 	}
-	inv.NextPaymentAttempt = ptr(t.now + int64(s.cfg.PaymentRetryDelays[i]/time.Second))
+	if s.chargerFor(inv) == nil {
+		var window time.Duration
+		for _, d := range s.cfg.PaymentRetryDelays[i:] {
+			window += d
+		}
+		inv.DunningEndsAt = t.now + int64(window/time.Second)
+	} else {
+		inv.NextPaymentAttempt = ptr(t.now + int64(s.cfg.PaymentRetryDelays[i]/time.Second))
+	}
 	s.put(t, inv)
 	return true
 }

@@ -729,8 +729,8 @@ func (s *Sandbox) cancelNow(t *txn, sub *subscription, reason string) {
 	}
 	s.put(t, sub)
 	for _, inv := range all[*invoice](s.st, "invoice") {
-		if inv.Subscription != nil && *inv.Subscription == sub.ID && *inv.Status == "open" && inv.NextPaymentAttempt != nil {
-			inv.NextPaymentAttempt = nil
+		if inv.Subscription != nil && *inv.Subscription == sub.ID && *inv.Status == "open" && (inv.NextPaymentAttempt != nil || inv.DunningEndsAt != 0) {
+			inv.NextPaymentAttempt, inv.DunningEndsAt = nil, 0
 			s.put(t, inv)
 		}
 	}
