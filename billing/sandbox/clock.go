@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -92,28 +93,33 @@ func (s *Sandbox) playOut(ctx context.Context, target int64) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		done := false
+		var stuck error
+		err := s.update(func(t *txn) bool {
+			it, ok := s.nextDue(target)
+			if !ok {
+				done = true
+				return true
+			}
+			key := fmt.Sprintf("%s@%d", it.key, it.at)
+			if key == last {
+				stuck = fmt.Errorf("sandbox: due work %s made no progress", key)
+				return true
+			}
+			last = key
+			t.now = it.at
+			it.run(t)
+			return true
+		})
+		switch {
+		case errors.Is(err, errClosed):
 			return nil
-		}
-		it, ok := s.nextDue(target)
-		if !ok {
-			s.mu.Unlock()
-			return nil
-		}
-		key := fmt.Sprintf("%s@%d", it.key, it.at)
-		if key == last {
-			s.mu.Unlock()
-			return fmt.Errorf("sandbox: due work %s made no progress", key)
-		}
-		last = key
-		t := newTxn(it.at)
-		it.run(t)
-		err := s.commit(t)
-		s.mu.Unlock()
-		if err != nil {
+		case err != nil:
 			return err
+		case stuck != nil:
+			return stuck
+		case done:
+			return nil
 		}
 	}
 }

@@ -2,8 +2,10 @@ package sandbox
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/mail"
 	"sort"
@@ -164,45 +166,57 @@ func (s *Sandbox) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.nowLocked()
-	cs, _ := get[*checkoutSession](s.st, r.PathValue("id"))
-	v := s.checkoutView(cs, now.Unix())
-	if v.State != "open" {
-		status := http.StatusConflict
-		if cs == nil {
-			status = http.StatusNotFound
+	var respond func()
+	err := s.update(func(t *txn) bool {
+		now := s.nowLocked()
+		cs, _ := get[*checkoutSession](s.st, r.PathValue("id"))
+		v := s.checkoutView(cs, now.Unix())
+		if v.State != "open" {
+			status := http.StatusConflict
+			if cs == nil {
+				status = http.StatusNotFound
+			}
+			respond = func() { renderPage(w, checkoutTmpl, "checkout.html", status, v) }
+			return true
 		}
-		renderPage(w, checkoutTmpl, "checkout.html", status, v)
-		return
-	}
-	in, cf := parseCard(r, now)
-	v.cardForm = cf
-	if v.AskEmail {
-		v.EmailInput = strings.TrimSpace(r.PostFormValue("email"))
-		if a, err := mail.ParseAddress(v.EmailInput); err != nil || a.Address != v.EmailInput {
-			cf.Errors["email"] = "Enter a valid email address."
+		in, cf := parseCard(r, now)
+		v.cardForm = cf
+		if v.AskEmail {
+			v.EmailInput = strings.TrimSpace(r.PostFormValue("email"))
+			if a, err := mail.ParseAddress(v.EmailInput); err != nil || a.Address != v.EmailInput {
+				cf.Errors["email"] = "Enter a valid email address."
+			}
+			in.email = v.EmailInput
 		}
-		in.email = v.EmailInput
-	}
-	if len(cf.Errors) > 0 {
-		renderPage(w, checkoutTmpl, "checkout.html", http.StatusUnprocessableEntity, v)
+		if len(cf.Errors) > 0 {
+			respond = func() { renderPage(w, checkoutTmpl, "checkout.html", http.StatusUnprocessableEntity, v) }
+			return true
+		}
+		if fail := s.completeCheckout(t, cs, in); fail != nil {
+			cf.Errors["form"] = fail.Message
+			respond = func() { renderPage(w, checkoutTmpl, "checkout.html", http.StatusPaymentRequired, v) }
+			return false
+		}
+		success := strings.ReplaceAll(*cs.SuccessURL, "{CHECKOUT_SESSION_ID}", cs.ID)
+		respond = func() { http.Redirect(w, r, success, http.StatusSeeOther) }
+		return true
+	})
+	if err != nil {
+		pageWriteFailed(w, s.log, "checkout", err)
 		return
 	}
-	t := newTxn(now.Unix())
-	if fail := s.completeCheckout(t, cs, in); fail != nil {
-		s.rollback(t)
-		cf.Errors["form"] = fail.Message
-		renderPage(w, checkoutTmpl, "checkout.html", http.StatusPaymentRequired, v)
+	respond()
+}
+
+// pageWriteFailed answers a hosted page's form whose change could not be
+// stored (or reached a closed sandbox).
+func pageWriteFailed(w http.ResponseWriter, log *slog.Logger, what string, err error) {
+	if errors.Is(err, errClosed) {
+		http.Error(w, "the sandbox is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	if err := s.commit(t); err != nil {
-		s.log.Error("sandbox: commit checkout", "error", err)
-		http.Error(w, "the sandbox could not store the result", http.StatusInternalServerError)
-		return
-	}
-	http.Redirect(w, r, strings.ReplaceAll(*cs.SuccessURL, "{CHECKOUT_SESSION_ID}", cs.ID), http.StatusSeeOther)
+	log.Error("sandbox: commit "+what, "error", err)
+	http.Error(w, "the sandbox could not store the change", http.StatusInternalServerError)
 }
 
 // Billing portal pages.
@@ -320,38 +334,45 @@ func (s *Sandbox) portalAction(w http.ResponseWriter, r *http.Request, act func(
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ps, _ := get[*portalSession](s.st, r.PathValue("id"))
-	var c *customer
-	if ps != nil {
-		c, _ = get[*customer](s.st, ps.Customer)
-	}
-	if ps == nil || c == nil {
-		renderPage(w, portalTmpl, "portal.html", http.StatusNotFound, s.portalView(nil))
-		return
-	}
-	t := newTxn(s.nowLocked().Unix())
-	v := s.portalView(ps)
-	done, problem := act(t, ps, c, &v)
-	if problem != "" {
-		s.rollback(t)
-		if v.Errors["form"] == "" && len(v.Errors) == 0 {
-			v.Errors["form"] = problem
+	var respond func()
+	var ps *portalSession
+	err := s.update(func(t *txn) bool {
+		ps, _ = get[*portalSession](s.st, r.PathValue("id"))
+		var c *customer
+		if ps != nil {
+			c, _ = get[*customer](s.st, ps.Customer)
 		}
-		renderPage(w, portalTmpl, "portal.html", http.StatusUnprocessableEntity, v)
+		if ps == nil || c == nil {
+			v := s.portalView(nil)
+			respond = func() { renderPage(w, portalTmpl, "portal.html", http.StatusNotFound, v) }
+			return true
+		}
+		v := s.portalView(ps)
+		done, problem := act(t, ps, c, &v)
+		if problem != "" {
+			if v.Errors["form"] == "" && len(v.Errors) == 0 {
+				v.Errors["form"] = problem
+			}
+			respond = func() { renderPage(w, portalTmpl, "portal.html", http.StatusUnprocessableEntity, v) }
+			return false
+		}
+		respond = func() { redirectToPortal(w, ps.ID, done) }
+		return true
+	})
+	if err != nil {
+		pageWriteFailed(w, s.log, "portal action", err)
 		return
 	}
-	if err := s.commit(t); err != nil {
-		s.log.Error("sandbox: commit portal action", "error", err)
-		http.Error(w, "the sandbox could not store the change", http.StatusInternalServerError)
-		return
-	}
+	respond()
+}
+
+// redirectToPortal sends the browser back to the billing page after a form.
+func redirectToPortal(w http.ResponseWriter, id, done string) {
 	// A relative Location, resolved by the browser against the page it
 	// posted from: http.Redirect would make it absolute from the path this
 	// handler sees, without the prefix the sandbox is mounted under
 	// (/sandbox), and the browser landed on a 404.
-	w.Header().Set("Location", "../"+ps.ID+"?done="+done)
+	w.Header().Set("Location", "../"+id+"?done="+done)
 	w.WriteHeader(http.StatusSeeOther)
 }
 
