@@ -165,3 +165,86 @@ func TestNoRetriesWithoutAPaymentMethod(t *testing.T) {
 		t.Errorf("at the outcome: %d attempts, %d failures", got.LatestInvoice.AttemptCount, e.paymentFailures(inv.ID))
 	}
 }
+
+// Stripe's hosted invoice page lets the customer pay an open invoice with a
+// card: a renewal that asked for 3-D Secure (4000 0027 6000 3184 charged
+// off-session: invoice.payment_action_required) is paid on the page, where
+// the customer is present to authenticate, and the invoice is paid with
+// invoice.paid, invoice.payment_succeeded and the subscription back to
+// active delivered as webhooks. A declined card leaves it open; a paid
+// invoice has no form to pay it again.
+func TestHostedInvoicePagePaysAnOpenInvoice(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+	cus := e.customer("threeds@example.com")
+	sub := e.trial(cus, prices["plan_s"], "pause")
+	e.setupCard(cus, sub.ID, "4000002760003184")
+	e.advance(30*24*time.Hour + time.Second)
+	got := e.getSub(sub.ID)
+	wantStatus(t, got, stripe.SubscriptionStatusPastDue)
+	inv := got.LatestInvoice
+	e.rc.waitFor("invoice.payment_action_required", inv.ID)
+	if inv.Status != stripe.InvoiceStatusOpen || inv.HostedInvoiceURL == "" {
+		t.Fatalf("invoice %s url %q", inv.Status, inv.HostedInvoiceURL)
+	}
+
+	code, body, _ := getPage(t, inv.HostedInvoiceURL)
+	wantIn(t, "open invoice page", body, `<form method="post"`, `id="cardnumber"`, `id="pay"`, "Pay $9.00")
+	if code != 200 {
+		t.Fatalf("page: %d", code)
+	}
+	resp, body := e.submitCard(inv.HostedInvoiceURL, "4000000000000002")
+	if resp.StatusCode != http.StatusPaymentRequired || !strings.Contains(body, "Your card was declined.") {
+		t.Fatalf("declined card: %d\n%s", resp.StatusCode, body)
+	}
+	if again := e.getSub(sub.ID); again.LatestInvoice.Status != stripe.InvoiceStatusOpen || again.Status != stripe.SubscriptionStatusPastDue {
+		t.Fatalf("after a declined card: invoice %s, subscription %s", again.LatestInvoice.Status, again.Status)
+	}
+	resp, body = e.submitCard(inv.HostedInvoiceURL, "4000002760003184")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("paying: %d\n%s", resp.StatusCode, body)
+	}
+	loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.String() != inv.HostedInvoiceURL {
+		t.Fatalf("redirected to %v (%v), want the invoice page %s", loc, err, inv.HostedInvoiceURL)
+	}
+	e.rc.waitFor("invoice.paid", inv.ID)
+	e.rc.waitFor("invoice.payment_succeeded", inv.ID)
+	e.rc.waitMatch("customer.subscription.updated", sub.ID, func(ev stripe.Event) bool {
+		return ev.Data.Object["status"] == "active" && ev.Data.PreviousAttributes["status"] == "past_due"
+	})
+	got = e.getSub(sub.ID)
+	wantStatus(t, got, stripe.SubscriptionStatusActive)
+	if got.LatestInvoice.ID != inv.ID || got.LatestInvoice.Status != stripe.InvoiceStatusPaid || got.LatestInvoice.AmountPaid != 900 {
+		t.Fatalf("invoice after paying: %+v", got.LatestInvoice)
+	}
+	code, body, _ = getPage(t, inv.HostedInvoiceURL)
+	if code != 200 || strings.Contains(body, `id="pay"`) || !strings.Contains(body, `id="invoice-status">Paid<`) {
+		t.Fatalf("paid invoice page (%d):\n%s", code, body)
+	}
+	if resp, body := e.submitCard(inv.HostedInvoiceURL, "4242424242424242"); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("paying a paid invoice: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := e.submitCard(strings.TrimSuffix(inv.HostedInvoiceURL, inv.ID)+"in_nope", "4242424242424242"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("paying an unknown invoice: %d", resp.StatusCode)
+	}
+}
+
+// An invoice with no card to charge (a trial ended under create_invoice)
+// is paid on its page with a new card, and the subscription turns active.
+func TestHostedInvoicePagePaysWithoutACardOnFile(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+	cus := e.customer("nocardpay@example.com")
+	sub := e.trial(cus, prices["plan_m"], "create_invoice")
+	e.advance(30*24*time.Hour + time.Second)
+	inv := e.getSub(sub.ID).LatestInvoice
+	if resp, body := e.submitCard(inv.HostedInvoiceURL, "4242424242424242"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("paying: %d\n%s", resp.StatusCode, body)
+	}
+	got := e.getSub(sub.ID)
+	wantStatus(t, got, stripe.SubscriptionStatusActive)
+	if got.LatestInvoice.Status != stripe.InvoiceStatusPaid || got.LatestInvoice.AmountPaid != 2900 {
+		t.Fatalf("invoice %s paid %d", got.LatestInvoice.Status, got.LatestInvoice.AmountPaid)
+	}
+}

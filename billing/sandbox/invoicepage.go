@@ -64,15 +64,19 @@ func deref(p *string) string {
 }
 
 type invoiceView struct {
+	cardForm
 	Title, ID, Number, Date, Status, Email, Total, Due, Period string
 	Found                                                      bool
-	Lines                                                      []invoiceViewLine
+	// CanPay offers the card form: an open invoice with something due, as
+	// Stripe's hosted invoice page lets its customer pay it.
+	CanPay bool
+	Lines  []invoiceViewLine
 }
 
 type invoiceViewLine struct{ Desc, Amount string }
 
 func (s *Sandbox) invoiceView(inv *invoice) invoiceView {
-	v := invoiceView{Title: "Invoice"}
+	v := invoiceView{Title: "Invoice", cardForm: cardForm{Errors: map[string]string{}}}
 	if inv == nil || inv.Status == nil || *inv.Status == "draft" {
 		return v
 	}
@@ -82,6 +86,7 @@ func (s *Sandbox) invoiceView(inv *invoice) invoiceView {
 	v.Total = s.cfg.Amount(inv.Total, inv.Currency)
 	if inv.AmountRemaining > 0 && *inv.Status == "open" {
 		v.Due = s.cfg.Amount(inv.AmountRemaining, inv.Currency)
+		v.CanPay = true
 	}
 	if inv.PeriodEnd > inv.PeriodStart {
 		v.Period = formatDay(inv.PeriodStart) + " – " + formatDay(inv.PeriodEnd)
@@ -106,6 +111,80 @@ func (s *Sandbox) invoicePage(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusNotFound
 	}
 	renderPage(w, invoiceTmpl, "invoice.html", status, v)
+}
+
+// invoiceSubmit pays an open invoice with the card typed on its page, as
+// Stripe's hosted invoice page does. The customer is on the page, so a card
+// that asks for 3-D Secure (4000 0027 6000 3184) authenticates there and
+// pays; a declined card changes nothing. Paid: invoice.paid and
+// invoice.payment_succeeded, and the subscription back to active when this
+// was its latest invoice. The card pays this invoice only: it is not
+// attached to the customer nor made a default.
+func (s *Sandbox) invoiceSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	var respond func()
+	err := s.update(func(t *txn) bool {
+		inv, _ := get[*invoice](s.st, r.PathValue("id"))
+		v := s.invoiceView(inv)
+		page := func(status int) func() {
+			return func() { renderPage(w, invoiceTmpl, "invoice.html", status, v) }
+		}
+		switch {
+		case !v.Found:
+			respond = page(http.StatusNotFound)
+			return true
+		case !v.CanPay:
+			respond = page(http.StatusConflict)
+			return true
+		}
+		in, cf := parseCard(r, s.nowLocked())
+		v.cardForm = cf
+		if len(cf.Errors) > 0 {
+			respond = page(http.StatusUnprocessableEntity)
+			return true
+		}
+		if fail := s.payOnPage(t, inv, in); fail != nil {
+			cf.Errors["form"] = fail.Message
+			respond = page(http.StatusPaymentRequired)
+			return false
+		}
+		// Back to the page, now showing the invoice paid: a relative
+		// Location, as the sandbox's mount prefix is not in this path.
+		respond = func() {
+			w.Header().Set("Location", *inv.ID)
+			w.WriteHeader(http.StatusSeeOther)
+		}
+		return true
+	})
+	if err != nil {
+		pageWriteFailed(w, s.log, "invoice payment", err)
+		return
+	}
+	respond()
+}
+
+// payOnPage charges in for inv with the customer present. A declined card
+// (or one whose charges fail) returns the decline before anything changes.
+func (s *Sandbox) payOnPage(t *txn, inv *invoice, in cardInput) *apiError {
+	tc := cardBehaviour(in.number)
+	switch {
+	case tc.declineCode == "insufficient_funds":
+		return cardDeclined(tc.declineCode, "Your card has insufficient funds.")
+	case tc.declineCode != "":
+		return cardDeclined(tc.declineCode, "Your card was declined.")
+	case tc.failCharges:
+		return cardDeclined("generic_decline", "Your card was declined.")
+	}
+	pm := s.newCardPaymentMethod(t, in.number, in.expMonth, in.expYear, in.name, deref(inv.CustomerEmail))
+	if fail := s.charge(t, inv, pm, true); fail != nil {
+		return fail
+	}
+	s.onInvoicePaid(t, inv)
+	return nil
 }
 
 // invoicePDF serves the invoice as a one-page PDF (invoice_pdf).

@@ -134,6 +134,13 @@ var errNoPaymentMethod = &apiError{Status: http.StatusBadRequest, Type: "invalid
 // invoice.payment_succeeded or invoice.payment_failed; the caller moves the
 // subscription. The returned error says why payment failed.
 func (s *Sandbox) collect(t *txn, inv *invoice, pm *paymentMethod) *apiError {
+	return s.charge(t, inv, pm, false)
+}
+
+// charge is collect; onSession is a payment the customer makes in person
+// (the hosted invoice page), where a 3-D Secure challenge is completed
+// rather than asked for.
+func (s *Sandbox) charge(t *txn, inv *invoice, pm *paymentMethod, onSession bool) *apiError {
 	if inv.AmountDue == 0 {
 		s.markPaid(t, inv)
 		return nil
@@ -152,7 +159,7 @@ func (s *Sandbox) collect(t *txn, inv *invoice, pm *paymentMethod) *apiError {
 	case pm.FailCharges:
 		failure = cardDeclined("generic_decline", "Your card was declined.")
 		failure.Param = ""
-	case pm.NeedsAction:
+	case pm.NeedsAction && !onSession:
 		// The bank asks the customer to authenticate (3-D Secure); the
 		// invoice's hosted page is where they would.
 		failure = &apiError{Status: http.StatusPaymentRequired, Type: "card_error", Code: "authentication_required",

@@ -32,6 +32,7 @@ func (s *Sandbox) pages() {
 	s.mux.HandleFunc("POST /portal/{id}/plan", s.portalPlan)
 	s.mux.HandleFunc("POST /portal/{id}/cancel", s.portalCancel)
 	s.mux.HandleFunc("GET /invoice/{id}", s.invoicePage)
+	s.mux.HandleFunc("POST /invoice/{id}", s.invoiceSubmit)
 	s.mux.HandleFunc("GET /invoice/{id}/pdf", s.invoicePDF)
 }
 
