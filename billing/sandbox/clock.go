@@ -59,14 +59,7 @@ func (s *Sandbox) nextDue(limit int64) (dueItem, bool) {
 			}
 		}
 		if pu := sub.PendingUpdate; pu != nil {
-			consider(dueItem{at: pu.ExpiresAt, prio: 3, seq: seq, key: "pending:" + sub.ID, run: func(t *txn) {
-				before := s.snap(sub)
-				sub.PendingUpdate = nil
-				s.put(t, sub)
-				s.emit(t, "customer.subscription.pending_update_expired", sub, before)
-				// Stripe sends the update alongside (pending_update → null).
-				s.emit(t, "customer.subscription.updated", sub, before)
-			}})
+			consider(dueItem{at: pu.ExpiresAt, prio: 3, seq: seq, key: "pending:" + sub.ID, run: func(t *txn) { s.expirePendingUpdate(t, sub) }})
 		}
 	}
 	for _, inv := range all[*invoice](s.st, "invoice") {
@@ -122,57 +115,6 @@ func (s *Sandbox) playOut(ctx context.Context, target int64) error {
 			return nil
 		}
 	}
-}
-
-func (s *Sandbox) retryInvoice(t *txn, inv *invoice) {
-	var sub *subscription
-	if inv.Subscription != nil {
-		sub, _ = get[*subscription](s.st, *inv.Subscription)
-	}
-	if fail := s.collect(t, inv, nil); fail == nil {
-		s.onInvoicePaid(t, inv)
-		return
-	}
-	if s.scheduleRetry(t, inv) || sub == nil {
-		return
-	}
-	if sub.Status == "past_due" && sub.LatestInvoice != nil && *sub.LatestInvoice == *inv.ID {
-		s.exhausted(t, sub)
-	}
-}
-
-// endDunning ends the retry window of an invoice that was not retried for
-// want of a payment method: the retry setting's outcome, as after a last
-// failed retry.
-func (s *Sandbox) endDunning(t *txn, inv *invoice) {
-	inv.DunningEndsAt = 0
-	s.put(t, inv)
-	if inv.Subscription == nil {
-		return
-	}
-	if sub, ok := get[*subscription](s.st, *inv.Subscription); ok && sub.Status == "past_due" && sub.LatestInvoice != nil && *sub.LatestInvoice == *inv.ID {
-		s.exhausted(t, sub)
-	}
-}
-
-func (s *Sandbox) expireIncomplete(t *txn, sub *subscription) {
-	before := s.snap(sub)
-	sub.Status = "incomplete_expired"
-	sub.EndedAt = ptr(t.now)
-	sub.IncompleteExpiresAt = 0
-	s.put(t, sub)
-	if sub.LatestInvoice != nil {
-		if inv, ok := get[*invoice](s.st, *sub.LatestInvoice); ok && *inv.Status == "open" {
-			ib := s.snap(inv)
-			inv.Status = ptr("void")
-			inv.StatusTransitions.VoidedAt = ptr(t.now)
-			inv.AmountRemaining = 0
-			s.put(t, inv)
-			s.emit(t, "invoice.voided", inv, ib)
-		}
-	}
-	s.emit(t, "customer.subscription.updated", sub, before)
-	s.emit(t, "customer.subscription.deleted", sub, nil)
 }
 
 // Test clock API: the one clock, clock_sandbox.

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"fmt"
 	"net/http"
-	"time"
 )
 
 // subscriptionLines bills each item of sub for one period.
@@ -190,31 +189,6 @@ func (s *Sandbox) markPaid(t *txn, inv *invoice) {
 	s.put(t, inv)
 	s.emit(t, "invoice.paid", inv, nil)
 	s.emit(t, "invoice.payment_succeeded", inv, nil)
-}
-
-// scheduleRetry sets the next automatic attempt after a failed one, per
-// Config.PaymentRetryDelays; it reports false when attempts are exhausted.
-// With no payment method to charge, Stripe does not retry: no attempt is
-// scheduled, and the window the remaining retries would have taken is
-// kept (DunningEndsAt) for the retry setting's outcome.
-func (s *Sandbox) scheduleRetry(t *txn, inv *invoice) bool {
-	inv.NextPaymentAttempt, inv.DunningEndsAt = nil, 0
-	i := int(inv.AttemptCount) - 1
-	if i < 0 || i >= len(s.cfg.PaymentRetryDelays) {
-		s.put(t, inv)
-		return false
-	}
-	if s.chargerFor(inv) == nil {
-		var window time.Duration
-		for _, d := range s.cfg.PaymentRetryDelays[i:] {
-			window += d
-		}
-		inv.DunningEndsAt = t.now + int64(window/time.Second)
-	} else {
-		inv.NextPaymentAttempt = ptr(t.now + int64(s.cfg.PaymentRetryDelays[i]/time.Second))
-	}
-	s.put(t, inv)
-	return true
 }
 
 // onInvoicePaid moves the invoice's subscription back to active when its
