@@ -121,50 +121,32 @@ func (s *Sandbox) invoicePage(w http.ResponseWriter, r *http.Request) {
 // was its latest invoice. The card pays this invoice only: it is not
 // attached to the customer nor made a default.
 func (s *Sandbox) invoiceSubmit(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	var respond func()
-	err := s.update(func(t *txn) bool {
+	s.pageForm(w, r, "invoice payment", func(t *txn) (bool, func()) {
 		inv, _ := get[*invoice](s.st, r.PathValue("id"))
 		v := s.invoiceView(inv)
-		page := func(status int) func() {
-			return func() { renderPage(w, invoiceTmpl, "invoice.html", status, v) }
-		}
+		page := func(status int) func() { return func() { renderPage(w, invoiceTmpl, "invoice.html", status, v) } }
 		switch {
 		case !v.Found:
-			respond = page(http.StatusNotFound)
-			return true
+			return true, page(http.StatusNotFound)
 		case !v.CanPay:
-			respond = page(http.StatusConflict)
-			return true
+			return true, page(http.StatusConflict)
 		}
 		in, cf := parseCard(r, s.nowLocked())
 		v.cardForm = cf
 		if len(cf.Errors) > 0 {
-			respond = page(http.StatusUnprocessableEntity)
-			return true
+			return true, page(http.StatusUnprocessableEntity)
 		}
 		if fail := s.payOnPage(t, inv, in); fail != nil {
 			cf.Errors["form"] = fail.Message
-			respond = page(http.StatusPaymentRequired)
-			return false
+			return false, page(http.StatusPaymentRequired)
 		}
 		// Back to the page, now showing the invoice paid: a relative
 		// Location, as the sandbox's mount prefix is not in this path.
-		respond = func() {
+		return true, func() {
 			w.Header().Set("Location", *inv.ID)
 			w.WriteHeader(http.StatusSeeOther)
 		}
-		return true
 	})
-	if err != nil {
-		pageWriteFailed(w, s.log, "invoice payment", err)
-		return
-	}
-	respond()
 }
 
 // payOnPage charges in for inv with the customer present. A declined card

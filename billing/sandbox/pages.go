@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"log/slog"
 	"net/http"
 	"net/mail"
 	"sort"
@@ -162,23 +161,16 @@ func (s *Sandbox) checkoutPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	var respond func()
-	err := s.update(func(t *txn) bool {
+	s.pageForm(w, r, "checkout", func(t *txn) (bool, func()) {
 		now := s.nowLocked()
 		cs, _ := get[*checkoutSession](s.st, r.PathValue("id"))
 		v := s.checkoutView(cs, now.Unix())
+		page := func(status int) func() { return func() { renderPage(w, checkoutTmpl, "checkout.html", status, v) } }
 		if v.State != "open" {
-			status := http.StatusConflict
 			if cs == nil {
-				status = http.StatusNotFound
+				return true, page(http.StatusNotFound)
 			}
-			respond = func() { renderPage(w, checkoutTmpl, "checkout.html", status, v) }
-			return true
+			return true, page(http.StatusConflict)
 		}
 		in, cf := parseCard(r, now)
 		v.cardForm = cf
@@ -190,34 +182,41 @@ func (s *Sandbox) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 			in.email = v.EmailInput
 		}
 		if len(cf.Errors) > 0 {
-			respond = func() { renderPage(w, checkoutTmpl, "checkout.html", http.StatusUnprocessableEntity, v) }
-			return true
+			return true, page(http.StatusUnprocessableEntity)
 		}
 		if fail := s.completeCheckout(t, cs, in); fail != nil {
 			cf.Errors["form"] = fail.Message
-			respond = func() { renderPage(w, checkoutTmpl, "checkout.html", http.StatusPaymentRequired, v) }
-			return false
+			return false, page(http.StatusPaymentRequired)
 		}
 		success := strings.ReplaceAll(*cs.SuccessURL, "{CHECKOUT_SESSION_ID}", cs.ID)
-		respond = func() { http.Redirect(w, r, success, http.StatusSeeOther) }
-		return true
+		return true, func() { http.Redirect(w, r, success, http.StatusSeeOther) }
 	})
-	if err != nil {
-		pageWriteFailed(w, s.log, "checkout", err)
-		return
-	}
-	respond()
 }
 
-// pageWriteFailed answers a hosted page's form whose change could not be
-// stored (or reached a closed sandbox).
-func pageWriteFailed(w http.ResponseWriter, log *slog.Logger, what string, err error) {
-	if errors.Is(err, errClosed) {
-		http.Error(w, "the sandbox is shutting down", http.StatusServiceUnavailable)
+// pageForm serves a hosted page's form post: the form parsed (64 KiB at
+// most), then op in one update (see Sandbox.update), then the answer op
+// chose; or 503 once the sandbox is closed, 500 when the change could not be
+// stored.
+func (s *Sandbox) pageForm(w http.ResponseWriter, r *http.Request, what string, op func(t *txn) (commit bool, respond func())) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	log.Error("sandbox: commit "+what, "error", err)
-	http.Error(w, "the sandbox could not store the change", http.StatusInternalServerError)
+	var respond func()
+	err := s.update(func(t *txn) (commit bool) {
+		commit, respond = op(t)
+		return commit
+	})
+	switch {
+	case errors.Is(err, errClosed):
+		http.Error(w, "the sandbox is shutting down", http.StatusServiceUnavailable)
+	case err != nil:
+		s.log.Error("sandbox: commit "+what, "error", err)
+		http.Error(w, "the sandbox could not store the change", http.StatusInternalServerError)
+	default:
+		respond()
+	}
 }
 
 // Billing portal pages.
@@ -330,23 +329,15 @@ func (s *Sandbox) portalPage(w http.ResponseWriter, r *http.Request) {
 // portalAction runs a portal form post: act changes state in t and returns
 // the "done" key for the redirect, or a message to show on the page.
 func (s *Sandbox) portalAction(w http.ResponseWriter, r *http.Request, act func(t *txn, ps *portalSession, c *customer, v *portalView) (string, string)) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	var respond func()
-	var ps *portalSession
-	err := s.update(func(t *txn) bool {
-		ps, _ = get[*portalSession](s.st, r.PathValue("id"))
+	s.pageForm(w, r, "portal action", func(t *txn) (bool, func()) {
+		ps, _ := get[*portalSession](s.st, r.PathValue("id"))
 		var c *customer
 		if ps != nil {
 			c, _ = get[*customer](s.st, ps.Customer)
 		}
 		if ps == nil || c == nil {
 			v := s.portalView(nil)
-			respond = func() { renderPage(w, portalTmpl, "portal.html", http.StatusNotFound, v) }
-			return true
+			return true, func() { renderPage(w, portalTmpl, "portal.html", http.StatusNotFound, v) }
 		}
 		v := s.portalView(ps)
 		done, problem := act(t, ps, c, &v)
@@ -354,17 +345,10 @@ func (s *Sandbox) portalAction(w http.ResponseWriter, r *http.Request, act func(
 			if v.Errors["form"] == "" && len(v.Errors) == 0 {
 				v.Errors["form"] = problem
 			}
-			respond = func() { renderPage(w, portalTmpl, "portal.html", http.StatusUnprocessableEntity, v) }
-			return false
+			return false, func() { renderPage(w, portalTmpl, "portal.html", http.StatusUnprocessableEntity, v) }
 		}
-		respond = func() { redirectToPortal(w, ps.ID, done) }
-		return true
+		return true, func() { redirectToPortal(w, ps.ID, done) }
 	})
-	if err != nil {
-		pageWriteFailed(w, s.log, "portal action", err)
-		return
-	}
-	respond()
 }
 
 // redirectToPortal sends the browser back to the billing page after a form.
