@@ -46,8 +46,8 @@
 // charge fails; 4000 0000 0000 0002 (and ...9995, insufficient funds) is
 // declined on the hosted pages; 4000 0027 6000 3184 asks for 3-D Secure on
 // every charge made without the customer (invoice.payment_action_required)
-// and pays on the hosted invoice page, where the customer is; a number that
-// fails Luhn is rejected.
+// and is confirmed on the hosted invoice page, where the customer is (any
+// card typed there pays too); a number that fails Luhn is rejected.
 //
 // # Writes
 //

@@ -248,3 +248,50 @@ func TestHostedInvoicePagePaysWithoutACardOnFile(t *testing.T) {
 		t.Fatalf("invoice %s paid %d", got.LatestInvoice.Status, got.LatestInvoice.AmountPaid)
 	}
 }
+
+// A renewal whose card on file asked for 3-D Secure is completed on the
+// hosted invoice page with that card (Stripe's page asks the customer to
+// confirm it): paid, and the subscription active again. An invoice with no
+// such card has nothing to confirm.
+func TestHostedInvoicePageConfirmsThreeDSecure(t *testing.T) {
+	e := newEnv(t)
+	prices := e.catalog()
+	cus := e.customer("confirm@example.com")
+	sub := e.trial(cus, prices["plan_s"], "pause")
+	e.setupCard(cus, sub.ID, "4000002760003184")
+	e.advance(30*24*time.Hour + time.Second)
+	inv := e.getSub(sub.ID).LatestInvoice
+	e.rc.waitFor("invoice.payment_action_required", inv.ID)
+	_, body, _ := getPage(t, inv.HostedInvoiceURL)
+	wantIn(t, "invoice awaiting 3-D Secure", body, `id="confirm"`, "Confirm with visa •••• 3184")
+	resp, err := noRedirect.PostForm(inv.HostedInvoiceURL, map[string][]string{"confirm": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirming: %d", resp.StatusCode)
+	}
+	e.rc.waitFor("invoice.paid", inv.ID)
+	got := e.getSub(sub.ID)
+	wantStatus(t, got, stripe.SubscriptionStatusActive)
+	if got.LatestInvoice.Status != stripe.InvoiceStatusPaid || got.LatestInvoice.AmountPaid != 900 {
+		t.Fatalf("invoice %s paid %d", got.LatestInvoice.Status, got.LatestInvoice.AmountPaid)
+	}
+
+	other := e.customer("noconfirm@example.com")
+	osub := e.trial(other, prices["plan_s"], "create_invoice")
+	e.advance(30*24*time.Hour + time.Second)
+	oinv := e.getSub(osub.ID).LatestInvoice
+	if _, body, _ := getPage(t, oinv.HostedInvoiceURL); strings.Contains(body, `id="confirm"`) {
+		t.Errorf("an invoice without a card on file offers to confirm one:\n%s", body)
+	}
+	resp, err = noRedirect.PostForm(oinv.HostedInvoiceURL, map[string][]string{"confirm": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || e.getSub(osub.ID).LatestInvoice.Status != stripe.InvoiceStatusOpen {
+		t.Fatalf("confirming without a card: %d", resp.StatusCode)
+	}
+}

@@ -70,7 +70,10 @@ type invoiceView struct {
 	// CanPay offers the card form: an open invoice with something due, as
 	// Stripe's hosted invoice page lets its customer pay it.
 	CanPay bool
-	Lines  []invoiceViewLine
+	// Confirm names the card on file when its charge asked for 3-D Secure
+	// (invoice.payment_action_required): the page offers to complete it.
+	Confirm string
+	Lines   []invoiceViewLine
 }
 
 type invoiceViewLine struct{ Desc, Amount string }
@@ -87,6 +90,9 @@ func (s *Sandbox) invoiceView(inv *invoice) invoiceView {
 	if inv.AmountRemaining > 0 && *inv.Status == "open" {
 		v.Due = s.cfg.Amount(inv.AmountRemaining, inv.Currency)
 		v.CanPay = true
+		if pm := s.chargerFor(inv); pm != nil && pm.NeedsAction {
+			v.Confirm = s.cfg.Card(pm.Card.Brand, pm.Card.Last4)
+		}
 	}
 	if inv.PeriodEnd > inv.PeriodStart {
 		v.Period = formatDay(inv.PeriodStart) + " – " + formatDay(inv.PeriodEnd)
@@ -114,7 +120,8 @@ func (s *Sandbox) invoicePage(w http.ResponseWriter, r *http.Request) {
 }
 
 // invoiceSubmit pays an open invoice with the card typed on its page, as
-// Stripe's hosted invoice page does. The customer is on the page, so a card
+// Stripe's hosted invoice page does, or (confirm) completes 3-D Secure for
+// the card on file whose charge asked for it. The customer is on the page, so a card
 // that asks for 3-D Secure (4000 0027 6000 3184) authenticates there and
 // pays; a declined card changes nothing. Paid: invoice.paid and
 // invoice.payment_succeeded, and the subscription back to active when this
@@ -125,11 +132,25 @@ func (s *Sandbox) invoiceSubmit(w http.ResponseWriter, r *http.Request) {
 		inv, _ := get[*invoice](s.st, r.PathValue("id"))
 		v := s.invoiceView(inv)
 		page := func(status int) func() { return func() { renderPage(w, invoiceTmpl, "invoice.html", status, v) } }
+		// Back to the page, now showing the invoice paid: a relative
+		// Location, as the sandbox's mount prefix is not in this path.
+		paid := func() {
+			w.Header().Set("Location", *inv.ID)
+			w.WriteHeader(http.StatusSeeOther)
+		}
 		switch {
 		case !v.Found:
 			return true, page(http.StatusNotFound)
 		case !v.CanPay:
 			return true, page(http.StatusConflict)
+		case r.PostFormValue("confirm") != "":
+			// Completing 3-D Secure for the card on file.
+			if v.Confirm == "" {
+				return true, page(http.StatusConflict)
+			}
+			s.charge(t, inv, s.chargerFor(inv), true)
+			s.onInvoicePaid(t, inv)
+			return true, paid
 		}
 		in, cf := parseCard(r, s.nowLocked())
 		v.cardForm = cf
@@ -140,12 +161,7 @@ func (s *Sandbox) invoiceSubmit(w http.ResponseWriter, r *http.Request) {
 			cf.Errors["form"] = fail.Message
 			return false, page(http.StatusPaymentRequired)
 		}
-		// Back to the page, now showing the invoice paid: a relative
-		// Location, as the sandbox's mount prefix is not in this path.
-		return true, func() {
-			w.Header().Set("Location", *inv.ID)
-			w.WriteHeader(http.StatusSeeOther)
-		}
+		return true, paid
 	})
 }
 
