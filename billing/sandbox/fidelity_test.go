@@ -166,6 +166,26 @@ func TestNoRetriesWithoutAPaymentMethod(t *testing.T) {
 	}
 }
 
+// threeDSecureRenewal is an S trial with the 3-D Secure card on file,
+// renewed: the charge made without the customer asked for authentication
+// (invoice.payment_action_required), so the subscription is past due and
+// its latest invoice open.
+func (e *env) threeDSecureRenewal(prices map[string]*stripe.Price, email string) (*stripe.Subscription, *stripe.Invoice) {
+	e.t.Helper()
+	cus := e.customer(email)
+	sub := e.trial(cus, prices["plan_s"], "pause")
+	e.setupCard(cus, sub.ID, "4000002760003184")
+	e.advance(30*24*time.Hour + time.Second)
+	got := e.getSub(sub.ID)
+	wantStatus(e.t, got, stripe.SubscriptionStatusPastDue)
+	inv := got.LatestInvoice
+	e.rc.waitFor("invoice.payment_action_required", inv.ID)
+	if inv.Status != stripe.InvoiceStatusOpen || inv.HostedInvoiceURL == "" {
+		e.t.Fatalf("invoice %s url %q", inv.Status, inv.HostedInvoiceURL)
+	}
+	return sub, inv
+}
+
 // Stripe's hosted invoice page lets the customer pay an open invoice with a
 // card: a renewal that asked for 3-D Secure (4000 0027 6000 3184 charged
 // off-session: invoice.payment_action_required) is paid on the page, where
@@ -175,18 +195,7 @@ func TestNoRetriesWithoutAPaymentMethod(t *testing.T) {
 // invoice has no form to pay it again.
 func TestHostedInvoicePagePaysAnOpenInvoice(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("threeds@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
-	e.setupCard(cus, sub.ID, "4000002760003184")
-	e.advance(30*24*time.Hour + time.Second)
-	got := e.getSub(sub.ID)
-	wantStatus(t, got, stripe.SubscriptionStatusPastDue)
-	inv := got.LatestInvoice
-	e.rc.waitFor("invoice.payment_action_required", inv.ID)
-	if inv.Status != stripe.InvoiceStatusOpen || inv.HostedInvoiceURL == "" {
-		t.Fatalf("invoice %s url %q", inv.Status, inv.HostedInvoiceURL)
-	}
+	sub, inv := e.threeDSecureRenewal(e.catalog(), "threeds@example.com")
 
 	code, body, _ := getPage(t, inv.HostedInvoiceURL)
 	wantIn(t, "open invoice page", body, `<form method="post"`, `id="cardnumber"`, `id="pay"`, "Pay $9.00")
@@ -213,7 +222,7 @@ func TestHostedInvoicePagePaysAnOpenInvoice(t *testing.T) {
 	e.rc.waitMatch("customer.subscription.updated", sub.ID, func(ev stripe.Event) bool {
 		return ev.Data.Object["status"] == "active" && ev.Data.PreviousAttributes["status"] == "past_due"
 	})
-	got = e.getSub(sub.ID)
+	got := e.getSub(sub.ID)
 	wantStatus(t, got, stripe.SubscriptionStatusActive)
 	if got.LatestInvoice.ID != inv.ID || got.LatestInvoice.Status != stripe.InvoiceStatusPaid || got.LatestInvoice.AmountPaid != 900 {
 		t.Fatalf("invoice after paying: %+v", got.LatestInvoice)
@@ -256,12 +265,7 @@ func TestHostedInvoicePagePaysWithoutACardOnFile(t *testing.T) {
 func TestHostedInvoicePageConfirmsThreeDSecure(t *testing.T) {
 	e := newEnv(t)
 	prices := e.catalog()
-	cus := e.customer("confirm@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
-	e.setupCard(cus, sub.ID, "4000002760003184")
-	e.advance(30*24*time.Hour + time.Second)
-	inv := e.getSub(sub.ID).LatestInvoice
-	e.rc.waitFor("invoice.payment_action_required", inv.ID)
+	sub, inv := e.threeDSecureRenewal(prices, "confirm@example.com")
 	_, body, _ := getPage(t, inv.HostedInvoiceURL)
 	wantIn(t, "invoice awaiting 3-D Secure", body, `id="confirm"`, "Confirm with visa •••• 3184")
 	resp, err := noRedirect.PostForm(inv.HostedInvoiceURL, map[string][]string{"confirm": {"1"}})
