@@ -1,60 +1,10 @@
 package billing
 
-import (
-	"strconv"
-	"strings"
-)
-
-// zeroDecimal lists the currencies Stripe counts in whole units (its
-// "zero-decimal currencies"): an amount of 500 JPY is 500 JPY, not 5.00.
-var zeroDecimal = map[string]bool{
-	"bif": true, "clp": true, "djf": true, "gnf": true, "jpy": true, "kmf": true, "krw": true, "mga": true,
-	"pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true,
-}
-
-// threeDecimal lists the currencies Stripe counts in thousandths.
-var threeDecimal = map[string]bool{"bhd": true, "jod": true, "kwd": true, "omr": true, "tnd": true}
-
-// symbols are the currencies written with a sign before the amount; the
-// others get their ISO code after it.
-var symbols = map[string]string{"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
+import "github.com/portal/portal/internal/money"
 
 // FormatAmount renders an amount in the currency's minor units (Stripe's
 // convention) for people, with thousands grouped: $9.00, €1,234.50, ¥500,
-// 5.120 KWD, 12.00 CHF. The currency is matched case-insensitively; "" is
-// usd. Every screen and message uses it, so amounts read the same everywhere.
-func FormatAmount(amount int64, currency string) string {
-	currency = strings.ToLower(currency)
-	if currency == "" {
-		currency = "usd"
-	}
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	unit, digits := int64(100), 2
-	switch {
-	case zeroDecimal[currency]:
-		unit, digits = 1, 0
-	case threeDecimal[currency]:
-		unit, digits = 1000, 3
-	}
-	v := group(amount / unit)
-	if digits > 0 {
-		frac := strconv.FormatInt(amount%unit, 10)
-		v += "." + strings.Repeat("0", digits-len(frac)) + frac
-	}
-	if sym, ok := symbols[currency]; ok {
-		return sign + sym + v
-	}
-	return sign + v + " " + strings.ToUpper(currency)
-}
-
-// group writes n with a comma between each group of three digits.
-func group(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+// 5.120 KWD, 12.00 CHF, -$5.00. Every screen and message uses it, so amounts
+// read the same everywhere; it is internal/money.Format, which the sandbox's
+// hosted pages use too (the sandbox does not import billing).
+func FormatAmount(amount int64, currency string) string { return money.Format(amount, currency) }

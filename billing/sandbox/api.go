@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -133,76 +134,60 @@ func (s *Sandbox) handleMode(pattern string, sc schema, h apiHandler, write, loc
 
 		key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
 		hash := bodyHash(vals)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.closed {
-			writeError(w, &apiError{Status: http.StatusServiceUnavailable, Type: "api_error", Message: "The sandbox is shutting down."})
-			return
-		}
-		if key != "" {
-			if rec, ok := s.st.idempotency[key]; ok {
-				if rec.Method != r.Method || rec.Path != r.URL.Path || rec.BodyHash != hash {
-					writeError(w, idempotencyMismatch(key))
-					return
-				}
-				w.Header().Set("Idempotent-Replayed", "true")
-				w.Header().Set("Original-Request", rec.RequestID)
-				w.Header().Set("Idempotency-Key", key)
-				writeJSON(w, rec.Status, rec.Body)
-				return
-			}
-			w.Header().Set("Idempotency-Key", key)
-		}
-		t := newTxn(s.nowLocked().Unix())
-		t.reqID = &reqID
-		if key != "" {
-			t.idemKey = &key
-		}
-		q.t = t
-		v, e := h(q)
-		status := http.StatusOK
+		var status int
 		var body []byte
-		if e == nil {
-			body, e = s.render(v, q.expand)
-		}
-		if e != nil {
-			status = e.Status
-			body = marshalObject(map[string]any{"error": e})
-			// Like Stripe, keep the outcome of requests that ran (a
-			// declined card) but not of those rejected up front; those
-			// rejected up front changed nothing.
-			if e.Status != http.StatusPaymentRequired {
-				s.rollback(t)
-				writeJSON(w, status, body)
-				return
+		err = s.update(func(t *txn) bool {
+			if key != "" {
+				if rec, ok := s.st.idempotency[key]; ok {
+					if rec.Method != r.Method || rec.Path != r.URL.Path || rec.BodyHash != hash {
+						e := idempotencyMismatch(key)
+						status, body = e.Status, marshalObject(map[string]any{"error": e})
+						return true
+					}
+					w.Header().Set("Idempotent-Replayed", "true")
+					w.Header().Set("Original-Request", rec.RequestID)
+					w.Header().Set("Idempotency-Key", key)
+					status, body = rec.Status, rec.Body
+					return true
+				}
+				w.Header().Set("Idempotency-Key", key)
 			}
-		}
-		if key != "" {
-			t.idem[key] = &idemRecord{Method: r.Method, Path: r.URL.Path, BodyHash: hash, Status: status, Body: body, RequestID: reqID, At: s.cfg.Now()}
-			s.st.idempotency[key] = t.idem[key]
-		}
-		if err := s.commit(t); err != nil {
+			t.reqID = &reqID
+			if key != "" {
+				t.idemKey = &key
+			}
+			q.t = t
+			v, e := h(q)
+			status = http.StatusOK
+			if e == nil {
+				body, e = s.render(v, q.expand)
+			}
+			if e != nil {
+				status = e.Status
+				body = marshalObject(map[string]any{"error": e})
+				// Like Stripe, keep the outcome of requests that ran (a
+				// declined card) but not of those rejected up front; those
+				// rejected up front changed nothing.
+				if e.Status != http.StatusPaymentRequired {
+					return false
+				}
+			}
+			if key != "" {
+				t.idem[key] = &idemRecord{Method: r.Method, Path: r.URL.Path, BodyHash: hash, Status: status, Body: body, RequestID: reqID, At: s.cfg.Now()}
+				s.st.idempotency[key] = t.idem[key]
+			}
+			return true
+		})
+		switch {
+		case errors.Is(err, errClosed):
+			writeError(w, &apiError{Status: http.StatusServiceUnavailable, Type: "api_error", Message: "The sandbox is shutting down."})
+		case err != nil:
 			s.log.Error("sandbox: commit", "error", err)
 			writeError(w, internalError(err))
-			return
+		default:
+			writeJSON(w, status, body)
 		}
-		writeJSON(w, status, body)
 	})
-}
-
-// rollback undoes the in-memory effect of a rejected request. Handlers
-// validate before they change existing objects, so only what the request
-// created (objects, events, deliveries) needs removing.
-func (s *Sandbox) rollback(t *txn) {
-	for id := range t.created {
-		if o, ok := s.st.objs[id]; ok {
-			s.st.delete(o)
-		}
-	}
-	for id, d := range t.deliveries {
-		delete(s.st.deliveries, id)
-		delete(s.st.byEvent, d.EventID)
-	}
 }
 
 func containsExpand(sc schema) bool {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -58,19 +59,15 @@ func (s *Sandbox) nextDue(limit int64) (dueItem, bool) {
 			}
 		}
 		if pu := sub.PendingUpdate; pu != nil {
-			consider(dueItem{at: pu.ExpiresAt, prio: 3, seq: seq, key: "pending:" + sub.ID, run: func(t *txn) {
-				before := s.snap(sub)
-				sub.PendingUpdate = nil
-				s.put(t, sub)
-				s.emit(t, "customer.subscription.pending_update_expired", sub, before)
-				// Stripe sends the update alongside (pending_update → null).
-				s.emit(t, "customer.subscription.updated", sub, before)
-			}})
+			consider(dueItem{at: pu.ExpiresAt, prio: 3, seq: seq, key: "pending:" + sub.ID, run: func(t *txn) { s.expirePendingUpdate(t, sub) }})
 		}
 	}
 	for _, inv := range all[*invoice](s.st, "invoice") {
 		if *inv.Status == "open" && inv.NextPaymentAttempt != nil {
 			consider(dueItem{at: *inv.NextPaymentAttempt, prio: 4, seq: s.st.seq[*inv.ID], key: "retry:" + *inv.ID, run: func(t *txn) { s.retryInvoice(t, inv) }})
+		}
+		if *inv.Status == "open" && inv.DunningEndsAt != 0 {
+			consider(dueItem{at: inv.DunningEndsAt, prio: 4, seq: s.st.seq[*inv.ID], key: "dunning:" + *inv.ID, run: func(t *txn) { s.endDunning(t, inv) }})
 		}
 	}
 	for _, cs := range all[*checkoutSession](s.st, "checkout.session") {
@@ -89,67 +86,35 @@ func (s *Sandbox) playOut(ctx context.Context, target int64) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		done := false
+		var stuck error
+		err := s.update(func(t *txn) bool {
+			it, ok := s.nextDue(target)
+			if !ok {
+				done = true
+				return true
+			}
+			key := fmt.Sprintf("%s@%d", it.key, it.at)
+			if key == last {
+				stuck = fmt.Errorf("sandbox: due work %s made no progress", key)
+				return true
+			}
+			last = key
+			t.now = it.at
+			it.run(t)
+			return true
+		})
+		switch {
+		case errors.Is(err, errClosed):
 			return nil
-		}
-		it, ok := s.nextDue(target)
-		if !ok {
-			s.mu.Unlock()
-			return nil
-		}
-		key := fmt.Sprintf("%s@%d", it.key, it.at)
-		if key == last {
-			s.mu.Unlock()
-			return fmt.Errorf("sandbox: due work %s made no progress", key)
-		}
-		last = key
-		t := newTxn(it.at)
-		it.run(t)
-		err := s.commit(t)
-		s.mu.Unlock()
-		if err != nil {
+		case err != nil:
 			return err
+		case stuck != nil:
+			return stuck
+		case done:
+			return nil
 		}
 	}
-}
-
-func (s *Sandbox) retryInvoice(t *txn, inv *invoice) {
-	var sub *subscription
-	if inv.Subscription != nil {
-		sub, _ = get[*subscription](s.st, *inv.Subscription)
-	}
-	if fail := s.collect(t, inv, nil); fail == nil {
-		s.onInvoicePaid(t, inv)
-		return
-	}
-	if s.scheduleRetry(t, inv) || sub == nil {
-		return
-	}
-	if sub.Status == "past_due" && sub.LatestInvoice != nil && *sub.LatestInvoice == *inv.ID {
-		s.exhausted(t, sub)
-	}
-}
-
-func (s *Sandbox) expireIncomplete(t *txn, sub *subscription) {
-	before := s.snap(sub)
-	sub.Status = "incomplete_expired"
-	sub.EndedAt = ptr(t.now)
-	sub.IncompleteExpiresAt = 0
-	s.put(t, sub)
-	if sub.LatestInvoice != nil {
-		if inv, ok := get[*invoice](s.st, *sub.LatestInvoice); ok && *inv.Status == "open" {
-			ib := s.snap(inv)
-			inv.Status = ptr("void")
-			inv.StatusTransitions.VoidedAt = ptr(t.now)
-			inv.AmountRemaining = 0
-			s.put(t, inv)
-			s.emit(t, "invoice.voided", inv, ib)
-		}
-	}
-	s.emit(t, "customer.subscription.updated", sub, before)
-	s.emit(t, "customer.subscription.deleted", sub, nil)
 }
 
 // Test clock API: the one clock, clock_sandbox.

@@ -11,8 +11,9 @@
 // Resources: customers, products, prices (lookup_keys), subscriptions
 // (trials with trial_settings.end_behavior.missing_payment_method, price
 // changes with prorations, cancel, resume), invoices (list, retrieve, pay,
-// upcoming), Checkout Sessions (setup and subscription mode, served as a
-// hosted HTML page at /checkout/{id}), SetupIntents and PaymentMethods
+// upcoming; a hosted page at /invoice/{id} that pays an open invoice by
+// card, and its PDF), Checkout Sessions (setup and subscription mode, served
+// as a hosted HTML page at /checkout/{id}), SetupIntents and PaymentMethods
 // (retrieve, attach, detach), billing portal sessions (a hosted page at
 // /portal/{id}), events, webhook endpoints, and the single test clock
 // clock_sandbox.
@@ -33,7 +34,9 @@
 // Advance (or POST /v1/test_helpers/test_clocks/clock_sandbox/advance)
 // moves it and plays out, in order and each at its own due time, whatever
 // falls due: trial_will_end notices 3 days before a trial ends, trial ends,
-// renewals, payment retries (Config.PaymentRetryDelays), expiries. A
+// renewals, payment retries (Config.PaymentRetryDelays; none for an
+// invoice with no payment method, as at Stripe: its retry window still
+// ends in Config.FailedPaymentOutcome), expiries. A
 // background ticker (Config.Tick) does the same as real time passes, so a
 // read may see due work up to one tick late.
 //
@@ -41,7 +44,20 @@
 //
 // 4242 4242 4242 4242 works; 4000 0000 0000 0341 attaches but every
 // charge fails; 4000 0000 0000 0002 (and ...9995, insufficient funds) is
-// declined on the hosted pages; a number that fails Luhn is rejected.
+// declined on the hosted pages; 4000 0027 6000 3184 asks for 3-D Secure on
+// every charge made without the customer (invoice.payment_action_required)
+// and is confirmed on the hosted invoice page, where the customer is (any
+// card typed there pays too); a number that fails Luhn is rejected.
+//
+// # Writes
+//
+// Every change (an API write, due work on the clock, a hosted page's form)
+// goes through Sandbox.update: under the lock, one transaction, rolled
+// back in memory when rejected, else committed to the file.
+//
+// Amounts on the pages and in invoice line descriptions are written by
+// Config.Amount, by default internal/money.Format (the portal's own
+// formatter): ¥1,000, -$5.00.
 //
 // # Webhooks
 //

@@ -64,15 +64,22 @@ func deref(p *string) string {
 }
 
 type invoiceView struct {
+	cardForm
 	Title, ID, Number, Date, Status, Email, Total, Due, Period string
 	Found                                                      bool
-	Lines                                                      []invoiceViewLine
+	// CanPay offers the card form: an open invoice with something due, as
+	// Stripe's hosted invoice page lets its customer pay it.
+	CanPay bool
+	// Confirm names the card on file when its charge asked for 3-D Secure
+	// (invoice.payment_action_required): the page offers to complete it.
+	Confirm string
+	Lines   []invoiceViewLine
 }
 
 type invoiceViewLine struct{ Desc, Amount string }
 
 func (s *Sandbox) invoiceView(inv *invoice) invoiceView {
-	v := invoiceView{Title: "Invoice"}
+	v := invoiceView{Title: "Invoice", cardForm: cardForm{Errors: map[string]string{}}}
 	if inv == nil || inv.Status == nil || *inv.Status == "draft" {
 		return v
 	}
@@ -82,6 +89,10 @@ func (s *Sandbox) invoiceView(inv *invoice) invoiceView {
 	v.Total = s.cfg.Amount(inv.Total, inv.Currency)
 	if inv.AmountRemaining > 0 && *inv.Status == "open" {
 		v.Due = s.cfg.Amount(inv.AmountRemaining, inv.Currency)
+		v.CanPay = true
+		if pm := s.chargerFor(inv); pm != nil && pm.NeedsAction {
+			v.Confirm = s.cfg.Card(pm.Card.Brand, pm.Card.Last4)
+		}
 	}
 	if inv.PeriodEnd > inv.PeriodStart {
 		v.Period = formatDay(inv.PeriodStart) + " – " + formatDay(inv.PeriodEnd)
@@ -106,6 +117,72 @@ func (s *Sandbox) invoicePage(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusNotFound
 	}
 	renderPage(w, invoiceTmpl, "invoice.html", status, v)
+}
+
+// invoiceSubmit pays an open invoice with the card typed on its page, as
+// Stripe's hosted invoice page does, or (confirm) completes 3-D Secure for
+// the card on file whose charge asked for it. The customer is on the page, so a card
+// that asks for 3-D Secure (4000 0027 6000 3184) authenticates there and
+// pays; a declined card changes nothing. Paid: invoice.paid and
+// invoice.payment_succeeded, and the subscription back to active when this
+// was its latest invoice. The card pays this invoice only: it is not
+// attached to the customer nor made a default.
+func (s *Sandbox) invoiceSubmit(w http.ResponseWriter, r *http.Request) {
+	s.pageForm(w, r, "invoice payment", func(t *txn) (bool, func()) {
+		inv, _ := get[*invoice](s.st, r.PathValue("id"))
+		v := s.invoiceView(inv)
+		page := func(status int) func() { return func() { renderPage(w, invoiceTmpl, "invoice.html", status, v) } }
+		// Back to the page, now showing the invoice paid: a relative
+		// Location, as the sandbox's mount prefix is not in this path.
+		paid := func() {
+			w.Header().Set("Location", *inv.ID)
+			w.WriteHeader(http.StatusSeeOther)
+		}
+		switch {
+		case !v.Found:
+			return true, page(http.StatusNotFound)
+		case !v.CanPay:
+			return true, page(http.StatusConflict)
+		case r.PostFormValue("confirm") != "":
+			// Completing 3-D Secure for the card on file.
+			if v.Confirm == "" {
+				return true, page(http.StatusConflict)
+			}
+			s.charge(t, inv, s.chargerFor(inv), true)
+			s.onInvoicePaid(t, inv)
+			return true, paid
+		}
+		in, cf := parseCard(r, s.nowLocked())
+		v.cardForm = cf
+		if len(cf.Errors) > 0 {
+			return true, page(http.StatusUnprocessableEntity)
+		}
+		if fail := s.payOnPage(t, inv, in); fail != nil {
+			cf.Errors["form"] = fail.Message
+			return false, page(http.StatusPaymentRequired)
+		}
+		return true, paid
+	})
+}
+
+// payOnPage charges in for inv with the customer present. A declined card
+// (or one whose charges fail) returns the decline before anything changes.
+func (s *Sandbox) payOnPage(t *txn, inv *invoice, in cardInput) *apiError {
+	tc := cardBehaviour(in.number)
+	switch {
+	case tc.declineCode == "insufficient_funds":
+		return cardDeclined(tc.declineCode, "Your card has insufficient funds.")
+	case tc.declineCode != "":
+		return cardDeclined(tc.declineCode, "Your card was declined.")
+	case tc.failCharges:
+		return cardDeclined("generic_decline", "Your card was declined.")
+	}
+	pm := s.newCardPaymentMethod(t, in.number, in.expMonth, in.expYear, in.name, deref(inv.CustomerEmail))
+	if fail := s.charge(t, inv, pm, true); fail != nil {
+		return fail
+	}
+	s.onInvoicePaid(t, inv)
+	return nil
 }
 
 // invoicePDF serves the invoice as a one-page PDF (invoice_pdf).

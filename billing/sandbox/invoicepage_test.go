@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/money"
 	"github.com/stripe/stripe-go/v76"
 )
 
@@ -56,7 +57,7 @@ func TestPortalFormRedirectKeepsSandboxPrefix(t *testing.T) {
 // way the portal writes them (Config.Amount and Config.Card).
 func TestHostedInvoicePagePDFAndBillingPageList(t *testing.T) {
 	e := newEnv(t, func(c *Config) {
-		c.Amount = func(a int64, cur string) string { return "<" + money(a, cur) + ">" }
+		c.Amount = func(a int64, cur string) string { return "<" + money.Format(a, cur) + ">" }
 		c.Card = func(brand, last4 string) string { return "CARD " + brand + " " + last4 }
 	})
 	prices := e.catalog()
@@ -75,7 +76,7 @@ func TestHostedInvoicePagePDFAndBillingPageList(t *testing.T) {
 		t.Fatalf("no paid $9 invoice with its pages among %d", len(invs))
 	}
 	code, body, _ := getPage(t, paid.HostedInvoiceURL)
-	for _, want := range []string{paid.Number, "Paid", "&lt;9.00 usd&gt;", `href="` + paid.ID + `/pdf"`} {
+	for _, want := range []string{paid.Number, "Paid", "&lt;$9.00&gt;", `href="` + paid.ID + `/pdf"`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("invoice page (%d) lacks %q:\n%s", code, want, body)
 		}
@@ -94,7 +95,7 @@ func TestHostedInvoicePagePDFAndBillingPageList(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, body, _ = getPage(t, ps.URL)
-	for _, want := range []string{"Invoices", paid.Number, `href="../invoice/` + paid.ID + `"`, "&lt;9.00 usd&gt;/month",
+	for _, want := range []string{"Invoices", paid.Number, `href="../invoice/` + paid.ID + `"`, "&lt;$9.00&gt;/month",
 		"CARD visa 4242, expires 12/34"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("billing page lacks %q:\n%s", want, body)

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"fmt"
 	"net/http"
-	"time"
 )
 
 // subscriptionLines bills each item of sub for one period.
@@ -11,7 +10,7 @@ func (s *Sandbox) subscriptionLines(sub *subscription, items []subItem, start, e
 	lines := make([]invoiceLine, 0, len(items))
 	for _, it := range items {
 		amount := it.Price.UnitAmount * it.Quantity
-		desc := fmt.Sprintf("%d × %s (at %s / %s)", it.Quantity, s.productName(it.Price.Product), money(it.Price.UnitAmount, it.Price.Currency), it.Price.Recurring.Interval)
+		desc := fmt.Sprintf("%d × %s (at %s / %s)", it.Quantity, s.productName(it.Price.Product), s.cfg.Amount(it.Price.UnitAmount, it.Price.Currency), it.Price.Recurring.Interval)
 		if trial {
 			amount = 0
 			desc = "Trial period for " + s.productName(it.Price.Product)
@@ -35,10 +34,6 @@ func (s *Sandbox) productName(id string) string {
 		return p.Name
 	}
 	return id
-}
-
-func money(amount int64, currency string) string {
-	return fmt.Sprintf("%d.%02d %s", amount/100, amount%100, currency)
 }
 
 // newInvoice creates a draft invoice for sub (invoice.created); id nil
@@ -138,6 +133,13 @@ var errNoPaymentMethod = &apiError{Status: http.StatusBadRequest, Type: "invalid
 // invoice.payment_succeeded or invoice.payment_failed; the caller moves the
 // subscription. The returned error says why payment failed.
 func (s *Sandbox) collect(t *txn, inv *invoice, pm *paymentMethod) *apiError {
+	return s.charge(t, inv, pm, false)
+}
+
+// charge is collect; onSession is a payment the customer makes in person
+// (the hosted invoice page), where a 3-D Secure challenge is completed
+// rather than asked for.
+func (s *Sandbox) charge(t *txn, inv *invoice, pm *paymentMethod, onSession bool) *apiError {
 	if inv.AmountDue == 0 {
 		s.markPaid(t, inv)
 		return nil
@@ -156,7 +158,7 @@ func (s *Sandbox) collect(t *txn, inv *invoice, pm *paymentMethod) *apiError {
 	case pm.FailCharges:
 		failure = cardDeclined("generic_decline", "Your card was declined.")
 		failure.Param = ""
-	case pm.NeedsAction:
+	case pm.NeedsAction && !onSession:
 		// The bank asks the customer to authenticate (3-D Secure); the
 		// invoice's hosted page is where they would.
 		failure = &apiError{Status: http.StatusPaymentRequired, Type: "card_error", Code: "authentication_required",
@@ -164,7 +166,7 @@ func (s *Sandbox) collect(t *txn, inv *invoice, pm *paymentMethod) *apiError {
 		failed = "invoice.payment_action_required"
 	}
 	if failure != nil {
-		inv.NextPaymentAttempt = nil
+		inv.NextPaymentAttempt, inv.DunningEndsAt = nil, 0
 		s.put(t, inv)
 		s.emit(t, failed, inv, before)
 		return failure
@@ -183,24 +185,10 @@ func (s *Sandbox) markPaid(t *txn, inv *invoice) {
 	inv.Paid = true
 	inv.Status = ptr("paid")
 	inv.StatusTransitions.PaidAt = ptr(t.now)
-	inv.NextPaymentAttempt = nil
+	inv.NextPaymentAttempt, inv.DunningEndsAt = nil, 0
 	s.put(t, inv)
 	s.emit(t, "invoice.paid", inv, nil)
 	s.emit(t, "invoice.payment_succeeded", inv, nil)
-}
-
-// scheduleRetry sets the next automatic attempt after a failed one, per
-// Config.PaymentRetryDelays; it reports false when attempts are exhausted.
-func (s *Sandbox) scheduleRetry(t *txn, inv *invoice) bool {
-	i := int(inv.AttemptCount) - 1
-	if i < 0 || i >= len(s.cfg.PaymentRetryDelays) {
-		inv.NextPaymentAttempt = nil
-		s.put(t, inv)
-		return false
-	}
-	inv.NextPaymentAttempt = ptr(t.now + int64(s.cfg.PaymentRetryDelays[i]/time.Second))
-	s.put(t, inv)
-	return true
 }
 
 // onInvoicePaid moves the invoice's subscription back to active when its

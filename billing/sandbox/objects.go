@@ -306,6 +306,11 @@ type invoice struct {
 	TotalExcludingTax         int64               `json:"total_excluding_tax"`
 	TotalTaxAmounts           []struct{}          `json:"total_tax_amounts"`
 	WebhooksDeliveredAt       *int64              `json:"webhooks_delivered_at"`
+	// DunningEndsAt (sandbox only) is when the retry window of a failed
+	// invoice that had no payment method to charge ends: Stripe schedules
+	// no retry then (next_payment_attempt is null), and the retry
+	// setting's outcome comes when the last retry would have been.
+	DunningEndsAt int64 `json:"-"`
 }
 
 type statusTransitions struct {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -30,6 +31,7 @@ func (s *Sandbox) pages() {
 	s.mux.HandleFunc("POST /portal/{id}/plan", s.portalPlan)
 	s.mux.HandleFunc("POST /portal/{id}/cancel", s.portalCancel)
 	s.mux.HandleFunc("GET /invoice/{id}", s.invoicePage)
+	s.mux.HandleFunc("POST /invoice/{id}", s.invoiceSubmit)
 	s.mux.HandleFunc("GET /invoice/{id}/pdf", s.invoicePDF)
 }
 
@@ -159,50 +161,62 @@ func (s *Sandbox) checkoutPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
+	s.pageForm(w, r, "checkout", func(t *txn) (bool, func()) {
+		now := s.nowLocked()
+		cs, _ := get[*checkoutSession](s.st, r.PathValue("id"))
+		v := s.checkoutView(cs, now.Unix())
+		page := func(status int) func() { return func() { renderPage(w, checkoutTmpl, "checkout.html", status, v) } }
+		if v.State != "open" {
+			if cs == nil {
+				return true, page(http.StatusNotFound)
+			}
+			return true, page(http.StatusConflict)
+		}
+		in, cf := parseCard(r, now)
+		v.cardForm = cf
+		if v.AskEmail {
+			v.EmailInput = strings.TrimSpace(r.PostFormValue("email"))
+			if a, err := mail.ParseAddress(v.EmailInput); err != nil || a.Address != v.EmailInput {
+				cf.Errors["email"] = "Enter a valid email address."
+			}
+			in.email = v.EmailInput
+		}
+		if len(cf.Errors) > 0 {
+			return true, page(http.StatusUnprocessableEntity)
+		}
+		if fail := s.completeCheckout(t, cs, in); fail != nil {
+			cf.Errors["form"] = fail.Message
+			return false, page(http.StatusPaymentRequired)
+		}
+		success := strings.ReplaceAll(*cs.SuccessURL, "{CHECKOUT_SESSION_ID}", cs.ID)
+		return true, func() { http.Redirect(w, r, success, http.StatusSeeOther) }
+	})
+}
+
+// pageForm serves a hosted page's form post: the form parsed (64 KiB at
+// most), then op in one update (see Sandbox.update), then the answer op
+// chose; or 503 once the sandbox is closed, 500 when the change could not be
+// stored.
+func (s *Sandbox) pageForm(w http.ResponseWriter, r *http.Request, what string, op func(t *txn) (commit bool, respond func())) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.nowLocked()
-	cs, _ := get[*checkoutSession](s.st, r.PathValue("id"))
-	v := s.checkoutView(cs, now.Unix())
-	if v.State != "open" {
-		status := http.StatusConflict
-		if cs == nil {
-			status = http.StatusNotFound
-		}
-		renderPage(w, checkoutTmpl, "checkout.html", status, v)
-		return
+	var respond func()
+	err := s.update(func(t *txn) (commit bool) {
+		commit, respond = op(t)
+		return commit
+	})
+	switch {
+	case errors.Is(err, errClosed):
+		http.Error(w, "the sandbox is shutting down", http.StatusServiceUnavailable)
+	case err != nil:
+		s.log.Error("sandbox: commit "+what, "error", err)
+		http.Error(w, "the sandbox could not store the change", http.StatusInternalServerError)
+	default:
+		respond()
 	}
-	in, cf := parseCard(r, now)
-	v.cardForm = cf
-	if v.AskEmail {
-		v.EmailInput = strings.TrimSpace(r.PostFormValue("email"))
-		if a, err := mail.ParseAddress(v.EmailInput); err != nil || a.Address != v.EmailInput {
-			cf.Errors["email"] = "Enter a valid email address."
-		}
-		in.email = v.EmailInput
-	}
-	if len(cf.Errors) > 0 {
-		renderPage(w, checkoutTmpl, "checkout.html", http.StatusUnprocessableEntity, v)
-		return
-	}
-	t := newTxn(now.Unix())
-	if fail := s.completeCheckout(t, cs, in); fail != nil {
-		s.rollback(t)
-		cf.Errors["form"] = fail.Message
-		renderPage(w, checkoutTmpl, "checkout.html", http.StatusPaymentRequired, v)
-		return
-	}
-	if err := s.commit(t); err != nil {
-		s.log.Error("sandbox: commit checkout", "error", err)
-		http.Error(w, "the sandbox could not store the result", http.StatusInternalServerError)
-		return
-	}
-	http.Redirect(w, r, strings.ReplaceAll(*cs.SuccessURL, "{CHECKOUT_SESSION_ID}", cs.ID), http.StatusSeeOther)
 }
 
 // Billing portal pages.
@@ -315,43 +329,35 @@ func (s *Sandbox) portalPage(w http.ResponseWriter, r *http.Request) {
 // portalAction runs a portal form post: act changes state in t and returns
 // the "done" key for the redirect, or a message to show on the page.
 func (s *Sandbox) portalAction(w http.ResponseWriter, r *http.Request, act func(t *txn, ps *portalSession, c *customer, v *portalView) (string, string)) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ps, _ := get[*portalSession](s.st, r.PathValue("id"))
-	var c *customer
-	if ps != nil {
-		c, _ = get[*customer](s.st, ps.Customer)
-	}
-	if ps == nil || c == nil {
-		renderPage(w, portalTmpl, "portal.html", http.StatusNotFound, s.portalView(nil))
-		return
-	}
-	t := newTxn(s.nowLocked().Unix())
-	v := s.portalView(ps)
-	done, problem := act(t, ps, c, &v)
-	if problem != "" {
-		s.rollback(t)
-		if v.Errors["form"] == "" && len(v.Errors) == 0 {
-			v.Errors["form"] = problem
+	s.pageForm(w, r, "portal action", func(t *txn) (bool, func()) {
+		ps, _ := get[*portalSession](s.st, r.PathValue("id"))
+		var c *customer
+		if ps != nil {
+			c, _ = get[*customer](s.st, ps.Customer)
 		}
-		renderPage(w, portalTmpl, "portal.html", http.StatusUnprocessableEntity, v)
-		return
-	}
-	if err := s.commit(t); err != nil {
-		s.log.Error("sandbox: commit portal action", "error", err)
-		http.Error(w, "the sandbox could not store the change", http.StatusInternalServerError)
-		return
-	}
+		if ps == nil || c == nil {
+			v := s.portalView(nil)
+			return true, func() { renderPage(w, portalTmpl, "portal.html", http.StatusNotFound, v) }
+		}
+		v := s.portalView(ps)
+		done, problem := act(t, ps, c, &v)
+		if problem != "" {
+			if v.Errors["form"] == "" && len(v.Errors) == 0 {
+				v.Errors["form"] = problem
+			}
+			return false, func() { renderPage(w, portalTmpl, "portal.html", http.StatusUnprocessableEntity, v) }
+		}
+		return true, func() { redirectToPortal(w, ps.ID, done) }
+	})
+}
+
+// redirectToPortal sends the browser back to the billing page after a form.
+func redirectToPortal(w http.ResponseWriter, id, done string) {
 	// A relative Location, resolved by the browser against the page it
 	// posted from: http.Redirect would make it absolute from the path this
 	// handler sees, without the prefix the sandbox is mounted under
 	// (/sandbox), and the browser landed on a 404.
-	w.Header().Set("Location", "../"+ps.ID+"?done="+done)
+	w.Header().Set("Location", "../"+id+"?done="+done)
 	w.WriteHeader(http.StatusSeeOther)
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/portal/portal/internal/money"
 	"github.com/portal/portal/internal/secfile"
 	"log/slog"
 	"net/http"
@@ -57,9 +58,11 @@ type Config struct {
 	// no lock held. Whatever reads Now() for display (a countdown) can
 	// redraw then instead of at its next tick.
 	OnAdvance func()
-	// Amount and Card write amounts ("$9.00") and cards ("Visa •••• 4242")
-	// on the hosted pages; the portal passes its own, so its pages read like
-	// its screens. Defaults: "9.00 usd" and "visa •••• 4242".
+	// Amount and Card write amounts ("$9.00", "¥1,000", "-$5.00") and
+	// cards ("Visa •••• 4242") on the hosted pages and in invoice line
+	// descriptions; the portal passes its own, so its pages read like its
+	// screens. Defaults: money.Format (the portal's formatter too, right
+	// for zero-decimal currencies and credits) and "visa •••• 4242".
 	Amount func(amount int64, currency string) string
 	Card   func(brand, last4 string) string
 }
@@ -107,7 +110,7 @@ func Open(cfg Config) (*Sandbox, error) {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	if cfg.Amount == nil {
-		cfg.Amount = money
+		cfg.Amount = money.Format
 	}
 	if cfg.Card == nil {
 		cfg.Card = func(brand, last4 string) string { return brand + " •••• " + last4 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -221,6 +222,46 @@ type txn struct {
 
 func newTxn(now int64) *txn {
 	return &txn{now: now, dirty: map[string]object{}, created: map[string]bool{}, deleted: map[string]object{}, deliveries: map[string]*delivery{}, idem: map[string]*idemRecord{}}
+}
+
+// errClosed is update's answer once the sandbox is closed: nothing ran.
+var errClosed = errors.New("sandbox: closed")
+
+// update is the sandbox's one write path: the API's writes, due work on
+// the clock and the hosted pages' forms all go through it. Under the write
+// lock it runs op in a new transaction at the sandbox's current time (op
+// may move t.now, as due work does to its due time); op returns true to
+// commit what it did, false to undo it in memory (rollback: a rejected
+// request, which must not have changed existing objects). It returns the
+// commit's error (memory is then reloaded from the file), or errClosed
+// without running op once the sandbox is closed.
+func (s *Sandbox) update(op func(t *txn) (commit bool)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	t := newTxn(s.nowLocked().Unix())
+	if !op(t) {
+		s.rollback(t)
+		return nil
+	}
+	return s.commit(t)
+}
+
+// rollback undoes the in-memory effect of a rejected operation. Handlers
+// validate before they change existing objects, so only what the operation
+// created (objects, events, deliveries) needs removing.
+func (s *Sandbox) rollback(t *txn) {
+	for id := range t.created {
+		if o, ok := s.st.objs[id]; ok {
+			s.st.delete(o)
+		}
+	}
+	for id, d := range t.deliveries {
+		delete(s.st.deliveries, id)
+		delete(s.st.byEvent, d.EventID)
+	}
 }
 
 // put records o as changed, inserting it into state if it is new.
