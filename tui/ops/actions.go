@@ -249,11 +249,11 @@ func noticeSummary(n store.Notice) string {
 	if n.ID == "" {
 		return "-"
 	}
-	mailed := "outbox"
+	s := fmt.Sprintf("notice=%s kind=%s mail=%s", n.ID, n.Kind, n.MailStatus())
 	if !n.MailedAt.IsZero() {
-		mailed = "mailed " + auditTime(n.MailedAt)
+		s += " mailed_at=" + auditTime(n.MailedAt)
 	}
-	return fmt.Sprintf("notice=%s kind=%s %s", n.ID, n.Kind, mailed)
+	return s
 }
 
 func auditTime(t time.Time) string {
