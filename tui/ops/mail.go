@@ -271,11 +271,11 @@ func (m *mailScreen) view(width, height int) string {
 			add(fit("  "+l, width))
 		}
 	}
-	// The selected mail in full: where it is, its notice (the id the
-	// mailer's log names), its last error.
+	// The selected mail in full: its notice (the id the mailer's log
+	// names), where it is, its last error.
 	if n, ok := m.selected(); ok {
 		add("")
-		add(fit(fmt.Sprintf("  %s: %s · notice %s", n.Kind, mailWords(n), n.ID), width))
+		add(fit(fmt.Sprintf("  %s: %s", n.ID, mailWords(n)), width))
 		if n.MailError != "" {
 			add(st.Error.Render(fit("  last error: "+n.MailError, width)))
 		}
