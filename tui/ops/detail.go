@@ -343,7 +343,7 @@ func (d *detailScreen) view(width, height int) string {
 	// Say which clock each time is on: with the sandbox the two differ.
 	legend := "Times are UTC."
 	if d.o.cfg.Clock != nil {
-		legend = "Times are UTC. Trial end, period end and next invoice are on the sandbox clock (now " + fmtTime(now) +
+		legend = "Times are UTC. Trial end, period end and next invoice are on the sandbox clock (now " + strings.ReplaceAll(fmtTime(now), " ", nbsp) +
 			"); created, updated, last sync and keys on the wall clock."
 	}
 	for _, l := range wrapLines(legend, width) {

@@ -23,7 +23,8 @@ func TestOpsViewItemsAtSizes(t *testing.T) {
 		// An applied search is cleared by esc.
 		{"search_cleared", []string{"/", "alice", "enter", "esc"}, []string{"alice@example.com", "bob@example.com"}, nil},
 		// Account detail says which clock its times are on.
-		{"detail", []string{"/", "alice", "enter", "enter"}, []string{"sub_Alice00000001", "on the sandbox clock", "on the wall clock"}, nil},
+		{"detail", []string{"/", "alice", "enter", "enter"}, []string{"sub_Alice00000001", "Trial end, period end and next invoice are on the sandbox"}, nil},
+		{"detail_scrolled", []string{"/", "alice", "enter", "enter", "down", "down", "down"}, []string{"2026-03-10 12:00);", "wall clock."}, nil},
 		// Enter on a webhook row opens its detail.
 		{"webhook_detail", []string{"3", "down", "enter"}, []string{"Event evt_", "Outcome", "Received"}, nil},
 		// The clock's status line stays on the clock tab.
