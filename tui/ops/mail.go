@@ -61,15 +61,18 @@ func (m *mailScreen) pageSize() int {
 	return max(m.c.Height-14, 1)
 }
 
-func (m *mailScreen) load(p auditPage) tea.Cmd {
+// load reads the page that starts at p and, with counts, the outbox for its
+// counts. The outbox is what the mailer reads on every pass, small while
+// mail flows; without SMTP it holds every notice, so it is counted when the
+// tab is shown, on its poll and after an action, not on every change of an
+// account (the page alone is re-read then).
+func (m *mailScreen) load(p auditPage, counts bool) tea.Cmd {
 	db, size := m.o.cfg.Store, m.pageSize()
 	return func() tea.Msg {
 		msg := mailLoadedMsg{page: p}
-		if msg.mails, msg.next, msg.err = db.MailPage(p.before, size); msg.err != nil {
+		if msg.mails, msg.next, msg.err = db.MailPage(p.before, size); msg.err != nil || !counts {
 			return msg
 		}
-		// The outbox is what the mailer reads on every pass: small, unless
-		// mail is failing, which is what this count is for.
 		box, err := db.Outbox()
 		msg.err = err
 		msg.outbox = map[store.MailStatus]int{}
@@ -105,17 +108,21 @@ func (m *mailScreen) update(msg tea.Msg) tea.Cmd {
 	case tabShownMsg:
 		m.shown = true
 		m.polls++
-		return tea.Batch(m.load(m.page), m.poll())
+		return tea.Batch(m.load(m.page, true), m.poll())
 	case tabHiddenMsg:
 		m.shown = false
 		m.polls++
 	case mailPollMsg:
 		if msg.gen == m.polls && m.shown {
-			return tea.Batch(m.load(m.page), m.poll())
+			return tea.Batch(m.load(m.page, true), m.poll())
 		}
-	case indexChangedMsg, actionDoneMsg:
+	case actionDoneMsg:
 		if m.shown {
-			return m.load(m.page)
+			return m.load(m.page, true)
+		}
+	case indexChangedMsg:
+		if m.shown {
+			return m.load(m.page, false)
 		}
 	case mailLoadedMsg:
 		m.loaded, m.err = true, msg.err
@@ -124,12 +131,15 @@ func (m *mailScreen) update(msg tea.Msg) tea.Cmd {
 		}
 		if len(msg.mails) == 0 && msg.page.before != "" {
 			// Pruned under this page: start again at the newest.
-			return m.load(auditPage{})
+			return m.load(auditPage{}, msg.outbox != nil)
+		}
+		if msg.outbox != nil {
+			m.outbox = msg.outbox
 		}
 		if msg.page.before != m.page.before {
 			m.pos = 0
 		}
-		m.page, m.mails, m.next, m.outbox = msg.page, msg.mails, msg.next, msg.outbox
+		m.page, m.mails, m.next = msg.page, msg.mails, msg.next
 		m.pos = min(m.pos, max(len(m.mails)-1, 0))
 	case tea.KeyMsg:
 		switch {
@@ -140,14 +150,14 @@ func (m *mailScreen) update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, keyMailOlder) && m.next != "":
 			cur := m.page
 			return m.load(auditPage{before: m.next, from: cur.from + len(m.mails),
-				newer: append(slices.Clip(cur.newer), auditPage{before: cur.before, from: cur.from})})
+				newer: append(slices.Clip(cur.newer), auditPage{before: cur.before, from: cur.from})}, false)
 		case key.Matches(msg, keyMailNewer) && len(m.page.newer) > 0:
 			n := len(m.page.newer) - 1
 			p := m.page.newer[n]
 			p.newer = m.page.newer[:n]
-			return m.load(p)
+			return m.load(p, false)
 		case key.Matches(msg, keyFirst):
-			return m.load(auditPage{})
+			return m.load(auditPage{}, false)
 		case key.Matches(msg, keyResendMail):
 			if n, ok := m.selected(); ok && resendable(n) {
 				email := n.AccountID
