@@ -1,9 +1,14 @@
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // AuditEntry records one admin action. Before and After are free-form
@@ -57,4 +62,70 @@ func (t *boltTx) Audit(accountID string, limit int) ([]AuditEntry, error) {
 		return limit <= 0 || len(out) < limit, nil
 	})
 	return out, err
+}
+
+// AuditPage returns one page of Audit and the cursor of the next; see
+// ReadTx.AuditPage. The cursor is the entry's sequence number.
+func (t *boltTx) AuditPage(accountID, before string, limit int) ([]AuditEntry, string, error) {
+	var out []AuditEntry
+	audit := t.tx.Bucket(bucketAudit)
+	index, prefix := audit, []byte(nil)
+	if accountID != "" {
+		index, prefix = t.tx.Bucket(bucketAuditByAcct), append([]byte(accountID), 0)
+	}
+	next, err := pageBefore(index, prefix, before, limit, func(sk, _ []byte) error {
+		var e AuditEntry
+		if err := getJSON(audit, sk, &e); err != nil {
+			return fmt.Errorf("store: audit: %w", err)
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, next, err
+}
+
+// pageBefore visits, last first, up to limit (<= 0: DefaultPageSize) keys
+// of b made of prefix and a sequence key lower than the cursor before (""
+// for no bound), giving fn the sequence key and the value. It returns the
+// cursor of the next page: the last visited sequence number when a key
+// remains below it, else "".
+func pageBefore(b *bolt.Bucket, prefix []byte, before string, limit int, fn func(sk, v []byte) error) (string, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	c := b.Cursor()
+	var k, v []byte
+	if before == "" {
+		// The first key after the prefix range, then one back.
+		if len(prefix) == 0 {
+			k, v = c.Last()
+		} else if k, v = c.Seek(append(bytes.Clone(prefix[:len(prefix)-1]), prefix[len(prefix)-1]+1)); k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+	} else {
+		seq, err := strconv.ParseUint(before, 10, 64)
+		if err != nil {
+			return "", fmt.Errorf("store: malformed page cursor %q", before)
+		}
+		if k, v = c.Seek(append(bytes.Clone(prefix), seqKey(seq)...)); k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+	}
+	n := 0
+	var last []byte
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if n == limit {
+			return strconv.FormatUint(binary.BigEndian.Uint64(last), 10), nil
+		}
+		sk := k[len(prefix):]
+		if err := fn(sk, v); err != nil {
+			return "", err
+		}
+		last, n = sk, n+1
+	}
+	return "", nil
 }

@@ -131,10 +131,23 @@ type ReadTx interface {
 	// Outbox returns the notices not yet mailed, oldest first, whatever
 	// their MailTries and MailNextAt.
 	Outbox() ([]Notice, error)
+	// MailPage returns one page of every notice's mail, sent or not, newest
+	// first (Notice.MailStatus says where each is): up to limit notices
+	// (limit <= 0: DefaultPageSize) older than the cursor before ("" starts
+	// at the newest), and the cursor of the next page, "" when there is no
+	// older notice. Cursors are the engine's own; a malformed one is an
+	// error.
+	MailPage(before string, limit int) ([]Notice, string, error)
 
 	// Audit returns up to limit entries (all when limit <= 0), newest first;
 	// of one account, or of all when accountID is "".
 	Audit(accountID string, limit int) ([]AuditEntry, error)
+	// AuditPage returns one page of Audit: up to limit entries (limit <= 0:
+	// DefaultPageSize) older than the cursor before ("" starts at the
+	// newest), newest first, of one account or of all when accountID is "";
+	// and the cursor of the next page, "" when there is no older entry. A
+	// page reads only its own entries, however deep in the log it is.
+	AuditPage(accountID, before string, limit int) ([]AuditEntry, string, error)
 
 	// PendingCheckout returns the paid plan the account chose and has not
 	// got yet (a card is needed; SessionID is the Checkout Session that
@@ -268,12 +281,14 @@ type Accounts interface {
 	AddNotice(n Notice) (Notice, bool, error)
 	Notices(accountID string) ([]Notice, error)
 	Outbox() ([]Notice, error)
+	MailPage(before string, limit int) ([]Notice, string, error)
 	MarkMailed(id string, at time.Time, mailErr error, retryAt time.Time) error
 	Requeue(id string) (Notice, error)
 	DismissNotice(accountID, id string, at time.Time) error
 
 	AppendAudit(e AuditEntry) (AuditEntry, error)
 	Audit(accountID string, limit int) ([]AuditEntry, error)
+	AuditPage(accountID, before string, limit int) ([]AuditEntry, string, error)
 
 	PendingCheckout(accountID string) (PendingCheckout, error)
 	PendingCheckoutBySession(sessionID string) (PendingCheckout, error)
@@ -282,6 +297,10 @@ type Accounts interface {
 	// committed from now on.
 	Subscribe(accountID string) *Subscription
 }
+
+// DefaultPageSize is the page of MailPage and AuditPage when the caller
+// names none.
+const DefaultPageSize = 100
 
 // PendingCheckout is a paid plan an account chose and has not got yet,
 // because a card is needed first. It survives restarts, so the card link

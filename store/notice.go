@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -27,6 +28,31 @@ type Notice struct {
 	// DismissedAt is when the customer dismissed the notice's banner; it
 	// stays hidden in every session of the account. Mail is unaffected.
 	DismissedAt time.Time
+}
+
+// MailStatus is where a notice's mail is, as the mailer left it.
+type MailStatus string
+
+const (
+	MailQueued   MailStatus = "queued"   // not tried yet (or queued again)
+	MailRetrying MailStatus = "retrying" // tried and failed; tried again at MailNextAt
+	MailFailed   MailStatus = "failed"   // the mailer gave up: a failed try with no next one
+	MailSent     MailStatus = "sent"     // mailed at MailedAt
+)
+
+// MailStatus says where n's mail is. The mailer records a failed try with
+// the time of the next one (MarkMailed's retryAt), and with none once it
+// gives up; a requeue clears the tries.
+func (n Notice) MailStatus() MailStatus {
+	switch {
+	case !n.MailedAt.IsZero():
+		return MailSent
+	case n.MailTries == 0:
+		return MailQueued
+	case n.MailNextAt.IsZero():
+		return MailFailed
+	}
+	return MailRetrying
 }
 
 // AddNotice stores n unless its (AccountID, Kind, Key) exists; see Tx.AddNotice.
@@ -117,6 +143,22 @@ func (t *boltTx) Outbox() ([]Notice, error) {
 		return nil
 	})
 	return out, err
+}
+
+// MailPage returns a page of every notice's mail, newest first; see
+// ReadTx.MailPage. The cursor is the notice's sequence number.
+func (t *boltTx) MailPage(before string, limit int) ([]Notice, string, error) {
+	var out []Notice
+	notices := t.tx.Bucket(bucketNotices)
+	next, err := pageBefore(notices, nil, before, limit, func(sk, v []byte) error {
+		var n Notice
+		if err := json.Unmarshal(v, &n); err != nil {
+			return fmt.Errorf("store: mail page: %w", err)
+		}
+		out = append(out, n)
+		return nil
+	})
+	return out, next, err
 }
 
 // MarkMailed records a mail attempt for notice id; see Tx.MarkMailed.

@@ -128,3 +128,22 @@ func TestDismissNotice(t *testing.T) {
 		t.Fatalf("notices after dismissing: %+v, %v; want one dismissed at %v", ns, err, at)
 	}
 }
+
+func TestMailStatus(t *testing.T) {
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		n    Notice
+		want MailStatus
+	}{
+		{"new", Notice{}, MailQueued},
+		{"failed, retried later", Notice{MailTries: 2, MailError: "451", MailNextAt: at}, MailRetrying},
+		{"failed, given up", Notice{MailTries: 10, MailError: "550"}, MailFailed},
+		{"sent first time", Notice{MailedAt: at}, MailSent},
+		{"sent after failures", Notice{MailedAt: at, MailTries: 3}, MailSent},
+	} {
+		if got := tc.n.MailStatus(); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -236,6 +236,18 @@ func (o Ops) DismissNotice(accountID, id string, at time.Time) error {
 	return o.update(func(tx Tx) error { return tx.DismissNotice(accountID, id, at) })
 }
 
+// MailPage is ReadTx.MailPage in its own transaction.
+func (o Ops) MailPage(before string, limit int) ([]Notice, string, error) {
+	var ns []Notice
+	var next string
+	err := o.view(func(tx ReadTx) error {
+		var err error
+		ns, next, err = tx.MailPage(before, limit)
+		return err
+	})
+	return ns, next, err
+}
+
 // AppendAudit is Tx.AppendAudit in its own transaction.
 func (o Ops) AppendAudit(e AuditEntry) (AuditEntry, error) {
 	err := o.update(func(tx Tx) error {
@@ -255,6 +267,18 @@ func (o Ops) AppendAudit(e AuditEntry) (AuditEntry, error) {
 // Audit returns up to limit entries (all when limit <= 0), newest first.
 func (o Ops) Audit(accountID string, limit int) ([]AuditEntry, error) {
 	return readOne(o, func(tx ReadTx) ([]AuditEntry, error) { return tx.Audit(accountID, limit) })
+}
+
+// AuditPage is ReadTx.AuditPage in its own transaction.
+func (o Ops) AuditPage(accountID, before string, limit int) ([]AuditEntry, string, error) {
+	var es []AuditEntry
+	var next string
+	err := o.view(func(tx ReadTx) error {
+		var err error
+		es, next, err = tx.AuditPage(accountID, before, limit)
+		return err
+	})
+	return es, next, err
 }
 
 // PendingCheckout returns the account's pending checkout, or ErrNotFound.

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -490,6 +492,13 @@ func (t *pgTx) Outbox() ([]store.Notice, error) {
 	return listJSON[store.Notice](t, "SELECT data FROM notices WHERE NOT mailed ORDER BY seq")
 }
 
+// MailPage returns a page of every notice's mail, newest first; see
+// store.ReadTx. The cursor is the notice's seq.
+func (t *pgTx) MailPage(before string, limit int) ([]store.Notice, string, error) {
+	return pageJSON[store.Notice](t, before, limit,
+		"SELECT seq, data FROM notices WHERE seq < $1 ORDER BY seq DESC LIMIT $2")
+}
+
 func (t *pgTx) putNotice(n store.Notice) error {
 	data, err := jsonOf(&n)
 	if err != nil {
@@ -576,6 +585,63 @@ func (t *pgTx) Audit(accountID string, limit int) ([]store.AuditEntry, error) {
 		return listJSON[store.AuditEntry](t, "SELECT data FROM audit ORDER BY seq DESC LIMIT $1", limitArg(limit))
 	}
 	return listJSON[store.AuditEntry](t, "SELECT data FROM audit WHERE account_id = $1 ORDER BY seq DESC LIMIT $2", accountID, limitArg(limit))
+}
+
+// AuditPage returns one page of Audit and the cursor of the next; see
+// store.ReadTx. The cursor is the entry's seq.
+func (t *pgTx) AuditPage(accountID, before string, limit int) ([]store.AuditEntry, string, error) {
+	if accountID == "" {
+		return pageJSON[store.AuditEntry](t, before, limit,
+			"SELECT seq, data FROM audit WHERE seq < $1 ORDER BY seq DESC LIMIT $2")
+	}
+	return pageJSON[store.AuditEntry](t, before, limit,
+		"SELECT seq, data FROM audit WHERE account_id = $3 AND account_id <> '' AND seq < $1 ORDER BY seq DESC LIMIT $2", accountID)
+}
+
+// pageJSON runs sql, which selects (seq, data) rows with seq < $1, newest
+// first, LIMIT $2 (then args), for one page of up to limit (<= 0:
+// store.DefaultPageSize) rows below the cursor before ("" for no bound). It
+// reads one row more to know whether a next page exists, and returns the
+// cursor of that page ("" when none).
+func pageJSON[T any](t *pgTx, before string, limit int, sql string, args ...any) ([]T, string, error) {
+	if limit <= 0 {
+		limit = store.DefaultPageSize
+	}
+	below := int64(math.MaxInt64)
+	if before != "" {
+		var err error
+		if below, err = strconv.ParseInt(before, 10, 64); err != nil {
+			return nil, "", fmt.Errorf("store: malformed page cursor %q", before)
+		}
+	}
+	rows, err := t.tx.Query(t.ctx, sql, append([]any{below, limit + 1}, args...)...)
+	if err != nil {
+		return nil, "", t.fail(err)
+	}
+	defer rows.Close()
+	var out []T
+	var last int64
+	next := ""
+	for rows.Next() {
+		var seq int64
+		var data []byte
+		if err := rows.Scan(&seq, &data); err != nil {
+			return nil, "", t.fail(err)
+		}
+		if len(out) == limit {
+			next = strconv.FormatInt(last, 10)
+			break
+		}
+		var v T
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, "", fmt.Errorf("store: decode record: %w", err)
+		}
+		out, last = append(out, v), seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", t.fail(err)
+	}
+	return out, next, nil
 }
 
 // Pending checkouts.

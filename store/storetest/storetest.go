@@ -35,7 +35,9 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"Notices", testNotices},
 		{"DismissNotice", testDismissNotice},
 		{"MailOutbox", testMailOutbox},
+		{"MailPage", testMailPage},
 		{"Audit", testAudit},
+		{"AuditPage", testAuditPage},
 		{"Links", testLinks},
 		{"Prune", testPrune},
 		{"AccountCounts", testAccountCounts},
@@ -450,6 +452,157 @@ func testAudit(t *testing.T, s store.Store) {
 	}
 	if _, err := s.AppendAudit(store.AuditEntry{Actor: "x"}); err == nil {
 		t.Error("entry without action accepted")
+	}
+}
+
+// testMailPage: every notice's mail, sent or not, newest first, a page at a
+// time, each with the status the mailer's records give it.
+func testMailPage(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	if ns, next, err := s.MailPage("", 10); err != nil || len(ns) != 0 || next != "" {
+		t.Fatalf("empty MailPage = %v, %q, %v", ns, next, err)
+	}
+	var ids []string // oldest first
+	for i := range 5 {
+		acct := a.ID
+		if i%2 == 1 {
+			acct = b.ID
+		}
+		n := must[store.Notice](t)(first(s.AddNotice(store.Notice{AccountID: acct, Kind: "k", Key: fmt.Sprint(i), Message: "m"})))
+		ids = append(ids, n.ID)
+	}
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	// 0 sent, 1 retrying, 2 failed for good, 3 sent then queued again, 4 queued.
+	for _, mm := range []struct {
+		id      string
+		err     error
+		retryAt time.Time
+	}{
+		{ids[0], nil, time.Time{}},
+		{ids[1], errors.New("smtp: 451"), at.Add(time.Minute)},
+		{ids[2], errors.New("smtp: 550"), time.Time{}},
+		{ids[3], nil, time.Time{}},
+	} {
+		if err := s.MarkMailed(mm.id, at, mm.err, mm.retryAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must[store.Notice](t)(s.Requeue(ids[3]))
+	want := map[string]store.MailStatus{ids[0]: store.MailSent, ids[1]: store.MailRetrying, ids[2]: store.MailFailed,
+		ids[3]: store.MailQueued, ids[4]: store.MailQueued}
+
+	var got []string
+	before, pages := "", 0
+	for {
+		ns, next, err := s.MailPage(before, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if len(ns) == 0 || len(ns) > 2 {
+			t.Fatalf("page %d has %d notices", pages, len(ns))
+		}
+		for _, n := range ns {
+			got = append(got, n.ID)
+			if n.MailStatus() != want[n.ID] {
+				t.Errorf("notice %d is %s, want %s: %+v", slices.Index(ids, n.ID), n.MailStatus(), want[n.ID], n)
+			}
+		}
+		if next == "" {
+			break
+		}
+		before = next
+	}
+	if pages != 3 || !slices.Equal(got, []string{ids[4], ids[3], ids[2], ids[1], ids[0]}) {
+		t.Errorf("%d pages of %v, want 3 of every notice newest first (%v)", pages, got, ids)
+	}
+	if f := must[[]store.Notice](t)(first(s.MailPage("", 2))); f[0].MailError != "" || f[1].MailTries != 0 {
+		t.Errorf("the requeued notice keeps its tries: %+v", f[1])
+	}
+	if ns, _, _ := s.MailPage("", 2); ns[0].ID != ids[4] {
+		t.Errorf("first page starts at %s", ns[0].ID)
+	}
+	// A page that ends on the oldest notice has no next page.
+	_, next, _ := s.MailPage("", 5)
+	if next != "" {
+		t.Errorf("a page of all 5 notices has a next cursor %q", next)
+	}
+	if ns, _, err := s.MailPage("", 0); err != nil || len(ns) != 5 {
+		t.Errorf("MailPage limit 0 = %d notices, %v; want the default page", len(ns), err)
+	}
+	if _, _, err := s.MailPage("not a cursor", 2); err == nil {
+		t.Error("a malformed cursor was accepted")
+	}
+}
+
+// first drops the middle of three results.
+func first[T, U any](v T, _ U, err error) (T, error) { return v, err }
+
+// testAuditPage: the audit log a page at a time, each page only older
+// entries than the last, whatever is appended meanwhile.
+func testAuditPage(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	b := create(t, s, "bob@example.com", "k2")
+	var all, mine []string // newest first
+	add := func(i int, acct string) {
+		e := must[store.AuditEntry](t)(s.AppendAudit(store.AuditEntry{Actor: "admin", AccountID: acct, Action: fmt.Sprintf("act%02d", i)}))
+		all = append([]string{e.ID}, all...)
+		if acct == a.ID {
+			mine = append([]string{e.ID}, mine...)
+		}
+	}
+	for i := range 9 {
+		add(i, []string{a.ID, b.ID, ""}[i%3])
+	}
+	walk := func(accountID string, size int, mid func()) (ids []string, pages int) {
+		t.Helper()
+		before := ""
+		for {
+			es, next, err := s.AuditPage(accountID, before, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			if len(es) == 0 || len(es) > size {
+				t.Fatalf("AuditPage(%q) page %d has %d entries", accountID, pages, len(es))
+			}
+			for _, e := range es {
+				ids = append(ids, e.ID)
+			}
+			if mid != nil && pages == 1 {
+				mid()
+			}
+			if next == "" {
+				return ids, pages
+			}
+			before = next
+		}
+	}
+	if ids, pages := walk("", 4, nil); pages != 3 || !slices.Equal(ids, all) {
+		t.Errorf("AuditPage(all) by 4: %d pages %v, want 3 of %v", pages, ids, all)
+	}
+	// 9 entries by 3: the third page ends on the oldest and has no next.
+	if ids, pages := walk("", 3, nil); pages != 3 || !slices.Equal(ids, all) {
+		t.Errorf("AuditPage(all) by 3: %d pages %v, want 3 of %v", pages, ids, all)
+	}
+	if ids, pages := walk(a.ID, 2, nil); pages != 2 || !slices.Equal(ids, mine) {
+		t.Errorf("AuditPage(account) by 2: %d pages %v, want 2 of %v", pages, ids, mine)
+	}
+	// Entries appended while paging do not shift the older pages.
+	old := slices.Clone(all)
+	ids, _ := walk("", 4, func() { add(9, a.ID); add(10, "") })
+	if !slices.Equal(ids, old) {
+		t.Errorf("paging while entries were appended: %v, want %v", ids, old)
+	}
+	if es, _, err := s.AuditPage("", "", 0); err != nil || len(es) != 11 || es[0].ID != all[0] {
+		t.Errorf("AuditPage limit 0 = %d entries, %v; want the default page", len(es), err)
+	}
+	if es, next, err := s.AuditPage("acct_none", "", 5); err != nil || len(es) != 0 || next != "" {
+		t.Errorf("AuditPage(unknown account) = %v, %q, %v", es, next, err)
+	}
+	if _, _, err := s.AuditPage("", "x1", 2); err == nil {
+		t.Error("a malformed cursor was accepted")
 	}
 }
 

@@ -88,7 +88,7 @@ func (a action) prompt() string {
 	case actCancel:
 		return fmt.Sprintf("Cancel the subscription of %s at the end of its period?", who)
 	case actResendNotice:
-		return fmt.Sprintf("Send the %s notice to %s again (a fresh outbox entry)?", a.notice.Kind, who)
+		return fmt.Sprintf("Send the %s notice to %s again (back in the mail outbox, due at once)?", a.notice.Kind, who)
 	case actRetryEvent:
 		return fmt.Sprintf("Retry event %s: re-sync %s from Stripe?", a.eventID, who)
 	case actAdvanceClock:
@@ -249,11 +249,11 @@ func noticeSummary(n store.Notice) string {
 	if n.ID == "" {
 		return "-"
 	}
-	mailed := "outbox"
+	s := fmt.Sprintf("notice=%s kind=%s mail=%s", n.ID, n.Kind, n.MailStatus())
 	if !n.MailedAt.IsZero() {
-		mailed = "mailed " + auditTime(n.MailedAt)
+		s += " mailed_at=" + auditTime(n.MailedAt)
 	}
-	return fmt.Sprintf("notice=%s kind=%s %s", n.ID, n.Kind, mailed)
+	return s
 }
 
 func auditTime(t time.Time) string {

@@ -136,7 +136,8 @@ func TestResendNoticeRequeuesIt(t *testing.T) {
 		t.Fatalf("notice not back in the outbox: %+v", out)
 	}
 	e := lastAudit(t, f.db, ids["bob"])
-	if !strings.HasPrefix(e.Action, "resend_notice notice="+ns[0].ID) || !strings.Contains(e.After, ns[0].ID+" kind=card_added outbox") {
+	if !strings.HasPrefix(e.Action, "resend_notice notice="+ns[0].ID) || !strings.Contains(e.After, ns[0].ID+" kind=card_added mail=queued") ||
+		!strings.Contains(e.Before, "mail=sent mailed_at=") {
 		t.Fatalf("audit = %+v", e)
 	}
 }

@@ -2,10 +2,12 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
@@ -16,29 +18,36 @@ const auditWide = 130
 
 // auditScreen is the global audit log, newest first: every admin action
 // (the clock moves among them) and the reconciler's drift fixes, a page at
-// a time. It reads the entries up to the page shown and one more (to know
-// whether there is an older page), never the whole history.
-//
-// The store's Audit has a limit and no cursor, so a page read reads the
-// newer entries before it too; a cursor would make each read one page.
+// a time. Each page is one read of the store's AuditPage from a cursor, so
+// an old page costs what the first does, and entries written meanwhile do
+// not shift the pages after the one shown.
 type auditScreen struct {
 	o *Ops
 	c *common.Common
 
 	loaded  bool
 	err     error
-	from    int // index of the first entry shown; 0 is the newest
+	page    auditPage
 	entries []store.AuditEntry
-	more    bool // an older page exists
+	next    string // cursor of the older page; "" on the last page
 	shown   bool
+}
+
+// auditPage is where a page of the log starts: the cursor it was read from
+// ("" for the newest), the number of its first entry (0 is the newest), and
+// the same for every newer page, to go back to.
+type auditPage struct {
+	before string
+	from   int
+	newer  []auditPage
 }
 
 func newAuditScreen(o *Ops, c *common.Common) *auditScreen { return &auditScreen{o: o, c: c} }
 
 type auditLoadedMsg struct {
-	from    int
+	page    auditPage
 	entries []store.AuditEntry
-	more    bool
+	next    string
 	err     error
 }
 
@@ -61,16 +70,11 @@ func (a *auditScreen) pageSize() int {
 	return max(room, 1)
 }
 
-func (a *auditScreen) load(from int) tea.Cmd {
+func (a *auditScreen) load(p auditPage) tea.Cmd {
 	db, size := a.o.cfg.Store, a.pageSize()
 	return func() tea.Msg {
-		all, err := db.Audit("", from+size+1)
-		if err != nil {
-			return auditLoadedMsg{from: from, err: err}
-		}
-		from := min(from, len(all))
-		to := min(from+size, len(all))
-		return auditLoadedMsg{from: from, entries: all[from:to], more: len(all) > to}
+		es, next, err := db.AuditPage("", p.before, size)
+		return auditLoadedMsg{page: p, entries: es, next: next, err: err}
 	}
 }
 
@@ -78,31 +82,35 @@ func (a *auditScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
 		a.shown = true
-		return a.load(a.from)
+		return a.load(a.page)
 	case tabHiddenMsg:
 		a.shown = false
 	case indexChangedMsg, actionDoneMsg:
 		if a.shown {
-			return a.load(a.from)
+			return a.load(a.page)
 		}
 	case auditLoadedMsg:
 		a.loaded, a.err = true, msg.err
 		if msg.err != nil {
 			return nil
 		}
-		if len(msg.entries) == 0 && msg.from > 0 {
+		if len(msg.entries) == 0 && msg.page.before != "" {
 			// The log was pruned under this page: start again at the newest.
-			return a.load(0)
+			return a.load(auditPage{})
 		}
-		a.from, a.entries, a.more = msg.from, msg.entries, msg.more
+		a.page, a.entries, a.next = msg.page, msg.entries, msg.next
 	case tea.KeyMsg:
 		switch {
-		case key.Matches(msg, keyOlder) && a.more:
-			return a.load(a.from + len(a.entries))
-		case key.Matches(msg, keyNewer) && a.from > 0:
-			return a.load(max(a.from-a.pageSize(), 0))
+		case key.Matches(msg, keyOlder) && a.next != "":
+			cur := a.page
+			return a.load(auditPage{before: a.next, from: cur.from + len(a.entries), newer: append(slices.Clip(cur.newer), auditPage{before: cur.before, from: cur.from})})
+		case key.Matches(msg, keyNewer) && len(a.page.newer) > 0:
+			n := len(a.page.newer) - 1
+			p := a.page.newer[n]
+			p.newer = a.page.newer[:n]
+			return a.load(p)
 		case key.Matches(msg, keyFirst):
-			return a.load(0)
+			return a.load(auditPage{})
 		}
 	}
 	return nil
@@ -110,8 +118,14 @@ func (a *auditScreen) update(msg tea.Msg) tea.Cmd {
 
 func (a *auditScreen) takesText() bool { return false }
 
+// bindings offers only the pages that exist: no "older" on the last page,
+// no "newer" on the first.
 func (a *auditScreen) bindings() []key.Binding {
-	return []key.Binding{keyOlder, keyNewer, keyFirst}
+	older, newer, first := keyOlder, keyNewer, keyFirst
+	older.SetEnabled(a.next != "")
+	newer.SetEnabled(len(a.page.newer) > 0)
+	first.SetEnabled(a.page.before != "")
+	return []key.Binding{older, newer, first}
 }
 
 func (a *auditScreen) view(width, height int) string {
@@ -119,9 +133,9 @@ func (a *auditScreen) view(width, height int) string {
 	var lines []string
 	title := "Audit log, newest first"
 	if len(a.entries) > 0 {
-		title += fmt.Sprintf(" · %d–%d", a.from+1, a.from+len(a.entries))
+		title += fmt.Sprintf(" · %d–%d", a.page.from+1, a.page.from+len(a.entries))
 	}
-	if a.more {
+	if a.next != "" {
 		title += " (older: pgdn)"
 	}
 	lines = append(lines, st.Title.Render(title), "")
@@ -141,13 +155,23 @@ func (a *auditScreen) view(width, height int) string {
 		if who == "" {
 			who = "-"
 		}
-		what := orDash(e.Before) + " → " + orDash(e.After)
-		if strings.Contains(e.Before+e.After, "=") {
-			// Summaries of key=value fields: the ones that changed.
-			what = diffSummary(e.Before, e.After)
+		what := auditChange(e)
+		// The action's name has a column; its arguments follow it there
+		// when they fit, else they go after the change, so neither is cut
+		// mid-word (a clock move's span, a resent notice's kind).
+		actW := 20
+		if width < auditWide {
+			actW = max(width-4-(11+2+12+1+1+18), 20)
+		}
+		act, args := e.Action, ""
+		if lipgloss.Width(act) > actW {
+			act, args, _ = strings.Cut(e.Action, " ")
+		}
+		if args != "" {
+			what += "  " + args
 		}
 		head := fmt.Sprintf("%s  %s %s %s", e.At.UTC().Format("01-02 15:04"),
-			fit(actorName(e.Actor), 12), fit(e.Action, 20), fit(who, 18))
+			fit(actorName(e.Actor), 12), fit(act, actW), fit(who, 18))
 		if width >= auditWide {
 			lines = append(lines, fit(head+" "+what, width))
 			continue
@@ -160,6 +184,15 @@ func (a *auditScreen) view(width, height int) string {
 		lines = lines[:height]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// auditChange is what an entry changed: of key=value summaries only the
+// fields that changed, before → after; else both summaries whole.
+func auditChange(e store.AuditEntry) string {
+	if strings.Contains(e.Before+e.After, "=") {
+		return diffSummary(e.Before, e.After)
+	}
+	return orDash(e.Before) + " → " + orDash(e.After)
 }
 
 // actorName shortens an admin key's fingerprint for a column; the

@@ -239,7 +239,7 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 			o := a
 			o.kind, o.notice = actResendNotice, n
 			opts = append(opts, o)
-			labels = append(labels, fmt.Sprintf("%s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailStatus(n)))
+			labels = append(labels, fmt.Sprintf("%s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailWords(n)))
 		}
 		return openDialog(pickDialog("Re-send which notice?", opts, labels, 0))
 	case key.Matches(msg, k.RemoveKey):
@@ -269,16 +269,6 @@ func (d *detailScreen) takesText() bool { return false }
 func (d *detailScreen) bindings() []key.Binding {
 	k := d.keys
 	return []key.Binding{keyBack, keyScrollU, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.CancelSecond, k.Resend, k.RemoveKey}
-}
-
-func mailStatus(n store.Notice) string {
-	switch {
-	case !n.MailedAt.IsZero():
-		return "mailed " + fmtTime(n.MailedAt)
-	case n.MailTries > 0:
-		return fmt.Sprintf("in outbox, %d failed tries: %s", n.MailTries, n.MailError)
-	}
-	return "in outbox"
 }
 
 func (d *detailScreen) view(width, height int) string {
@@ -369,7 +359,7 @@ func (d *detailScreen) view(width, height int) string {
 	// Say which clock each time is on: with the sandbox the two differ.
 	legend := "Times are UTC."
 	if d.o.cfg.Clock != nil {
-		legend = "Times are UTC. Trial end, period end and next invoice are on the sandbox clock (now " + fmtTime(now) +
+		legend = "Times are UTC. Trial end, period end and next invoice are on the sandbox clock (now " + strings.ReplaceAll(fmtTime(now), " ", nbsp) +
 			"); created, updated, last sync and keys on the wall clock."
 	}
 	for _, l := range wrapLines(legend, width) {
@@ -411,7 +401,11 @@ func (d *detailScreen) view(width, height int) string {
 		add(st.Subtle.Render("  none"))
 	}
 	for _, n := range d.notices {
-		add(fmt.Sprintf("  %s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailStatus(n)))
+		l := fmt.Sprintf("  %s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailWords(n))
+		if n.MailedAt.IsZero() && n.MailError != "" {
+			l += ": " + n.MailError
+		}
+		add(l)
 	}
 
 	add("")

@@ -2,12 +2,14 @@ package ops_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portal/portal/app"
 	"github.com/portal/portal/portaltest"
@@ -224,5 +226,51 @@ func TestE2EShutdownEndsOpsSessionWithNotice(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Errorf("stop: %v", err)
+	}
+}
+
+// The mail tab over SSH: a mail the mailer gave up on shows as failed with
+// its error, and the admin re-sends it (confirmed): the same notice is back
+// in the outbox, due at once, and the action is audited.
+func TestE2EAdminResendsFailedMail(t *testing.T) {
+	t.Parallel()
+	admin, customer := portaltest.NewKey(t), portaltest.NewKey(t)
+	p, _ := startWithAdmins(t, admin)
+	as := p.Connect(t, admin, portaltest.WithSize(100, 30))
+	as.WaitFor(t, opsTitle)
+	acct := customerOnTrial(t, p, customer, "mail@example.com")
+	db := p.App.Store()
+	n, _, err := db.AddNotice(store.Notice{AccountID: acct.ID, Kind: "payment_failed", Key: "e2e", Message: "Your payment failed."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the mailer records its last try: failed, and no next one.
+	if err := db.MarkMailed(n.ID, time.Now(), errors.New("smtp: 550 mailbox unavailable"), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+
+	as.WaitFor(t, "mail@example.com") // the index has the account
+	as.Type("6")
+	as.WaitFor(t, "FAILED   payment_failed")
+	as.WaitFor(t, "last error: smtp: 550 mailbox unavailable")
+	as.Type("r")
+	as.WaitFor(t, "Send the payment_failed notice to mail@example.com again")
+	as.Type("y")
+	as.WaitFor(t, "payment_failed notice queued again for mail@example.com")
+
+	var again store.Notice
+	if err := db.View(context.Background(), func(rt store.ReadTx) (err error) { again, err = rt.Notice(n.ID); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if again.MailStatus() != store.MailQueued || again.MailTries != 0 || again.MailError != "" {
+		t.Fatalf("after re-send: %+v", again)
+	}
+	audit, err := db.Audit(acct.ID, 1)
+	if err != nil || len(audit) != 1 {
+		t.Fatalf("audit: %v %v", audit, err)
+	}
+	if e := audit[0]; e.Actor != ssh.FingerprintSHA256(admin.PublicKey()) || !strings.HasPrefix(e.Action, "resend_notice notice="+n.ID) ||
+		!strings.Contains(e.Before, "mail=failed") || !strings.Contains(e.After, "mail=queued") {
+		t.Fatalf("audit entry %+v", e)
 	}
 }

@@ -53,12 +53,16 @@ func shortType(t string) string {
 
 // wrapLines wraps s, which may hold styles, to w cells: at spaces where it
 // can, inside a word where it must. Unlike ansi.Wrap alone it never breaks
-// after a hyphen, which would split a date (2027-\n03-23) or an id.
+// after a hyphen, which would split a date (2027-\n03-23) or an id, nor at
+// a no-break space (nbsp), which joins a date to its time.
 func wrapLines(s string, w int) []string {
 	const nbHyphen = "\u2011" // one cell, like "-", and no breakpoint for ansi.Wrap
 	s = strings.ReplaceAll(ansi.Wrap(strings.ReplaceAll(s, "-", nbHyphen), max(w, 1), ""), nbHyphen, "-")
-	return strings.Split(s, "\n")
+	return strings.Split(strings.ReplaceAll(s, nbsp, " "), "\n")
 }
+
+// nbsp is a space wrapLines does not break at; it is drawn as a space.
+const nbsp = "\u00a0"
 
 func fmtDate(t time.Time) string {
 	if t.IsZero() {

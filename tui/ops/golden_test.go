@@ -112,7 +112,7 @@ func TestGolden80x24(t *testing.T) {
 		{"summary", []string{"2"}, []string{"3 still in trial", "not the trial's $0 one", "at catalog prices", "at risk: $79.00"}},
 		{"webhooks", []string{"3"}, []string{"1500ms", "error: store: database not open", " 7ms ", "? more • q quit"}},
 		{"clock_confirm", []string{"4", "d"}, []string{"It never goes back."}},
-		{"audit", []string{"5"}, []string{"extend_trial days=2", "frank@example.org", "q quit"}},
+		{"audit", []string{"5"}, []string{"extend_trial days=2", "advance_clock by=24h0m0s", "frank@example.org", "q quit"}},
 		{"accounts_by_plan", []string{"right"}, []string{"Plan ^"}},
 		{"accounts_by_card", []string{"left", "left", "left", "left"}, []string{"Card ^"}},
 		{"accounts_no_plan", []string{"p"}, []string{"Plan: none"}},

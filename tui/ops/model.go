@@ -37,9 +37,10 @@ const (
 	tabWebhooks
 	tabClock
 	tabAudit
+	tabMail
 )
 
-var tabNames = map[tab]string{tabAccounts: "Accounts", tabSummary: "Summary", tabWebhooks: "Webhooks", tabClock: "Clock", tabAudit: "Audit"}
+var tabNames = map[tab]string{tabAccounts: "Accounts", tabSummary: "Summary", tabWebhooks: "Webhooks", tabClock: "Clock", tabAudit: "Audit", tabMail: "Mail"}
 
 // tabShownMsg and tabHiddenMsg tell a screen it came into or left view, so
 // screens that poll do it only while seen.
@@ -67,6 +68,9 @@ type model struct {
 	statusTab tab
 	help      help.Model
 	showHelp  bool
+	// keyTabs is keyTabsAll with the digits of the tabs this session has
+	// (no clock tab in live mode).
+	keyTabs key.Binding
 }
 
 func newModel(o *Ops, c *common.Common) *model {
@@ -85,8 +89,14 @@ func newModel(o *Ops, c *common.Common) *model {
 		m.tabs = append(m.tabs, tabClock)
 		m.screens[tabClock] = newClockScreen(o, c)
 	}
-	m.tabs = append(m.tabs, tabAudit)
+	m.tabs = append(m.tabs, tabAudit, tabMail)
 	m.screens[tabAudit] = newAuditScreen(o, c)
+	m.screens[tabMail] = newMailScreen(o, c)
+	keys := []string{"tab", "shift+tab"}
+	for i := range m.tabs {
+		keys = append(keys, fmt.Sprint(i+1))
+	}
+	m.keyTabs = key.NewBinding(key.WithKeys(keys...), key.WithHelp(fmt.Sprintf("1-%d/tab", len(m.tabs)), "screens"))
 	return m
 }
 
@@ -118,11 +128,10 @@ func (m *model) revoked() tea.Cmd {
 }
 
 var (
-	keyTabs   = key.NewBinding(key.WithKeys("tab", "shift+tab", "1", "2", "3", "4", "5"), key.WithHelp("1-5/tab", "screens"))
 	keyQuit   = key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit"))
 	keyHelp   = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help"))
 	keyCtrlC  = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
-	tabForKey = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3, "5": 4}
+	tabForKey = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5}
 )
 
 // current is the screen in view.
@@ -230,7 +239,7 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, keyHelp):
 		m.showHelp = !m.showHelp
 		return nil
-	case key.Matches(msg, keyTabs):
+	case key.Matches(msg, m.keyTabs):
 		i := indexOf(m.tabs, m.tab)
 		switch s := msg.String(); s {
 		case "tab":
@@ -277,17 +286,7 @@ func (m *model) View() string {
 	}
 	innerW, innerH := w-4, h-2 // the App style's padding
 
-	var head strings.Builder
-	head.WriteString(st.Title.Render("Portal ops"))
-	for i, t := range m.tabs {
-		label := fmt.Sprintf("%d %s", i+1, tabNames[t])
-		if t == m.tab {
-			head.WriteString("  " + st.Selected.Render("["+label+"]"))
-		} else {
-			head.WriteString("  " + st.Subtle.Render(" "+label+" "))
-		}
-	}
-	head.WriteString("  " + st.Subtle.Render(m.c.Identity.Fingerprint))
+	head := m.tabBar(innerW)
 
 	var foot []string
 	if m.dialog != nil {
@@ -314,7 +313,32 @@ func (m *model) View() string {
 	if n := bodyH - lipgloss.Height(body); n > 0 {
 		body += strings.Repeat("\n", n)
 	}
-	return st.App.Render(fitLines(head.String(), innerW) + "\n\n" + body + "\n" + footer)
+	return st.App.Render(fitLines(head, innerW) + "\n\n" + body + "\n" + footer)
+}
+
+// tabBar is the title and the tabs, the one in view selected, then the
+// admin's key fingerprint. Where that does not fit, the tabs lose their
+// padding, so every tab stays in sight before the fingerprint is cut.
+func (m *model) tabBar(width int) string {
+	st := m.c.Styles
+	bar := func(pad string) string {
+		var b strings.Builder
+		b.WriteString(st.Title.Render("Portal ops"))
+		for i, t := range m.tabs {
+			label := fmt.Sprintf("%d %s", i+1, tabNames[t])
+			if t == m.tab {
+				b.WriteString("  " + st.Selected.Render("["+label+"]"))
+			} else {
+				b.WriteString("  " + st.Subtle.Render(pad+label+pad))
+			}
+		}
+		return b.String()
+	}
+	head := bar(" ")
+	if lipgloss.Width(head) > width {
+		head = bar("")
+	}
+	return head + "  " + st.Subtle.Render(m.c.Identity.Fingerprint)
 }
 
 // fitLines truncates every line of s to w cells.
@@ -335,7 +359,7 @@ func (m *model) helpView() string {
 	case m.current().takesText():
 		return m.help.ShortHelpView(append(m.current().bindings(), keyCtrlC))
 	case m.showHelp:
-		return m.help.FullHelpView([][]key.Binding{append(m.current().bindings(), keyTabs, keyHelp, keyQuit)})
+		return m.help.FullHelpView([][]key.Binding{append(m.current().bindings(), m.keyTabs, keyHelp, keyQuit)})
 	}
 	return m.shortHelp(m.current().bindings())
 }
@@ -348,7 +372,7 @@ var keyMore = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more"))
 // out of reach on a narrow terminal (help.Model would cut those off first).
 func (m *model) shortHelp(screen []key.Binding) string {
 	return m.help.ShortHelpView(common.FitHelp(screen,
-		[]key.Binding{keyTabs, keyHelp, keyQuit}, []key.Binding{keyMore, keyQuit}, m.help.Width))
+		[]key.Binding{m.keyTabs, keyHelp, keyQuit}, []key.Binding{keyMore, keyQuit}, m.help.Width))
 }
 
 // deniedModel is what a session gets when Model's own admin check fails: a
