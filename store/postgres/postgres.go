@@ -91,8 +91,8 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	var start int64
-	if err := pool.QueryRow(ctx, "SELECT last FROM feed_counter").Scan(&start); err != nil {
+	start, err := horizon(ctx, pool)
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: read the feed's position: %w", err)
 	}
@@ -104,7 +104,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	db.hub = store.NewHub(db)
 	// Changes before now concern nobody yet: subscribers catch up from the
 	// table themselves.
-	db.reader = newReader(cfg.ConnConfig, uint64(start), opts.Logger, func(ch []store.Change) { db.hub.Publish(ch...) })
+	db.reader = newReader(cfg.ConnConfig, start, opts.Logger, func(ch []store.Change) { db.hub.Publish(ch...) })
 	bg, stop := context.WithCancel(context.Background())
 	db.stop = stop
 	db.bg.Add(1)
@@ -250,26 +250,26 @@ func (db *DB) View(ctx context.Context, fn func(store.ReadTx) error) error {
 }
 
 // LastSeq returns the newest committed change's seq, of accountID or of all
-// accounts ("").
+// accounts (""): for all accounts, the feed's horizon (feed.go), so that a
+// subscriber starting from it misses no number that commits late; for one
+// account, its newest visible row (one account's numbers commit in order).
 func (db *DB) LastSeq(ctx context.Context, accountID string) (uint64, error) {
 	if db.closed.Load() {
 		return 0, unavailable(errClosed)
 	}
-	var seq int64
-	var err error
 	if accountID == "" {
-		err = db.pool.QueryRow(ctx, "SELECT last FROM feed_counter").Scan(&seq)
-	} else {
-		err = db.pool.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM changes WHERE account_id = $1", accountID).Scan(&seq)
+		h, err := horizon(ctx, db.pool)
+		return h, unavailable(err)
 	}
-	if err != nil {
+	var seq int64
+	if err := db.pool.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM changes WHERE account_id = $1", accountID).Scan(&seq); err != nil {
 		return 0, unavailable(err)
 	}
 	return uint64(seq), nil
 }
 
 // Changes returns committed changes after `after`, ascending (default limit
-// 1000); see store.Engine.Changes. Numbers become visible in order (see
+// 1000); see store.Engine.Changes. It reads up to the feed's horizon (see
 // feed.go), so what it returns never skips one that commits later.
 func (db *DB) Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error) {
 	if db.closed.Load() {
@@ -278,7 +278,11 @@ func (db *DB) Changes(ctx context.Context, after uint64, limit int) ([]store.Cha
 	if limit <= 0 {
 		limit = 1000
 	}
-	ch, err := readChanges(ctx, db.pool, after, limit)
+	through, err := horizon(ctx, db.pool)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	ch, err := readChanges(ctx, db.pool, after, through, limit)
 	return ch, unavailable(err)
 }
 
