@@ -123,48 +123,91 @@ func commitWithChanges(ctx context.Context, conn *pgx.Conn, ids []string) ([]sto
 	return out, nil
 }
 
-// horizonSQL reads, in one snapshot, the newest feed number visible and the
-// transactions in progress, less those known to be connected to another
-// database (they cannot write this one's feed; an id hidden from this role
-// is kept, which only makes the wait longer).
-const horizonSQL = `SELECT coalesce((SELECT max(seq) FROM changes), 0),
-	ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+// runningXIDs is the SQL of the transactions in progress in the statement's
+// snapshot, less those known to be connected to another database (they
+// cannot write this one's feed; an id hidden from this role is kept, which
+// only makes the wait longer).
+const runningXIDs = `ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) AS x
 	      WHERE (x::text::bigint & 4294967295)::text NOT IN
 	            (SELECT backend_xid::text FROM pg_stat_activity
 	             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))`
+
+// horizonSQL reads, in one snapshot, the newest feed number visible and the
+// transactions in progress.
+const horizonSQL = `SELECT coalesce((SELECT max(seq) FROM changes), 0), ` + runningXIDs
 
 // runningSQL reports whether any of the transactions $1 is still in progress.
 const runningSQL = `SELECT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) AS x WHERE x::text::bigint = ANY ($1))`
 
 // horizon returns the newest feed number below which every number has
 // committed or never will (see the top of this file): the newest visible
-// one, once the transactions in progress when it was read have ended. It
-// waits for them, checking again after 0.2 ms, 0.4 ms, … up to 20 ms apart.
+// one, once the transactions in progress when it was read have ended.
 func horizon(ctx context.Context, q querier) (uint64, error) {
 	var h int64
 	var running []int64
 	if err := q.QueryRow(ctx, horizonSQL).Scan(&h, &running); err != nil {
 		return 0, fmt.Errorf("read the feed's horizon: %w", err)
 	}
+	if err := waitEnded(ctx, q, running); err != nil {
+		return 0, err
+	}
+	return uint64(h), nil
+}
+
+// waitEnded returns once none of the transactions xids is in progress,
+// checking at once, then after 0.2 ms, 0.4 ms, … up to 5 ms apart.
+func waitEnded(ctx context.Context, q querier, xids []int64) error {
 	wait := 200 * time.Microsecond
-	for len(running) > 0 {
+	for len(xids) > 0 {
 		var still bool
-		if err := q.QueryRow(ctx, runningSQL, running).Scan(&still); err != nil {
-			return 0, fmt.Errorf("read the feed's horizon: %w", err)
+		if err := q.QueryRow(ctx, runningSQL, xids).Scan(&still); err != nil {
+			return fmt.Errorf("read the feed's horizon: %w", err)
 		}
 		if !still {
-			break
+			return nil
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, ctx.Err()
+			return ctx.Err()
 		case <-t.C:
 		}
-		wait = min(2*wait, 20*time.Millisecond)
+		wait = min(2*wait, 5*time.Millisecond)
 	}
-	return uint64(h), nil
+	return nil
+}
+
+// readFinalSQL reads, in one snapshot, what readFinal needs: the pruned
+// mark, the newest visible number, the transactions in progress and up to
+// $2 rows after $1.
+const readFinalSQL = `SELECT (SELECT through FROM feed_pruned), coalesce((SELECT max(seq) FROM changes), 0), ` + runningXIDs + `,
+	coalesce(array_agg(c.seq ORDER BY c.seq), '{}'), coalesce(array_agg(c.account_id ORDER BY c.seq), '{}')
+	FROM (SELECT seq, account_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2) AS c`
+
+// readFinal returns up to limit changes after `after`, ascending, up to the
+// horizon, as readChanges(after, horizon()) would; when rows after `after`
+// were pruned, the first is a Resync to continue from. When no transaction
+// was in progress it takes one round trip (the rows read are final), else
+// it waits for them to end and reads again.
+func readFinal(ctx context.Context, q querier, after uint64, limit int) ([]store.Change, error) {
+	var pruned, h int64
+	var running, seqs []int64
+	var ids []string
+	if err := q.QueryRow(ctx, readFinalSQL, int64(after), limit).Scan(&pruned, &h, &running, &seqs, &ids); err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	if len(running) > 0 || after < uint64(pruned) {
+		if err := waitEnded(ctx, q, running); err != nil {
+			return nil, err
+		}
+		return readChanges(ctx, q, after, uint64(h), limit)
+	}
+	out := make([]store.Change, len(seqs))
+	for i := range seqs {
+		out[i] = store.Change{Seq: uint64(seqs[i]), AccountID: ids[i]}
+	}
+	return out, nil
 }
 
 // querier is what readChanges needs of a connection or pool.
@@ -305,12 +348,7 @@ func (r *reader) follow(ctx context.Context, conn *pgx.Conn, backoff *time.Durat
 // catchUp delivers every change after the last one delivered.
 func (r *reader) catchUp(ctx context.Context, conn *pgx.Conn) error {
 	for {
-		after := r.Last()
-		through, err := horizon(ctx, conn)
-		if err != nil {
-			return err
-		}
-		changes, err := readChanges(ctx, conn, after, through, readBatch)
+		changes, err := readFinal(ctx, conn, r.Last(), readBatch)
 		if err != nil || len(changes) == 0 {
 			return err
 		}

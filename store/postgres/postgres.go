@@ -294,11 +294,7 @@ func (db *DB) Changes(ctx context.Context, after uint64, limit int) ([]store.Cha
 	if limit <= 0 {
 		limit = 1000
 	}
-	through, err := horizon(ctx, db.pool)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	ch, err := readChanges(ctx, db.pool, after, through, limit)
+	ch, err := readFinal(ctx, db.pool, after, limit)
 	return ch, unavailable(err)
 }
 
