@@ -338,9 +338,27 @@ func (r *reader) follow(ctx context.Context, conn *pgx.Conn, backoff *time.Durat
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case err == nil, errors.Is(err, context.DeadlineExceeded):
+		case err == nil:
+			drainNotifications(conn)
+		case errors.Is(err, context.DeadlineExceeded):
 		default:
 			return err
+		}
+	}
+}
+
+// drainNotifications drops the wake-ups conn has already received (during
+// the last read, or queued behind the one just taken): the read that
+// follows covers them all, so a burst of commits costs one read, not one
+// each.
+func drainNotifications(conn *pgx.Conn) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for {
+		// With a finished context, WaitForNotification returns a queued
+		// wake-up, or at once an error without touching the connection.
+		if n, err := conn.WaitForNotification(done); err != nil || n == nil {
+			return
 		}
 	}
 }
