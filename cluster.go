@@ -69,8 +69,8 @@ func migrateStore(cfg app.Config, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("migrate-store: %w", err)
 	}
-	fmt.Fprintf(stdout, "copied %s into PostgreSQL: %d accounts, %d keys, %d events, %d notices, %d audit entries, %d pending checkouts (counts checked)\n",
-		path, n.Accounts, n.Keys, n.Events, n.Notices, n.Audit, n.PendingCheckouts)
-	fmt.Fprintln(stdout, "short links were not copied (they expire within a day); start the instances with -database-url")
+	fmt.Fprintf(stdout, "copied %s into PostgreSQL: %d accounts, %d keys, %d events, %d notices, %d audit entries, %d pending checkouts, %d short links, %d link codes (counts checked)\n",
+		path, n.Accounts, n.Keys, n.Events, n.Notices, n.Audit, n.PendingCheckouts, n.Links, n.LinkCodes)
+	fmt.Fprintln(stdout, "start the instances with -database-url")
 	return nil
 }

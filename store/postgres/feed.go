@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,80 +17,197 @@ import (
 // The change feed across instances.
 //
 // A transaction that changes accounts writes one row per account into
-// changes and calls pg_notify(notifyChannel) before it commits, so the rows
-// and the wake-up exist exactly when the change does. Each instance keeps
-// one connection that LISTENs and, on every wake-up, on every (re)connect
-// and every pollEvery as a safety net, reads the rows after the last one it
+// changes, numbered by the sequence changes_seq, as its last statement
+// before COMMIT; right after the COMMIT, in the same round trip and outside
+// the transaction, it calls pg_notify(notifyChannel). Each instance keeps one
+// connection that LISTENs and, on every wake-up, on every (re)connect and
+// every pollEvery as a safety net, reads the rows after the last one it
 // delivered: NOTIFY alone would lose what committed while the connection was
 // down.
 //
-// Reading "after the last one" is only safe if a smaller seq can never
-// become visible after a larger one. With a sequence it could: a transaction
-// takes 9, another takes 10 and commits first, and a reader that moved past
-// 10 never sees 9 (and a rollback leaves a hole for ever). So seq comes from
-// the one-row feed_counter instead, updated as the transaction's last
-// statement before COMMIT: its row lock holds the next writer until this
-// one has committed, and PostgreSQL makes a commit visible before it
-// releases the transaction's locks. Numbers therefore become visible in
-// order and without gaps. The price is that writers pass the counter one at
-// a time, for the length of a COMMIT; everything before it (reads, the
-// account's row lock, the writes) runs concurrently.
+// Why not serialise: a one-row counter (the previous design) or a NOTIFY
+// inside the transaction (PostgreSQL takes one database-wide lock from a
+// notifying transaction's pre-commit until its end, WAL flush included) makes
+// every writer's COMMIT wait for the previous one's flush: one commit per
+// fsync, some 600 a second here. Without them, concurrent commits share a
+// flush (group commit).
+//
+// The price: numbers from a sequence commit out of order (a transaction
+// takes 9, another takes 10 and commits first) and a rolled-back one leaves
+// a hole for ever. So nothing reads "everything after the last one"; a
+// reader reads up to a horizon (see horizon) below which every number has
+// committed or never will: the newest number visible in a snapshot, once
+// every transaction that was in progress in that snapshot has ended. That is
+// sound because a writer has its transaction id before it takes a number
+// (writeChangesSQL asks for it first), so a writer holding a number below
+// the newest visible one took it before the snapshot and is one of the
+// snapshot's in-progress transactions. Writers are short, so the wait is
+// about one COMMIT.
+//
+// Per account, numbers still commit in order: before numbering, a writer
+// takes a transaction advisory lock per changed account (lockFeedAccount),
+// so a second writer of one account numbers its change only after the first
+// has committed. A change published at commit to this instance's own
+// subscribers (the Hub drops one at or before what it offered) is therefore
+// never older news than one already offered, and LastSeq of one account is
+// its newest visible row.
 
 const (
 	notifyChannel = "portal_changes"
 	pollEvery     = 5 * time.Second
 	readBatch     = 1000
+	// lockFeedAccount is the first key of the two-key transaction advisory
+	// locks that order one account's feed numbers (the second key is
+	// hashtext of the account id). The elector's and migration's locks use
+	// one bigint key: another key space.
+	lockFeedAccount = 0x706f7274 // "port"
 )
 
-// changesSQL gives each account in $1 (first-change order) the next feed
-// number, in one statement that takes the counter's row lock and queues the
-// wake-up ($2) that PostgreSQL sends on commit. It returns the new last
-// number. Run it last, right before COMMIT.
-const changesSQL = `
-	WITH c AS (UPDATE feed_counter SET last = last + cardinality($1::text[]) RETURNING last),
-	     rows AS (
-	         INSERT INTO changes (seq, account_id)
-	         SELECT c.last - cardinality($1::text[]) + u.i, u.id
-	         FROM c, unnest($1::text[]) WITH ORDINALITY AS u(id, i))
-	SELECT last, pg_notify($2, '') FROM c`
+// xidSQL gives the transaction its id before it takes a feed number (see
+// above); most writers already have one, from their first write.
+const xidSQL = `SELECT pg_current_xact_id()`
 
-// numbered returns the changes of ids given the counter's new last number.
-func numbered(last int64, ids []string) []store.Change {
-	out := make([]store.Change, len(ids))
-	first := uint64(last) - uint64(len(ids))
-	for i, id := range ids {
-		out[i] = store.Change{Seq: first + uint64(i) + 1, AccountID: id}
-	}
-	return out
+// lockSQL takes the changed accounts' feed locks ($1), in one order
+// whichever transaction takes them, so that two writers cannot deadlock on
+// them; by the time a writer gets here it waits for no other lock.
+const lockSQL = `SELECT count(pg_advisory_xact_lock($2::int4, h)) FROM
+	(SELECT DISTINCT hashtext(id) AS h FROM unnest($1::text[]) AS u(id) ORDER BY 1) AS l`
+
+// changesSQL numbers each account in $1 (in first-change order) and returns
+// the numbers.
+const changesSQL = `INSERT INTO changes (account_id)
+	SELECT u.id FROM unnest($1::text[]) WITH ORDINALITY AS u(id, i) ORDER BY u.i
+	RETURNING seq, account_id`
+
+// notifySQL wakes every instance's reader. It runs after COMMIT, in a
+// transaction of its own that writes no WAL, so waits for no flush.
+const notifySQL = `SELECT pg_notify('` + notifyChannel + `', '')`
+
+// queueNumbering adds to b the statements that number ids' changes (in
+// the transaction open on b's connection); the changes are in *out once b
+// is sent.
+func queueNumbering(b *pgx.Batch, ids []string, out *[]store.Change) {
+	b.Queue(xidSQL)
+	b.Queue(lockSQL, ids, lockFeedAccount)
+	b.Queue(changesSQL, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var seq int64
+			var id string
+			if err := rows.Scan(&seq, &id); err != nil {
+				return err
+			}
+			*out = append(*out, store.Change{Seq: uint64(seq), AccountID: id})
+		}
+		return rows.Err()
+	})
 }
 
-// writeChanges runs changesSQL in tx.
-func writeChanges(ctx context.Context, tx pgx.Tx, ids []string) ([]store.Change, error) {
-	var last int64
-	if err := tx.QueryRow(ctx, changesSQL, ids, notifyChannel).Scan(&last, nil); err != nil {
-		return nil, err
-	}
-	return numbered(last, ids), nil
-}
-
-// commitWithChanges numbers ids' changes and commits the transaction open
-// on conn, sending both in one round trip: the counter's lock is then held
-// for the server's work and the WAL flush only, never while this process
-// waits to be scheduled between the two.
+// commitWithChanges numbers ids' changes, commits the transaction open on
+// conn and wakes the readers, in one round trip. The wake-up follows the
+// COMMIT in the same pipeline, so it is sent even if this process dies
+// meanwhile; if the server does, the readers' poll finds the change.
 func commitWithChanges(ctx context.Context, conn *pgx.Conn, ids []string) ([]store.Change, error) {
 	b := &pgx.Batch{}
-	var last int64
+	var out []store.Change
 	if len(ids) > 0 {
-		b.Queue(changesSQL, ids, notifyChannel).QueryRow(func(row pgx.Row) error { return row.Scan(&last, nil) })
+		queueNumbering(b, ids, &out)
 	}
 	b.Queue("COMMIT")
+	if len(ids) > 0 {
+		b.Queue(notifySQL)
+	}
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
-		return nil, nil
+	slices.SortFunc(out, func(a, b store.Change) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
+
+// runningXIDs is the SQL of the transactions in progress in the statement's
+// snapshot, less those known to be connected to another database (they
+// cannot write this one's feed; an id hidden from this role is kept, which
+// only makes the wait longer).
+const runningXIDs = `ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+	      WHERE (x::text::bigint & 4294967295)::text NOT IN
+	            (SELECT backend_xid::text FROM pg_stat_activity
+	             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))`
+
+// horizonSQL reads, in one snapshot, the newest feed number visible and the
+// transactions in progress.
+const horizonSQL = `SELECT coalesce((SELECT max(seq) FROM changes), 0), ` + runningXIDs
+
+// runningSQL reports whether any of the transactions $1 is still in progress.
+const runningSQL = `SELECT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) AS x WHERE x::text::bigint = ANY ($1))`
+
+// horizon returns the newest feed number below which every number has
+// committed or never will (see the top of this file): the newest visible
+// one, once the transactions in progress when it was read have ended.
+func horizon(ctx context.Context, q querier) (uint64, error) {
+	var h int64
+	var running []int64
+	if err := q.QueryRow(ctx, horizonSQL).Scan(&h, &running); err != nil {
+		return 0, fmt.Errorf("read the feed's horizon: %w", err)
 	}
-	return numbered(last, ids), nil
+	if err := waitEnded(ctx, q, running); err != nil {
+		return 0, err
+	}
+	return uint64(h), nil
+}
+
+// waitEnded returns once none of the transactions xids is in progress,
+// checking at once, then after 0.2 ms, 0.4 ms, … up to 5 ms apart.
+func waitEnded(ctx context.Context, q querier, xids []int64) error {
+	wait := 200 * time.Microsecond
+	for len(xids) > 0 {
+		var still bool
+		if err := q.QueryRow(ctx, runningSQL, xids).Scan(&still); err != nil {
+			return fmt.Errorf("read the feed's horizon: %w", err)
+		}
+		if !still {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Millisecond)
+	}
+	return nil
+}
+
+// readFinalSQL reads, in one snapshot, what readFinal needs: the pruned
+// mark, the newest visible number, the transactions in progress and up to
+// $2 rows after $1.
+const readFinalSQL = `SELECT (SELECT through FROM feed_pruned), coalesce((SELECT max(seq) FROM changes), 0), ` + runningXIDs + `,
+	coalesce(array_agg(c.seq ORDER BY c.seq), '{}'), coalesce(array_agg(c.account_id ORDER BY c.seq), '{}')
+	FROM (SELECT seq, account_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2) AS c`
+
+// readFinal returns up to limit changes after `after`, ascending, up to the
+// horizon, as readChanges(after, horizon()) would; when rows after `after`
+// were pruned, the first is a Resync to continue from. When no transaction
+// was in progress it takes one round trip (the rows read are final), else
+// it waits for them to end and reads again.
+func readFinal(ctx context.Context, q querier, after uint64, limit int) ([]store.Change, error) {
+	var pruned, h int64
+	var running, seqs []int64
+	var ids []string
+	if err := q.QueryRow(ctx, readFinalSQL, int64(after), limit).Scan(&pruned, &h, &running, &seqs, &ids); err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	if len(running) > 0 || after < uint64(pruned) {
+		if err := waitEnded(ctx, q, running); err != nil {
+			return nil, err
+		}
+		return readChanges(ctx, q, after, uint64(h), limit)
+	}
+	out := make([]store.Change, len(seqs))
+	for i := range seqs {
+		out[i] = store.Change{Seq: uint64(seqs[i]), AccountID: ids[i]}
+	}
+	return out, nil
 }
 
 // querier is what readChanges needs of a connection or pool.
@@ -97,9 +216,10 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// readChanges returns up to limit changes with seq > after, ascending; when
-// rows after `after` were pruned, the first is a Resync to continue from.
-func readChanges(ctx context.Context, q querier, after uint64, limit int) ([]store.Change, error) {
+// readChanges returns up to limit changes with after < seq <= through,
+// ascending; when rows after `after` were pruned, the first is a Resync to
+// continue from. through is a horizon (see horizon).
+func readChanges(ctx context.Context, q querier, after, through uint64, limit int) ([]store.Change, error) {
 	var pruned int64
 	if err := q.QueryRow(ctx, "SELECT through FROM feed_pruned").Scan(&pruned); err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
@@ -113,7 +233,10 @@ func readChanges(ctx context.Context, q querier, after uint64, limit int) ([]sto
 	if limit <= 0 {
 		return out, nil
 	}
-	rows, err := q.Query(ctx, "SELECT seq, account_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2", int64(after), limit)
+	if through <= after {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, "SELECT seq, account_id FROM changes WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3", int64(after), int64(through), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)
 	}
@@ -215,9 +338,27 @@ func (r *reader) follow(ctx context.Context, conn *pgx.Conn, backoff *time.Durat
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case err == nil, errors.Is(err, context.DeadlineExceeded):
+		case err == nil:
+			drainNotifications(conn)
+		case errors.Is(err, context.DeadlineExceeded):
 		default:
 			return err
+		}
+	}
+}
+
+// drainNotifications drops the wake-ups conn has already received (during
+// the last read, or queued behind the one just taken): the read that
+// follows covers them all, so a burst of commits costs one read, not one
+// each.
+func drainNotifications(conn *pgx.Conn) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for {
+		// With a finished context, WaitForNotification returns a queued
+		// wake-up, or at once an error without touching the connection.
+		if n, err := conn.WaitForNotification(done); err != nil || n == nil {
+			return
 		}
 	}
 }
@@ -225,8 +366,7 @@ func (r *reader) follow(ctx context.Context, conn *pgx.Conn, backoff *time.Durat
 // catchUp delivers every change after the last one delivered.
 func (r *reader) catchUp(ctx context.Context, conn *pgx.Conn) error {
 	for {
-		after := r.Last()
-		changes, err := readChanges(ctx, conn, after, readBatch)
+		changes, err := readFinal(ctx, conn, r.Last(), readBatch)
 		if err != nil || len(changes) == 0 {
 			return err
 		}

@@ -12,7 +12,8 @@ import (
 )
 
 // A bbolt store copied into PostgreSQL reads back the same: accounts (ids,
-// versions, indexes), events, notices and the outbox, audit, pending checkouts.
+// versions, indexes), events, notices and the outbox, audit, pending
+// checkouts, short links and link codes.
 func TestImportFromBbolt(t *testing.T) {
 	ctx := context.Background()
 	src, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{})
@@ -58,12 +59,34 @@ func TestImportFromBbolt(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Two short links (one expired: the sweep's business, not the copy's)
+	// and a link code, used, beside one not yet used.
+	now := time.Now()
+	if err := src.PutLink("tok1", "https://example.com/pay?x=1", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.PutLink("tok2", "https://example.com/old", now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.PutLinkCode(store.LinkCode{Code: "ABCD1234", AccountID: a.ID, CreatedBy: "SHA256:a1", ExpiresAt: now.Add(time.Hour)}); err != nil {
+			return err
+		}
+		if _, err := tx.PutLinkCode(store.LinkCode{Code: "WXYZ9876", AccountID: b.ID, CreatedBy: "SHA256:b1", ExpiresAt: now.Add(time.Hour)}); err != nil {
+			return err
+		}
+		_, err := tx.UseLinkCode("WXYZ9876", "SHA256:b2", now)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
 	dst := openTest(t)
 	counts, err := dst.Import(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Counts{Accounts: 2, Keys: 3, Events: 2, Notices: 2, Audit: 2, PendingCheckouts: 1}); counts != want {
+	if want := (Counts{Accounts: 2, Keys: 3, Events: 2, Notices: 2, Audit: 2, PendingCheckouts: 1, Links: 2, LinkCodes: 2}); counts != want {
 		t.Fatalf("counts %+v, want %+v", counts, want)
 	}
 	same := func(what string, f func(store.Store) (any, error)) {
@@ -83,6 +106,23 @@ func TestImportFromBbolt(t *testing.T) {
 	same("outbox", func(s store.Store) (any, error) { return s.Outbox() })
 	same("audit", func(s store.Store) (any, error) { return s.Audit("", 0) })
 	same("pending", func(s store.Store) (any, error) { return s.PendingCheckoutBySession("cs_1") })
+	same("link", func(s store.Store) (any, error) { return s.Link("tok1", now) })
+	same("expired link", func(s store.Store) (any, error) {
+		_, err := s.Link("tok2", now)
+		return errors.Is(err, store.ErrNotFound), nil
+	})
+	same("expired link before expiry", func(s store.Store) (any, error) { return s.Link("tok2", now.Add(-2*time.Hour)) })
+	for _, code := range []string{"ABCD1234", "WXYZ9876"} {
+		same("link code "+code, func(s store.Store) (any, error) {
+			var c store.LinkCode
+			err := s.View(ctx, func(tx store.ReadTx) error {
+				var err error
+				c, err = tx.LinkCode(code)
+				return err
+			})
+			return c, err
+		})
+	}
 	if _, err := dst.CreateAccount("ADA@example.com", store.Key{Fingerprint: "SHA256:new"}); !errors.Is(err, store.ErrEmailTaken) {
 		t.Errorf("the copied email index: CreateAccount = %v, want ErrEmailTaken", err)
 	}

@@ -125,6 +125,17 @@ func (c *collector) got() []uint64 {
 	return slices.Clone(c.seqs)
 }
 
+// writeChanges numbers ids' changes in tx as a commit does, and queues the
+// wake-up (sent if tx commits).
+func writeChanges(ctx context.Context, tx pgx.Tx, ids []string) ([]store.Change, error) {
+	b := &pgx.Batch{}
+	var out []store.Change
+	queueNumbering(b, ids, &out)
+	b.Queue(notifySQL)
+	err := tx.SendBatch(ctx, b).Close()
+	return out, err
+}
+
 func writeChange(ctx context.Context, pool *pgxpool.Pool, account string) (uint64, error) {
 	var seq uint64
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -137,16 +148,32 @@ func writeChange(ctx context.Context, pool *pgxpool.Pool, account string) (uint6
 	return seq, err
 }
 
-// Feed numbers become visible in order and without gaps: a transaction that
-// took number n holds the next writer until it commits, and one that rolls
-// back leaves no hole.
-func TestFeedNumbersCommitInOrder(t *testing.T) {
+// Feed numbers come from a sequence, so a later number can commit before an
+// earlier one and a rollback leaves a hole. Readers never skip the earlier
+// one: nothing past a number still in flight is read (the horizon waits for
+// it), a reader delivers both once it commits, in order, and passes a hole
+// once its transaction has rolled back. One account's numbers still commit
+// in order: its second writer waits for the first before numbering.
+func TestFeedReadsNothingPastANumberInFlight(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	pool := newPool(t, url)
 	if _, err := Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var col collector
+	r := newReader(cfg, 0, nil, col.deliver)
+	r.poll = time.Hour // wake-ups only
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); r.run(rctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	eventually(t, 10*time.Second, "listening connection up", func() bool { return r.PID() != 0 })
+
 	txA, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -156,31 +183,33 @@ func TestFeedNumbersCommitInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bDone := make(chan uint64, 1)
-	go func() {
-		seq, err := writeChange(ctx, pool, "acc_c")
-		if err != nil {
-			t.Error(err)
-		}
-		bDone <- seq
-	}()
-	// B waits on A's counter lock: nothing after A's numbers is visible.
-	eventually(t, 10*time.Second, "B waits on the feed counter", func() bool {
-		var waiting bool
-		_ = pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting)
-		return waiting
-	})
-	if ch, err := readChanges(ctx, pool, 0, 100); err != nil || len(ch) != 0 {
-		t.Fatalf("while A is in flight, changes = %v, %v; want none", ch, err)
+	// B takes a later number and commits while A is in flight.
+	seqB, err := writeChange(ctx, pool, "acc_c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chA[0].Seq != 1 || chA[1].Seq != 2 || seqB != 3 {
+		t.Fatalf("numbers A %v, B %d; want 1, 2 then 3", chA, seqB)
+	}
+	// B's row is visible, but no horizon reaches it while A may commit.
+	hctx, hcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	h, err := horizon(hctx, pool)
+	hcancel()
+	if err == nil {
+		t.Fatalf("while A is in flight, the horizon is %d; want no answer until A ends", h)
+	}
+	if got := col.got(); len(got) != 0 {
+		t.Fatalf("while A is in flight, the reader delivered %v; want nothing", got)
 	}
 	if err := txA.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	seqB := <-bDone
-	if chA[0].Seq != 1 || chA[1].Seq != 2 || seqB != 3 {
-		t.Fatalf("numbers A %v, B %d; want 1, 2 then 3", chA, seqB)
+	eventually(t, 20*time.Second, "A and B delivered", func() bool { return r.Last() >= 3 })
+	if got := col.got(); !slices.Equal(got, []uint64{1, 2, 3}) {
+		t.Fatalf("delivered %v; want 1, 2, 3", got)
 	}
-	// A rollback gives its numbers back.
+
+	// A rollback leaves a hole, which the reader passes once it is final.
 	txC, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -188,21 +217,68 @@ func TestFeedNumbersCommitInOrder(t *testing.T) {
 	if _, err := writeChanges(ctx, txC, []string{"acc_d"}); err != nil {
 		t.Fatal(err)
 	}
-	txC.Rollback(ctx)
-	if seq, err := writeChange(ctx, pool, "acc_e"); err != nil || seq != 4 {
-		t.Fatalf("after a rollback the next number is %d (%v), want 4", seq, err)
+	if seq, err := writeChange(ctx, pool, "acc_e"); err != nil || seq != 5 {
+		t.Fatalf("beside an open number 4 the next is %d (%v), want 5", seq, err)
 	}
-	ch, err := readChanges(ctx, pool, 0, 100)
+	txC.Rollback(ctx)
+	if _, err := writeChange(ctx, pool, "acc_f"); err != nil { // a wake-up after the rollback
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "5 and 6 delivered", func() bool { return r.Last() >= 6 })
+	if got := col.got(); !slices.Equal(got, []uint64{1, 2, 3, 5, 6}) {
+		t.Fatalf("delivered %v; want 1, 2, 3, 5, 6", got)
+	}
+	ch, err := (&DB{pool: pool}).changesForTest(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []uint64
+	if !slices.Equal(ch, []uint64{1, 2, 3, 5, 6}) {
+		t.Fatalf("Changes(0) = %v; want 1, 2, 3, 5, 6", ch)
+	}
+
+	// One account: the second writer waits for the first to commit.
+	txD, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txD.Rollback(ctx)
+	chD, err := writeChanges(ctx, txD, []string{"acc_x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eDone := make(chan uint64, 1)
+	go func() {
+		seq, err := writeChange(ctx, pool, "acc_x")
+		if err != nil {
+			t.Error(err)
+		}
+		eDone <- seq
+	}()
+	eventually(t, 10*time.Second, "E waits for D's account lock", func() bool {
+		var waiting bool
+		_ = pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting)
+		return waiting
+	})
+	if err := txD.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if seqE := <-eDone; chD[0].Seq != 7 || seqE != 8 {
+		t.Fatalf("one account's numbers: D %d, E %d; want 7 then 8", chD[0].Seq, seqE)
+	}
+}
+
+// changesForTest is Changes(0) as seqs.
+func (db *DB) changesForTest(ctx context.Context) ([]uint64, error) {
+	through, err := horizon(ctx, db.pool)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := readChanges(ctx, db.pool, 0, through, 100)
+	var out []uint64
 	for _, c := range ch {
-		got = append(got, c.Seq)
+		out = append(out, c.Seq)
 	}
-	if !slices.Equal(got, []uint64{1, 2, 3, 4}) {
-		t.Fatalf("feed = %v, want 1..4", got)
-	}
+	return out, err
 }
 
 // Many writers at once: every change is delivered once, in seq order, with

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,11 +35,17 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the feed's and the elector's warnings; default discard.
 	Logger *slog.Logger
-	// MaxConns bounds the pool (default pgxpool's: 4 or the CPU count,
-	// whichever is more; or pool_max_conns in the URL). The feed and each
-	// elected job hold one more connection each, outside the pool.
+	// MaxConns bounds the pool (default defaultMaxConns, or pool_max_conns
+	// in the URL). The feed and each elected job hold one more connection
+	// each, outside the pool.
 	MaxConns int32
 }
+
+// defaultMaxConns is the pool's default size. A durable commit mostly waits
+// for the WAL flush, not for a CPU, and commits in flight together share one
+// flush: pgxpool's default (4 on a 2-core machine) would cap an instance at
+// 4 commits a flush.
+const defaultMaxConns = 16
 
 // DB is an open PostgreSQL store. It is safe for concurrent use; open one per
 // process.
@@ -76,8 +83,11 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: database URL: %w", err)
 	}
-	if opts.MaxConns > 0 {
+	switch {
+	case opts.MaxConns > 0:
 		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -91,8 +101,8 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	var start int64
-	if err := pool.QueryRow(ctx, "SELECT last FROM feed_counter").Scan(&start); err != nil {
+	start, err := horizon(ctx, pool)
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: read the feed's position: %w", err)
 	}
@@ -104,7 +114,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	db.hub = store.NewHub(db)
 	// Changes before now concern nobody yet: subscribers catch up from the
 	// table themselves.
-	db.reader = newReader(cfg.ConnConfig, uint64(start), opts.Logger, func(ch []store.Change) { db.hub.Publish(ch...) })
+	db.reader = newReader(cfg.ConnConfig, start, opts.Logger, func(ch []store.Change) { db.hub.Publish(ch...) })
 	bg, stop := context.WithCancel(context.Background())
 	db.stop = stop
 	db.bg.Add(1)
@@ -194,7 +204,8 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 // update is one attempt of Update: fnErr is fn's own error, err the engine's.
 // It drives the transaction by hand (BEGIN … COMMIT on a pooled connection)
-// so that the feed numbers and the COMMIT go in one round trip.
+// so that BEGIN goes with the first statement, and the feed numbers, the
+// COMMIT and the wake-up in one round trip.
 func (db *DB) update(ctx context.Context, fn func(store.Tx) error) (changes []store.Change, fnErr, err error) {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
@@ -203,11 +214,13 @@ func (db *DB) update(ctx context.Context, fn func(store.Tx) error) (changes []st
 	// A connection released inside a transaction (an error below) is
 	// closed by the pool, which ends the transaction.
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
-		return nil, nil, err
+	lb := &lazyBegin{conn: conn.Conn()} // BEGIN goes with the first statement
+	rollback := func() {
+		if lb.begun {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
 	}
-	rollback := func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK") }
-	t := &pgTx{ctx: ctx, tx: conn, now: db.now()}
+	t := &pgTx{ctx: ctx, tx: lb, now: db.now()}
 	if fnErr = fn(t); fnErr != nil {
 		rollback()
 		if t.failed != nil && retryable(t.failed) {
@@ -220,6 +233,9 @@ func (db *DB) update(ctx context.Context, fn func(store.Tx) error) (changes []st
 		// fn ignored an engine error; the transaction is aborted.
 		rollback()
 		return nil, nil, t.failed
+	}
+	if !lb.begun {
+		return nil, nil, nil // fn ran no statement: nothing to commit
 	}
 	if changes, err = commitWithChanges(ctx, conn.Conn(), t.changed); err != nil {
 		rollback()
@@ -250,26 +266,26 @@ func (db *DB) View(ctx context.Context, fn func(store.ReadTx) error) error {
 }
 
 // LastSeq returns the newest committed change's seq, of accountID or of all
-// accounts ("").
+// accounts (""): for all accounts, the feed's horizon (feed.go), so that a
+// subscriber starting from it misses no number that commits late; for one
+// account, its newest visible row (one account's numbers commit in order).
 func (db *DB) LastSeq(ctx context.Context, accountID string) (uint64, error) {
 	if db.closed.Load() {
 		return 0, unavailable(errClosed)
 	}
-	var seq int64
-	var err error
 	if accountID == "" {
-		err = db.pool.QueryRow(ctx, "SELECT last FROM feed_counter").Scan(&seq)
-	} else {
-		err = db.pool.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM changes WHERE account_id = $1", accountID).Scan(&seq)
+		h, err := horizon(ctx, db.pool)
+		return h, unavailable(err)
 	}
-	if err != nil {
+	var seq int64
+	if err := db.pool.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM changes WHERE account_id = $1", accountID).Scan(&seq); err != nil {
 		return 0, unavailable(err)
 	}
 	return uint64(seq), nil
 }
 
 // Changes returns committed changes after `after`, ascending (default limit
-// 1000); see store.Engine.Changes. Numbers become visible in order (see
+// 1000); see store.Engine.Changes. It reads up to the feed's horizon (see
 // feed.go), so what it returns never skips one that commits later.
 func (db *DB) Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error) {
 	if db.closed.Load() {
@@ -278,7 +294,7 @@ func (db *DB) Changes(ctx context.Context, after uint64, limit int) ([]store.Cha
 	if limit <= 0 {
 		limit = 1000
 	}
-	ch, err := readChanges(ctx, db.pool, after, limit)
+	ch, err := readFinal(ctx, db.pool, after, limit)
 	return ch, unavailable(err)
 }
 
