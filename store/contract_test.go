@@ -18,3 +18,14 @@ func TestContract(t *testing.T) {
 		return db
 	})
 }
+
+// TestContractSynced runs the suite with fsync on: Update's group commit.
+func TestContractSynced(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) store.Store {
+		db, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

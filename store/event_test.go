@@ -145,7 +145,7 @@ func TestEventsNewestFirstAndPerAccount(t *testing.T) {
 }
 
 func TestApplyEventConcurrent(t *testing.T) {
-	db := openTest(t, Options{NoSync: true, MaxBatchDelay: time.Millisecond})
+	db := openTest(t, Options{NoSync: true})
 	a := mustCreate(t, db, "ada@example.com", "k1")
 	const workers, events = 16, 50
 	var applied, dups atomic.Int64
