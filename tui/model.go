@@ -182,8 +182,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.screen, cmd = m.route()
 		return m, cmd
-	case appliedMsg:
-		return m, nil
 	}
 	if m.screen == nil {
 		return m, nil
