@@ -194,7 +194,6 @@ func (u *Server) program(s ssh.Session) *tea.Program {
 	}
 	c := &common.Common{
 		Ctx:      s.Context(),
-		Store:    u.cfg.Store,
 		Logger:   u.cfg.Logger,
 		Now:      u.cfg.Now,
 		Styles:   common.NewStyles(r),

@@ -82,7 +82,7 @@ type Session struct {
 // function that re-reads its account: the session registry calls it after
 // a commit to the account and hands its message to the program.
 func (u *UI) NewSession(s Session) (tea.Model, func() tea.Msg) {
-	e := &env{Common: s.Common, billing: u.cfg.Billing, renderer: s.Renderer, hyperlinks: s.Hyperlinks,
+	e := &env{Common: s.Common, accounts: u.cfg.Store, billing: u.cfg.Billing, renderer: s.Renderer, hyperlinks: s.Hyperlinks,
 		keys: u.keys, sshCommand: u.sshCommand(s.Local), remote: s.Remote}
 	return newModel(e), loadAccount(e)
 }
