@@ -321,7 +321,7 @@ func New(cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.ui = sshserver.New(sshserver.Config{
-		Store: a.store, Logger: cfg.Logger, Now: a.billing.Now,
+		Store: a.store, Logger: cfg.Logger,
 		UI:          tui.New(tui.Config{Store: a.store, Billing: a.billing, Logger: cfg.Logger, Now: a.billing.Now}),
 		IdleTimeout: cfg.IdleTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Admins: admins, Ops: a.ops.Model, Observer: a.metrics,

@@ -31,9 +31,6 @@ type Config struct {
 	// commands.
 	UI     *tui.UI
 	Logger *slog.Logger
-	// Now is the billing clock (the sandbox's offline), for trial and
-	// period times; see common.Common.Now.
-	Now func() time.Time
 	// IdleTimeout closes a session after this long without input (server
 	// writes do not count, so a ticking screen still idles out). 0 = 30 min.
 	IdleTimeout time.Duration
@@ -74,11 +71,8 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.UI == nil {
-		cfg.UI = tui.New(tui.Config{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now})
+		cfg.UI = tui.New(tui.Config{Store: cfg.Store, Logger: cfg.Logger})
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 30 * time.Minute
@@ -195,7 +189,7 @@ func (u *Server) program(s ssh.Session) *tea.Program {
 	c := &common.Common{
 		Ctx:      s.Context(),
 		Logger:   u.cfg.Logger,
-		Now:      u.cfg.Now,
+		Now:      u.cfg.UI.Now,
 		Styles:   common.NewStyles(r),
 		Keys:     common.NewKeyMap(),
 		Identity: id,

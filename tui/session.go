@@ -87,6 +87,10 @@ func (u *UI) NewSession(s Session) (tea.Model, func() tea.Msg) {
 	return newModel(e), loadAccount(e)
 }
 
+// Now is the billing clock the screens read (Config.Now), for the SSH
+// layer's common.Common of every session, customer or ops.
+func (u *UI) Now() time.Time { return u.cfg.Now() }
+
 // KeyUsed records that the key with this fingerprint opened a session (the
 // keys screen's "last used"); a key without an account, or a store that
 // fails, changes nothing.
