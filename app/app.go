@@ -23,6 +23,7 @@ import (
 	"github.com/portal/portal/mailer"
 	"github.com/portal/portal/metrics"
 	"github.com/portal/portal/sshguard"
+	"github.com/portal/portal/sshserver"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
 	"github.com/portal/portal/tui/ops"
@@ -239,7 +240,7 @@ type App struct {
 	// sandboxClock follows a sandbox that runs on its own; nil otherwise.
 	sandboxClock *sandboxClock
 	hostKey      hostkeys.Key
-	ui           *tui.UI
+	ui           *sshserver.Server
 	ssh          *ssh.Server
 	guard        *sshguard.Guard
 	http         *http.Server
@@ -319,8 +320,9 @@ func New(cfg Config) (_ *App, err error) {
 	if a.mailer, err = mailer.New(mailer.Config{URL: cfg.SMTPURL, Store: a.store, Logger: cfg.Logger, Observe: a.metrics.Mail}); err != nil {
 		return nil, err
 	}
-	a.ui = tui.New(tui.Config{
-		Store: a.store, Billing: a.billing, Logger: cfg.Logger, Now: a.billing.Now,
+	a.ui = sshserver.New(sshserver.Config{
+		Store: a.store, Logger: cfg.Logger,
+		UI:          tui.New(tui.Config{Store: a.store, Billing: a.billing, Logger: cfg.Logger, Now: a.billing.Now}),
 		IdleTimeout: cfg.IdleTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Admins: admins, Ops: a.ops.Model, Observer: a.metrics,
 	})
@@ -383,8 +385,9 @@ func (a *App) Billing() *billing.Service { return a.billing }
 // HostPublicKey is the SSH host's public key, for clients that pin it.
 func (a *App) HostPublicKey() gossh.PublicKey { return a.hostKey.Signer.PublicKey() }
 
-// UI is the terminal interface (its registry counts open sessions).
-func (a *App) UI() *tui.UI { return a.ui }
+// UI is the SSH layer serving the terminal interface (its registry counts
+// open sessions).
+func (a *App) UI() *sshserver.Server { return a.ui }
 
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()

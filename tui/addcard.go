@@ -162,7 +162,7 @@ func (c *addCardScreen) finish() tea.Cmd {
 // goroutine and reports a processed checkout.session.completed created (by
 // the billing clock, as Stripe stamps events) since the screen opened.
 func (c *addCardScreen) checkoutDone() tea.Cmd {
-	db, id, since := c.e.Store, c.start.ID, c.opened.Truncate(time.Second)
+	db, id, since := c.e.accounts, c.start.ID, c.opened.Truncate(time.Second)
 	if db == nil {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // Command is one `ssh host NAME ARGS...` command for scripts. Every command
@@ -41,6 +42,10 @@ type Cmd struct {
 	Wait    bool     // --wait
 	Out     io.Writer
 	Err     io.Writer
+	// Admin: the key is an admin's; OpsView: it opens the ops view (an
+	// admin key on a portal with one), so it has no account here. The SSH
+	// layer decides both (sshserver).
+	Admin, OpsView bool
 	// Raw is the argument list as given, for commands that parse their own.
 	Raw []string
 }
@@ -51,7 +56,7 @@ func (u *UI) commands() []Command {
 	cmds := []Command{
 		{Name: "help", Usage: "[--json]", Summary: "List the commands.", Run: runHelp},
 		{Name: "status", Usage: "[--json]", Summary: "The account's plan, state, trial and card.",
-			Run: func(c *Cmd) int { return c.UI.runStatus(c.Session, c.Raw) }},
+			Run: func(c *Cmd) int { return c.UI.runStatus(c.Session, c.Raw, c.OpsView) }},
 		{Name: "plans", Usage: "[--json]", Summary: "The plans and their prices; * marks yours.", Run: runPlans},
 		{Name: "invoices", Usage: "[--json]", Summary: "The account's invoices, newest first.",
 			Run: runInvoices},
@@ -77,11 +82,12 @@ func (u *UI) command(name string) (Command, bool) {
 	return Command{}, false
 }
 
-// runCommand runs `ssh host NAME ...` and returns the exit status.
-func (u *UI) runCommand(s ssh.Session) int {
+// RunCommand runs `ssh host NAME ...` for the SSH layer and returns the
+// exit status; admin and opsView are as in Cmd.
+func (u *UI) RunCommand(s ssh.Session, admin, opsView bool) int {
 	args := s.Command()
 	out, errOut := u.plainWriters(s)
-	c := &Cmd{UI: u, Session: s, Name: args[0], Out: out, Err: errOut, Raw: args[1:]}
+	c := &Cmd{UI: u, Session: s, Name: args[0], Out: out, Err: errOut, Raw: args[1:], Admin: admin, OpsView: opsView}
 	def, ok := u.command(args[0])
 	if !ok {
 		fmt.Fprintf(errOut, "Unknown command %q. `help` lists the commands; connect without a command for the interactive portal.\n", args[0])
@@ -102,15 +108,10 @@ func (u *UI) runCommand(s ssh.Session) int {
 			c.Args = append(c.Args, a)
 		}
 	}
-	if def.Admin && !u.isAdmin(s) {
+	if def.Admin && !c.Admin {
 		return c.fail(1, def.Name+" is for admin keys only.")
 	}
 	return def.Run(c)
-}
-
-func (u *UI) isAdmin(s ssh.Session) bool {
-	id, ok := IdentityFrom(s.Context())
-	return ok && u.cfg.Admins != nil && u.cfg.Admins.IsAdmin(id.Fingerprint)
 }
 
 // fail reports a refusal: the reason on stderr, and {"error": reason} on
@@ -151,11 +152,11 @@ func (c *Cmd) write(v any, text string) int {
 // as it is not at the terminal.
 func (c *Cmd) account() (a store.Account, code int, ok bool) {
 	u := c.UI
-	id, found := IdentityFrom(c.Session.Context())
+	id, found := common.IdentityFrom(c.Session.Context())
 	if !found {
 		return a, c.fail(1, "This portal accepts public-key authentication only."), false
 	}
-	if u.isAdmin(c.Session) && u.cfg.Ops != nil {
+	if c.OpsView {
 		return a, c.fail(1, "This is an admin key: it has no account. Connect with `ssh -t` and no command for the ops view."), false
 	}
 	a, err := u.cfg.Store.AccountByKey(id.Fingerprint)
@@ -177,7 +178,7 @@ func (c *Cmd) actionCtx() (context.Context, context.CancelFunc) {
 }
 
 func (c *Cmd) actor() string {
-	id, _ := IdentityFrom(c.Session.Context())
+	id, _ := common.IdentityFrom(c.Session.Context())
 	return "key:" + id.Fingerprint
 }
 
@@ -193,7 +194,7 @@ func runHelp(c *Cmd) int {
 	var list []HelpEntry
 	var sb strings.Builder
 	sb.WriteString("Commands (ssh <host> COMMAND; each takes --json):\n")
-	admin := c.UI.isAdmin(c.Session)
+	admin := c.Admin
 	for _, d := range c.UI.commands() {
 		if d.Admin && !admin {
 			continue
@@ -224,7 +225,7 @@ func runPlans(c *Cmd) int {
 	// The catalog is public, but "current" needs the account: a key
 	// without one still sees the plans.
 	var current string
-	if id, ok := IdentityFrom(c.Session.Context()); ok {
+	if id, ok := common.IdentityFrom(c.Session.Context()); ok {
 		if a, err := c.UI.cfg.Store.AccountByKey(id.Fingerprint); err == nil {
 			current = a.Plan
 		}
@@ -290,7 +291,7 @@ func runKeys(c *Cmd) int {
 	if !ok {
 		return code
 	}
-	id, _ := IdentityFrom(c.Session.Context())
+	id, _ := common.IdentityFrom(c.Session.Context())
 	svc := c.UI.keys
 	switch sub {
 	case "add":
@@ -391,11 +392,11 @@ func runLink(c *Cmd) int {
 	if len(c.Args) != 1 {
 		return c.usage(d, "one code expected")
 	}
-	id, ok := IdentityFrom(c.Session.Context())
+	id, ok := common.IdentityFrom(c.Session.Context())
 	if !ok {
 		return c.fail(1, "This portal accepts public-key authentication only.")
 	}
-	if c.UI.isAdmin(c.Session) && c.UI.cfg.Ops != nil {
+	if c.OpsView {
 		return c.fail(1, "This is an admin key: it cannot be linked to an account.")
 	}
 	a, err := c.UI.cfg.Store.AccountByKey(id.Fingerprint)

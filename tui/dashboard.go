@@ -140,7 +140,7 @@ func (d *dashboard) dismiss() tea.Cmd {
 		}
 	}
 	d.keys.Dismiss.SetEnabled(false)
-	db, acct := d.e.Store, d.account.ID
+	db, acct := d.e.accounts, d.account.ID
 	return func() tea.Msg {
 		for _, id := range ids {
 			if err := db.DismissNotice(acct, id, at); err != nil {

@@ -14,7 +14,9 @@ import (
 // session state, the billing service, and what the terminal can show.
 type env struct {
 	*common.Common
-	billing Billing
+	// accounts is the store as the screens see it.
+	accounts Accounts
+	billing  Billing
 	// keys runs key changes (link codes, removal); sshCommand is how a
 	// customer reaches the portal ("ssh -p 2222 host"); remote is the
 	// client's address (link attempts are limited per address).

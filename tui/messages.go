@@ -14,7 +14,3 @@ type accountLoadedMsg struct {
 	Err      error
 	Seq      uint64
 }
-
-// shutdownMsg tells the session the server is going down; safeModel quits
-// the program on it, for customer and ops sessions alike.
-type shutdownMsg struct{}

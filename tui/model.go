@@ -101,7 +101,7 @@ func (m *Model) Init() tea.Cmd { return loadAccount(m.e) }
 // one snapshot, off the UI goroutine. Seq is the change feed's position
 // read first: every later change to the account is news to this read.
 func loadAccount(e *env) tea.Cmd {
-	db, fp, ctx := e.Store, e.Identity.Fingerprint, e.Ctx
+	db, fp, ctx := e.accounts, e.Identity.Fingerprint, e.Ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -182,8 +182,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.screen, cmd = m.route()
 		return m, cmd
-	case appliedMsg:
-		return m, nil
 	}
 	if m.screen == nil {
 		return m, nil

@@ -167,7 +167,7 @@ func (r *registerScreen) register(email string) tea.Cmd {
 	return func() tea.Msg {
 		// AddedAt is left to the store, which stamps it and CreatedAt with
 		// its wall clock: c.Now is the billing clock, for trial times only.
-		a, err := c.Store.CreateAccount(email, store.Key{
+		a, err := c.accounts.CreateAccount(email, store.Key{
 			Fingerprint: c.Identity.Fingerprint,
 			PublicKey:   c.Identity.PublicKey,
 		})

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/ssh"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // Status is what `ssh host status --json` prints: the account's plan,
@@ -141,7 +142,7 @@ func (st Status) text(b Billing) string {
 // runStatus answers `status [--json]` for the session's key. It returns
 // the exit status: 0, 1 for an unregistered key or a store failure, 2 for
 // bad arguments.
-func (u *UI) runStatus(s ssh.Session, args []string) int {
+func (u *UI) runStatus(s ssh.Session, args []string, opsView bool) int {
 	out, errOut := u.plainWriters(s)
 	asJSON := false
 	for _, a := range args {
@@ -153,12 +154,12 @@ func (u *UI) runStatus(s ssh.Session, args []string) int {
 			return 2
 		}
 	}
-	id, ok := IdentityFrom(s.Context())
+	id, ok := common.IdentityFrom(s.Context())
 	if !ok {
 		fmt.Fprintln(errOut, "status: this portal accepts public-key authentication only")
 		return 1
 	}
-	admin := u.cfg.Admins != nil && u.cfg.Ops != nil && u.cfg.Admins.IsAdmin(id.Fingerprint)
+	admin := opsView
 	a, err := u.cfg.Store.AccountByKey(id.Fingerprint)
 	switch {
 	case admin:

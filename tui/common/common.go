@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/portal/portal/store"
 )
 
 // Identity is who a session is, established after SSH authentication from
@@ -19,7 +17,6 @@ type Identity struct {
 // clock, styles, identity and the terminal size.
 type Common struct {
 	Ctx    context.Context
-	Store  store.Store
 	Logger *slog.Logger
 	// Now is the billing clock (the sandbox's movable clock offline): for
 	// trial and period times, which Stripe states in it. When something

@@ -1,6 +1,6 @@
 // Package ops is the portal's ops view: the terminal screens an admin gets
 // instead of the customer UI when the SSH session authenticated with a key
-// from the admin keys file (package adminkeys; the gate is tui.Config.Admins
+// from the admin keys file (package adminkeys; the gate is sshserver.Config.Admins
 // and Ops re-checks it).
 //
 // Screens, one file each: the accounts table (accounts.go), an account's

@@ -100,7 +100,7 @@ func New(cfg Config) (*Ops, error) {
 }
 
 // Model returns the ops view for one admin session. The caller decides who
-// is an admin (tui.Config.Admins); when Config.Admins is set, Model checks
+// is an admin (sshserver.Config.Admins); when Config.Admins is set, Model checks
 // again and a session whose key it does not accept gets a refusal screen
 // that only quits.
 func (o *Ops) Model(c *common.Common) tea.Model {

@@ -1,4 +1,4 @@
-package tui
+package sshserver
 
 import (
 	"context"
@@ -16,12 +16,9 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-type identityKey struct{}
-
 // IdentityFrom returns the identity the identity middleware put on ctx.
 func IdentityFrom(ctx ssh.Context) (common.Identity, bool) {
-	id, ok := ctx.Value(identityKey{}).(common.Identity)
-	return id, ok
+	return common.IdentityFrom(ctx)
 }
 
 // recoverMiddleware ends only the panicking session, logging the stack.
@@ -73,7 +70,7 @@ func identityMiddleware() wish.Middleware {
 				wish.Fatalln(s, "This portal accepts public-key authentication only.")
 				return
 			}
-			s.Context().SetValue(identityKey{}, common.Identity{
+			common.SetIdentity(s.Context(), common.Identity{
 				Fingerprint: gossh.FingerprintSHA256(k),
 				PublicKey:   strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k))),
 			})

@@ -1,4 +1,4 @@
-package tui
+package sshserver
 
 // maxPaste is the most of one bracketed paste handed to Bubble Tea. Its v1
 // input reader scans its whole buffer for the paste's end marker on every

@@ -1,4 +1,4 @@
-package tui
+package sshserver
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // never waits for a session. The model drops a reload older than the
 // account version it shows (reloads it starts itself can race the loop's).
 type Registry struct {
-	db store.Store
+	feed Feed
 
 	mu  sync.Mutex
 	all map[*liveSession]struct{}
@@ -37,9 +37,15 @@ type liveSession struct {
 	wake    chan struct{}
 }
 
-// NewRegistry returns an empty registry following db's change feed.
-func NewRegistry(db store.Store) *Registry {
-	return &Registry{db: db, all: make(map[*liveSession]struct{})}
+// Feed is the store's change feed as the registry follows it; store.Store
+// satisfies it.
+type Feed interface {
+	SubscribeFrom(accountID string, fromSeq uint64) *store.Subscription
+}
+
+// NewRegistry returns an empty registry following feed.
+func NewRegistry(feed Feed) *Registry {
+	return &Registry{feed: feed, all: make(map[*liveSession]struct{})}
 }
 
 // Run returns when ctx ends. Sessions follow the feed on their own loops;
@@ -70,7 +76,7 @@ func (r *Registry) bind(s *liveSession, accountID string, seenSeq uint64) {
 		s.stop()
 	}
 	s.account = accountID
-	sub := r.db.SubscribeFrom(accountID, seenSeq)
+	sub := r.feed.SubscribeFrom(accountID, seenSeq)
 	done := make(chan struct{})
 	s.stop = func() {
 		close(done)
@@ -111,7 +117,7 @@ func (s *liveSession) follow(sub *store.Subscription, done chan struct{}) {
 }
 
 // appliedMsg is the session loop's barrier after a reload (see follow);
-// the model ignores it.
+// safeModel takes it, so the session's model never sees it.
 type appliedMsg struct{}
 
 // remove forgets s; called when its SSH session ends.

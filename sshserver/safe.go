@@ -1,4 +1,4 @@
-package tui
+package sshserver
 
 import (
 	"fmt"
@@ -61,6 +61,10 @@ func (s safeModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case panicMsg, shutdownMsg:
 		return s, tea.Quit
+	case appliedMsg:
+		// The registry's barrier after a reload (registry.go: follow):
+		// nothing for the model.
+		return s, nil
 	case keyStepMsg:
 		cmd := s.step(msg)
 		return s, cmd

@@ -1,4 +1,4 @@
-package tui
+package sshserver
 
 import (
 	"bytes"

@@ -1,11 +1,10 @@
-package tui
+package sshserver
 
 import (
 	"bytes"
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,23 +16,21 @@ import (
 	"github.com/charmbracelet/wish/activeterm"
 	"github.com/charmbracelet/wish/ratelimiter"
 	"github.com/muesli/termenv"
-	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui"
 	"github.com/portal/portal/tui/common"
 	"golang.org/x/time/rate"
 )
 
-// Config is what the UI needs from the rest of the portal.
+// Config is what the SSH layer needs from the rest of the portal.
 type Config struct {
+	// Store's change feed drives the session registry; it is also the
+	// store every session's common.Common reads.
 	Store store.Store
-	// Billing runs every plan action and supplies the billing clock the
-	// countdowns read (the sandbox clock offline): the *billing.Service.
-	// Nil shows the plans but refuses every billing action.
-	Billing Billing
-	Logger  *slog.Logger
-	// Now is the billing clock (the sandbox's offline), for trial and
-	// period times; see common.Common.Now.
-	Now func() time.Time
+	// UI builds each customer session's model and runs the script
+	// commands.
+	UI     *tui.UI
+	Logger *slog.Logger
 	// IdleTimeout closes a session after this long without input (server
 	// writes do not count, so a ticking screen still idles out). 0 = 30 min.
 	IdleTimeout time.Duration
@@ -50,16 +47,6 @@ type Config struct {
 	// Ops builds the ops view for an admin session. Only sessions whose
 	// authenticated key Admins accepts ever reach it.
 	Ops func(c *common.Common) tea.Model
-	// Keys runs every change to an account's keys (link codes, add,
-	// remove); nil: one over Store with default limits.
-	Keys *accounts.Service
-	// Commands are script commands beyond the customer's (see Command),
-	// listed by help after them.
-	Commands []Command
-	// SSHCommand is how customers reach the portal, e.g. "ssh -p 2222
-	// portal.example.com", for the link command the keys screen shows;
-	// "" derives it from the address the session came in on.
-	SSHCommand string
 	// Observer hears of refused and rescued sessions; nil: nobody.
 	Observer Observer
 }
@@ -69,24 +56,23 @@ type Admins interface {
 	IsAdmin(fingerprint string) bool
 }
 
-// UI serves the portal's terminal interface to SSH sessions.
-type UI struct {
+// Server serves the portal's terminal interface to SSH sessions: the wish
+// middleware stack, panic containment, the program handler (idle timeout,
+// input rate, paste bound, terminal queries) and the live session registry.
+// The screens are package tui's.
+type Server struct {
 	cfg      Config
-	keys     *accounts.Service
 	registry *Registry
 	closing  atomic.Bool
 }
 
-// New returns the UI for cfg, filling in defaults.
-func New(cfg Config) *UI {
+// New returns the server for cfg, filling in defaults.
+func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Billing == nil {
-		cfg.Billing = noBilling{now: cfg.Now}
+	if cfg.UI == nil {
+		cfg.UI = tui.New(tui.Config{Store: cfg.Store, Logger: cfg.Logger})
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 30 * time.Minute
@@ -103,29 +89,30 @@ func New(cfg Config) *UI {
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 20
 	}
-	if cfg.Keys == nil {
-		cfg.Keys = accounts.New(cfg.Store, accounts.Options{Logger: cfg.Logger})
-	}
-	return &UI{cfg: cfg, keys: cfg.Keys, registry: NewRegistry(cfg.Store)}
+	return &Server{cfg: cfg, registry: NewRegistry(cfg.Store)}
 }
 
 // Registry returns the session registry (for live pushes and counts).
-func (u *UI) Registry() *Registry { return u.registry }
+func (u *Server) Registry() *Registry { return u.registry }
 
 // Run returns when ctx ends; each session follows the store's change feed
 // for its own account (see Registry).
-func (u *UI) Run(ctx context.Context) { u.registry.Run(ctx) }
+func (u *Server) Run(ctx context.Context) { u.registry.Run(ctx) }
 
 // Shutdown tells every open session that the server is going down.
-func (u *UI) Shutdown() {
+func (u *Server) Shutdown() {
 	u.closing.Store(true)
 	u.registry.Broadcast(shutdownMsg{})
 }
 
+// shutdownMsg tells the session the server is going down; safeModel quits
+// the program on it, for customer and ops sessions alike.
+type shutdownMsg struct{}
+
 // Middleware returns the wish middleware stack in wish's order (the last
 // element runs first): recover → logging → rate limit → identity →
 // commands for sessions without a terminal → active terminal → Bubble Tea.
-func (u *UI) Middleware() []wish.Middleware {
+func (u *Server) Middleware() []wish.Middleware {
 	return []wish.Middleware{
 		programMiddleware(u.cfg.Logger, u.program),
 		activeterm.Middleware(),
@@ -139,8 +126,8 @@ func (u *UI) Middleware() []wish.Middleware {
 
 // commandMiddleware answers sessions with a command (ssh host status) or
 // without a PTY (ssh -T) in plain text, instead of hanging on a terminal
-// that will never come. The commands are in one table (commands.go).
-func (u *UI) commandMiddleware() wish.Middleware {
+// that will never come. The commands are in one table (tui/commands.go).
+func (u *Server) commandMiddleware() wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
 			u.touchKey(s)
@@ -153,7 +140,7 @@ func (u *UI) commandMiddleware() wish.Middleware {
 				case u.closing.Load():
 					_, _ = io.WriteString(s, "The portal is going down for maintenance. Please reconnect in a moment.\r\n")
 				case s.Context().Value(idleClosedKey{}) != nil:
-					_, _ = io.WriteString(s, "Closed after "+durationWords(u.cfg.IdleTimeout)+" without input.\r\n")
+					_, _ = io.WriteString(s, "Closed after "+tui.DurationWords(u.cfg.IdleTimeout)+" without input.\r\n")
 				case s.Context().Value(goodbyeKey{}) != nil:
 					_, _ = io.WriteString(s, s.Context().Value(goodbyeKey{}).(string)+"\r\n")
 				case s.Context().Value(panickedKey{}) != nil:
@@ -163,7 +150,8 @@ func (u *UI) commandMiddleware() wish.Middleware {
 				return
 			}
 			if len(s.Command()) > 0 {
-				_ = s.Exit(u.runCommand(s))
+				admin := u.isAdmin(s)
+				_ = s.Exit(u.cfg.UI.RunCommand(s, admin, admin && u.cfg.Ops != nil))
 				return
 			}
 			wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+
@@ -172,38 +160,24 @@ func (u *UI) commandMiddleware() wish.Middleware {
 	}
 }
 
-// sshCommand is the command that reaches this portal, for instructions.
-func (u *UI) sshCommand(s ssh.Session) string {
-	if u.cfg.SSHCommand != "" {
-		return u.cfg.SSHCommand
-	}
-	host, port, err := net.SplitHostPort(s.LocalAddr().String())
-	if err != nil {
-		return "ssh <host>"
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		host = "localhost"
-	}
-	if port == "22" {
-		return "ssh " + host
-	}
-	return "ssh -p " + port + " " + host
+// isAdmin reports whether the session's key is an admin's.
+func (u *Server) isAdmin(s ssh.Session) bool {
+	id, ok := IdentityFrom(s.Context())
+	return ok && u.cfg.Admins != nil && u.cfg.Admins.IsAdmin(id.Fingerprint)
 }
 
 // touchKey records that the session's key was used (keys screen's "last
 // used"); a key without an account, or a store that fails, changes nothing.
-func (u *UI) touchKey(s ssh.Session) {
+func (u *Server) touchKey(s ssh.Session) {
 	id, ok := IdentityFrom(s.Context())
 	if !ok {
 		return
 	}
-	if a, err := u.cfg.Store.AccountByKey(id.Fingerprint); err == nil {
-		u.keys.Used(s.Context(), a, id.Fingerprint)
-	}
+	u.cfg.UI.KeyUsed(s.Context(), id.Fingerprint)
 }
 
 // program builds the Bubble Tea program for one session.
-func (u *UI) program(s ssh.Session) *tea.Program {
+func (u *Server) program(s ssh.Session) *tea.Program {
 	id, ok := IdentityFrom(s.Context())
 	if !ok {
 		return nil
@@ -214,18 +188,16 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 	}
 	c := &common.Common{
 		Ctx:      s.Context(),
-		Store:    u.cfg.Store,
 		Logger:   u.cfg.Logger,
-		Now:      u.cfg.Now,
+		Now:      u.cfg.UI.Now,
 		Styles:   common.NewStyles(r),
 		Keys:     common.NewKeyMap(),
 		Identity: id,
 		Goodbye:  func(line string) { s.Context().SetValue(goodbyeKey{}, line) },
 	}
 	pty, _, _ := s.Pty()
-	e := &env{Common: c, billing: u.cfg.Billing, renderer: r, hyperlinks: pty.Term != "dumb",
-		keys: u.keys, sshCommand: u.sshCommand(s), remote: s.RemoteAddr().String()}
-	var model tea.Model = newModel(e)
+	model, load := u.cfg.UI.NewSession(tui.Session{Common: c, Renderer: r, Hyperlinks: pty.Term != "dumb",
+		Local: s.LocalAddr(), Remote: s.RemoteAddr().String()})
 	if u.cfg.Ops != nil && u.cfg.Admins != nil && u.cfg.Admins.IsAdmin(id.Fingerprint) {
 		model = u.cfg.Ops(c)
 	}
@@ -247,7 +219,7 @@ func (u *UI) program(s ssh.Session) *tea.Program {
 		tea.WithInput(in), tea.WithOutput(s),
 		tea.WithAltScreen(), tea.WithoutSignalHandler(),
 	)
-	live := u.registry.add(p, loadAccount(e))
+	live := u.registry.add(p, load)
 	c.BindFunc = func(accountID string, seenSeq uint64) { u.registry.bind(live, accountID, seenSeq) }
 	go func() {
 		t := time.NewTimer(u.cfg.IdleTimeout)
