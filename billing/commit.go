@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/portal/portal/store"
-	"github.com/stripe/stripe-go/v76"
 )
 
 // commit runs mutate (if any) and Derive(snap) on the account, sets
@@ -129,7 +128,7 @@ func (s *Service) setPending(p store.PendingCheckout) {
 // transaction, once the account has a live subscription: the choice was
 // bought (or overtaken by another).
 func settlePending(tx store.Tx, a store.Account) error {
-	if a.SubscriptionID == "" || !live(stripe.SubscriptionStatus(a.SubscriptionStatus)) {
+	if !a.HasLiveSubscription() {
 		return nil
 	}
 	return tx.DeletePendingCheckout(a.ID)

@@ -44,7 +44,7 @@ func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (sto
 	if err != nil {
 		return store.Account{}, wrap(op, storeErr(err))
 	}
-	hasLive := acct.SubscriptionID != "" && live(stripe.SubscriptionStatus(acct.SubscriptionStatus))
+	hasLive := acct.HasLiveSubscription()
 	if hasLive {
 		return s.changePlan(ctx, op, acct, plan)
 	}
@@ -85,7 +85,7 @@ func (s *Service) ChangePlan(ctx context.Context, accountID, planID string) (sto
 	if err != nil {
 		return store.Account{}, wrap(op, storeErr(err))
 	}
-	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+	if !acct.HasLiveSubscription() {
 		return s.ChoosePlan(ctx, accountID, planID)
 	}
 	return s.changePlan(ctx, op, acct, plan)
@@ -119,8 +119,7 @@ func (s *Service) changePlan(ctx context.Context, op string, acct store.Account,
 		}
 		return s.commit(op, acct.ID, func(a *store.Account) { a.Plan = PlanFree }, s.snapshot(sub))
 	}
-	switch status {
-	case stripe.SubscriptionStatusPaused, stripe.SubscriptionStatusUnpaid:
+	if acct.NeedsCardFirst() {
 		// Locked: the card comes first (CardLink resumes or pays), then the change.
 		return acct, wrap(op, ErrCardRequired)
 	}
@@ -274,7 +273,7 @@ func (s *Service) cancelFlag(ctx context.Context, op, accountID string, cancel b
 	if err != nil {
 		return store.Account{}, wrap(op, storeErr(err))
 	}
-	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+	if !acct.HasLiveSubscription() {
 		return acct, wrap(op, ErrNoSubscription)
 	}
 	if acct.CancelAtPeriodEnd == cancel {
@@ -319,7 +318,7 @@ func (s *Service) PreviewChange(ctx context.Context, accountID, planID string) (
 	cur, _ := s.cat.Plan(acct.Plan)
 	pv := Preview{PlanID: plan.ID, Upgrade: plan.Amount > cur.Amount, Currency: plan.Currency, NextAmount: plan.Amount}
 	status := stripe.SubscriptionStatus(acct.SubscriptionStatus)
-	if acct.SubscriptionID == "" || !live(status) {
+	if !acct.HasLiveSubscription() {
 		if !plan.Free() && acct.TrialUsed {
 			pv.AmountDue = plan.Amount
 		} else if !plan.Free() {
@@ -395,7 +394,7 @@ func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (
 	if err != nil {
 		return store.Account{}, wrap(op, storeErr(err))
 	}
-	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+	if !acct.HasLiveSubscription() {
 		return acct, wrap(op, ErrNoSubscription)
 	}
 	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)

@@ -8,10 +8,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/portal/portal/store"
 )
 
 // PlanFree is the id of the free plan, the one plan that never touches Stripe.
-const PlanFree = "free"
+const PlanFree = store.PlanFree
 
 // Plan is one entry of the catalog. Amount is the monthly price in minor units
 // of Currency (cents for usd); the free plan has Amount 0 and no LookupKey.

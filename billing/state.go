@@ -177,15 +177,8 @@ func unixTime(sec int64) time.Time {
 	return time.Unix(sec, 0).UTC()
 }
 
-// live reports whether a subscription in status st may still bill or grant
-// the plan: everything but canceled and incomplete_expired (and no status).
-func live(st stripe.SubscriptionStatus) bool {
-	switch st {
-	case "", stripe.SubscriptionStatusCanceled, stripe.SubscriptionStatusIncompleteExpired:
-		return false
-	}
-	return true
-}
+// live is store.SubscriptionLive for a Stripe status.
+func live(st stripe.SubscriptionStatus) bool { return store.SubscriptionLive(string(st)) }
 
 // Derive is the one function from Stripe's truth to the account's access
 // state (DESIGN.md's table). It returns prev with its billing fields replaced

@@ -354,7 +354,7 @@ func (c *addCardScreen) resultView() string {
 		b.WriteString(s.OK.Render(wrapHanging("✓ "+p.Name+" is active. You paid "+paid+" for the first month.", w, 2)))
 		b.WriteString("\n\n")
 		next := "Card: " + cardText(a) + "."
-		if a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() {
+		if a.ShowsNextInvoice() {
 			next += " Next invoice: " + billing.FormatAmount(a.NextInvoiceAmount, a.Currency) + " on " + formatDay(a.NextInvoiceAt) + "."
 		}
 		b.WriteString(wrap(next, w))

@@ -33,7 +33,7 @@ func (c *cancelScreen) Bindings() []key.Binding { return []key.Binding{c.keys.Co
 // SetAccount leaves the confirmation once the account is no longer in a
 // state it applies to (canceled elsewhere, locked, free).
 func (c *cancelScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
-	if a.State != store.StateTrial && a.State != store.StateActive {
+	if !a.CustomerCanCancel() {
 		return nil, false
 	}
 	c.account = a

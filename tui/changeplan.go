@@ -192,7 +192,7 @@ func (c *changePlanScreen) fail(op string, err error) {
 func (c *changePlanScreen) summary() []string {
 	a, pv, plan := c.account, c.preview, c.plan
 	cur := planLine(c.e.billing.Catalog(), a.Plan)
-	live := liveSubscription(a)
+	live := a.HasLiveSubscription()
 	price := billing.FormatAmount(pv.NextAmount, pv.Currency) + "/month"
 	term := "plan"
 	if a.State == store.StateTrial {

@@ -569,7 +569,7 @@ func runPlan(c *Cmd) int {
 			fmt.Fprintf(&sb, "  Happens at the end of the period (%s): you keep %s until then.\n",
 				pv.NextAt.UTC().Format(time.RFC3339), planName(b.Catalog(), a.Plan))
 		}
-		if !p.Free() && !liveSubscription(a) && trialAvailable(a) {
+		if !p.Free() && !a.HasLiveSubscription() && trialAvailable(a) {
 			fmt.Fprintf(&sb, "  Starts with a %d-day trial, no card needed.\n", b.TrialDays())
 		}
 		fmt.Fprintf(&sb, "Nothing changed yet: run `plan %s --yes` to make the move.\n", p.ID)

@@ -94,17 +94,16 @@ func (d *dashboard) setAccount(a store.Account) {
 	d.now = d.e.now()
 	k := &d.keys
 	paid := a.Plan != billing.PlanFree
-	live := liveSubscription(a)
 	// The help line's words are short so it fits 80 columns with every key;
 	// the actions above say what each does.
-	k.AddCard.SetEnabled(paid && live && a.State != store.StateCanceling)
-	k.ChangePlan.SetEnabled(a.State != store.StateCanceling && a.State != store.StatePastDue)
+	k.AddCard.SetEnabled(a.CanAddCard())
+	k.ChangePlan.SetEnabled(a.CanChangePlan())
 	if paid {
 		k.ChangePlan.SetHelp("p", "plan")
 	} else {
 		k.ChangePlan.SetHelp("p", "upgrade")
 	}
-	k.Cancel.SetEnabled(paid && live && a.State != store.StateCanceling && a.State != store.StatePastDue)
+	k.Cancel.SetEnabled(a.CustomerCanCancel())
 	k.Undo.SetEnabled(a.State == store.StateCanceling || a.ScheduledPlan != "")
 	if a.State == store.StateCanceling {
 		k.Undo.SetHelp("u", "undo cancel")
@@ -310,7 +309,7 @@ func (d *dashboard) View() string {
 		row("Ends", formatDate(a.CurrentPeriodEnd)+", then Free")
 	case a.AmountDue > 0:
 		row("Amount due", billing.FormatAmount(a.AmountDue, a.Currency))
-	case a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() && (a.State != store.StateTrial || a.HasCard):
+	case a.ShowsNextInvoice():
 		row("Next invoice", billing.FormatAmount(a.NextInvoiceAmount, a.Currency)+" on "+formatDay(a.NextInvoiceAt))
 	}
 	if acts := d.actions(); len(acts) > 0 {

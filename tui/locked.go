@@ -53,19 +53,21 @@ func (l *lockedScreen) setAccount(a store.Account, notices []store.Notice) {
 		label: "Add a card and unlock " + plan, run: (*lockedScreen).addCard}
 	free := lockedChoice{key: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "free")),
 		label: "Switch to Free now", run: (*lockedScreen).confirmFree}
-	switch a.State {
-	case store.StateLockedUnpaid:
+	// A paused or unpaid subscription is unlocked by a card (CanAddCard);
+	// an ended one only by a plan bought anew.
+	pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
+		label: "Choose a paid plan (with a card)", run: (*lockedScreen).pickPlan}
+	l.choices = []lockedChoice{pick}
+	if a.CanAddCard() {
+		l.choices = []lockedChoice{card}
+	}
+	if a.State == store.StateLockedUnpaid {
 		card.label = "Fix your card: the open invoice is paid with it"
 		manage := lockedChoice{key: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
 			label: "Manage billing: invoices, card, details on Stripe", run: (*lockedScreen).manage}
-		l.choices = []lockedChoice{card, manage, free}
-	case store.StateLockedCanceled:
-		pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
-			label: "Choose a paid plan (with a card)", run: (*lockedScreen).pickPlan}
-		l.choices = []lockedChoice{pick, free}
-	default:
-		l.choices = []lockedChoice{card, free}
+		l.choices = []lockedChoice{card, manage}
 	}
+	l.choices = append(l.choices, free)
 	l.cursor = min(l.cursor, len(l.choices)-1)
 }
 

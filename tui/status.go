@@ -94,7 +94,7 @@ func statusOf(a store.Account, b Billing, now time.Time) Status {
 	}
 	// A trial without a card pauses at its end instead of invoicing
 	// (missing_payment_method=pause): no next invoice, as the dashboard says.
-	if a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() && (a.State != store.StateTrial || a.HasCard) {
+	if a.ShowsNextInvoice() {
 		st.NextInvoice = &StatusMoney{Amount: a.NextInvoiceAmount, Currency: a.Currency, At: a.NextInvoiceAt.UTC()}
 	}
 	if a.AmountDue > 0 {

@@ -58,25 +58,14 @@ func newDetailScreen(o *Ops, c *common.Common, id string) *detailScreen {
 func (d *detailScreen) setKeys() {
 	a, k := d.acct, &d.keys
 	ok := d.loaded && d.err == nil
-	live := subscriptionLive(a)
-	k.Extend.SetEnabled(ok && live && (a.SubscriptionStatus == "trialing" || a.SubscriptionStatus == "paused"))
+	k.Extend.SetEnabled(ok && a.CanExtendTrial())
 	k.Resync.SetEnabled(ok)
 	k.Change.SetEnabled(ok)
-	k.Free.SetEnabled(ok && a.Plan != billing.PlanFree && !(a.SubscriptionStatus == "active" && a.CancelAtPeriodEnd))
-	k.Cancel.SetEnabled(ok && live && !a.CancelAtPeriodEnd)
+	k.Free.SetEnabled(ok && a.CanMoveToFree())
+	k.Cancel.SetEnabled(ok && a.CanCancel())
 	k.Resend.SetEnabled(ok && len(d.notices) > 0)
 	k.CancelSecond.SetEnabled(ok && a.SecondSubscriptionID != "")
 	k.RemoveKey.SetEnabled(ok && len(a.Keys) > 1) // never the last (the store's rule)
-}
-
-// subscriptionLive is billing's rule: a subscription that is not canceled
-// or expired can still change.
-func subscriptionLive(a store.Account) bool {
-	switch a.SubscriptionStatus {
-	case "", "canceled", "incomplete_expired":
-		return false
-	}
-	return a.SubscriptionID != ""
 }
 
 // detailLoadedMsg is one fresh read of everything the detail screen shows.
@@ -205,7 +194,7 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return openDialog(pickDialog("Change to which plan?", opts, labels, cur))
 	case key.Matches(msg, k.Free):
-		a.kind, a.live = actMoveToFree, subscriptionLive(d.acct)
+		a.kind, a.live = actMoveToFree, d.acct.HasLiveSubscription()
 		if a.live && d.acct.SubscriptionStatus == "active" {
 			a.freeAt = d.acct.CurrentPeriodEnd
 		}
