@@ -149,18 +149,18 @@ func (s *Service) forgetPending(accountID string) {
 // event order, so out-of-order redeliveries cannot add a notice twice.
 func (s *Service) transitionNotices(before, after store.Account, now time.Time) []store.Notice {
 	var out []store.Notice
-	add := func(kind, key, msg string) {
+	add := func(kind store.NoticeKind, key, msg string) {
 		out = append(out, store.Notice{AccountID: after.ID, Kind: kind, Key: key, Message: msg, CreatedAt: now})
 	}
 	if after.State == store.StateLockedTrialEnded && before.State != after.State {
-		add("trial_ended", after.SubscriptionID+":"+strconv.FormatInt(after.TrialEnd.Unix(), 10),
+		add(NoticeTrialEnded, after.SubscriptionID+":"+strconv.FormatInt(after.TrialEnd.Unix(), 10),
 			fmt.Sprintf("Your %s trial has ended without a card. Add a card to unlock it, or choose the free plan.", s.planName(after.Plan)))
 	}
 	if after.HasCard && (!before.HasCard || before.CardLast4 != after.CardLast4 || before.CardBrand != after.CardBrand) {
-		add("card_added", after.CardBrand+":"+after.CardLast4, "Card added: "+CardName(after.CardBrand, after.CardLast4)+".")
+		add(NoticeCardAdded, after.CardBrand+":"+after.CardLast4, "Card added: "+CardName(after.CardBrand, after.CardLast4)+".")
 	}
 	if before.Plan != "" && after.Plan != "" && before.Plan != after.Plan {
-		add("plan_changed", fmt.Sprintf("%s:%d:%s>%s", after.SubscriptionID, after.CurrentPeriodEnd.Unix(), before.Plan, after.Plan),
+		add(NoticePlanChanged, fmt.Sprintf("%s:%d:%s>%s", after.SubscriptionID, after.CurrentPeriodEnd.Unix(), before.Plan, after.Plan),
 			fmt.Sprintf("Your plan changed from %s to %s.", s.planName(before.Plan), s.planName(after.Plan)))
 	}
 	return out

@@ -151,10 +151,10 @@ func (s *Service) paymentFailedNotice(accountID string, snap *Snapshot, obj even
 		plan = p
 	}
 	amount := FormatAmount(obj.AmountDue, obj.Currency)
-	n := store.Notice{AccountID: accountID, Kind: "payment_failed", Key: obj.ID, CreatedAt: s.now(),
+	n := store.Notice{AccountID: accountID, Kind: NoticePaymentFailed, Key: obj.ID, CreatedAt: s.now(),
 		Message: fmt.Sprintf("A payment of %s for your %s plan failed. Please update your card.", amount, s.planName(plan))}
 	if obj.BillingReason == string(stripe.InvoiceBillingReasonSubscriptionUpdate) && plan != snap.PlanID && snap.PlanID != "" {
-		n.Kind = "upgrade_failed"
+		n.Kind = NoticeUpgradeFailed
 		n.Message = fmt.Sprintf("The payment of %s for your change to %s failed, so you stay on %s. Update your card and choose %s again to retry.",
 			amount, s.planName(plan), s.planName(snap.PlanID), s.planName(plan))
 	}

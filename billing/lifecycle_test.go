@@ -133,7 +133,7 @@ func (l *lifecycle) waitEvent(id, typ string) {
 	})
 }
 
-func (l *lifecycle) hasNotice(id, kind string) bool {
+func (l *lifecycle) hasNotice(id string, kind store.NoticeKind) bool {
 	l.t.Helper()
 	ns, err := l.db.Notices(id)
 	if err != nil {

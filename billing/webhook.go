@@ -488,7 +488,7 @@ func (s *Service) trialWillEndNotice(accountID string, snap *Snapshot, sub *stri
 	} else {
 		msg += " Add a card to keep your plan."
 	}
-	return store.Notice{AccountID: accountID, Kind: "trial_will_end", Key: sub.ID + ":" + strconv.FormatInt(snap.TrialEnd.Unix(), 10), Message: msg, CreatedAt: s.now()}
+	return store.Notice{AccountID: accountID, Kind: NoticeTrialWillEnd, Key: sub.ID + ":" + strconv.FormatInt(snap.TrialEnd.Unix(), 10), Message: msg, CreatedAt: s.now()}
 }
 
 // checkoutCompleted handles a finished Checkout Session. Setup mode: make the

@@ -114,7 +114,7 @@ func (e *webhookEnv) notices(tb testing.TB) []string {
 			tb.Fatal(err)
 		}
 		for _, n := range ns {
-			out = append(out, a.Email+" "+n.Kind+" "+n.Key)
+			out = append(out, a.Email+" "+string(n.Kind)+" "+n.Key)
 		}
 		return true
 	})

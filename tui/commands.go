@@ -494,7 +494,7 @@ func cardNoticeSince(c *Cmd, accountID string, start time.Time) bool {
 		return false
 	}
 	for _, n := range ns {
-		if n.Kind == "card_added" && !n.CreatedAt.Before(start) {
+		if n.Kind == billing.NoticeCardAdded && !n.CreatedAt.Before(start) {
 			return true
 		}
 	}

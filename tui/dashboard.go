@@ -420,7 +420,7 @@ type banner struct {
 // plan is kept (not through a cancellation).
 func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog) []banner {
 	var out []banner
-	shown := map[string]int{} // kind → index in out
+	shown := map[store.NoticeKind]int{} // kind → index in out
 	for _, n := range notices {
 		if !n.DismissedAt.IsZero() {
 			continue
@@ -432,16 +432,16 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat b
 		b := banner{text: n.Message, ids: []string{n.ID}}
 		var show bool
 		switch n.Kind {
-		case "trial_will_end":
+		case billing.NoticeTrialWillEnd:
 			show = a.State == store.StateTrial && !a.HasCard
-		case "payment_failed":
+		case billing.NoticePaymentFailed:
 			show = a.State == store.StatePastDue || a.State == store.StateLockedUnpaid
-		case "trial_ended":
+		case billing.NoticeTrialEnded:
 			show = a.State == store.StateLockedTrialEnded
-		case "card_added":
+		case billing.NoticeCardAdded:
 			show = a.HasCard && now.Sub(n.CreatedAt) < noticeFresh
 			b.text, b.good = "Card added: "+billing.CardName(a.CardBrand, a.CardLast4)+".", true
-		case "plan_changed":
+		case billing.NoticePlanChanged:
 			// Its key ends in ">plan": the plan it changed to.
 			show = now.Sub(n.CreatedAt) < noticeFresh && strings.HasSuffix(n.Key, ">"+a.Plan) &&
 				a.State != store.StateCanceling

@@ -215,7 +215,7 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 			o := a
 			o.kind, o.notice = actResendNotice, n
 			opts = append(opts, o)
-			labels = append(labels, fmt.Sprintf("%s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailStatus(n)))
+			labels = append(labels, fmt.Sprintf("%s  %s %s", fmtTime(n.CreatedAt), fit(string(n.Kind), 16), mailStatus(n)))
 		}
 		return openDialog(pickDialog("Re-send which notice?", opts, labels, 0))
 	case key.Matches(msg, k.RemoveKey):
@@ -384,7 +384,7 @@ func (d *detailScreen) view(width, height int) string {
 		add(st.Subtle.Render("  none"))
 	}
 	for _, n := range d.notices {
-		add(fmt.Sprintf("  %s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailStatus(n)))
+		add(fmt.Sprintf("  %s  %s %s", fmtTime(n.CreatedAt), fit(string(n.Kind), 16), mailStatus(n)))
 	}
 
 	add("")
