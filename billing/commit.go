@@ -154,14 +154,14 @@ func (s *Service) transitionNotices(before, after store.Account, now time.Time) 
 	}
 	if after.State == store.StateLockedTrialEnded && before.State != after.State {
 		add(NoticeTrialEnded, after.SubscriptionID+":"+strconv.FormatInt(after.TrialEnd.Unix(), 10),
-			fmt.Sprintf("Your %s trial has ended without a card. Add a card to unlock it, or choose the free plan.", s.planName(after.Plan)))
+			fmt.Sprintf("Your %s trial has ended without a card. Add a card to unlock it, or choose the free plan.", s.cat.Name(after.Plan)))
 	}
 	if after.HasCard && (!before.HasCard || before.CardLast4 != after.CardLast4 || before.CardBrand != after.CardBrand) {
 		add(NoticeCardAdded, after.CardBrand+":"+after.CardLast4, "Card added: "+CardName(after.CardBrand, after.CardLast4)+".")
 	}
 	if before.Plan != "" && after.Plan != "" && before.Plan != after.Plan {
 		add(NoticePlanChanged, fmt.Sprintf("%s:%d:%s>%s", after.SubscriptionID, after.CurrentPeriodEnd.Unix(), before.Plan, after.Plan),
-			fmt.Sprintf("Your plan changed from %s to %s.", s.planName(before.Plan), s.planName(after.Plan)))
+			fmt.Sprintf("Your plan changed from %s to %s.", s.cat.Name(before.Plan), s.cat.Name(after.Plan)))
 	}
 	return out
 }

@@ -155,6 +155,27 @@ func (c Catalog) Plan(id string) (Plan, bool) {
 	return Plan{}, false
 }
 
+// Name is the plan's display name, or its id when the catalog lacks it.
+func (c Catalog) Name(id string) string {
+	if p, ok := c.Plan(id); ok {
+		return p.Name
+	}
+	return id
+}
+
+// Line is the plan's name and price, "M · $29.00/month", or "Free" (the id
+// when the catalog lacks it).
+func (c Catalog) Line(id string) string {
+	p, ok := c.Plan(id)
+	switch {
+	case !ok:
+		return id
+	case p.Free():
+		return p.Name
+	}
+	return p.Name + " · " + FormatAmount(p.Amount, p.Currency) + "/month"
+}
+
 // PlanByLookupKey returns the paid plan whose Stripe price has lookupKey.
 func (c Catalog) PlanByLookupKey(lookupKey string) (Plan, bool) {
 	if lookupKey == "" {

@@ -164,13 +164,6 @@ type Preview struct {
 	AtPeriodEnd bool
 }
 
-func (s *Service) planName(id string) string {
-	if p, ok := s.cat.Plan(id); ok {
-		return p.Name
-	}
-	return id
-}
-
 // CardName is how a card is named to the customer, on screen and in mail:
 // "Visa •••• 4242", with Stripe's lowercase brand ("visa", "amex") spelled
 // as the card says it.

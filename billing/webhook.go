@@ -482,7 +482,7 @@ func (s *Service) subscriptionOutcome(ctx context.Context, customerID string, me
 }
 
 func (s *Service) trialWillEndNotice(accountID string, snap *Snapshot, sub *stripe.Subscription) store.Notice {
-	msg := fmt.Sprintf("Your %s trial ends on %s.", s.planName(snap.PlanID), snap.TrialEnd.Format("2 Jan 2006"))
+	msg := fmt.Sprintf("Your %s trial ends on %s.", s.cat.Name(snap.PlanID), snap.TrialEnd.Format("2 Jan 2006"))
 	if snap.HasCard {
 		msg += fmt.Sprintf(" Your card will then be charged %s a month.", FormatAmount(snap.Amount, snap.Currency))
 	} else {

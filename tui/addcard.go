@@ -286,11 +286,11 @@ func (c *addCardScreen) intro() string {
 	a, cat := c.start, c.e.billing.Catalog()
 	switch {
 	case c.plan != "":
-		return "Your trial is used, so " + planLine(cat, c.plan) + " starts with a card. Open this secure Stripe page to pay:"
+		return "Your trial is used, so " + cat.Line(c.plan) + " starts with a card. Open this secure Stripe page to pay:"
 	case a.State == store.StateLockedUnpaid || a.State == store.StatePastDue:
 		return "Your last payment failed. Add a working card on this secure Stripe page; the open invoice is paid with it:"
 	case a.State == store.StateLockedTrialEnded:
-		return "Add a card on this secure Stripe page to unlock " + planLine(cat, a.Plan) + ":"
+		return "Add a card on this secure Stripe page to unlock " + cat.Line(a.Plan) + ":"
 	case a.State == store.StateTrial && !a.TrialEnd.IsZero():
 		return "Add a card on this secure Stripe page. Nothing is charged before your trial ends on " +
 			formatDate(a.TrialEnd) + ":"
@@ -369,10 +369,10 @@ func (c *addCardScreen) resultView() string {
 	case a.State.Locked():
 		next = "Stripe is still working on your account; it unlocks by itself."
 	case a.State == store.StateTrial && !a.TrialEnd.IsZero():
-		next = "Your " + planLine(c.e.billing.Catalog(), a.Plan) + " plan continues after the trial; the first charge is on " +
+		next = "Your " + c.e.billing.Catalog().Line(a.Plan) + " plan continues after the trial; the first charge is on " +
 			formatDay(a.TrialEnd) + "."
 	default:
-		next = "You are on " + planLine(c.e.billing.Catalog(), a.Plan) + " (" + stateText(a) + ")."
+		next = "You are on " + c.e.billing.Catalog().Line(a.Plan) + " (" + stateText(a) + ")."
 	}
 	b.WriteString(wrap(next, w))
 	b.WriteString("\n\n")

@@ -75,7 +75,7 @@ func (c *cancelScreen) View() string {
 	s := c.e.Styles
 	a := c.account
 	w := c.e.contentWidth()
-	plan := planName(c.e.billing.Catalog(), a.Plan)
+	plan := c.e.billing.Catalog().Name(a.Plan)
 	end, what := a.CurrentPeriodEnd, "the current period"
 	if a.State == store.StateTrial {
 		end, what = a.TrialEnd, "your trial"

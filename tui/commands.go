@@ -546,7 +546,7 @@ func runPlan(c *Cmd) int {
 	if !c.Yes && undo {
 		out := PlanPreview{Plan: p.ID, PlanName: p.Name, Currency: a.Currency}
 		return c.write(out, fmt.Sprintf("Stay on %s: the move to %s on %s is undone.\nNothing changed yet: run `plan %s --yes` to stay.\n",
-			p.Name, planName(b.Catalog(), a.ScheduledPlan), a.ScheduledAt.UTC().Format(time.RFC3339), p.ID))
+			p.Name, b.Catalog().Name(a.ScheduledPlan), a.ScheduledAt.UTC().Format(time.RFC3339), p.ID))
 	}
 	if !c.Yes {
 		pv, err := b.PreviewChange(ctx, a.ID, p.ID)
@@ -556,7 +556,7 @@ func runPlan(c *Cmd) int {
 		out := PlanPreview{Plan: p.ID, PlanName: p.Name, Upgrade: pv.Upgrade, AmountDue: pv.AmountDue,
 			NextAmount: pv.NextAmount, Currency: pv.Currency, AtPeriodEnd: pv.AtPeriodEnd}
 		var sb strings.Builder
-		fmt.Fprintf(&sb, "Move to %s:\n", planLine(b.Catalog(), p.ID))
+		fmt.Fprintf(&sb, "Move to %s:\n", b.Catalog().Line(p.ID))
 		if pv.AmountDue > 0 {
 			fmt.Fprintf(&sb, "  Charged now: %s\n", billing.FormatAmount(pv.AmountDue, pv.Currency))
 		}
@@ -567,7 +567,7 @@ func runPlan(c *Cmd) int {
 		}
 		if pv.AtPeriodEnd {
 			fmt.Fprintf(&sb, "  Happens at the end of the period (%s): you keep %s until then.\n",
-				pv.NextAt.UTC().Format(time.RFC3339), planName(b.Catalog(), a.Plan))
+				pv.NextAt.UTC().Format(time.RFC3339), b.Catalog().Name(a.Plan))
 		}
 		if !p.Free() && !a.HasLiveSubscription() && trialAvailable(a) {
 			fmt.Fprintf(&sb, "  Starts with a %d-day trial, no card needed.\n", b.TrialDays())
@@ -587,9 +587,9 @@ func runPlan(c *Cmd) int {
 	case after.ScheduledPlan != "":
 		return c.changed(after, "Scheduled: "+planText(b.Catalog(), after)+". Run `plan "+after.Plan+" --yes` to undo it.\n")
 	case undo:
-		return c.changed(after, "Your plan stays "+planLine(b.Catalog(), after.Plan)+": the change is undone.\n")
+		return c.changed(after, "Your plan stays "+b.Catalog().Line(after.Plan)+": the change is undone.\n")
 	}
-	return c.changed(after, "Your plan is now "+planLine(b.Catalog(), after.Plan)+" ("+stateText(after)+").\n")
+	return c.changed(after, "Your plan is now "+b.Catalog().Line(after.Plan)+" ("+stateText(after)+").\n")
 }
 
 func findPlan(cat billing.Catalog, name string) (billing.Plan, bool) {

@@ -332,7 +332,7 @@ func (d *dashboard) View() string {
 // actions pairs each enabled key with a sentence saying what it does here.
 func (d *dashboard) actions() [][2]string {
 	a, k := d.account, d.keys
-	plan := planName(d.e.billing.Catalog(), a.Plan)
+	plan := d.e.billing.Catalog().Name(a.Plan)
 	period := "period"
 	if a.State == store.StateTrial {
 		period = "trial"
@@ -364,7 +364,7 @@ func (d *dashboard) actions() [][2]string {
 	if a.State == store.StateCanceling {
 		add(k.Undo, "Undo the cancellation and keep "+plan)
 	} else {
-		add(k.Undo, "Undo the change to "+planName(d.e.billing.Catalog(), a.ScheduledPlan)+" and keep "+plan)
+		add(k.Undo, "Undo the change to "+d.e.billing.Catalog().Name(a.ScheduledPlan)+" and keep "+plan)
 	}
 	add(k.Manage, "Manage billing: invoices, card, details on Stripe")
 	return out
@@ -373,33 +373,13 @@ func (d *dashboard) actions() [][2]string {
 // labelWidth is the width of Styles.Label.
 const labelWidth = 14
 
-// planName is the plan's name, or its id when the catalog lacks it.
-func planName(cat billing.Catalog, id string) string {
-	if p, ok := cat.Plan(id); ok {
-		return p.Name
-	}
-	return id
-}
-
-// planLine is "M · $29.00/month" or "Free".
-func planLine(cat billing.Catalog, id string) string {
-	p, ok := cat.Plan(id)
-	switch {
-	case !ok:
-		return id
-	case p.Free():
-		return p.Name
-	}
-	return p.Name + " · " + billing.FormatAmount(p.Amount, p.Currency) + "/month"
-}
-
-// planText is planLine, or with a change scheduled for the period end
+// planText is Catalog.Line, or with a change scheduled for the period end
 // "M until 9 Jan, then S · $9.00/month".
 func planText(cat billing.Catalog, a store.Account) string {
 	if a.ScheduledPlan == "" || a.ScheduledAt.IsZero() {
-		return planLine(cat, a.Plan)
+		return cat.Line(a.Plan)
 	}
-	return planName(cat, a.Plan) + " until " + a.ScheduledAt.UTC().Format("2 Jan") + ", then " + planLine(cat, a.ScheduledPlan)
+	return cat.Name(a.Plan) + " until " + a.ScheduledAt.UTC().Format("2 Jan") + ", then " + cat.Line(a.ScheduledPlan)
 }
 
 // banner is one line of news above the account's rows.
@@ -509,8 +489,8 @@ func trialFraction(left time.Duration, trialDays int) float64 {
 func secondSubscriptionText(a store.Account, cat billing.Catalog) string {
 	other := "a second subscription"
 	if a.SecondSubscriptionPlan != "" {
-		other = "a second subscription (" + planName(cat, a.SecondSubscriptionPlan) + ")"
+		other = "a second subscription (" + cat.Name(a.SecondSubscriptionPlan) + ")"
 	}
-	return "Stripe has " + other + " for this account. You stay on " + planName(cat, a.Plan) +
+	return "Stripe has " + other + " for this account. You stay on " + cat.Name(a.Plan) +
 		"; our team has been told and will cancel the second one."
 }

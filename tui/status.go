@@ -69,7 +69,7 @@ type StatusMoney struct {
 func statusOf(a store.Account, b Billing, now time.Time) Status {
 	st := Status{
 		Registered: true,
-		Email:      a.Email, Plan: a.Plan, PlanName: planName(b.Catalog(), a.Plan), State: string(a.State),
+		Email:      a.Email, Plan: a.Plan, PlanName: b.Catalog().Name(a.Plan), State: string(a.State),
 		StateText: stateText(a), PaymentPending: a.PaymentPending, Locked: a.State.Locked(),
 		CancelAtPeriodEnd: a.CancelAtPeriodEnd, SubscriptionStatus: a.SubscriptionStatus,
 	}
@@ -108,7 +108,7 @@ func (st Status) text(b Billing) string {
 	var sb strings.Builder
 	line := func(k, v string) { fmt.Fprintf(&sb, "%-13s %s\n", k+":", v) }
 	line("Email", st.Email)
-	plan := planLine(b.Catalog(), st.Plan)
+	plan := b.Catalog().Line(st.Plan)
 	if st.Plan == "" {
 		plan = "none yet"
 	}
@@ -123,7 +123,7 @@ func (st Status) text(b Billing) string {
 	}
 	line("Card", card)
 	if st.ScheduledAt != nil {
-		line("Then", planLine(b.Catalog(), st.ScheduledPlan)+" from "+st.ScheduledAt.Format(time.RFC3339))
+		line("Then", b.Catalog().Line(st.ScheduledPlan)+" from "+st.ScheduledAt.Format(time.RFC3339))
 	}
 	if st.CancelAtPeriodEnd && st.CurrentPeriodEnd != nil {
 		line("Ends", st.CurrentPeriodEnd.Format(time.RFC3339))
