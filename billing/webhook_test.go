@@ -804,7 +804,7 @@ func TestWebhookSameCustomerInOrder(t *testing.T) {
 	}
 	got, _ := env.db.Account(a.ID)
 	if got.State != store.StateActive || !got.HasCard {
-		t.Fatalf("final state is the older snapshot's: %s", summary(got))
+		t.Fatalf("final state is the older snapshot's: %s", got.AuditSummary())
 	}
 }
 
@@ -851,6 +851,6 @@ func TestPlanActionNotOverwrittenByEarlierFetch(t *testing.T) {
 	}
 	got, _ := env.db.Account(a.ID)
 	if !got.CancelAtPeriodEnd || got.State != store.StateCanceling {
-		t.Fatalf("the customer's cancel was overwritten by an older snapshot: %s", summary(got))
+		t.Fatalf("the customer's cancel was overwritten by an older snapshot: %s", got.AuditSummary())
 	}
 }

@@ -1,5 +1,10 @@
 package store
 
+import (
+	"fmt"
+	"time"
+)
+
 // The account's rules: what its fields mean for the screens and for
 // billing's own preconditions. Each is decided here once; billing, tui and
 // tui/ops read these instead of writing the condition again. The access
@@ -83,4 +88,32 @@ func (a Account) CanExtendTrial() bool {
 // (Free is then what it moves to).
 func (a Account) CanMoveToFree() bool {
 	return a.Plan != PlanFree && !(a.SubscriptionStatus == "active" && a.CancelAtPeriodEnd)
+}
+
+// AuditSummary is the account in one line of key=value pairs, the
+// "before" and "after" of an audit entry (ops actions, the reconciler's
+// drift): the fields a customer or ops would see change, "-" for none.
+// The ops audit tab shows the pairs that differ between the two.
+func (a Account) AuditSummary() string {
+	s := fmt.Sprintf("plan=%s state=%s card=%t sub=%s status=%s cancel_at_period_end=%t pending=%t trial_used=%t trial_end=%s period_end=%s",
+		orDash(a.Plan), orDash(string(a.State)), a.HasCard, orDash(a.SubscriptionID), orDash(a.SubscriptionStatus),
+		a.CancelAtPeriodEnd, a.PaymentPending, a.TrialUsed, auditTime(a.TrialEnd), auditTime(a.CurrentPeriodEnd))
+	if a.SecondSubscriptionID != "" {
+		s += " second_sub=" + a.SecondSubscriptionID
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func auditTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

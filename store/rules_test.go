@@ -50,3 +50,19 @@ func TestSubscriptionLive(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditSummary(t *testing.T) {
+	end := time.Date(2026, 3, 12, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		a    Account
+		want string
+	}{
+		{Account{}, "plan=- state=- card=false sub=- status=- cancel_at_period_end=false pending=false trial_used=false trial_end=- period_end=-"},
+		{Account{Plan: "m", State: StateTrial, SubscriptionID: "sub_1", SubscriptionStatus: "trialing", TrialUsed: true, TrialEnd: end, SecondSubscriptionID: "sub_2"},
+			"plan=m state=trial card=false sub=sub_1 status=trialing cancel_at_period_end=false pending=false trial_used=true trial_end=2026-03-12T12:00:00Z period_end=- second_sub=sub_2"},
+	} {
+		if got := c.a.AuditSummary(); got != c.want {
+			t.Errorf("AuditSummary:\n got %s\nwant %s", got, c.want)
+		}
+	}
+}

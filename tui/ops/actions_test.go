@@ -67,8 +67,8 @@ func TestActionsGoThroughBillingAndAreAudited(t *testing.T) {
 			if e.Actor != adminFP || e.Action != tc.action || !e.At.Equal(testNow) {
 				t.Errorf("audit = %+v", e)
 			}
-			if e.Before != accountSummary(before) {
-				t.Errorf("audit before = %q, want %q", e.Before, accountSummary(before))
+			if e.Before != before.AuditSummary() {
+				t.Errorf("audit before = %q, want %q", e.Before, before.AuditSummary())
 			}
 			if !strings.Contains(e.After, tc.after) {
 				t.Errorf("audit after = %q, want it to contain %q", e.After, tc.after)
