@@ -51,7 +51,7 @@ type noBilling struct{ now func() time.Time }
 
 func (n noBilling) Catalog() billing.Catalog { return billing.DefaultCatalog() }
 func (n noBilling) Now() time.Time           { return n.now() }
-func (noBilling) TrialDays() int             { return 30 }
+func (noBilling) TrialDays() int             { return billing.DefaultTrialDays }
 func (noBilling) ChoosePlan(context.Context, string, string) (store.Account, error) {
 	return store.Account{}, errNoBilling
 }

@@ -24,6 +24,10 @@ import (
 )
 
 // Config is what the UI needs from the rest of the portal.
+// DefaultIdleTimeout is how long a session may go without input when
+// Config.IdleTimeout is zero; app and the -idle-timeout flag default to it.
+const DefaultIdleTimeout = 30 * time.Minute
+
 type Config struct {
 	Store store.Store
 	// Billing runs every plan action and supplies the billing clock the
@@ -89,7 +93,7 @@ func New(cfg Config) *UI {
 		cfg.Billing = noBilling{now: cfg.Now}
 	}
 	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = 30 * time.Minute
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.InputRate == 0 {
 		cfg.InputRate = 64 << 10
