@@ -307,7 +307,7 @@ func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
 		t.Fatalf("preview: %+v", pv)
 	}
 	l.advance(20 * time.Minute) // the customer reads the preview, then confirms
-	a, err = l.svc.ChangePlan(ctx, a.ID, "xl")
+	a, err = l.svc.ChoosePlan(ctx, a.ID, "xl")
 	if err != nil {
 		t.Fatalf("upgrade: %v", err)
 	}
@@ -326,7 +326,7 @@ func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
 		t.Fatalf("upgraded: %s", a.AuditSummary())
 	}
 	l.waitFor(a.ID, "plan_changed", func(store.Account) bool { return l.hasNotice(a.ID, "plan_changed") })
-	a, err = l.svc.ChangePlan(ctx, a.ID, "s")
+	a, err = l.svc.ChoosePlan(ctx, a.ID, "s")
 	if err != nil {
 		t.Fatalf("downgrade: %v", err)
 	}
@@ -343,7 +343,7 @@ func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
 		t.Fatalf("undo: %v %s", err, a.AuditSummary())
 	}
 	// To free while paid and active: at the period end.
-	a, err = l.svc.ChangePlan(ctx, a.ID, PlanFree)
+	a, err = l.svc.ChoosePlan(ctx, a.ID, PlanFree)
 	if err != nil || a.State != store.StateCanceling || a.Plan != "s" {
 		t.Fatalf("to free: %v %s", err, a.AuditSummary())
 	}
@@ -954,7 +954,7 @@ func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
 	if err != nil || pv.Upgrade || !pv.AtPeriodEnd || !pv.NextAt.Equal(end) || pv.AmountDue != 0 {
 		t.Fatalf("preview: %+v %v", pv, err)
 	}
-	a, err = l.svc.ChangePlan(ctx, a.ID, "s")
+	a, err = l.svc.ChoosePlan(ctx, a.ID, "s")
 	if err != nil {
 		t.Fatalf("downgrade: %v (%s)", err, Message(err))
 	}
@@ -969,7 +969,7 @@ func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
 		t.Fatalf("a webhook dropped the scheduled change: %s", a.AuditSummary())
 	}
 	// Choosing S again changes nothing.
-	if b, err := l.svc.ChangePlan(ctx, a.ID, "s"); err != nil || b.ScheduleID != a.ScheduleID {
+	if b, err := l.svc.ChoosePlan(ctx, a.ID, "s"); err != nil || b.ScheduleID != a.ScheduleID {
 		t.Fatalf("again: %v %s", err, b.ScheduleID)
 	}
 
@@ -991,11 +991,11 @@ func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
 
 	// Back up to M is immediate (the schedule, still in its last phase, is
 	// released first); then schedule S and undo it.
-	if a, err = l.svc.ChangePlan(ctx, a.ID, "m"); err != nil || a.Plan != "m" || a.ScheduledPlan != "" || a.ScheduleID != "" {
+	if a, err = l.svc.ChoosePlan(ctx, a.ID, "m"); err != nil || a.Plan != "m" || a.ScheduledPlan != "" || a.ScheduleID != "" {
 		t.Fatalf("upgrade: %v %s", err, a.AuditSummary())
 	}
 	end = a.CurrentPeriodEnd
-	if a, err = l.svc.ChangePlan(ctx, a.ID, "s"); err != nil || a.ScheduledPlan != "s" {
+	if a, err = l.svc.ChoosePlan(ctx, a.ID, "s"); err != nil || a.ScheduledPlan != "s" {
 		t.Fatalf("downgrade again: %v %s", err, a.AuditSummary())
 	}
 	if a, err = l.svc.UndoDowngrade(ctx, a.ID); err != nil || a.ScheduledPlan != "" || a.ScheduleID != "" || a.Plan != "m" {

@@ -168,7 +168,7 @@ func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 				if !sameCharge(pv, shown) {
 					return previewMsg{preview: pv, changed: true}
 				}
-				a, err := e.billing.ChangePlan(ctx, id, plan)
+				a, err := e.billing.ChoosePlan(ctx, id, plan)
 				return planChangedMsg{account: a, err: err}
 			}
 		}

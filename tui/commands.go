@@ -575,7 +575,7 @@ func runPlan(c *Cmd) int {
 		fmt.Fprintf(&sb, "Nothing changed yet: run `plan %s --yes` to make the move.\n", p.ID)
 		return c.write(out, sb.String())
 	}
-	after, err := b.ChangePlan(ctx, a.ID, p.ID)
+	after, err := b.ChoosePlan(ctx, a.ID, p.ID)
 	if err != nil {
 		msg := billing.Message(err)
 		if errors.Is(err, billing.ErrCardRequired) {

@@ -171,7 +171,7 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 		acct, err = b.Resync(ctx, a.accountID)
 		status = fmt.Sprintf("%s re-synced: %s.", a.email, stateLabel(acct.State, acct.HasCard, acct.PaymentPending))
 	case actChangePlan:
-		acct, err = b.ChangePlan(ctx, a.accountID, a.plan)
+		acct, err = b.ChoosePlan(ctx, a.accountID, a.plan)
 		status = fmt.Sprintf("%s is now on plan %s.", a.email, acct.Plan)
 	case actMoveToFree:
 		acct, err = b.ChoosePlan(ctx, a.accountID, billing.PlanFree)

@@ -18,7 +18,6 @@ import (
 type Billing interface {
 	ExtendTrial(ctx context.Context, accountID string, days int) (store.Account, error)
 	Resync(ctx context.Context, accountID string) (store.Account, error)
-	ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	CancelAtPeriodEnd(ctx context.Context, accountID string) (store.Account, error)
 	CancelSecondSubscription(ctx context.Context, accountID string, credit bool) (store.Account, error)
