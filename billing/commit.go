@@ -95,8 +95,28 @@ func (s *Service) updateFn(mutate func(*store.Account), snap *Snapshot, derive b
 				a.NextInvoiceAmount = p.Amount
 			}
 		}
+		noteConversion(a)
 		*notes = s.transitionNotices(before, *a, now)
 		return nil
+	}
+}
+
+// paidAt records an invoice paid at (Stripe's time) as the account's
+// latest payment; updateFn then notes a conversion (noteConversion).
+func paidAt(at time.Time) func(*store.Account) {
+	return func(a *store.Account) {
+		if at.After(a.LastPaidAt) {
+			a.LastPaidAt = at
+		}
+	}
+}
+
+// noteConversion sets ConvertedAt, once, when the account has paid at or
+// after the end of its trial: the trial's own $0 invoice is paid as it
+// starts, real money at its end or later.
+func noteConversion(a *store.Account) {
+	if a.ConvertedAt.IsZero() && a.TrialUsed && !a.TrialEnd.IsZero() && !a.LastPaidAt.IsZero() && !a.LastPaidAt.Before(a.TrialEnd) {
+		a.ConvertedAt = a.LastPaidAt
 	}
 }
 

@@ -91,7 +91,7 @@ func (s *Service) customerDeleted(obj eventObject) (outcome, error) {
 			return
 		}
 		a.DeletedCustomerID, a.CustomerID = cus, ""
-		a.HasCard, a.CardBrand, a.CardLast4 = false, "", ""
+		(&Snapshot{}).applyCard(a) // no card
 		a.SecondSubscriptionID, a.SecondSubscriptionPlan = "", ""
 		a.ActionInvoiceID, a.ActionURL = "", ""
 	}, snap: nil}, nil

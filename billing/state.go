@@ -152,6 +152,12 @@ func (s *Snapshot) setCard(pm *stripe.PaymentMethod) {
 	}
 }
 
+// applyCard writes the card s saw onto a: the card fields and the payment
+// method id, together.
+func (s *Snapshot) applyCard(a *store.Account) {
+	a.HasCard, a.CardBrand, a.CardLast4, a.PaymentMethodID = s.HasCard, s.CardBrand, s.CardLast4, s.PaymentMethodID
+}
+
 // openAmount is what the latest invoice still asks for while it is open:
 // the amount a past_due or unpaid customer owes.
 func (s *Snapshot) openAmount() int64 {
@@ -259,7 +265,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		a.TrialClaimedAt = time.Time{}
 	}
 	if snap.CardKnown {
-		a.HasCard, a.CardBrand, a.CardLast4 = snap.HasCard, snap.CardBrand, snap.CardLast4
+		snap.applyCard(&a)
 	}
 	a.CancelAtPeriodEnd = snap.CancelAtPeriodEnd
 	a.CurrentPeriodEnd = snap.CurrentPeriodEnd

@@ -402,6 +402,7 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObjec
 			// keeps the account in trial because the subscription is trialing.
 			if !(obj.BillingReason == "subscription_create" && obj.AmountPaid == 0) {
 				requestid.Logger(ctx, s.log).Info("webhook: invoice paid", "account", out.accountID, "amount", obj.AmountPaid, "reason", obj.BillingReason)
+				out.mutate = paidAt(unixTime(ev.Created))
 			}
 		case "invoice.payment_failed":
 			out.notices = append(out.notices, s.paymentFailedNotice(out.accountID, out.snap, obj))
@@ -553,7 +554,7 @@ func (s *Service) checkoutCompleted(ctx context.Context, obj eventObject) (outco
 		card := &Snapshot{}
 		card.setCard(pm)
 		return outcome{accountID: acct.ID, cardOnly: true, mutate: func(a *store.Account) {
-			a.HasCard, a.CardBrand, a.CardLast4 = card.HasCard, card.CardBrand, card.CardLast4
+			card.applyCard(a)
 		}}, nil
 	}
 	sub, err := s.fetchSubscription(ctx, subID)
@@ -629,7 +630,7 @@ func (s *Service) customerUpdated(ctx context.Context, obj eventObject) (outcome
 		card.setCard(c.InvoiceSettings.DefaultPaymentMethod)
 	}
 	return outcome{accountID: acct.ID, cardOnly: true, mutate: func(a *store.Account) {
-		a.HasCard, a.CardBrand, a.CardLast4 = card.HasCard, card.CardBrand, card.CardLast4
+		card.applyCard(a)
 	}}, nil
 }
 

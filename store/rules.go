@@ -38,6 +38,16 @@ func (a Account) ShowsNextInvoice() bool {
 	return a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() && (a.State != StateTrial || a.HasCard)
 }
 
+// NewCardSince reports whether a shows a card other than before did: one
+// where there was none, another brand or last four, or another payment
+// method id (the same card entered again is a new payment method). A
+// record from before PaymentMethodID existed compares by brand and last
+// four only.
+func (a Account) NewCardSince(before Account) bool {
+	return a.HasCard && (!before.HasCard || a.CardBrand != before.CardBrand || a.CardLast4 != before.CardLast4 ||
+		before.PaymentMethodID != "" && a.PaymentMethodID != before.PaymentMethodID)
+}
+
 // CanCancel reports whether a cancel at the period end can be asked:
 // billing's rule (a live subscription; CancelAtPeriodEnd refuses without
 // one) and not already asked. Ops offers exactly this.

@@ -443,7 +443,6 @@ func runCard(c *Cmd) int {
 		sub = c.UI.cfg.Store.Subscribe(a.ID)
 		defer sub.Close()
 	}
-	start := time.Now()
 	ctx, cancel := c.actionCtx()
 	l, err := c.UI.cfg.Billing.CardLink(ctx, a.ID)
 	cancel()
@@ -475,7 +474,7 @@ func runCard(c *Cmd) int {
 			if err != nil {
 				continue
 			}
-			if now.HasCard && (!before.HasCard || now.CardBrand != before.CardBrand || now.CardLast4 != before.CardLast4 || cardNoticeSince(c, a.ID, start)) {
+			if now.NewCardSince(before) {
 				card := StatusCard{Brand: now.CardBrand, Last4: now.CardLast4}
 				return c.write(struct {
 					LinkEntry
@@ -484,21 +483,6 @@ func runCard(c *Cmd) int {
 			}
 		}
 	}
-}
-
-// cardNoticeSince: billing announced a card added after the link was made
-// (the same card again still counts as saved).
-func cardNoticeSince(c *Cmd, accountID string, start time.Time) bool {
-	ns, err := c.UI.cfg.Store.Notices(accountID)
-	if err != nil {
-		return false
-	}
-	for _, n := range ns {
-		if n.Kind == billing.NoticeCardAdded && !n.CreatedAt.Before(start) {
-			return true
-		}
-	}
-	return false
 }
 
 // PlanPreview is `plan NAME --json` without --yes: what the move costs.
