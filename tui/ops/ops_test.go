@@ -156,30 +156,24 @@ func TestConversionFollowsTheAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	paid := a.TrialEnd.Add(time.Hour)
-	if _, _, err := f.db.ApplyEvent(store.Event{ID: "evt_ivan_paid", Type: "invoice.paid", Created: paid, AccountID: id}, id,
-		func(a *store.Account) error {
+	for _, step := range []struct {
+		what string
+		edit func(*store.Account)
+	}{
+		{"ivan paid", func(a *store.Account) {
 			a.State, a.SubscriptionStatus, a.LastPaidAt, a.ConvertedAt = store.StateActive, "active", paid, paid
-			return nil
-		}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.ops.refresh(map[string]struct{}{id: {}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := conv(); got != before+1 {
-		t.Fatalf("converted %d after ivan paid, want %d", got, before+1)
-	}
-	if _, err := f.db.UpdateAccount(id, func(a *store.Account) error {
-		a.Plan, a.State, a.SubscriptionStatus = "free", store.StateFree, "canceled"
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.ops.refresh(map[string]struct{}{id: {}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := conv(); got != before+1 {
-		t.Errorf("converted %d after ivan canceled, want %d", got, before+1)
+		}},
+		{"ivan canceled", func(a *store.Account) { a.Plan, a.State, a.SubscriptionStatus = "free", store.StateFree, "canceled" }},
+	} {
+		if _, err := f.db.UpdateAccount(id, func(a *store.Account) error { step.edit(a); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.ops.refresh(map[string]struct{}{id: {}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := conv(); got != before+1 {
+			t.Errorf("converted %d after %s, want %d", got, step.what, before+1)
+		}
 	}
 }
 
