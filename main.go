@@ -127,14 +127,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.string(&cfg.HTTPAddr, "http-addr", "PORTAL_HTTP_ADDR", ":8080", "HTTP listen address (health, webhooks, sandbox)")
 	ef.string(&cfg.MetricsAddr, "metrics-addr", "PORTAL_METRICS_ADDR", "127.0.0.1:9222", "Prometheus metrics listen address (/metrics); empty disables")
 	ef.string(&cfg.DataDir, "data-dir", "PORTAL_DATA_DIR", "data", "directory for the database, host key and sandbox state")
-	ef.duration(&cfg.IdleTimeout, "idle-timeout", "PORTAL_IDLE_TIMEOUT", 30*time.Minute, "close sessions after this long without input")
+	ef.duration(&cfg.IdleTimeout, "idle-timeout", "PORTAL_IDLE_TIMEOUT", app.DefaultIdleTimeout, "close sessions after this long without input")
 	ef.float(&cfg.RateLimit, "rate-limit", "PORTAL_RATE_LIMIT", 5, "new SSH sessions per second per client IP")
 	ef.string(&logLevel, "log-level", "PORTAL_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	ef.string(&logFormat, "log-format", "PORTAL_LOG_FORMAT", "text", "log format: text (logfmt) or json (one object a line)")
 	ef.string(&cfg.PublicURL, "public-url", "PORTAL_PUBLIC_URL", "", "URL browsers use to reach the HTTP server (default http://localhost:<http port>)")
 	ef.string(&cfg.Stripe.APIBase, "stripe-api-base", "STRIPE_API_BASE", "", "Stripe API base URL, e.g. stripe-mock's (default api.stripe.com, or the sandbox)")
 	ef.bool(&cfg.Stripe.AnyAPIVersion, "stripe-any-api-version", "STRIPE_ANY_API_VERSION", "accept webhook events of API versions other than 2023-10-16 (for stripe listen)")
-	ef.int(&cfg.TrialDays, "trial-days", "PORTAL_TRIAL_DAYS", 30, "trial length of paid plans, in days")
+	ef.int(&cfg.TrialDays, "trial-days", "PORTAL_TRIAL_DAYS", app.DefaultTrialDays, "trial length of paid plans, in days")
 	ef.string(&cfg.TrialEndBehavior, "trial-end-behavior", "PORTAL_TRIAL_END_BEHAVIOR", "pause",
 		"what a trial ending without a card does at Stripe: pause (locked until a card), cancel or create_invoice")
 	ef.string(&cfg.DowngradeAt, "downgrade-at", "PORTAL_DOWNGRADE_AT", "period_end",

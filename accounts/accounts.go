@@ -26,7 +26,7 @@ import (
 const CodeTTL = 10 * time.Minute
 
 // KindKeyAdded is the notice kind that announces a new key.
-const KindKeyAdded = "key_added"
+const KindKeyAdded store.NoticeKind = "key_added"
 
 // codeAlphabet is Crockford's base32 without the letters people misread
 // (I, L, O, U): 8 characters are 40 bits, far beyond what the attempt

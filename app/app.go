@@ -34,6 +34,13 @@ import (
 
 // Config is the portal's configuration. Zero values mean the defaults
 // documented on each field; main fills them from flags and environment.
+// Defaults that belong to the packages that use them, named here for the
+// flags in main.go.
+const (
+	DefaultIdleTimeout = sshserver.DefaultIdleTimeout
+	DefaultTrialDays   = billing.DefaultTrialDays
+)
+
 type Config struct {
 	SSHAddr  string // default ":2222"; "127.0.0.1:0" picks a free port
 	HTTPAddr string // default ":8080"
@@ -46,7 +53,8 @@ type Config struct {
 	// Now is the wall clock; default time.Now.
 	Now func() time.Time
 
-	// IdleTimeout closes sessions without input for this long (default 30m).
+	// IdleTimeout closes sessions without input for this long (default
+	// DefaultIdleTimeout).
 	IdleTimeout time.Duration
 	// HandshakeTimeout bounds how long a connection may take to authenticate
 	// and open its first session (default 30s). Without it a client that
@@ -75,7 +83,8 @@ type Config struct {
 	// Stripe selects the billing backend: with neither SecretKey nor APIBase
 	// the portal runs on the offline sandbox.
 	Stripe StripeConfig
-	// TrialDays is the length of a paid plan's trial (default 30).
+	// TrialDays is the length of a paid plan's trial (default
+	// DefaultTrialDays).
 	TrialDays int
 	// TrialEndBehavior is what a trial the portal makes does when it ends
 	// without a card: pause (default), cancel or create_invoice (billing.Config).
@@ -206,7 +215,7 @@ func (c *Config) setDefaults() {
 		c.Now = time.Now
 	}
 	if c.IdleTimeout == 0 {
-		c.IdleTimeout = 30 * time.Minute
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = 30 * time.Second

@@ -69,7 +69,7 @@ func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) 
 	if err != nil {
 		return Link{}, wrap(op, storeErr(err))
 	}
-	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+	if !acct.HasLiveSubscription() {
 		// The paid plan chosen while a card was needed, kept in the store
 		// so that it survives a restart; else the account's plan.
 		planID := acct.Plan
@@ -114,7 +114,7 @@ func (s *Service) CheckoutLink(ctx context.Context, accountID, planID string) (L
 	if err != nil {
 		return Link{}, wrap(op, storeErr(err))
 	}
-	if acct.SubscriptionID != "" && live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+	if acct.HasLiveSubscription() {
 		// Selling a plan to an account that has one would make a second
 		// subscription (a screen opened before another session subscribed).
 		return Link{}, &Error{Op: op, Msg: "Your account already has a subscription: go back to see it, and change plan from there.",

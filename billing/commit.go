@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/portal/portal/store"
-	"github.com/stripe/stripe-go/v76"
 )
 
 // commit runs mutate (if any) and Derive(snap) on the account, sets
@@ -96,8 +95,28 @@ func (s *Service) updateFn(mutate func(*store.Account), snap *Snapshot, derive b
 				a.NextInvoiceAmount = p.Amount
 			}
 		}
+		noteConversion(a)
 		*notes = s.transitionNotices(before, *a, now)
 		return nil
+	}
+}
+
+// paidAt records an invoice paid at (Stripe's time) as the account's
+// latest payment; updateFn then notes a conversion (noteConversion).
+func paidAt(at time.Time) func(*store.Account) {
+	return func(a *store.Account) {
+		if at.After(a.LastPaidAt) {
+			a.LastPaidAt = at
+		}
+	}
+}
+
+// noteConversion sets ConvertedAt, once, when the account has paid at or
+// after the end of its trial: the trial's own $0 invoice is paid as it
+// starts, real money at its end or later.
+func noteConversion(a *store.Account) {
+	if a.ConvertedAt.IsZero() && a.TrialUsed && !a.TrialEnd.IsZero() && !a.LastPaidAt.IsZero() && !a.LastPaidAt.Before(a.TrialEnd) {
+		a.ConvertedAt = a.LastPaidAt
 	}
 }
 
@@ -129,7 +148,7 @@ func (s *Service) setPending(p store.PendingCheckout) {
 // transaction, once the account has a live subscription: the choice was
 // bought (or overtaken by another).
 func settlePending(tx store.Tx, a store.Account) error {
-	if a.SubscriptionID == "" || !live(stripe.SubscriptionStatus(a.SubscriptionStatus)) {
+	if !a.HasLiveSubscription() {
 		return nil
 	}
 	return tx.DeletePendingCheckout(a.ID)
@@ -150,19 +169,19 @@ func (s *Service) forgetPending(accountID string) {
 // event order, so out-of-order redeliveries cannot add a notice twice.
 func (s *Service) transitionNotices(before, after store.Account, now time.Time) []store.Notice {
 	var out []store.Notice
-	add := func(kind, key, msg string) {
+	add := func(kind store.NoticeKind, key, msg string) {
 		out = append(out, store.Notice{AccountID: after.ID, Kind: kind, Key: key, Message: msg, CreatedAt: now})
 	}
 	if after.State == store.StateLockedTrialEnded && before.State != after.State {
-		add("trial_ended", after.SubscriptionID+":"+strconv.FormatInt(after.TrialEnd.Unix(), 10),
-			fmt.Sprintf("Your %s trial has ended without a card. Add a card to unlock it, or choose the free plan.", s.planName(after.Plan)))
+		add(NoticeTrialEnded, after.SubscriptionID+":"+strconv.FormatInt(after.TrialEnd.Unix(), 10),
+			fmt.Sprintf("Your %s trial has ended without a card. Add a card to unlock it, or choose the free plan.", s.cat.Name(after.Plan)))
 	}
 	if after.HasCard && (!before.HasCard || before.CardLast4 != after.CardLast4 || before.CardBrand != after.CardBrand) {
-		add("card_added", after.CardBrand+":"+after.CardLast4, "Card added: "+CardName(after.CardBrand, after.CardLast4)+".")
+		add(NoticeCardAdded, after.CardBrand+":"+after.CardLast4, "Card added: "+CardName(after.CardBrand, after.CardLast4)+".")
 	}
 	if before.Plan != "" && after.Plan != "" && before.Plan != after.Plan {
-		add("plan_changed", fmt.Sprintf("%s:%d:%s>%s", after.SubscriptionID, after.CurrentPeriodEnd.Unix(), before.Plan, after.Plan),
-			fmt.Sprintf("Your plan changed from %s to %s.", s.planName(before.Plan), s.planName(after.Plan)))
+		add(NoticePlanChanged, fmt.Sprintf("%s:%d:%s>%s", after.SubscriptionID, after.CurrentPeriodEnd.Unix(), before.Plan, after.Plan),
+			fmt.Sprintf("Your plan changed from %s to %s.", s.cat.Name(before.Plan), s.cat.Name(after.Plan)))
 	}
 	return out
 }

@@ -94,7 +94,7 @@ func TestChosenPlanSurvivesRestart(t *testing.T) {
 	l.payCard(link, "4242424242424242")
 	got := l.waitState(a.ID, store.StateActive)
 	if got.Plan != "m" {
-		t.Fatalf("after paying the restarted portal's card link: %s, want plan m", summary(got))
+		t.Fatalf("after paying the restarted portal's card link: %s, want plan m", got.AuditSummary())
 	}
 	// The bought choice is no longer pending.
 	if _, err := l.db.PendingCheckout(a.ID); !errors.Is(err, store.ErrNotFound) {

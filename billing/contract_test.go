@@ -89,13 +89,13 @@ func TestContractStripeMock(t *testing.T) {
 	})
 	t.Run("upgrade (always_invoice, pending_if_incomplete)", func(t *testing.T) {
 		sub("active")
-		_, err := svc.ChangePlan(ctx, a.ID, "xl")
+		_, err := svc.ChoosePlan(ctx, a.ID, "xl")
 		must("ChangePlan up", err)
 	})
 	t.Run("downgrade at the period end (subscription schedule)", func(t *testing.T) {
 		sub("active")
 		setAccount(a.ID, func(acc *store.Account) { acc.Plan = "xxl" })
-		_, err := svc.ChangePlan(ctx, a.ID, "s")
+		_, err := svc.ChoosePlan(ctx, a.ID, "s")
 		must("ChangePlan down", err)
 	})
 	t.Run("undo a scheduled downgrade (schedule release)", func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestContractStripeMock(t *testing.T) {
 	})
 	t.Run("to free while trialing (cancel now)", func(t *testing.T) {
 		sub("trialing")
-		_, err := svc.ChangePlan(ctx, a.ID, PlanFree)
+		_, err := svc.ChoosePlan(ctx, a.ID, PlanFree)
 		must("ChangePlan free", err)
 	})
 	t.Run("card link (setup mode)", func(t *testing.T) {

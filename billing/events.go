@@ -127,7 +127,7 @@ func (s *Service) customerDeleted(obj eventObject) (outcome, error) {
 			return
 		}
 		a.DeletedCustomerID, a.CustomerID = cus, ""
-		a.HasCard, a.CardBrand, a.CardLast4 = false, "", ""
+		(&Snapshot{}).applyCard(a) // no card
 		a.SecondSubscriptionID, a.SecondSubscriptionPlan = "", ""
 		a.ActionInvoiceID, a.ActionURL = "", ""
 	}, snap: nil}, nil
@@ -187,12 +187,12 @@ func (s *Service) paymentFailedNotice(accountID string, snap *Snapshot, obj even
 		plan = p
 	}
 	amount := FormatAmount(obj.AmountDue, obj.Currency)
-	n := store.Notice{AccountID: accountID, Kind: "payment_failed", Key: obj.ID, CreatedAt: s.now(),
-		Message: fmt.Sprintf("A payment of %s for your %s plan failed. Please update your card.", amount, s.planName(plan))}
+	n := store.Notice{AccountID: accountID, Kind: NoticePaymentFailed, Key: obj.ID, CreatedAt: s.now(),
+		Message: fmt.Sprintf("A payment of %s for your %s plan failed. Please update your card.", amount, s.cat.Name(plan))}
 	if obj.BillingReason == string(stripe.InvoiceBillingReasonSubscriptionUpdate) && plan != snap.PlanID && snap.PlanID != "" {
-		n.Kind = "upgrade_failed"
+		n.Kind = NoticeUpgradeFailed
 		n.Message = fmt.Sprintf("The payment of %s for your change to %s failed, so you stay on %s. Update your card and choose %s again to retry.",
-			amount, s.planName(plan), s.planName(snap.PlanID), s.planName(plan))
+			amount, s.cat.Name(plan), s.cat.Name(snap.PlanID), s.cat.Name(plan))
 	}
 	return n
 }

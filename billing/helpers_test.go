@@ -58,3 +58,10 @@ func startStripeMock(tb testing.TB) *client.API {
 	tb.Helper()
 	return apiFor(stripemock.BaseURL, stripemock.Start(tb))
 }
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -106,7 +106,7 @@ func (l *lifecycle) waitFor(id, what string, cond func(store.Account) bool) stor
 		select {
 		case <-sub.C():
 		case <-deadline:
-			l.t.Fatalf("account never reached %s; last: %s", what, summary(a))
+			l.t.Fatalf("account never reached %s; last: %s", what, a.AuditSummary())
 		}
 	}
 }
@@ -133,7 +133,7 @@ func (l *lifecycle) waitEvent(id, typ string) {
 	})
 }
 
-func (l *lifecycle) hasNotice(id, kind string) bool {
+func (l *lifecycle) hasNotice(id string, kind store.NoticeKind) bool {
 	l.t.Helper()
 	ns, err := l.db.Notices(id)
 	if err != nil {
@@ -192,7 +192,7 @@ func (l *lifecycle) trial(email, plan string) store.Account {
 		l.t.Fatalf("ChoosePlan(%s): %v (%s)", plan, err, Message(err))
 	}
 	if a.State != store.StateTrial || a.HasCard || !a.TrialUsed || a.CustomerID == "" {
-		l.t.Fatalf("after ChoosePlan: %s", summary(a))
+		l.t.Fatalf("after ChoosePlan: %s", a.AuditSummary())
 	}
 	l.waitEvent(a.ID, "customer.subscription.created")
 	return a
@@ -230,7 +230,7 @@ func TestLifecycleTrialNoCardLockedThenFree(t *testing.T) {
 	a = l.waitState(a.ID, store.StateLockedTrialEnded)
 	l.waitFor(a.ID, "a trial_ended notice", func(store.Account) bool { return l.hasNotice(a.ID, "trial_ended") })
 	if !a.State.Locked() || a.SubscriptionStatus != "paused" {
-		t.Fatalf("locked: %s", summary(a))
+		t.Fatalf("locked: %s", a.AuditSummary())
 	}
 	// A second trial is refused.
 	if _, err := l.svc.ChoosePlan(ctx, a.ID, "m"); err == nil {
@@ -241,12 +241,12 @@ func TestLifecycleTrialNoCardLockedThenFree(t *testing.T) {
 		t.Fatalf("ChoosePlan(free): %v", err)
 	}
 	if a.State != store.StateFree || a.Plan != PlanFree {
-		t.Fatalf("after free: %s", summary(a))
+		t.Fatalf("after free: %s", a.AuditSummary())
 	}
 	l.waitEvent(a.ID, "customer.subscription.deleted")
 	a, _ = l.db.Account(a.ID)
 	if a.State != store.StateFree || a.Plan != PlanFree || a.CustomerID == "" || !a.TrialUsed {
-		t.Fatalf("after the webhook: %s (customer %q)", summary(a), a.CustomerID)
+		t.Fatalf("after the webhook: %s (customer %q)", a.AuditSummary(), a.CustomerID)
 	}
 	// Trial used: a paid plan now needs a card, through subscription-mode checkout.
 	if _, err := l.svc.ChoosePlan(ctx, a.ID, "m"); err == nil || Message(err) == "" {
@@ -255,7 +255,7 @@ func TestLifecycleTrialNoCardLockedThenFree(t *testing.T) {
 	l.buy(a.ID, "m", "4242424242424242")
 	a = l.waitState(a.ID, store.StateActive)
 	if a.Plan != "m" || !a.HasCard {
-		t.Fatalf("bought after trial: %s", summary(a))
+		t.Fatalf("bought after trial: %s", a.AuditSummary())
 	}
 }
 
@@ -265,12 +265,12 @@ func TestLifecycleTrialCardActive(t *testing.T) {
 	l.addCard(a.ID, "4242424242424242")
 	a = l.waitFor(a.ID, "a card_added notice", func(a store.Account) bool { return l.hasNotice(a.ID, "card_added") })
 	if a.State != store.StateTrial || a.CardLast4 != "4242" || !a.HasCard {
-		t.Fatalf("with card: %s", summary(a))
+		t.Fatalf("with card: %s", a.AuditSummary())
 	}
 	l.advance(31 * day)
 	a = l.waitState(a.ID, store.StateActive)
 	if a.Plan != "m" || a.NextInvoiceAmount != 2900 || !a.NextInvoiceAt.After(l.sb.Now()) {
-		t.Fatalf("active: %s next %d at %s", summary(a), a.NextInvoiceAmount, a.NextInvoiceAt)
+		t.Fatalf("active: %s next %d at %s", a.AuditSummary(), a.NextInvoiceAmount, a.NextInvoiceAt)
 	}
 }
 
@@ -286,7 +286,7 @@ func TestLifecycleFailingCardUnpaidThenFixed(t *testing.T) {
 	l.addCard(a.ID, "4242424242424242")
 	a = l.waitState(a.ID, store.StateActive)
 	if a.CardLast4 != "4242" {
-		t.Fatalf("fixed: %s", summary(a))
+		t.Fatalf("fixed: %s", a.AuditSummary())
 	}
 }
 
@@ -307,7 +307,7 @@ func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
 		t.Fatalf("preview: %+v", pv)
 	}
 	l.advance(20 * time.Minute) // the customer reads the preview, then confirms
-	a, err = l.svc.ChangePlan(ctx, a.ID, "xl")
+	a, err = l.svc.ChoosePlan(ctx, a.ID, "xl")
 	if err != nil {
 		t.Fatalf("upgrade: %v", err)
 	}
@@ -323,34 +323,34 @@ func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
 		t.Fatalf("upgrade charged %d cents, the preview showed %d", charged, pv.AmountDue)
 	}
 	if a.Plan != "xl" || a.State != store.StateActive || a.PaymentPending {
-		t.Fatalf("upgraded: %s", summary(a))
+		t.Fatalf("upgraded: %s", a.AuditSummary())
 	}
 	l.waitFor(a.ID, "plan_changed", func(store.Account) bool { return l.hasNotice(a.ID, "plan_changed") })
-	a, err = l.svc.ChangePlan(ctx, a.ID, "s")
+	a, err = l.svc.ChoosePlan(ctx, a.ID, "s")
 	if err != nil {
 		t.Fatalf("downgrade: %v", err)
 	}
 	if a.Plan != "s" || a.State != store.StateActive {
-		t.Fatalf("downgraded: %s", summary(a))
+		t.Fatalf("downgraded: %s", a.AuditSummary())
 	}
 
 	a, err = l.svc.CancelAtPeriodEnd(ctx, a.ID)
 	if err != nil || a.State != store.StateCanceling {
-		t.Fatalf("cancel: %v %s", err, summary(a))
+		t.Fatalf("cancel: %v %s", err, a.AuditSummary())
 	}
 	a, err = l.svc.UndoCancel(ctx, a.ID)
 	if err != nil || a.State != store.StateActive || a.CancelAtPeriodEnd {
-		t.Fatalf("undo: %v %s", err, summary(a))
+		t.Fatalf("undo: %v %s", err, a.AuditSummary())
 	}
 	// To free while paid and active: at the period end.
-	a, err = l.svc.ChangePlan(ctx, a.ID, PlanFree)
+	a, err = l.svc.ChoosePlan(ctx, a.ID, PlanFree)
 	if err != nil || a.State != store.StateCanceling || a.Plan != "s" {
-		t.Fatalf("to free: %v %s", err, summary(a))
+		t.Fatalf("to free: %v %s", err, a.AuditSummary())
 	}
 	l.advance(25 * day)
 	a = l.waitState(a.ID, store.StateFree)
 	if a.Plan != PlanFree || a.SubscriptionStatus != "canceled" {
-		t.Fatalf("ended: %s", summary(a))
+		t.Fatalf("ended: %s", a.AuditSummary())
 	}
 }
 
@@ -376,7 +376,7 @@ func TestLifecycleResyncAndReconciler(t *testing.T) {
 	}
 	a, _ = l.db.Account(a.ID)
 	if a.State != store.StateTrial || a.LastSyncAt.IsZero() {
-		t.Fatalf("healed: %s", summary(a))
+		t.Fatalf("healed: %s", a.AuditSummary())
 	}
 	audit, err := l.db.Audit(a.ID, 0)
 	if err != nil || len(audit) != 1 || audit[0].Actor != "reconciler" || !strings.Contains(audit[0].Before, "locked_unpaid") {
@@ -392,7 +392,7 @@ func TestLifecycleResyncAndReconciler(t *testing.T) {
 	}
 	a, _ = l.db.Account(a.ID)
 	if a.State != store.StateLockedTrialEnded {
-		t.Fatalf("after trial end: %s", summary(a))
+		t.Fatalf("after trial end: %s", a.AuditSummary())
 	}
 	// Ops: extend the trial of the paused account.
 	a, err = l.svc.ExtendTrial(ctx, a.ID, 7)
@@ -400,14 +400,14 @@ func TestLifecycleResyncAndReconciler(t *testing.T) {
 		t.Fatalf("ExtendTrial: %v", err)
 	}
 	if a.State != store.StateTrial || !a.TrialEnd.After(l.sb.Now().Add(6*day)) {
-		t.Fatalf("extended: %s", summary(a))
+		t.Fatalf("extended: %s", a.AuditSummary())
 	}
 	// Webhooks come back: the whole backlog, including the replaced
 	// subscription's cancellation, must not undo the extension.
 	l.down.Store(false)
 	l.waitEvent(a.ID, "customer.subscription.deleted")
 	if b, _ := l.db.Account(a.ID); b.State != store.StateTrial || b.SubscriptionID != a.SubscriptionID {
-		t.Fatalf("after the backlog: %s", summary(b))
+		t.Fatalf("after the backlog: %s", b.AuditSummary())
 	}
 	link, err := l.svc.PortalLink(ctx, a.ID)
 	if err != nil || !strings.HasPrefix(link.URL, l.srv.URL+"/l/") || !strings.Contains(link.Target, "/portal/") ||
@@ -436,7 +436,7 @@ func TestLifecycleExtendTrialOnlyTrials(t *testing.T) {
 		t.Fatalf("ExtendTrial on a trial: %v", err)
 	}
 	if a.State != store.StateTrial || !a.TrialEnd.Equal(before.Add(7*day)) {
-		t.Fatalf("extended trial: %s (was %s)", summary(a), fmtTime(before))
+		t.Fatalf("extended trial: %s (was %s)", a.AuditSummary(), fmtTime(before))
 	}
 	l.addCard(a.ID, "4242424242424242")
 	l.advance(38 * day)
@@ -454,7 +454,7 @@ func TestLifecycleExtendTrialOnlyTrials(t *testing.T) {
 		t.Fatalf("refused extension still changed the subscription: status %s trial_end %s", sub.Status, fmtTime(unixTime(sub.TrialEnd)))
 	}
 	if b, _ := l.db.Account(a.ID); b.State != store.StateActive {
-		t.Fatalf("after the refusal: %s", summary(b))
+		t.Fatalf("after the refusal: %s", b.AuditSummary())
 	}
 }
 
@@ -491,7 +491,7 @@ func TestLifecycleForeignSubscription(t *testing.T) {
 	l.waitEvent(a.ID, "customer.subscription.deleted")
 	want, _ := l.db.Account(a.ID)
 	if want.State != store.StateFree || want.CustomerID == "" {
-		t.Fatalf("free: %s", summary(want))
+		t.Fatalf("free: %s", want.AuditSummary())
 	}
 
 	pr, err := l.svc.api.Prices.New(&stripe.PriceParams{
@@ -522,7 +522,7 @@ func TestLifecycleForeignSubscription(t *testing.T) {
 		t.Helper()
 		got, _ := l.db.Account(a.ID)
 		if got.State != want.State || got.Plan != want.Plan || got.SubscriptionID != want.SubscriptionID || got.SubscriptionStatus != want.SubscriptionStatus {
-			t.Fatalf("%s: %s, want %s", what, summary(got), summary(want))
+			t.Fatalf("%s: %s, want %s", what, got.AuditSummary(), want.AuditSummary())
 		}
 	}
 	same("after the foreign subscription's webhook")
@@ -550,13 +550,13 @@ func TestLifecycleForeignSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.State != store.StateActive || got.Plan != "s" || got.SubscriptionID == other.ID || got.SubscriptionID == newer.ID {
-		t.Fatalf("resync with a newer foreign subscription: %s", summary(got))
+		t.Fatalf("resync with a newer foreign subscription: %s", got.AuditSummary())
 	}
 	l.down.Store(false)
 	l.waitIgnored(a.ID, "customer.subscription.created", ignoreForeign)
 	l.waitEvent(a.ID, "checkout.session.completed")
 	if b, _ := l.db.Account(a.ID); b.SubscriptionID != got.SubscriptionID || b.State != store.StateActive {
-		t.Fatalf("after the backlog: %s", summary(b))
+		t.Fatalf("after the backlog: %s", b.AuditSummary())
 	}
 }
 
@@ -605,7 +605,7 @@ func TestLifecycleOneTrialUnderRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(trials) != 1 || a.SubscriptionID != trials[0] || a.State != store.StateTrial || !a.TrialUsed {
-		t.Fatalf("trialing subscriptions %v; account %s", trials, summary(a))
+		t.Fatalf("trialing subscriptions %v; account %s", trials, a.AuditSummary())
 	}
 }
 
@@ -622,12 +622,12 @@ func TestLifecycleTrialCanceledEndsInFree(t *testing.T) {
 			}
 			a, err := l.svc.CancelAtPeriodEnd(ctx, a.ID)
 			if err != nil || a.State != store.StateCanceling || !a.CurrentPeriodEnd.Equal(a.TrialEnd) {
-				t.Fatalf("cancel: %v %s", err, summary(a))
+				t.Fatalf("cancel: %v %s", err, a.AuditSummary())
 			}
 			l.advance(30*day + time.Hour)
 			a = l.waitState(a.ID, store.StateFree)
 			if a.Plan != PlanFree || a.SubscriptionStatus != "canceled" || a.State.Locked() {
-				t.Fatalf("after the trial: %s", summary(a))
+				t.Fatalf("after the trial: %s", a.AuditSummary())
 			}
 			ip := &stripe.InvoiceListParams{Customer: stripe.String(a.CustomerID)}
 			for it := l.svc.api.Invoices.List(ip); it.Next(); {
@@ -675,12 +675,12 @@ func TestLifecycleSecondSubscriptionFlaggedNeverAdopted(t *testing.T) {
 	second := l.newSecondSubscription(a, "m", 7)
 	a = l.waitFor(a.ID, "the second subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID == second.ID })
 	if a.SubscriptionID != own || a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionPlan != "m" {
-		t.Fatalf("with a second subscription: %s second %s/%s", summary(a), a.SecondSubscriptionID, a.SecondSubscriptionPlan)
+		t.Fatalf("with a second subscription: %s second %s/%s", a.AuditSummary(), a.SecondSubscriptionID, a.SecondSubscriptionPlan)
 	}
 	l.advance(7*day + time.Hour) // the second one's trial ends: canceled
 	a = l.waitFor(a.ID, "the flag cleared", func(a store.Account) bool { return a.SecondSubscriptionID == "" })
 	if a.SubscriptionID != own || a.Plan != "s" || a.State != store.StateTrial || a.State.Locked() {
-		t.Fatalf("after the second subscription ended: %s", summary(a))
+		t.Fatalf("after the second subscription ended: %s", a.AuditSummary())
 	}
 	if l.hasNotice(a.ID, "plan_changed") {
 		t.Error("a second subscription changed the plan, if only in a notice")
@@ -700,7 +700,7 @@ func TestLifecycleSecondSubscriptionTakesOverWhenOwnEnds(t *testing.T) {
 	}
 	a = l.waitFor(a.ID, "the second subscription adopted", func(a store.Account) bool { return a.SubscriptionID == second.ID })
 	if a.Plan != "m" || a.State != store.StateTrial || a.SecondSubscriptionID != "" {
-		t.Fatalf("after the own subscription ended: %s second %q", summary(a), a.SecondSubscriptionID)
+		t.Fatalf("after the own subscription ended: %s second %q", a.AuditSummary(), a.SecondSubscriptionID)
 	}
 	// Ops cancels a second subscription, crediting the unused time.
 	l.addCard(a.ID, "4242424242424242")
@@ -714,7 +714,7 @@ func TestLifecycleSecondSubscriptionTakesOverWhenOwnEnds(t *testing.T) {
 	l.advance(15 * day)
 	a, err = l.svc.CancelSecondSubscription(ctx, a.ID, true)
 	if err != nil || a.SecondSubscriptionID != "" || a.SubscriptionID != second.ID || a.Plan != "m" {
-		t.Fatalf("CancelSecondSubscription: %v %s second %q", err, summary(a), a.SecondSubscriptionID)
+		t.Fatalf("CancelSecondSubscription: %v %s second %q", err, a.AuditSummary(), a.SecondSubscriptionID)
 	}
 	cus, err := l.svc.api.Customers.Get(a.CustomerID, nil)
 	if err != nil {
@@ -778,7 +778,7 @@ func TestLifecycleCardShownIsCardCharged(t *testing.T) {
 		return a.State == store.StateActive && a.CurrentPeriodEnd.After(l.sb.Now())
 	})
 	if a.CardLast4 != "4444" || a.AmountDue != 0 {
-		t.Fatalf("after the next renewal: %s card %s due %d", summary(a), a.CardLast4, a.AmountDue)
+		t.Fatalf("after the next renewal: %s card %s due %d", a.AuditSummary(), a.CardLast4, a.AmountDue)
 	}
 }
 
@@ -837,7 +837,7 @@ func TestLifecycleCheckoutLinksOneAtATime(t *testing.T) {
 	l.payCard(buy, "4242424242424242")
 	a = l.waitFor(a.ID, "the checkout's subscription flagged", func(a store.Account) bool { return a.SecondSubscriptionID != "" })
 	if a.Plan != "s" || a.State != store.StateTrial || a.SecondSubscriptionPlan != "xl" {
-		t.Fatalf("after a second checkout: %s second %s/%s", summary(a), a.SecondSubscriptionID, a.SecondSubscriptionPlan)
+		t.Fatalf("after a second checkout: %s second %s/%s", a.AuditSummary(), a.SecondSubscriptionID, a.SecondSubscriptionPlan)
 	}
 	cs, err := l.svc.api.CheckoutSessions.Get(buy.SessionID, nil)
 	if err != nil || cs.Metadata["plan"] != "xl" {
@@ -878,7 +878,7 @@ func TestLifecycleConfigurations(t *testing.T) {
 				l.advance(4 * day)
 				a = l.waitState(a.ID, w.afterRetries)
 				if a.Plan != "s" || !a.TrialUsed {
-					t.Fatalf("after the trial: %s", summary(a))
+					t.Fatalf("after the trial: %s", a.AuditSummary())
 				}
 				if a.State == store.StateLockedCanceled {
 					// Re-subscribe: a subscription-mode Checkout of the same plan.
@@ -888,7 +888,7 @@ func TestLifecycleConfigurations(t *testing.T) {
 				}
 				a = l.waitFor(a.ID, "active with a card", func(a store.Account) bool { return a.State == store.StateActive && a.HasCard })
 				if a.Plan != "s" || a.AmountDue != 0 {
-					t.Fatalf("after the card: %s due %d", summary(a), a.AmountDue)
+					t.Fatalf("after the card: %s due %d", a.AuditSummary(), a.AmountDue)
 				}
 
 				// With a card whose charges fail.
@@ -897,7 +897,7 @@ func TestLifecycleConfigurations(t *testing.T) {
 				l.advance(30*day + time.Hour)
 				b = l.waitState(b.ID, store.StatePastDue)
 				if b.AmountDue != 2900 {
-					t.Fatalf("past due: %s due %d", summary(b), b.AmountDue)
+					t.Fatalf("past due: %s due %d", b.AuditSummary(), b.AmountDue)
 				}
 				l.advance(4 * day)
 				b = l.waitState(b.ID, retried)
@@ -925,7 +925,7 @@ func TestLifecyclePaymentActionRequired(t *testing.T) {
 	l.advance(30*day + time.Hour)
 	a = l.waitFor(a.ID, "a payment awaiting confirmation", func(a store.Account) bool { return a.ActionURL != "" })
 	if a.State != store.StatePastDue || !strings.Contains(a.ActionURL, "/invoice/"+a.ActionInvoiceID) || a.AmountDue != 900 {
-		t.Fatalf("awaiting 3-D Secure: %s url %q invoice %q due %d", summary(a), a.ActionURL, a.ActionInvoiceID, a.AmountDue)
+		t.Fatalf("awaiting 3-D Secure: %s url %q invoice %q due %d", a.AuditSummary(), a.ActionURL, a.ActionInvoiceID, a.AmountDue)
 	}
 	if l.hasNotice(a.ID, "payment_failed") {
 		t.Error("a payment awaiting the customer was announced as failed")
@@ -954,29 +954,29 @@ func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
 	if err != nil || pv.Upgrade || !pv.AtPeriodEnd || !pv.NextAt.Equal(end) || pv.AmountDue != 0 {
 		t.Fatalf("preview: %+v %v", pv, err)
 	}
-	a, err = l.svc.ChangePlan(ctx, a.ID, "s")
+	a, err = l.svc.ChoosePlan(ctx, a.ID, "s")
 	if err != nil {
 		t.Fatalf("downgrade: %v (%s)", err, Message(err))
 	}
 	if a.Plan != "m" || a.ScheduledPlan != "s" || !a.ScheduledAt.Equal(end) || a.ScheduleID == "" || a.State != store.StateActive {
-		t.Fatalf("scheduled: %s plan %s → %s at %v (%s)", summary(a), a.Plan, a.ScheduledPlan, a.ScheduledAt, a.ScheduleID)
+		t.Fatalf("scheduled: %s plan %s → %s at %v (%s)", a.AuditSummary(), a.Plan, a.ScheduledPlan, a.ScheduledAt, a.ScheduleID)
 	}
 	if s, _ := l.svc.cat.Plan("s"); a.NextInvoiceAmount != s.Amount {
 		t.Fatalf("next invoice %d, want S's %d", a.NextInvoiceAmount, s.Amount)
 	}
 	l.waitEvent(a.ID, "customer.subscription.updated")
 	if a, _ = l.db.Account(a.ID); a.ScheduledPlan != "s" {
-		t.Fatalf("a webhook dropped the scheduled change: %s", summary(a))
+		t.Fatalf("a webhook dropped the scheduled change: %s", a.AuditSummary())
 	}
 	// Choosing S again changes nothing.
-	if b, err := l.svc.ChangePlan(ctx, a.ID, "s"); err != nil || b.ScheduleID != a.ScheduleID {
+	if b, err := l.svc.ChoosePlan(ctx, a.ID, "s"); err != nil || b.ScheduleID != a.ScheduleID {
 		t.Fatalf("again: %v %s", err, b.ScheduleID)
 	}
 
 	l.advance(end.Sub(l.sb.Now()) + time.Hour)
 	a = l.waitFor(a.ID, "plan s", func(a store.Account) bool { return a.Plan == "s" && a.CurrentPeriodEnd.After(end) })
 	if a.ScheduledPlan != "" || !a.ScheduledAt.IsZero() || a.State != store.StateActive {
-		t.Fatalf("after the period end: %s scheduled %q", summary(a), a.ScheduledPlan)
+		t.Fatalf("after the period end: %s scheduled %q", a.AuditSummary(), a.ScheduledPlan)
 	}
 	var renewal *stripe.Invoice
 	ip := &stripe.InvoiceListParams{Customer: stripe.String(a.CustomerID)}
@@ -991,20 +991,20 @@ func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
 
 	// Back up to M is immediate (the schedule, still in its last phase, is
 	// released first); then schedule S and undo it.
-	if a, err = l.svc.ChangePlan(ctx, a.ID, "m"); err != nil || a.Plan != "m" || a.ScheduledPlan != "" || a.ScheduleID != "" {
-		t.Fatalf("upgrade: %v %s", err, summary(a))
+	if a, err = l.svc.ChoosePlan(ctx, a.ID, "m"); err != nil || a.Plan != "m" || a.ScheduledPlan != "" || a.ScheduleID != "" {
+		t.Fatalf("upgrade: %v %s", err, a.AuditSummary())
 	}
 	end = a.CurrentPeriodEnd
-	if a, err = l.svc.ChangePlan(ctx, a.ID, "s"); err != nil || a.ScheduledPlan != "s" {
-		t.Fatalf("downgrade again: %v %s", err, summary(a))
+	if a, err = l.svc.ChoosePlan(ctx, a.ID, "s"); err != nil || a.ScheduledPlan != "s" {
+		t.Fatalf("downgrade again: %v %s", err, a.AuditSummary())
 	}
 	if a, err = l.svc.UndoDowngrade(ctx, a.ID); err != nil || a.ScheduledPlan != "" || a.ScheduleID != "" || a.Plan != "m" {
-		t.Fatalf("undo: %v %s", err, summary(a))
+		t.Fatalf("undo: %v %s", err, a.AuditSummary())
 	}
 	l.advance(end.Sub(l.sb.Now()) + time.Hour)
 	a = l.waitFor(a.ID, "the next period", func(a store.Account) bool { return a.CurrentPeriodEnd.After(end) })
 	if a.Plan != "m" || a.State != store.StateActive {
-		t.Fatalf("after an undone downgrade: %s", summary(a))
+		t.Fatalf("after an undone downgrade: %s", a.AuditSummary())
 	}
 }
 
@@ -1050,9 +1050,9 @@ func TestLifecycleScheduleChangedAtStripe(t *testing.T) {
 	l.advance(31 * day)
 	a = l.waitState(a.ID, store.StateActive)
 	end := a.CurrentPeriodEnd
-	a, err := l.svc.ChangePlan(ctx, a.ID, "m")
+	a, err := l.svc.ChoosePlan(ctx, a.ID, "m")
 	if err != nil || a.ScheduledPlan != "m" || a.ScheduleID == "" {
-		t.Fatalf("downgrade: %v %s", err, summary(a))
+		t.Fatalf("downgrade: %v %s", err, a.AuditSummary())
 	}
 	sub, err := l.svc.fetchSubscription(ctx, a.SubscriptionID)
 	if err != nil {
@@ -1063,7 +1063,7 @@ func TestLifecycleScheduleChangedAtStripe(t *testing.T) {
 	l.editSchedule(a.ScheduleID, xlPrice, end, "s") // the Dashboard: S instead of M
 	a = l.waitFor(a.ID, "the edited schedule", func(a store.Account) bool { return a.ScheduledPlan == "s" })
 	if a.Plan != "xl" || !a.ScheduledAt.Equal(end) || a.State != store.StateActive {
-		t.Fatalf("after the Dashboard edit: %s then %s at %v", summary(a), a.ScheduledPlan, a.ScheduledAt)
+		t.Fatalf("after the Dashboard edit: %s then %s at %v", a.AuditSummary(), a.ScheduledPlan, a.ScheduledAt)
 	}
 	if s, _ := l.svc.cat.Plan("s"); a.NextInvoiceAmount != s.Amount {
 		t.Errorf("next invoice %d after the edit, want S's %d", a.NextInvoiceAmount, s.Amount)
@@ -1071,14 +1071,14 @@ func TestLifecycleScheduleChangedAtStripe(t *testing.T) {
 	l.advance(end.Sub(l.sb.Now()) + time.Hour)
 	a = l.waitFor(a.ID, "plan s", func(a store.Account) bool { return a.Plan == "s" })
 	if a.ScheduledPlan != "" || a.State != store.StateActive {
-		t.Fatalf("after the renewal: %s scheduled %q", summary(a), a.ScheduledPlan)
+		t.Fatalf("after the renewal: %s scheduled %q", a.AuditSummary(), a.ScheduledPlan)
 	}
 	// The schedule completes at the end of its last phase and releases.
 	end = a.CurrentPeriodEnd
 	l.advance(end.Sub(l.sb.Now()) + time.Hour)
 	a = l.waitFor(a.ID, "the schedule released", func(a store.Account) bool { return a.ScheduleID == "" })
 	if a.Plan != "s" || a.ScheduledPlan != "" {
-		t.Fatalf("after the schedule ended: %s scheduled %q", summary(a), a.ScheduledPlan)
+		t.Fatalf("after the schedule ended: %s scheduled %q", a.AuditSummary(), a.ScheduledPlan)
 	}
 
 	// A schedule made in the Dashboard: S now, M at the period end.
@@ -1094,11 +1094,11 @@ func TestLifecycleScheduleChangedAtStripe(t *testing.T) {
 	l.editSchedule(sch.ID, sub.Items.Data[0].Price.ID, end, "m")
 	a = l.waitFor(a.ID, "the Dashboard's schedule", func(a store.Account) bool { return a.ScheduledPlan == "m" })
 	if a.ScheduleID != sch.ID || !a.ScheduledAt.Equal(end) || a.Plan != "s" {
-		t.Fatalf("a Dashboard schedule: %s %s then %s at %v", summary(a), a.ScheduleID, a.ScheduledPlan, a.ScheduledAt)
+		t.Fatalf("a Dashboard schedule: %s %s then %s at %v", a.AuditSummary(), a.ScheduleID, a.ScheduledPlan, a.ScheduledAt)
 	}
 	// The customer undoes it.
 	if a, err = l.svc.UndoDowngrade(ctx, a.ID); err != nil || a.ScheduledPlan != "" || a.ScheduleID != "" {
-		t.Fatalf("undo a Dashboard schedule: %v %s", err, summary(a))
+		t.Fatalf("undo a Dashboard schedule: %v %s", err, a.AuditSummary())
 	}
 
 	// Released in the Dashboard.
@@ -1113,6 +1113,6 @@ func TestLifecycleScheduleChangedAtStripe(t *testing.T) {
 	}
 	a = l.waitFor(a.ID, "the release", func(a store.Account) bool { return a.ScheduleID == "" })
 	if a.ScheduledPlan != "" || a.Plan != "s" {
-		t.Fatalf("after a Dashboard release: %s scheduled %q", summary(a), a.ScheduledPlan)
+		t.Fatalf("after a Dashboard release: %s scheduled %q", a.AuditSummary(), a.ScheduledPlan)
 	}
 }

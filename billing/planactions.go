@@ -27,7 +27,9 @@ import (
 // ChoosePlan returns ErrCardRequired and records the choice in the store
 // (CardLink sells it); the screen that names the plan asks CheckoutLink
 // for it directly.
-// With a live subscription it is ChangePlan.
+// With a live subscription the plan is changed (changePlan); this one
+// method serves the plan picker, the change-plan screen, the plan command
+// and ops alike.
 //
 // When Stripe gave no answer to the trial subscription request, ChoosePlan
 // returns ErrTrialPending, and keeps doing so for trialClaimGrace; after
@@ -44,8 +46,7 @@ func (s *Service) ChoosePlan(ctx context.Context, accountID, planID string) (sto
 	if err != nil {
 		return store.Account{}, wrap(op, storeErr(err))
 	}
-	hasLive := acct.SubscriptionID != "" && live(stripe.SubscriptionStatus(acct.SubscriptionStatus))
-	if hasLive {
+	if acct.HasLiveSubscription() {
 		return s.changePlan(ctx, op, acct, plan)
 	}
 	if plan.Free() {
@@ -66,31 +67,15 @@ func unanswered(err error) bool {
 	return se.HTTPStatusCode == 0 || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == http.StatusConflict
 }
 
-// ChangePlan moves a subscribed account to planID. Upgrades of a paid period
+// changePlan moves a subscribed account to plan (ChoosePlan with a live
+// subscription). Upgrades of a paid period
 // are invoiced now (proration always_invoice) and only take effect once paid
 // (payment_behavior pending_if_incomplete); downgrades and changes during the
 // trial are not prorated, and a downgrade of an active subscription waits
 // for the period end unless Config.DowngradeAt is "now" (scheduleDowngrade).
 // Choosing the current plan again undoes a scheduled change; any other
 // change replaces it. To free: cancel at the period end when paid and
-// active, cancel now when trialing or locked. Without a live subscription it
-// is ChoosePlan.
-func (s *Service) ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error) {
-	const op = "ChangePlan"
-	plan, ok := s.cat.Plan(planID)
-	if !ok {
-		return store.Account{}, wrap(op, ErrUnknownPlan)
-	}
-	acct, err := s.db.Account(accountID)
-	if err != nil {
-		return store.Account{}, wrap(op, storeErr(err))
-	}
-	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
-		return s.ChoosePlan(ctx, accountID, planID)
-	}
-	return s.changePlan(ctx, op, acct, plan)
-}
-
+// active, cancel now when trialing or locked.
 func (s *Service) changePlan(ctx context.Context, op string, acct store.Account, plan Plan) (store.Account, error) {
 	status := stripe.SubscriptionStatus(acct.SubscriptionStatus)
 	if acct.ScheduleID != "" && (acct.Plan != plan.ID || acct.ScheduledPlan != "") && plan.ID != acct.ScheduledPlan {
@@ -119,8 +104,7 @@ func (s *Service) changePlan(ctx context.Context, op string, acct store.Account,
 		}
 		return s.commit(op, acct.ID, func(a *store.Account) { a.Plan = PlanFree }, s.snapshot(sub))
 	}
-	switch status {
-	case stripe.SubscriptionStatusPaused, stripe.SubscriptionStatusUnpaid:
+	if acct.NeedsCardFirst() {
 		// Locked: the card comes first (CardLink resumes or pays), then the change.
 		return acct, wrap(op, ErrCardRequired)
 	}
@@ -274,7 +258,7 @@ func (s *Service) cancelFlag(ctx context.Context, op, accountID string, cancel b
 	if err != nil {
 		return store.Account{}, wrap(op, storeErr(err))
 	}
-	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+	if !acct.HasLiveSubscription() {
 		return acct, wrap(op, ErrNoSubscription)
 	}
 	if acct.CancelAtPeriodEnd == cancel {
@@ -319,7 +303,7 @@ func (s *Service) PreviewChange(ctx context.Context, accountID, planID string) (
 	cur, _ := s.cat.Plan(acct.Plan)
 	pv := Preview{PlanID: plan.ID, Upgrade: plan.Amount > cur.Amount, Currency: plan.Currency, NextAmount: plan.Amount}
 	status := stripe.SubscriptionStatus(acct.SubscriptionStatus)
-	if acct.SubscriptionID == "" || !live(status) {
+	if !acct.HasLiveSubscription() {
 		if !plan.Free() && acct.TrialUsed {
 			pv.AmountDue = plan.Amount
 		} else if !plan.Free() {
@@ -395,7 +379,7 @@ func (s *Service) ExtendTrial(ctx context.Context, accountID string, days int) (
 	if err != nil {
 		return store.Account{}, wrap(op, storeErr(err))
 	}
-	if acct.SubscriptionID == "" || !live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+	if !acct.HasLiveSubscription() {
 		return acct, wrap(op, ErrNoSubscription)
 	}
 	sub, err := s.fetchSubscription(ctx, acct.SubscriptionID)

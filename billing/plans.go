@@ -8,10 +8,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/portal/portal/store"
 )
 
 // PlanFree is the id of the free plan, the one plan that never touches Stripe.
-const PlanFree = "free"
+const PlanFree = store.PlanFree
 
 // Plan is one entry of the catalog. Amount is the monthly price in minor units
 // of Currency (cents for usd); the free plan has Amount 0 and no LookupKey.
@@ -151,6 +153,27 @@ func (c Catalog) Plan(id string) (Plan, bool) {
 		}
 	}
 	return Plan{}, false
+}
+
+// Name is the plan's display name, or its id when the catalog lacks it.
+func (c Catalog) Name(id string) string {
+	if p, ok := c.Plan(id); ok {
+		return p.Name
+	}
+	return id
+}
+
+// Line is the plan's name and price, "M · $29.00/month", or "Free" (the id
+// when the catalog lacks it).
+func (c Catalog) Line(id string) string {
+	p, ok := c.Plan(id)
+	switch {
+	case !ok:
+		return id
+	case p.Free():
+		return p.Name
+	}
+	return p.Name + " · " + FormatAmount(p.Amount, p.Currency) + "/month"
 }
 
 // PlanByLookupKey returns the paid plan whose Stripe price has lookupKey.

@@ -77,3 +77,19 @@ func TestLoadCatalog(t *testing.T) {
 		t.Error("missing file: no error")
 	}
 }
+
+func TestCatalogNameAndLine(t *testing.T) {
+	c := DefaultCatalog()
+	for _, tc := range []struct{ id, name, line string }{
+		{"m", "M", "M · $29.00/month"},
+		{PlanFree, "Free", "Free"},
+		{"gone", "gone", "gone"},
+	} {
+		if got := c.Name(tc.id); got != tc.name {
+			t.Errorf("Name(%q) = %q, want %q", tc.id, got, tc.name)
+		}
+		if got := c.Line(tc.id); got != tc.line {
+			t.Errorf("Line(%q) = %q, want %q", tc.id, got, tc.line)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/portal/portal/store"
@@ -128,19 +127,6 @@ func drifted(a, b store.Account) bool {
 		!a.TrialEnd.Equal(b.TrialEnd) || !a.CurrentPeriodEnd.Equal(b.CurrentPeriodEnd)
 }
 
-func summary(a store.Account) string {
-	return fmt.Sprintf("state=%s plan=%s card=%t sub=%s status=%s cancel_at_period_end=%t pending=%t trial_used=%t trial_end=%s period_end=%s",
-		a.State, a.Plan, a.HasCard, a.SubscriptionID, a.SubscriptionStatus, a.CancelAtPeriodEnd, a.PaymentPending,
-		a.TrialUsed, fmtTime(a.TrialEnd), fmtTime(a.CurrentPeriodEnd))
-}
-
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 // RunReconciler resyncs, at start and then every interval, each account with
 // a Stripe customer whose LastSyncAt (by the billing clock) is older than
 // staleAfter, so a missed webhook heals on its own, and each account whose
@@ -188,7 +174,7 @@ func (s *Service) ReconcileOnce(ctx context.Context, staleAfter time.Duration) (
 		// The drift's audit entry commits with the resync that heals it.
 		before, after, err := s.resync(ctx, id, func(before, after store.Account) (store.AuditEntry, bool) {
 			return store.AuditEntry{
-				Actor: "reconciler", AccountID: id, Action: "drift", Before: summary(before), After: summary(after), At: s.now(),
+				Actor: "reconciler", AccountID: id, Action: "drift", Before: before.AuditSummary(), After: after.AuditSummary(), At: s.now(),
 			}, drifted(before, after)
 		})
 		if err != nil {
@@ -200,7 +186,7 @@ func (s *Service) ReconcileOnce(ctx context.Context, staleAfter time.Duration) (
 			continue
 		}
 		drift++
-		s.log.Warn("reconciler: drift healed", "account", id, "before", summary(before), "after", summary(after))
+		s.log.Warn("reconciler: drift healed", "account", id, "before", before.AuditSummary(), "after", after.AuditSummary())
 	}
 	return synced, drift
 }

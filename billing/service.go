@@ -15,13 +15,17 @@ import (
 )
 
 // Config wires a Service. API and Store are required.
+// DefaultTrialDays is a paid plan's trial when Config.TrialDays is zero;
+// app and the -trial-days flag default to it.
+const DefaultTrialDays = 30
+
 type Config struct {
 	API       *client.API      // stripe-go client for the sandbox, stripe-mock or Stripe; never stripe.Key
 	Store     store.Store      // the portal's store (bbolt or PostgreSQL)
 	Catalog   Catalog          // zero: DefaultCatalog
 	Now       func() time.Time // zero: time.Now; in sandbox mode the sandbox clock
 	PublicURL string           // base for checkout and portal return URLs, e.g. http://localhost:8080
-	TrialDays int              // zero: 30
+	TrialDays int              // zero: DefaultTrialDays
 	// TrialEndBehavior is what Stripe does when a trial the portal made
 	// ends without a card (trial_settings.end_behavior.missing_payment_method):
 	// "pause" (the default: locked until a card), "cancel" (the subscription
@@ -97,7 +101,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.TrialDays == 0 {
-		cfg.TrialDays = 30
+		cfg.TrialDays = DefaultTrialDays
 	}
 	if cfg.TrialDays < 0 || cfg.TrialDays > 730 {
 		return nil, fmt.Errorf("billing: trial of %d days: want 1 to 730", cfg.TrialDays)
@@ -162,13 +166,6 @@ type Preview struct {
 	// AtPeriodEnd is true when the change waits for the end of the paid
 	// period (NextAt): a downgrade with DowngradeAt "period_end".
 	AtPeriodEnd bool
-}
-
-func (s *Service) planName(id string) string {
-	if p, ok := s.cat.Plan(id); ok {
-		return p.Name
-	}
-	return id
 }
 
 // CardName is how a card is named to the customer, on screen and in mail:

@@ -206,6 +206,12 @@ func (s *Snapshot) setCard(pm *stripe.PaymentMethod) {
 	}
 }
 
+// applyCard writes the card s saw onto a: the card fields and the payment
+// method id, together.
+func (s *Snapshot) applyCard(a *store.Account) {
+	a.HasCard, a.CardBrand, a.CardLast4, a.PaymentMethodID = s.HasCard, s.CardBrand, s.CardLast4, s.PaymentMethodID
+}
+
 // openAmount is what the latest invoice still asks for while it is open:
 // the amount a past_due or unpaid customer owes.
 func (s *Snapshot) openAmount() int64 {
@@ -231,15 +237,8 @@ func unixTime(sec int64) time.Time {
 	return time.Unix(sec, 0).UTC()
 }
 
-// live reports whether a subscription in status st may still bill or grant
-// the plan: everything but canceled and incomplete_expired (and no status).
-func live(st stripe.SubscriptionStatus) bool {
-	switch st {
-	case "", stripe.SubscriptionStatusCanceled, stripe.SubscriptionStatusIncompleteExpired:
-		return false
-	}
-	return true
-}
+// live is store.SubscriptionLive for a Stripe status.
+func live(st stripe.SubscriptionStatus) bool { return store.SubscriptionLive(string(st)) }
 
 // Derive is the one function from Stripe's truth to the account's access
 // state (DESIGN.md's table). It returns prev with its billing fields replaced
@@ -320,7 +319,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		a.TrialClaimedAt = time.Time{}
 	}
 	if snap.CardKnown {
-		a.HasCard, a.CardBrand, a.CardLast4 = snap.HasCard, snap.CardBrand, snap.CardLast4
+		snap.applyCard(&a)
 	}
 	a.CancelAtPeriodEnd = snap.CancelAtPeriodEnd
 	a.CurrentPeriodEnd = snap.CurrentPeriodEnd

@@ -73,7 +73,7 @@ func (s *Service) startTrial(ctx context.Context, op, accountID string, plan Pla
 		if _, acct, err = s.resync(ctx, accountID, nil); err != nil {
 			return store.Account{}, wrap(op, err)
 		}
-		if acct.SubscriptionID != "" && live(stripe.SubscriptionStatus(acct.SubscriptionStatus)) {
+		if acct.HasLiveSubscription() {
 			return s.changePlan(ctx, op, acct, plan)
 		}
 		acct, sub, claimed, err = s.tryTrial(ctx, accountID, plan)

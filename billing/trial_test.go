@@ -122,7 +122,7 @@ func TestTrialRefusedReleased(t *testing.T) {
 	}
 	got, err := e.svc.ChoosePlan(context.Background(), a.ID, "m")
 	if err != nil || got.State != store.StateTrial || got.Plan != "m" {
-		t.Fatalf("retry: %v, %s", err, summary(got))
+		t.Fatalf("retry: %v, %s", err, got.AuditSummary())
 	}
 	if keys := e.fake.keys(); !slices.Equal(keys, trialKeys(a.ID, 0, 1)) {
 		t.Fatalf("idempotency keys %v", keys)
@@ -160,7 +160,7 @@ func TestTrialUnansweredReleasedAfterGrace(t *testing.T) {
 		t.Fatalf("ChoosePlan after the grace: %v (%s)", err, Message(err))
 	}
 	if got.State != store.StateTrial || got.Plan != "s" || !got.TrialUsed || !got.TrialClaimedAt.IsZero() || got.TrialAttempt != 1 || got.TrialEnd.IsZero() {
-		t.Fatalf("after the grace: %s claimed at %v attempt %d", summary(got), got.TrialClaimedAt, got.TrialAttempt)
+		t.Fatalf("after the grace: %s claimed at %v attempt %d", got.AuditSummary(), got.TrialClaimedAt, got.TrialAttempt)
 	}
 	if keys := e.fake.keys(); !slices.Equal(keys, trialKeys(a.ID, 0, 1)) {
 		t.Fatalf("idempotency keys %v", keys)
@@ -212,7 +212,7 @@ func TestTrialAnswerLostAdopted(t *testing.T) {
 			got := e.get(t, a.ID)
 			if got.State != store.StateTrial || got.SubscriptionID != subs[0] || !got.TrialUsed || !got.TrialClaimedAt.IsZero() ||
 				got.TrialAttempt != 0 || got.TrialEnd.IsZero() {
-				t.Fatalf("after settling: %s claimed at %v attempt %d", summary(got), got.TrialClaimedAt, got.TrialAttempt)
+				t.Fatalf("after settling: %s claimed at %v attempt %d", got.AuditSummary(), got.TrialClaimedAt, got.TrialAttempt)
 			}
 			if now := e.fake.subscriptionIDs(a.CustomerID); !slices.Equal(now, subs) {
 				t.Fatalf("subscriptions at Stripe %v, want %v", now, subs)
@@ -257,7 +257,7 @@ func TestReconcileSettlesStaleClaim(t *testing.T) {
 	}
 	got := e.get(t, a.ID)
 	if got.TrialUsed || !got.TrialClaimedAt.IsZero() || got.TrialAttempt != 1 || got.State != store.StateNone {
-		t.Fatalf("released: %s claimed at %v attempt %d", summary(got), got.TrialClaimedAt, got.TrialAttempt)
+		t.Fatalf("released: %s claimed at %v attempt %d", got.AuditSummary(), got.TrialClaimedAt, got.TrialAttempt)
 	}
 	audit, err := e.db.Audit(a.ID, 0)
 	if err != nil || len(audit) != 1 || !strings.Contains(audit[0].Before, "trial_used=true") || !strings.Contains(audit[0].After, "trial_used=false") {
@@ -267,7 +267,7 @@ func TestReconcileSettlesStaleClaim(t *testing.T) {
 		t.Fatalf("released claim resynced again: %d", synced)
 	}
 	if got, err = e.svc.ChoosePlan(ctx, a.ID, "m"); err != nil || got.State != store.StateTrial {
-		t.Fatalf("ChoosePlan after the release: %v, %s", err, summary(got))
+		t.Fatalf("ChoosePlan after the release: %v, %s", err, got.AuditSummary())
 	}
 	if keys := e.fake.keys(); !slices.Equal(keys, trialKeys(a.ID, 0, 1)) {
 		t.Fatalf("idempotency keys %v", keys)
@@ -318,7 +318,7 @@ func TestStaleClaimByListing(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.TrialUsed == c.released || !got.TrialClaimedAt.IsZero() || got.TrialAttempt != map[bool]int{true: 1}[c.released] || got.State != c.state {
-				t.Fatalf("%s claimed at %v attempt %d; want released %v, state %s", summary(got), got.TrialClaimedAt, got.TrialAttempt, c.released, c.state)
+				t.Fatalf("%s claimed at %v attempt %d; want released %v, state %s", got.AuditSummary(), got.TrialClaimedAt, got.TrialAttempt, c.released, c.state)
 			}
 		})
 	}
@@ -356,7 +356,7 @@ func TestStaleClaimConcurrentChoosePlan(t *testing.T) {
 		subs := e.fake.subscriptionIDs(a.CustomerID)
 		got := e.get(t, a.ID)
 		if ok == 0 || len(subs) != 1 || got.SubscriptionID != subs[0] || got.State != store.StateTrial || got.TrialAttempt != 1 {
-			t.Fatalf("round %d: %d succeeded; subscriptions %v; account %s attempt %d", i, ok, subs, summary(got), got.TrialAttempt)
+			t.Fatalf("round %d: %d succeeded; subscriptions %v; account %s attempt %d", i, ok, subs, got.AuditSummary(), got.TrialAttempt)
 		}
 	}
 }
@@ -436,7 +436,7 @@ func TestStaleClaimReleaseIsConditional(t *testing.T) {
 	got := e.get(t, a.ID)
 	subs := e.fake.subscriptionIDs(got.CustomerID)
 	if len(subs) != 1 || got.SubscriptionID != subs[0] || got.State != store.StateTrial || got.Plan != "s" || got.TrialAttempt != 1 {
-		t.Fatalf("subscriptions %v (keys %v); account %s attempt %d", subs, e.fake.keys(), summary(got), got.TrialAttempt)
+		t.Fatalf("subscriptions %v (keys %v); account %s attempt %d", subs, e.fake.keys(), got.AuditSummary(), got.TrialAttempt)
 	}
 }
 
@@ -476,6 +476,6 @@ func TestClaimInFlightNotStale(t *testing.T) {
 	}
 	got := e.get(t, a.ID)
 	if subs := e.fake.subscriptionIDs(a.CustomerID); len(subs) != 1 || got.State != store.StateTrial || got.TrialAttempt != 0 {
-		t.Fatalf("subscriptions %v; account %s attempt %d", subs, summary(got), got.TrialAttempt)
+		t.Fatalf("subscriptions %v; account %s attempt %d", subs, got.AuditSummary(), got.TrialAttempt)
 	}
 }

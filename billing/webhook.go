@@ -405,6 +405,7 @@ func (s *Service) dispatch(ctx context.Context, ev *stripe.Event, obj eventObjec
 			// keeps the account in trial because the subscription is trialing.
 			if !(obj.BillingReason == "subscription_create" && obj.AmountPaid == 0) {
 				requestid.Logger(ctx, s.log).Info("webhook: invoice paid", "account", out.accountID, "amount", obj.AmountPaid, "reason", obj.BillingReason)
+				out.mutate = paidAt(unixTime(ev.Created))
 			}
 		case "invoice.payment_failed":
 			out.notices = append(out.notices, s.paymentFailedNotice(out.accountID, out.snap, obj))
@@ -485,13 +486,13 @@ func (s *Service) subscriptionOutcome(ctx context.Context, customerID string, me
 }
 
 func (s *Service) trialWillEndNotice(accountID string, snap *Snapshot, sub *stripe.Subscription) store.Notice {
-	msg := fmt.Sprintf("Your %s trial ends on %s.", s.planName(snap.PlanID), snap.TrialEnd.Format("2 Jan 2006"))
+	msg := fmt.Sprintf("Your %s trial ends on %s.", s.cat.Name(snap.PlanID), snap.TrialEnd.Format("2 Jan 2006"))
 	if snap.HasCard {
 		msg += fmt.Sprintf(" Your card will then be charged %s a month.", FormatAmount(snap.Amount, snap.Currency))
 	} else {
 		msg += " Add a card to keep your plan."
 	}
-	return store.Notice{AccountID: accountID, Kind: "trial_will_end", Key: sub.ID + ":" + strconv.FormatInt(snap.TrialEnd.Unix(), 10), Message: msg, CreatedAt: s.now()}
+	return store.Notice{AccountID: accountID, Kind: NoticeTrialWillEnd, Key: sub.ID + ":" + strconv.FormatInt(snap.TrialEnd.Unix(), 10), Message: msg, CreatedAt: s.now()}
 }
 
 // checkoutCompleted handles a finished Checkout Session. Setup mode: make the
@@ -556,7 +557,7 @@ func (s *Service) checkoutCompleted(ctx context.Context, obj eventObject) (outco
 		card := &Snapshot{}
 		card.setCard(pm)
 		return outcome{accountID: acct.ID, cardOnly: true, mutate: func(a *store.Account) {
-			a.HasCard, a.CardBrand, a.CardLast4 = card.HasCard, card.CardBrand, card.CardLast4
+			card.applyCard(a)
 		}}, nil
 	}
 	sub, err := s.fetchSubscription(ctx, subID)
@@ -632,7 +633,7 @@ func (s *Service) customerUpdated(ctx context.Context, obj eventObject) (outcome
 		card.setCard(c.InvoiceSettings.DefaultPaymentMethod)
 	}
 	return outcome{accountID: acct.ID, cardOnly: true, mutate: func(a *store.Account) {
-		a.HasCard, a.CardBrand, a.CardLast4 = card.HasCard, card.CardBrand, card.CardLast4
+		card.applyCard(a)
 	}}, nil
 }
 

@@ -114,7 +114,7 @@ func (e *webhookEnv) notices(tb testing.TB) []string {
 			tb.Fatal(err)
 		}
 		for _, n := range ns {
-			out = append(out, a.Email+" "+n.Kind+" "+n.Key)
+			out = append(out, a.Email+" "+string(n.Kind)+" "+n.Key)
 		}
 		return true
 	})
@@ -874,7 +874,7 @@ func TestWebhookSameCustomerInOrder(t *testing.T) {
 	}
 	got, _ := env.db.Account(a.ID)
 	if got.State != store.StateActive || !got.HasCard {
-		t.Fatalf("final state is the older snapshot's: %s", summary(got))
+		t.Fatalf("final state is the older snapshot's: %s", got.AuditSummary())
 	}
 }
 
@@ -921,6 +921,6 @@ func TestPlanActionNotOverwrittenByEarlierFetch(t *testing.T) {
 	}
 	got, _ := env.db.Account(a.ID)
 	if !got.CancelAtPeriodEnd || got.State != store.StateCanceling {
-		t.Fatalf("the customer's cancel was overwritten by an older snapshot: %s", summary(got))
+		t.Fatalf("the customer's cancel was overwritten by an older snapshot: %s", got.AuditSummary())
 	}
 }

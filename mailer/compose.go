@@ -5,20 +5,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portal/portal/accounts"
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 	gomail "github.com/wneessen/go-mail"
-)
-
-// Notice kinds the billing package records (see store.Notice.Kind).
-const (
-	KindTrialWillEnd  = "trial_will_end"
-	KindPaymentFailed = "payment_failed"
-	KindTrialEnded    = "trial_ended"
-	KindCardAdded     = "card_added"
-	KindPlanChanged   = "plan_changed"
-	KindUpgradeFailed = "upgrade_failed"
-	// KindKeyAdded is recorded by package accounts when a key joins an account.
-	KindKeyAdded = "key_added"
 )
 
 // Content is the subject and plain-text body of a notice's email.
@@ -34,7 +24,7 @@ type Content struct {
 func Compose(n store.Notice, a store.Account) Content {
 	var subject, action string
 	switch n.Kind {
-	case KindTrialWillEnd:
+	case billing.NoticeTrialWillEnd:
 		subject = "Your trial ends soon"
 		if !a.TrialEnd.IsZero() {
 			subject = "Your trial ends on " + day(a.TrialEnd)
@@ -43,7 +33,7 @@ func Compose(n store.Notice, a store.Account) Content {
 		if a.HasCard {
 			action = "Your card on file will be charged when the trial ends; nothing else to do."
 		}
-	case KindPaymentFailed:
+	case billing.NoticePaymentFailed:
 		subject = "Payment failed: please update your card"
 		// Only past_due is a grace period (Stripe still retries, the
 		// plan stays); once retries are over the account is locked.
@@ -55,19 +45,19 @@ func Compose(n store.Notice, a store.Account) Content {
 		default:
 			action = "Update your card in the portal."
 		}
-	case KindUpgradeFailed:
+	case billing.NoticeUpgradeFailed:
 		subject = "Your plan change could not be paid"
 		action = "Nothing else changed: you keep your current plan. Update your card in the portal, then choose the new plan again."
-	case KindTrialEnded:
+	case billing.NoticeTrialEnded:
 		subject = "Your trial has ended"
 		action = "Add a card to continue on your plan, or choose the free plan, in the portal."
-	case KindCardAdded:
+	case billing.NoticeCardAdded:
 		subject = "Card added to your account"
 		action = "It is the card charged from now on. If you did not add it, connect to the portal and replace it at once."
-	case KindPlanChanged:
+	case billing.NoticePlanChanged:
 		// The message names both plans, as the customer knows them.
 		subject = "Your plan has changed"
-	case KindKeyAdded:
+	case accounts.KindKeyAdded:
 		subject = "A new SSH key was added to your account"
 		action = "To remove it, connect with another of your keys and press k, or run `ssh <host> keys remove FINGERPRINT`. " +
 			"Your other keys keep working."

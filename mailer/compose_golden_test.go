@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/accounts"
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 )
 
@@ -30,19 +32,19 @@ func TestComposeGolden(t *testing.T) {
 	locked.State = store.StateLockedTrialEnded
 	for _, tc := range []struct {
 		name string
-		kind string
+		kind store.NoticeKind
 		msg  string
 		a    store.Account
 	}{
-		{"trial_will_end-no-card", KindTrialWillEnd, "Your M trial ends on 31 Mar 2026. Add a card to keep your plan.", trial},
-		{"trial_will_end-card", KindTrialWillEnd, "Your M trial ends on 31 Mar 2026. Your card will then be charged $29.00 a month.", withCard},
-		{"key_added", KindKeyAdded, "A new key was added to your account: SHA256:uN1tT3stK3yF1ng3rpr1ntAAAAAAAAAAAAAAAAAAAAAA (ada@laptop). Not you? Remove it on the keys screen (k).", active},
-		{"trial_ended", KindTrialEnded, "Your M trial has ended without a card. Add a card to unlock it, or choose the free plan.", locked},
-		{"payment_failed-past_due", KindPaymentFailed, "A payment of $29.00 for your M plan failed. Please update your card.", pastDue},
-		{"payment_failed-unpaid", KindPaymentFailed, "A payment of $29.00 for your M plan failed. Please update your card.", unpaid},
-		{"upgrade_failed", KindUpgradeFailed, "The payment of $33.33 for your change to XL failed, so you stay on M. Update your card and choose XL again to retry.", pending},
-		{"card_added", KindCardAdded, "Card added: Visa •••• 4242.", withCard},
-		{"plan_changed", KindPlanChanged, "Your plan changed from M to XL.", active},
+		{"trial_will_end-no-card", billing.NoticeTrialWillEnd, "Your M trial ends on 31 Mar 2026. Add a card to keep your plan.", trial},
+		{"trial_will_end-card", billing.NoticeTrialWillEnd, "Your M trial ends on 31 Mar 2026. Your card will then be charged $29.00 a month.", withCard},
+		{"key_added", accounts.KindKeyAdded, "A new key was added to your account: SHA256:uN1tT3stK3yF1ng3rpr1ntAAAAAAAAAAAAAAAAAAAAAA (ada@laptop). Not you? Remove it on the keys screen (k).", active},
+		{"trial_ended", billing.NoticeTrialEnded, "Your M trial has ended without a card. Add a card to unlock it, or choose the free plan.", locked},
+		{"payment_failed-past_due", billing.NoticePaymentFailed, "A payment of $29.00 for your M plan failed. Please update your card.", pastDue},
+		{"payment_failed-unpaid", billing.NoticePaymentFailed, "A payment of $29.00 for your M plan failed. Please update your card.", unpaid},
+		{"upgrade_failed", billing.NoticeUpgradeFailed, "The payment of $33.33 for your change to XL failed, so you stay on M. Update your card and choose XL again to retry.", pending},
+		{"card_added", billing.NoticeCardAdded, "Card added: Visa •••• 4242.", withCard},
+		{"plan_changed", billing.NoticePlanChanged, "Your plan changed from M to XL.", active},
 		{"unknown-kind", "something_new", "Something happened.", active},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/accounts"
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 )
 
@@ -53,11 +55,11 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e := &env{db: db, clk: clk, acct: a, logs: &syncBuffer{}}
-	e.notice = e.addNotice(t, KindTrialWillEnd, "sub_1/1772625600", "Your trial ends in 3 days.")
+	e.notice = e.addNotice(t, billing.NoticeTrialWillEnd, "sub_1/1772625600", "Your trial ends in 3 days.")
 	return e
 }
 
-func (e *env) addNotice(t testing.TB, kind, key, msg string) store.Notice {
+func (e *env) addNotice(t testing.TB, kind store.NoticeKind, key, msg string) store.Notice {
 	t.Helper()
 	n, added, err := e.db.AddNotice(store.Notice{AccountID: e.acct.ID, Kind: kind, Key: key, Message: msg})
 	if err != nil || !added {
@@ -333,7 +335,7 @@ func TestRunMailsOnChangeAndRetries(t *testing.T) {
 		t.Fatalf("waiting for the first notice after a rejection: %v (%d DATA seen)", err, ts.DataTries())
 	}
 	// A notice added while Run waits is mailed through the change feed.
-	second := e.addNotice(t, KindCardAdded, "pm_1", "A card was added.")
+	second := e.addNotice(t, billing.NoticeCardAdded, "pm_1", "A card was added.")
 	if err := waitFor(t, func() bool { return len(ts.Messages()) == 2 }); err != nil {
 		t.Fatalf("waiting for the notice added later: %v", err)
 	}
@@ -515,7 +517,7 @@ func TestComposeEveryKind(t *testing.T) {
 	a := store.Account{ID: "acc_1", Email: "a@example.com", Plan: "xl", TrialEnd: t0,
 		HasCard: true, CardBrand: "visa", CardLast4: "4242"}
 	subjects := map[string]bool{}
-	for _, kind := range []string{KindTrialWillEnd, KindPaymentFailed, KindTrialEnded, KindCardAdded, KindPlanChanged, KindUpgradeFailed, KindKeyAdded, "something_new"} {
+	for _, kind := range []store.NoticeKind{billing.NoticeTrialWillEnd, billing.NoticePaymentFailed, billing.NoticeTrialEnded, billing.NoticeCardAdded, billing.NoticePlanChanged, billing.NoticeUpgradeFailed, accounts.KindKeyAdded, "something_new"} {
 		c := Compose(store.Notice{Kind: kind, Message: "Banner text."}, a)
 		if c.Subject == "" || subjects[c.Subject] {
 			t.Errorf("%s: subject %q empty or shared with another kind", kind, c.Subject)
@@ -525,7 +527,7 @@ func TestComposeEveryKind(t *testing.T) {
 			t.Errorf("%s: body lacks the message or account id:\n%s", kind, c.Body)
 		}
 	}
-	if c := Compose(store.Notice{Kind: KindTrialWillEnd}, a); !strings.Contains(c.Body, "will be charged") {
+	if c := Compose(store.Notice{Kind: billing.NoticeTrialWillEnd}, a); !strings.Contains(c.Body, "will be charged") {
 		t.Errorf("trial_will_end with a card:\n%s", c.Body)
 	}
 }

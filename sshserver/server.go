@@ -22,6 +22,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// DefaultIdleTimeout is how long a session may go without input when
+// Config.IdleTimeout is zero; app and the -idle-timeout flag default to it.
+const DefaultIdleTimeout = 30 * time.Minute
+
 // Config is what the SSH layer needs from the rest of the portal.
 type Config struct {
 	// Store's change feed drives the session registry; it is also the
@@ -75,7 +79,7 @@ func New(cfg Config) *Server {
 		cfg.UI = tui.New(tui.Config{Store: cfg.Store, Logger: cfg.Logger})
 	}
 	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = 30 * time.Minute
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.InputRate == 0 {
 		cfg.InputRate = 64 << 10

@@ -88,6 +88,12 @@ type Account struct {
 	HasCard   bool
 	CardBrand string
 	CardLast4 string
+	// PaymentMethodID is the Stripe payment method (pm_) the next invoice
+	// is charged to, as billing last saw it with the card fields; a card
+	// entered again is a new id with the same brand and last four. "" when
+	// there is no card, or in records from before the field existed until
+	// billing next sees the card.
+	PaymentMethodID string `json:",omitempty"`
 
 	CustomerID         string // Stripe cus_; indexed (AccountByCustomer)
 	SubscriptionID     string // Stripe sub_
@@ -133,6 +139,14 @@ type Account struct {
 	// linked to the account (customer.deleted): billing unlinked it
 	// (CustomerID ""), kept the account, and never links it again.
 	DeletedCustomerID string
+
+	// LastPaidAt is Stripe's time of the latest invoice.paid of the
+	// account (the $0 invoice that opens a trial aside); zero when none.
+	// ConvertedAt is the first such payment at or after the end of the
+	// account's trial: trial to paid. It stays whatever the account does
+	// next. Both are set by billing in the transaction of the event.
+	LastPaidAt  time.Time `json:",omitzero"`
+	ConvertedAt time.Time `json:",omitzero"`
 
 	LastSyncAt time.Time // last time billing fetched the truth from Stripe
 	UpdatedAt  time.Time

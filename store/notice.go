@@ -10,13 +10,18 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// NoticeKind names what a notice is about. Each kind is a constant of the
+// package that raises it (billing.Notice*, accounts.KindKeyAdded); the
+// store keeps it as text.
+type NoticeKind string
+
 // Notice is a message for an account, shown as a banner and mailed where SMTP
 // is configured. There is at most one per (AccountID, Kind, Key).
 type Notice struct {
 	ID        string // assigned by AddNotice
 	AccountID string
-	Kind      string // "trial_will_end", "payment_failed", "trial_ended", "card_added", "plan_changed"
-	Key       string // deduplication key, e.g. subscription id + trial end
+	Kind      NoticeKind // billing's Notice* constants, accounts.KindKeyAdded
+	Key       string     // deduplication key, e.g. subscription id + trial end
 	Message   string
 	CreatedAt time.Time // set by the store when zero
 	MailedAt  time.Time // zero: still in the outbox

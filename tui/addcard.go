@@ -22,15 +22,12 @@ type addCardScreen struct {
 	plan  string // a paid plan to start by Checkout (trial used), or ""
 	link  *billing.Link
 	view  linkView
-	// opened is the billing clock when the screen opened: a checkout the
-	// store records as completed since then is this screen's.
-	opened time.Time
-	clock  time.Time // billing clock, refreshed with the spinner
-	frame  int       // spinner frame
-	spin   int       // spinner tick chain
-	busy   bool
-	err    string
-	done   bool
+	clock time.Time // billing clock, refreshed with the spinner
+	frame int       // spinner frame
+	spin  int       // spinner tick chain
+	busy  bool
+	err   string
+	done  bool
 	// paid is the invoice Checkout paid for the plan (plan mode), once read.
 	paid *billing.Invoice
 	keys struct{ Fresh, QR, Back, Done key.Binding }
@@ -38,10 +35,6 @@ type addCardScreen struct {
 
 // paidMsg carries the invoice a plan bought by Checkout was paid with.
 type paidMsg struct{ invoice *billing.Invoice }
-
-// checkoutDoneMsg says the store has a processed checkout.session.completed
-// for the account since the screen opened.
-type checkoutDoneMsg struct{}
 
 type linkMsg struct {
 	link billing.Link
@@ -59,7 +52,7 @@ type spinMsg struct{ chain int }
 
 func newAddCardScreen(e *env, a store.Account, plan string) *addCardScreen {
 	now := e.now()
-	c := &addCardScreen{e: e, start: a, now: a, plan: plan, opened: now, clock: now, busy: true}
+	c := &addCardScreen{e: e, start: a, now: a, plan: plan, clock: now, busy: true}
 	c.keys.Fresh = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new link"), key.WithDisabled())
 	c.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
 	c.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
@@ -108,10 +101,7 @@ func (c *addCardScreen) FullScreen() bool { return c.view.showQR && !c.done }
 func (c *addCardScreen) LeaveFullScreen() { c.view.showQR = false }
 
 // SetAccount stays on this screen whatever happens, and turns it into the
-// result once the card shows on the account. A card that looks like the one
-// before (same brand and last four: a renewed card, or the same one again)
-// changes nothing visible, so then the account's webhook log is asked
-// whether a checkout completed since the screen opened.
+// result once the card shows on the account (cardLanded).
 func (c *addCardScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
 	c.now = a
 	c.clock = c.e.now()
@@ -119,8 +109,6 @@ func (c *addCardScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, 
 	case c.done:
 	case c.cardLanded():
 		return c.finish(), true
-	case c.start.HasCard && a.HasCard && c.plan == "" && !c.expired():
-		return c.checkoutDone(), true
 	}
 	if !c.done && c.expired() {
 		c.keys.Fresh.SetEnabled(true)
@@ -158,31 +146,10 @@ func (c *addCardScreen) finish() tea.Cmd {
 	}
 }
 
-// checkoutDone reads the account's latest webhook events off the UI
-// goroutine and reports a processed checkout.session.completed created (by
-// the billing clock, as Stripe stamps events) since the screen opened.
-func (c *addCardScreen) checkoutDone() tea.Cmd {
-	db, id, since := c.e.accounts, c.start.ID, c.opened.Truncate(time.Second)
-	if db == nil {
-		return nil
-	}
-	return func() tea.Msg {
-		evs, err := db.EventsForAccount(id, 20)
-		if err != nil {
-			return nil // the next change asks again
-		}
-		for _, ev := range evs {
-			if ev.Type == "checkout.session.completed" && ev.Status == store.EventStatusProcessed && !ev.Created.Before(since) {
-				return checkoutDoneMsg{}
-			}
-		}
-		return nil
-	}
-}
-
 // cardLanded reports whether the account shows the outcome this screen
-// waits for: a card where there was none or a different one, a lock lifted,
-// or the plan bought by Checkout.
+// waits for: a card where there was none or a different one (another
+// payment method id: a card entered again is a new one even with the same
+// brand and last four), a lock lifted, or the plan bought by Checkout.
 func (c *addCardScreen) cardLanded() bool {
 	s, a := c.start, c.now
 	if c.plan != "" {
@@ -190,7 +157,7 @@ func (c *addCardScreen) cardLanded() bool {
 		return a.Plan == c.plan && a.SubscriptionID != s.SubscriptionID
 	}
 	switch {
-	case a.HasCard && (!s.HasCard || a.CardLast4 != s.CardLast4 || a.CardBrand != s.CardBrand):
+	case a.NewCardSince(s):
 		return true
 	case s.State.Locked() && !a.State.Locked():
 		return true
@@ -225,11 +192,6 @@ func (c *addCardScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		c.view = newLinkView(c.e, msg.link.URL)
 		c.keys.QR.SetEnabled(c.view.qrOK)
 		c.keys.Fresh.SetEnabled(false)
-		return c, nil
-	case checkoutDoneMsg:
-		if !c.done {
-			return c, c.finish()
-		}
 		return c, nil
 	case paidMsg:
 		c.paid = msg.invoice
@@ -286,11 +248,11 @@ func (c *addCardScreen) intro() string {
 	a, cat := c.start, c.e.billing.Catalog()
 	switch {
 	case c.plan != "":
-		return "Your trial is used, so " + planLine(cat, c.plan) + " starts with a card. Open this secure Stripe page to pay:"
+		return "Your trial is used, so " + cat.Line(c.plan) + " starts with a card. Open this secure Stripe page to pay:"
 	case a.State == store.StateLockedUnpaid || a.State == store.StatePastDue:
 		return "Your last payment failed. Add a working card on this secure Stripe page; the open invoice is paid with it:"
 	case a.State == store.StateLockedTrialEnded:
-		return "Add a card on this secure Stripe page to unlock " + planLine(cat, a.Plan) + ":"
+		return "Add a card on this secure Stripe page to unlock " + cat.Line(a.Plan) + ":"
 	case a.State == store.StateTrial && !a.TrialEnd.IsZero():
 		return "Add a card on this secure Stripe page. Nothing is charged before your trial ends on " +
 			formatDate(a.TrialEnd) + ":"
@@ -354,7 +316,7 @@ func (c *addCardScreen) resultView() string {
 		b.WriteString(s.OK.Render(wrapHanging("✓ "+p.Name+" is active. You paid "+paid+" for the first month.", w, 2)))
 		b.WriteString("\n\n")
 		next := "Card: " + cardText(a) + "."
-		if a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() {
+		if a.ShowsNextInvoice() {
 			next += " Next invoice: " + billing.FormatAmount(a.NextInvoiceAmount, a.Currency) + " on " + formatDay(a.NextInvoiceAt) + "."
 		}
 		b.WriteString(wrap(next, w))
@@ -369,10 +331,10 @@ func (c *addCardScreen) resultView() string {
 	case a.State.Locked():
 		next = "Stripe is still working on your account; it unlocks by itself."
 	case a.State == store.StateTrial && !a.TrialEnd.IsZero():
-		next = "Your " + planLine(c.e.billing.Catalog(), a.Plan) + " plan continues after the trial; the first charge is on " +
+		next = "Your " + c.e.billing.Catalog().Line(a.Plan) + " plan continues after the trial; the first charge is on " +
 			formatDay(a.TrialEnd) + "."
 	default:
-		next = "You are on " + planLine(c.e.billing.Catalog(), a.Plan) + " (" + stateText(a) + ")."
+		next = "You are on " + c.e.billing.Catalog().Line(a.Plan) + " (" + stateText(a) + ")."
 	}
 	b.WriteString(wrap(next, w))
 	b.WriteString("\n\n")

@@ -19,7 +19,6 @@ type Billing interface {
 	// TrialDays is the trial a paid plan starts with.
 	TrialDays() int
 	ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error)
-	ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	PreviewChange(ctx context.Context, accountID, planID string) (billing.Preview, error)
 	CancelAtPeriodEnd(ctx context.Context, accountID string) (store.Account, error)
 	UndoCancel(ctx context.Context, accountID string) (store.Account, error)
@@ -51,11 +50,8 @@ type noBilling struct{ now func() time.Time }
 
 func (n noBilling) Catalog() billing.Catalog { return billing.DefaultCatalog() }
 func (n noBilling) Now() time.Time           { return n.now() }
-func (noBilling) TrialDays() int             { return 30 }
+func (noBilling) TrialDays() int             { return billing.DefaultTrialDays }
 func (noBilling) ChoosePlan(context.Context, string, string) (store.Account, error) {
-	return store.Account{}, errNoBilling
-}
-func (noBilling) ChangePlan(context.Context, string, string) (store.Account, error) {
 	return store.Account{}, errNoBilling
 }
 func (noBilling) PreviewChange(context.Context, string, string) (billing.Preview, error) {

@@ -33,7 +33,7 @@ func (c *cancelScreen) Bindings() []key.Binding { return []key.Binding{c.keys.Co
 // SetAccount leaves the confirmation once the account is no longer in a
 // state it applies to (canceled elsewhere, locked, free).
 func (c *cancelScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
-	if a.State != store.StateTrial && a.State != store.StateActive {
+	if !a.CustomerCanCancel() {
 		return nil, false
 	}
 	c.account = a
@@ -75,7 +75,7 @@ func (c *cancelScreen) View() string {
 	s := c.e.Styles
 	a := c.account
 	w := c.e.contentWidth()
-	plan := planName(c.e.billing.Catalog(), a.Plan)
+	plan := c.e.billing.Catalog().Name(a.Plan)
 	end, what := a.CurrentPeriodEnd, "the current period"
 	if a.State == store.StateTrial {
 		end, what = a.TrialEnd, "your trial"

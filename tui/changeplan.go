@@ -168,7 +168,7 @@ func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 				if !sameCharge(pv, shown) {
 					return previewMsg{preview: pv, changed: true}
 				}
-				a, err := e.billing.ChangePlan(ctx, id, plan)
+				a, err := e.billing.ChoosePlan(ctx, id, plan)
 				return planChangedMsg{account: a, err: err}
 			}
 		}
@@ -191,8 +191,8 @@ func (c *changePlanScreen) fail(op string, err error) {
 // summary says in words what confirming does, from the preview.
 func (c *changePlanScreen) summary() []string {
 	a, pv, plan := c.account, c.preview, c.plan
-	cur := planLine(c.e.billing.Catalog(), a.Plan)
-	live := liveSubscription(a)
+	cur := c.e.billing.Catalog().Line(a.Plan)
+	live := a.HasLiveSubscription()
 	price := billing.FormatAmount(pv.NextAmount, pv.Currency) + "/month"
 	term := "plan"
 	if a.State == store.StateTrial {
@@ -234,10 +234,10 @@ func (c *changePlanScreen) View() string {
 	b.WriteString("\n\n")
 	cur, _ := c.e.billing.Catalog().Plan(c.account.Plan)
 	b.WriteString(s.Label.Render("From"))
-	b.WriteString(planLine(c.e.billing.Catalog(), cur.ID))
+	b.WriteString(c.e.billing.Catalog().Line(cur.ID))
 	b.WriteString("\n")
 	b.WriteString(s.Label.Render("To"))
-	b.WriteString(s.Selected.Render("› " + planLine(c.e.billing.Catalog(), c.plan.ID)))
+	b.WriteString(s.Selected.Render("› " + c.e.billing.Catalog().Line(c.plan.ID)))
 	b.WriteString("\n\n")
 	if c.preview != nil {
 		for _, line := range c.summary() {

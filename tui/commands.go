@@ -444,7 +444,6 @@ func runCard(c *Cmd) int {
 		sub = c.UI.cfg.Store.Subscribe(a.ID)
 		defer sub.Close()
 	}
-	start := time.Now()
 	ctx, cancel := c.actionCtx()
 	l, err := c.UI.cfg.Billing.CardLink(ctx, a.ID)
 	cancel()
@@ -476,7 +475,7 @@ func runCard(c *Cmd) int {
 			if err != nil {
 				continue
 			}
-			if now.HasCard && (!before.HasCard || now.CardBrand != before.CardBrand || now.CardLast4 != before.CardLast4 || cardNoticeSince(c, a.ID, start)) {
+			if now.NewCardSince(before) {
 				card := StatusCard{Brand: now.CardBrand, Last4: now.CardLast4}
 				return c.write(struct {
 					LinkEntry
@@ -485,21 +484,6 @@ func runCard(c *Cmd) int {
 			}
 		}
 	}
-}
-
-// cardNoticeSince: billing announced a card added after the link was made
-// (the same card again still counts as saved).
-func cardNoticeSince(c *Cmd, accountID string, start time.Time) bool {
-	ns, err := c.UI.cfg.Store.Notices(accountID)
-	if err != nil {
-		return false
-	}
-	for _, n := range ns {
-		if n.Kind == "card_added" && !n.CreatedAt.Before(start) {
-			return true
-		}
-	}
-	return false
 }
 
 // PlanPreview is `plan NAME --json` without --yes: what the move costs.
@@ -547,7 +531,7 @@ func runPlan(c *Cmd) int {
 	if !c.Yes && undo {
 		out := PlanPreview{Plan: p.ID, PlanName: p.Name, Currency: a.Currency}
 		return c.write(out, fmt.Sprintf("Stay on %s: the move to %s on %s is undone.\nNothing changed yet: run `plan %s --yes` to stay.\n",
-			p.Name, planName(b.Catalog(), a.ScheduledPlan), a.ScheduledAt.UTC().Format(time.RFC3339), p.ID))
+			p.Name, b.Catalog().Name(a.ScheduledPlan), a.ScheduledAt.UTC().Format(time.RFC3339), p.ID))
 	}
 	if !c.Yes {
 		pv, err := b.PreviewChange(ctx, a.ID, p.ID)
@@ -557,7 +541,7 @@ func runPlan(c *Cmd) int {
 		out := PlanPreview{Plan: p.ID, PlanName: p.Name, Upgrade: pv.Upgrade, AmountDue: pv.AmountDue,
 			NextAmount: pv.NextAmount, Currency: pv.Currency, AtPeriodEnd: pv.AtPeriodEnd}
 		var sb strings.Builder
-		fmt.Fprintf(&sb, "Move to %s:\n", planLine(b.Catalog(), p.ID))
+		fmt.Fprintf(&sb, "Move to %s:\n", b.Catalog().Line(p.ID))
 		if pv.AmountDue > 0 {
 			fmt.Fprintf(&sb, "  Charged now: %s\n", billing.FormatAmount(pv.AmountDue, pv.Currency))
 		}
@@ -568,15 +552,15 @@ func runPlan(c *Cmd) int {
 		}
 		if pv.AtPeriodEnd {
 			fmt.Fprintf(&sb, "  Happens at the end of the period (%s): you keep %s until then.\n",
-				pv.NextAt.UTC().Format(time.RFC3339), planName(b.Catalog(), a.Plan))
+				pv.NextAt.UTC().Format(time.RFC3339), b.Catalog().Name(a.Plan))
 		}
-		if !p.Free() && !liveSubscription(a) && trialAvailable(a) {
+		if !p.Free() && !a.HasLiveSubscription() && trialAvailable(a) {
 			fmt.Fprintf(&sb, "  Starts with a %d-day trial, no card needed.\n", b.TrialDays())
 		}
 		fmt.Fprintf(&sb, "Nothing changed yet: run `plan %s --yes` to make the move.\n", p.ID)
 		return c.write(out, sb.String())
 	}
-	after, err := b.ChangePlan(ctx, a.ID, p.ID)
+	after, err := b.ChoosePlan(ctx, a.ID, p.ID)
 	if err != nil {
 		msg := billing.Message(err)
 		if errors.Is(err, billing.ErrCardRequired) {
@@ -588,9 +572,9 @@ func runPlan(c *Cmd) int {
 	case after.ScheduledPlan != "":
 		return c.changed(after, "Scheduled: "+planText(b.Catalog(), after)+". Run `plan "+after.Plan+" --yes` to undo it.\n")
 	case undo:
-		return c.changed(after, "Your plan stays "+planLine(b.Catalog(), after.Plan)+": the change is undone.\n")
+		return c.changed(after, "Your plan stays "+b.Catalog().Line(after.Plan)+": the change is undone.\n")
 	}
-	return c.changed(after, "Your plan is now "+planLine(b.Catalog(), after.Plan)+" ("+stateText(after)+").\n")
+	return c.changed(after, "Your plan is now "+b.Catalog().Line(after.Plan)+" ("+stateText(after)+").\n")
 }
 
 func findPlan(cat billing.Catalog, name string) (billing.Plan, bool) {

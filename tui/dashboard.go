@@ -94,17 +94,16 @@ func (d *dashboard) setAccount(a store.Account) {
 	d.now = d.e.now()
 	k := &d.keys
 	paid := a.Plan != billing.PlanFree
-	live := liveSubscription(a)
 	// The help line's words are short so it fits 80 columns with every key;
 	// the actions above say what each does.
-	k.AddCard.SetEnabled(paid && live && a.State != store.StateCanceling)
-	k.ChangePlan.SetEnabled(a.State != store.StateCanceling && a.State != store.StatePastDue)
+	k.AddCard.SetEnabled(a.CanAddCard())
+	k.ChangePlan.SetEnabled(a.CanChangePlan())
 	if paid {
 		k.ChangePlan.SetHelp("p", "plan")
 	} else {
 		k.ChangePlan.SetHelp("p", "upgrade")
 	}
-	k.Cancel.SetEnabled(paid && live && a.State != store.StateCanceling && a.State != store.StatePastDue)
+	k.Cancel.SetEnabled(a.CustomerCanCancel())
 	k.Undo.SetEnabled(a.State == store.StateCanceling || a.ScheduledPlan != "")
 	if a.State == store.StateCanceling {
 		k.Undo.SetHelp("u", "undo cancel")
@@ -310,7 +309,7 @@ func (d *dashboard) View() string {
 		row("Ends", formatDate(a.CurrentPeriodEnd)+", then Free")
 	case a.AmountDue > 0:
 		row("Amount due", billing.FormatAmount(a.AmountDue, a.Currency))
-	case a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() && (a.State != store.StateTrial || a.HasCard):
+	case a.ShowsNextInvoice():
 		row("Next invoice", billing.FormatAmount(a.NextInvoiceAmount, a.Currency)+" on "+formatDay(a.NextInvoiceAt))
 	}
 	if acts := d.actions(); len(acts) > 0 {
@@ -333,7 +332,7 @@ func (d *dashboard) View() string {
 // actions pairs each enabled key with a sentence saying what it does here.
 func (d *dashboard) actions() [][2]string {
 	a, k := d.account, d.keys
-	plan := planName(d.e.billing.Catalog(), a.Plan)
+	plan := d.e.billing.Catalog().Name(a.Plan)
 	period := "period"
 	if a.State == store.StateTrial {
 		period = "trial"
@@ -365,7 +364,7 @@ func (d *dashboard) actions() [][2]string {
 	if a.State == store.StateCanceling {
 		add(k.Undo, "Undo the cancellation and keep "+plan)
 	} else {
-		add(k.Undo, "Undo the change to "+planName(d.e.billing.Catalog(), a.ScheduledPlan)+" and keep "+plan)
+		add(k.Undo, "Undo the change to "+d.e.billing.Catalog().Name(a.ScheduledPlan)+" and keep "+plan)
 	}
 	add(k.Manage, "Manage billing: invoices, card, details on Stripe")
 	return out
@@ -374,33 +373,13 @@ func (d *dashboard) actions() [][2]string {
 // labelWidth is the width of Styles.Label.
 const labelWidth = 14
 
-// planName is the plan's name, or its id when the catalog lacks it.
-func planName(cat billing.Catalog, id string) string {
-	if p, ok := cat.Plan(id); ok {
-		return p.Name
-	}
-	return id
-}
-
-// planLine is "M · $29.00/month" or "Free".
-func planLine(cat billing.Catalog, id string) string {
-	p, ok := cat.Plan(id)
-	switch {
-	case !ok:
-		return id
-	case p.Free():
-		return p.Name
-	}
-	return p.Name + " · " + billing.FormatAmount(p.Amount, p.Currency) + "/month"
-}
-
-// planText is planLine, or with a change scheduled for the period end
+// planText is Catalog.Line, or with a change scheduled for the period end
 // "M until 9 Jan, then S · $9.00/month".
 func planText(cat billing.Catalog, a store.Account) string {
 	if a.ScheduledPlan == "" || a.ScheduledAt.IsZero() {
-		return planLine(cat, a.Plan)
+		return cat.Line(a.Plan)
 	}
-	return planName(cat, a.Plan) + " until " + a.ScheduledAt.UTC().Format("2 Jan") + ", then " + planLine(cat, a.ScheduledPlan)
+	return cat.Name(a.Plan) + " until " + a.ScheduledAt.UTC().Format("2 Jan") + ", then " + cat.Line(a.ScheduledPlan)
 }
 
 // banner is one line of news above the account's rows.
@@ -421,7 +400,7 @@ type banner struct {
 // plan is kept (not through a cancellation).
 func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog) []banner {
 	var out []banner
-	shown := map[string]int{} // kind → index in out
+	shown := map[store.NoticeKind]int{} // kind → index in out
 	for _, n := range notices {
 		if !n.DismissedAt.IsZero() {
 			continue
@@ -433,16 +412,16 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat b
 		b := banner{text: n.Message, ids: []string{n.ID}}
 		var show bool
 		switch n.Kind {
-		case "trial_will_end":
+		case billing.NoticeTrialWillEnd:
 			show = a.State == store.StateTrial && !a.HasCard
-		case "payment_failed":
+		case billing.NoticePaymentFailed:
 			show = a.State == store.StatePastDue || a.State == store.StateLockedUnpaid
-		case "trial_ended":
+		case billing.NoticeTrialEnded:
 			show = a.State == store.StateLockedTrialEnded
-		case "card_added":
+		case billing.NoticeCardAdded:
 			show = a.HasCard && now.Sub(n.CreatedAt) < noticeFresh
 			b.text, b.good = "Card added: "+billing.CardName(a.CardBrand, a.CardLast4)+".", true
-		case "plan_changed":
+		case billing.NoticePlanChanged:
 			// Its key ends in ">plan": the plan it changed to.
 			show = now.Sub(n.CreatedAt) < noticeFresh && strings.HasSuffix(n.Key, ">"+a.Plan) &&
 				a.State != store.StateCanceling
@@ -510,8 +489,8 @@ func trialFraction(left time.Duration, trialDays int) float64 {
 func secondSubscriptionText(a store.Account, cat billing.Catalog) string {
 	other := "a second subscription"
 	if a.SecondSubscriptionPlan != "" {
-		other = "a second subscription (" + planName(cat, a.SecondSubscriptionPlan) + ")"
+		other = "a second subscription (" + cat.Name(a.SecondSubscriptionPlan) + ")"
 	}
-	return "Stripe has " + other + " for this account. You stay on " + planName(cat, a.Plan) +
+	return "Stripe has " + other + " for this account. You stay on " + cat.Name(a.Plan) +
 		"; our team has been told and will cancel the second one."
 }

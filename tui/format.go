@@ -138,16 +138,6 @@ func trialing(a store.Account) bool {
 	return a.State == store.StateTrial || a.State == store.StateCanceling && a.SubscriptionStatus == "trialing"
 }
 
-// liveSubscription reports whether the account has a Stripe subscription
-// that can still change (billing's rule: not canceled or expired).
-func liveSubscription(a store.Account) bool {
-	switch a.SubscriptionStatus {
-	case "", "canceled", "incomplete_expired":
-		return false
-	}
-	return a.SubscriptionID != ""
-}
-
 // trialAvailable reports whether choosing a paid plan starts a trial: the
 // trial is unused, or claimed by a request Stripe has not answered yet (the
 // trial may still be granted; choosing again says so).

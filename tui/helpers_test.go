@@ -74,9 +74,6 @@ func (f *fakeBilling) set(now time.Time) {
 func (f *fakeBilling) ChoosePlan(_ context.Context, _, plan string) (store.Account, error) {
 	return f.account, f.record("ChoosePlan " + plan)
 }
-func (f *fakeBilling) ChangePlan(_ context.Context, _, plan string) (store.Account, error) {
-	return f.account, f.record("ChangePlan " + plan)
-}
 func (f *fakeBilling) PreviewChange(_ context.Context, _, plan string) (billing.Preview, error) {
 	return f.preview, f.record("PreviewChange " + plan)
 }

@@ -48,24 +48,26 @@ func newLockedScreen(e *env, a store.Account, notices []store.Notice) *lockedScr
 func (l *lockedScreen) setAccount(a store.Account, notices []store.Notice) {
 	l.account, l.notices = a, notices
 	cat := l.e.billing.Catalog()
-	plan := planLine(cat, a.Plan)
+	plan := cat.Line(a.Plan)
 	card := lockedChoice{key: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
 		label: "Add a card and unlock " + plan, run: (*lockedScreen).addCard}
 	free := lockedChoice{key: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "free")),
 		label: "Switch to Free now", run: (*lockedScreen).confirmFree}
-	switch a.State {
-	case store.StateLockedUnpaid:
+	// A paused or unpaid subscription is unlocked by a card (CanAddCard);
+	// an ended one only by a plan bought anew.
+	pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
+		label: "Choose a paid plan (with a card)", run: (*lockedScreen).pickPlan}
+	l.choices = []lockedChoice{pick}
+	if a.CanAddCard() {
+		l.choices = []lockedChoice{card}
+	}
+	if a.State == store.StateLockedUnpaid {
 		card.label = "Fix your card: the open invoice is paid with it"
 		manage := lockedChoice{key: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
 			label: "Manage billing: invoices, card, details on Stripe", run: (*lockedScreen).manage}
-		l.choices = []lockedChoice{card, manage, free}
-	case store.StateLockedCanceled:
-		pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
-			label: "Choose a paid plan (with a card)", run: (*lockedScreen).pickPlan}
-		l.choices = []lockedChoice{pick, free}
-	default:
-		l.choices = []lockedChoice{card, free}
+		l.choices = []lockedChoice{card, manage}
 	}
+	l.choices = append(l.choices, free)
 	l.cursor = min(l.cursor, len(l.choices)-1)
 }
 
@@ -166,7 +168,7 @@ func (l *lockedScreen) chooseFree() (screen, tea.Cmd) {
 
 func (l *lockedScreen) reason() string {
 	a := l.account
-	plan := planName(l.e.billing.Catalog(), a.Plan)
+	plan := l.e.billing.Catalog().Name(a.Plan)
 	switch a.State {
 	case store.StateLockedUnpaid:
 		amount := ""
@@ -194,7 +196,7 @@ func (l *lockedScreen) View() string {
 	b.WriteString("\n\n")
 	if l.confirming {
 		// The question alone, so it shows on the smallest window.
-		plan := planName(l.e.billing.Catalog(), l.account.Plan)
+		plan := l.e.billing.Catalog().Name(l.account.Plan)
 		b.WriteString(wrap("Switching to Free ends "+plan+" now; you can choose a paid plan again later.", w))
 		b.WriteString("\n\n" + s.Focused.Render("Switch to Free now? (y/n)"))
 		return b.String()

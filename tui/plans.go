@@ -171,7 +171,7 @@ func (p *planPicker) offer(pl billing.Plan) string {
 	switch {
 	case pl.Free():
 		return "free forever"
-	case liveSubscription(p.account):
+	case p.account.HasLiveSubscription():
 		return ""
 	case trialAvailable(p.account):
 		return fmt.Sprintf("%d-day trial, no card needed", p.e.billing.TrialDays())

@@ -248,7 +248,7 @@ func TestChangePlanConfirmReturns(t *testing.T) {
 	}
 	h.keys("enter")
 	// The price is checked again at the moment of confirming, then charged.
-	if got := h.fb.calls; len(got) != 3 || got[1] != "PreviewChange xl" || got[2] != "ChangePlan xl" {
+	if got := h.fb.calls; len(got) != 3 || got[1] != "PreviewChange xl" || got[2] != "ChoosePlan xl" {
 		t.Fatalf("billing calls %q", got)
 	}
 	if v := h.view(); !strings.Contains(v, "Your account") {
@@ -340,7 +340,7 @@ func TestChangePlanPreviewRefreshesAndConfirmsAmount(t *testing.T) {
 		t.Fatalf("the new amount is not asked about:\n%s", v)
 	}
 	h.keys("enter")
-	if got := h.fb.calls; len(got) != 3 || got[2] != "ChangePlan xl" {
+	if got := h.fb.calls; len(got) != 3 || got[2] != "ChoosePlan xl" {
 		t.Fatalf("billing calls %q after confirming the new amount", got)
 	}
 }

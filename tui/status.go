@@ -70,7 +70,7 @@ type StatusMoney struct {
 func statusOf(a store.Account, b Billing, now time.Time) Status {
 	st := Status{
 		Registered: true,
-		Email:      a.Email, Plan: a.Plan, PlanName: planName(b.Catalog(), a.Plan), State: string(a.State),
+		Email:      a.Email, Plan: a.Plan, PlanName: b.Catalog().Name(a.Plan), State: string(a.State),
 		StateText: stateText(a), PaymentPending: a.PaymentPending, Locked: a.State.Locked(),
 		CancelAtPeriodEnd: a.CancelAtPeriodEnd, SubscriptionStatus: a.SubscriptionStatus,
 	}
@@ -95,7 +95,7 @@ func statusOf(a store.Account, b Billing, now time.Time) Status {
 	}
 	// A trial without a card pauses at its end instead of invoicing
 	// (missing_payment_method=pause): no next invoice, as the dashboard says.
-	if a.NextInvoiceAmount > 0 && !a.NextInvoiceAt.IsZero() && (a.State != store.StateTrial || a.HasCard) {
+	if a.ShowsNextInvoice() {
 		st.NextInvoice = &StatusMoney{Amount: a.NextInvoiceAmount, Currency: a.Currency, At: a.NextInvoiceAt.UTC()}
 	}
 	if a.AmountDue > 0 {
@@ -109,7 +109,7 @@ func (st Status) text(b Billing) string {
 	var sb strings.Builder
 	line := func(k, v string) { fmt.Fprintf(&sb, "%-13s %s\n", k+":", v) }
 	line("Email", st.Email)
-	plan := planLine(b.Catalog(), st.Plan)
+	plan := b.Catalog().Line(st.Plan)
 	if st.Plan == "" {
 		plan = "none yet"
 	}
@@ -124,7 +124,7 @@ func (st Status) text(b Billing) string {
 	}
 	line("Card", card)
 	if st.ScheduledAt != nil {
-		line("Then", planLine(b.Catalog(), st.ScheduledPlan)+" from "+st.ScheduledAt.Format(time.RFC3339))
+		line("Then", b.Catalog().Line(st.ScheduledPlan)+" from "+st.ScheduledAt.Format(time.RFC3339))
 	}
 	if st.CancelAtPeriodEnd && st.CurrentPeriodEnd != nil {
 		line("Ends", st.CurrentPeriodEnd.Format(time.RFC3339))

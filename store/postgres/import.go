@@ -120,7 +120,7 @@ func (db *DB) Import(ctx context.Context, src store.Engine) (Counts, error) {
 			if err != nil {
 				return err
 			}
-			b.Queue("INSERT INTO notices (id, account_id, kind, key, mailed, data) VALUES ($1, $2, $3, $4, $5, $6)", nt.ID, nt.AccountID, nt.Kind, nt.Key, !nt.MailedAt.IsZero(), data)
+			b.Queue("INSERT INTO notices (id, account_id, kind, key, mailed, data) VALUES ($1, $2, $3, $4, $5, $6)", nt.ID, nt.AccountID, string(nt.Kind), nt.Key, !nt.MailedAt.IsZero(), data)
 		}
 		for _, e := range audit {
 			data, err := jsonOf(&e)

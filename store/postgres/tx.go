@@ -459,13 +459,13 @@ func (t *pgTx) AddNotice(n store.Notice) (store.Notice, bool, error) {
 		return store.Notice{}, false, err
 	}
 	tag, err := t.exec(`INSERT INTO notices (id, account_id, kind, key, data) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (account_id, kind, key) DO NOTHING`, n.ID, n.AccountID, n.Kind, n.Key, data)
+		ON CONFLICT (account_id, kind, key) DO NOTHING`, n.ID, n.AccountID, string(n.Kind), n.Key, data)
 	if err != nil {
 		return store.Notice{}, false, err
 	}
 	if tag.RowsAffected() == 0 {
 		var old store.Notice
-		err := t.getJSON(&old, "SELECT data FROM notices WHERE account_id = $1 AND kind = $2 AND key = $3", n.AccountID, n.Kind, n.Key)
+		err := t.getJSON(&old, "SELECT data FROM notices WHERE account_id = $1 AND kind = $2 AND key = $3", n.AccountID, string(n.Kind), n.Key)
 		return old, false, err
 	}
 	t.markChanged(n.AccountID)

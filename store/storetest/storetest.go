@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"KeyUsed", testKeyUsed},
 		{"LinkCodes", testLinkCodes},
 		{"UpdateAccountIndexes", testUpdateAccountIndexes},
+		{"AccountBillingFacts", testAccountBillingFacts},
 		{"ForEachAndCount", testForEachAndCount},
 		{"Events", testEvents},
 		{"ApplyEvent", testApplyEvent},
@@ -158,6 +159,48 @@ func testKeys(t *testing.T, s store.Store) {
 	up, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.Keys = nil; return nil })
 	if err != nil || len(up.Keys) != 2 {
 		t.Errorf("UpdateAccount dropped keys: %+v, %v", up.Keys, err)
+	}
+}
+
+// testAccountBillingFacts: the facts billing records on the account (the
+// payment method charged, the last payment, the conversion) persist, from
+// a write in a transaction and from ApplyEvent, and clear again.
+func testAccountBillingFacts(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	paid := time.Date(2030, 2, 3, 4, 5, 6, 0, time.UTC)
+	err := s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.UpdateAccount(a.ID, func(x *store.Account) error {
+			x.HasCard, x.CardBrand, x.CardLast4, x.PaymentMethodID = true, "visa", "4242", "pm_1"
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.ApplyEvent(store.Event{ID: "evt_paid", Type: "invoice.paid", Created: paid}, a.ID, func(x *store.Account) error {
+		x.LastPaidAt, x.ConvertedAt = paid, paid.Add(-time.Hour)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := must[store.Account](t)(s.Account(a.ID))
+	if got.PaymentMethodID != "pm_1" || !got.LastPaidAt.Equal(paid) || !got.ConvertedAt.Equal(paid.Add(-time.Hour)) {
+		t.Errorf("stored pm %q last paid %s converted %s", got.PaymentMethodID, got.LastPaidAt, got.ConvertedAt)
+	}
+	var seen store.Account
+	if err := s.ForEachAccount(func(x store.Account) bool { seen = x; return true }); err != nil || seen.PaymentMethodID != "pm_1" || !seen.LastPaidAt.Equal(paid) {
+		t.Errorf("ForEachAccount: %+v, %v", seen, err)
+	}
+	if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error {
+		x.PaymentMethodID, x.LastPaidAt, x.ConvertedAt = "", time.Time{}, time.Time{}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := must[store.Account](t)(s.Account(a.ID)); got.PaymentMethodID != "" || !got.LastPaidAt.IsZero() || !got.ConvertedAt.IsZero() {
+		t.Errorf("cleared: pm %q last paid %s converted %s", got.PaymentMethodID, got.LastPaidAt, got.ConvertedAt)
 	}
 }
 

@@ -156,7 +156,7 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 	var err error
 	if a.accountID != "" {
 		if acct, rerr := o.cfg.Store.Account(a.accountID); rerr == nil {
-			before = accountSummary(acct)
+			before = acct.AuditSummary()
 		} else {
 			before = "unreadable: " + rerr.Error()
 		}
@@ -171,7 +171,7 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 		acct, err = b.Resync(ctx, a.accountID)
 		status = fmt.Sprintf("%s re-synced: %s.", a.email, stateLabel(acct.State, acct.HasCard, acct.PaymentPending))
 	case actChangePlan:
-		acct, err = b.ChangePlan(ctx, a.accountID, a.plan)
+		acct, err = b.ChoosePlan(ctx, a.accountID, a.plan)
 		status = fmt.Sprintf("%s is now on plan %s.", a.email, acct.Plan)
 	case actMoveToFree:
 		acct, err = b.ChoosePlan(ctx, a.accountID, billing.PlanFree)
@@ -207,7 +207,7 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 		err = fmt.Errorf("unknown action %d", a.kind)
 	}
 	if a.accountID != "" && a.kind != actResendNotice && err == nil {
-		after = accountSummary(acct)
+		after = acct.AuditSummary()
 	}
 	if err != nil {
 		after = "error: " + err.Error()
@@ -232,17 +232,6 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 // resendNotice puts n back in the store's outbox; the mailer sends it again.
 func (o *Ops) resendNotice(n store.Notice) (store.Notice, error) {
 	return o.cfg.Store.Requeue(n.ID)
-}
-
-// accountSummary is the audit log's before/after picture of an account.
-func accountSummary(a store.Account) string {
-	s := fmt.Sprintf("plan=%s state=%s card=%t sub=%s status=%s cancel_at_period_end=%t pending=%t trial_end=%s period_end=%s",
-		orDash(a.Plan), orDash(string(a.State)), a.HasCard, orDash(a.SubscriptionID), orDash(a.SubscriptionStatus),
-		a.CancelAtPeriodEnd, a.PaymentPending, auditTime(a.TrialEnd), auditTime(a.CurrentPeriodEnd))
-	if a.SecondSubscriptionID != "" {
-		s += " second_sub=" + a.SecondSubscriptionID
-	}
-	return s
 }
 
 func noticeSummary(n store.Notice) string {

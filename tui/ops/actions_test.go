@@ -39,7 +39,7 @@ func TestActionsGoThroughBillingAndAreAudited(t *testing.T) {
 		{"extend", "alice", []string{"e", "1", "0", "enter", "y"}, "ExtendTrial ID 10", "extend_trial days=10",
 			"trial_end=2026-03-22T12:00:00Z", "Trial of alice@example.com extended: ends 2026-03-22 12:00.", []string{"e", "enter", "n"}},
 		{"resync", "frank", []string{"r", "y"}, "Resync ID", "resync", "state=locked_trial_ended", "frank@example.org re-synced: locked: trial ended.", []string{"r", "esc"}},
-		{"change plan", "bob", []string{"p", "down", "down", "enter", "y"}, "ChangePlan ID xl", "change_plan plan=xl", "plan=xl",
+		{"change plan", "bob", []string{"p", "down", "down", "enter", "y"}, "ChoosePlan ID xl", "change_plan plan=xl", "plan=xl",
 			"bob@example.com is now on plan xl.", []string{"p", "enter", "n"}},
 		{"free", "frank", []string{"f", "y"}, "ChoosePlan ID free", "move_to_free", "plan=free state=free", "frank@example.org moved to the free plan.", []string{"f", "n"}},
 		{"cancel", "bob", []string{"x", "y"}, "CancelAtPeriodEnd ID", "cancel_at_period_end", "cancel_at_period_end=true",
@@ -67,8 +67,8 @@ func TestActionsGoThroughBillingAndAreAudited(t *testing.T) {
 			if e.Actor != adminFP || e.Action != tc.action || !e.At.Equal(testNow) {
 				t.Errorf("audit = %+v", e)
 			}
-			if e.Before != accountSummary(before) {
-				t.Errorf("audit before = %q, want %q", e.Before, accountSummary(before))
+			if e.Before != before.AuditSummary() {
+				t.Errorf("audit before = %q, want %q", e.Before, before.AuditSummary())
 			}
 			if !strings.Contains(e.After, tc.after) {
 				t.Errorf("audit after = %q, want it to contain %q", e.After, tc.after)

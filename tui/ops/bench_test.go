@@ -18,7 +18,7 @@ func benchIndex(tb testing.TB, f *fixture) []store.Account {
 	for i := range accts {
 		accts[i] = genAccount(rng, i, 1)
 	}
-	f.ops.idx.reset(accts, nil)
+	f.ops.idx.reset(accts)
 	return accts
 }
 
@@ -94,7 +94,7 @@ func BenchmarkIndexApply(b *testing.B) {
 		n := genAccount(rng, 0, accts[j].Version+1)
 		n.ID, n.Keys = accts[j].ID, accts[j].Keys
 		accts[j] = n
-		f.ops.idx.apply([]store.Account{n}, nil, nil)
+		f.ops.idx.apply([]store.Account{n}, nil)
 	}
 }
 
@@ -104,7 +104,7 @@ func BenchmarkIndexReset(b *testing.B) {
 	f := newFixture(b, false)
 	accts := benchIndex(b, f)
 	for b.Loop() {
-		f.ops.idx.reset(accts, nil)
+		f.ops.idx.reset(accts)
 	}
 }
 

@@ -58,12 +58,11 @@ func newDetailScreen(o *Ops, c *common.Common, id string) *detailScreen {
 func (d *detailScreen) setKeys() {
 	a, k := d.acct, &d.keys
 	ok := d.loaded && d.err == nil
-	live := subscriptionLive(a)
-	k.Extend.SetEnabled(ok && live && (a.SubscriptionStatus == "trialing" || a.SubscriptionStatus == "paused"))
+	k.Extend.SetEnabled(ok && a.CanExtendTrial())
 	k.Resync.SetEnabled(ok)
 	k.Change.SetEnabled(ok)
-	k.Free.SetEnabled(ok && a.Plan != billing.PlanFree && !(a.SubscriptionStatus == "active" && a.CancelAtPeriodEnd))
-	k.Cancel.SetEnabled(ok && live && !a.CancelAtPeriodEnd)
+	k.Free.SetEnabled(ok && a.CanMoveToFree())
+	k.Cancel.SetEnabled(ok && a.CanCancel())
 	k.Resend.SetEnabled(ok && len(d.notices) > 0)
 	k.CancelSecond.SetEnabled(ok && a.SecondSubscriptionID != "")
 	k.RemoveKey.SetEnabled(ok && len(a.Keys) > 1) // never the last (the store's rule)
@@ -72,24 +71,8 @@ func (d *detailScreen) setKeys() {
 // scheduledChange is a change scheduled for the period end, as the
 // customer's dashboard says it ("M until 9 Jan, then S"), with its schedule.
 func scheduledChange(cat billing.Catalog, a store.Account) string {
-	name := func(id string) string {
-		if p, ok := cat.Plan(id); ok {
-			return p.Name
-		}
-		return id
-	}
 	return fmt.Sprintf("%s until %s, then %s (schedule %s; the customer can undo it)",
-		name(a.Plan), a.ScheduledAt.UTC().Format("2 Jan"), name(a.ScheduledPlan), orDash(a.ScheduleID))
-}
-
-// subscriptionLive is billing's rule: a subscription that is not canceled
-// or expired can still change.
-func subscriptionLive(a store.Account) bool {
-	switch a.SubscriptionStatus {
-	case "", "canceled", "incomplete_expired":
-		return false
-	}
-	return a.SubscriptionID != ""
+		cat.Name(a.Plan), a.ScheduledAt.UTC().Format("2 Jan"), cat.Name(a.ScheduledPlan), orDash(a.ScheduleID))
 }
 
 // detailLoadedMsg is one fresh read of everything the detail screen shows.
@@ -218,7 +201,7 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return openDialog(pickDialog("Change to which plan?", opts, labels, cur))
 	case key.Matches(msg, k.Free):
-		a.kind, a.live = actMoveToFree, subscriptionLive(d.acct)
+		a.kind, a.live = actMoveToFree, d.acct.HasLiveSubscription()
 		if a.live && d.acct.SubscriptionStatus == "active" {
 			a.freeAt = d.acct.CurrentPeriodEnd
 		}
@@ -239,7 +222,7 @@ func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 			o := a
 			o.kind, o.notice = actResendNotice, n
 			opts = append(opts, o)
-			labels = append(labels, fmt.Sprintf("%s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailWords(n)))
+			labels = append(labels, fmt.Sprintf("%s  %s %s", fmtTime(n.CreatedAt), fit(string(n.Kind), 16), mailWords(n)))
 		}
 		return openDialog(pickDialog("Re-send which notice?", opts, labels, 0))
 	case key.Matches(msg, k.RemoveKey):
@@ -401,7 +384,7 @@ func (d *detailScreen) view(width, height int) string {
 		add(st.Subtle.Render("  none"))
 	}
 	for _, n := range d.notices {
-		l := fmt.Sprintf("  %s  %s %s", fmtTime(n.CreatedAt), fit(n.Kind, 16), mailWords(n))
+		l := fmt.Sprintf("  %s  %s %s", fmtTime(n.CreatedAt), fit(string(n.Kind), 16), mailWords(n))
 		if n.MailedAt.IsZero() && n.MailError != "" {
 			l += ": " + n.MailError
 		}

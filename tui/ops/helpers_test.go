@@ -90,16 +90,12 @@ func (f *fakeBilling) Resync(ctx context.Context, id string) (store.Account, err
 	return f.change(id, func(a *store.Account) { a.LastSyncAt = testNow })
 }
 
-func (f *fakeBilling) ChangePlan(ctx context.Context, id, plan string) (store.Account, error) {
-	if err := f.record(ctx, "ChangePlan %s %s", id, plan); err != nil {
-		return store.Account{}, err
-	}
-	return f.change(id, func(a *store.Account) { a.Plan = plan })
-}
-
 func (f *fakeBilling) ChoosePlan(ctx context.Context, id, plan string) (store.Account, error) {
 	if err := f.record(ctx, "ChoosePlan %s %s", id, plan); err != nil {
 		return store.Account{}, err
+	}
+	if plan != billing.PlanFree {
+		return f.change(id, func(a *store.Account) { a.Plan = plan })
 	}
 	return f.change(id, func(a *store.Account) {
 		a.Plan, a.State, a.SubscriptionStatus = plan, store.StateFree, "canceled"

@@ -46,9 +46,8 @@ type row struct {
 	pending        bool
 	trialUsed      bool
 	version        uint64
-	// lastPaid is the Stripe time of the account's latest invoice.paid
-	// event in the store's log; zero when there is none. See paidSince.
-	lastPaid time.Time
+	// converted: the account paid after its trial (ConvertedAt set).
+	converted bool
 
 	planRank  int
 	stateRank int
@@ -70,8 +69,8 @@ func stateRank(s store.State) int {
 	return len(stateOrder)
 }
 
-func newRow(a store.Account, lastPaid time.Time, planRank map[string]int) *row {
-	r := &row{lastPaid: lastPaid,
+func newRow(a store.Account, planRank map[string]int) *row {
+	r := &row{converted: !a.ConvertedAt.IsZero(),
 		id: a.ID, email: a.Email, plan: a.Plan, state: a.State, trialEnd: a.TrialEnd, hasCard: a.HasCard,
 		customerID: a.CustomerID, subscriptionID: a.SubscriptionID, lastSync: a.LastSyncAt,
 		cancelAtEnd: a.CancelAtPeriodEnd, pending: a.PaymentPending, trialUsed: a.TrialUsed, version: a.Version,
@@ -165,15 +164,13 @@ func newIndex(planRank map[string]int) *index {
 	return &index{planRank: planRank, rows: map[string]*row{}, changed: make(chan struct{})}
 }
 
-// reset replaces the whole content with accts; paid has the latest
-// invoice.paid time of the accounts that have one (row.lastPaid). The
-// sorting happens before the lock is taken, so queries keep running on the
+// reset replaces the whole content with accts. The sorting happens before the lock is taken, so queries keep running on the
 // old content meanwhile.
-func (ix *index) reset(accts []store.Account, paid map[string]time.Time) {
+func (ix *index) reset(accts []store.Account) {
 	rows := make(map[string]*row, len(accts))
 	all := make([]*row, 0, len(accts))
 	for _, a := range accts {
-		r := newRow(a, paid[a.ID], ix.planRank)
+		r := newRow(a, ix.planRank)
 		rows[a.ID] = r
 		all = append(all, r)
 	}
@@ -193,9 +190,8 @@ func (ix *index) reset(accts []store.Account, paid map[string]time.Time) {
 	ix.bumpLocked()
 }
 
-// apply puts changed accounts in and takes gone ids out, as one batch; paid
-// is as for reset, for the changed accounts.
-func (ix *index) apply(changed []store.Account, paid map[string]time.Time, gone []string) {
+// apply puts changed accounts in and takes gone ids out, as one batch.
+func (ix *index) apply(changed []store.Account, gone []string) {
 	if len(changed) == 0 && len(gone) == 0 {
 		return
 	}
@@ -214,7 +210,7 @@ func (ix *index) apply(changed []store.Account, paid map[string]time.Time, gone 
 			}
 			ix.removeLocked(old)
 		}
-		r := newRow(a, paid[a.ID], ix.planRank)
+		r := newRow(a, ix.planRank)
 		ix.rows[a.ID] = r
 		for col := range numColumns {
 			o := ix.orders[col]

@@ -66,7 +66,7 @@ func bruteForce(accts map[string]store.Account, rank map[string]int, q query) (p
 				continue
 			}
 		}
-		rows = append(rows, newRow(a, time.Time{}, rank))
+		rows = append(rows, newRow(a, rank))
 	}
 	slices.SortFunc(rows, func(a, b *row) int {
 		if q.desc {
@@ -102,7 +102,7 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 		accts[a.ID] = a
 		all = append(all, a)
 	}
-	ix.reset(all, nil)
+	ix.reset(all)
 
 	check := func(stage string) {
 		t.Helper()
@@ -160,7 +160,7 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 				gone = append(gone, id)
 			}
 		}
-		ix.apply(changed, nil, gone)
+		ix.apply(changed, gone)
 		for _, id := range gone {
 			if _, ok := ix.get(id); ok {
 				t.Fatalf("round %d: %s still in the index after removal", round, id)
@@ -173,10 +173,10 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 func TestIndexIgnoresStaleVersion(t *testing.T) {
 	ix := newIndex(testPlanRank())
 	a := store.Account{ID: "acc_1", Email: "new@example.com", Plan: "m", Version: 5}
-	ix.reset([]store.Account{a}, nil)
+	ix.reset([]store.Account{a})
 	stale := a
 	stale.Email, stale.Version = "old@example.com", 4
-	ix.apply([]store.Account{stale}, nil, nil)
+	ix.apply([]store.Account{stale}, nil)
 	if r, _ := ix.get("acc_1"); r.email != "new@example.com" {
 		t.Fatalf("stale read replaced a newer one: %q", r.email)
 	}
@@ -196,7 +196,7 @@ func TestIndexWatchSignalsEachBatch(t *testing.T) {
 		t.Fatal("signalled before any change")
 	default:
 	}
-	ix.reset(nil, nil)
+	ix.reset(nil)
 	select {
 	case <-ch:
 	default:
@@ -206,13 +206,13 @@ func TestIndexWatchSignalsEachBatch(t *testing.T) {
 	if gen1 == gen0 {
 		t.Fatal("generation did not move")
 	}
-	ix.apply(nil, nil, nil) // nothing changed: no signal
+	ix.apply(nil, nil) // nothing changed: no signal
 	select {
 	case <-ch:
 		t.Fatal("empty batch signalled")
 	default:
 	}
-	ix.apply([]store.Account{{ID: "acc_1", Email: "a@example.com", Version: 1}}, nil, nil)
+	ix.apply([]store.Account{{ID: "acc_1", Email: "a@example.com", Version: 1}}, nil)
 	select {
 	case <-ch:
 	default:
@@ -228,7 +228,7 @@ func TestSortPutsMissingTimesLastAndPlansInCatalogOrder(t *testing.T) {
 		{ID: "acc_c", Email: "c@x", Plan: "", TrialEnd: testNow.Add(-time.Hour)},
 		{ID: "acc_d", Email: "D@x", Plan: "free"},
 		{ID: "acc_e", Email: "e@x", Plan: "m"},
-	}, nil)
+	})
 	for _, tc := range []struct {
 		q    query
 		want []string

@@ -270,7 +270,7 @@ func (m *mailScreen) view(width, height int) string {
 		if n.MailStatus() == store.MailFailed {
 			status = strings.ToUpper(status)
 		}
-		l := fmt.Sprintf("%s %s %s %s %s %s", fit(status, 8), fit(n.Kind, kindW), fit(orDash(who), whoW),
+		l := fmt.Sprintf("%s %s %s %s %s %s", fit(status, 8), fit(string(n.Kind), kindW), fit(orDash(who), whoW),
 			n.CreatedAt.UTC().Format("01-02 15:04"), fitRight(fmt.Sprint(n.MailTries), triesW), fit(orDash(when), 16))
 		if n.MailError != "" && !compact {
 			l += " " + n.MailError

@@ -155,7 +155,7 @@ func TestMailTabPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 25 {
-		if _, _, err := f.db.AddNotice(store.Notice{AccountID: a.ID, Kind: fmt.Sprintf("kind%02d", i), Key: "k"}); err != nil {
+		if _, _, err := f.db.AddNotice(store.Notice{AccountID: a.ID, Kind: store.NoticeKind(fmt.Sprintf("kind%02d", i)), Key: "k"}); err != nil {
 			t.Fatal(err)
 		}
 	}

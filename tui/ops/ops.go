@@ -18,7 +18,6 @@ import (
 type Billing interface {
 	ExtendTrial(ctx context.Context, accountID string, days int) (store.Account, error)
 	Resync(ctx context.Context, accountID string) (store.Account, error)
-	ChangePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	ChoosePlan(ctx context.Context, accountID, planID string) (store.Account, error)
 	CancelAtPeriodEnd(ctx context.Context, accountID string) (store.Account, error)
 	CancelSecondSubscription(ctx context.Context, accountID string, credit bool) (store.Account, error)
@@ -193,64 +192,27 @@ func (o *Ops) reload() error {
 	if err != nil {
 		return err
 	}
-	// Only trial accounts' invoice.paid times are needed (the conversion
-	// figure): read their own events, never the whole event history, which
-	// holds up to the retention period of every account's webhooks.
-	paid := map[string]time.Time{}
-	err = o.cfg.Store.View(context.Background(), func(rt store.ReadTx) error {
-		for _, a := range accts {
-			if !a.TrialUsed {
-				continue
-			}
-			evs, err := rt.Events(a.ID, 0)
-			if err != nil {
-				return err
-			}
-			notePaid(paid, evs)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	o.idx.reset(accts, paid)
+	o.idx.reset(accts)
 	return nil
 }
 
 func (o *Ops) refresh(ids map[string]struct{}) error {
 	var changed []store.Account
 	var gone []string
-	paid := map[string]time.Time{}
 	for id := range ids {
 		a, err := o.cfg.Store.Account(id)
-		if err == nil && a.TrialUsed {
-			// Only the conversion figure reads it, and only for trials.
-			var evs []store.Event
-			evs, err = o.cfg.Store.EventsForAccount(id, 0)
-			notePaid(paid, evs)
-		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			gone = append(gone, id)
 		case err != nil:
-			o.idx.apply(changed, paid, gone)
+			o.idx.apply(changed, gone)
 			return err
 		default:
 			changed = append(changed, a)
 		}
 	}
-	o.idx.apply(changed, paid, gone)
+	o.idx.apply(changed, gone)
 	return nil
-}
-
-// notePaid records in paid, per account, the Stripe time of the latest
-// invoice.paid event in evs.
-func notePaid(paid map[string]time.Time, evs []store.Event) {
-	for _, ev := range evs {
-		if ev.Type == "invoice.paid" && ev.AccountID != "" && ev.Created.After(paid[ev.AccountID]) {
-			paid[ev.AccountID] = ev.Created
-		}
-	}
 }
 
 // redrawEvery is the shortest gap between two live redraws of one admin

@@ -136,7 +136,7 @@ func TestWaitChangeDeliversOnce(t *testing.T) {
 	default:
 	}
 	for i := range 5 {
-		f.ops.idx.apply([]store.Account{{ID: "acc_" + string(rune('a'+i)), Email: "x@example.com", Version: 1}}, nil, nil)
+		f.ops.idx.apply([]store.Account{{ID: "acc_" + string(rune('a'+i)), Email: "x@example.com", Version: 1}}, nil)
 	}
 	msg := (<-got).(indexChangedMsg)
 	if now, _ := f.ops.idx.watch(); msg.gen != now {
@@ -144,9 +144,9 @@ func TestWaitChangeDeliversOnce(t *testing.T) {
 	}
 }
 
-// The live path: an invoice.paid after the trial end reaches the figure
-// through refresh, and the account stays converted once it cancels.
-func TestConversionFollowsTheEventLog(t *testing.T) {
+// The live path: a conversion billing records on the account reaches the
+// figure through refresh, and the account stays converted once it cancels.
+func TestConversionFollowsTheAccount(t *testing.T) {
 	f, ids := goldenFixture(t, false)
 	id := ids["ivan"]
 	conv := func() int { return f.ops.summarize(testNow).converted }
@@ -155,27 +155,25 @@ func TestConversionFollowsTheEventLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.db.ApplyEvent(store.Event{ID: "evt_ivan_paid", Type: "invoice.paid", Created: a.TrialEnd.Add(time.Hour), AccountID: id}, id,
-		func(a *store.Account) error { a.State, a.SubscriptionStatus = store.StateActive, "active"; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.ops.refresh(map[string]struct{}{id: {}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := conv(); got != before+1 {
-		t.Fatalf("converted %d after ivan paid, want %d", got, before+1)
-	}
-	if _, err := f.db.UpdateAccount(id, func(a *store.Account) error {
-		a.Plan, a.State, a.SubscriptionStatus = "free", store.StateFree, "canceled"
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.ops.refresh(map[string]struct{}{id: {}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := conv(); got != before+1 {
-		t.Errorf("converted %d after ivan canceled, want %d", got, before+1)
+	paid := a.TrialEnd.Add(time.Hour)
+	for _, step := range []struct {
+		what string
+		edit func(*store.Account)
+	}{
+		{"ivan paid", func(a *store.Account) {
+			a.State, a.SubscriptionStatus, a.LastPaidAt, a.ConvertedAt = store.StateActive, "active", paid, paid
+		}},
+		{"ivan canceled", func(a *store.Account) { a.Plan, a.State, a.SubscriptionStatus = "free", store.StateFree, "canceled" }},
+	} {
+		if _, err := f.db.UpdateAccount(id, func(a *store.Account) error { step.edit(a); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.ops.refresh(map[string]struct{}{id: {}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := conv(); got != before+1 {
+			t.Errorf("converted %d after %s, want %d", got, step.what, before+1)
+		}
 	}
 }
 
@@ -193,7 +191,7 @@ func TestSummaryCounts(t *testing.T) {
 		t.Errorf("conversion %d of %d (%d in trial), want 3 of 8 (3)", s.converted, s.trialed, s.inTrial)
 	}
 	for who, want := range map[string]bool{"bob": true, "grace": true, "judy": true, "carol": false, "frank": false, "alice": false, "dave": false} {
-		if r, ok := f.ops.idx.get(ids[who]); !ok || paidSince(&r) != want {
+		if r, ok := f.ops.idx.get(ids[who]); !ok || r.converted != want {
 			t.Errorf("%s: paid since the trial = %v, want %v", who, !want, want)
 		}
 	}

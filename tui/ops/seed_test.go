@@ -37,6 +37,7 @@ func seed(tb testing.TB, f *fixture) map[string]string {
 			a.CustomerID, a.SubscriptionID, a.SubscriptionStatus = "cus_Bob0000000001", "sub_Bob0000000001", "active"
 			a.CurrentPeriodEnd, a.NextInvoiceAt, a.NextInvoiceAmount, a.Currency = testNow.Add(days(10)), testNow.Add(days(10)), 900, "usd"
 			a.LastSyncAt = testNow.Add(-2 * time.Hour)
+			a.LastPaidAt, a.ConvertedAt = testNow.Add(-20*time.Hour), testNow.Add(-20*time.Hour) // evt_003
 		}},
 		{"Carol@Example.com", func(a *store.Account) {
 			a.Plan, a.State, a.TrialUsed, a.TrialEnd = "xl", store.StatePastDue, true, testNow.Add(-days(40))
@@ -56,6 +57,7 @@ func seed(tb testing.TB, f *fixture) map[string]string {
 			a.HasCard, a.CardBrand, a.CardLast4, a.CancelAtPeriodEnd = true, "amex", "0005", true
 			a.CustomerID, a.SubscriptionID, a.SubscriptionStatus = "cus_Grace00000001", "sub_Grace00000001", "active"
 			a.LastSyncAt = testNow.Add(-30 * time.Minute)
+			a.LastPaidAt, a.ConvertedAt = testNow.Add(-days(59)), testNow.Add(-days(59)) // evt_006
 		}},
 		{"heidi@example.org", func(a *store.Account) {
 			a.Plan, a.State, a.TrialUsed, a.TrialEnd = "s", store.StateTrial, true, testNow.Add(days(1))
@@ -74,6 +76,7 @@ func seed(tb testing.TB, f *fixture) map[string]string {
 			a.Plan, a.State, a.TrialUsed, a.TrialEnd = "free", store.StateFree, true, testNow.Add(-days(120))
 			a.CustomerID, a.SubscriptionID, a.SubscriptionStatus = "cus_Judy000000001", "sub_Judy000000001", "canceled"
 			a.LastSyncAt = testNow.Add(-days(30))
+			a.LastPaidAt, a.ConvertedAt = testNow.Add(-days(60)), testNow.Add(-days(60)) // evt_007
 		}},
 	}
 	ids := map[string]string{}
@@ -105,8 +108,9 @@ func seed(tb testing.TB, f *fixture) map[string]string {
 		AccountID: ids["alice"], Status: store.EventStatusProcessed}, "", nil); err != nil || !dup {
 		tb.Fatalf("redelivery: dup=%v err=%v", dup, err)
 	}
-	// invoice.paid: Created is Stripe's time, what the conversion figure
-	// compares with the trial end. Alice's is her trial's $0 invoice.
+	// invoice.paid: Created is Stripe's time; billing records the payments
+	// on the accounts (LastPaidAt, ConvertedAt, set above). Alice's is her
+	// trial's $0 invoice: no payment.
 	apply(store.Event{ID: "evt_000", Type: "invoice.paid", Created: at(days(28)), ReceivedAt: at(days(28)), AccountID: ids["alice"],
 		Status: store.EventStatusProcessed, Latency: 9 * time.Millisecond})
 	apply(store.Event{ID: "evt_006", Type: "invoice.paid", Created: at(days(59)), ReceivedAt: at(days(59)), AccountID: ids["grace"],

@@ -29,7 +29,8 @@ type summary struct {
 	ending []row
 
 	// Trial → paid: of the accounts that ever started a trial, how many
-	// have paid since (paidSince), whatever they do now; inTrial of them
+	// have paid since (store.Account.ConvertedAt, set by billing), whatever
+	// they do now; inTrial of them
 	// are still in it.
 	trialed   int
 	inTrial   int
@@ -58,17 +59,6 @@ func paid(r *row, now time.Time) bool {
 	return (r.state == store.StateActive || r.state == store.StateCanceling) && !r.trialEnd.After(now)
 }
 
-// paidSince reports whether an account that started a trial has paid
-// since: the store logged an invoice.paid for it dated (Stripe time) at or
-// after its trial end. The log keeps neither the amount nor the
-// billing_reason, so the date tells them apart: the trial's own $0 invoice
-// (subscription_create) is paid as the trial starts, before its end; real
-// money comes at the end (the first period) or later (a resumed or new
-// subscription). An account that paid and then canceled still counts.
-func paidSince(r *row) bool {
-	return r.trialUsed && !r.trialEnd.IsZero() && !r.lastPaid.IsZero() && !r.lastPaid.Before(r.trialEnd)
-}
-
 func (o *Ops) summarize(now time.Time) summary {
 	s := summary{byState: map[stateKey]int{}, mrr: map[string]int64{}, atRisk: map[string]int64{}}
 	cat := o.cfg.Catalog
@@ -83,7 +73,7 @@ func (o *Ops) summarize(now time.Time) summary {
 			if r.state == store.StateTrial {
 				s.inTrial++
 			}
-			if paidSince(r) {
+			if r.converted {
 				s.converted++
 			}
 		}
