@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // addCardScreen hands card entry to a Stripe Checkout page: it shows the
@@ -60,10 +61,8 @@ type spinMsg struct{ chain int }
 func newAddCardScreen(e *env, a store.Account, plan string) *addCardScreen {
 	now := e.now()
 	c := &addCardScreen{e: e, start: a, now: a, plan: plan, opened: now, clock: now, busy: true}
-	c.keys.Fresh = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new link"), key.WithDisabled())
-	c.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
-	c.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
-	c.keys.Done = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"), key.WithDisabled())
+	c.keys.Fresh, c.keys.QR = e.Keys.NewLink, common.Disabled(e.Keys.QR)
+	c.keys.Back, c.keys.Done = e.Keys.Back, e.Keys.Continue
 	return c
 }
 

@@ -21,8 +21,7 @@ type cancelScreen struct {
 
 func newCancelScreen(e *env, a store.Account) *cancelScreen {
 	c := &cancelScreen{e: e, account: a}
-	c.keys.Confirm = key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y", "cancel plan"))
-	c.keys.Back = key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep plan"))
+	c.keys.Confirm, c.keys.Back = e.Keys.ConfirmCancel, e.Keys.KeepPlan
 	return c
 }
 

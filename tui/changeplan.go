@@ -52,9 +52,7 @@ type planChangedMsg struct {
 
 func newChangePlanScreen(e *env, a store.Account, plan billing.Plan) *changePlanScreen {
 	c := &changePlanScreen{e: e, account: a, plan: plan, busy: "Asking Stripe for the price…", tick: e.nextTick()}
-	c.keys.Confirm = key.NewBinding(key.WithKeys("enter", "y"), key.WithHelp("enter", "confirm"), key.WithDisabled())
-	c.keys.Back = key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "back"))
-	c.keys.Retry = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"), key.WithDisabled())
+	c.keys.Confirm, c.keys.Back, c.keys.Retry = e.Keys.ConfirmPlan, e.Keys.BackOrNo, e.Keys.Retry
 	return c
 }
 

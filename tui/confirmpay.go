@@ -22,8 +22,7 @@ type confirmPayScreen struct {
 
 func newConfirmPayScreen(e *env, a store.Account) *confirmPayScreen {
 	c := &confirmPayScreen{e: e, account: a, view: newLinkView(e, a.ActionURL),
-		qr:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code")),
-		back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))}
+		qr: e.Keys.QR, back: e.Keys.Back}
 	c.qr.SetEnabled(c.view.qrOK)
 	return c
 }

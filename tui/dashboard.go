@@ -50,16 +50,9 @@ type actionDoneMsg struct {
 func newDashboard(e *env, a store.Account, notices []store.Notice) *dashboard {
 	d := &dashboard{e: e, notices: notices, now: e.now(), tick: e.nextTick()}
 	d.keys = dashboardKeys{
-		AddCard:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
-		Confirm:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "confirm")),
-		ChangePlan: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
-		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
-		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo cancel")),
-		Manage:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
-		Invoices:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invoices")),
-		Keys:       key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keys")),
-		Email:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "email")),
-		Dismiss:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dismiss")),
+		AddCard: e.Keys.AddCard, Confirm: e.Keys.ConfirmPay, ChangePlan: e.Keys.ChangePlan, Cancel: e.Keys.CancelPlan,
+		Undo: e.Keys.Undo, Manage: e.Keys.Manage, Invoices: e.Keys.Invoices, Keys: e.Keys.Keys, Email: e.Keys.Email,
+		Dismiss: e.Keys.Dismiss,
 	}
 	d.setAccount(a)
 	return d

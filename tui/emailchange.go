@@ -40,10 +40,7 @@ func newEmailScreen(e *env, a store.Account) *emailScreen {
 func (m *emailScreen) TakesText() bool { return true }
 
 func (m *emailScreen) Bindings() []key.Binding {
-	return []key.Binding{
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "change")),
-		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-	}
+	return []key.Binding{m.e.Keys.ChangeEmail, m.e.Keys.Back}
 }
 
 func (m *emailScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {

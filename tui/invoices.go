@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // invoicesScreen lists the account's invoices (date, number, plan, amount,
@@ -43,11 +44,8 @@ type invoiceLinkMsg struct {
 
 func newInvoicesScreen(e *env, a store.Account) *invoicesScreen {
 	s := &invoicesScreen{e: e, account: a}
-	s.keys.Up = key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓", "move"))
-	s.keys.Down = key.NewBinding(key.WithKeys("down", "j"))
-	s.keys.Open = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "link"), key.WithDisabled())
-	s.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
-	s.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	s.keys.Up, s.keys.Down, s.keys.Back = e.Keys.MoveUp, e.Keys.MoveDown, e.Keys.Back
+	s.keys.Open, s.keys.QR = e.Keys.OpenLink, common.Disabled(e.Keys.QR)
 	return s
 }
 

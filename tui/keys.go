@@ -40,13 +40,9 @@ type linkCodeMsg struct {
 
 func newKeysScreen(e *env, a store.Account) *keysScreen {
 	k := &keysScreen{e: e}
-	k.keys.Up = key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓", "choose"))
-	k.keys.Down = key.NewBinding(key.WithKeys("down", "j"))
-	k.keys.Link = key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "link a new key"))
-	k.keys.Remove = key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "remove"))
-	k.keys.Yes = key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "remove it"))
-	k.keys.No = key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep it"))
-	k.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	k.keys.Up, k.keys.Down, k.keys.Link = e.Keys.ChooseUp, e.Keys.MoveDown, e.Keys.LinkKey
+	k.keys.Remove, k.keys.Yes, k.keys.No = e.Keys.RemoveKey, e.Keys.RemoveYes, e.Keys.RemoveNo
+	k.keys.Back = e.Keys.Back
 	k.setAccount(a)
 	for i, kk := range a.Keys {
 		if kk.Fingerprint == e.Identity.Fingerprint {

@@ -36,11 +36,8 @@ type lockedChoice struct {
 
 func newLockedScreen(e *env, a store.Account, notices []store.Notice) *lockedScreen {
 	l := &lockedScreen{e: e}
-	l.keys.Up = key.NewBinding(key.WithKeys("up", "shift+tab"), key.WithHelp("↑/↓", "move"))
-	l.keys.Down = key.NewBinding(key.WithKeys("down", "tab"))
-	l.keys.Choose = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose"))
-	l.keys.Yes = key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y", "switch to Free"))
-	l.keys.No = key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep choosing"))
+	l.keys.Up, l.keys.Down, l.keys.Choose = e.Keys.CycleUp, e.Keys.CycleDown, e.Keys.Choose
+	l.keys.Yes, l.keys.No = e.Keys.SwitchFree, e.Keys.KeepChoosing
 	l.setAccount(a, notices)
 	return l
 }
@@ -49,18 +46,18 @@ func (l *lockedScreen) setAccount(a store.Account, notices []store.Notice) {
 	l.account, l.notices = a, notices
 	cat := l.e.billing.Catalog()
 	plan := planLine(cat, a.Plan)
-	card := lockedChoice{key: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
+	card := lockedChoice{key: l.e.Keys.AddCard,
 		label: "Add a card and unlock " + plan, run: (*lockedScreen).addCard}
-	free := lockedChoice{key: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "free")),
+	free := lockedChoice{key: l.e.Keys.FreePlan,
 		label: "Switch to Free now", run: (*lockedScreen).confirmFree}
 	switch a.State {
 	case store.StateLockedUnpaid:
 		card.label = "Fix your card: the open invoice is paid with it"
-		manage := lockedChoice{key: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
+		manage := lockedChoice{key: l.e.Keys.Manage,
 			label: "Manage billing: invoices, card, details on Stripe", run: (*lockedScreen).manage}
 		l.choices = []lockedChoice{card, manage, free}
 	case store.StateLockedCanceled:
-		pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
+		pick := lockedChoice{key: l.e.Keys.ChangePlan,
 			label: "Choose a paid plan (with a card)", run: (*lockedScreen).pickPlan}
 		l.choices = []lockedChoice{pick, free}
 	default:

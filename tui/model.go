@@ -317,7 +317,7 @@ func (m *Model) helpView() string {
 	}
 	if m.screen != nil && m.screen.TakesText() {
 		// ? is a letter here, so there is no full help to leave keys to.
-		return m.wrappedHelp(append(screen[:len(screen):len(screen)], keyCtrlCQuit))
+		return m.wrappedHelp(append(screen[:len(screen):len(screen)], m.e.Keys.CtrlCQuit))
 	}
 	tail := []key.Binding{m.e.Keys.Help, m.e.Keys.Quit}
 	if m.showHelp {
@@ -325,9 +325,6 @@ func (m *Model) helpView() string {
 	}
 	return m.shortHelp(screen, tail)
 }
-
-// keyCtrlCQuit is quit on a screen that takes text, where q is a letter.
-var keyCtrlCQuit = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
 
 // shortHelp is the one-line help: as many of the screen's keys as fit the
 // width, in order, then tail (the keys to the full help and to quit), which

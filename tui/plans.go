@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // pickMode says why the plan picker is open.
@@ -53,11 +54,8 @@ type planChosenMsg struct {
 func newPlanPicker(e *env, a store.Account, mode pickMode) *planPicker {
 	p := &planPicker{e: e, account: a, mode: mode, plans: e.billing.Catalog().Plans()}
 	p.keys = pickerKeys{
-		Up:     key.NewBinding(key.WithKeys("up", "shift+tab"), key.WithHelp("↑/↓", "move")),
-		Down:   key.NewBinding(key.WithKeys("down", "tab")),
-		Pick:   key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-"+fmt.Sprint(min(len(p.plans), 9)), "pick")),
-		Choose: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
-		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"), key.WithDisabled()),
+		Up: e.Keys.CycleUp, Down: e.Keys.CycleDown, Pick: common.PickHelp(e.Keys.Pick, len(p.plans)),
+		Choose: e.Keys.Choose, Back: common.Disabled(e.Keys.Back),
 	}
 	if mode == pickChange {
 		p.keys.Back.SetEnabled(true)

@@ -5,6 +5,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // portalScreen shows a link to Stripe's billing portal (invoices, card,
@@ -22,9 +23,7 @@ type portalScreen struct {
 
 func newPortalScreen(e *env, a store.Account) *portalScreen {
 	p := &portalScreen{e: e, account: a, busy: true}
-	p.keys.Fresh = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new link"), key.WithDisabled())
-	p.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
-	p.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	p.keys.Fresh, p.keys.QR, p.keys.Back = e.Keys.NewLink, common.Disabled(e.Keys.QR), e.Keys.Back
 	return p
 }
 

@@ -60,11 +60,9 @@ func (r *registerScreen) TakesText() bool { return true }
 
 func (r *registerScreen) Bindings() []key.Binding {
 	if r.codeMode {
-		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "link")),
-			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "register instead"))}
+		return []key.Binding{r.c.Keys.LinkWithCode, r.c.Keys.RegisterInst}
 	}
-	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "register")),
-		key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "have a code?"))}
+	return []key.Binding{r.c.Keys.Register, r.c.Keys.HaveCode}
 }
 
 // linkFailedMsg reports a refused link code.

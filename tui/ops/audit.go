@@ -42,12 +42,6 @@ type auditLoadedMsg struct {
 	err     error
 }
 
-var (
-	keyOlder = key.NewBinding(key.WithKeys("pgdown", "ctrl+f", " ", "n", "j", "down"), key.WithHelp("pgdn/n", "older"))
-	keyNewer = key.NewBinding(key.WithKeys("pgup", "ctrl+b", "p", "k", "up"), key.WithHelp("pgup/p", "newer"))
-	keyFirst = key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest"))
-)
-
 // pageSize is how many entries fit the window: each takes one line, or two
 // where the window is narrow (the change under the entry).
 func (a *auditScreen) pageSize() int {
@@ -97,11 +91,11 @@ func (a *auditScreen) update(msg tea.Msg) tea.Cmd {
 		a.from, a.entries, a.more = msg.from, msg.entries, msg.more
 	case tea.KeyMsg:
 		switch {
-		case key.Matches(msg, keyOlder) && a.more:
+		case key.Matches(msg, a.c.Keys.Older) && a.more:
 			return a.load(a.from + len(a.entries))
-		case key.Matches(msg, keyNewer) && a.from > 0:
+		case key.Matches(msg, a.c.Keys.Newer) && a.from > 0:
 			return a.load(max(a.from-a.pageSize(), 0))
-		case key.Matches(msg, keyFirst):
+		case key.Matches(msg, a.c.Keys.Newest):
 			return a.load(0)
 		}
 	}
@@ -111,7 +105,7 @@ func (a *auditScreen) update(msg tea.Msg) tea.Cmd {
 func (a *auditScreen) takesText() bool { return false }
 
 func (a *auditScreen) bindings() []key.Binding {
-	return []key.Binding{keyOlder, keyNewer, keyFirst}
+	return []key.Binding{a.c.Keys.Older, a.c.Keys.Newer, a.c.Keys.Newest}
 }
 
 func (a *auditScreen) view(width, height int) string {

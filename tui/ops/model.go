@@ -117,13 +117,8 @@ func (m *model) revoked() tea.Cmd {
 	return tea.Quit
 }
 
-var (
-	keyTabs   = key.NewBinding(key.WithKeys("tab", "shift+tab", "1", "2", "3", "4", "5"), key.WithHelp("1-5/tab", "screens"))
-	keyQuit   = key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit"))
-	keyHelp   = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help"))
-	keyCtrlC  = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
-	tabForKey = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3, "5": 4}
-)
+// tabForKey is the tab index each number key shows.
+var tabForKey = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3, "5": 4}
 
 // current is the screen in view.
 func (m *model) current() screen {
@@ -225,12 +220,12 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 		return cur.update(msg)
 	}
 	switch {
-	case key.Matches(msg, keyQuit):
+	case key.Matches(msg, m.c.Keys.Quit):
 		return tea.Quit
-	case key.Matches(msg, keyHelp):
+	case key.Matches(msg, m.c.Keys.Help):
 		m.showHelp = !m.showHelp
 		return nil
-	case key.Matches(msg, keyTabs):
+	case key.Matches(msg, m.c.Keys.Tabs):
 		i := indexOf(m.tabs, m.tab)
 		switch s := msg.String(); s {
 		case "tab":
@@ -331,24 +326,21 @@ func fitLines(s string, w int) string {
 func (m *model) helpView() string {
 	switch {
 	case m.dialog != nil:
-		return m.help.ShortHelpView(append(m.dialog.bindings(), keyCtrlC))
+		return m.help.ShortHelpView(append(m.dialog.bindings(&m.c.Keys), m.c.Keys.CtrlCQuit))
 	case m.current().takesText():
-		return m.help.ShortHelpView(append(m.current().bindings(), keyCtrlC))
+		return m.help.ShortHelpView(append(m.current().bindings(), m.c.Keys.CtrlCQuit))
 	case m.showHelp:
-		return m.help.FullHelpView([][]key.Binding{append(m.current().bindings(), keyTabs, keyHelp, keyQuit)})
+		return m.help.FullHelpView([][]key.Binding{append(m.current().bindings(), m.c.Keys.Tabs, m.c.Keys.Help, m.c.Keys.Quit)})
 	}
 	return m.shortHelp(m.current().bindings())
 }
-
-// keyMore is keyHelp's entry on a help line that had to leave keys out.
-var keyMore = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more"))
 
 // shortHelp is the one-line help: as many of the screen's keys as fit, in
 // order, and always the keys to the full help and to quit, so no key is
 // out of reach on a narrow terminal (help.Model would cut those off first).
 func (m *model) shortHelp(screen []key.Binding) string {
 	return m.help.ShortHelpView(common.FitHelp(screen,
-		[]key.Binding{keyTabs, keyHelp, keyQuit}, []key.Binding{keyMore, keyQuit}, m.help.Width))
+		[]key.Binding{m.c.Keys.Tabs, m.c.Keys.Help, m.c.Keys.Quit}, []key.Binding{m.c.Keys.More, m.c.Keys.Quit}, m.help.Width))
 }
 
 // deniedModel is what a session gets when Model's own admin check fails: a
