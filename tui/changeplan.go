@@ -122,8 +122,7 @@ func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		// must not fetch a preview of a change already made.
 		switch {
 		case errors.Is(msg.err, billing.ErrCardRequired):
-			s := newAddCardScreen(c.e, c.account, c.plan.ID)
-			return s, s.Init()
+			return c, c.e.navigate(navigateMsg{to: toAddCard, account: c.account, plan: c.plan})
 		case msg.err != nil:
 			c.busy = ""
 			c.fail("change plan", msg.err)
@@ -140,13 +139,7 @@ func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		switch {
 		case key.Matches(msg, c.keys.Back):
 			// Back to the plan list, on this plan, as the help line says.
-			p := newPlanPicker(c.e, c.account, pickChange)
-			for i, pl := range p.plans {
-				if pl.ID == c.plan.ID {
-					p.cursor = i
-				}
-			}
-			return p, nil
+			return c, c.e.navigate(navigateMsg{to: toPlans, account: c.account, plan: c.plan})
 		case key.Matches(msg, c.keys.Retry):
 			c.busy, c.err = "Asking Stripe for the price…", ""
 			c.keys.Retry.SetEnabled(false)

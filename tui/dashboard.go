@@ -219,14 +219,13 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 		k := d.keys
 		switch {
 		case key.Matches(msg, k.AddCard):
-			s := newAddCardScreen(d.e, d.account, "")
-			return s, s.Init()
+			return d, d.e.navigate(navigateMsg{to: toAddCard, account: d.account})
 		case key.Matches(msg, k.Confirm):
-			return newConfirmPayScreen(d.e, d.account), nil
+			return d, d.e.navigate(navigateMsg{to: toConfirmPay, account: d.account})
 		case key.Matches(msg, k.ChangePlan):
-			return newPlanPicker(d.e, d.account, pickChange), nil
+			return d, d.e.navigate(navigateMsg{to: toPlans, account: d.account})
 		case key.Matches(msg, k.Cancel):
-			return newCancelScreen(d.e, d.account), nil
+			return d, d.e.navigate(navigateMsg{to: toCancel, account: d.account})
 		case key.Matches(msg, k.Undo):
 			e, id := d.e, d.account.ID
 			undo, what := e.billing.UndoCancel, "Undoing the cancellation…"
@@ -241,17 +240,15 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 				return actionDoneMsg{account: a, err: err}
 			}
 		case key.Matches(msg, k.Manage):
-			s := newPortalScreen(d.e, d.account)
-			return s, s.Init()
+			return d, d.e.navigate(navigateMsg{to: toPortal, account: d.account})
 		case key.Matches(msg, k.Dismiss):
 			return d, d.dismiss()
 		case key.Matches(msg, k.Invoices):
-			s := newInvoicesScreen(d.e, d.account)
-			return s, s.Init()
+			return d, d.e.navigate(navigateMsg{to: toInvoices, account: d.account})
 		case key.Matches(msg, k.Keys):
-			return newKeysScreen(d.e, d.account), nil
+			return d, d.e.navigate(navigateMsg{to: toKeys, account: d.account})
 		case key.Matches(msg, k.Email):
-			return newEmailScreen(d.e, d.account), nil
+			return d, d.e.navigate(navigateMsg{to: toEmail, account: d.account})
 		}
 	}
 	return d, nil

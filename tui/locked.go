@@ -131,17 +131,15 @@ func (l *lockedScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 }
 
 func (l *lockedScreen) addCard() (screen, tea.Cmd) {
-	s := newAddCardScreen(l.e, l.account, "")
-	return s, s.Init()
+	return l, l.e.navigate(navigateMsg{to: toAddCard, account: l.account})
 }
 
 func (l *lockedScreen) manage() (screen, tea.Cmd) {
-	s := newPortalScreen(l.e, l.account)
-	return s, s.Init()
+	return l, l.e.navigate(navigateMsg{to: toPortal, account: l.account})
 }
 
 func (l *lockedScreen) pickPlan() (screen, tea.Cmd) {
-	return newPlanPicker(l.e, l.account, pickChange), nil
+	return l, l.e.navigate(navigateMsg{to: toPlans, account: l.account})
 }
 
 func (l *lockedScreen) confirmFree() (screen, tea.Cmd) {

@@ -59,11 +59,6 @@ type fullScreen interface {
 	LeaveFullScreen()
 }
 
-// backMsg asks the root to leave a sub-screen for the account's main screen.
-type backMsg struct{}
-
-func back() tea.Msg { return backMsg{} }
-
 // Model is the root Bubble Tea model of one SSH session.
 type Model struct {
 	e        *env
@@ -166,7 +161,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		// A key typed while the screen's action is in flight waits for
 		// it, rather than being dropped: it acts once the answer is in.
-		if b, ok := m.screen.(busyScreen); ok && b.Busy() {
+		if m.busy() {
 			if len(m.early) < maxHeldKeys {
 				m.early = append(m.early, msg)
 			}
@@ -178,10 +173,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, cmd
 		}
 		return m, tea.Batch(cmd, m.replayHeld())
-	case backMsg:
+	case navigateMsg:
+		if msg.held {
+			m.e.navigating--
+		}
 		var cmd tea.Cmd
-		m.screen, cmd = m.route()
-		return m, cmd
+		m.screen, cmd = m.open(msg)
+		if len(m.early) == 0 || m.busy() {
+			return m, cmd
+		}
+		return m, tea.Batch(cmd, m.replayHeld())
 	case appliedMsg:
 		return m, nil
 	}
@@ -202,9 +203,11 @@ const maxHeldKeys = 64
 // busyScreen is a screen with an action in flight, during which keys wait.
 type busyScreen interface{ Busy() bool }
 
+// busy reports keys must wait: the screen's action is in flight, or a
+// screen asked for is not shown yet.
 func (m *Model) busy() bool {
 	b, ok := m.screen.(busyScreen)
-	return ok && b.Busy()
+	return m.e.navigating > 0 || ok && b.Busy()
 }
 
 // replayHeld hands the keys held before the first screen, or while the
@@ -232,8 +235,9 @@ func (m *Model) accountLoaded(msg accountLoadedMsg) tea.Cmd {
 	m.storeErr = nil
 	if msg.NotFound {
 		if _, ok := m.screen.(*registerScreen); !ok {
-			m.screen = newRegisterScreen(m.e)
-			return m.screen.(*registerScreen).input.Focus()
+			var cmd tea.Cmd
+			m.screen, cmd = m.open(navigateMsg{to: toRegister})
+			return cmd
 		}
 		return nil
 	}

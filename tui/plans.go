@@ -92,8 +92,7 @@ func (p *planPicker) Update(msg tea.Msg) (screen, tea.Cmd) {
 		p.busy = false
 		switch {
 		case errors.Is(msg.err, billing.ErrCardRequired):
-			s := newAddCardScreen(p.e, msg.account, msg.plan.ID)
-			return s, s.Init()
+			return p, p.e.navigate(navigateMsg{to: toAddCard, account: msg.account, plan: msg.plan})
 		case msg.err != nil:
 			p.e.Logger.Warn("choose plan", "account", p.account.ID, "plan", msg.plan.ID, "err", msg.err)
 			p.err = billing.Message(msg.err)
@@ -151,8 +150,7 @@ func (p *planPicker) choose() (screen, tea.Cmd) {
 			p.err = "You are on " + plan.Name + " already."
 			return p, nil
 		}
-		s := newChangePlanScreen(p.e, p.account, plan)
-		return s, s.Init()
+		return p, p.e.navigate(navigateMsg{to: toChangePlan, account: p.account, plan: plan})
 	}
 	p.busy, p.err = true, ""
 	e, id := p.e, p.account.ID
