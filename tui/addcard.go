@@ -210,7 +210,7 @@ func (c *addCardScreen) expired() bool {
 	return !c.link.ExpiresAt.IsZero() && !c.clock.Before(c.link.ExpiresAt)
 }
 
-func (c *addCardScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case linkMsg:
 		c.busy = false
@@ -218,53 +218,53 @@ func (c *addCardScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			c.e.Logger.Warn("card link", "account", c.start.ID, "err", msg.err)
 			c.err = billing.Message(msg.err)
 			c.keys.Fresh.SetEnabled(true)
-			return c, nil
+			return nil
 		}
 		c.link, c.err = &msg.link, ""
 		c.view = newLinkView(c.e, msg.link.URL)
 		c.keys.QR.SetEnabled(c.view.qrOK)
 		c.keys.Fresh.SetEnabled(false)
-		return c, nil
+		return nil
 	case checkoutDoneMsg:
 		if !c.done {
-			return c, c.finish()
+			return c.finish()
 		}
-		return c, nil
+		return nil
 	case paidMsg:
 		c.paid = msg.invoice
-		return c, nil
+		return nil
 	case spinMsg:
 		if c.done || msg.chain != c.spin {
-			return c, nil
+			return nil
 		}
 		c.clock = c.e.now()
 		if c.expired() {
 			c.keys.Fresh.SetEnabled(true)
 			c.keys.QR.SetEnabled(false)
 			c.view.showQR = false
-			return c, nil // the spinner stops; n restarts it
+			return nil // the spinner stops; n restarts it
 		}
 		c.frame++
-		return c, c.e.after(spinnerEvery, msg)
+		return c.e.after(spinnerEvery, msg)
 	case tea.KeyMsg:
 		k := c.keys
 		switch {
 		case key.Matches(msg, k.Done):
-			return c, back
+			return back
 		case c.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
 			c.view.showQR = false
 		case key.Matches(msg, k.QR):
 			c.view.showQR = true
 		case key.Matches(msg, k.Back):
-			return c, back
+			return back
 		case key.Matches(msg, k.Fresh) && !c.busy:
 			c.busy, c.err, c.link = true, "", nil
 			c.keys.Fresh.SetEnabled(false)
 			c.keys.QR.SetEnabled(false)
-			return c, tea.Batch(c.fetch(), c.startSpinner())
+			return tea.Batch(c.fetch(), c.startSpinner())
 		}
 	}
-	return c, nil
+	return nil
 }
 
 func (c *addCardScreen) title() string {
@@ -297,9 +297,9 @@ func (c *addCardScreen) intro() string {
 	return "Open this secure Stripe page to add your card:"
 }
 
-func (c *addCardScreen) View() string {
+func (c *addCardScreen) View(width, _ int) string {
 	s := c.e.Styles
-	w := c.e.contentWidth()
+	w := width
 	if c.done {
 		return c.resultView()
 	}

@@ -187,45 +187,45 @@ func (d *dashboard) scheduleTick() tea.Cmd {
 	return d.e.after(wait, tickMsg{chain: d.tick})
 }
 
-func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tickMsg:
 		if msg.chain != d.tick {
-			return d, nil
+			return nil
 		}
 		d.now = d.e.now()
 		d.keys.Dismiss.SetEnabled(len(d.dismissable()) > 0) // a banner may have aged out
-		return d, d.scheduleTick()
+		return d.scheduleTick()
 	case dismissedMsg:
 		if msg.err != nil {
 			d.e.Logger.Error("dismiss banners", "account", d.account.ID, "err", msg.err)
 			d.err = "The banner could not be dismissed for good just now; it may show again."
 		}
-		return d, nil
+		return nil
 	case actionDoneMsg:
 		d.busy = ""
 		if msg.err != nil {
 			d.e.Logger.Warn("dashboard action", "account", d.account.ID, "err", msg.err)
 			d.err = billing.Message(msg.err)
-			return d, nil
+			return nil
 		}
 		d.err = ""
 		d.setAccount(msg.account)
-		return d, d.restartTick()
+		return d.restartTick()
 	case tea.KeyMsg:
 		if d.busy != "" {
-			return d, nil
+			return nil
 		}
 		k := d.keys
 		switch {
 		case key.Matches(msg, k.AddCard):
-			return d, d.e.navigate(navigateMsg{to: toAddCard, account: d.account})
+			return d.e.navigate(navigateMsg{to: toAddCard, account: d.account})
 		case key.Matches(msg, k.Confirm):
-			return d, d.e.navigate(navigateMsg{to: toConfirmPay, account: d.account})
+			return d.e.navigate(navigateMsg{to: toConfirmPay, account: d.account})
 		case key.Matches(msg, k.ChangePlan):
-			return d, d.e.navigate(navigateMsg{to: toPlans, account: d.account})
+			return d.e.navigate(navigateMsg{to: toPlans, account: d.account})
 		case key.Matches(msg, k.Cancel):
-			return d, d.e.navigate(navigateMsg{to: toCancel, account: d.account})
+			return d.e.navigate(navigateMsg{to: toCancel, account: d.account})
 		case key.Matches(msg, k.Undo):
 			e, id := d.e, d.account.ID
 			undo, what := e.billing.UndoCancel, "Undoing the cancellation…"
@@ -233,31 +233,31 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 				undo, what = e.billing.UndoDowngrade, "Undoing the plan change…"
 			}
 			d.busy, d.err = what, ""
-			return d, func() tea.Msg {
+			return func() tea.Msg {
 				ctx, cancel := e.actionCtx()
 				defer cancel()
 				a, err := undo(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
 		case key.Matches(msg, k.Manage):
-			return d, d.e.navigate(navigateMsg{to: toPortal, account: d.account})
+			return d.e.navigate(navigateMsg{to: toPortal, account: d.account})
 		case key.Matches(msg, k.Dismiss):
-			return d, d.dismiss()
+			return d.dismiss()
 		case key.Matches(msg, k.Invoices):
-			return d, d.e.navigate(navigateMsg{to: toInvoices, account: d.account})
+			return d.e.navigate(navigateMsg{to: toInvoices, account: d.account})
 		case key.Matches(msg, k.Keys):
-			return d, d.e.navigate(navigateMsg{to: toKeys, account: d.account})
+			return d.e.navigate(navigateMsg{to: toKeys, account: d.account})
 		case key.Matches(msg, k.Email):
-			return d, d.e.navigate(navigateMsg{to: toEmail, account: d.account})
+			return d.e.navigate(navigateMsg{to: toEmail, account: d.account})
 		}
 	}
-	return d, nil
+	return nil
 }
 
-func (d *dashboard) View() string {
+func (d *dashboard) View(width, _ int) string {
 	s := d.e.Styles
 	a := d.account
-	w := d.e.contentWidth()
+	w := width
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account"))
 	b.WriteString("\n\n")

@@ -31,7 +31,7 @@ type lockedScreen struct {
 type lockedChoice struct {
 	key   key.Binding
 	label string
-	run   func(l *lockedScreen) (screen, tea.Cmd)
+	run   func(l *lockedScreen) tea.Cmd
 }
 
 func newLockedScreen(e *env, a store.Account, notices []store.Notice) *lockedScreen {
@@ -88,19 +88,19 @@ func (l *lockedScreen) SetAccount(a store.Account, notices []store.Notice) (tea.
 	return nil, true
 }
 
-func (l *lockedScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (l *lockedScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case planChosenMsg:
 		l.busy = false
 		if msg.err != nil {
 			l.e.Logger.Warn("locked: choose free", "account", l.account.ID, "err", msg.err)
 			l.err = billing.Message(msg.err)
-			return l, nil
+			return nil
 		}
-		return l, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
 	case tea.KeyMsg:
 		if l.busy {
-			return l, nil
+			return nil
 		}
 		if l.confirming {
 			switch {
@@ -110,7 +110,7 @@ func (l *lockedScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			case key.Matches(msg, l.keys.No):
 				l.confirming = false
 			}
-			return l, nil
+			return nil
 		}
 		switch {
 		case key.Matches(msg, l.keys.Up):
@@ -127,31 +127,31 @@ func (l *lockedScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 		}
 	}
-	return l, nil
+	return nil
 }
 
-func (l *lockedScreen) addCard() (screen, tea.Cmd) {
-	return l, l.e.navigate(navigateMsg{to: toAddCard, account: l.account})
+func (l *lockedScreen) addCard() tea.Cmd {
+	return l.e.navigate(navigateMsg{to: toAddCard, account: l.account})
 }
 
-func (l *lockedScreen) manage() (screen, tea.Cmd) {
-	return l, l.e.navigate(navigateMsg{to: toPortal, account: l.account})
+func (l *lockedScreen) manage() tea.Cmd {
+	return l.e.navigate(navigateMsg{to: toPortal, account: l.account})
 }
 
-func (l *lockedScreen) pickPlan() (screen, tea.Cmd) {
-	return l, l.e.navigate(navigateMsg{to: toPlans, account: l.account})
+func (l *lockedScreen) pickPlan() tea.Cmd {
+	return l.e.navigate(navigateMsg{to: toPlans, account: l.account})
 }
 
-func (l *lockedScreen) confirmFree() (screen, tea.Cmd) {
+func (l *lockedScreen) confirmFree() tea.Cmd {
 	l.confirming, l.err = true, ""
-	return l, nil
+	return nil
 }
 
-func (l *lockedScreen) chooseFree() (screen, tea.Cmd) {
+func (l *lockedScreen) chooseFree() tea.Cmd {
 	l.busy, l.err = true, ""
 	e, id := l.e, l.account.ID
 	free, _ := e.billing.Catalog().Plan(billing.PlanFree)
-	return l, func() tea.Msg {
+	return func() tea.Msg {
 		ctx, cancel := e.actionCtx()
 		defer cancel()
 		a, err := e.billing.ChoosePlan(ctx, id, billing.PlanFree)
@@ -181,9 +181,9 @@ func (l *lockedScreen) reason() string {
 		"Add a card to unlock it, or switch to Free."
 }
 
-func (l *lockedScreen) View() string {
+func (l *lockedScreen) View(width, _ int) string {
 	s := l.e.Styles
-	w := l.e.contentWidth()
+	w := width
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account is locked"))
 	b.WriteString("\n\n")

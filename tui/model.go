@@ -31,17 +31,10 @@ const (
 	frameFooter = 2
 )
 
-// screen is one full-window view. The root model routes messages to the
-// current screen and draws the frame (help line, size checks) around it.
-type screen interface {
-	Update(msg tea.Msg) (screen, tea.Cmd)
-	View() string
-	// Bindings are the keys this screen answers to, for the help line.
-	Bindings() []key.Binding
-	// TakesText reports whether printable keys go to a text field, in which
-	// case "q" and "?" are typed rather than acted on.
-	TakesText() bool
-}
+// screen is one full-window view, a common.Component (the contract the ops
+// view's screens follow too). The root model routes messages to the current
+// screen and draws the frame (help line, size checks) around it.
+type screen = common.Component
 
 // accountScreen is a screen that shows the session's account and can take
 // a fresh read of it in place. SetAccount returns false when the screen no
@@ -189,8 +182,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if m.screen == nil {
 		return m, nil
 	}
-	var cmd tea.Cmd
-	m.screen, cmd = m.screen.Update(msg)
+	cmd := m.screen.Update(msg)
 	if _, key := msg.(tea.KeyMsg); !key && len(m.early) > 0 && !m.busy() {
 		return m, tea.Batch(cmd, m.replayHeld())
 	}
@@ -284,7 +276,7 @@ func (m *Model) View() string {
 		return fmt.Sprintf("Terminal too small (%d×%d).\nMake it at least %d×%d.\n", m.e.Width, m.e.Height, minWidth, minHeight)
 	}
 	if f, ok := m.screen.(fullScreen); ok && f.FullScreen() && m.storeErr == nil {
-		return m.screen.View()
+		return m.screen.View(m.e.contentWidth(), m.bodyHeight())
 	}
 	var b strings.Builder
 	if m.storeErr != nil {
@@ -295,7 +287,7 @@ func (m *Model) View() string {
 	}
 	switch {
 	case m.screen != nil:
-		b.WriteString(m.screen.View())
+		b.WriteString(m.screen.View(m.e.contentWidth(), m.bodyHeight()))
 	case m.storeErr == nil:
 		b.WriteString(s.Subtle.Render("Loading your account…"))
 	}
@@ -312,6 +304,13 @@ func (m *Model) View() string {
 		}
 	}
 	return s.App.Render(body + "\n\n" + help)
+}
+
+// bodyHeight is the rows inside the frame's padding and footer (0 before
+// the first size is known); View cuts a screen's view taller than the room
+// its help line leaves.
+func (m *Model) bodyHeight() int {
+	return max(m.e.Height-2*framePadY-frameFooter, 0)
 }
 
 func (m *Model) helpView() string {

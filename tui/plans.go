@@ -86,22 +86,22 @@ func (p *planPicker) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, boo
 	return nil, true
 }
 
-func (p *planPicker) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (p *planPicker) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case planChosenMsg:
 		p.busy = false
 		switch {
 		case errors.Is(msg.err, billing.ErrCardRequired):
-			return p, p.e.navigate(navigateMsg{to: toAddCard, account: msg.account, plan: msg.plan})
+			return p.e.navigate(navigateMsg{to: toAddCard, account: msg.account, plan: msg.plan})
 		case msg.err != nil:
 			p.e.Logger.Warn("choose plan", "account", p.account.ID, "plan", msg.plan.ID, "err", msg.err)
 			p.err = billing.Message(msg.err)
-			return p, nil
+			return nil
 		}
-		return p, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
 	case tea.KeyMsg:
 		if p.busy {
-			return p, nil
+			return nil
 		}
 		k := p.keys
 		switch {
@@ -114,14 +114,14 @@ func (p *planPicker) Update(msg tea.Msg) (screen, tea.Cmd) {
 				p.cursor, p.typed, p.err = i, "", ""
 			}
 		case key.Matches(msg, k.Back):
-			return p, back
+			return back
 		case key.Matches(msg, k.Choose):
 			return p.choose()
 		case msg.Type == tea.KeyRunes && len(msg.Runes) == 1:
 			p.typeAhead(msg.Runes[0])
 		}
 	}
-	return p, nil
+	return nil
 }
 
 func (p *planPicker) move(d int) {
@@ -143,18 +143,18 @@ func (p *planPicker) typeAhead(r rune) {
 	p.typed = ""
 }
 
-func (p *planPicker) choose() (screen, tea.Cmd) {
+func (p *planPicker) choose() tea.Cmd {
 	plan := p.plans[p.cursor]
 	if p.mode == pickChange {
 		if plan.ID == p.account.Plan && !p.account.State.Locked() {
 			p.err = "You are on " + plan.Name + " already."
-			return p, nil
+			return nil
 		}
-		return p, p.e.navigate(navigateMsg{to: toChangePlan, account: p.account, plan: plan})
+		return p.e.navigate(navigateMsg{to: toChangePlan, account: p.account, plan: plan})
 	}
 	p.busy, p.err = true, ""
 	e, id := p.e, p.account.ID
-	return p, func() tea.Msg {
+	return func() tea.Msg {
 		ctx, cancel := e.actionCtx()
 		defer cancel()
 		a, err := e.billing.ChoosePlan(ctx, id, plan.ID)
@@ -175,9 +175,9 @@ func (p *planPicker) offer(pl billing.Plan) string {
 	return "card needed (trial used)"
 }
 
-func (p *planPicker) View() string {
+func (p *planPicker) View(width, _ int) string {
 	s := p.e.Styles
-	w := p.e.contentWidth()
+	w := width
 	var b strings.Builder
 	// A short window keeps every plan in view: the account lines and the
 	// blank lines go first.

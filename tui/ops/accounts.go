@@ -46,7 +46,7 @@ func newAccountsScreen(o *Ops, c *common.Common) *accountsScreen {
 // openDetailMsg opens the detail screen of an account.
 type openDetailMsg struct{ id string }
 
-func (s *accountsScreen) update(msg tea.Msg) tea.Cmd {
+func (s *accountsScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case indexChangedMsg:
 		s.refresh()
@@ -201,7 +201,7 @@ func (s *accountsScreen) setHeight(h int) {
 	}
 }
 
-func (s *accountsScreen) takesText() bool { return s.searching }
+func (s *accountsScreen) TakesText() bool { return s.searching }
 
 // sortable is the columns drawn at the last width, in order.
 func (s *accountsScreen) sortable() []column {
@@ -221,7 +221,7 @@ func (s *accountsScreen) sortable() []column {
 	return out
 }
 
-func (s *accountsScreen) bindings() []key.Binding {
+func (s *accountsScreen) Bindings() []key.Binding {
 	if s.searching {
 		return []key.Binding{s.c.Keys.DoneText}
 	}
@@ -263,7 +263,7 @@ func layout(width int) (cols []tableColumn, emailW int) {
 	}
 }
 
-func (s *accountsScreen) view(width, height int) string {
+func (s *accountsScreen) View(width, height int) string {
 	st := s.c.Styles
 	s.setHeight(height)
 	s.width = width

@@ -68,7 +68,7 @@ func (a *auditScreen) load(from int) tea.Cmd {
 	}
 }
 
-func (a *auditScreen) update(msg tea.Msg) tea.Cmd {
+func (a *auditScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
 		a.shown = true
@@ -102,13 +102,13 @@ func (a *auditScreen) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (a *auditScreen) takesText() bool { return false }
+func (a *auditScreen) TakesText() bool { return false }
 
-func (a *auditScreen) bindings() []key.Binding {
+func (a *auditScreen) Bindings() []key.Binding {
 	return []key.Binding{a.c.Keys.Older, a.c.Keys.Newer, a.c.Keys.Newest}
 }
 
-func (a *auditScreen) view(width, height int) string {
+func (a *auditScreen) View(width, height int) string {
 	st := a.c.Styles
 	var lines []string
 	title := "Audit log, newest first"

@@ -34,7 +34,7 @@ func (s *clockScreen) poll() tea.Cmd {
 	return s.o.tick(clockPoll, func(time.Time) tea.Msg { return clockPollMsg{gen: gen} })
 }
 
-func (s *clockScreen) update(msg tea.Msg) tea.Cmd {
+func (s *clockScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
 		s.shown = true
@@ -69,12 +69,12 @@ func (s *clockScreen) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (s *clockScreen) takesText() bool { return false }
-func (s *clockScreen) bindings() []key.Binding {
+func (s *clockScreen) TakesText() bool { return false }
+func (s *clockScreen) Bindings() []key.Binding {
 	return []key.Binding{s.c.Keys.AddHour, s.c.Keys.AddDay, s.c.Keys.AddDays}
 }
 
-func (s *clockScreen) view(width, height int) string {
+func (s *clockScreen) View(width, height int) string {
 	st := s.c.Styles
 	lines := []string{
 		st.Title.Render("Sandbox clock"),

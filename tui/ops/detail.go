@@ -116,7 +116,7 @@ type openDialogMsg struct{ d *dialog }
 
 func openDialog(d *dialog) tea.Cmd { return func() tea.Msg { return openDialogMsg{d: d} } }
 
-func (d *detailScreen) update(msg tea.Msg) tea.Cmd {
+func (d *detailScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case detailLoadedMsg:
 		if msg.id != d.id {
@@ -235,9 +235,9 @@ func scrollStep(msg tea.KeyMsg) int {
 	return 1
 }
 
-func (d *detailScreen) takesText() bool { return false }
+func (d *detailScreen) TakesText() bool { return false }
 
-func (d *detailScreen) bindings() []key.Binding {
+func (d *detailScreen) Bindings() []key.Binding {
 	k := d.keys
 	return []key.Binding{d.c.Keys.DetailBack, d.c.Keys.ScrollUp, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.CancelSecond, k.Resend, k.RemoveKey}
 }
@@ -252,7 +252,7 @@ func mailStatus(n store.Notice) string {
 	return "in outbox"
 }
 
-func (d *detailScreen) view(width, height int) string {
+func (d *detailScreen) View(width, height int) string {
 	st := d.c.Styles
 	switch {
 	case !d.loaded:

@@ -18,15 +18,9 @@ const (
 	minHeight = 16
 )
 
-// screen is one view of the ops model. Screens are pointers and change in
-// place; update returns the command to run.
-type screen interface {
-	update(msg tea.Msg) tea.Cmd
-	view(width, height int) string
-	bindings() []key.Binding
-	// takesText reports whether printable keys go to a text field.
-	takesText() bool
-}
+// screen is one view of the ops model, a common.Component (the contract the
+// customer screens follow too): screens are pointers and change in place.
+type screen = common.Component
 
 // tab is one top-level screen.
 type tab int
@@ -134,7 +128,7 @@ func (m *model) TakesText() bool {
 	if m.dialog != nil {
 		return m.dialog.stage == stageNumber
 	}
-	return m.current().takesText()
+	return m.current().TakesText()
 }
 
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -185,7 +179,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.broadcast(msg)
 	case detailLoadedMsg:
 		if m.detail != nil {
-			return m, m.detail.update(msg)
+			return m, m.detail.Update(msg)
 		}
 		return m, nil
 	}
@@ -196,10 +190,10 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *model) broadcast(msg tea.Msg) tea.Cmd {
 	var cmds []tea.Cmd
 	for _, t := range m.tabs {
-		cmds = append(cmds, m.screens[t].update(msg))
+		cmds = append(cmds, m.screens[t].Update(msg))
 	}
 	if m.detail != nil {
-		cmds = append(cmds, m.detail.update(msg))
+		cmds = append(cmds, m.detail.Update(msg))
 	}
 	return tea.Batch(cmds...)
 }
@@ -216,8 +210,8 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 		return cmd
 	}
 	cur := m.current()
-	if cur.takesText() {
-		return cur.update(msg)
+	if cur.TakesText() {
+		return cur.Update(msg)
 	}
 	switch {
 	case key.Matches(msg, m.c.Keys.Quit):
@@ -240,7 +234,7 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return m.switchTo(m.tabs[i])
 	}
-	return cur.update(msg)
+	return cur.Update(msg)
 }
 
 func indexOf(tabs []tab, t tab) int {
@@ -256,9 +250,9 @@ func (m *model) switchTo(t tab) tea.Cmd {
 	if t == m.tab {
 		return nil
 	}
-	hide := m.screens[m.tab].update(tabHiddenMsg{})
+	hide := m.screens[m.tab].Update(tabHiddenMsg{})
 	m.tab = t
-	return tea.Batch(hide, m.screens[t].update(tabShownMsg{}))
+	return tea.Batch(hide, m.screens[t].Update(tabShownMsg{}))
 }
 
 func (m *model) View() string {
@@ -304,7 +298,7 @@ func (m *model) View() string {
 	footer := strings.Join(foot, "\n")
 
 	bodyH := max(innerH-2-lipgloss.Height(footer)-1, 1)
-	body := m.current().view(innerW, bodyH)
+	body := m.current().View(innerW, bodyH)
 	// Pad the body so the footer stays put as content grows and shrinks.
 	if n := bodyH - lipgloss.Height(body); n > 0 {
 		body += strings.Repeat("\n", n)
@@ -327,12 +321,12 @@ func (m *model) helpView() string {
 	switch {
 	case m.dialog != nil:
 		return m.help.ShortHelpView(append(m.dialog.bindings(&m.c.Keys), m.c.Keys.CtrlCQuit))
-	case m.current().takesText():
-		return m.help.ShortHelpView(append(m.current().bindings(), m.c.Keys.CtrlCQuit))
+	case m.current().TakesText():
+		return m.help.ShortHelpView(append(m.current().Bindings(), m.c.Keys.CtrlCQuit))
 	case m.showHelp:
-		return m.help.FullHelpView([][]key.Binding{append(m.current().bindings(), m.c.Keys.Tabs, m.c.Keys.Help, m.c.Keys.Quit)})
+		return m.help.FullHelpView([][]key.Binding{append(m.current().Bindings(), m.c.Keys.Tabs, m.c.Keys.Help, m.c.Keys.Quit)})
 	}
-	return m.shortHelp(m.current().bindings())
+	return m.shortHelp(m.current().Bindings())
 }
 
 // shortHelp is the one-line help: as many of the screen's keys as fit, in

@@ -78,7 +78,7 @@ func (w *webhooksScreen) poll() tea.Cmd {
 	return w.o.tick(webhookPoll, func(time.Time) tea.Msg { return webhookPollMsg{gen: gen} })
 }
 
-func (w *webhooksScreen) update(msg tea.Msg) tea.Cmd {
+func (w *webhooksScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
 		w.shown = true
@@ -143,11 +143,11 @@ func (w *webhooksScreen) list() []store.Event {
 	return out
 }
 
-func (w *webhooksScreen) takesText() bool { return false }
+func (w *webhooksScreen) TakesText() bool { return false }
 
 // bindings offers the retry only while the selected event can be retried
 // (a failed event of a known account), the one case r does anything.
-func (w *webhooksScreen) bindings() []key.Binding {
+func (w *webhooksScreen) Bindings() []key.Binding {
 	retry := w.c.Keys.RetryFailed
 	list := w.list()
 	retry.SetEnabled(w.pos < len(list) && list[w.pos].Status == store.EventStatusFailed && list[w.pos].AccountID != "")
@@ -196,7 +196,7 @@ func percentile(d []time.Duration, p int) time.Duration {
 	return d[max(i-1, 0)]
 }
 
-func (w *webhooksScreen) view(width, height int) string {
+func (w *webhooksScreen) View(width, height int) string {
 	st := w.c.Styles
 	switch {
 	case !w.loaded:
