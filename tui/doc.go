@@ -1,5 +1,6 @@
 // Package tui is the portal's terminal interface: the Bubble Tea models (one
-// file per screen), their styles and key maps, the wish middleware stack that
+// file per screen, each a common.Component; the root alone builds them, in
+// navigate.go), the wish middleware stack that
 // puts an identity on every SSH session, and the session registry that pushes
 // store changes into open programs.
 //
