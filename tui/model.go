@@ -152,8 +152,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.early = append(m.early, msg)
 			return m, nil
 		}
-		// A key typed while the screen's action is in flight waits for
-		// it, rather than being dropped: it acts once the answer is in.
+		// A key typed while the screen's action is in flight, or while a
+		// screen asked for is on its way, waits for it rather than being
+		// dropped: it acts once the answer is in or the screen shows.
 		if m.busy() {
 			if len(m.early) < maxHeldKeys {
 				m.early = append(m.early, msg)

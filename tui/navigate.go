@@ -49,12 +49,25 @@ func (e *env) navigate(n navigateMsg) tea.Cmd {
 	return func() tea.Msg { return n }
 }
 
-// open builds the screen n asks for.
+// open shows the screen n asks for. A fresher read of the account that
+// landed while n was on its way reaches the new screen as it would have had
+// the screen been in view (SetAccount), so it may leave at once.
 func (m *Model) open(n navigateMsg) (screen, tea.Cmd) {
-	a := n.account
-	if m.account.ID == a.ID && m.account.Version > a.Version {
-		a = m.account // a fresher read landed on the way
+	s, cmd := m.build(n)
+	as, ok := s.(accountScreen)
+	if !ok || n.to == toMain || m.account.ID != n.account.ID || m.account.Version <= n.account.Version {
+		return s, cmd
 	}
+	more, keep := as.SetAccount(m.account, m.notices)
+	if !keep {
+		return m.route()
+	}
+	return s, tea.Batch(cmd, more)
+}
+
+// build builds the screen n asks for: the screen graph in one switch.
+func (m *Model) build(n navigateMsg) (screen, tea.Cmd) {
+	a := n.account
 	switch n.to {
 	case toRegister:
 		s := newRegisterScreen(m.e)
