@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // addCardScreen hands card entry to a Stripe Checkout page: it shows the
@@ -53,10 +54,8 @@ type spinMsg struct{ chain int }
 func newAddCardScreen(e *env, a store.Account, plan string) *addCardScreen {
 	now := e.now()
 	c := &addCardScreen{e: e, start: a, now: a, plan: plan, clock: now, busy: true}
-	c.keys.Fresh = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new link"), key.WithDisabled())
-	c.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
-	c.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
-	c.keys.Done = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"), key.WithDisabled())
+	c.keys.Fresh, c.keys.QR = e.Keys.NewLink, common.Disabled(e.Keys.QR)
+	c.keys.Back, c.keys.Done = e.Keys.Back, e.Keys.Continue
 	return c
 }
 
@@ -178,7 +177,7 @@ func (c *addCardScreen) expired() bool {
 	return !c.link.ExpiresAt.IsZero() && !c.clock.Before(c.link.ExpiresAt)
 }
 
-func (c *addCardScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case linkMsg:
 		c.busy = false
@@ -186,48 +185,48 @@ func (c *addCardScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			c.e.Logger.Warn("card link", "account", c.start.ID, "err", msg.err)
 			c.err = billing.Message(msg.err)
 			c.keys.Fresh.SetEnabled(true)
-			return c, nil
+			return nil
 		}
 		c.link, c.err = &msg.link, ""
 		c.view = newLinkView(c.e, msg.link.URL)
 		c.keys.QR.SetEnabled(c.view.qrOK)
 		c.keys.Fresh.SetEnabled(false)
-		return c, nil
+		return nil
 	case paidMsg:
 		c.paid = msg.invoice
-		return c, nil
+		return nil
 	case spinMsg:
 		if c.done || msg.chain != c.spin {
-			return c, nil
+			return nil
 		}
 		c.clock = c.e.now()
 		if c.expired() {
 			c.keys.Fresh.SetEnabled(true)
 			c.keys.QR.SetEnabled(false)
 			c.view.showQR = false
-			return c, nil // the spinner stops; n restarts it
+			return nil // the spinner stops; n restarts it
 		}
 		c.frame++
-		return c, c.e.after(spinnerEvery, msg)
+		return c.e.after(spinnerEvery, msg)
 	case tea.KeyMsg:
 		k := c.keys
 		switch {
 		case key.Matches(msg, k.Done):
-			return c, back
+			return back
 		case c.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
 			c.view.showQR = false
 		case key.Matches(msg, k.QR):
 			c.view.showQR = true
 		case key.Matches(msg, k.Back):
-			return c, back
+			return back
 		case key.Matches(msg, k.Fresh) && !c.busy:
 			c.busy, c.err, c.link = true, "", nil
 			c.keys.Fresh.SetEnabled(false)
 			c.keys.QR.SetEnabled(false)
-			return c, tea.Batch(c.fetch(), c.startSpinner())
+			return tea.Batch(c.fetch(), c.startSpinner())
 		}
 	}
-	return c, nil
+	return nil
 }
 
 func (c *addCardScreen) title() string {
@@ -260,9 +259,9 @@ func (c *addCardScreen) intro() string {
 	return "Open this secure Stripe page to add your card:"
 }
 
-func (c *addCardScreen) View() string {
+func (c *addCardScreen) View(width, _ int) string {
 	s := c.e.Styles
-	w := c.e.contentWidth()
+	w := width
 	if c.done {
 		return c.resultView()
 	}

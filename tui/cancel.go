@@ -21,8 +21,7 @@ type cancelScreen struct {
 
 func newCancelScreen(e *env, a store.Account) *cancelScreen {
 	c := &cancelScreen{e: e, account: a}
-	c.keys.Confirm = key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y", "cancel plan"))
-	c.keys.Back = key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep plan"))
+	c.keys.Confirm, c.keys.Back = e.Keys.ConfirmCancel, e.Keys.KeepPlan
 	return c
 }
 
@@ -40,27 +39,27 @@ func (c *cancelScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, b
 	return nil, true
 }
 
-func (c *cancelScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (c *cancelScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case actionDoneMsg:
 		c.busy = false
 		if msg.err != nil {
 			c.e.Logger.Warn("cancel at period end", "account", c.account.ID, "err", msg.err)
 			c.err = billing.Message(msg.err)
-			return c, nil
+			return nil
 		}
-		return c, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
 	case tea.KeyMsg:
 		if c.busy {
-			return c, nil
+			return nil
 		}
 		switch {
 		case key.Matches(msg, c.keys.Back):
-			return c, back
+			return back
 		case key.Matches(msg, c.keys.Confirm):
 			c.busy, c.err = true, ""
 			e, id := c.e, c.account.ID
-			return c, func() tea.Msg {
+			return func() tea.Msg {
 				ctx, cancel := e.actionCtx()
 				defer cancel()
 				a, err := e.billing.CancelAtPeriodEnd(ctx, id)
@@ -68,13 +67,13 @@ func (c *cancelScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 		}
 	}
-	return c, nil
+	return nil
 }
 
-func (c *cancelScreen) View() string {
+func (c *cancelScreen) View(width, _ int) string {
 	s := c.e.Styles
 	a := c.account
-	w := c.e.contentWidth()
+	w := width
 	plan := c.e.billing.Catalog().Name(a.Plan)
 	end, what := a.CurrentPeriodEnd, "the current period"
 	if a.State == store.StateTrial {

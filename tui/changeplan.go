@@ -52,9 +52,7 @@ type planChangedMsg struct {
 
 func newChangePlanScreen(e *env, a store.Account, plan billing.Plan) *changePlanScreen {
 	c := &changePlanScreen{e: e, account: a, plan: plan, busy: "Asking Stripe for the price…", tick: e.nextTick()}
-	c.keys.Confirm = key.NewBinding(key.WithKeys("enter", "y"), key.WithHelp("enter", "confirm"), key.WithDisabled())
-	c.keys.Back = key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "back"))
-	c.keys.Retry = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"), key.WithDisabled())
+	c.keys.Confirm, c.keys.Back, c.keys.Retry = e.Keys.ConfirmPlan, e.Keys.BackOrNo, e.Keys.Retry
 	return c
 }
 
@@ -94,69 +92,62 @@ func (c *changePlanScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cm
 	return c.fetch(true), true
 }
 
-func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (c *changePlanScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case previewTickMsg:
 		if msg.chain != c.tick || c.busy != "" || c.preview == nil {
-			return c, nil
+			return nil
 		}
-		return c, c.fetch(true)
+		return c.fetch(true)
 	case previewMsg:
 		if msg.refresh && c.busy != "" {
-			return c, nil // a confirmation is under way; it checks the price itself
+			return nil // a confirmation is under way; it checks the price itself
 		}
 		c.busy = ""
 		if msg.err != nil {
 			if msg.refresh && c.preview != nil {
-				return c, c.nextTick() // keep what is shown; the next refresh tries again
+				return c.nextTick() // keep what is shown; the next refresh tries again
 			}
 			c.fail("preview change", msg.err)
-			return c, nil
+			return nil
 		}
 		if msg.changed || (msg.refresh && c.preview != nil && !sameCharge(*c.preview, msg.preview)) {
 			c.changed = true
 		}
 		c.preview, c.err = &msg.preview, ""
 		c.keys.Confirm.SetEnabled(true)
-		return c, c.nextTick()
+		return c.nextTick()
 	case planChangedMsg:
 		// busy stays set on success: the account's reload that follows
 		// must not fetch a preview of a change already made.
 		switch {
 		case errors.Is(msg.err, billing.ErrCardRequired):
-			s := newAddCardScreen(c.e, c.account, c.plan.ID)
-			return s, s.Init()
+			return c.e.navigate(navigateMsg{to: toAddCard, account: c.account, plan: c.plan})
 		case msg.err != nil:
 			c.busy = ""
 			c.fail("change plan", msg.err)
 			c.keys.Confirm.SetEnabled(true)
-			return c, nil
+			return nil
 		}
 		// Back to the dashboard even when the plan has not moved yet (an
 		// upgrade waits for its payment).
-		return c, tea.Sequence(func() tea.Msg { return accountLoadedMsg{Account: msg.account} }, back)
+		return tea.Sequence(func() tea.Msg { return accountLoadedMsg{Account: msg.account} }, back)
 	case tea.KeyMsg:
 		if c.busy != "" {
-			return c, nil
+			return nil
 		}
 		switch {
 		case key.Matches(msg, c.keys.Back):
 			// Back to the plan list, on this plan, as the help line says.
-			p := newPlanPicker(c.e, c.account, pickChange)
-			for i, pl := range p.plans {
-				if pl.ID == c.plan.ID {
-					p.cursor = i
-				}
-			}
-			return p, nil
+			return c.e.navigate(navigateMsg{to: toPlans, account: c.account, plan: c.plan})
 		case key.Matches(msg, c.keys.Retry):
 			c.busy, c.err = "Asking Stripe for the price…", ""
 			c.keys.Retry.SetEnabled(false)
-			return c, c.Init()
+			return c.Init()
 		case key.Matches(msg, c.keys.Confirm) && c.preview != nil:
 			c.busy, c.err = "Changing to "+c.plan.Name+"…", ""
 			e, id, plan, shown := c.e, c.account.ID, c.plan.ID, *c.preview
-			return c, func() tea.Msg {
+			return func() tea.Msg {
 				ctx, cancel := e.actionCtx()
 				defer cancel()
 				// The price at this moment, not when the screen opened:
@@ -173,7 +164,7 @@ func (c *changePlanScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // nextTick schedules the next refresh of this screen's preview.
@@ -226,9 +217,9 @@ func (c *changePlanScreen) summary() []string {
 	return []string{"Due now: nothing. " + plan.Name + " applies at once.", "Then " + price + from + "."}
 }
 
-func (c *changePlanScreen) View() string {
+func (c *changePlanScreen) View(width, _ int) string {
 	s := c.e.Styles
-	w := c.e.contentWidth()
+	w := width
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Change plan"))
 	b.WriteString("\n\n")

@@ -22,8 +22,7 @@ type confirmPayScreen struct {
 
 func newConfirmPayScreen(e *env, a store.Account) *confirmPayScreen {
 	c := &confirmPayScreen{e: e, account: a, view: newLinkView(e, a.ActionURL),
-		qr:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code")),
-		back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))}
+		qr: e.Keys.QR, back: e.Keys.Back}
 	c.qr.SetEnabled(c.view.qrOK)
 	return c
 }
@@ -42,7 +41,7 @@ func (c *confirmPayScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cm
 	return nil, true
 }
 
-func (c *confirmPayScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (c *confirmPayScreen) Update(msg tea.Msg) tea.Cmd {
 	if msg, ok := msg.(tea.KeyMsg); ok {
 		switch {
 		case c.view.showQR && (key.Matches(msg, c.qr) || key.Matches(msg, c.back)):
@@ -50,15 +49,15 @@ func (c *confirmPayScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, c.qr):
 			c.view.showQR = true
 		case key.Matches(msg, c.back):
-			return c, back
+			return back
 		}
 	}
-	return c, nil
+	return nil
 }
 
-func (c *confirmPayScreen) View() string {
+func (c *confirmPayScreen) View(width, _ int) string {
 	s := c.e.Styles
-	w := c.e.contentWidth()
+	w := width
 	if c.view.showQR {
 		return c.view.fullView()
 	}

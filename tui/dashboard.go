@@ -50,16 +50,9 @@ type actionDoneMsg struct {
 func newDashboard(e *env, a store.Account, notices []store.Notice) *dashboard {
 	d := &dashboard{e: e, notices: notices, now: e.now(), tick: e.nextTick()}
 	d.keys = dashboardKeys{
-		AddCard:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
-		Confirm:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "confirm")),
-		ChangePlan: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
-		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
-		Undo:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo cancel")),
-		Manage:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
-		Invoices:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invoices")),
-		Keys:       key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "keys")),
-		Email:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "email")),
-		Dismiss:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dismiss")),
+		AddCard: e.Keys.AddCard, Confirm: e.Keys.ConfirmPay, ChangePlan: e.Keys.ChangePlan, Cancel: e.Keys.CancelPlan,
+		Undo: e.Keys.Undo, Manage: e.Keys.Manage, Invoices: e.Keys.Invoices, Keys: e.Keys.Keys, Email: e.Keys.Email,
+		Dismiss: e.Keys.Dismiss,
 	}
 	d.setAccount(a)
 	return d
@@ -193,46 +186,45 @@ func (d *dashboard) scheduleTick() tea.Cmd {
 	return d.e.after(wait, tickMsg{chain: d.tick})
 }
 
-func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tickMsg:
 		if msg.chain != d.tick {
-			return d, nil
+			return nil
 		}
 		d.now = d.e.now()
 		d.keys.Dismiss.SetEnabled(len(d.dismissable()) > 0) // a banner may have aged out
-		return d, d.scheduleTick()
+		return d.scheduleTick()
 	case dismissedMsg:
 		if msg.err != nil {
 			d.e.Logger.Error("dismiss banners", "account", d.account.ID, "err", msg.err)
 			d.err = "The banner could not be dismissed for good just now; it may show again."
 		}
-		return d, nil
+		return nil
 	case actionDoneMsg:
 		d.busy = ""
 		if msg.err != nil {
 			d.e.Logger.Warn("dashboard action", "account", d.account.ID, "err", msg.err)
 			d.err = billing.Message(msg.err)
-			return d, nil
+			return nil
 		}
 		d.err = ""
 		d.setAccount(msg.account)
-		return d, d.restartTick()
+		return d.restartTick()
 	case tea.KeyMsg:
 		if d.busy != "" {
-			return d, nil
+			return nil
 		}
 		k := d.keys
 		switch {
 		case key.Matches(msg, k.AddCard):
-			s := newAddCardScreen(d.e, d.account, "")
-			return s, s.Init()
+			return d.e.navigate(navigateMsg{to: toAddCard, account: d.account})
 		case key.Matches(msg, k.Confirm):
-			return newConfirmPayScreen(d.e, d.account), nil
+			return d.e.navigate(navigateMsg{to: toConfirmPay, account: d.account})
 		case key.Matches(msg, k.ChangePlan):
-			return newPlanPicker(d.e, d.account, pickChange), nil
+			return d.e.navigate(navigateMsg{to: toPlans, account: d.account})
 		case key.Matches(msg, k.Cancel):
-			return newCancelScreen(d.e, d.account), nil
+			return d.e.navigate(navigateMsg{to: toCancel, account: d.account})
 		case key.Matches(msg, k.Undo):
 			e, id := d.e, d.account.ID
 			undo, what := e.billing.UndoCancel, "Undoing the cancellation…"
@@ -240,33 +232,31 @@ func (d *dashboard) Update(msg tea.Msg) (screen, tea.Cmd) {
 				undo, what = e.billing.UndoDowngrade, "Undoing the plan change…"
 			}
 			d.busy, d.err = what, ""
-			return d, func() tea.Msg {
+			return func() tea.Msg {
 				ctx, cancel := e.actionCtx()
 				defer cancel()
 				a, err := undo(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
 		case key.Matches(msg, k.Manage):
-			s := newPortalScreen(d.e, d.account)
-			return s, s.Init()
+			return d.e.navigate(navigateMsg{to: toPortal, account: d.account})
 		case key.Matches(msg, k.Dismiss):
-			return d, d.dismiss()
+			return d.dismiss()
 		case key.Matches(msg, k.Invoices):
-			s := newInvoicesScreen(d.e, d.account)
-			return s, s.Init()
+			return d.e.navigate(navigateMsg{to: toInvoices, account: d.account})
 		case key.Matches(msg, k.Keys):
-			return newKeysScreen(d.e, d.account), nil
+			return d.e.navigate(navigateMsg{to: toKeys, account: d.account})
 		case key.Matches(msg, k.Email):
-			return newEmailScreen(d.e, d.account), nil
+			return d.e.navigate(navigateMsg{to: toEmail, account: d.account})
 		}
 	}
-	return d, nil
+	return nil
 }
 
-func (d *dashboard) View() string {
+func (d *dashboard) View(width, _ int) string {
 	s := d.e.Styles
 	a := d.account
-	w := d.e.contentWidth()
+	w := width
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account"))
 	b.WriteString("\n\n")

@@ -40,10 +40,7 @@ func newEmailScreen(e *env, a store.Account) *emailScreen {
 func (m *emailScreen) TakesText() bool { return true }
 
 func (m *emailScreen) Bindings() []key.Binding {
-	return []key.Binding{
-		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "change")),
-		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-	}
+	return []key.Binding{m.e.Keys.ChangeEmail, m.e.Keys.Back}
 }
 
 func (m *emailScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
@@ -51,7 +48,7 @@ func (m *emailScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bo
 	return nil, true
 }
 
-func (m *emailScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (m *emailScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.input.Width = inputWidth(msg.Width)
@@ -60,31 +57,31 @@ func (m *emailScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if msg.err != nil {
 			m.e.Logger.Warn("change email", "account", m.account.ID, "err", msg.err)
 			m.err = billing.Message(msg.err)
-			return m, nil
+			return nil
 		}
 		m.account, m.err, m.done = msg.account, "", "Your email is now "+msg.account.Email+"."
 		m.input.SetValue("")
-		return m, nil
+		return nil
 	case tea.KeyMsg:
 		if m.busy {
-			return m, nil
+			return nil
 		}
 		switch msg.Type {
 		case tea.KeyEsc:
-			return m, back
+			return back
 		case tea.KeyEnter:
 			email, err := ValidateEmail(m.input.Value())
 			if err != nil {
 				m.err, m.done = err.Error(), ""
-				return m, nil
+				return nil
 			}
 			if strings.EqualFold(email, m.account.Email) {
 				m.err, m.done = "That is your address already.", ""
-				return m, nil
+				return nil
 			}
 			m.busy, m.err, m.done = true, "", ""
 			e, id := m.e, m.account.ID
-			return m, func() tea.Msg {
+			return func() tea.Msg {
 				a, err := e.billing.ChangeEmail(e.Ctx, id, email, "key:"+e.Identity.Fingerprint)
 				return emailChangedMsg{account: a, err: err}
 			}
@@ -96,12 +93,12 @@ func (m *emailScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	if m.input.Value() != before {
 		m.err, m.done = "", ""
 	}
-	return m, cmd
+	return cmd
 }
 
-func (m *emailScreen) View() string {
+func (m *emailScreen) View(width, _ int) string {
 	s := m.e.Styles
-	w := m.e.contentWidth()
+	w := width
 	lines := []string{s.Title.Render("Change your email"), "",
 		wrap("Now: "+m.account.Email, w),
 		s.Subtle.Render(wrap("Notices and Stripe's receipts go to this address.", w)), "",

@@ -28,6 +28,9 @@ type env struct {
 	renderer *lipgloss.Renderer
 	// hyperlinks is false for TERM=dumb, which would print OSC 8 as text.
 	hyperlinks bool
+	// navigating counts navigations asked for and not yet shown: keys
+	// typed meanwhile wait, as for a busy screen.
+	navigating int
 	// ticks numbers tick chains so a replaced screen's chain dies.
 	ticks int
 	// schedule, when set, replaces tea.Tick: golden tests record ticks

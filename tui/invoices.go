@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // invoicesScreen lists the account's invoices (date, number, plan, amount,
@@ -43,11 +44,8 @@ type invoiceLinkMsg struct {
 
 func newInvoicesScreen(e *env, a store.Account) *invoicesScreen {
 	s := &invoicesScreen{e: e, account: a}
-	s.keys.Up = key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓", "move"))
-	s.keys.Down = key.NewBinding(key.WithKeys("down", "j"))
-	s.keys.Open = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "link"), key.WithDisabled())
-	s.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
-	s.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	s.keys.Up, s.keys.Down, s.keys.Back = e.Keys.MoveUp, e.Keys.MoveDown, e.Keys.Back
+	s.keys.Open, s.keys.QR = e.Keys.OpenLink, common.Disabled(e.Keys.QR)
 	return s
 }
 
@@ -88,14 +86,14 @@ func (s *invoicesScreen) selected() (billing.Invoice, bool) {
 	return s.invoices[s.cursor], true
 }
 
-func (s *invoicesScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case invoicesMsg:
 		s.loaded = true
 		if msg.err != nil {
 			s.e.Logger.Warn("invoices", "account", s.account.ID, "err", msg.err)
 			s.err = billing.Message(msg.err)
-			return s, nil
+			return nil
 		}
 		cur, _ := s.selected()
 		s.invoices, s.err = msg.invoices, ""
@@ -108,13 +106,13 @@ func (s *invoicesScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		s.keys.Open.SetEnabled(len(s.invoices) > 0)
 	case invoiceLinkMsg:
 		if inv, ok := s.selected(); !ok || inv.ID != msg.id {
-			return s, nil // the cursor moved on meanwhile
+			return nil // the cursor moved on meanwhile
 		}
 		s.linkBusy = false
 		if msg.err != nil {
 			s.e.Logger.Warn("invoice link", "account", s.account.ID, "err", msg.err)
 			s.err = billing.Message(msg.err)
-			return s, nil
+			return nil
 		}
 		s.link, s.linkFor, s.err = &msg.link, msg.id, ""
 		s.view = newLinkView(s.e, msg.link.URL)
@@ -125,7 +123,7 @@ func (s *invoicesScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case s.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
 			s.view.showQR = false
 		case key.Matches(msg, k.Back):
-			return s, back
+			return back
 		case key.Matches(msg, k.QR) && s.link != nil:
 			s.view.showQR = true
 		case key.Matches(msg, k.Up) && s.cursor > 0:
@@ -137,17 +135,17 @@ func (s *invoicesScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, k.Open) && !s.linkBusy:
 			inv, ok := s.selected()
 			if !ok || inv.URL == "" {
-				return s, nil
+				return nil
 			}
 			s.linkBusy, s.err = true, ""
 			e, id := s.e, s.account.ID
-			return s, func() tea.Msg {
+			return func() tea.Msg {
 				l, err := e.billing.InvoiceLink(e.Ctx, id, inv.ID)
 				return invoiceLinkMsg{id: inv.ID, link: l, err: err}
 			}
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // dropLink forgets the link when the cursor leaves its invoice.
@@ -167,9 +165,9 @@ func invoiceStatusText(st string) string {
 	return st
 }
 
-func (s *invoicesScreen) View() string {
+func (s *invoicesScreen) View(width, _ int) string {
 	st := s.e.Styles
-	w := s.e.contentWidth()
+	w := width
 	if s.view.showQR {
 		return s.view.fullView()
 	}

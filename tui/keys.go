@@ -40,13 +40,9 @@ type linkCodeMsg struct {
 
 func newKeysScreen(e *env, a store.Account) *keysScreen {
 	k := &keysScreen{e: e}
-	k.keys.Up = key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓", "choose"))
-	k.keys.Down = key.NewBinding(key.WithKeys("down", "j"))
-	k.keys.Link = key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "link a new key"))
-	k.keys.Remove = key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "remove"))
-	k.keys.Yes = key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "remove it"))
-	k.keys.No = key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep it"))
-	k.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	k.keys.Up, k.keys.Down, k.keys.Link = e.Keys.ChooseUp, e.Keys.MoveDown, e.Keys.LinkKey
+	k.keys.Remove, k.keys.Yes, k.keys.No = e.Keys.RemoveKey, e.Keys.RemoveYes, e.Keys.RemoveNo
+	k.keys.Back = e.Keys.Back
 	k.setAccount(a)
 	for i, kk := range a.Keys {
 		if kk.Fingerprint == e.Identity.Fingerprint {
@@ -107,29 +103,29 @@ func (k *keysScreen) chosen() (store.Key, bool) {
 	return store.Key{}, false
 }
 
-func (k *keysScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (k *keysScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case keyRemovedMsg:
 		k.busy = ""
 		if msg.err != nil {
 			k.err = accounts.Message(msg.err)
-			return k, nil
+			return nil
 		}
 		k.err, k.done = "", "Removed "+msg.removed+"."
 		k.setAccount(msg.account)
-		return k, nil
+		return nil
 	case linkCodeMsg:
 		k.busy = ""
 		if msg.err != nil {
 			k.e.Logger.Warn("link code", "account", k.account.ID, "err", msg.err)
 			k.err = accounts.Message(msg.err)
-			return k, nil
+			return nil
 		}
 		k.code, k.err, k.done = &msg.code, "", ""
-		return k, nil
+		return nil
 	case tea.KeyMsg:
 		if k.busy != "" {
-			return k, nil
+			return nil
 		}
 		if k.confirm {
 			switch {
@@ -137,22 +133,22 @@ func (k *keysScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 				kk, ok := k.chosen()
 				k.confirm = false
 				if !ok {
-					return k, nil
+					return nil
 				}
 				k.busy = "Removing the key…"
 				e, id, fp := k.e, k.account.ID, kk.Fingerprint
-				return k, func() tea.Msg {
+				return func() tea.Msg {
 					a, err := e.keys.RemoveKey(e.Ctx, id, fp, "key:"+e.Identity.Fingerprint)
 					return keyRemovedMsg{account: a, removed: fp, err: err}
 				}
 			case key.Matches(msg, k.keys.No):
 				k.confirm = false
 			}
-			return k, nil
+			return nil
 		}
 		switch {
 		case key.Matches(msg, k.keys.Back):
-			return k, back
+			return back
 		case key.Matches(msg, k.keys.Up):
 			k.cursor = max(k.cursor-1, 0)
 			k.err, k.done = "", ""
@@ -162,7 +158,7 @@ func (k *keysScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, k.keys.Link):
 			k.busy, k.err, k.done = "Making a code…", "", ""
 			e, id := k.e, k.account.ID
-			return k, func() tea.Msg {
+			return func() tea.Msg {
 				c, err := e.keys.NewLinkCode(e.Ctx, id, e.Identity.Fingerprint)
 				return linkCodeMsg{code: c, err: err}
 			}
@@ -170,17 +166,17 @@ func (k *keysScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			k.err, k.done = "", ""
 			if len(k.account.Keys) < 2 {
 				k.err = "This is the account's only key: link another one (l) before removing it."
-				return k, nil
+				return nil
 			}
 			k.confirm = true
 		}
 	}
-	return k, nil
+	return nil
 }
 
-func (k *keysScreen) View() string {
+func (k *keysScreen) View(width, _ int) string {
 	s := k.e.Styles
-	w := k.e.contentWidth()
+	w := width
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your SSH keys"))
 	b.WriteString("\n\n")

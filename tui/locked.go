@@ -31,16 +31,13 @@ type lockedScreen struct {
 type lockedChoice struct {
 	key   key.Binding
 	label string
-	run   func(l *lockedScreen) (screen, tea.Cmd)
+	run   func(l *lockedScreen) tea.Cmd
 }
 
 func newLockedScreen(e *env, a store.Account, notices []store.Notice) *lockedScreen {
 	l := &lockedScreen{e: e}
-	l.keys.Up = key.NewBinding(key.WithKeys("up", "shift+tab"), key.WithHelp("↑/↓", "move"))
-	l.keys.Down = key.NewBinding(key.WithKeys("down", "tab"))
-	l.keys.Choose = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose"))
-	l.keys.Yes = key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y", "switch to Free"))
-	l.keys.No = key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep choosing"))
+	l.keys.Up, l.keys.Down, l.keys.Choose = e.Keys.CycleUp, e.Keys.CycleDown, e.Keys.Choose
+	l.keys.Yes, l.keys.No = e.Keys.SwitchFree, e.Keys.KeepChoosing
 	l.setAccount(a, notices)
 	return l
 }
@@ -49,13 +46,13 @@ func (l *lockedScreen) setAccount(a store.Account, notices []store.Notice) {
 	l.account, l.notices = a, notices
 	cat := l.e.billing.Catalog()
 	plan := cat.Line(a.Plan)
-	card := lockedChoice{key: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "card")),
+	card := lockedChoice{key: l.e.Keys.AddCard,
 		label: "Add a card and unlock " + plan, run: (*lockedScreen).addCard}
-	free := lockedChoice{key: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "free")),
+	free := lockedChoice{key: l.e.Keys.FreePlan,
 		label: "Switch to Free now", run: (*lockedScreen).confirmFree}
 	// A paused or unpaid subscription is unlocked by a card (CanAddCard);
 	// an ended one only by a plan bought anew.
-	pick := lockedChoice{key: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "plan")),
+	pick := lockedChoice{key: l.e.Keys.ChangePlan,
 		label: "Choose a paid plan (with a card)", run: (*lockedScreen).pickPlan}
 	l.choices = []lockedChoice{pick}
 	if a.CanAddCard() {
@@ -63,7 +60,7 @@ func (l *lockedScreen) setAccount(a store.Account, notices []store.Notice) {
 	}
 	if a.State == store.StateLockedUnpaid {
 		card.label = "Fix your card: the open invoice is paid with it"
-		manage := lockedChoice{key: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "billing")),
+		manage := lockedChoice{key: l.e.Keys.Manage,
 			label: "Manage billing: invoices, card, details on Stripe", run: (*lockedScreen).manage}
 		l.choices = []lockedChoice{card, manage}
 	}
@@ -93,19 +90,19 @@ func (l *lockedScreen) SetAccount(a store.Account, notices []store.Notice) (tea.
 	return nil, true
 }
 
-func (l *lockedScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (l *lockedScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case planChosenMsg:
 		l.busy = false
 		if msg.err != nil {
 			l.e.Logger.Warn("locked: choose free", "account", l.account.ID, "err", msg.err)
 			l.err = billing.Message(msg.err)
-			return l, nil
+			return nil
 		}
-		return l, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
 	case tea.KeyMsg:
 		if l.busy {
-			return l, nil
+			return nil
 		}
 		if l.confirming {
 			switch {
@@ -115,7 +112,7 @@ func (l *lockedScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			case key.Matches(msg, l.keys.No):
 				l.confirming = false
 			}
-			return l, nil
+			return nil
 		}
 		switch {
 		case key.Matches(msg, l.keys.Up):
@@ -132,33 +129,31 @@ func (l *lockedScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 		}
 	}
-	return l, nil
+	return nil
 }
 
-func (l *lockedScreen) addCard() (screen, tea.Cmd) {
-	s := newAddCardScreen(l.e, l.account, "")
-	return s, s.Init()
+func (l *lockedScreen) addCard() tea.Cmd {
+	return l.e.navigate(navigateMsg{to: toAddCard, account: l.account})
 }
 
-func (l *lockedScreen) manage() (screen, tea.Cmd) {
-	s := newPortalScreen(l.e, l.account)
-	return s, s.Init()
+func (l *lockedScreen) manage() tea.Cmd {
+	return l.e.navigate(navigateMsg{to: toPortal, account: l.account})
 }
 
-func (l *lockedScreen) pickPlan() (screen, tea.Cmd) {
-	return newPlanPicker(l.e, l.account, pickChange), nil
+func (l *lockedScreen) pickPlan() tea.Cmd {
+	return l.e.navigate(navigateMsg{to: toPlans, account: l.account})
 }
 
-func (l *lockedScreen) confirmFree() (screen, tea.Cmd) {
+func (l *lockedScreen) confirmFree() tea.Cmd {
 	l.confirming, l.err = true, ""
-	return l, nil
+	return nil
 }
 
-func (l *lockedScreen) chooseFree() (screen, tea.Cmd) {
+func (l *lockedScreen) chooseFree() tea.Cmd {
 	l.busy, l.err = true, ""
 	e, id := l.e, l.account.ID
 	free, _ := e.billing.Catalog().Plan(billing.PlanFree)
-	return l, func() tea.Msg {
+	return func() tea.Msg {
 		ctx, cancel := e.actionCtx()
 		defer cancel()
 		a, err := e.billing.ChoosePlan(ctx, id, billing.PlanFree)
@@ -188,9 +183,9 @@ func (l *lockedScreen) reason() string {
 		"Add a card to unlock it, or switch to Free."
 }
 
-func (l *lockedScreen) View() string {
+func (l *lockedScreen) View(width, _ int) string {
 	s := l.e.Styles
-	w := l.e.contentWidth()
+	w := width
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account is locked"))
 	b.WriteString("\n\n")

@@ -31,17 +31,10 @@ const (
 	frameFooter = 2
 )
 
-// screen is one full-window view. The root model routes messages to the
-// current screen and draws the frame (help line, size checks) around it.
-type screen interface {
-	Update(msg tea.Msg) (screen, tea.Cmd)
-	View() string
-	// Bindings are the keys this screen answers to, for the help line.
-	Bindings() []key.Binding
-	// TakesText reports whether printable keys go to a text field, in which
-	// case "q" and "?" are typed rather than acted on.
-	TakesText() bool
-}
+// screen is one full-window view, a common.Component (the contract the ops
+// view's screens follow too). The root model routes messages to the current
+// screen and draws the frame (help line, size checks) around it.
+type screen = common.Component
 
 // accountScreen is a screen that shows the session's account and can take
 // a fresh read of it in place. SetAccount returns false when the screen no
@@ -58,11 +51,6 @@ type fullScreen interface {
 	FullScreen() bool
 	LeaveFullScreen()
 }
-
-// backMsg asks the root to leave a sub-screen for the account's main screen.
-type backMsg struct{}
-
-func back() tea.Msg { return backMsg{} }
 
 // Model is the root Bubble Tea model of one SSH session.
 type Model struct {
@@ -164,9 +152,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.early = append(m.early, msg)
 			return m, nil
 		}
-		// A key typed while the screen's action is in flight waits for
-		// it, rather than being dropped: it acts once the answer is in.
-		if b, ok := m.screen.(busyScreen); ok && b.Busy() {
+		// A key typed while the screen's action is in flight, or while a
+		// screen asked for is on its way, waits for it rather than being
+		// dropped: it acts once the answer is in or the screen shows.
+		if m.busy() {
 			if len(m.early) < maxHeldKeys {
 				m.early = append(m.early, msg)
 			}
@@ -178,16 +167,21 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, cmd
 		}
 		return m, tea.Batch(cmd, m.replayHeld())
-	case backMsg:
+	case navigateMsg:
+		if msg.held {
+			m.e.navigating--
+		}
 		var cmd tea.Cmd
-		m.screen, cmd = m.route()
-		return m, cmd
+		m.screen, cmd = m.open(msg)
+		if len(m.early) == 0 || m.busy() {
+			return m, cmd
+		}
+		return m, tea.Batch(cmd, m.replayHeld())
 	}
 	if m.screen == nil {
 		return m, nil
 	}
-	var cmd tea.Cmd
-	m.screen, cmd = m.screen.Update(msg)
+	cmd := m.screen.Update(msg)
 	if _, key := msg.(tea.KeyMsg); !key && len(m.early) > 0 && !m.busy() {
 		return m, tea.Batch(cmd, m.replayHeld())
 	}
@@ -200,9 +194,11 @@ const maxHeldKeys = 64
 // busyScreen is a screen with an action in flight, during which keys wait.
 type busyScreen interface{ Busy() bool }
 
+// busy reports keys must wait: the screen's action is in flight, or a
+// screen asked for is not shown yet.
 func (m *Model) busy() bool {
 	b, ok := m.screen.(busyScreen)
-	return ok && b.Busy()
+	return m.e.navigating > 0 || ok && b.Busy()
 }
 
 // replayHeld hands the keys held before the first screen, or while the
@@ -230,8 +226,9 @@ func (m *Model) accountLoaded(msg accountLoadedMsg) tea.Cmd {
 	m.storeErr = nil
 	if msg.NotFound {
 		if _, ok := m.screen.(*registerScreen); !ok {
-			m.screen = newRegisterScreen(m.e)
-			return m.screen.(*registerScreen).input.Focus()
+			var cmd tea.Cmd
+			m.screen, cmd = m.open(navigateMsg{to: toRegister})
+			return cmd
 		}
 		return nil
 	}
@@ -278,7 +275,7 @@ func (m *Model) View() string {
 		return fmt.Sprintf("Terminal too small (%d×%d).\nMake it at least %d×%d.\n", m.e.Width, m.e.Height, minWidth, minHeight)
 	}
 	if f, ok := m.screen.(fullScreen); ok && f.FullScreen() && m.storeErr == nil {
-		return m.screen.View()
+		return m.screen.View(m.e.contentWidth(), m.bodyHeight())
 	}
 	var b strings.Builder
 	if m.storeErr != nil {
@@ -289,7 +286,7 @@ func (m *Model) View() string {
 	}
 	switch {
 	case m.screen != nil:
-		b.WriteString(m.screen.View())
+		b.WriteString(m.screen.View(m.e.contentWidth(), m.bodyHeight()))
 	case m.storeErr == nil:
 		b.WriteString(s.Subtle.Render("Loading your account…"))
 	}
@@ -308,6 +305,13 @@ func (m *Model) View() string {
 	return s.App.Render(body + "\n\n" + help)
 }
 
+// bodyHeight is the rows inside the frame's padding and footer (0 before
+// the first size is known); View cuts a screen's view taller than the room
+// its help line leaves.
+func (m *Model) bodyHeight() int {
+	return max(m.e.Height-2*framePadY-frameFooter, 0)
+}
+
 func (m *Model) helpView() string {
 	var screen []key.Binding
 	if m.screen != nil {
@@ -315,7 +319,7 @@ func (m *Model) helpView() string {
 	}
 	if m.screen != nil && m.screen.TakesText() {
 		// ? is a letter here, so there is no full help to leave keys to.
-		return m.wrappedHelp(append(screen[:len(screen):len(screen)], keyCtrlCQuit))
+		return m.wrappedHelp(append(screen[:len(screen):len(screen)], m.e.Keys.CtrlCQuit))
 	}
 	tail := []key.Binding{m.e.Keys.Help, m.e.Keys.Quit}
 	if m.showHelp {
@@ -323,9 +327,6 @@ func (m *Model) helpView() string {
 	}
 	return m.shortHelp(screen, tail)
 }
-
-// keyCtrlCQuit is quit on a screen that takes text, where q is a letter.
-var keyCtrlCQuit = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
 
 // shortHelp is the one-line help: as many of the screen's keys as fit the
 // width, in order, then tail (the keys to the full help and to quit), which

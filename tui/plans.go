@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // pickMode says why the plan picker is open.
@@ -53,11 +54,8 @@ type planChosenMsg struct {
 func newPlanPicker(e *env, a store.Account, mode pickMode) *planPicker {
 	p := &planPicker{e: e, account: a, mode: mode, plans: e.billing.Catalog().Plans()}
 	p.keys = pickerKeys{
-		Up:     key.NewBinding(key.WithKeys("up", "shift+tab"), key.WithHelp("↑/↓", "move")),
-		Down:   key.NewBinding(key.WithKeys("down", "tab")),
-		Pick:   key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-"+fmt.Sprint(min(len(p.plans), 9)), "pick")),
-		Choose: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
-		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"), key.WithDisabled()),
+		Up: e.Keys.CycleUp, Down: e.Keys.CycleDown, Pick: common.PickHelp(e.Keys.Pick, len(p.plans)),
+		Choose: e.Keys.Choose, Back: common.Disabled(e.Keys.Back),
 	}
 	if mode == pickChange {
 		p.keys.Back.SetEnabled(true)
@@ -88,23 +86,22 @@ func (p *planPicker) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, boo
 	return nil, true
 }
 
-func (p *planPicker) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (p *planPicker) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case planChosenMsg:
 		p.busy = false
 		switch {
 		case errors.Is(msg.err, billing.ErrCardRequired):
-			s := newAddCardScreen(p.e, msg.account, msg.plan.ID)
-			return s, s.Init()
+			return p.e.navigate(navigateMsg{to: toAddCard, account: msg.account, plan: msg.plan})
 		case msg.err != nil:
 			p.e.Logger.Warn("choose plan", "account", p.account.ID, "plan", msg.plan.ID, "err", msg.err)
 			p.err = billing.Message(msg.err)
-			return p, nil
+			return nil
 		}
-		return p, func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
 	case tea.KeyMsg:
 		if p.busy {
-			return p, nil
+			return nil
 		}
 		k := p.keys
 		switch {
@@ -117,14 +114,14 @@ func (p *planPicker) Update(msg tea.Msg) (screen, tea.Cmd) {
 				p.cursor, p.typed, p.err = i, "", ""
 			}
 		case key.Matches(msg, k.Back):
-			return p, back
+			return back
 		case key.Matches(msg, k.Choose):
 			return p.choose()
 		case msg.Type == tea.KeyRunes && len(msg.Runes) == 1:
 			p.typeAhead(msg.Runes[0])
 		}
 	}
-	return p, nil
+	return nil
 }
 
 func (p *planPicker) move(d int) {
@@ -146,19 +143,18 @@ func (p *planPicker) typeAhead(r rune) {
 	p.typed = ""
 }
 
-func (p *planPicker) choose() (screen, tea.Cmd) {
+func (p *planPicker) choose() tea.Cmd {
 	plan := p.plans[p.cursor]
 	if p.mode == pickChange {
 		if plan.ID == p.account.Plan && !p.account.State.Locked() {
 			p.err = "You are on " + plan.Name + " already."
-			return p, nil
+			return nil
 		}
-		s := newChangePlanScreen(p.e, p.account, plan)
-		return s, s.Init()
+		return p.e.navigate(navigateMsg{to: toChangePlan, account: p.account, plan: plan})
 	}
 	p.busy, p.err = true, ""
 	e, id := p.e, p.account.ID
-	return p, func() tea.Msg {
+	return func() tea.Msg {
 		ctx, cancel := e.actionCtx()
 		defer cancel()
 		a, err := e.billing.ChoosePlan(ctx, id, plan.ID)
@@ -179,9 +175,9 @@ func (p *planPicker) offer(pl billing.Plan) string {
 	return "card needed (trial used)"
 }
 
-func (p *planPicker) View() string {
+func (p *planPicker) View(width, _ int) string {
 	s := p.e.Styles
-	w := p.e.contentWidth()
+	w := width
 	var b strings.Builder
 	// A short window keeps every plan in view: the account lines and the
 	// blank lines go first.

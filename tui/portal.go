@@ -5,6 +5,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // portalScreen shows a link to Stripe's billing portal (invoices, card,
@@ -22,9 +23,7 @@ type portalScreen struct {
 
 func newPortalScreen(e *env, a store.Account) *portalScreen {
 	p := &portalScreen{e: e, account: a, busy: true}
-	p.keys.Fresh = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new link"), key.WithDisabled())
-	p.keys.QR = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "QR code"), key.WithDisabled())
-	p.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	p.keys.Fresh, p.keys.QR, p.keys.Back = e.Keys.NewLink, common.Disabled(e.Keys.QR), e.Keys.Back
 	return p
 }
 
@@ -56,7 +55,7 @@ func (p *portalScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, b
 	return nil, true
 }
 
-func (p *portalScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (p *portalScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case linkMsg:
 		p.busy = false
@@ -64,7 +63,7 @@ func (p *portalScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if msg.err != nil {
 			p.e.Logger.Warn("portal link", "account", p.account.ID, "err", msg.err)
 			p.err = billing.Message(msg.err)
-			return p, nil
+			return nil
 		}
 		p.link, p.err = &msg.link, ""
 		p.view = newLinkView(p.e, msg.link.URL)
@@ -77,19 +76,19 @@ func (p *portalScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, k.QR):
 			p.view.showQR = true
 		case key.Matches(msg, k.Back):
-			return p, back
+			return back
 		case key.Matches(msg, k.Fresh) && !p.busy:
 			p.busy, p.err, p.link = true, "", nil
 			p.keys.QR.SetEnabled(false)
-			return p, p.Init()
+			return p.Init()
 		}
 	}
-	return p, nil
+	return nil
 }
 
-func (p *portalScreen) View() string {
+func (p *portalScreen) View(width, _ int) string {
 	s := p.e.Styles
-	w := p.e.contentWidth()
+	w := width
 	if p.view.showQR {
 		return p.view.fullView()
 	}

@@ -60,17 +60,15 @@ func (r *registerScreen) TakesText() bool { return true }
 
 func (r *registerScreen) Bindings() []key.Binding {
 	if r.codeMode {
-		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "link")),
-			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "register instead"))}
+		return []key.Binding{r.c.Keys.LinkWithCode, r.c.Keys.RegisterInst}
 	}
-	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "register")),
-		key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "have a code?"))}
+	return []key.Binding{r.c.Keys.Register, r.c.Keys.HaveCode}
 }
 
 // linkFailedMsg reports a refused link code.
 type linkFailedMsg struct{ Err error }
 
-func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (r *registerScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		r.input.Width = inputWidth(msg.Width)
@@ -79,33 +77,33 @@ func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			r.codeMode, r.err = !r.codeMode, ""
 			if r.codeMode {
 				r.input.Blur()
-				return r, r.code.Focus()
+				return r.code.Focus()
 			}
 			r.code.Blur()
-			return r, r.input.Focus()
+			return r.input.Focus()
 		}
 		if r.codeMode {
 			return r.updateCode(msg)
 		}
 		if msg.Type == tea.KeyEnter {
 			if r.pending {
-				return r, nil
+				return nil
 			}
 			email, err := ValidateEmail(r.input.Value())
 			if err != nil {
 				r.err = err.Error()
-				return r, nil
+				return nil
 			}
 			r.err, r.pending = "", true
-			return r, r.register(email)
+			return r.register(email)
 		}
 	case linkFailedMsg:
 		r.pending = false
 		r.err = accounts.Message(msg.Err)
 		if errors.Is(msg.Err, store.ErrKeyTaken) {
-			return r, loadAccount(r.c)
+			return loadAccount(r.c)
 		}
-		return r, nil
+		return nil
 	case registerFailedMsg:
 		r.pending = false
 		switch {
@@ -114,14 +112,14 @@ func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 				"or add this one: make a code in a session of that account (keys, then l) and press tab here to type it."
 		case errors.Is(msg.Err, store.ErrKeyTaken):
 			// Another session registered this key meanwhile: show its account.
-			return r, loadAccount(r.c)
+			return loadAccount(r.c)
 		default:
 			r.c.Logger.Error("register", "err", msg.Err)
 			r.err = "We could not save your account just now. Nothing was lost: press enter to try again."
 		}
-		return r, nil
+		return nil
 	case registeredMsg:
-		return r, func() tea.Msg { return accountLoadedMsg{Account: msg.Account} }
+		return func() tea.Msg { return accountLoadedMsg{Account: msg.Account} }
 	}
 	var cmd tea.Cmd
 	before := r.input.Value()
@@ -130,22 +128,22 @@ func (r *registerScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		// The message was about what was there; it goes with it.
 		r.err = ""
 	}
-	return r, cmd
+	return cmd
 }
 
 // updateCode is the code field's Update: enter links this key with the code.
-func (r *registerScreen) updateCode(msg tea.KeyMsg) (screen, tea.Cmd) {
+func (r *registerScreen) updateCode(msg tea.KeyMsg) tea.Cmd {
 	if msg.Type == tea.KeyEnter {
 		if r.pending {
-			return r, nil
+			return nil
 		}
 		if strings.TrimSpace(r.code.Value()) == "" {
 			r.err = "Type the code shown in a session of your account (keys, then l)."
-			return r, nil
+			return nil
 		}
 		r.err, r.pending = "", true
 		c, code := r.c, r.code.Value()
-		return r, func() tea.Msg {
+		return func() tea.Msg {
 			a, err := c.keys.Link(c.Ctx, code, store.Key{Fingerprint: c.Identity.Fingerprint, PublicKey: c.Identity.PublicKey}, c.remote)
 			if err != nil {
 				return linkFailedMsg{Err: err}
@@ -159,7 +157,7 @@ func (r *registerScreen) updateCode(msg tea.KeyMsg) (screen, tea.Cmd) {
 	if r.code.Value() != before {
 		r.err = ""
 	}
-	return r, cmd
+	return cmd
 }
 
 func (r *registerScreen) register(email string) tea.Cmd {
@@ -178,9 +176,9 @@ func (r *registerScreen) register(email string) tea.Cmd {
 	}
 }
 
-func (r *registerScreen) View() string {
+func (r *registerScreen) View(width, _ int) string {
 	s := r.c.Styles
-	w := r.c.contentWidth()
+	w := width
 	// A short window keeps the field and its message in view: the key and
 	// the blank lines go first.
 	compact := r.c.Height > 0 && r.c.contentHeight() < 10

@@ -43,31 +43,10 @@ func newAccountsScreen(o *Ops, c *common.Common) *accountsScreen {
 	return s
 }
 
-// Key bindings of the table.
-var (
-	keyUp       = key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up"))
-	keyDown     = key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down"))
-	keyPgUp     = key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up"))
-	keyPgDown   = key.NewBinding(key.WithKeys("pgdown", "ctrl+f", " "), key.WithHelp("pgdn", "page down"))
-	keyHome     = key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "first"))
-	keyEnd      = key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "last"))
-	keyOpen     = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open"))
-	keySearch   = key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search"))
-	keyState    = key.NewBinding(key.WithKeys("s", "S"), key.WithHelp("s/S", "state filter"))
-	keyPlan     = key.NewBinding(key.WithKeys("p", "P"), key.WithHelp("p/P", "plan filter"))
-	keyClear    = key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear filters"))
-	keySortCol  = key.NewBinding(key.WithKeys("left", "right", "h", "l"), key.WithHelp("←/→", "sort column"))
-	keyReverse  = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse"))
-	keyDoneText = key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "done (esc clears)"))
-	// Help entries for key pairs that are matched one by one above.
-	keyPageHelp = key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "page"))
-	keyEndsHelp = key.NewBinding(key.WithKeys("g", "G"), key.WithHelp("g/G", "first/last"))
-)
-
 // openDetailMsg opens the detail screen of an account.
 type openDetailMsg struct{ id string }
 
-func (s *accountsScreen) update(msg tea.Msg) tea.Cmd {
+func (s *accountsScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case indexChangedMsg:
 		s.refresh()
@@ -104,47 +83,47 @@ func (s *accountsScreen) updateSearch(msg tea.KeyMsg) tea.Cmd {
 
 func (s *accountsScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 	switch {
-	case key.Matches(msg, keyUp):
+	case key.Matches(msg, s.c.Keys.ListUp):
 		s.pos--
-	case key.Matches(msg, keyDown):
+	case key.Matches(msg, s.c.Keys.ListDown):
 		s.pos++
-	case key.Matches(msg, keyPgUp):
+	case key.Matches(msg, s.c.Keys.PageUp):
 		s.pos -= s.pageSize
-	case key.Matches(msg, keyPgDown):
+	case key.Matches(msg, s.c.Keys.PageDown):
 		s.pos += s.pageSize
-	case key.Matches(msg, keyHome):
+	case key.Matches(msg, s.c.Keys.First):
 		s.pos = 0
-	case key.Matches(msg, keyEnd):
+	case key.Matches(msg, s.c.Keys.Last):
 		s.pos = s.res.total - 1
-	case key.Matches(msg, keyOpen):
+	case key.Matches(msg, s.c.Keys.Open):
 		if r, ok := s.selected(); ok {
 			id := r.id
 			return func() tea.Msg { return openDetailMsg{id: id} }
 		}
 		return nil
-	case key.Matches(msg, keySearch):
+	case key.Matches(msg, s.c.Keys.Search):
 		s.searching = true
 		return s.search.Focus()
-	case key.Matches(msg, keyState):
+	case key.Matches(msg, s.c.Keys.StateFilter):
 		s.stateSel = cycle(s.stateSel, len(stateOrder), msg.String() == "S")
 		s.q.states = nil
 		if s.stateSel >= 0 {
 			s.q.states = []store.State{stateOrder[s.stateSel]}
 		}
 		s.pos = 0
-	case key.Matches(msg, keyPlan):
+	case key.Matches(msg, s.c.Keys.PlanFilter):
 		s.planSel = cycle(s.planSel, len(s.plans), msg.String() == "P")
 		s.q.plans = nil
 		if s.planSel >= 0 {
 			s.q.plans = []string{s.plans[s.planSel]}
 		}
 		s.pos = 0
-	case key.Matches(msg, keyClear):
+	case key.Matches(msg, s.c.Keys.ClearFilters):
 		s.stateSel, s.planSel = -1, -1
 		s.q.states, s.q.plans, s.q.search = nil, nil, ""
 		s.search.SetValue("")
 		s.pos = 0
-	case key.Matches(msg, keySortCol):
+	case key.Matches(msg, s.c.Keys.SortColumn):
 		// Only the columns on screen are offered: a hidden one sorted the
 		// table by something the admin could not see.
 		cols := s.sortable()
@@ -164,7 +143,7 @@ func (s *accountsScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 		s.search.SetValue("")
 		s.q.search = ""
 		s.pos = 0
-	case key.Matches(msg, keyReverse):
+	case key.Matches(msg, s.c.Keys.Reverse):
 		s.q.desc = !s.q.desc
 		s.pos = 0
 	default:
@@ -222,7 +201,7 @@ func (s *accountsScreen) setHeight(h int) {
 	}
 }
 
-func (s *accountsScreen) takesText() bool { return s.searching }
+func (s *accountsScreen) TakesText() bool { return s.searching }
 
 // sortable is the columns drawn at the last width, in order.
 func (s *accountsScreen) sortable() []column {
@@ -242,12 +221,12 @@ func (s *accountsScreen) sortable() []column {
 	return out
 }
 
-func (s *accountsScreen) bindings() []key.Binding {
+func (s *accountsScreen) Bindings() []key.Binding {
 	if s.searching {
-		return []key.Binding{keyDoneText}
+		return []key.Binding{s.c.Keys.DoneText}
 	}
-	return []key.Binding{keyUp, keyDown, keyOpen, keySearch, keyState, keyPlan, keySortCol, keyReverse, keyClear,
-		keyPageHelp, keyEndsHelp}
+	return []key.Binding{s.c.Keys.ListUp, s.c.Keys.ListDown, s.c.Keys.Open, s.c.Keys.Search, s.c.Keys.StateFilter, s.c.Keys.PlanFilter, s.c.Keys.SortColumn, s.c.Keys.Reverse, s.c.Keys.ClearFilters,
+		s.c.Keys.PageHelp, s.c.Keys.EndsHelp}
 }
 
 // tableColumn is one column as drawn: its width and priority (the lowest
@@ -284,7 +263,7 @@ func layout(width int) (cols []tableColumn, emailW int) {
 	}
 }
 
-func (s *accountsScreen) view(width, height int) string {
+func (s *accountsScreen) View(width, height int) string {
 	st := s.c.Styles
 	s.setHeight(height)
 	s.width = width

@@ -51,12 +51,6 @@ type auditLoadedMsg struct {
 	err     error
 }
 
-var (
-	keyOlder = key.NewBinding(key.WithKeys("pgdown", "ctrl+f", " ", "n", "j", "down"), key.WithHelp("pgdn/n", "older"))
-	keyNewer = key.NewBinding(key.WithKeys("pgup", "ctrl+b", "p", "k", "up"), key.WithHelp("pgup/p", "newer"))
-	keyFirst = key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "newest"))
-)
-
 // pageSize is how many entries fit the window: each takes one line, or two
 // where the window is narrow (the change under the entry).
 func (a *auditScreen) pageSize() int {
@@ -78,7 +72,7 @@ func (a *auditScreen) load(p auditPage) tea.Cmd {
 	}
 }
 
-func (a *auditScreen) update(msg tea.Msg) tea.Cmd {
+func (a *auditScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
 		a.shown = true
@@ -101,34 +95,34 @@ func (a *auditScreen) update(msg tea.Msg) tea.Cmd {
 		a.page, a.entries, a.next = msg.page, msg.entries, msg.next
 	case tea.KeyMsg:
 		switch {
-		case key.Matches(msg, keyOlder) && a.next != "":
+		case key.Matches(msg, a.c.Keys.Older) && a.next != "":
 			cur := a.page
 			return a.load(auditPage{before: a.next, from: cur.from + len(a.entries), newer: append(slices.Clip(cur.newer), auditPage{before: cur.before, from: cur.from})})
-		case key.Matches(msg, keyNewer) && len(a.page.newer) > 0:
+		case key.Matches(msg, a.c.Keys.Newer) && len(a.page.newer) > 0:
 			n := len(a.page.newer) - 1
 			p := a.page.newer[n]
 			p.newer = a.page.newer[:n]
 			return a.load(p)
-		case key.Matches(msg, keyFirst):
+		case key.Matches(msg, a.c.Keys.Newest):
 			return a.load(auditPage{})
 		}
 	}
 	return nil
 }
 
-func (a *auditScreen) takesText() bool { return false }
+func (a *auditScreen) TakesText() bool { return false }
 
-// bindings offers only the pages that exist: no "older" on the last page,
+// Bindings offers only the pages that exist: no "older" on the last page,
 // no "newer" on the first.
-func (a *auditScreen) bindings() []key.Binding {
-	older, newer, first := keyOlder, keyNewer, keyFirst
+func (a *auditScreen) Bindings() []key.Binding {
+	older, newer, first := a.c.Keys.Older, a.c.Keys.Newer, a.c.Keys.Newest
 	older.SetEnabled(a.next != "")
 	newer.SetEnabled(len(a.page.newer) > 0)
 	first.SetEnabled(a.page.before != "")
 	return []key.Binding{older, newer, first}
 }
 
-func (a *auditScreen) view(width, height int) string {
+func (a *auditScreen) View(width, height int) string {
 	st := a.c.Styles
 	var lines []string
 	title := "Audit log, newest first"

@@ -29,18 +29,12 @@ func newClockScreen(o *Ops, c *common.Common) *clockScreen {
 
 type clockPollMsg struct{ gen int }
 
-var (
-	keyHour = key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "+1 hour"))
-	keyDay  = key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "+1 day"))
-	keyDays = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "+N days"))
-)
-
 func (s *clockScreen) poll() tea.Cmd {
 	gen := s.polls
 	return s.o.tick(clockPoll, func(time.Time) tea.Msg { return clockPollMsg{gen: gen} })
 }
 
-func (s *clockScreen) update(msg tea.Msg) tea.Cmd {
+func (s *clockScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
 		s.shown = true
@@ -60,13 +54,13 @@ func (s *clockScreen) update(msg tea.Msg) tea.Cmd {
 	case tea.KeyMsg:
 		a := action{kind: actAdvanceClock}
 		switch {
-		case key.Matches(msg, keyHour):
+		case key.Matches(msg, s.c.Keys.AddHour):
 			a.advance = time.Hour
 			return openDialog(confirmDialog(a))
-		case key.Matches(msg, keyDay):
+		case key.Matches(msg, s.c.Keys.AddDay):
 			a.advance = 24 * time.Hour
 			return openDialog(confirmDialog(a))
-		case key.Matches(msg, keyDays):
+		case key.Matches(msg, s.c.Keys.AddDays):
 			d, cmd := numberDialog("Advance by how many days?", a, 3, 1, 400,
 				func(a action, n int) action { a.advance = time.Duration(n) * 24 * time.Hour; return a })
 			return tea.Batch(openDialog(d), cmd)
@@ -75,10 +69,12 @@ func (s *clockScreen) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (s *clockScreen) takesText() bool         { return false }
-func (s *clockScreen) bindings() []key.Binding { return []key.Binding{keyHour, keyDay, keyDays} }
+func (s *clockScreen) TakesText() bool { return false }
+func (s *clockScreen) Bindings() []key.Binding {
+	return []key.Binding{s.c.Keys.AddHour, s.c.Keys.AddDay, s.c.Keys.AddDays}
+}
 
-func (s *clockScreen) view(width, height int) string {
+func (s *clockScreen) View(width, height int) string {
 	st := s.c.Styles
 	lines := []string{
 		st.Title.Render("Sandbox clock"),

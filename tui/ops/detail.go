@@ -45,8 +45,8 @@ type detailKeys struct {
 
 func newDetailScreen(o *Ops, c *common.Common, id string) *detailScreen {
 	d := &detailScreen{o: o, c: c, id: id}
-	d.keys = detailKeys{Extend: keyExtend, Resync: keyResync, Change: keyChange, Free: keyFree, Cancel: keyCancel, Resend: keyResend,
-		CancelSecond: keyCancelSecond, RemoveKey: keyRemoveKey}
+	d.keys = detailKeys{Extend: d.c.Keys.ExtendTrial, Resync: d.c.Keys.Resync, Change: d.c.Keys.ReplacePlan, Free: d.c.Keys.MoveToFree, Cancel: d.c.Keys.CancelAtEnd, Resend: d.c.Keys.ResendNotice,
+		CancelSecond: d.c.Keys.CancelSecond, RemoveKey: d.c.Keys.RemoveOneKey}
 	d.setKeys()
 	return d
 }
@@ -107,28 +107,12 @@ func (d *detailScreen) load() tea.Cmd {
 	}
 }
 
-var (
-	keyBack   = key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back"))
-	keyExtend = key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "extend trial"))
-	keyResync = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resync"))
-	keyChange = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "change plan"))
-	keyFree   = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "move to free"))
-	keyCancel = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel at period end"))
-	keyResend = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "re-send notice"))
-	// keyCancelSecond cancels a second live subscription of the account.
-	keyCancelSecond = key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "cancel 2nd subscription"))
-	// keyRemoveKey removes one of an account's keys (never the last).
-	keyRemoveKey = key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "remove a key"))
-	keyScrollU   = key.NewBinding(key.WithKeys("up", "k", "pgup"), key.WithHelp("↑/↓", "scroll"))
-	keyScrollD   = key.NewBinding(key.WithKeys("down", "j", "pgdown", " "))
-)
-
 // openDialogMsg asks the model to show a dialog.
 type openDialogMsg struct{ d *dialog }
 
 func openDialog(d *dialog) tea.Cmd { return func() tea.Msg { return openDialogMsg{d: d} } }
 
-func (d *detailScreen) update(msg tea.Msg) tea.Cmd {
+func (d *detailScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case detailLoadedMsg:
 		if msg.id != d.id {
@@ -158,12 +142,12 @@ func (d *detailScreen) update(msg tea.Msg) tea.Cmd {
 func (d *detailScreen) updateKey(msg tea.KeyMsg) tea.Cmd {
 	a := action{accountID: d.id, email: d.acct.Email}
 	switch {
-	case key.Matches(msg, keyBack):
+	case key.Matches(msg, d.c.Keys.DetailBack):
 		return func() tea.Msg { return closeDetailMsg{} }
-	case key.Matches(msg, keyScrollU):
+	case key.Matches(msg, d.c.Keys.ScrollUp):
 		d.scroll = max(d.scroll-scrollStep(msg), 0)
 		return nil
-	case key.Matches(msg, keyScrollD):
+	case key.Matches(msg, d.c.Keys.ScrollDown):
 		d.scroll += scrollStep(msg)
 		return nil
 	}
@@ -247,14 +231,14 @@ func scrollStep(msg tea.KeyMsg) int {
 	return 1
 }
 
-func (d *detailScreen) takesText() bool { return false }
+func (d *detailScreen) TakesText() bool { return false }
 
-func (d *detailScreen) bindings() []key.Binding {
+func (d *detailScreen) Bindings() []key.Binding {
 	k := d.keys
-	return []key.Binding{keyBack, keyScrollU, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.CancelSecond, k.Resend, k.RemoveKey}
+	return []key.Binding{d.c.Keys.DetailBack, d.c.Keys.ScrollUp, k.Extend, k.Resync, k.Change, k.Free, k.Cancel, k.CancelSecond, k.Resend, k.RemoveKey}
 }
 
-func (d *detailScreen) view(width, height int) string {
+func (d *detailScreen) View(width, height int) string {
 	st := d.c.Styles
 	switch {
 	case !d.loaded:

@@ -144,22 +144,12 @@ func (d *dialog) view(s *common.Styles, width int) string {
 	return s.Box.Render(b.String())
 }
 
-func (d *dialog) bindings() []key.Binding {
+func (d *dialog) bindings(k *common.KeyMap) []key.Binding {
 	switch d.stage {
 	case stageNumber:
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		}
+		return []key.Binding{k.DialogNext, k.DialogCancel}
 	case stagePick:
-		return []key.Binding{
-			key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "choose")),
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		}
+		return []key.Binding{k.DialogChoose, k.DialogNext, k.DialogCancel}
 	}
-	return []key.Binding{
-		key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
-		key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
-	}
+	return []key.Binding{k.DialogYes, k.DialogNo}
 }

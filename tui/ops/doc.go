@@ -3,10 +3,15 @@
 // from the admin keys file (package adminkeys; the gate is sshserver.Config.Admins
 // and Ops re-checks it).
 //
-// Screens, one file each: the accounts table (accounts.go), an account's
+// Screens, one file each, every one a common.Component with its keys
+// taken from Common.Keys: the accounts table (accounts.go), an account's
 // detail with its actions (detail.go), the summary of states, trials and
 // revenue (summary.go), the webhook log with retries and reconciler drift
-// (webhooks.go) and, in sandbox mode, the sandbox clock (clock.go).
+// (webhooks.go), in sandbox mode the sandbox clock (clock.go), the audit
+// log a page at a time (audit.go) and the mail outbox with re-send
+// (mail.go). The root (model.go) builds them all; a screen asks it for the
+// detail or a confirmation dialog by message (openDetailMsg,
+// closeDetailMsg, openDialog).
 //
 // The accounts table reads an in-memory index shared by every admin session
 // (index.go), loaded once and then kept in step by the store's change feed
@@ -15,7 +20,7 @@
 // pass per keystroke and never a store scan.
 //
 // Every action (extend a trial, resync, change plan, move to free, cancel
-// at period end, re-send a notice, retry a failed event, advance the sandbox
+// at period end, re-send a notice or a mail, retry a failed event, advance the sandbox
 // clock) is confirmed with an explicit "y", goes through the same billing
 // calls as the customer's own (the Billing interface, satisfied by
 // *billing.Service), and is written to the store's audit log with the

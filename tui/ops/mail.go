@@ -50,8 +50,6 @@ type mailLoadedMsg struct {
 
 type mailPollMsg struct{ gen int }
 
-var keyResendMail = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-send"))
-
 // pageSize is how many mails fit: one line each, under the title and
 // outbox lines and above the selected mail's two lines of detail.
 func (m *mailScreen) pageSize() int {
@@ -103,7 +101,7 @@ func resendable(n store.Notice) bool {
 	return s == store.MailFailed || s == store.MailSent
 }
 
-func (m *mailScreen) update(msg tea.Msg) tea.Cmd {
+func (m *mailScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
 		m.shown = true
@@ -143,22 +141,22 @@ func (m *mailScreen) update(msg tea.Msg) tea.Cmd {
 		m.pos = min(m.pos, max(len(m.mails)-1, 0))
 	case tea.KeyMsg:
 		switch {
-		case key.Matches(msg, keyUp):
+		case key.Matches(msg, m.c.Keys.ListUp):
 			m.pos = max(m.pos-1, 0)
-		case key.Matches(msg, keyDown):
+		case key.Matches(msg, m.c.Keys.ListDown):
 			m.pos = min(m.pos+1, max(len(m.mails)-1, 0))
-		case key.Matches(msg, keyMailOlder) && m.next != "":
+		case key.Matches(msg, m.c.Keys.MailOlder) && m.next != "":
 			cur := m.page
 			return m.load(auditPage{before: m.next, from: cur.from + len(m.mails),
 				newer: append(slices.Clip(cur.newer), auditPage{before: cur.before, from: cur.from})}, false)
-		case key.Matches(msg, keyMailNewer) && len(m.page.newer) > 0:
+		case key.Matches(msg, m.c.Keys.MailNewer) && len(m.page.newer) > 0:
 			n := len(m.page.newer) - 1
 			p := m.page.newer[n]
 			p.newer = m.page.newer[:n]
 			return m.load(p, false)
-		case key.Matches(msg, keyFirst):
+		case key.Matches(msg, m.c.Keys.Newest):
 			return m.load(auditPage{}, false)
-		case key.Matches(msg, keyResendMail):
+		case key.Matches(msg, m.c.Keys.ResendMail):
 			if n, ok := m.selected(); ok && resendable(n) {
 				email := n.AccountID
 				if r, ok := m.o.idx.get(n.AccountID); ok {
@@ -171,25 +169,21 @@ func (m *mailScreen) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// The mail tab moves its cursor with j/k, so pages turn with pgdn/pgup (and
-// n/p) only.
-var (
-	keyMailOlder = key.NewBinding(key.WithKeys("pgdown", "ctrl+f", " ", "n"), key.WithHelp("pgdn/n", "older"))
-	keyMailNewer = key.NewBinding(key.WithKeys("pgup", "ctrl+b", "p"), key.WithHelp("pgup/p", "newer"))
-)
+func (m *mailScreen) TakesText() bool { return false }
 
-func (m *mailScreen) takesText() bool { return false }
-
-// bindings offers re-send only on a mail that can be sent again, and only
-// the pages that exist.
-func (m *mailScreen) bindings() []key.Binding {
-	resend, older, newer, first := keyResendMail, keyMailOlder, keyMailNewer, keyFirst
+// Bindings offers re-send only on a mail that can be sent again, and only
+// the pages that exist. The mail tab moves its cursor with j/k, so its
+// pages turn with pgdn/pgup (and n/p) only: MailOlder and MailNewer, not
+// the audit tab's Older and Newer.
+func (m *mailScreen) Bindings() []key.Binding {
+	k := &m.c.Keys
+	resend, older, newer, first := k.ResendMail, k.MailOlder, k.MailNewer, k.Newest
 	n, ok := m.selected()
 	resend.SetEnabled(ok && resendable(n))
 	older.SetEnabled(m.next != "")
 	newer.SetEnabled(len(m.page.newer) > 0)
 	first.SetEnabled(m.page.before != "")
-	return []key.Binding{keyUp, keyDown, resend, older, newer, first}
+	return []key.Binding{k.ListUp, k.ListDown, resend, older, newer, first}
 }
 
 // mailWords says where a notice's mail is, in words, with when.
@@ -212,7 +206,7 @@ func triesWords(n int) string {
 	return fmt.Sprintf("%d failed tries", n)
 }
 
-func (m *mailScreen) view(width, height int) string {
+func (m *mailScreen) View(width, height int) string {
 	st := m.c.Styles
 	var lines []string
 	add := func(l string) { lines = append(lines, l) }

@@ -18,15 +18,9 @@ const (
 	minHeight = 16
 )
 
-// screen is one view of the ops model. Screens are pointers and change in
-// place; update returns the command to run.
-type screen interface {
-	update(msg tea.Msg) tea.Cmd
-	view(width, height int) string
-	bindings() []key.Binding
-	// takesText reports whether printable keys go to a text field.
-	takesText() bool
-}
+// screen is one view of the ops model, a common.Component (the contract the
+// customer screens follow too): screens are pointers and change in place.
+type screen = common.Component
 
 // tab is one top-level screen.
 type tab int
@@ -68,8 +62,8 @@ type model struct {
 	statusTab tab
 	help      help.Model
 	showHelp  bool
-	// keyTabs is keyTabsAll with the digits of the tabs this session has
-	// (no clock tab in live mode).
+	// keyTabs is Common.Keys.Tabs with the digits of the tabs this
+	// session has (no clock tab in live mode).
 	keyTabs key.Binding
 }
 
@@ -92,11 +86,7 @@ func newModel(o *Ops, c *common.Common) *model {
 	m.tabs = append(m.tabs, tabAudit, tabMail)
 	m.screens[tabAudit] = newAuditScreen(o, c)
 	m.screens[tabMail] = newMailScreen(o, c)
-	keys := []string{"tab", "shift+tab"}
-	for i := range m.tabs {
-		keys = append(keys, fmt.Sprint(i+1))
-	}
-	m.keyTabs = key.NewBinding(key.WithKeys(keys...), key.WithHelp(fmt.Sprintf("1-%d/tab", len(m.tabs)), "screens"))
+	m.keyTabs = common.TabsFor(c.Keys.Tabs, len(m.tabs))
 	return m
 }
 
@@ -127,12 +117,8 @@ func (m *model) revoked() tea.Cmd {
 	return tea.Quit
 }
 
-var (
-	keyQuit   = key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit"))
-	keyHelp   = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help"))
-	keyCtrlC  = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
-	tabForKey = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5}
-)
+// tabForKey is the tab index each number key shows.
+var tabForKey = map[string]int{"1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5}
 
 // current is the screen in view.
 func (m *model) current() screen {
@@ -148,7 +134,7 @@ func (m *model) TakesText() bool {
 	if m.dialog != nil {
 		return m.dialog.stage == stageNumber
 	}
-	return m.current().takesText()
+	return m.current().TakesText()
 }
 
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -199,7 +185,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.broadcast(msg)
 	case detailLoadedMsg:
 		if m.detail != nil {
-			return m, m.detail.update(msg)
+			return m, m.detail.Update(msg)
 		}
 		return m, nil
 	}
@@ -210,10 +196,10 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *model) broadcast(msg tea.Msg) tea.Cmd {
 	var cmds []tea.Cmd
 	for _, t := range m.tabs {
-		cmds = append(cmds, m.screens[t].update(msg))
+		cmds = append(cmds, m.screens[t].Update(msg))
 	}
 	if m.detail != nil {
-		cmds = append(cmds, m.detail.update(msg))
+		cmds = append(cmds, m.detail.Update(msg))
 	}
 	return tea.Batch(cmds...)
 }
@@ -230,13 +216,13 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 		return cmd
 	}
 	cur := m.current()
-	if cur.takesText() {
-		return cur.update(msg)
+	if cur.TakesText() {
+		return cur.Update(msg)
 	}
 	switch {
-	case key.Matches(msg, keyQuit):
+	case key.Matches(msg, m.c.Keys.Quit):
 		return tea.Quit
-	case key.Matches(msg, keyHelp):
+	case key.Matches(msg, m.c.Keys.Help):
 		m.showHelp = !m.showHelp
 		return nil
 	case key.Matches(msg, m.keyTabs):
@@ -254,7 +240,7 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return m.switchTo(m.tabs[i])
 	}
-	return cur.update(msg)
+	return cur.Update(msg)
 }
 
 func indexOf(tabs []tab, t tab) int {
@@ -270,9 +256,9 @@ func (m *model) switchTo(t tab) tea.Cmd {
 	if t == m.tab {
 		return nil
 	}
-	hide := m.screens[m.tab].update(tabHiddenMsg{})
+	hide := m.screens[m.tab].Update(tabHiddenMsg{})
 	m.tab = t
-	return tea.Batch(hide, m.screens[t].update(tabShownMsg{}))
+	return tea.Batch(hide, m.screens[t].Update(tabShownMsg{}))
 }
 
 func (m *model) View() string {
@@ -308,7 +294,7 @@ func (m *model) View() string {
 	footer := strings.Join(foot, "\n")
 
 	bodyH := max(innerH-2-lipgloss.Height(footer)-1, 1)
-	body := m.current().view(innerW, bodyH)
+	body := m.current().View(innerW, bodyH)
 	// Pad the body so the footer stays put as content grows and shrinks.
 	if n := bodyH - lipgloss.Height(body); n > 0 {
 		body += strings.Repeat("\n", n)
@@ -355,24 +341,21 @@ func fitLines(s string, w int) string {
 func (m *model) helpView() string {
 	switch {
 	case m.dialog != nil:
-		return m.help.ShortHelpView(append(m.dialog.bindings(), keyCtrlC))
-	case m.current().takesText():
-		return m.help.ShortHelpView(append(m.current().bindings(), keyCtrlC))
+		return m.help.ShortHelpView(append(m.dialog.bindings(&m.c.Keys), m.c.Keys.CtrlCQuit))
+	case m.current().TakesText():
+		return m.help.ShortHelpView(append(m.current().Bindings(), m.c.Keys.CtrlCQuit))
 	case m.showHelp:
-		return m.help.FullHelpView([][]key.Binding{append(m.current().bindings(), m.keyTabs, keyHelp, keyQuit)})
+		return m.help.FullHelpView([][]key.Binding{append(m.current().Bindings(), m.keyTabs, m.c.Keys.Help, m.c.Keys.Quit)})
 	}
-	return m.shortHelp(m.current().bindings())
+	return m.shortHelp(m.current().Bindings())
 }
-
-// keyMore is keyHelp's entry on a help line that had to leave keys out.
-var keyMore = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more"))
 
 // shortHelp is the one-line help: as many of the screen's keys as fit, in
 // order, and always the keys to the full help and to quit, so no key is
 // out of reach on a narrow terminal (help.Model would cut those off first).
 func (m *model) shortHelp(screen []key.Binding) string {
 	return m.help.ShortHelpView(common.FitHelp(screen,
-		[]key.Binding{m.keyTabs, keyHelp, keyQuit}, []key.Binding{keyMore, keyQuit}, m.help.Width))
+		[]key.Binding{m.keyTabs, m.c.Keys.Help, m.c.Keys.Quit}, []key.Binding{m.c.Keys.More, m.c.Keys.Quit}, m.help.Width))
 }
 
 // deniedModel is what a session gets when Model's own admin check fails: a

@@ -121,7 +121,7 @@ func (s *summaryScreen) refresh() {
 	s.sum = s.o.summarize(s.at)
 }
 
-func (s *summaryScreen) update(msg tea.Msg) tea.Cmd {
+func (s *summaryScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg.(type) {
 	case indexChangedMsg, tabShownMsg:
 		s.refresh()
@@ -129,10 +129,10 @@ func (s *summaryScreen) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (s *summaryScreen) takesText() bool         { return false }
-func (s *summaryScreen) bindings() []key.Binding { return nil }
+func (s *summaryScreen) TakesText() bool         { return false }
+func (s *summaryScreen) Bindings() []key.Binding { return nil }
 
-func (s *summaryScreen) view(width, height int) string {
+func (s *summaryScreen) View(width, height int) string {
 	st := s.c.Styles
 	sum := s.sum
 	if !sum.loaded {

@@ -78,14 +78,7 @@ func (w *webhooksScreen) poll() tea.Cmd {
 	return w.o.tick(webhookPoll, func(time.Time) tea.Msg { return webhookPollMsg{gen: gen} })
 }
 
-var (
-	keyRetry      = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry failed"))
-	keyEventOpen  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details"))
-	keyEventClose = key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc", "back to the list"))
-	keyOnlyFailed = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "only failed"))
-)
-
-func (w *webhooksScreen) update(msg tea.Msg) tea.Cmd {
+func (w *webhooksScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
 		w.shown = true
@@ -110,18 +103,18 @@ func (w *webhooksScreen) update(msg tea.Msg) tea.Cmd {
 	case tea.KeyMsg:
 		list := w.list()
 		switch {
-		case w.open && key.Matches(msg, keyEventClose):
+		case w.open && key.Matches(msg, w.c.Keys.EventClose):
 			w.open = false
-		case !w.open && key.Matches(msg, keyEventOpen) && w.pos < len(list):
+		case !w.open && key.Matches(msg, w.c.Keys.EventOpen) && w.pos < len(list):
 			w.open = true
-		case key.Matches(msg, keyUp):
+		case key.Matches(msg, w.c.Keys.ListUp):
 			w.pos = max(w.pos-1, 0)
-		case key.Matches(msg, keyDown):
+		case key.Matches(msg, w.c.Keys.ListDown):
 			w.pos = min(w.pos+1, max(len(list)-1, 0))
-		case key.Matches(msg, keyOnlyFailed):
+		case key.Matches(msg, w.c.Keys.OnlyFailed):
 			w.onlyFailed = !w.onlyFailed
 			w.pos = 0
-		case key.Matches(msg, keyRetry):
+		case key.Matches(msg, w.c.Keys.RetryFailed):
 			if w.pos < len(list) {
 				if e := list[w.pos]; e.Status == store.EventStatusFailed && e.AccountID != "" {
 					email := e.AccountID
@@ -150,18 +143,18 @@ func (w *webhooksScreen) list() []store.Event {
 	return out
 }
 
-func (w *webhooksScreen) takesText() bool { return false }
+func (w *webhooksScreen) TakesText() bool { return false }
 
 // bindings offers the retry only while the selected event can be retried
 // (a failed event of a known account), the one case r does anything.
-func (w *webhooksScreen) bindings() []key.Binding {
-	retry := keyRetry
+func (w *webhooksScreen) Bindings() []key.Binding {
+	retry := w.c.Keys.RetryFailed
 	list := w.list()
 	retry.SetEnabled(w.pos < len(list) && list[w.pos].Status == store.EventStatusFailed && list[w.pos].AccountID != "")
 	if w.open {
-		return []key.Binding{keyEventClose, keyUp, keyDown, retry}
+		return []key.Binding{w.c.Keys.EventClose, w.c.Keys.ListUp, w.c.Keys.ListDown, retry}
 	}
-	return []key.Binding{keyUp, keyDown, retry, keyEventOpen, keyOnlyFailed}
+	return []key.Binding{w.c.Keys.ListUp, w.c.Keys.ListDown, retry, w.c.Keys.EventOpen, w.c.Keys.OnlyFailed}
 }
 
 // eventStats are the webhook log's counters over the loaded window.
@@ -203,7 +196,7 @@ func percentile(d []time.Duration, p int) time.Duration {
 	return d[max(i-1, 0)]
 }
 
-func (w *webhooksScreen) view(width, height int) string {
+func (w *webhooksScreen) View(width, height int) string {
 	st := w.c.Styles
 	switch {
 	case !w.loaded:
