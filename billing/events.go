@@ -189,6 +189,11 @@ func (s *Service) paymentFailedNotice(accountID string, snap *Snapshot, obj even
 	amount := FormatAmount(obj.AmountDue, obj.Currency)
 	n := store.Notice{AccountID: accountID, Kind: NoticePaymentFailed, Key: obj.ID, CreatedAt: s.now(),
 		Message: fmt.Sprintf("A payment of %s for your %s plan failed. Please update your card.", amount, s.cat.Name(plan))}
+	if snap.CardKnown && !snap.HasCard {
+		// Nothing was charged and Stripe retries nothing without a card:
+		// only adding one pays the invoice.
+		n.Message = fmt.Sprintf("A payment of %s for your %s plan is due and there is no card to charge. Add a card to pay it.", amount, s.cat.Name(plan))
+	}
 	if obj.BillingReason == string(stripe.InvoiceBillingReasonSubscriptionUpdate) && plan != snap.PlanID && snap.PlanID != "" {
 		n.Kind = NoticeUpgradeFailed
 		n.Message = fmt.Sprintf("The payment of %s for your change to %s failed, so you stay on %s. Update your card and choose %s again to retry.",

@@ -875,6 +875,21 @@ func TestLifecycleConfigurations(t *testing.T) {
 				a := l.trial("nocard-"+behavior+"@example.com", "s")
 				l.advance(30*day + time.Hour)
 				a = l.waitState(a.ID, w.atEnd)
+				if behavior == "create_invoice" {
+					// Nothing was charged: the notice asks for a card, never says "failed, update your card".
+					l.waitFor(a.ID, "a payment_failed notice asking for a card", func(store.Account) bool {
+						ns, err := l.db.Notices(a.ID)
+						if err != nil {
+							l.t.Fatal(err)
+						}
+						for _, n := range ns {
+							if n.Kind == NoticePaymentFailed {
+								return strings.Contains(n.Message, "there is no card to charge")
+							}
+						}
+						return false
+					})
+				}
 				l.advance(4 * day)
 				a = l.waitState(a.ID, w.afterRetries)
 				if a.Plan != "s" || !a.TrialUsed {

@@ -38,6 +38,10 @@ func Compose(n store.Notice, a store.Account) Content {
 		// Only past_due is a grace period (Stripe still retries, the
 		// plan stays); once retries are over the account is locked.
 		switch {
+		case a.State == store.StatePastDue && !a.HasCard:
+			// Stripe retries nothing without a card to charge.
+			subject = "Payment due: please add a card"
+			action = "Add a card in the portal and the invoice is paid with it; nothing is charged until you do."
 		case a.State == store.StatePastDue:
 			action = "Update your card in the portal; your plan stays available while Stripe retries the payment."
 		case a.State.Locked():

@@ -27,6 +27,8 @@ func TestComposeGolden(t *testing.T) {
 	active := withCard
 	active.State = store.StateActive
 	pastDue, unpaid, pending := active, active, active
+	pastDueNoCard := trial
+	pastDueNoCard.State = store.StatePastDue
 	pastDue.State, unpaid.State, pending.PaymentPending = store.StatePastDue, store.StateLockedUnpaid, true
 	locked := trial
 	locked.State = store.StateLockedTrialEnded
@@ -41,6 +43,7 @@ func TestComposeGolden(t *testing.T) {
 		{"key_added", accounts.KindKeyAdded, "A new key was added to your account: SHA256:uN1tT3stK3yF1ng3rpr1ntAAAAAAAAAAAAAAAAAAAAAA (ada@laptop). Not you? Remove it on the keys screen (k).", active},
 		{"trial_ended", billing.NoticeTrialEnded, "Your M trial has ended without a card. Add a card to unlock it, or choose the free plan.", locked},
 		{"payment_failed-past_due", billing.NoticePaymentFailed, "A payment of $29.00 for your M plan failed. Please update your card.", pastDue},
+		{"payment_failed-past_due-no-card", billing.NoticePaymentFailed, "A payment of $29.00 for your M plan is due and there is no card to charge. Add a card to pay it.", pastDueNoCard},
 		{"payment_failed-unpaid", billing.NoticePaymentFailed, "A payment of $29.00 for your M plan failed. Please update your card.", unpaid},
 		{"upgrade_failed", billing.NoticeUpgradeFailed, "The payment of $33.33 for your change to XL failed, so you stay on M. Update your card and choose XL again to retry.", pending},
 		{"card_added", billing.NoticeCardAdded, "Card added: Visa •••• 4242.", withCard},

@@ -335,6 +335,8 @@ func (d *dashboard) actions() [][2]string {
 	}
 	add(k.Confirm, "Confirm the payment your bank asks about (link and QR code)")
 	switch {
+	case a.State == store.StatePastDue && !a.HasCard:
+		add(k.AddCard, "Add a card: the unpaid invoice is paid with it")
 	case a.State == store.StatePastDue:
 		add(k.AddCard, "Fix your card: the failed payment is tried again with it")
 	case a.HasCard:

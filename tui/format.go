@@ -115,7 +115,11 @@ func stateText(a store.Account) string {
 			s = "active until the end of the period, then Free"
 		}
 	case store.StatePastDue:
-		s = "payment failed, retrying"
+		if a.HasCard {
+			s = "payment failed, retrying"
+		} else {
+			s = "payment due, no card to charge" // Stripe retries nothing without a card
+		}
 	case store.StateLockedTrialEnded:
 		s = "locked: the trial ended without a card"
 	case store.StateLockedUnpaid:

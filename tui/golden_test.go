@@ -138,6 +138,12 @@ var goldenCases = []struct {
 		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
 		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "Your payment of $29.00 failed. Fix your card to keep M."})
 	}},
+	{"dashboard-past-due-no-card", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a.HasCard, a.CardBrand, a.CardLast4, a.PaymentMethodID = false, "", "", ""
+		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "A payment of $29.00 for your M plan is due and there is no card to charge. Add a card to pay it."})
+	}},
 	{"dashboard-payment-pending", func(h *harness) {
 		a := activeAccount()
 		a.PaymentPending = true

@@ -23,7 +23,8 @@ import (
 //   - no card, pause: the subscription is paused → locked until a card;
 //   - no card, cancel: the subscription is canceled → locked, re-subscribe;
 //   - no card, create_invoice: an invoice the customer cannot pay → past
-//     due, then what the retry setting ends in (as with a failing card);
+//     due ("no card to charge": Stripe retries nothing without one), then
+//     what the retry setting ends in when its window closes;
 //   - failing card (any behaviour): past due at the trial end, then
 //     unpaid → locked until the card is fixed; canceled → locked, the
 //     subscription has ended; past_due → left past due, retries over.
@@ -50,10 +51,10 @@ func TestJourneyLifecycleMatrix(t *testing.T) {
 				noCardAtEnd := map[string]final{
 					"pause":          {store.StateLockedTrialEnded, "without a card, so the plan is paused."},
 					"cancel":         {store.StateLockedCanceled, "Your S subscription has ended."},
-					"create_invoice": {store.StatePastDue, "State         payment failed, retrying"},
+					"create_invoice": {store.StatePastDue, "State         payment due, no card to charge"},
 				}[behavior]
 				noCardFinal := noCardAtEnd
-				if behavior == "create_invoice" {
+				if behavior == "create_invoice" && outcome != "past_due" {
 					noCardFinal = retried
 				}
 
