@@ -212,13 +212,13 @@ func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 		k := c.keys
 		switch {
 		case key.Matches(msg, k.Done):
-			return back
+			return c.e.back()
 		case c.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
 			c.view.showQR = false
 		case key.Matches(msg, k.QR):
 			c.view.showQR = true
 		case key.Matches(msg, k.Back):
-			return back
+			return c.e.back()
 		case key.Matches(msg, k.Fresh) && !c.busy:
 			c.busy, c.err, c.link = true, "", nil
 			c.keys.Fresh.SetEnabled(false)

@@ -55,7 +55,7 @@ func (c *cancelScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		switch {
 		case key.Matches(msg, c.keys.Back):
-			return back
+			return c.e.back()
 		case key.Matches(msg, c.keys.Confirm):
 			c.busy, c.err = true, ""
 			e, id := c.e, c.account.ID

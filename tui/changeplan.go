@@ -131,7 +131,7 @@ func (c *changePlanScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		// Back to the dashboard even when the plan has not moved yet (an
 		// upgrade waits for its payment).
-		return tea.Sequence(func() tea.Msg { return accountLoadedMsg{Account: msg.account} }, back)
+		return tea.Sequence(func() tea.Msg { return accountLoadedMsg{Account: msg.account} }, c.e.back())
 	case tea.KeyMsg:
 		if c.busy != "" {
 			return nil

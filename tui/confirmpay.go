@@ -49,7 +49,7 @@ func (c *confirmPayScreen) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, c.qr):
 			c.view.showQR = true
 		case key.Matches(msg, c.back):
-			return back
+			return c.e.back()
 		}
 	}
 	return nil

@@ -68,7 +68,7 @@ func (m *emailScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		switch msg.Type {
 		case tea.KeyEsc:
-			return back
+			return m.e.back()
 		case tea.KeyEnter:
 			email, err := ValidateEmail(m.input.Value())
 			if err != nil {

@@ -123,7 +123,7 @@ func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 		case s.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
 			s.view.showQR = false
 		case key.Matches(msg, k.Back):
-			return back
+			return s.e.back()
 		case key.Matches(msg, k.QR) && s.link != nil:
 			s.view.showQR = true
 		case key.Matches(msg, k.Up) && s.cursor > 0:

@@ -148,7 +148,7 @@ func (k *keysScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		switch {
 		case key.Matches(msg, k.keys.Back):
-			return back
+			return k.e.back()
 		case key.Matches(msg, k.keys.Up):
 			k.cursor = max(k.cursor-1, 0)
 			k.err, k.done = "", ""

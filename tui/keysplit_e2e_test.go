@@ -53,3 +53,21 @@ func TestCustomerKeysInOneWriteActLikeOneByOne(t *testing.T) {
 		}
 	}
 }
+
+// Keys typed together across a navigation act in order: enter on "Card
+// saved" goes back to the dashboard, and the "i" sent in the same write
+// opens the invoices there.
+func TestKeysTogetherAcrossANavigation(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := signUp(t, p, key, "across@example.com", "3")
+	s.WaitFor(t, "30 days left")
+	s.Type("c")
+	payCheckout(t, p, s)
+	s.WaitFor(t, "Card saved: Visa •••• 4242")
+	if _, err := s.Write([]byte("\ri")); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitFor(t, "Invoices\n")
+}

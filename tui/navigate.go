@@ -37,8 +37,9 @@ type navigateMsg struct {
 	held bool
 }
 
-// back asks the root to leave a sub-screen for the account's main screen.
-func back() tea.Msg { return navigateMsg{to: toMain} }
+// back asks the root to leave a sub-screen for the account's main screen;
+// keys typed meanwhile wait for it, as for any navigation.
+func (e *env) back() tea.Cmd { return e.navigate(navigateMsg{to: toMain}) }
 
 // navigate asks the root to show n. Keys typed before it shows wait for it,
 // as they wait for a busy screen, so they reach the screen they were typed

@@ -114,7 +114,7 @@ func (p *planPicker) Update(msg tea.Msg) tea.Cmd {
 				p.cursor, p.typed, p.err = i, "", ""
 			}
 		case key.Matches(msg, k.Back):
-			return back
+			return p.e.back()
 		case key.Matches(msg, k.Choose):
 			return p.choose()
 		case msg.Type == tea.KeyRunes && len(msg.Runes) == 1:

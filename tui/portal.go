@@ -76,7 +76,7 @@ func (p *portalScreen) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, k.QR):
 			p.view.showQR = true
 		case key.Matches(msg, k.Back):
-			return back
+			return p.e.back()
 		case key.Matches(msg, k.Fresh) && !p.busy:
 			p.busy, p.err, p.link = true, "", nil
 			p.keys.QR.SetEnabled(false)
