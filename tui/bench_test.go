@@ -113,6 +113,10 @@ func BenchmarkIdleDashboardBytes(b *testing.B) {
 				}
 				s.WaitFor(b, tc.wait)
 			}
+			// The move's webhooks (trial_will_end raises a banner) may
+			// still be landing: measure the idle screen, not their redraw.
+			webhooksDelivered(b, p)
+			time.Sleep(time.Second)
 			var perMin float64
 			for b.Loop() {
 				before := s.BytesRead()

@@ -59,7 +59,7 @@ func onListener(t *testing.T, p *portaltest.Portal, raw string) string {
 
 // stripeGet reads path (under /v1) from the sandbox's API over HTTP, with
 // the portal's sandbox key, into out.
-func stripeGet(t *testing.T, p *portaltest.Portal, path string, out any) {
+func stripeGet(t testing.TB, p *portaltest.Portal, path string, out any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "http://"+p.App.HTTPAddr()+"/sandbox/v1/"+path, nil)
 	if err != nil {
@@ -89,7 +89,7 @@ func subscription(t *testing.T, p *portaltest.Portal, id string) *stripe.Subscri
 // webhooksDelivered waits until the sandbox has delivered every event it
 // has emitted (Stripe's events?delivery_success=false lists those still
 // pending), so a test can read the account knowing no webhook is in flight.
-func webhooksDelivered(t *testing.T, p *portaltest.Portal) {
+func webhooksDelivered(t testing.TB, p *portaltest.Portal) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second) // a hang guard under load, not a timing assertion
 	for {
