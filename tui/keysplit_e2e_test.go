@@ -71,3 +71,20 @@ func TestKeysTogetherAcrossANavigation(t *testing.T) {
 	}
 	s.WaitFor(t, "Invoices\n")
 }
+
+// Keys typed while the registration is on its way reach the plan picker
+// that follows it: the email, enter, "2" and enter in one write start S.
+func TestKeysTogetherAcrossRegistration(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := p.Connect(t, key, portaltest.WithSize(80, 24))
+	s.WaitFor(t, "Email")
+	if _, err := s.Write([]byte("quick@example.com\r2\r")); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitFor(t, "30 days left")
+	if a := account(t, p, key); a.Email != "quick@example.com" || a.Plan != "s" {
+		t.Errorf("registered %q on plan %q, want quick@example.com on S", a.Email, a.Plan)
+	}
+}

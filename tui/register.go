@@ -58,6 +58,11 @@ func inputWidth(w int) int {
 
 func (r *registerScreen) TakesText() bool { return true }
 
+// Busy reports a registration or link in flight: keys typed meanwhile wait
+// for the screen that follows (the plan picker) instead of landing in the
+// email field.
+func (r *registerScreen) Busy() bool { return r.pending }
+
 func (r *registerScreen) Bindings() []key.Binding {
 	if r.codeMode {
 		return []key.Binding{r.c.Keys.LinkWithCode, r.c.Keys.RegisterInst}
