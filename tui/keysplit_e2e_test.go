@@ -88,3 +88,15 @@ func TestKeysTogetherAcrossRegistration(t *testing.T) {
 		t.Errorf("registered %q on plan %q, want quick@example.com on S", a.Email, a.Plan)
 	}
 }
+
+// The key that registers an account has been used: its session is its
+// first use, so the ops detail never says "never used" for it.
+func TestRegisteringKeyCountsAsUsed(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	signUp(t, p, key, "used@example.com", "1")
+	if a := account(t, p, key); len(a.Keys) != 1 || a.Keys[0].LastUsedAt.IsZero() {
+		t.Errorf("the registering key's last use is not recorded: %+v", a.Keys)
+	}
+}

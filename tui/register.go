@@ -153,6 +153,7 @@ func (r *registerScreen) updateCode(msg tea.KeyMsg) tea.Cmd {
 			if err != nil {
 				return linkFailedMsg{Err: err}
 			}
+			c.keys.Used(c.Ctx, a, c.Identity.Fingerprint) // this session is the key's first use
 			return registeredMsg{Account: a}
 		}
 	}
@@ -176,6 +177,11 @@ func (r *registerScreen) register(email string) tea.Cmd {
 		})
 		if err != nil {
 			return registerFailedMsg{Err: err}
+		}
+		if c.keys != nil {
+			// The session's start found no account to stamp: this session
+			// is the key's first use, shown as "last used" on the keys screen.
+			c.keys.Used(c.Ctx, a, c.Identity.Fingerprint)
 		}
 		return registeredMsg{Account: a}
 	}
