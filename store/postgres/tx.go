@@ -30,6 +30,7 @@ type pgTx struct {
 	tx      dbtx
 	now     time.Time
 	changed []string // accounts changed, in first-change order
+	locked  []string // accounts whose row this transaction locked (or created)
 	failed  error
 }
 
@@ -67,6 +68,19 @@ func (t *pgTx) fail(err error) error {
 		}
 	}
 	return unavailable(err)
+}
+
+// execLater runs a write whose command tag nobody needs and that can fail
+// only when the engine does (no constraint it could break that a read before
+// it has not ruled out): in an Update it goes to the server with the next
+// statement or the COMMIT (lazytx.go), whose error is then its error.
+func (t *pgTx) execLater(sql string, args ...any) error {
+	if lb, ok := t.tx.(*lazyBegin); ok {
+		lb.later(sql, args...)
+		return nil
+	}
+	_, err := t.exec(sql, args...)
+	return err
 }
 
 func (t *pgTx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
@@ -199,6 +213,7 @@ func (t *pgTx) CreateAccount(email string, key store.Key) (store.Account, error)
 		return store.Account{}, err
 	}
 	t.markChanged(a.ID)
+	t.locked = append(t.locked, a.ID)
 	return a, nil
 }
 
@@ -214,6 +229,9 @@ func (t *pgTx) Account(id string) (store.Account, error) {
 func (t *pgTx) lockAccount(id string) (store.Account, error) {
 	var a store.Account
 	err := t.getJSON(&a, "SELECT data FROM accounts WHERE id = $1 FOR UPDATE", id)
+	if err == nil && !slices.Contains(t.locked, id) {
+		t.locked = append(t.locked, id)
+	}
 	return a, err
 }
 
@@ -269,23 +287,31 @@ func (t *pgTx) AddKey(accountID string, key store.Key) (store.Account, error) {
 	if _, err := t.exec("INSERT INTO account_keys (fingerprint, account_id) VALUES ($1, $2)", key.Fingerprint, a.ID); err != nil {
 		return store.Account{}, err
 	}
-	a.Keys = append(a.Keys, key)
+	old := a
+	a.Keys = append(slices.Clone(a.Keys), key)
 	a.Version++
 	a.UpdatedAt = t.now
-	if err := t.putAccount(a); err != nil {
+	if err := t.putAccount(a, old); err != nil {
 		return store.Account{}, err
 	}
 	t.markChanged(a.ID)
 	return a, nil
 }
 
-func (t *pgTx) putAccount(a store.Account) error {
+// putAccount stores a, the new version of old (whose row is locked). When
+// neither its email nor its customer changed, no unique index can refuse it
+// and the write goes with the next statement (execLater).
+func (t *pgTx) putAccount(a, old store.Account) error {
 	data, err := jsonOf(&a)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("UPDATE accounts SET email = $2, customer_id = $3, data = $4, trial_end_ns = $5 WHERE id = $1",
-		a.ID, a.Email, nullIfEmpty(a.CustomerID), data, trialEndNs(&a))
+	const sql = "UPDATE accounts SET email = $2, customer_id = $3, data = $4, trial_end_ns = $5 WHERE id = $1"
+	args := []any{a.ID, a.Email, nullIfEmpty(a.CustomerID), data, trialEndNs(&a)}
+	if strings.EqualFold(a.Email, old.Email) && a.CustomerID == old.CustomerID {
+		return t.execLater(sql, args...)
+	}
+	_, err = t.exec(sql, args...)
 	return err
 }
 
@@ -324,7 +350,7 @@ func (t *pgTx) UpdateAccount(id string, fn func(*store.Account) error) (store.Ac
 			return store.Account{}, err
 		}
 	}
-	if err := t.putAccount(a); err != nil {
+	if err := t.putAccount(a, old); err != nil {
 		return store.Account{}, err
 	}
 	t.markChanged(a.ID)
@@ -415,9 +441,8 @@ func (t *pgTx) putEvent(ev store.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("UPDATE events SET account_id = $2, received_ns = $3, data = $4 WHERE id = $1",
+	return t.execLater("UPDATE events SET account_id = $2, received_ns = $3, data = $4 WHERE id = $1",
 		ev.ID, nullIfEmpty(ev.AccountID), ev.ReceivedAt.UnixNano(), data)
-	return err
 }
 
 // Event returns the record of event id, or ErrNotFound.
@@ -448,11 +473,14 @@ func (t *pgTx) AddNotice(n store.Notice) (store.Notice, bool, error) {
 		n.CreatedAt = t.now
 	}
 	n.MailedAt, n.MailTries, n.MailError, n.MailNextAt = time.Time{}, 0, "", time.Time{}
-	if ok, err := t.exists("SELECT 1 FROM accounts WHERE id = $1", n.AccountID); err != nil || !ok {
-		if err == nil {
-			err = store.ErrNotFound
+	// An account this transaction locked or created exists until it ends.
+	if !slices.Contains(t.locked, n.AccountID) {
+		if ok, err := t.exists("SELECT 1 FROM accounts WHERE id = $1", n.AccountID); err != nil || !ok {
+			if err == nil {
+				err = store.ErrNotFound
+			}
+			return store.Notice{}, false, err
 		}
-		return store.Notice{}, false, err
 	}
 	data, err := jsonOf(&n)
 	if err != nil {
@@ -504,8 +532,7 @@ func (t *pgTx) putNotice(n store.Notice) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("UPDATE notices SET mailed = $2, data = $3 WHERE id = $1", n.ID, !n.MailedAt.IsZero(), data)
-	return err
+	return t.execLater("UPDATE notices SET mailed = $2, data = $3 WHERE id = $1", n.ID, !n.MailedAt.IsZero(), data)
 }
 
 // MarkMailed records a mail attempt of notice id; see store.Tx.
@@ -572,7 +599,7 @@ func (t *pgTx) AppendAudit(e store.AuditEntry) (store.AuditEntry, error) {
 	if err != nil {
 		return store.AuditEntry{}, err
 	}
-	if _, err := t.exec("INSERT INTO audit (account_id, data) VALUES ($1, $2)", e.AccountID, data); err != nil {
+	if err := t.execLater("INSERT INTO audit (account_id, data) VALUES ($1, $2)", e.AccountID, data); err != nil {
 		return store.AuditEntry{}, err
 	}
 	return e, nil
