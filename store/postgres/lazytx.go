@@ -114,3 +114,29 @@ func (r prefixedRow) Scan(dest ...any) error {
 	}
 	return err
 }
+
+// execThenScan runs a write (returning its command tag) and then a one-row
+// query, in one round trip after the prefix. err is the write's (or the
+// prefix's) error; when it is nil, scanErr is the query's (pgx.ErrNoRows
+// when it found no row).
+func (l *lazyBegin) execThenScan(ctx context.Context, write string, wargs []any, query string, qargs []any, dest ...any) (tag pgconn.CommandTag, err, scanErr error) {
+	b := &pgx.Batch{}
+	n := l.prefix(b)
+	b.Queue(write, wargs...)
+	b.Queue(query, qargs...)
+	br := l.conn.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil && scanErr == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	for range n {
+		if _, err = br.Exec(); err != nil {
+			return tag, err, nil
+		}
+	}
+	if tag, err = br.Exec(); err != nil {
+		return tag, err, nil
+	}
+	return tag, nil, br.QueryRow().Scan(dest...)
+}

@@ -30,8 +30,19 @@ type pgTx struct {
 	tx      dbtx
 	now     time.Time
 	changed []string // accounts changed, in first-change order
-	locked  []string // accounts whose row this transaction locked (or created)
-	failed  error
+	// held is the stored JSON of each account whose row this transaction
+	// has locked (or created), as it now stands: no other transaction can
+	// change it before this one ends, so it is read once.
+	held   map[string][]byte
+	failed error
+}
+
+// hold records data as account id's row, locked by this transaction.
+func (t *pgTx) hold(id string, data []byte) {
+	if t.held == nil {
+		t.held = make(map[string][]byte)
+	}
+	t.held[id] = data
 }
 
 var _ store.Tx = (*pgTx)(nil)
@@ -213,7 +224,7 @@ func (t *pgTx) CreateAccount(email string, key store.Key) (store.Account, error)
 		return store.Account{}, err
 	}
 	t.markChanged(a.ID)
-	t.locked = append(t.locked, a.ID)
+	t.hold(a.ID, data)
 	return a, nil
 }
 
@@ -228,12 +239,24 @@ func (t *pgTx) Account(id string) (store.Account, error) {
 // ends: the serialisation of changes to one account across instances.
 func (t *pgTx) lockAccount(id string) (store.Account, error) {
 	var a store.Account
-	err := t.getJSON(&a, "SELECT data FROM accounts WHERE id = $1 FOR UPDATE", id)
-	if err == nil && !slices.Contains(t.locked, id) {
-		t.locked = append(t.locked, id)
+	data, ok := t.held[id]
+	if !ok {
+		err := t.tx.QueryRow(t.ctx, lockAccountSQL, id).Scan(&data)
+		if isNoRows(err) {
+			return a, store.ErrNotFound
+		}
+		if err != nil {
+			return a, t.fail(err)
+		}
+		t.hold(id, data)
 	}
-	return a, err
+	if err := json.Unmarshal(data, &a); err != nil {
+		return a, fmt.Errorf("store: decode record: %w", err)
+	}
+	return a, nil
 }
+
+const lockAccountSQL = "SELECT data FROM accounts WHERE id = $1 FOR UPDATE"
 
 // AccountByKey returns the account holding the key fingerprint.
 func (t *pgTx) AccountByKey(fingerprint string) (store.Account, error) {
@@ -309,9 +332,13 @@ func (t *pgTx) putAccount(a, old store.Account) error {
 	const sql = "UPDATE accounts SET email = $2, customer_id = $3, data = $4, trial_end_ns = $5 WHERE id = $1"
 	args := []any{a.ID, a.Email, nullIfEmpty(a.CustomerID), data, trialEndNs(&a)}
 	if strings.EqualFold(a.Email, old.Email) && a.CustomerID == old.CustomerID {
-		return t.execLater(sql, args...)
+		err = t.execLater(sql, args...)
+	} else {
+		_, err = t.exec(sql, args...)
 	}
-	_, err = t.exec(sql, args...)
+	if err == nil {
+		t.hold(a.ID, data)
+	}
 	return err
 }
 
@@ -411,8 +438,17 @@ func (t *pgTx) RecordEvent(ev store.Event) (dup bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	tag, err := t.exec(`INSERT INTO events (id, account_id, received_ns, data) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO NOTHING`, ev.ID, nullIfEmpty(ev.AccountID), ev.ReceivedAt.UnixNano(), data)
+	const insert = `INSERT INTO events (id, account_id, received_ns, data) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO NOTHING`
+	args := []any{ev.ID, nullIfEmpty(ev.AccountID), ev.ReceivedAt.UnixNano(), data}
+	var tag pgconn.CommandTag
+	if _, held := t.held[ev.AccountID]; ev.AccountID != "" && !held {
+		// The event is the account's: the webhook updates the account
+		// next, so its row is locked and read in this round trip.
+		tag, err = t.recordAndLock(insert, args, ev.AccountID)
+	} else {
+		tag, err = t.exec(insert, args...)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -434,6 +470,27 @@ func (t *pgTx) RecordEvent(ev store.Event) (dup bool, err error) {
 		t.markChanged(ev.AccountID) // the ops view shows the account's webhook log
 	}
 	return false, nil
+}
+
+// recordAndLock runs insert and, in the same round trip, locks and reads
+// account id's row (see lockAccount), when the transaction is an Update's.
+// An account not found is simply not held.
+func (t *pgTx) recordAndLock(insert string, args []any, id string) (pgconn.CommandTag, error) {
+	lb, ok := t.tx.(*lazyBegin)
+	if !ok {
+		return t.exec(insert, args...)
+	}
+	var data []byte
+	tag, err, scanErr := lb.execThenScan(t.ctx, insert, args, lockAccountSQL, []any{id}, &data)
+	switch {
+	case err != nil:
+		return tag, t.fail(err)
+	case scanErr == nil:
+		t.hold(id, data)
+	case !isNoRows(scanErr):
+		return tag, t.fail(scanErr)
+	}
+	return tag, nil
 }
 
 func (t *pgTx) putEvent(ev store.Event) error {
@@ -474,7 +531,7 @@ func (t *pgTx) AddNotice(n store.Notice) (store.Notice, bool, error) {
 	}
 	n.MailedAt, n.MailTries, n.MailError, n.MailNextAt = time.Time{}, 0, "", time.Time{}
 	// An account this transaction locked or created exists until it ends.
-	if !slices.Contains(t.locked, n.AccountID) {
+	if _, held := t.held[n.AccountID]; !held {
 		if ok, err := t.exists("SELECT 1 FROM accounts WHERE id = $1", n.AccountID); err != nil || !ok {
 			if err == nil {
 				err = store.ErrNotFound
