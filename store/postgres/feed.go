@@ -39,7 +39,7 @@ import (
 // committed or never will: the newest number visible in a snapshot, once
 // every transaction that was in progress in that snapshot has ended. That is
 // sound because a writer has its transaction id before it takes a number
-// (writeChangesSQL asks for it first), so a writer holding a number below
+// (lockSQL asks for it first), so a writer holding a number below
 // the newest visible one took it before the snapshot and is one of the
 // snapshot's in-progress transactions. Writers are short, so the wait is
 // about one COMMIT.
@@ -63,14 +63,13 @@ const (
 	lockFeedAccount = 0x706f7274 // "port"
 )
 
-// xidSQL gives the transaction its id before it takes a feed number (see
-// above); most writers already have one, from their first write.
-const xidSQL = `SELECT pg_current_xact_id()`
-
-// lockSQL takes the changed accounts' feed locks ($1), in one order
-// whichever transaction takes them, so that two writers cannot deadlock on
-// them; by the time a writer gets here it waits for no other lock.
-const lockSQL = `SELECT count(pg_advisory_xact_lock($2::int4, h)) FROM
+// lockSQL gives the transaction its id before it takes a feed number (see
+// above; most writers already have one, from their first write) and takes
+// the changed accounts' feed locks ($1), in one order whichever transaction
+// takes them, so that two writers cannot deadlock on them; by the time a
+// writer gets here it waits for no other lock. One statement: the id and
+// the locks only need to come before the numbering that follows.
+const lockSQL = `SELECT pg_current_xact_id()::text, count(pg_advisory_xact_lock($2::int4, h)) FROM
 	(SELECT DISTINCT hashtext(id) AS h FROM unnest($1::text[]) AS u(id) ORDER BY 1) AS l`
 
 // changesSQL numbers each account in $1 (in first-change order) and returns
@@ -87,7 +86,6 @@ const notifySQL = `SELECT pg_notify('` + notifyChannel + `', '')`
 // the transaction open on b's connection); the changes are in *out once b
 // is sent.
 func queueNumbering(b *pgx.Batch, ids []string, out *[]store.Change) {
-	b.Queue(xidSQL)
 	b.Queue(lockSQL, ids, lockFeedAccount)
 	b.Queue(changesSQL, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -102,12 +100,14 @@ func queueNumbering(b *pgx.Batch, ids []string, out *[]store.Change) {
 	})
 }
 
-// commitWithChanges numbers ids' changes, commits the transaction open on
-// conn and wakes the readers, in one round trip. The wake-up follows the
-// COMMIT in the same pipeline, so it is sent even if this process dies
-// meanwhile; if the server does, the readers' poll finds the change.
-func commitWithChanges(ctx context.Context, conn *pgx.Conn, ids []string) ([]store.Change, error) {
+// commitWithChanges sends what lb still holds (BEGIN, queued writes),
+// numbers ids' changes, commits the transaction and wakes the readers, in
+// one round trip. The wake-up follows the COMMIT in the same pipeline, so it
+// is sent even if this process dies meanwhile; if the server does, the
+// readers' poll finds the change.
+func commitWithChanges(ctx context.Context, lb *lazyBegin, ids []string) ([]store.Change, error) {
 	b := &pgx.Batch{}
+	lb.prefix(b)
 	var out []store.Change
 	if len(ids) > 0 {
 		queueNumbering(b, ids, &out)
@@ -116,7 +116,7 @@ func commitWithChanges(ctx context.Context, conn *pgx.Conn, ids []string) ([]sto
 	if len(ids) > 0 {
 		b.Queue(notifySQL)
 	}
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+	if err := lb.conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b store.Change) int { return cmp.Compare(a.Seq, b.Seq) })

@@ -72,7 +72,7 @@ func (t *pgTx) putKeys(a store.Account, changed bool) (store.Account, error) {
 		a.Version++
 		a.UpdatedAt = t.now
 	}
-	if err := t.putAccount(a); err != nil {
+	if err := t.putAccount(a, a); err != nil { // email and customer unchanged
 		return store.Account{}, err
 	}
 	if changed {

@@ -7,24 +7,63 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// lazyBegin is the connection of an Update: its transaction starts with its
-// first statement, BEGIN going to the server in the same round trip (one
-// pipeline) as that statement. A transaction that never runs a statement
-// never begins.
+// lazyBegin is the connection of an Update, which pipelines what it can so
+// that an Update costs few round trips:
+//   - its transaction starts with its first statement, BEGIN going to the
+//     server in the same round trip (one pipeline) as that statement; a
+//     transaction that never runs a statement never begins;
+//   - a write whose result the caller does not need and that can fail only
+//     when the engine does (see pgTx.execLater) is queued, and goes with the
+//     next statement or with the COMMIT. Its error, if any, is that
+//     statement's (or the COMMIT's), and the transaction cannot commit.
+//
+// Statements reach the server in the order they were issued, so a read sees
+// every write queued before it.
 type lazyBegin struct {
-	conn  *pgx.Conn
-	begun bool
+	conn    *pgx.Conn
+	begun   bool        // BEGIN was sent (or is in the pipeline being sent)
+	pending []queuedSQL // writes not sent yet, in order
+}
+
+type queuedSQL struct {
+	sql  string
+	args []any
 }
 
 var _ dbtx = (*lazyBegin)(nil)
 
+// later queues a write for the next round trip.
+func (l *lazyBegin) later(sql string, args ...any) {
+	l.pending = append(l.pending, queuedSQL{sql, args})
+}
+
+// started reports whether the transaction has a statement, sent or queued.
+func (l *lazyBegin) started() bool { return l.begun || len(l.pending) > 0 }
+
+// prefix queues on b what must reach the server before the next statement:
+// BEGIN if not sent yet, and the queued writes. It returns how many
+// statements it queued; their results come first from b.
+func (l *lazyBegin) prefix(b *pgx.Batch) int {
+	n := 0
+	if !l.begun {
+		l.begun = true
+		b.Queue("BEGIN")
+		n++
+	}
+	for _, q := range l.pending {
+		b.Queue(q.sql, q.args...)
+		n++
+	}
+	l.pending = nil
+	return n
+}
+
 func (l *lazyBegin) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if l.begun {
+	if l.begun && len(l.pending) == 0 {
 		return l.conn.Exec(ctx, sql, args...)
 	}
-	l.begun = true
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	l.prefix(b)
 	var tag pgconn.CommandTag
 	b.Queue(sql, args...).Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
 	err := l.conn.SendBatch(ctx, b).Close()
@@ -32,38 +71,72 @@ func (l *lazyBegin) Exec(ctx context.Context, sql string, args ...any) (pgconn.C
 }
 
 func (l *lazyBegin) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if l.begun {
+	if l.begun && len(l.pending) == 0 {
 		return l.conn.QueryRow(ctx, sql, args...)
 	}
-	l.begun = true
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	n := l.prefix(b)
 	b.Queue(sql, args...)
-	return beginRow{l.conn.SendBatch(ctx, b)}
+	return prefixedRow{l.conn.SendBatch(ctx, b), n}
 }
 
 func (l *lazyBegin) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if !l.begun {
-		l.begun = true
-		if _, err := l.conn.Exec(ctx, "BEGIN"); err != nil {
-			return nil, err
-		}
+	if l.begun && len(l.pending) == 0 {
+		return l.conn.Query(ctx, sql, args...)
+	}
+	// Rare in an Update (listings): the prefix takes a round trip of its own.
+	b := &pgx.Batch{}
+	l.prefix(b)
+	if err := l.conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
 	return l.conn.Query(ctx, sql, args...)
 }
 
-// beginRow is the row of a BEGIN-and-statement pipeline. Scan reads both
-// results and ends the pipeline, as pgx.Row's Scan ends its query.
-type beginRow struct{ br pgx.BatchResults }
+// prefixedRow is the row of a pipeline of n statements (BEGIN, queued
+// writes) and then the query. Scan reads them all and ends the pipeline, as
+// pgx.Row's Scan ends its query; the first error wins.
+type prefixedRow struct {
+	br pgx.BatchResults
+	n  int
+}
 
-func (r beginRow) Scan(dest ...any) error {
-	if _, err := r.br.Exec(); err != nil {
-		_ = r.br.Close()
-		return err
+func (r prefixedRow) Scan(dest ...any) error {
+	for range r.n {
+		if _, err := r.br.Exec(); err != nil {
+			_ = r.br.Close()
+			return err
+		}
 	}
 	err := r.br.QueryRow().Scan(dest...)
 	if cerr := r.br.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// execThenScan runs a write (returning its command tag) and then a one-row
+// query, in one round trip after the prefix. err is the write's (or the
+// prefix's) error; when it is nil, scanErr is the query's (pgx.ErrNoRows
+// when it found no row).
+func (l *lazyBegin) execThenScan(ctx context.Context, write string, wargs []any, query string, qargs []any, dest ...any) (tag pgconn.CommandTag, err, scanErr error) {
+	b := &pgx.Batch{}
+	n := l.prefix(b)
+	b.Queue(write, wargs...)
+	b.Queue(query, qargs...)
+	br := l.conn.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil && scanErr == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	for range n {
+		if _, err = br.Exec(); err != nil {
+			return tag, err, nil
+		}
+	}
+	if tag, err = br.Exec(); err != nil {
+		return tag, err, nil
+	}
+	return tag, nil, br.QueryRow().Scan(dest...)
 }

@@ -203,9 +203,10 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // update is one attempt of Update: fnErr is fn's own error, err the engine's.
-// It drives the transaction by hand (BEGIN … COMMIT on a pooled connection)
-// so that BEGIN goes with the first statement, and the feed numbers, the
-// COMMIT and the wake-up in one round trip.
+// It drives the transaction by hand (BEGIN … COMMIT on a pooled connection,
+// lazytx.go) so that BEGIN goes with the first statement, writes whose result
+// fn does not need go with the next one, and the last writes, the feed
+// numbers, the COMMIT and the wake-up take one round trip.
 func (db *DB) update(ctx context.Context, fn func(store.Tx) error) (changes []store.Change, fnErr, err error) {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
@@ -234,10 +235,10 @@ func (db *DB) update(ctx context.Context, fn func(store.Tx) error) (changes []st
 		rollback()
 		return nil, nil, t.failed
 	}
-	if !lb.begun {
+	if !lb.started() {
 		return nil, nil, nil // fn ran no statement: nothing to commit
 	}
-	if changes, err = commitWithChanges(ctx, conn.Conn(), t.changed); err != nil {
+	if changes, err = commitWithChanges(ctx, lb, t.changed); err != nil {
 		rollback()
 		return nil, nil, err
 	}

@@ -30,7 +30,19 @@ type pgTx struct {
 	tx      dbtx
 	now     time.Time
 	changed []string // accounts changed, in first-change order
-	failed  error
+	// held is the stored JSON of each account whose row this transaction
+	// has locked (or created), as it now stands: no other transaction can
+	// change it before this one ends, so it is read once.
+	held   map[string][]byte
+	failed error
+}
+
+// hold records data as account id's row, locked by this transaction.
+func (t *pgTx) hold(id string, data []byte) {
+	if t.held == nil {
+		t.held = make(map[string][]byte)
+	}
+	t.held[id] = data
 }
 
 var _ store.Tx = (*pgTx)(nil)
@@ -67,6 +79,19 @@ func (t *pgTx) fail(err error) error {
 		}
 	}
 	return unavailable(err)
+}
+
+// execLater runs a write whose command tag nobody needs and that can fail
+// only when the engine does (no constraint it could break that a read before
+// it has not ruled out): in an Update it goes to the server with the next
+// statement or the COMMIT (lazytx.go), whose error is then its error.
+func (t *pgTx) execLater(sql string, args ...any) error {
+	if lb, ok := t.tx.(*lazyBegin); ok {
+		lb.later(sql, args...)
+		return nil
+	}
+	_, err := t.exec(sql, args...)
+	return err
 }
 
 func (t *pgTx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
@@ -199,6 +224,7 @@ func (t *pgTx) CreateAccount(email string, key store.Key) (store.Account, error)
 		return store.Account{}, err
 	}
 	t.markChanged(a.ID)
+	t.hold(a.ID, data)
 	return a, nil
 }
 
@@ -213,9 +239,24 @@ func (t *pgTx) Account(id string) (store.Account, error) {
 // ends: the serialisation of changes to one account across instances.
 func (t *pgTx) lockAccount(id string) (store.Account, error) {
 	var a store.Account
-	err := t.getJSON(&a, "SELECT data FROM accounts WHERE id = $1 FOR UPDATE", id)
-	return a, err
+	data, ok := t.held[id]
+	if !ok {
+		err := t.tx.QueryRow(t.ctx, lockAccountSQL, id).Scan(&data)
+		if isNoRows(err) {
+			return a, store.ErrNotFound
+		}
+		if err != nil {
+			return a, t.fail(err)
+		}
+		t.hold(id, data)
+	}
+	if err := json.Unmarshal(data, &a); err != nil {
+		return a, fmt.Errorf("store: decode record: %w", err)
+	}
+	return a, nil
 }
+
+const lockAccountSQL = "SELECT data FROM accounts WHERE id = $1 FOR UPDATE"
 
 // AccountByKey returns the account holding the key fingerprint.
 func (t *pgTx) AccountByKey(fingerprint string) (store.Account, error) {
@@ -269,23 +310,35 @@ func (t *pgTx) AddKey(accountID string, key store.Key) (store.Account, error) {
 	if _, err := t.exec("INSERT INTO account_keys (fingerprint, account_id) VALUES ($1, $2)", key.Fingerprint, a.ID); err != nil {
 		return store.Account{}, err
 	}
-	a.Keys = append(a.Keys, key)
+	old := a
+	a.Keys = append(slices.Clone(a.Keys), key)
 	a.Version++
 	a.UpdatedAt = t.now
-	if err := t.putAccount(a); err != nil {
+	if err := t.putAccount(a, old); err != nil {
 		return store.Account{}, err
 	}
 	t.markChanged(a.ID)
 	return a, nil
 }
 
-func (t *pgTx) putAccount(a store.Account) error {
+// putAccount stores a, the new version of old (whose row is locked). When
+// neither its email nor its customer changed, no unique index can refuse it
+// and the write goes with the next statement (execLater).
+func (t *pgTx) putAccount(a, old store.Account) error {
 	data, err := jsonOf(&a)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("UPDATE accounts SET email = $2, customer_id = $3, data = $4, trial_end_ns = $5 WHERE id = $1",
-		a.ID, a.Email, nullIfEmpty(a.CustomerID), data, trialEndNs(&a))
+	const sql = "UPDATE accounts SET email = $2, customer_id = $3, data = $4, trial_end_ns = $5 WHERE id = $1"
+	args := []any{a.ID, a.Email, nullIfEmpty(a.CustomerID), data, trialEndNs(&a)}
+	if strings.EqualFold(a.Email, old.Email) && a.CustomerID == old.CustomerID {
+		err = t.execLater(sql, args...)
+	} else {
+		_, err = t.exec(sql, args...)
+	}
+	if err == nil {
+		t.hold(a.ID, data)
+	}
 	return err
 }
 
@@ -324,7 +377,7 @@ func (t *pgTx) UpdateAccount(id string, fn func(*store.Account) error) (store.Ac
 			return store.Account{}, err
 		}
 	}
-	if err := t.putAccount(a); err != nil {
+	if err := t.putAccount(a, old); err != nil {
 		return store.Account{}, err
 	}
 	t.markChanged(a.ID)
@@ -385,8 +438,17 @@ func (t *pgTx) RecordEvent(ev store.Event) (dup bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	tag, err := t.exec(`INSERT INTO events (id, account_id, received_ns, data) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO NOTHING`, ev.ID, nullIfEmpty(ev.AccountID), ev.ReceivedAt.UnixNano(), data)
+	const insert = `INSERT INTO events (id, account_id, received_ns, data) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO NOTHING`
+	args := []any{ev.ID, nullIfEmpty(ev.AccountID), ev.ReceivedAt.UnixNano(), data}
+	var tag pgconn.CommandTag
+	if _, held := t.held[ev.AccountID]; ev.AccountID != "" && !held {
+		// The event is the account's: the webhook updates the account
+		// next, so its row is locked and read in this round trip.
+		tag, err = t.recordAndLock(insert, args, ev.AccountID)
+	} else {
+		tag, err = t.exec(insert, args...)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -410,14 +472,34 @@ func (t *pgTx) RecordEvent(ev store.Event) (dup bool, err error) {
 	return false, nil
 }
 
+// recordAndLock runs insert and, in the same round trip, locks and reads
+// account id's row (see lockAccount), when the transaction is an Update's.
+// An account not found is simply not held.
+func (t *pgTx) recordAndLock(insert string, args []any, id string) (pgconn.CommandTag, error) {
+	lb, ok := t.tx.(*lazyBegin)
+	if !ok {
+		return t.exec(insert, args...)
+	}
+	var data []byte
+	tag, err, scanErr := lb.execThenScan(t.ctx, insert, args, lockAccountSQL, []any{id}, &data)
+	switch {
+	case err != nil:
+		return tag, t.fail(err)
+	case scanErr == nil:
+		t.hold(id, data)
+	case !isNoRows(scanErr):
+		return tag, t.fail(scanErr)
+	}
+	return tag, nil
+}
+
 func (t *pgTx) putEvent(ev store.Event) error {
 	data, err := jsonOf(&ev)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("UPDATE events SET account_id = $2, received_ns = $3, data = $4 WHERE id = $1",
+	return t.execLater("UPDATE events SET account_id = $2, received_ns = $3, data = $4 WHERE id = $1",
 		ev.ID, nullIfEmpty(ev.AccountID), ev.ReceivedAt.UnixNano(), data)
-	return err
 }
 
 // Event returns the record of event id, or ErrNotFound.
@@ -448,11 +530,14 @@ func (t *pgTx) AddNotice(n store.Notice) (store.Notice, bool, error) {
 		n.CreatedAt = t.now
 	}
 	n.MailedAt, n.MailTries, n.MailError, n.MailNextAt = time.Time{}, 0, "", time.Time{}
-	if ok, err := t.exists("SELECT 1 FROM accounts WHERE id = $1", n.AccountID); err != nil || !ok {
-		if err == nil {
-			err = store.ErrNotFound
+	// An account this transaction locked or created exists until it ends.
+	if _, held := t.held[n.AccountID]; !held {
+		if ok, err := t.exists("SELECT 1 FROM accounts WHERE id = $1", n.AccountID); err != nil || !ok {
+			if err == nil {
+				err = store.ErrNotFound
+			}
+			return store.Notice{}, false, err
 		}
-		return store.Notice{}, false, err
 	}
 	data, err := jsonOf(&n)
 	if err != nil {
@@ -504,8 +589,7 @@ func (t *pgTx) putNotice(n store.Notice) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("UPDATE notices SET mailed = $2, data = $3 WHERE id = $1", n.ID, !n.MailedAt.IsZero(), data)
-	return err
+	return t.execLater("UPDATE notices SET mailed = $2, data = $3 WHERE id = $1", n.ID, !n.MailedAt.IsZero(), data)
 }
 
 // MarkMailed records a mail attempt of notice id; see store.Tx.
@@ -572,7 +656,7 @@ func (t *pgTx) AppendAudit(e store.AuditEntry) (store.AuditEntry, error) {
 	if err != nil {
 		return store.AuditEntry{}, err
 	}
-	if _, err := t.exec("INSERT INTO audit (account_id, data) VALUES ($1, $2)", e.AccountID, data); err != nil {
+	if err := t.execLater("INSERT INTO audit (account_id, data) VALUES ($1, $2)", e.AccountID, data); err != nil {
 		return store.AuditEntry{}, err
 	}
 	return e, nil
