@@ -45,6 +45,21 @@ const (
 	MailSent     MailStatus = "sent"     // mailed at MailedAt
 )
 
+// RecordMailAttempt is what a mail attempt at at does to n, for every
+// engine's MarkMailed: a failure counts a try and keeps the error and the
+// next try (zero: given up); a success marks n mailed.
+func (n *Notice) RecordMailAttempt(at time.Time, mailErr error, retryAt time.Time) {
+	if mailErr != nil {
+		n.MailTries++
+		n.MailError = mailErr.Error()
+		n.MailNextAt = retryAt
+		return
+	}
+	n.MailedAt = at
+	n.MailError = ""
+	n.MailNextAt = time.Time{}
+}
+
 // MailStatus says where n's mail is. The mailer records a failed try with
 // the time of the next one (MarkMailed's retryAt), and with none once it
 // gives up; a requeue clears the tries.
@@ -178,14 +193,8 @@ func (t *boltTx) MarkMailed(id string, at time.Time, mailErr error, retryAt time
 	if err := getJSON(tx.Bucket(bucketNotices), sk, &n); err != nil {
 		return err
 	}
-	if mailErr != nil {
-		n.MailTries++
-		n.MailError = mailErr.Error()
-		n.MailNextAt = retryAt
-	} else {
-		n.MailedAt = at
-		n.MailError = ""
-		n.MailNextAt = time.Time{}
+	n.RecordMailAttempt(at, mailErr, retryAt)
+	if mailErr == nil {
 		if err := tx.Bucket(bucketOutbox).Delete(sk); err != nil {
 			return err
 		}

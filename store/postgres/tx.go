@@ -598,15 +598,7 @@ func (t *pgTx) MarkMailed(id string, at time.Time, mailErr error, retryAt time.T
 	if err := t.getJSON(&n, "SELECT data FROM notices WHERE id = $1 FOR UPDATE", id); err != nil {
 		return err
 	}
-	if mailErr != nil {
-		n.MailTries++
-		n.MailError = mailErr.Error()
-		n.MailNextAt = retryAt
-	} else {
-		n.MailedAt = at
-		n.MailError = ""
-		n.MailNextAt = time.Time{}
-	}
+	n.RecordMailAttempt(at, mailErr, retryAt)
 	return t.putNotice(n)
 }
 
