@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -29,12 +31,17 @@ func TestFailedCommitLeavesMemoryAsTheFile(t *testing.T) {
 	objs, deliveries := len(e.sb.st.objs), len(e.sb.st.deliveries)
 	e.sb.mu.Unlock()
 
-	if _, err := e.sc.Customers.Update(cus.ID, &stripe.CustomerParams{Email: stripe.String("b@example.com")}); err == nil {
-		t.Fatal("update with failing writes succeeded")
+	is500 := func(what string, err error) {
+		t.Helper()
+		var se *stripe.Error
+		if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusInternalServerError {
+			t.Fatalf("%s with failing writes: %v, want a 500", what, err)
+		}
 	}
-	if _, err := e.sc.Customers.New(&stripe.CustomerParams{Email: stripe.String("c@example.com")}); err == nil {
-		t.Fatal("create with failing writes succeeded")
-	}
+	_, err = e.sc.Customers.Update(cus.ID, &stripe.CustomerParams{Email: stripe.String("b@example.com")})
+	is500("update", err)
+	_, err = e.sc.Customers.New(&stripe.CustomerParams{Email: stripe.String("c@example.com")})
+	is500("create", err)
 	got, err := e.sc.Customers.Get(cus.ID, nil)
 	if err != nil {
 		t.Fatal(err)
