@@ -3,7 +3,8 @@
 // connection, env requests and window changes per session.
 //
 // It also carries window sizes from the SSH layer to the terminal UI. The
-// SSH library (charmbracelet/ssh, through at least v0.4.3, 2026-08) hands
+// SSH library (charmbracelet/ssh, through at least v0.4.3, 2026-08; wish
+// v2.0.3, 2026-07, builds on charm.land/ssh v0.4.2 and adds no guard) hands
 // window changes to the session over a one-slot channel with a blocking
 // send from the connection's request loop. Nobody reads that channel before
 // the shell starts, nor after the program ends, so one window-change in
