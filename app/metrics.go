@@ -108,6 +108,10 @@ func (a *App) setupMetrics() error {
 	a.metricsLn = ln
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
-	a.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The main HTTP server's timeouts: -metrics-addr may be public too, and
+	// idle or slow connections would otherwise be kept for good.
+	hl := a.cfg.HTTPLimits
+	a.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, hl.ReadTimeout),
+		ReadTimeout: hl.ReadTimeout, WriteTimeout: hl.WriteTimeout, IdleTimeout: hl.IdleTimeout}
 	return nil
 }
