@@ -142,7 +142,7 @@ type HTTPLimits struct {
 	MaxConns int
 	// LinkRate and LinkBurst bound short-link lookups per source address
 	// (defaults 1/s, burst 20); past them the answer is 429. A link's token
-	// has 128 bits, so the bound is against load, not guessing.
+	// has 130 bits, so the bound is against load, not guessing.
 	LinkRate  float64
 	LinkBurst int
 }
