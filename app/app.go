@@ -336,6 +336,9 @@ func New(cfg Config) (_ *App, err error) {
 		Admins: admins, Ops: a.ops.Model, Observer: a.metrics,
 	})
 	a.guard = sshguard.New(cfg.SSHLimits, time.Now)
+	if nofile, ok := openFileLimit(); ok {
+		checkFDLimit(cfg.Logger, nofile, a.guard.Limits().MaxConns, cfg.HTTPLimits.MaxConns)
+	}
 	if a.ssh, err = wish.NewServer(append([]ssh.Option{
 		wish.WithHostKeyPEM(a.hostKey.PEM),
 		// Accept any key: who the key belongs to is decided after
