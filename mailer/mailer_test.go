@@ -19,6 +19,7 @@ import (
 
 	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/billing"
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 )
 
@@ -29,15 +30,15 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // env is a store with one account and a notice in its outbox.
 type env struct {
 	db     *store.DB
-	clk    *clock
+	clk    *testkit.Clock
 	acct   store.Account
 	notice store.Notice
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	db, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{NoSync: true, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{db: db, clk: clk, acct: a, logs: &syncBuffer{}}
+	e := &env{db: db, clk: clk, acct: a, logs: &testkit.Buffer{}}
 	e.notice = e.addNotice(t, billing.NoticeTrialWillEnd, "sub_1/1772625600", "Your trial ends in 3 days.")
 	return e
 }

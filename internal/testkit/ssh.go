@@ -3,6 +3,7 @@ package testkit
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,4 +56,16 @@ func Session(tb testing.TB, c *ssh.Client) *ssh.Session {
 		tb.Fatalf("session as %s: %v", c.User(), err)
 	}
 	return s
+}
+
+// AuthorizedKey returns a fresh ed25519 public key and its authorized_keys
+// line, with comment after it unless comment is empty.
+func AuthorizedKey(tb testing.TB, comment string) (line string, key ssh.PublicKey) {
+	tb.Helper()
+	key = NewSigner(tb).PublicKey()
+	line = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
+	if comment != "" {
+		line += " " + comment
+	}
+	return line, key
 }
