@@ -33,14 +33,15 @@ func setup(t testing.TB, limits Limits) (*Service, store.Store, *testkit.Clock) 
 	return New(db, Options{Now: c.Now, Limits: limits}), db, c
 }
 
-// newAccount registers ada@example.com with key k.
-func newAccount(t testing.TB, db store.Store, k store.Key) store.Account {
+// newAccount registers ada@example.com with a fresh key (see newKey).
+func newAccount(t testing.TB, db store.Store, comment string) (string, store.Key, store.Account) {
 	t.Helper()
+	line, k := newKey(t, comment)
 	a, err := db.CreateAccount("ada@example.com", k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return line, k, a
 }
 
 func TestParseKey(t *testing.T) {
@@ -75,8 +76,7 @@ func TestNormalizeCode(t *testing.T) {
 func TestLinkByCode(t *testing.T) {
 	ctx := context.Background()
 	s, db, clk := setup(t, Limits{})
-	_, k1 := newKey(t, "")
-	a := newAccount(t, db, k1)
+	_, k1, a := newAccount(t, db, "")
 	c, err := s.NewLinkCode(ctx, a.ID, k1.Fingerprint)
 	if err != nil {
 		t.Fatal(err)
@@ -118,9 +118,8 @@ func TestLinkByCode(t *testing.T) {
 func TestLinkAttemptsLimited(t *testing.T) {
 	ctx := context.Background()
 	s, db, clk := setup(t, Limits{PerAddressBurst: 3, PerAddressEvery: time.Minute, PerAccountBurst: 2, PerAccountEvery: time.Minute})
-	_, k1 := newKey(t, "")
+	_, k1, a := newAccount(t, db, "")
 	_, k2 := newKey(t, "")
-	a := newAccount(t, db, k1)
 	c, _ := s.NewLinkCode(ctx, a.ID, k1.Fingerprint) // 1 of the account's 2
 	for i := range 3 {
 		if _, err := s.Link(ctx, "ZZZZZZZZ", k2, "10.0.0.1:1"); errors.Is(err, ErrRateLimited) {
@@ -151,8 +150,7 @@ func TestLinkAttemptsLimited(t *testing.T) {
 func TestRemoveKeyNeverTheLast(t *testing.T) {
 	ctx := context.Background()
 	s, db, _ := setup(t, Limits{})
-	line, k1 := newKey(t, "first")
-	a := newAccount(t, db, k1)
+	line, k1, a := newAccount(t, db, "first")
 	if _, err := s.RemoveKey(ctx, a.ID, k1.Fingerprint, "key:"+k1.Fingerprint); !errors.Is(err, store.ErrLastKey) || !strings.Contains(Message(err), "only key") {
 		t.Fatalf("last key: %v", err)
 	}
