@@ -38,12 +38,17 @@ type envFlags struct {
 	err error
 }
 
-// fromEnv records env as name's variable and returns the default in force:
-// env's value parsed, or def when env is unset. A value that does not parse
-// is kept in e.err, which run returns.
-func fromEnv[T any](e *envFlags, name, env string, def T, parse func(string) (T, error)) T {
+// lookup records env as name's variable and returns its value, if set.
+func (e *envFlags) lookup(name, env string) (string, bool) {
 	e.env[name] = env
-	v, ok := os.LookupEnv(env)
+	return os.LookupEnv(env)
+}
+
+// fromEnv returns the default in force for flag name: env's value parsed,
+// or def when env is unset. A value that does not parse is kept in e.err,
+// which run returns.
+func fromEnv[T any](e *envFlags, name, env string, def T, parse func(string) (T, error)) T {
+	v, ok := e.lookup(name, env)
 	if !ok {
 		return def
 	}
