@@ -102,6 +102,19 @@ func (e *env) mailer(t testing.TB, rawURL string, mod func(*Config)) *Mailer {
 	return m
 }
 
+// flushNotDue moves the clock by d and flushes m, which must find no notice
+// due yet: the server has still seen only tries DATA commands.
+func (e *env) flushNotDue(t testing.TB, m *Mailer, ts *testServer, d time.Duration, tries int) {
+	t.Helper()
+	e.clk.Add(d)
+	if err := m.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush %v later, before the retry time: %v", d, err)
+	}
+	if got := ts.DataTries(); got != tries {
+		t.Fatalf("server saw %d DATA %v later, before the retry time; want %d", got, d, tries)
+	}
+}
+
 func (e *env) stored(t testing.TB, id string) store.Notice {
 	t.Helper()
 	ns, err := e.db.Notices(e.acct.ID)
@@ -255,25 +268,13 @@ func TestRetryWithBackoffThenMailed(t *testing.T) {
 	}
 
 	// Not due yet: no attempt.
-	e.clk.Add(59 * time.Second)
-	if err := m.Flush(ctx); err != nil {
-		t.Fatalf("Flush before the retry time: %v", err)
-	}
-	if got := ts.DataTries(); got != 1 {
-		t.Fatalf("server saw %d DATA before the retry time, want 1", got)
-	}
+	e.flushNotDue(t, m, ts, 59*time.Second, 1)
 
 	e.clk.Add(time.Second)
 	if err := m.Flush(ctx); err == nil {
 		t.Fatal("second try: want the server's rejection")
 	}
-	e.clk.Add(time.Minute) // second failure waits 2 minutes
-	if err := m.Flush(ctx); err != nil {
-		t.Fatalf("Flush before the second retry time: %v", err)
-	}
-	if got := ts.DataTries(); got != 2 {
-		t.Fatalf("server saw %d DATA, want 2", got)
-	}
+	e.flushNotDue(t, m, ts, time.Minute, 2) // second failure waits 2 minutes
 	e.clk.Add(time.Minute)
 	if err := m.Flush(ctx); err != nil {
 		t.Fatalf("third try: %v", err)
