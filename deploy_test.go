@@ -10,6 +10,16 @@ import (
 	"testing"
 )
 
+// readFile returns the file at path, relative to the repository's root.
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // The unit passes systemd's own checks, pointed at the built binary (the
 // installed path does not exist here).
 func TestServiceUnitVerifies(t *testing.T) {
@@ -17,10 +27,7 @@ func TestServiceUnitVerifies(t *testing.T) {
 	if err != nil {
 		t.Skip("systemd-analyze not installed; install systemd to verify deploy/portal.service")
 	}
-	unit, err := os.ReadFile("deploy/portal.service")
-	if err != nil {
-		t.Fatal(err)
-	}
+	unit := readFile(t, "deploy/portal.service")
 	bin := portalBinary(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "portal.service")
@@ -51,10 +58,7 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 	if err := run([]string{"-h"}, &out, &help); err != nil {
 		t.Fatal(err)
 	}
-	example, err := os.ReadFile("deploy/portal.env.example")
-	if err != nil {
-		t.Fatal(err)
-	}
+	example := readFile(t, "deploy/portal.env.example")
 	vars := regexp.MustCompile(`\b(PORTAL|STRIPE)_[A-Z_]+\b`).FindAllString(help.String(), -1)
 	if len(vars) < 20 {
 		t.Fatalf("found only %d variables in -h", len(vars))

@@ -38,61 +38,46 @@ type envFlags struct {
 	err error
 }
 
-func (e *envFlags) string(p *string, name, env, def, usage string) {
-	if v, ok := os.LookupEnv(env); ok {
-		def = v
-	}
+// lookup records env as name's variable and returns its value, if set.
+func (e *envFlags) lookup(name, env string) (string, bool) {
 	e.env[name] = env
-	e.fs.StringVar(p, name, def, usage)
+	return os.LookupEnv(env)
+}
+
+// fromEnv returns the default in force for flag name: env's value parsed,
+// or def when env is unset. A value that does not parse is kept in e.err,
+// which run returns.
+func fromEnv[T any](e *envFlags, name, env string, def T, parse func(string) (T, error)) T {
+	v, ok := e.lookup(name, env)
+	if !ok {
+		return def
+	}
+	x, err := parse(v)
+	if err != nil {
+		e.err = fmt.Errorf("%s=%q: %v", env, v, err)
+	}
+	return x
+}
+
+func (e *envFlags) string(p *string, name, env, def, usage string) {
+	e.fs.StringVar(p, name, fromEnv(e, name, env, def, func(v string) (string, error) { return v, nil }), usage)
 }
 
 func (e *envFlags) duration(p *time.Duration, name, env string, def time.Duration, usage string) {
-	if v, ok := os.LookupEnv(env); ok {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			e.err = fmt.Errorf("%s=%q: %v", env, v, err)
-		}
-		def = d
-	}
-	e.env[name] = env
-	e.fs.DurationVar(p, name, def, usage)
+	e.fs.DurationVar(p, name, fromEnv(e, name, env, def, time.ParseDuration), usage)
 }
 
 func (e *envFlags) float(p *float64, name, env string, def float64, usage string) {
-	if v, ok := os.LookupEnv(env); ok {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			e.err = fmt.Errorf("%s=%q: %v", env, v, err)
-		}
-		def = f
-	}
-	e.env[name] = env
-	e.fs.Float64Var(p, name, def, usage)
+	parse := func(v string) (float64, error) { return strconv.ParseFloat(v, 64) }
+	e.fs.Float64Var(p, name, fromEnv(e, name, env, def, parse), usage)
 }
 
 func (e *envFlags) int(p *int, name, env string, def int, usage string) {
-	if v, ok := os.LookupEnv(env); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			e.err = fmt.Errorf("%s=%q: %v", env, v, err)
-		}
-		def = n
-	}
-	e.env[name] = env
-	e.fs.IntVar(p, name, def, usage)
+	e.fs.IntVar(p, name, fromEnv(e, name, env, def, strconv.Atoi), usage)
 }
 
 func (e *envFlags) bool(p *bool, name, env string, usage string) {
-	def := false
-	if v, ok := os.LookupEnv(env); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			e.err = fmt.Errorf("%s=%q: %v", env, v, err)
-		}
-		def = b
-	}
-	e.env[name] = env
-	e.fs.BoolVar(p, name, def, usage)
+	e.fs.BoolVar(p, name, fromEnv(e, name, env, false, strconv.ParseBool), usage)
 }
 
 // secret registers a value read from the environment only: secrets on a

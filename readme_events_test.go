@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,10 +15,7 @@ import (
 // ".name" continues the type before it (`customer.subscription.created`,
 // `.updated` is customer.subscription.updated).
 func TestREADMEEventsTable(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := readFile(t, "README.md")
 	_, section, ok := strings.Cut(string(readme), "### Events the portal handles")
 	if !ok {
 		t.Fatal("README has no \"Events the portal handles\" section")

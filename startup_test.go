@@ -84,6 +84,19 @@ func cleanEnv() []string {
 	return env
 }
 
+// portInUse is a start-up case's setup: it holds a loopback port and names
+// it with flag.
+func portInUse(flag string) func(t *testing.T, dir string) []string {
+	return func(t *testing.T, dir string) []string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return []string{flag, l.Addr().String()}
+	}
+}
+
 // Each start-up failure an operator can cause prints one line naming the
 // problem and the fix, and exits non-zero, instead of a panic.
 func TestStartupErrorsAreOneLineMessages(t *testing.T) {
@@ -132,42 +145,9 @@ func TestStartupErrorsAreOneLineMessages(t *testing.T) {
 			},
 			want: []string{"in use by another portal", "-data-dir"},
 		},
-		{
-			name: "ssh port in use",
-			setup: func(t *testing.T, dir string) []string {
-				l, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { l.Close() })
-				return []string{"-ssh-addr", l.Addr().String()}
-			},
-			want: []string{"already in use", "-ssh-addr"},
-		},
-		{
-			name: "http port in use",
-			setup: func(t *testing.T, dir string) []string {
-				l, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { l.Close() })
-				return []string{"-http-addr", l.Addr().String()}
-			},
-			want: []string{"already in use", "-http-addr"},
-		},
-		{
-			name: "metrics port in use",
-			setup: func(t *testing.T, dir string) []string {
-				l, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { l.Close() })
-				return []string{"-metrics-addr", l.Addr().String()}
-			},
-			want: []string{"already in use", "-metrics-addr"},
-		},
+		{name: "ssh port in use", setup: portInUse("-ssh-addr"), want: []string{"already in use", "-ssh-addr"}},
+		{name: "http port in use", setup: portInUse("-http-addr"), want: []string{"already in use", "-http-addr"}},
+		{name: "metrics port in use", setup: portInUse("-metrics-addr"), want: []string{"already in use", "-metrics-addr"}},
 		{
 			name: "missing plans file",
 			setup: func(t *testing.T, dir string) []string {

@@ -2,42 +2,19 @@ package accounts
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
-	gossh "golang.org/x/crypto/ssh"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func newKey(t testing.TB, comment string) (string, store.Key) {
 	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pk, err := gossh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(pk))) + " " + comment
+	line, _ := testkit.AuthorizedKey(t, comment)
 	k, err := ParseKey(line)
 	if err != nil {
 		t.Fatal(err)
@@ -45,15 +22,26 @@ func newKey(t testing.TB, comment string) (string, store.Key) {
 	return line, k
 }
 
-func setup(t testing.TB, limits Limits) (*Service, store.Store, *clock) {
+func setup(t testing.TB, limits Limits) (*Service, store.Store, *testkit.Clock) {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	c := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
-	return New(db, Options{Now: c.now, Limits: limits}), db, c
+	c := testkit.NewClock(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
+	return New(db, Options{Now: c.Now, Limits: limits}), db, c
+}
+
+// newAccount registers ada@example.com with a fresh key (see newKey).
+func newAccount(t testing.TB, db store.Store, comment string) (string, store.Key, store.Account) {
+	t.Helper()
+	line, k := newKey(t, comment)
+	a, err := db.CreateAccount("ada@example.com", k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return line, k, a
 }
 
 func TestParseKey(t *testing.T) {
@@ -88,11 +76,7 @@ func TestNormalizeCode(t *testing.T) {
 func TestLinkByCode(t *testing.T) {
 	ctx := context.Background()
 	s, db, clk := setup(t, Limits{})
-	_, k1 := newKey(t, "")
-	a, err := db.CreateAccount("ada@example.com", k1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, k1, a := newAccount(t, db, "")
 	c, err := s.NewLinkCode(ctx, a.ID, k1.Fingerprint)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +97,7 @@ func TestLinkByCode(t *testing.T) {
 		t.Errorf("reused code: %v", err)
 	}
 	c2, _ := s.NewLinkCode(ctx, a.ID, k1.Fingerprint)
-	clk.add(CodeTTL)
+	clk.Add(CodeTTL)
 	if _, err := s.Link(ctx, c2.Code, k3, "10.0.0.1:5000"); !errors.Is(err, store.ErrCodeExpired) || !strings.Contains(Message(err), "expired") {
 		t.Errorf("expired code: %v", err)
 	}
@@ -134,9 +118,8 @@ func TestLinkByCode(t *testing.T) {
 func TestLinkAttemptsLimited(t *testing.T) {
 	ctx := context.Background()
 	s, db, clk := setup(t, Limits{PerAddressBurst: 3, PerAddressEvery: time.Minute, PerAccountBurst: 2, PerAccountEvery: time.Minute})
-	_, k1 := newKey(t, "")
+	_, k1, a := newAccount(t, db, "")
 	_, k2 := newKey(t, "")
-	a, _ := db.CreateAccount("ada@example.com", k1)
 	c, _ := s.NewLinkCode(ctx, a.ID, k1.Fingerprint) // 1 of the account's 2
 	for i := range 3 {
 		if _, err := s.Link(ctx, "ZZZZZZZZ", k2, "10.0.0.1:1"); errors.Is(err, ErrRateLimited) {
@@ -151,7 +134,7 @@ func TestLinkAttemptsLimited(t *testing.T) {
 	if _, err := s.Link(ctx, c.Code, k2, "10.0.0.2:1"); err != nil {
 		t.Fatalf("from another address: %v", err)
 	}
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	if _, err := s.Link(ctx, "ZZZZZZZZ", k2, "10.0.0.1:1"); errors.Is(err, ErrRateLimited) {
 		t.Errorf("still limited after a minute: %v", err)
 	}
@@ -167,8 +150,7 @@ func TestLinkAttemptsLimited(t *testing.T) {
 func TestRemoveKeyNeverTheLast(t *testing.T) {
 	ctx := context.Background()
 	s, db, _ := setup(t, Limits{})
-	line, k1 := newKey(t, "first")
-	a, _ := db.CreateAccount("ada@example.com", k1)
+	line, k1, a := newAccount(t, db, "first")
 	if _, err := s.RemoveKey(ctx, a.ID, k1.Fingerprint, "key:"+k1.Fingerprint); !errors.Is(err, store.ErrLastKey) || !strings.Contains(Message(err), "only key") {
 		t.Fatalf("last key: %v", err)
 	}

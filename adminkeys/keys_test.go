@@ -2,8 +2,6 @@ package adminkeys
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,25 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	gossh "golang.org/x/crypto/ssh"
 )
 
 // newKey returns an authorized_keys line (with a comment) and its fingerprint.
 func newKey(tb testing.TB, comment string) (line, fp string) {
 	tb.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sp, err := gossh.NewPublicKey(pub)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	line = strings.TrimSpace(string(gossh.MarshalAuthorizedKey(sp)))
-	if comment != "" {
-		line += " " + comment
-	}
-	return line, gossh.FingerprintSHA256(sp)
+	line, key := testkit.AuthorizedKey(tb, comment)
+	return line, gossh.FingerprintSHA256(key)
 }
 
 func writeFile(tb testing.TB, path, content string) {
@@ -37,6 +25,23 @@ func writeFile(tb testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// adminsFile writes content to a fresh admins file and returns its path.
+func adminsFile(tb testing.TB, content string) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "admins")
+	writeFile(tb, path, content)
+	return path
+}
+
+func mustLoad(tb testing.TB, path string) *Keys {
+	tb.Helper()
+	k, err := Load(path, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
 }
 
 // bump moves the file's mtime so the change is visible whatever the
@@ -54,8 +59,7 @@ func TestLoadParsesAndSkips(t *testing.T) {
 	b, fpB := newKey(t, "")
 	c, fpC := newKey(t, "restricted")
 	d, fpD := newKey(t, "")
-	path := filepath.Join(t.TempDir(), "admins")
-	writeFile(t, path, strings.Join([]string{
+	path := adminsFile(t, strings.Join([]string{
 		"# ops team",
 		"",
 		a,
@@ -90,12 +94,7 @@ func TestLoadParsesAndSkips(t *testing.T) {
 
 func TestIsAdminIgnoresOtherForms(t *testing.T) {
 	a, fpA := newKey(t, "")
-	path := filepath.Join(t.TempDir(), "admins")
-	writeFile(t, path, a+"\n")
-	k, err := Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := mustLoad(t, adminsFile(t, a+"\n"))
 	// The fingerprint is the only accepted form: not the key itself, not the
 	// MD5 form, not a case-folded variant.
 	for _, s := range []string{a, strings.TrimPrefix(fpA, "SHA256:"), strings.ToLower(fpA), fpA + " "} {
@@ -134,10 +133,7 @@ func TestRereadOnChange(t *testing.T) {
 	path := filepath.Join(dir, "admins")
 	writeFile(t, path, a+"\n")
 	bump(t, path, 1)
-	k, err := Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := mustLoad(t, path)
 	if !k.IsAdmin(fpA) || k.IsAdmin(fpB) {
 		t.Fatal("initial set wrong")
 	}
@@ -163,8 +159,7 @@ func TestRereadOnChange(t *testing.T) {
 
 func TestWritableByOthersFailsClosed(t *testing.T) {
 	a, fpA := newKey(t, "")
-	path := filepath.Join(t.TempDir(), "admins")
-	writeFile(t, path, a+"\n")
+	path := adminsFile(t, a+"\n")
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
@@ -175,10 +170,7 @@ func TestWritableByOthersFailsClosed(t *testing.T) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	k, err := Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := mustLoad(t, path)
 	if !k.IsAdmin(fpA) {
 		t.Fatal("not admin with a 0600 file")
 	}
@@ -204,12 +196,7 @@ func TestLoadRejectsEmptyPath(t *testing.T) {
 
 func BenchmarkIsAdmin(b *testing.B) {
 	a, fpA := newKey(b, "")
-	path := filepath.Join(b.TempDir(), "admins")
-	writeFile(b, path, a+"\n")
-	k, err := Load(path, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	k := mustLoad(b, adminsFile(b, a+"\n"))
 	for b.Loop() {
 		if !k.IsAdmin(fpA) {
 			b.Fatal("not admin")

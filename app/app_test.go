@@ -1,30 +1,17 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
-
-func startApp(t testing.TB, dir string) (*App, context.CancelFunc, <-chan error) {
-	t.Helper()
-	a, err := New(Config{SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	return a, cancel, done
-}
 
 func TestHealthzAndGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
-	a, cancel, done := startApp(t, dir)
+	a := newApp(t, Config{DataDir: dir})
+	cancel, wait := runApp(t, a)
 	resp, err := http.Get("http://" + a.HTTPAddr() + "/healthz")
 	if err != nil {
 		t.Fatalf("GET /healthz: %v", err)
@@ -58,18 +45,13 @@ func TestHealthzAndGracefulShutdown(t *testing.T) {
 	}
 
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run returned %v after shutdown", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return within 10s of shutdown")
+	if err := wait(); err != nil {
+		t.Fatalf("Run returned %v after shutdown", err)
 	}
 
 	// The store was closed cleanly (the lock is free) and the host key is kept.
-	b, cancel2, done2 := startApp(t, dir)
-	defer func() { cancel2(); <-done2 }()
+	b := newApp(t, Config{DataDir: dir})
+	runApp(t, b)
 	if got := b.HostKeyFingerprint(); got != fp {
 		t.Fatalf("host key changed across restart: %s then %s", fp, got)
 	}
@@ -78,8 +60,8 @@ func TestHealthzAndGracefulShutdown(t *testing.T) {
 // The sandbox's API answers only this portal's key: anyone who can reach
 // the HTTP port could otherwise read customers or move the clock.
 func TestSandboxAPINeedsThePortalsKey(t *testing.T) {
-	a, cancel, done := startApp(t, t.TempDir())
-	defer func() { cancel(); <-done }()
+	a := newApp(t, Config{})
+	runApp(t, a)
 	get := func(key string) int {
 		req, _ := http.NewRequest("GET", "http://"+a.HTTPAddr()+"/sandbox/v1/customers", nil)
 		req.Header.Set("Authorization", "Bearer "+key)

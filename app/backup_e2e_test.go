@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
 	"github.com/stripe/stripe-go/v76"
@@ -26,21 +27,12 @@ import (
 // status, kept apart: stdout is the backup.
 func sshRun(t *testing.T, p *portaltest.Portal, signer gossh.Signer, command string) ([]byte, string, int) {
 	t.Helper()
-	c, err := gossh.Dial("tcp", p.SSHAddr(), &gossh.ClientConfig{
-		User: "ops", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
-		HostKeyCallback: gossh.FixedHostKey(p.App.HostPublicKey()), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testkit.Dial(t, p.SSHAddr(), testkit.ClientConfig("ops", signer, p.App.HostPublicKey()))
 	defer c.Close()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := testkit.Session(t, c)
 	var out, errb bytes.Buffer
 	sess.Stdout, sess.Stderr = &out, &errb
-	err = sess.Run(command)
+	err := sess.Run(command)
 	code := 0
 	var ee *gossh.ExitError
 	switch {

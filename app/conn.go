@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portal/portal/internal/onclose"
 )
 
 // servingListener closes serving on its first Accept. charmbracelet/ssh's
@@ -61,17 +63,6 @@ func (l *httpLimitListener) Accept() (net.Conn, error) {
 			}
 			continue
 		}
-		return &releaseConn{Conn: c, release: func() { l.open.Add(-1) }}, nil
+		return onclose.Conn(c, func() { l.open.Add(-1) }), nil
 	}
-}
-
-type releaseConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *releaseConn) Close() error {
-	c.once.Do(c.release)
-	return c.Conn.Close()
 }

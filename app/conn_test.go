@@ -1,42 +1,26 @@
 package app
 
 import (
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	gossh "golang.org/x/crypto/ssh"
 )
 
 func startWithHandshake(t *testing.T, timeout time.Duration) *App {
 	t.Helper()
-	a, err := New(Config{SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), HandshakeTimeout: timeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	a := newApp(t, Config{HandshakeTimeout: timeout})
+	runApp(t, a)
 	return a
 }
 
-func clientConfig(t *testing.T) *gossh.ClientConfig {
+// dialSSH logs in to a with a fresh key, opening no session.
+func dialSSH(t *testing.T, a *App) *gossh.Client {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &gossh.ClientConfig{User: "t", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
-		HostKeyCallback: gossh.InsecureIgnoreHostKey()}
+	return testkit.Dial(t, a.SSHAddr(), testkit.ClientConfig("t", testkit.NewSigner(t), nil))
 }
 
 // closedWithin reports whether wait returns within d (a hang guard: the
@@ -66,11 +50,7 @@ func TestSilentConnectionIsClosed(t *testing.T) {
 
 func TestConnectionWithoutSessionIsClosed(t *testing.T) {
 	a := startWithHandshake(t, 300*time.Millisecond)
-	client, err := gossh.Dial("tcp", a.SSHAddr(), clientConfig(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client := dialSSH(t, a)
 	if !closedWithin(10*time.Second, func() { _ = client.Wait() }) {
 		t.Fatal("an authenticated connection that opened no session (ssh -N) was still open after 10s")
 	}
@@ -78,15 +58,8 @@ func TestConnectionWithoutSessionIsClosed(t *testing.T) {
 
 func TestSessionOutlivesHandshakeTimeout(t *testing.T) {
 	a := startWithHandshake(t, 300*time.Millisecond)
-	client, err := gossh.Dial("tcp", a.SSHAddr(), clientConfig(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := dialSSH(t, a)
+	sess := testkit.Session(t, client)
 	defer sess.Close()
 	if err := sess.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
 		t.Fatal(err)

@@ -2,15 +2,13 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	gossh "golang.org/x/crypto/ssh"
+	"github.com/portal/portal/internal/testkit"
 )
 
 type readyBody struct {
@@ -30,6 +28,21 @@ func getReady(t testing.TB, a *App) (int, readyBody) {
 		t.Fatalf("GET /readyz: decode: %v", err)
 	}
 	return resp.StatusCode, b
+}
+
+// newApp is New on cfg with both listeners on free loopback ports and,
+// unless cfg names one, a fresh data directory.
+func newApp(t testing.TB, cfg Config) *App {
+	t.Helper()
+	cfg.SSHAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // runApp runs a until the test ends; wait returns Run's error.
@@ -73,11 +86,7 @@ func waitReady(t testing.TB, a *App) {
 }
 
 func TestLivezAndReadyzThroughShutdown(t *testing.T) {
-	a, err := New(Config{SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(),
-		HandshakeTimeout: time.Minute, ShutdownTimeout: 15 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newApp(t, Config{HandshakeTimeout: time.Minute, ShutdownTimeout: 15 * time.Second})
 	cancel, wait := runApp(t, a)
 	resp, err := http.Get("http://" + a.HTTPAddr() + "/livez")
 	if err != nil {
@@ -92,22 +101,7 @@ func TestLivezAndReadyzThroughShutdown(t *testing.T) {
 	// An authenticated connection without a session (ssh -N) holds
 	// shutdown open until ShutdownTimeout, so /readyz can be asked
 	// mid-shutdown.
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := gossh.Dial("tcp", a.SSHAddr(), &gossh.ClientConfig{
-		User: "ops", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
-		HostKeyCallback: gossh.FixedHostKey(a.HostPublicKey()), Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testkit.Dial(t, a.SSHAddr(), testkit.ClientConfig("ops", testkit.NewSigner(t), a.HostPublicKey()))
 	// A reply means the server tracks the connection (it replies after).
 	if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err != nil {
 		t.Fatal(err)
@@ -135,10 +129,7 @@ func TestLivezAndReadyzThroughShutdown(t *testing.T) {
 
 func TestReadyzStoreUnavailable(t *testing.T) {
 	t.Run("closed", func(t *testing.T) {
-		a, err := New(Config{SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newApp(t, Config{})
 		runApp(t, a)
 		waitReady(t, a)
 		_ = a.store.Close()
@@ -148,10 +139,7 @@ func TestReadyzStoreUnavailable(t *testing.T) {
 		}
 	})
 	t.Run("stalled", func(t *testing.T) {
-		a, err := New(Config{SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newApp(t, Config{})
 		// A store that never answers (a wedged disk, a database gone away).
 		a.pingStore = func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
 		runApp(t, a)

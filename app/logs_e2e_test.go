@@ -7,30 +7,18 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/portaltest"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
+// jsonLines parses the JSON log lines written to b so far.
+func jsonLines(t *testing.T, b *testkit.Buffer) []map[string]any {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(b.Bytes()))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var m map[string]any
@@ -45,7 +33,7 @@ func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 // A session's request id reaches billing's log lines, and an HTTP
 // request's id (echoed in X-Request-Id) the webhook handler's.
 func TestRequestIDsReachBillingLogs(t *testing.T) {
-	var buf syncBuffer
+	var buf testkit.Buffer
 	p := portaltest.Start(t, portaltest.WithLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	s := p.Connect(t, portaltest.NewKey(t), portaltest.WithSize(160, 48))
 	s.SignUp(t, "logs@example.com", "2")
@@ -66,7 +54,7 @@ func TestRequestIDsReachBillingLogs(t *testing.T) {
 	var chosen, rejected, processed bool
 	deadline := time.Now().Add(10 * time.Second)
 	for !(chosen && rejected && processed) && time.Now().Before(deadline) {
-		for _, l := range buf.lines(t) {
+		for _, l := range jsonLines(t, &buf) {
 			id, _ := l["request_id"].(string)
 			switch l["msg"] {
 			case "billing: plan chosen":
@@ -82,9 +70,7 @@ func TestRequestIDsReachBillingLogs(t *testing.T) {
 	if !chosen || !rejected || !processed {
 		t.Fatalf("request ids in logs: plan chosen %v, webhook rejected with %s %v, webhook processed %v", chosen, httpID, rejected, processed)
 	}
-	buf.mu.Lock()
-	all := buf.b.String()
-	buf.mu.Unlock()
+	all := buf.String()
 	if strings.Contains(all, "deadbeef") || strings.Contains(all, "whsec_") {
 		t.Fatal("a signature or the webhook secret reached the logs")
 	}

@@ -10,10 +10,7 @@ import (
 // The retention job prunes at start: an event processed past -retain goes,
 // a recent one stays.
 func TestRetentionJobPrunesOldEvents(t *testing.T) {
-	a, err := New(Config{SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Retain: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newApp(t, Config{Retain: time.Hour})
 	now := time.Now()
 	for _, ev := range []store.Event{
 		{ID: "evt_old", Type: "x", Status: store.EventStatusProcessed, ReceivedAt: now.Add(-2 * time.Hour)},

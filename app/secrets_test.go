@@ -19,46 +19,23 @@ func TestStartRefusesUnsafeSecretFiles(t *testing.T) {
 		}
 		return err
 	}
+	// Each case weakens file (the data dir itself when empty): writes it
+	// first if write, then chmods it to mode unless 0, then gives it to
+	// another user if chown (which needs root, or the case is skipped).
 	cases := []struct {
-		name   string
-		weaken func(t *testing.T, dir string) string // returns the path the error must name
-		fix    string
-		root   bool // needs to chown
+		name  string
+		file  string
+		write bool
+		mode  os.FileMode
+		chown bool
+		fix   string
 	}{
-		{"world-writable data dir", func(t *testing.T, dir string) string {
-			chmod(t, dir, 0o777)
-			return dir
-		}, "chmod go-w", false},
-		{"sandbox key readable by others", func(t *testing.T, dir string) string {
-			p := filepath.Join(dir, "sandbox_api_key")
-			chmod(t, p, 0o644)
-			return p
-		}, "chmod 600", false},
-		{"webhook secret readable by group", func(t *testing.T, dir string) string {
-			p := filepath.Join(dir, "webhook_secret")
-			chmod(t, p, 0o640)
-			return p
-		}, "chmod 600", false},
-		{"admin keys writable by group", func(t *testing.T, dir string) string {
-			p := filepath.Join(dir, "admin_keys")
-			writeFile(t, p, 0o620)
-			return p
-		}, "chmod go-w", false},
-		{"admin keys owned by another user", func(t *testing.T, dir string) string {
-			p := filepath.Join(dir, "admin_keys")
-			writeFile(t, p, 0o644)
-			if err := os.Chown(p, 4242, 4242); err != nil {
-				t.Skipf("chown needs root: %v", err)
-			}
-			return p
-		}, "chown", true},
-		{"host key owned by another user", func(t *testing.T, dir string) string {
-			p := filepath.Join(dir, "ssh_host_ed25519_key")
-			if err := os.Chown(p, 4242, 4242); err != nil {
-				t.Skipf("chown needs root: %v", err)
-			}
-			return p
-		}, "chown", true},
+		{"world-writable data dir", "", false, 0o777, false, "chmod go-w"},
+		{"sandbox key readable by others", "sandbox_api_key", false, 0o644, false, "chmod 600"},
+		{"webhook secret readable by group", "webhook_secret", false, 0o640, false, "chmod 600"},
+		{"admin keys writable by group", "admin_keys", true, 0o620, false, "chmod go-w"},
+		{"admin keys owned by another user", "admin_keys", true, 0o644, true, "chown"},
+		{"host key owned by another user", "ssh_host_ed25519_key", false, 0, true, "chown"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -66,26 +43,26 @@ func TestStartRefusesUnsafeSecretFiles(t *testing.T) {
 			if err := start(dir); err != nil {
 				t.Fatalf("first start: %v", err)
 			}
-			path := c.weaken(t, dir)
+			path := filepath.Join(dir, c.file)
+			if c.write {
+				if err := os.WriteFile(path, []byte("# no admins\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.mode != 0 {
+				if err := os.Chmod(path, c.mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.chown {
+				if err := os.Chown(path, 4242, 4242); err != nil {
+					t.Skipf("chown needs root: %v", err)
+				}
+			}
 			err := start(dir)
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.fix) {
 				t.Fatalf("start after weakening %s: %v; want a refusal naming it and %q", path, err, c.fix)
 			}
 		})
 	}
-}
-
-func chmod(t *testing.T, path string, mode os.FileMode) {
-	t.Helper()
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeFile(t *testing.T, path string, mode os.FileMode) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte("# no admins\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	chmod(t, path, mode)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/billing"
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 )
 
@@ -29,15 +30,15 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // env is a store with one account and a notice in its outbox.
 type env struct {
 	db     *store.DB
-	clk    *clock
+	clk    *testkit.Clock
 	acct   store.Account
 	notice store.Notice
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	db, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{NoSync: true, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{db: db, clk: clk, acct: a, logs: &syncBuffer{}}
+	e := &env{db: db, clk: clk, acct: a, logs: &testkit.Buffer{}}
 	e.notice = e.addNotice(t, billing.NoticeTrialWillEnd, "sub_1/1772625600", "Your trial ends in 3 days.")
 	return e
 }
@@ -99,6 +100,19 @@ func (e *env) mailer(t testing.TB, rawURL string, mod func(*Config)) *Mailer {
 		t.Fatal("New returned a nil Mailer for a configured URL")
 	}
 	return m
+}
+
+// flushNotDue moves the clock by d and flushes m, which must find no notice
+// due yet: the server has still seen only tries DATA commands.
+func (e *env) flushNotDue(t testing.TB, m *Mailer, ts *testServer, d time.Duration, tries int) {
+	t.Helper()
+	e.clk.Add(d)
+	if err := m.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush %v later, before the retry time: %v", d, err)
+	}
+	if got := ts.DataTries(); got != tries {
+		t.Fatalf("server saw %d DATA %v later, before the retry time; want %d", got, d, tries)
+	}
 }
 
 func (e *env) stored(t testing.TB, id string) store.Notice {
@@ -254,25 +268,13 @@ func TestRetryWithBackoffThenMailed(t *testing.T) {
 	}
 
 	// Not due yet: no attempt.
-	e.clk.Add(59 * time.Second)
-	if err := m.Flush(ctx); err != nil {
-		t.Fatalf("Flush before the retry time: %v", err)
-	}
-	if got := ts.DataTries(); got != 1 {
-		t.Fatalf("server saw %d DATA before the retry time, want 1", got)
-	}
+	e.flushNotDue(t, m, ts, 59*time.Second, 1)
 
 	e.clk.Add(time.Second)
 	if err := m.Flush(ctx); err == nil {
 		t.Fatal("second try: want the server's rejection")
 	}
-	e.clk.Add(time.Minute) // second failure waits 2 minutes
-	if err := m.Flush(ctx); err != nil {
-		t.Fatalf("Flush before the second retry time: %v", err)
-	}
-	if got := ts.DataTries(); got != 2 {
-		t.Fatalf("server saw %d DATA, want 2", got)
-	}
+	e.flushNotDue(t, m, ts, time.Minute, 2) // second failure waits 2 minutes
 	e.clk.Add(time.Minute)
 	if err := m.Flush(ctx); err != nil {
 		t.Fatalf("third try: %v", err)

@@ -24,13 +24,7 @@ func TestBackoffSurvivesRestart(t *testing.T) {
 	}
 
 	restarted := e.mailer(t, url, backoff)
-	e.clk.Add(9 * time.Minute)
-	if err := restarted.Flush(ctx); err != nil {
-		t.Fatalf("Flush before the stored retry time: %v", err)
-	}
-	if got := ts.DataTries(); got != 1 {
-		t.Fatalf("restarted mailer tried before the stored retry time: %d DATA, want 1", got)
-	}
+	e.flushNotDue(t, restarted, ts, 9*time.Minute, 1)
 	e.clk.Add(time.Minute)
 	if err := restarted.Flush(ctx); err != nil {
 		t.Fatalf("Flush at the stored retry time: %v", err)

@@ -29,6 +29,7 @@ import (
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
+	"github.com/portal/portal/internal/onclose"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -260,19 +261,8 @@ func (l *listener) Accept() (net.Conn, error) {
 			}
 			continue
 		}
-		return &countedConn{Conn: c, leave: func() { l.g.leave(key) }}, nil
+		return onclose.Conn(c, func() { l.g.leave(key) }), nil
 	}
-}
-
-type countedConn struct {
-	net.Conn
-	once  sync.Once
-	leave func()
-}
-
-func (c *countedConn) Close() error {
-	c.once.Do(c.leave)
-	return c.Conn.Close()
 }
 
 type connKey struct{}

@@ -1,43 +1,22 @@
 package sshserver
 
 import (
-	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
 	"github.com/portal/portal/hostkeys"
+	"github.com/portal/portal/internal/testkit"
 	gossh "golang.org/x/crypto/ssh"
 )
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestPanicEndsOnlyThatSession: a panic in one session's handler is logged
 // with its stack and ends that session; the server keeps serving others.
 func TestPanicEndsOnlyThatSession(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	addr := serveSSH(t,
 		func(ssh.Handler) ssh.Handler {
@@ -51,22 +30,12 @@ func TestPanicEndsOnlyThatSession(t *testing.T) {
 		recoverMiddleware(logger, noObserver{}),
 	)
 
-	signer := newTestSigner(t)
+	signer := testkit.NewSigner(t)
 	run := func(user string) (string, error) {
 		t.Helper()
-		c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{
-			User: user, Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
-			HostKeyCallback: gossh.InsecureIgnoreHostKey(),
-		})
-		if err != nil {
-			t.Fatalf("dial as %s: %v", user, err)
-		}
+		c := testkit.Dial(t, addr, testkit.ClientConfig(user, signer, nil))
 		defer c.Close()
-		sess, err := c.NewSession()
-		if err != nil {
-			t.Fatalf("session as %s: %v", user, err)
-		}
-		out, err := sess.CombinedOutput("")
+		out, err := testkit.Session(t, c).CombinedOutput("")
 		return string(out), err
 	}
 
@@ -85,19 +54,6 @@ func TestPanicEndsOnlyThatSession(t *testing.T) {
 			t.Errorf("after the panic, session as %s = %q, %v; want it served", user, out, err)
 		}
 	}
-}
-
-func newTestSigner(t testing.TB) gossh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // serveSSH serves mw (in wish's order) on a free loopback port for the test,

@@ -60,6 +60,22 @@ func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (p probe) View() string { return "" }
 
+// runProbe runs a probe program, whose versions channel holds up to buf
+// reloads, until the test ends.
+func runProbe(t testing.TB, buf int) (probe, *tea.Program) {
+	t.Helper()
+	m := probe{
+		release: make(chan struct{}), held: make(chan struct{}, 1), versions: make(chan uint64, buf),
+		inFlight: new(atomic.Int32), err: make(chan error, 10), shown: new(atomic.Uint64),
+		stale: new(atomic.Int32), loaded: new(atomic.Int32),
+	}
+	p := tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithoutRenderer(), tea.WithoutSignalHandler())
+	done := make(chan struct{})
+	go func() { defer close(done); _, _ = p.Run() }()
+	t.Cleanup(func() { p.Quit(); <-done })
+	return m, p
+}
+
 func openStore(t testing.TB) *store.DB {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{NoSync: true})
@@ -84,21 +100,12 @@ func TestSessionLoopBurstWhileBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var inFlight, stale, loaded atomic.Int32
-	var shown atomic.Uint64
 	var maxInFlight atomic.Int32
-	m := probe{
-		release: make(chan struct{}), held: make(chan struct{}, 1), versions: make(chan uint64, 1000),
-		inFlight: &inFlight, err: make(chan error, 10), shown: &shown, stale: &stale, loaded: &loaded,
-	}
-	p := tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithoutRenderer(), tea.WithoutSignalHandler())
-	done := make(chan struct{})
-	go func() { defer close(done); _, _ = p.Run() }()
-	t.Cleanup(func() { p.Quit(); <-done })
+	m, p := runProbe(t, 1000)
 
 	reg := NewRegistry(db)
 	load := func() tea.Msg {
-		if n := inFlight.Add(1); n > maxInFlight.Load() {
+		if n := m.inFlight.Add(1); n > maxInFlight.Load() {
 			maxInFlight.Store(n)
 		}
 		acct, err := db.Account(a.ID)
@@ -126,13 +133,13 @@ func TestSessionLoopBurstWhileBusy(t *testing.T) {
 	close(m.release)
 
 	deadline := time.After(20 * time.Second) // a hang guard, not a timing assertion
-	for shown.Load() != last.Version {
+	for m.shown.Load() != last.Version {
 		select {
 		case <-m.versions:
 		case err := <-m.err:
 			t.Fatal(err)
 		case <-deadline:
-			t.Fatalf("screen stuck at version %d, want %d", shown.Load(), last.Version)
+			t.Fatalf("screen stuck at version %d, want %d", m.shown.Load(), last.Version)
 		}
 	}
 	if n := maxInFlight.Load(); n != 1 {
@@ -140,10 +147,10 @@ func TestSessionLoopBurstWhileBusy(t *testing.T) {
 	}
 	// One reload may have started before the burst ended and waited for the
 	// program; then one for the rest. Never one per commit.
-	if n := loaded.Load(); n > 3 {
+	if n := m.loaded.Load(); n > 3 {
 		t.Errorf("%d reloads for a burst of 100 commits while busy, want at most 3", n)
 	}
-	if n := stale.Load(); n != 0 {
+	if n := m.stale.Load(); n != 0 {
 		t.Errorf("the session loop delivered %d reloads out of order", n)
 	}
 }
@@ -155,19 +162,10 @@ func TestWakeAllReloadsBoundSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var inFlight, stale, loaded atomic.Int32
-	var shown atomic.Uint64
-	m := probe{
-		release: make(chan struct{}), held: make(chan struct{}, 1), versions: make(chan uint64, 100),
-		inFlight: &inFlight, err: make(chan error, 10), shown: &shown, stale: &stale, loaded: &loaded,
-	}
-	p := tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithoutRenderer(), tea.WithoutSignalHandler())
-	done := make(chan struct{})
-	go func() { defer close(done); _, _ = p.Run() }()
-	t.Cleanup(func() { p.Quit(); <-done })
+	m, p := runProbe(t, 100)
 	reg := NewRegistry(db)
 	s := reg.add(p, func() tea.Msg {
-		inFlight.Add(1)
+		m.inFlight.Add(1)
 		acct, err := db.Account(a.ID)
 		return loadedMsg{Account: acct, Err: err}
 	})

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/portal/portal/store"
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/tui/common"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -48,31 +47,19 @@ func (allAdmins) IsAdmin(string) bool { return true }
 // A panic anywhere in a session's program is logged through slog with its
 // stack and ends that session alone, with an apology and exit status 1.
 func TestProgramPanicEndsOnlyThatSession(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	var logs syncBuffer
-	u := New(Config{Store: db, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Admins: allAdmins{},
+	var logs testkit.Buffer
+	u := New(Config{Store: openStore(t), Logger: slog.New(slog.NewTextHandler(&logs, nil)), Admins: allAdmins{},
 		Ops: func(*common.Common) tea.Model { return boomModel{} }})
 	addr := serveSSH(t, u.Middleware()...)
-	signer := newTestSigner(t)
+	signer := testkit.NewSigner(t)
 
 	// run opens a PTY session, waits for the first frame, presses k and
 	// returns everything the session printed and its exit error.
 	run := func(k string) (string, error) {
 		t.Helper()
-		c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{User: "t",
-			Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := testkit.Dial(t, addr, testkit.ClientConfig("t", signer, nil))
 		defer c.Close()
-		sess, err := c.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
+		sess := testkit.Session(t, c)
 		if err := sess.RequestPty("dumb", 24, 80, gossh.TerminalModes{}); err != nil {
 			t.Fatal(err)
 		}
