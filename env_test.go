@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -11,28 +12,45 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// envReads returns every environment variable the binary's own code reads,
+// envReads caches scanEnvReads: go list takes seconds on a busy machine.
+func envReads(t *testing.T) (names map[string]bool, dynamic []string) {
+	t.Helper()
+	envOnce.Do(func() { envNames, envDynamic, envErr = scanEnvReads() })
+	if envErr != nil {
+		t.Fatal(envErr)
+	}
+	return envNames, envDynamic
+}
+
+var (
+	envOnce    sync.Once
+	envNames   map[string]bool
+	envDynamic []string
+	envErr     error
+)
+
+// scanEnvReads returns every environment variable the binary's own code reads,
 // from its source: the literal names given to os.Getenv and os.LookupEnv in
 // any of the module's packages linked into the binary, and to the envFlags
 // methods here. A read of a name that is not a literal (outside envFlags,
 // which passes its parameter on) is returned in dynamic: this test could
 // not tell what it reads.
-func envReads(t *testing.T) (names map[string]bool, dynamic []string) {
-	t.Helper()
+func scanEnvReads() (names map[string]bool, dynamic []string, err error) {
 	out, err := exec.Command("go", "list", "-deps",
 		"-f", `{{if .Module}}{{if .Module.Main}}{{.Dir}}{{"\t"}}{{join .GoFiles " "}}{{end}}{{end}}`, ".").Output()
 	if err != nil {
-		t.Fatalf("go list: %v", err)
+		return nil, nil, fmt.Errorf("go list: %v", err)
 	}
 	// envFlags' methods take the variable's name as a literal argument.
 	efMethods := map[string]bool{}
 	fset := token.NewFileSet()
 	mainFile, err := parser.ParseFile(fset, "main.go", nil, 0)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	for _, d := range mainFile.Decls {
 		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil && len(fd.Recv.List) == 1 {
@@ -51,7 +69,7 @@ func envReads(t *testing.T) (names map[string]bool, dynamic []string) {
 			path := filepath.Join(dir, name)
 			f, err := parser.ParseFile(fset, path, nil, 0)
 			if err != nil {
-				t.Fatal(err)
+				return nil, nil, err
 			}
 			isMain := f.Name.Name == "main"
 			ast.Inspect(f, func(n ast.Node) bool {
@@ -91,7 +109,7 @@ func envReads(t *testing.T) (names map[string]bool, dynamic []string) {
 			})
 		}
 	}
-	return names, dynamic
+	return names, dynamic, nil
 }
 
 // deploy/portal.env.example and -h list every environment variable the
