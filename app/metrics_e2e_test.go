@@ -111,6 +111,14 @@ func (s scrape) want(t *testing.T, want float64, name string, labels ...string) 
 
 func postEvent(t *testing.T, p *portaltest.Portal, body []byte, secret string) int {
 	t.Helper()
+	code, _ := postEventID(t, p, body, secret)
+	return code
+}
+
+// postEventID delivers body signed with secret and returns the status and
+// the X-Request-Id the portal answered with.
+func postEventID(t *testing.T, p *portaltest.Portal, body []byte, secret string) (int, string) {
+	t.Helper()
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: time.Now()})
 	req, _ := http.NewRequest("POST", "http://"+p.App.HTTPAddr()+"/webhooks/stripe", bytes.NewReader(body))
 	req.Header.Set("Stripe-Signature", signed.Header)
@@ -119,7 +127,7 @@ func postEvent(t *testing.T, p *portaltest.Portal, body []byte, secret string) i
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header.Get("X-Request-Id")
 }
 
 // After a customer's journey (a session, a sign-up on a 2-day trial, the

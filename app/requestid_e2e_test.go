@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/portal/portal/portaltest"
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/webhook"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -39,17 +37,9 @@ func TestRequestIDIsTheSameFromSessionAndRequestToBilling(t *testing.T) {
 		"id": evID, "object": "event", "type": "balance.available", "api_version": stripe.APIVersion,
 		"created": time.Now().Unix(), "data": map[string]any{"object": map[string]any{"object": "balance"}},
 	})
-	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: strings.TrimSpace(string(secret)), Timestamp: time.Now()})
-	req, _ := http.NewRequest("POST", "http://"+p.App.HTTPAddr()+"/webhooks/stripe", bytes.NewReader(body))
-	req.Header.Set("Stripe-Signature", signed.Header)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	httpID := resp.Header.Get("X-Request-Id")
-	if resp.StatusCode != http.StatusOK || httpID == "" {
-		t.Fatalf("signed delivery: %d, X-Request-Id %q", resp.StatusCode, httpID)
+	code, httpID := postEventID(t, p, body, strings.TrimSpace(string(secret)))
+	if code != http.StatusOK || httpID == "" {
+		t.Fatalf("signed delivery: %d, X-Request-Id %q", code, httpID)
 	}
 
 	var sessionID, chosenID, webhookID string
