@@ -50,18 +50,9 @@ func (s scrape) value(name string, labels ...string) (float64, bool) {
 	if f == nil {
 		return 0, false
 	}
-next:
 	for _, m := range f.Metric {
-		for i := 0; i+1 < len(labels); i += 2 {
-			found := false
-			for _, lp := range m.Label {
-				if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
+		if !hasLabels(m, labels) {
+			continue
 		}
 		switch {
 		case m.Counter != nil:
@@ -77,6 +68,37 @@ next:
 	return 0, false
 }
 
+// sum adds the values of every series of name with the given labels; 0
+// when there is none (a labelled counter has no series before its first
+// increment).
+func (s scrape) sum(name string, labels ...string) float64 {
+	total := 0.0
+	f := s[name]
+	if f == nil {
+		return 0
+	}
+	for _, m := range f.Metric {
+		if hasLabels(m, labels) {
+			total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return total
+}
+
+// hasLabels says whether m has each of the name=value pairs labels.
+func hasLabels(m *dto.Metric, labels []string) bool {
+	for i := 0; i+1 < len(labels); i += 2 {
+		found := false
+		for _, lp := range m.Label {
+			found = found || (lp.GetName() == labels[i] && lp.GetValue() == labels[i+1])
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 func (s scrape) want(t *testing.T, want float64, name string, labels ...string) {
 	t.Helper()
 	got, ok := s.value(name, labels...)
@@ -89,6 +111,14 @@ func (s scrape) want(t *testing.T, want float64, name string, labels ...string) 
 
 func postEvent(t *testing.T, p *portaltest.Portal, body []byte, secret string) int {
 	t.Helper()
+	code, _ := postEventID(t, p, body, secret)
+	return code
+}
+
+// postEventID delivers body signed with secret and returns the status and
+// the X-Request-Id the portal answered with.
+func postEventID(t *testing.T, p *portaltest.Portal, body []byte, secret string) (int, string) {
+	t.Helper()
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: time.Now()})
 	req, _ := http.NewRequest("POST", "http://"+p.App.HTTPAddr()+"/webhooks/stripe", bytes.NewReader(body))
 	req.Header.Set("Stripe-Signature", signed.Header)
@@ -97,7 +127,7 @@ func postEvent(t *testing.T, p *portaltest.Portal, body []byte, secret string) i
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header.Get("X-Request-Id")
 }
 
 // After a customer's journey (a session, a sign-up on a 2-day trial, the
@@ -185,6 +215,9 @@ func TestMetricsAfterAJourney(t *testing.T) {
 	m.want(t, 1, "portal_webhook_events_total", "type", "balance.available", "outcome", "ignored")
 	m.want(t, 1, "portal_webhook_events_total", "type", "balance.available", "outcome", "duplicate")
 	m.want(t, 1, "portal_webhook_events_total", "type", "unverified", "outcome", "bad_signature")
+	if n := m.sum("portal_webhook_events_total", "outcome", "failed"); n != 0 {
+		t.Errorf("portal_webhook_events_total{outcome=failed} = %v, want 0", n)
+	}
 	m.want(t, total, "portal_webhook_lag_seconds")
 	if n, _ := m.value("portal_webhook_handling_seconds"); n < total+3 {
 		t.Errorf("webhook latency observed %v times, want at least %v", n, total+3)
@@ -197,6 +230,7 @@ func TestMetricsAfterAJourney(t *testing.T) {
 	m.want(t, 1, "portal_stripe_requests_total", "operation", "POST /v1/customers", "outcome", "ok")
 	m.want(t, 1, "portal_stripe_requests_total", "operation", "POST /v1/subscriptions", "outcome", "ok")
 	m.want(t, 1, "portal_stripe_request_duration_seconds", "operation", "POST /v1/customers")
+	m.want(t, 1, "portal_stripe_request_duration_seconds", "operation", "POST /v1/subscriptions")
 
 	// Store and mail.
 	// At least one update per processed event, the sign-up and the ignored one.
@@ -212,6 +246,7 @@ func TestMetricsAfterAJourney(t *testing.T) {
 	}
 	m.want(t, float64(len(out)), "portal_mail_queued")
 	m.want(t, 0, "portal_mail_notices_total", "result", "sent")
+	m.want(t, 0, "portal_mail_notices_total", "result", "failed")
 	m.want(t, 0, "portal_state_scrape_errors")
 	for _, name := range []string{"portal_store_bbolt_free_pages", "portal_store_bbolt_read_tx_total", "go_goroutines", "process_open_fds"} {
 		if _, ok := m.value(name); !ok {

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
+	"github.com/portal/portal/internal/requestid"
 	"github.com/portal/portal/sshguard"
 	"github.com/portal/portal/tui/common"
 	gossh "golang.org/x/crypto/ssh"
@@ -28,7 +29,7 @@ func recoverMiddleware(logger *slog.Logger, obs Observer) wish.Middleware {
 			defer func() {
 				if r := recover(); r != nil {
 					obs.PanicRecovered()
-					logger.Error("session panic", "panic", fmt.Sprint(r), "remote", s.RemoteAddr().String(),
+					requestid.Logger(s.Context(), logger).Error("session panic", "panic", fmt.Sprint(r), "remote", s.RemoteAddr().String(),
 						"stack", string(debug.Stack()))
 					_, _ = fmt.Fprint(s.Stderr(), "\r\nSomething went wrong on our side; your account is safe. Please reconnect.\r\n")
 					_ = s.Exit(1)
@@ -39,10 +40,13 @@ func recoverMiddleware(logger *slog.Logger, obs Observer) wish.Middleware {
 	}
 }
 
-// loggingMiddleware logs each session's start and end with log/slog.
+// loggingMiddleware logs each session's start and end with log/slog, with
+// the session's request_id: billing's lines for the session carry the same,
+// so one grep finds who did what.
 func loggingMiddleware(logger *slog.Logger, now func() time.Time) wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
+			logger := requestid.Logger(s.Context(), logger)
 			start := now()
 			_, _, pty := s.Pty()
 			fp := ""

@@ -7,6 +7,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
+	"github.com/portal/portal/internal/requestid"
 )
 
 // panickedKey marks, in the session's context, a session whose program
@@ -37,7 +38,7 @@ type safeModel struct {
 type panicMsg struct{}
 
 func (s safeModel) recovered(where string, r any) {
-	s.log.Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	requestid.Logger(s.ctx, s.log).Error("session panic", "in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	if s.obs != nil {
 		s.obs.PanicRecovered()
 	}
