@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/portaltest"
 	"github.com/stripe/stripe-go/v76"
 	gossh "golang.org/x/crypto/ssh"
@@ -20,7 +21,7 @@ import (
 // line, and billing's line for a verified webhook carries the id the HTTP
 // answer echoed in X-Request-Id (issue 15).
 func TestRequestIDIsTheSameFromSessionAndRequestToBilling(t *testing.T) {
-	var buf syncBuffer
+	var buf testkit.Buffer
 	p := portaltest.Start(t, portaltest.WithLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	key := portaltest.NewKey(t)
 	fp := gossh.FingerprintSHA256(key.PublicKey())
@@ -45,7 +46,7 @@ func TestRequestIDIsTheSameFromSessionAndRequestToBilling(t *testing.T) {
 	var sessionID, chosenID, webhookID string
 	deadline := time.Now().Add(10 * time.Second)
 	for (sessionID == "" || chosenID == "" || webhookID == "") && time.Now().Before(deadline) {
-		for _, l := range buf.lines(t) {
+		for _, l := range jsonLines(t, &buf) {
 			id, _ := l["request_id"].(string)
 			switch {
 			case l["msg"] == "session start" && l["key"] == fp:

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/ssh"
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/metrics"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -21,7 +22,7 @@ func TestRecoveredPanicIsCounted(t *testing.T) {
 	)
 	for range 2 {
 		c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{
-			User: "x", Auth: []gossh.AuthMethod{gossh.PublicKeys(newTestSigner(t))},
+			User: "x", Auth: []gossh.AuthMethod{gossh.PublicKeys(testkit.NewSigner(t))},
 			HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 30 * time.Second,
 		})
 		if err != nil {
