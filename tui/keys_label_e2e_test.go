@@ -1,0 +1,94 @@
+package tui_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/portal/portal/portaltest"
+	"github.com/portal/portal/tui"
+)
+
+// Issue 16: the keys screen shows "a label the customer sets". e on the
+// keys screen names the chosen key (enter saves, empty clears, esc leaves
+// it); the label shows on the screen and in `keys --json`, and is audited.
+func TestKeysScreenLabel(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	first, second := portaltest.NewKey(t), portaltest.NewKey(t)
+	a := customer(t, p, first, "lu@example.com", "free")
+	if _, err := p.App.Store().AddKey(a.ID, storeKey(second)); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Connect(t, first, portaltest.WithSize(100, 30))
+	s.WaitFor(t, "Your account\n")
+	s.Type("k")
+	s.WaitFor(t, "e label")
+	s.Type("down", "e")
+	s.WaitFor(t, "Label for "+fingerprint(second))
+	s.WaitFor(t, "enter save label")
+	// Letters that are keys elsewhere (q quits, d removes) are text here.
+	s.Type("quad desk", "enter")
+	s.WaitFor(t, "Labelled "+fingerprint(second)+": quad desk.")
+	s.WaitFor(t, "ed25519 · quad desk · added")
+
+	var list []tui.KeyEntry
+	runJSON(t, p, first, "keys", &list)
+	if len(list) != 2 || list[1].Label != "quad desk" || list[0].Label != "" {
+		t.Fatalf("keys --json after labelling: %+v", list)
+	}
+	if au, _ := p.App.Store().Audit(a.ID, 1); len(au) != 1 || au[0].Action != "key.label" || !strings.Contains(au[0].After, "quad desk") {
+		t.Errorf("label not audited: %+v", au)
+	}
+
+	// esc leaves the label as it was.
+	s.Type("e", "ctrl+u", "nope", "esc")
+	s.WaitGone(t, "Label for")
+	if got := account(t, p, second).Keys[1].Label; got != "quad desk" {
+		t.Errorf("esc changed the label to %q", got)
+	}
+	// An empty label clears it.
+	s.Type("e", "ctrl+u", "enter")
+	s.WaitFor(t, "Label of "+fingerprint(second)+" removed.")
+	if got := account(t, p, second).Keys[1].Label; got != "" {
+		t.Errorf("label after clearing: %q", got)
+	}
+}
+
+// `keys label FINGERPRINT` with no text clears the label, as an empty
+// field does on the screen (ssh drops an empty "" argument).
+func TestKeysLabelCommandClears(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t, manyCommands)
+	key := portaltest.NewKey(t)
+	customer(t, p, key, "lc@example.com", "free")
+	fp := fingerprint(key)
+	if out, c := p.Exec(t, key, "keys label "+fp+" my desk"); c != 0 || !strings.Contains(out, "(my desk)") {
+		t.Fatalf("keys label: exit %d, %q", c, out)
+	}
+	var e tui.KeyEntry
+	if _, c := runJSON(t, p, key, "keys label "+fp, &e); c != 0 || e.Label != "" || e.Fingerprint != fp {
+		t.Fatalf("keys label without text --json: exit %d, %+v", c, e)
+	}
+}
+
+// Keys typed while the keys screen's change is in flight wait for it
+// instead of being dropped: d, y and esc typed fast remove the key and
+// then go back to the dashboard.
+func TestKeysScreenHoldsKeysWhileBusy(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	first, second := portaltest.NewKey(t), portaltest.NewKey(t)
+	a := customer(t, p, first, "fa@example.com", "free")
+	if _, err := p.App.Store().AddKey(a.ID, storeKey(second)); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Connect(t, first, wide)
+	s.WaitFor(t, "Your account\n")
+	s.Type("k")
+	s.WaitFor(t, fingerprint(second))
+	s.Type("down", "d", "y", "esc")
+	s.WaitFor(t, "Email         fa@example.com")
+	if got := account(t, p, first); len(got.Keys) != 1 {
+		t.Errorf("keys after d, y: %+v", got.Keys)
+	}
+}
