@@ -263,9 +263,11 @@ func (k *keysScreen) View(width, _ int) string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your SSH keys"))
 	b.WriteString("\n\n")
-	// In a short window a code on screen goes first: the list waits.
+	// In a short window a code on screen, or the label field, goes first:
+	// the list waits.
 	list := k.account.Keys
-	if k.code != nil && k.busy == "" && k.err == "" && !k.confirm && k.e.Height > 0 && k.e.contentHeight() < 14 {
+	short := k.e.Height > 0 && k.e.contentHeight() < 14
+	if short && (k.labelling || k.code != nil && k.busy == "" && k.err == "" && !k.confirm) {
 		list = nil
 	}
 	for i, kk := range list {
@@ -293,7 +295,10 @@ func (k *keysScreen) View(width, _ int) string {
 	}
 	switch {
 	case k.labelling:
-		b.WriteString("\n" + s.Focused.Render(wrap("Label for "+k.labelFP+" (empty to clear):", w)) + "\n")
+		if list != nil {
+			b.WriteString("\n")
+		}
+		b.WriteString(s.Focused.Render(wrap("Label for "+k.labelFP+" (empty to clear):", w)) + "\n")
 		b.WriteString(k.label.View())
 	case k.confirm:
 		kk, _ := k.chosen()

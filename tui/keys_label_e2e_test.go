@@ -92,3 +92,29 @@ func TestKeysScreenHoldsKeysWhileBusy(t *testing.T) {
 		t.Errorf("keys after d, y: %+v", got.Keys)
 	}
 }
+
+// In a short window (50x15) the label field shows in place of the list,
+// as a link code does, rather than under it and cut off.
+func TestKeysScreenLabelFitsShortWindow(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	first, second := portaltest.NewKey(t), portaltest.NewKey(t)
+	a := customer(t, p, first, "sh@example.com", "free")
+	k := storeKey(second)
+	k.Label = "old desk"
+	if _, err := p.App.Store().AddKey(a.ID, k); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Connect(t, first, portaltest.WithSize(50, 15))
+	s.WaitFor(t, "Your account\n")
+	s.Type("k", "down", "e")
+	s.WaitFor(t, "> old desk")
+	if scr := s.Screen(); strings.Contains(scr, "make the window taller") {
+		t.Errorf("the label field is cut off:\n%s", scr)
+	}
+	s.Type("ctrl+u", "new desk", "enter")
+	s.WaitFor(t, "Labelled")
+	if got := account(t, p, second).Keys[1].Label; got != "new desk" {
+		t.Errorf("label = %q", got)
+	}
+}
