@@ -5,8 +5,28 @@ import (
 	"testing"
 
 	"github.com/portal/portal/portaltest"
+	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
+	"golang.org/x/crypto/ssh"
 )
+
+// twoKeys starts an account on Free with first's key and second's, and
+// opens a session of first on the keys screen at size.
+func twoKeys(t *testing.T, p *portaltest.Portal, email, label string, size portaltest.SessionOption) (first, second ssh.Signer, a store.Account, s *portaltest.Session) {
+	t.Helper()
+	first, second = portaltest.NewKey(t), portaltest.NewKey(t)
+	a = customer(t, p, first, email, "free")
+	k := storeKey(second)
+	k.Label = label
+	if _, err := p.App.Store().AddKey(a.ID, k); err != nil {
+		t.Fatal(err)
+	}
+	s = p.Connect(t, first, size)
+	s.WaitFor(t, "Your account\n")
+	s.Type("k")
+	s.WaitFor(t, "Your SSH keys")
+	return first, second, a, s
+}
 
 // Issue 16: the keys screen shows "a label the customer sets". e on the
 // keys screen names the chosen key (enter saves, empty clears, esc leaves
@@ -14,14 +34,7 @@ import (
 func TestKeysScreenLabel(t *testing.T) {
 	t.Parallel()
 	p := portaltest.Start(t)
-	first, second := portaltest.NewKey(t), portaltest.NewKey(t)
-	a := customer(t, p, first, "lu@example.com", "free")
-	if _, err := p.App.Store().AddKey(a.ID, storeKey(second)); err != nil {
-		t.Fatal(err)
-	}
-	s := p.Connect(t, first, portaltest.WithSize(100, 30))
-	s.WaitFor(t, "Your account\n")
-	s.Type("k")
+	first, second, a, s := twoKeys(t, p, "lu@example.com", "", portaltest.WithSize(100, 30))
 	s.WaitFor(t, "e label")
 	s.Type("down", "e")
 	s.WaitFor(t, "Label for "+fingerprint(second))
@@ -77,15 +90,7 @@ func TestKeysLabelCommandClears(t *testing.T) {
 func TestKeysScreenHoldsKeysWhileBusy(t *testing.T) {
 	t.Parallel()
 	p := portaltest.Start(t)
-	first, second := portaltest.NewKey(t), portaltest.NewKey(t)
-	a := customer(t, p, first, "fa@example.com", "free")
-	if _, err := p.App.Store().AddKey(a.ID, storeKey(second)); err != nil {
-		t.Fatal(err)
-	}
-	s := p.Connect(t, first, wide)
-	s.WaitFor(t, "Your account\n")
-	s.Type("k")
-	s.WaitFor(t, fingerprint(second))
+	first, _, _, s := twoKeys(t, p, "fa@example.com", "", wide)
 	s.Type("down", "d", "y", "esc")
 	s.WaitFor(t, "Email         fa@example.com")
 	if got := account(t, p, first); len(got.Keys) != 1 {
@@ -98,16 +103,8 @@ func TestKeysScreenHoldsKeysWhileBusy(t *testing.T) {
 func TestKeysScreenLabelFitsShortWindow(t *testing.T) {
 	t.Parallel()
 	p := portaltest.Start(t)
-	first, second := portaltest.NewKey(t), portaltest.NewKey(t)
-	a := customer(t, p, first, "sh@example.com", "free")
-	k := storeKey(second)
-	k.Label = "old desk"
-	if _, err := p.App.Store().AddKey(a.ID, k); err != nil {
-		t.Fatal(err)
-	}
-	s := p.Connect(t, first, portaltest.WithSize(50, 15))
-	s.WaitFor(t, "Your account\n")
-	s.Type("k", "down", "e")
+	_, second, _, s := twoKeys(t, p, "sh@example.com", "old desk", portaltest.WithSize(50, 15))
+	s.Type("down", "e")
 	s.WaitFor(t, "> old desk")
 	if scr := s.Screen(); strings.Contains(scr, "make the window taller") {
 		t.Errorf("the label field is cut off:\n%s", scr)
