@@ -107,7 +107,11 @@ func (s *Service) CardLink(ctx context.Context, accountID string) (Link, error) 
 func (s *Service) CheckoutLink(ctx context.Context, accountID, planID string) (Link, error) {
 	const op = "CheckoutLink"
 	plan, ok := s.cat.Plan(planID)
-	if !ok || plan.Free() {
+	if ok && plan.Free() {
+		// A script's `card` on Free reaches here; say why, not "no subscription".
+		return Link{}, &Error{Op: op, Msg: "The Free plan needs no card; choose a paid plan first.", Err: ErrNoSubscription}
+	}
+	if !ok {
 		return Link{}, wrap(op, ErrNoSubscription)
 	}
 	acct, err := s.db.Account(accountID)
@@ -167,7 +171,7 @@ func (s *Service) PortalLink(ctx context.Context, accountID string) (Link, error
 		return Link{}, wrap(op, storeErr(err))
 	}
 	if acct.CustomerID == "" {
-		return Link{}, wrap(op, ErrNoSubscription)
+		return Link{}, &Error{Op: op, Msg: "There is no subscription yet, so no invoices or billing details: they start with a paid plan.", Err: ErrNoSubscription}
 	}
 	p := &stripe.BillingPortalSessionParams{Customer: stripe.String(acct.CustomerID), ReturnURL: stripe.String(s.publicURL + "/")}
 	p.Context = ctx

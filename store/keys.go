@@ -11,8 +11,8 @@ import (
 // without a key could never be reached again.
 var ErrLastKey = errors.New("store: the account's last key cannot be removed")
 
-// maxLabelLen bounds a key's label (runes); longer ones are cut.
-const maxLabelLen = 64
+// MaxLabelLen bounds a key's label (runes); longer ones are cut.
+const MaxLabelLen = 64
 
 // CleanLabel is label as the store keeps it: control characters dropped,
 // spaces trimmed, at most 64 runes.
@@ -24,8 +24,8 @@ func CleanLabel(label string) string {
 		return r
 	}, label)
 	label = strings.TrimSpace(label)
-	if r := []rune(label); len(r) > maxLabelLen {
-		label = strings.TrimSpace(string(r[:maxLabelLen]))
+	if r := []rune(label); len(r) > MaxLabelLen {
+		label = strings.TrimSpace(string(r[:MaxLabelLen]))
 	}
 	return label
 }

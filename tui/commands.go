@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -60,7 +61,7 @@ func (u *UI) commands() []Command {
 		{Name: "plans", Usage: "[--json]", Summary: "The plans and their prices; * marks yours.", Run: runPlans},
 		{Name: "invoices", Usage: "[--json]", Summary: "The account's invoices, newest first.",
 			Run: runInvoices},
-		{Name: "keys", Usage: "[list | add < KEY.pub | remove FINGERPRINT | label FINGERPRINT TEXT] [--json]",
+		{Name: "keys", Usage: "[list | add < KEY.pub | remove FINGERPRINT | label FINGERPRINT [TEXT]] [--json]",
 			Summary: "The account's SSH keys: list, add one from stdin, remove or label one.", Run: runKeys},
 		{Name: "link", Usage: "CODE [--json]", Summary: "Add this key to the account that made CODE (keys screen, l).", Run: runLink},
 		{Name: "card", Usage: "[--wait] [--json]", Summary: "A secure link to add or replace the card; --wait waits until it is saved.", Run: runCard},
@@ -88,15 +89,16 @@ func (u *UI) RunCommand(s ssh.Session, admin, opsView bool) int {
 	args := s.Command()
 	out, errOut := u.plainWriters(s)
 	c := &Cmd{UI: u, Session: s, Name: args[0], Out: out, Err: errOut, Raw: args[1:], Admin: admin, OpsView: opsView}
+	// --json first, so a usage error (an unknown command or option) is
+	// JSON on stdout too.
+	c.JSON = slices.ContainsFunc(args[1:], func(a string) bool { return a == "--json" || a == "-json" })
 	def, ok := u.command(args[0])
 	if !ok {
-		fmt.Fprintf(errOut, "Unknown command %q. `help` lists the commands; connect without a command for the interactive portal.\n", args[0])
-		return 2
+		return c.fail(2, fmt.Sprintf("Unknown command %q. `help` lists the commands; connect without a command for the interactive portal.", args[0]))
 	}
 	for _, a := range args[1:] {
 		switch a {
 		case "--json", "-json":
-			c.JSON = true
 		case "--yes", "-y":
 			c.Yes = true
 		case "--wait":
@@ -134,6 +136,7 @@ func (c *Cmd) usage(def Command, problem string) int {
 func (c *Cmd) json(v any) {
 	enc := json.NewEncoder(c.Out)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // a usage's "<" stays "<"
 	_ = enc.Encode(v)
 }
 
@@ -267,9 +270,9 @@ type KeyEntry struct {
 }
 
 func keyEntry(k store.Key, current string) KeyEntry {
-	e := KeyEntry{Fingerprint: k.Fingerprint, Type: k.Type(), Label: k.Label, AddedAt: k.AddedAt.UTC(), Current: k.Fingerprint == current}
+	e := KeyEntry{Fingerprint: k.Fingerprint, Type: k.Type(), Label: k.Label, AddedAt: jsonTime(k.AddedAt), Current: k.Fingerprint == current}
 	if !k.LastUsedAt.IsZero() {
-		t := k.LastUsedAt.UTC()
+		t := jsonTime(k.LastUsedAt)
 		e.LastUsedAt = &t
 	}
 	return e
@@ -283,7 +286,7 @@ func runKeys(c *Cmd) int {
 	}
 	switch {
 	case sub == "list" && len(c.Args) <= 1, sub == "add" && len(c.Args) == 1,
-		sub == "remove" && len(c.Args) == 2, sub == "label" && len(c.Args) >= 3:
+		sub == "remove" && len(c.Args) == 2, sub == "label" && len(c.Args) >= 2:
 	default:
 		return c.usage(d, "unexpected "+strings.Join(c.Args, " "))
 	}
@@ -345,7 +348,11 @@ func runKeys(c *Cmd) int {
 			return c.fail(1, c.UI.logged("keys label", a.ID, err, accounts.Message(err)))
 		}
 		k, _ = accounts.FindKey(a, k.Fingerprint)
-		return c.write(keyEntry(k, id.Fingerprint), fmt.Sprintf("Labelled %s%s.\n", k.Fingerprint, labelSuffix(k.Label)))
+		text := fmt.Sprintf("Labelled %s%s.\n", k.Fingerprint, labelSuffix(k.Label))
+		if k.Label == "" {
+			text = "Label of " + k.Fingerprint + " removed.\n"
+		}
+		return c.write(keyEntry(k, id.Fingerprint), text)
 	}
 	list := make([]KeyEntry, 0, len(a.Keys))
 	var sb strings.Builder
@@ -367,6 +374,10 @@ func runKeys(c *Cmd) int {
 	sb.WriteString("* this key. Times in UTC.\n")
 	return c.write(list, sb.String())
 }
+
+// jsonTime is t as commands print it: UTC, whole seconds (Stripe's times
+// are; the portal's own would otherwise carry nanoseconds).
+func jsonTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
 func labelSuffix(label string) string {
 	if label == "" {
@@ -450,7 +461,7 @@ func runCard(c *Cmd) int {
 	if err != nil {
 		return c.fail(1, c.UI.logged("card", a.ID, err, billing.Message(err)))
 	}
-	link := LinkEntry{URL: l.URL, ExpiresAt: l.ExpiresAt.UTC()}
+	link := LinkEntry{URL: l.URL, ExpiresAt: jsonTime(l.ExpiresAt)}
 	if !c.Wait {
 		return c.write(link, fmt.Sprintf("Add your card on this secure Stripe page (valid until %s):\n%s\n", link.ExpiresAt.Format(time.RFC3339), link.URL))
 	}
@@ -546,7 +557,7 @@ func runPlan(c *Cmd) int {
 			fmt.Fprintf(&sb, "  Charged now: %s\n", billing.FormatAmount(pv.AmountDue, pv.Currency))
 		}
 		if !pv.NextAt.IsZero() {
-			t := pv.NextAt.UTC()
+			t := jsonTime(pv.NextAt)
 			out.NextInvoiceAt = &t
 			fmt.Fprintf(&sb, "  Next invoice: %s on %s\n", billing.FormatAmount(pv.NextAmount, pv.Currency), t.Format(time.RFC3339))
 		}
@@ -643,7 +654,7 @@ func runBilling(c *Cmd) int {
 	if err != nil {
 		return c.fail(1, c.UI.logged("billing", a.ID, err, billing.Message(err)))
 	}
-	link := LinkEntry{URL: l.URL, ExpiresAt: l.ExpiresAt.UTC()}
+	link := LinkEntry{URL: l.URL, ExpiresAt: jsonTime(l.ExpiresAt)}
 	return c.write(link, "Invoices, card and billing details on this secure Stripe page:\n"+link.URL+"\n")
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/progress"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 )
@@ -112,7 +113,7 @@ func (d *dashboard) setAccount(a store.Account) {
 // dismissable lists the notices behind the banners shown now.
 func (d *dashboard) dismissable() []string {
 	var ids []string
-	for _, b := range bannerNotices(d.account, d.notices, d.now, d.e.billing.Catalog()) {
+	for _, b := range bannerNotices(d.account, d.notices, d.now, d.e.billing.Catalog(), d.e.Identity.Fingerprint) {
 		ids = append(ids, b.ids...)
 	}
 	return ids
@@ -260,7 +261,7 @@ func (d *dashboard) View(width, _ int) string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your account"))
 	b.WriteString("\n\n")
-	if banners := bannerNotices(a, d.notices, d.now, d.e.billing.Catalog()); len(banners) > 0 {
+	if banners := bannerNotices(a, d.notices, d.now, d.e.billing.Catalog(), d.e.Identity.Fingerprint); len(banners) > 0 {
 		for i, n := range banners {
 			text := n.text
 			if i == 0 && d.keys.Dismiss.Enabled() {
@@ -389,8 +390,9 @@ type banner struct {
 // file) no longer shows, nor one the customer dismissed; a card-added
 // banner names the card on file now (replaced again in the same period, the
 // notice named the one before), and a plan change shows only while that
-// plan is kept (not through a cancellation).
-func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog) []banner {
+// plan is kept (not through a cancellation). self is the session's key: the
+// key it announces as added is not asked "Not you?".
+func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat billing.Catalog, self string) []banner {
 	var out []banner
 	shown := map[store.NoticeKind]int{} // kind → index in out
 	for _, n := range notices {
@@ -418,6 +420,12 @@ func bannerNotices(a store.Account, notices []store.Notice, now time.Time, cat b
 			show = now.Sub(n.CreatedAt) < noticeFresh && strings.HasSuffix(n.Key, ">"+a.Plan) &&
 				a.State != store.StateCanceling
 			b.good = true
+		case accounts.KindKeyAdded:
+			show = now.Sub(n.CreatedAt) < noticeFresh
+			// Its key is "fingerprint@time".
+			if self != "" && strings.HasPrefix(n.Key, self+"@") {
+				b.text, b.good = "This key was added to the account: it reaches it from now on.", true
+			}
 		default:
 			show = now.Sub(n.CreatedAt) < noticeFresh
 		}

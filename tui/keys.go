@@ -10,21 +10,33 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui/common"
 )
 
 // keysScreen lists the account's SSH keys (dashboard k): fingerprint,
 // type, label, when added and last used. l makes a link code for a new
-// machine; d removes the chosen key after a confirmation, never the last.
+// machine; e names the chosen key; d removes it after a confirmation, never
+// the last.
 type keysScreen struct {
 	e       *env
 	account store.Account
 	cursor  int
 	confirm bool // asking whether to remove the chosen key
-	busy    string
-	err     string
-	done    string
-	code    *store.LinkCode // the link code on screen
-	keys    struct{ Up, Down, Link, Remove, Yes, No, Back key.Binding }
+	// labelling: the label field is open for the chosen key (labelFP).
+	labelling bool
+	labelFP   string
+	label     common.TextInput
+	busy      string
+	err       string
+	done      string
+	code      *store.LinkCode // the link code on screen
+	keys      struct{ Up, Down, Link, Remove, Label, Save, Cancel, Yes, No, Back key.Binding }
+}
+
+type keyLabelledMsg struct {
+	account store.Account
+	key     string
+	err     error
 }
 
 type keyRemovedMsg struct {
@@ -43,6 +55,13 @@ func newKeysScreen(e *env, a store.Account) *keysScreen {
 	k.keys.Up, k.keys.Down, k.keys.Link = e.Keys.ChooseUp, e.Keys.MoveDown, e.Keys.LinkKey
 	k.keys.Remove, k.keys.Yes, k.keys.No = e.Keys.RemoveKey, e.Keys.RemoveYes, e.Keys.RemoveNo
 	k.keys.Back = e.Keys.Back
+	k.keys.Label, k.keys.Save, k.keys.Cancel = e.Keys.LabelKey, e.Keys.SaveLabel, e.Keys.CancelLabel
+	k.label = common.NewTextInput()
+	k.label.Prompt = "> "
+	k.label.Placeholder = "laptop"
+	k.label.CharLimit = store.MaxLabelLen
+	k.label.Width = inputWidth(e.Width)
+	k.label.PromptStyle = e.Styles.Focused
 	k.setAccount(a)
 	for i, kk := range a.Keys {
 		if kk.Fingerprint == e.Identity.Fingerprint {
@@ -58,13 +77,20 @@ func (k *keysScreen) setAccount(a store.Account) {
 	k.keys.Remove.SetEnabled(len(a.Keys) > 1)
 }
 
-func (k *keysScreen) TakesText() bool { return false }
+func (k *keysScreen) TakesText() bool { return k.labelling }
+
+// Busy holds keys typed while a change is in flight, so a fast "dy" then
+// esc acts in order instead of losing the esc.
+func (k *keysScreen) Busy() bool { return k.busy != "" }
 
 func (k *keysScreen) Bindings() []key.Binding {
-	if k.confirm {
+	switch {
+	case k.confirm:
 		return []key.Binding{k.keys.Yes, k.keys.No}
+	case k.labelling:
+		return []key.Binding{k.keys.Save, k.keys.Cancel}
 	}
-	return []key.Binding{k.keys.Up, k.keys.Link, k.keys.Remove, k.keys.Back}
+	return []key.Binding{k.keys.Up, k.keys.Link, k.keys.Remove, k.keys.Label, k.keys.Back}
 }
 
 // SetAccount follows keys added or removed elsewhere (another session, a
@@ -86,6 +112,12 @@ func (k *keysScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, boo
 	}
 	if k.confirm && (chosen == "" || k.cursor >= len(a.Keys) || a.Keys[k.cursor].Fingerprint != chosen) {
 		k.confirm = false
+	}
+	if k.labelling {
+		if _, ok := accounts.FindKey(a, k.labelFP); !ok {
+			k.labelling = false // the key was removed elsewhere
+			k.label.Blur()
+		}
 	}
 	for _, kk := range a.Keys {
 		if !had[kk.Fingerprint] && k.code != nil {
@@ -114,6 +146,22 @@ func (k *keysScreen) Update(msg tea.Msg) tea.Cmd {
 		k.err, k.done = "", "Removed "+msg.removed+"."
 		k.setAccount(msg.account)
 		return nil
+	case keyLabelledMsg:
+		k.busy = ""
+		if msg.err != nil {
+			k.err = accounts.Message(msg.err)
+			return nil
+		}
+		k.setAccount(msg.account)
+		kk, _ := accounts.FindKey(msg.account, msg.key)
+		k.err, k.done = "", "Label of "+msg.key+" removed."
+		if kk.Label != "" {
+			k.done = "Labelled " + msg.key + ": " + kk.Label + "."
+		}
+		return nil
+	case tea.WindowSizeMsg:
+		k.label.Width = inputWidth(msg.Width)
+		return nil
 	case linkCodeMsg:
 		k.busy = ""
 		if msg.err != nil {
@@ -126,6 +174,9 @@ func (k *keysScreen) Update(msg tea.Msg) tea.Cmd {
 	case tea.KeyMsg:
 		if k.busy != "" {
 			return nil
+		}
+		if k.labelling {
+			return k.updateLabel(msg)
 		}
 		if k.confirm {
 			switch {
@@ -162,6 +213,15 @@ func (k *keysScreen) Update(msg tea.Msg) tea.Cmd {
 				c, err := e.keys.NewLinkCode(e.Ctx, id, e.Identity.Fingerprint)
 				return linkCodeMsg{code: c, err: err}
 			}
+		case key.Matches(msg, k.keys.Label):
+			kk, ok := k.chosen()
+			if !ok {
+				return nil
+			}
+			k.labelling, k.labelFP, k.err, k.done, k.code = true, kk.Fingerprint, "", "", nil
+			k.label.SetValue(kk.Label)
+			k.label.CursorEnd()
+			return k.label.Focus()
 		case msg.String() == "d" || msg.String() == "delete":
 			k.err, k.done = "", ""
 			if len(k.account.Keys) < 2 {
@@ -174,15 +234,40 @@ func (k *keysScreen) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// updateLabel is the label field's Update: enter saves (empty clears the
+// label), esc leaves it as it was.
+func (k *keysScreen) updateLabel(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, k.keys.Cancel):
+		k.labelling = false
+		k.label.Blur()
+		return nil
+	case key.Matches(msg, k.keys.Save):
+		k.labelling = false
+		k.label.Blur()
+		k.busy = "Saving the label…"
+		e, id, fp, label := k.e, k.account.ID, k.labelFP, k.label.Value()
+		return func() tea.Msg {
+			a, err := e.keys.SetLabel(e.Ctx, id, fp, label, "key:"+e.Identity.Fingerprint)
+			return keyLabelledMsg{account: a, key: fp, err: err}
+		}
+	}
+	var cmd tea.Cmd
+	k.label, cmd = k.label.Update(msg)
+	return cmd
+}
+
 func (k *keysScreen) View(width, _ int) string {
 	s := k.e.Styles
 	w := width
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Your SSH keys"))
 	b.WriteString("\n\n")
-	// In a short window a code on screen goes first: the list waits.
+	// In a short window a code on screen, or the label field, goes first:
+	// the list waits.
 	list := k.account.Keys
-	if k.code != nil && k.busy == "" && k.err == "" && !k.confirm && k.e.Height > 0 && k.e.contentHeight() < 14 {
+	short := k.e.Height > 0 && k.e.contentHeight() < 14
+	if short && (k.labelling || k.code != nil && k.busy == "" && k.err == "" && !k.confirm) {
 		list = nil
 	}
 	for i, kk := range list {
@@ -209,6 +294,12 @@ func (k *keysScreen) View(width, _ int) string {
 		b.WriteString("  " + s.Subtle.Render(joinFit(parts, " · ", w-2, "\n  ")) + "\n")
 	}
 	switch {
+	case k.labelling:
+		if list != nil {
+			b.WriteString("\n")
+		}
+		b.WriteString(s.Focused.Render(wrap("Label for "+k.labelFP+" (empty to clear):", w)) + "\n")
+		b.WriteString(k.label.View())
 	case k.confirm:
 		kk, _ := k.chosen()
 		b.WriteString("\n")

@@ -65,6 +65,9 @@ type KeyMap struct {
 	RemoveKey     key.Binding // d remove a key
 	RemoveYes     key.Binding // y remove it
 	RemoveNo      key.Binding // n/esc keep it
+	LabelKey      key.Binding // e edit the chosen key's label
+	SaveLabel     key.Binding // enter save the label
+	CancelLabel   key.Binding // esc cancel
 
 	// Customer: text fields.
 	ChangeEmail  key.Binding // enter change
@@ -182,6 +185,9 @@ func NewKeyMap() KeyMap {
 		RemoveKey:     b(ks("d", "delete"), "d", "remove"),
 		RemoveYes:     b(ks("y"), "y", "remove it"),
 		RemoveNo:      b(ks("n", "esc"), "n/esc", "keep it"),
+		LabelKey:      b(ks("e"), "e", "label"),
+		SaveLabel:     b(ks("enter"), "enter", "save label"),
+		CancelLabel:   b(ks("esc"), "esc", "cancel"),
 
 		ChangeEmail:  b(ks("enter"), "enter", "change"),
 		Register:     b(ks("enter"), "enter", "register"),

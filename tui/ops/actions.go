@@ -156,7 +156,7 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 	var err error
 	if a.accountID != "" {
 		if acct, rerr := o.cfg.Store.Account(a.accountID); rerr == nil {
-			before = acct.AuditSummary()
+			before = a.summary(acct)
 		} else {
 			before = "unreadable: " + rerr.Error()
 		}
@@ -207,7 +207,7 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 		err = fmt.Errorf("unknown action %d", a.kind)
 	}
 	if a.accountID != "" && a.kind != actResendNotice && err == nil {
-		after = acct.AuditSummary()
+		after = a.summary(acct)
 	}
 	if err != nil {
 		after = "error: " + err.Error()
@@ -227,6 +227,16 @@ func (o *Ops) perform(sessionCtx context.Context, actor string, a action) action
 		}
 	}
 	return actionDoneMsg{act: a, status: status, err: err}
+}
+
+// summary is the account as the audit entry records it; a key removal
+// adds the key count, which the account summary leaves out and which is
+// what it changes.
+func (a action) summary(acct store.Account) string {
+	if a.kind == actRemoveKey {
+		return acct.AuditSummary() + fmt.Sprintf(" keys=%d", len(acct.Keys))
+	}
+	return acct.AuditSummary()
 }
 
 // resendNotice puts n back in the store's outbox; the mailer sends it again.
