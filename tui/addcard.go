@@ -314,7 +314,7 @@ func (c *addCardScreen) resultView() string {
 		}
 		b.WriteString(s.OK.Render(wrapHanging("✓ "+p.Name+" is active. You paid "+paid+" for the first month.", w, 2)))
 		b.WriteString("\n\n")
-		next := "Card: " + cardText(a) + "."
+		next := "Card: " + CardText(a) + "."
 		if a.ShowsNextInvoice() {
 			next += " Next invoice: " + billing.FormatAmount(a.NextInvoiceAmount, a.Currency) + " on " + formatDay(a.NextInvoiceAt) + "."
 		}
@@ -323,7 +323,7 @@ func (c *addCardScreen) resultView() string {
 		b.WriteString(s.Focused.Render("Press enter to go back to your account."))
 		return b.String()
 	}
-	b.WriteString(s.OK.Render("✓ Card saved: " + cardText(a)))
+	b.WriteString(s.OK.Render("✓ Card saved: " + CardText(a)))
 	b.WriteString("\n\n")
 	var next string
 	switch {
@@ -333,7 +333,7 @@ func (c *addCardScreen) resultView() string {
 		next = "Your " + c.e.billing.Catalog().Line(a.Plan) + " plan continues after the trial; the first charge is on " +
 			formatDay(a.TrialEnd) + "."
 	default:
-		next = "You are on " + c.e.billing.Catalog().Line(a.Plan) + " (" + stateText(a) + ")."
+		next = "You are on " + c.e.billing.Catalog().Line(a.Plan) + " (" + StateText(a) + ")."
 	}
 	b.WriteString(wrap(next, w))
 	b.WriteString("\n\n")

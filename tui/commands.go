@@ -480,7 +480,7 @@ func runCard(c *Cmd) int {
 				return c.write(struct {
 					LinkEntry
 					Card StatusCard `json:"card"`
-				}{link, card}, "Card saved: "+cardText(now)+".\n")
+				}{link, card}, "Card saved: "+CardText(now)+".\n")
 			}
 		}
 	}
@@ -554,7 +554,7 @@ func runPlan(c *Cmd) int {
 			fmt.Fprintf(&sb, "  Happens at the end of the period (%s): you keep %s until then.\n",
 				pv.NextAt.UTC().Format(time.RFC3339), b.Catalog().Name(a.Plan))
 		}
-		if !p.Free() && !a.HasLiveSubscription() && trialAvailable(a) {
+		if !p.Free() && !a.HasLiveSubscription() && TrialAvailable(a) {
 			fmt.Fprintf(&sb, "  Starts with a %d-day trial, no card needed.\n", b.TrialDays())
 		}
 		fmt.Fprintf(&sb, "Nothing changed yet: run `plan %s --yes` to make the move.\n", p.ID)
@@ -570,11 +570,11 @@ func runPlan(c *Cmd) int {
 	}
 	switch {
 	case after.ScheduledPlan != "":
-		return c.changed(after, "Scheduled: "+planText(b.Catalog(), after)+". Run `plan "+after.Plan+" --yes` to undo it.\n")
+		return c.changed(after, "Scheduled: "+PlanText(b.Catalog(), after)+". Run `plan "+after.Plan+" --yes` to undo it.\n")
 	case undo:
 		return c.changed(after, "Your plan stays "+b.Catalog().Line(after.Plan)+": the change is undone.\n")
 	}
-	return c.changed(after, "Your plan is now "+b.Catalog().Line(after.Plan)+" ("+stateText(after)+").\n")
+	return c.changed(after, "Your plan is now "+b.Catalog().Line(after.Plan)+" ("+StateText(after)+").\n")
 }
 
 func findPlan(cat billing.Catalog, name string) (billing.Plan, bool) {
@@ -623,7 +623,7 @@ func runCancel(c *Cmd) int {
 	}
 	text := "Your plan stays: the cancel is undone.\n"
 	if cancelIt {
-		text = "Canceled: " + stateText(after) + ".\n"
+		text = "Canceled: " + StateText(after) + ".\n"
 	}
 	return c.changed(after, text)
 }

@@ -281,11 +281,11 @@ func (d *dashboard) View(width, _ int) string {
 		b.WriteString("\n")
 	}
 	row("Email", a.Email)
-	row("Plan", planText(d.e.billing.Catalog(), a))
-	row("State", stateText(a))
+	row("Plan", PlanText(d.e.billing.Catalog(), a))
+	row("State", StateText(a))
 	if left := d.remaining(); trialing(a) {
 		if left > 0 {
-			row("Trial", formatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
+			row("Trial", FormatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
 			bar := progress.New(progress.WithoutPercentage(), progress.WithWidth(min(w-labelWidth, 40)),
 				progress.WithColorProfile(d.e.renderer.ColorProfile()), progress.WithSolidFill("#7571F9"))
 			row("", bar.ViewAs(trialFraction(left, d.e.billing.TrialDays())))
@@ -293,7 +293,7 @@ func (d *dashboard) View(width, _ int) string {
 			row("Trial", "ended "+formatDate(a.TrialEnd)+" · waiting for Stripe")
 		}
 	}
-	row("Card", cardText(a))
+	row("Card", CardText(a))
 	switch {
 	case a.State == store.StateCanceling && !a.CurrentPeriodEnd.IsZero():
 		row("Ends", formatDate(a.CurrentPeriodEnd)+", then Free")
@@ -345,7 +345,7 @@ func (d *dashboard) actions() [][2]string {
 		add(k.AddCard, "Add a card to keep "+plan+" after the trial")
 	}
 	switch {
-	case a.Plan == billing.PlanFree && trialAvailable(a):
+	case a.Plan == billing.PlanFree && TrialAvailable(a):
 		add(k.ChangePlan, fmt.Sprintf("Upgrade: %d-day trial, no card needed", d.e.billing.TrialDays()))
 	case a.Plan == billing.PlanFree:
 		add(k.ChangePlan, "Upgrade (prices shown before you confirm)")
@@ -365,9 +365,9 @@ func (d *dashboard) actions() [][2]string {
 // labelWidth is the width of Styles.Label.
 const labelWidth = 14
 
-// planText is Catalog.Line, or with a change scheduled for the period end
+// PlanText is Catalog.Line, or with a change scheduled for the period end
 // "M until 9 Jan, then S · $9.00/month".
-func planText(cat billing.Catalog, a store.Account) string {
+func PlanText(cat billing.Catalog, a store.Account) string {
 	if a.ScheduledPlan == "" || a.ScheduledAt.IsZero() {
 		return cat.Line(a.Plan)
 	}

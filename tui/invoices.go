@@ -154,8 +154,8 @@ func (s *invoicesScreen) dropLink() {
 	s.keys.QR.SetEnabled(false)
 }
 
-// invoiceStatusText names an invoice status for customers.
-func invoiceStatusText(st string) string {
+// InvoiceStatusText names an invoice status for customers.
+func InvoiceStatusText(st string) string {
 	switch st {
 	case "open":
 		return "due"
@@ -184,7 +184,7 @@ func (s *invoicesScreen) View(width, _ int) string {
 	rows := make([][]string, len(s.invoices))
 	for i, inv := range s.invoices {
 		rows[i] = []string{inv.Date.UTC().Format("2 Jan 2006"), inv.Number, inv.Plan,
-			billing.FormatAmount(inv.Amount, inv.Currency), invoiceStatusText(inv.Status)}
+			billing.FormatAmount(inv.Amount, inv.Currency), InvoiceStatusText(inv.Status)}
 	}
 	drop := []int{2, 1}
 	cols := []int{0, 1, 2, 3, 4}

@@ -45,7 +45,7 @@ func runInvoices(c *Cmd) int {
 	fmt.Fprintln(tw, "DATE\tNUMBER\tPLAN\tAMOUNT\tSTATUS\tPAGE")
 	for _, inv := range invs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", inv.Date.UTC().Format("2006-01-02"), dash(inv.Number), dash(inv.Plan),
-			billing.FormatAmount(inv.Amount, inv.Currency), invoiceStatusText(inv.Status), dash(inv.URL))
+			billing.FormatAmount(inv.Amount, inv.Currency), InvoiceStatusText(inv.Status), dash(inv.URL))
 	}
 	_ = tw.Flush()
 	return 0

@@ -169,7 +169,7 @@ func (p *planPicker) offer(pl billing.Plan) string {
 		return "free forever"
 	case p.account.HasLiveSubscription():
 		return ""
-	case trialAvailable(p.account):
+	case TrialAvailable(p.account):
 		return fmt.Sprintf("%d-day trial, no card needed", p.e.billing.TrialDays())
 	}
 	return "card needed (trial used)"

@@ -30,8 +30,8 @@ func TestFormatLeft(t *testing.T) {
 		{-time.Second, "no time"},
 	}
 	for _, tt := range tests {
-		if got := formatLeft(tt.d); got != tt.want {
-			t.Errorf("formatLeft(%v) = %q, want %q", tt.d, got, tt.want)
+		if got := FormatLeft(tt.d); got != tt.want {
+			t.Errorf("FormatLeft(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }

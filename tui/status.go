@@ -71,7 +71,7 @@ func statusOf(a store.Account, b Billing, now time.Time) Status {
 	st := Status{
 		Registered: true,
 		Email:      a.Email, Plan: a.Plan, PlanName: b.Catalog().Name(a.Plan), State: string(a.State),
-		StateText: stateText(a), PaymentPending: a.PaymentPending, Locked: a.State.Locked(),
+		StateText: StateText(a), PaymentPending: a.PaymentPending, Locked: a.State.Locked(),
 		CancelAtPeriodEnd: a.CancelAtPeriodEnd, SubscriptionStatus: a.SubscriptionStatus,
 	}
 	if a.State == "" {
@@ -116,11 +116,11 @@ func (st Status) text(b Billing) string {
 	line("Plan", plan)
 	line("State", st.StateText)
 	if st.TrialEnd != nil {
-		line("Trial ends", st.TrialEnd.Format(time.RFC3339)+" ("+formatLeft(time.Duration(*st.TrialSecondsLeft)*time.Second)+" left)")
+		line("Trial ends", st.TrialEnd.Format(time.RFC3339)+" ("+FormatLeft(time.Duration(*st.TrialSecondsLeft)*time.Second)+" left)")
 	}
 	card := "no card"
 	if st.Card != nil {
-		card = cardText(store.Account{HasCard: true, CardBrand: st.Card.Brand, CardLast4: st.Card.Last4})
+		card = CardText(store.Account{HasCard: true, CardBrand: st.Card.Brand, CardLast4: st.Card.Last4})
 	}
 	line("Card", card)
 	if st.ScheduledAt != nil {
