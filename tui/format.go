@@ -9,6 +9,10 @@ import (
 	"github.com/portal/portal/store"
 )
 
+// The exported words here are said by the script commands too
+// (sshserver/cmd), so that a command and a screen name a state, a card, a
+// plan or the time left alike.
+
 // formatDate is a day and time for people, always in UTC (the server does
 // not know the client's zone): "Tue 9 Dec 14:00 UTC".
 func formatDate(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 UTC") }
