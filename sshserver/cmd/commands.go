@@ -34,17 +34,14 @@ type Config struct {
 
 // Table is the command table and the services its commands run on; the
 // SSH layer runs it for every session with a command.
-type Table struct {
-	cfg  Config
-	keys *accounts.Service
-}
+type Table struct{ cfg Config }
 
 // New returns the table for cfg; a nil Logger discards.
 func New(cfg Config) *Table {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Table{cfg: cfg, keys: cfg.Keys}
+	return &Table{cfg: cfg}
 }
 
 // Command is one `ssh host NAME ARGS...` command for scripts. Every command
@@ -322,7 +319,7 @@ func runKeys(c *Cmd) int {
 		return code
 	}
 	id, _ := common.IdentityFrom(c.Session.Context())
-	svc := c.Table.keys
+	svc := c.Table.cfg.Keys
 	switch sub {
 	case "add":
 		line, err := io.ReadAll(io.LimitReader(c.Session, 16<<10))
@@ -439,7 +436,7 @@ func runLink(c *Cmd) int {
 	}
 	ctx, cancel := c.actionCtx()
 	defer cancel()
-	a, err = c.Table.keys.Link(ctx, c.Args[0], store.Key{Fingerprint: id.Fingerprint, PublicKey: id.PublicKey}, c.Session.RemoteAddr().String())
+	a, err = c.Table.cfg.Keys.Link(ctx, c.Args[0], store.Key{Fingerprint: id.Fingerprint, PublicKey: id.PublicKey}, c.Session.RemoteAddr().String())
 	if err != nil {
 		return c.fail(1, c.Table.logged("link", "", err, accounts.Message(err)))
 	}
