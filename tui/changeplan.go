@@ -174,8 +174,7 @@ func (c *changePlanScreen) nextTick() tea.Cmd {
 }
 
 func (c *changePlanScreen) fail(op string, err error) {
-	c.e.Logger.Warn(op, "account", c.account.ID, "plan", c.plan.ID, "err", err)
-	c.err = billing.Message(err)
+	c.err = c.e.billingFailed(op, c.account.ID, err, "plan", c.plan.ID)
 	c.keys.Retry.SetEnabled(c.preview == nil)
 }
 

@@ -204,8 +204,7 @@ func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 	case actionDoneMsg:
 		d.busy = ""
 		if msg.err != nil {
-			d.e.Logger.Warn("dashboard action", "account", d.account.ID, "err", msg.err)
-			d.err = billing.Message(msg.err)
+			d.err = d.e.billingFailed("dashboard action", d.account.ID, msg.err)
 			return nil
 		}
 		d.err = ""

@@ -91,8 +91,7 @@ func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 	case invoicesMsg:
 		s.loaded = true
 		if msg.err != nil {
-			s.e.Logger.Warn("invoices", "account", s.account.ID, "err", msg.err)
-			s.err = billing.Message(msg.err)
+			s.err = s.e.billingFailed("invoices", s.account.ID, msg.err)
 			return nil
 		}
 		cur, _ := s.selected()
@@ -110,22 +109,17 @@ func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		s.linkBusy = false
 		if msg.err != nil {
-			s.e.Logger.Warn("invoice link", "account", s.account.ID, "err", msg.err)
-			s.err = billing.Message(msg.err)
+			s.err = s.e.billingFailed("invoice link", s.account.ID, msg.err)
 			return nil
 		}
 		s.link, s.linkFor, s.err = &msg.link, msg.id, ""
-		s.view = newLinkView(s.e, msg.link.URL)
-		s.keys.QR.SetEnabled(s.view.qrOK)
+		s.view = newLinkView(s.e, msg.link.URL, &s.keys.QR)
 	case tea.KeyMsg:
 		k := s.keys
 		switch {
-		case s.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
-			s.view.showQR = false
+		case s.view.qrKey(msg, k.QR, k.Back): // the code shown or hidden
 		case key.Matches(msg, k.Back):
 			return s.e.back()
-		case key.Matches(msg, k.QR) && s.link != nil:
-			s.view.showQR = true
 		case key.Matches(msg, k.Up) && s.cursor > 0:
 			s.cursor--
 			s.dropLink()
