@@ -215,15 +215,10 @@ func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		k := d.keys
+		if to, ok := d.opens(msg); ok {
+			return d.e.navigate(navigateMsg{to: to, account: d.account})
+		}
 		switch {
-		case key.Matches(msg, k.AddCard):
-			return d.e.navigate(navigateMsg{to: toAddCard, account: d.account})
-		case key.Matches(msg, k.Confirm):
-			return d.e.navigate(navigateMsg{to: toConfirmPay, account: d.account})
-		case key.Matches(msg, k.ChangePlan):
-			return d.e.navigate(navigateMsg{to: toPlans, account: d.account})
-		case key.Matches(msg, k.Cancel):
-			return d.e.navigate(navigateMsg{to: toCancel, account: d.account})
 		case key.Matches(msg, k.Undo):
 			e, id := d.e, d.account.ID
 			undo, what := e.billing.UndoCancel, "Undoing the cancellation…"
@@ -237,19 +232,28 @@ func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 				a, err := undo(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
-		case key.Matches(msg, k.Manage):
-			return d.e.navigate(navigateMsg{to: toPortal, account: d.account})
 		case key.Matches(msg, k.Dismiss):
 			return d.dismiss()
-		case key.Matches(msg, k.Invoices):
-			return d.e.navigate(navigateMsg{to: toInvoices, account: d.account})
-		case key.Matches(msg, k.Keys):
-			return d.e.navigate(navigateMsg{to: toKeys, account: d.account})
-		case key.Matches(msg, k.Email):
-			return d.e.navigate(navigateMsg{to: toEmail, account: d.account})
 		}
 	}
 	return nil
+}
+
+// opens is the screen a dashboard key opens, if it opens one.
+func (d *dashboard) opens(msg tea.KeyMsg) (destination, bool) {
+	k := d.keys
+	for _, o := range []struct {
+		key key.Binding
+		to  destination
+	}{
+		{k.AddCard, toAddCard}, {k.Confirm, toConfirmPay}, {k.ChangePlan, toPlans}, {k.Cancel, toCancel},
+		{k.Manage, toPortal}, {k.Invoices, toInvoices}, {k.Keys, toKeys}, {k.Email, toEmail},
+	} {
+		if key.Matches(msg, o.key) {
+			return o.to, true
+		}
+	}
+	return 0, false
 }
 
 func (d *dashboard) View(width, _ int) string {

@@ -85,10 +85,8 @@ func (m *emailScreen) Update(msg tea.Msg) tea.Cmd {
 			}
 		}
 	}
-	var cmd tea.Cmd
-	before := m.input.Value()
-	m.input, cmd = m.input.Update(msg)
-	if m.input.Value() != before {
+	cmd, changed := m.input.Edit(msg)
+	if changed {
 		m.err, m.done = "", ""
 	}
 	return cmd
