@@ -5,7 +5,7 @@
 // program handler (idle timeout on input, input rate, bracketed-paste bound,
 // terminal queries, key splitting, panic containment) and the live session
 // registry, one loop per session following its account in the store's
-// change feed (wishlist style). The screens and the command table are
-// package tui's; this package builds each session's model through tui.UI
-// and knows no screen.
+// change feed (wishlist style). The script commands are package cmd's, as
+// soft-serve's are pkg/ssh/cmd's; the screens are package tui's, and this
+// package builds each session's model through tui.UI and knows no screen.
 package sshserver

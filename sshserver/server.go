@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/wish/activeterm"
 	"github.com/charmbracelet/wish/ratelimiter"
 	"github.com/muesli/termenv"
+	"github.com/portal/portal/sshserver/cmd"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
 	"github.com/portal/portal/tui/common"
@@ -31,8 +32,8 @@ type Config struct {
 	// Store's change feed drives the session registry; it is also the
 	// store every session's common.Common reads.
 	Store store.Store
-	// UI builds each customer session's model and runs the script
-	// commands.
+	// UI builds each customer session's model; the script commands run
+	// on its services (see cmd.Config).
 	UI     *tui.UI
 	Logger *slog.Logger
 	// IdleTimeout closes a session after this long without input (server
@@ -53,6 +54,9 @@ type Config struct {
 	Ops func(c *common.Common) tea.Model
 	// Observer hears of refused and rescued sessions; nil: nobody.
 	Observer Observer
+	// Commands are script commands beyond the customer's (see
+	// cmd.Command), listed by help after them.
+	Commands []cmd.Command
 }
 
 // Admins reports whether the key with this SHA256 fingerprint is an admin.
@@ -67,6 +71,7 @@ type Admins interface {
 type Server struct {
 	cfg      Config
 	registry *Registry
+	commands *cmd.Table
 	closing  atomic.Bool
 }
 
@@ -93,7 +98,8 @@ func New(cfg Config) *Server {
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 20
 	}
-	return &Server{cfg: cfg, registry: NewRegistry(cfg.Store)}
+	commands := cmd.New(cmd.Config{Store: cfg.Store, Billing: cfg.UI.Billing(), Keys: cfg.UI.Keys(), Logger: cfg.Logger, Commands: cfg.Commands})
+	return &Server{cfg: cfg, registry: NewRegistry(cfg.Store), commands: commands}
 }
 
 // Registry returns the session registry (for live pushes and counts).
@@ -130,7 +136,7 @@ func (u *Server) Middleware() []wish.Middleware {
 
 // commandMiddleware answers sessions with a command (ssh host status) or
 // without a PTY (ssh -T) in plain text, instead of hanging on a terminal
-// that will never come. The commands are in one table (tui/commands.go).
+// that will never come. The commands are in one table (package cmd).
 func (u *Server) commandMiddleware() wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(s ssh.Session) {
@@ -155,7 +161,7 @@ func (u *Server) commandMiddleware() wish.Middleware {
 			}
 			if len(s.Command()) > 0 {
 				admin := u.isAdmin(s)
-				_ = s.Exit(u.cfg.UI.RunCommand(s, admin, admin && u.cfg.Ops != nil))
+				_ = s.Exit(u.commands.Run(s, admin, admin && u.cfg.Ops != nil))
 				return
 			}
 			wish.Fatalln(s, "This portal is interactive: connect with a terminal, e.g. ssh -t <host>. "+

@@ -182,14 +182,12 @@ func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 	case linkMsg:
 		c.busy = false
 		if msg.err != nil {
-			c.e.Logger.Warn("card link", "account", c.start.ID, "err", msg.err)
-			c.err = billing.Message(msg.err)
+			c.err = c.e.billingFailed("card link", c.start.ID, msg.err)
 			c.keys.Fresh.SetEnabled(true)
 			return nil
 		}
 		c.link, c.err = &msg.link, ""
-		c.view = newLinkView(c.e, msg.link.URL)
-		c.keys.QR.SetEnabled(c.view.qrOK)
+		c.view = newLinkView(c.e, msg.link.URL, &c.keys.QR)
 		c.keys.Fresh.SetEnabled(false)
 		return nil
 	case paidMsg:
@@ -213,10 +211,7 @@ func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Done):
 			return c.e.back()
-		case c.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
-			c.view.showQR = false
-		case key.Matches(msg, k.QR):
-			c.view.showQR = true
+		case c.view.qrKey(msg, k.QR, k.Back): // the code shown or hidden
 		case key.Matches(msg, k.Back):
 			return c.e.back()
 		case key.Matches(msg, k.Fresh) && !c.busy:
@@ -271,8 +266,7 @@ func (c *addCardScreen) View(width, _ int) string {
 	title := s.Title.Render(c.title())
 	switch {
 	case c.err != "":
-		return title + "\n\n" + s.Error.Render(wrapHanging("✗ "+c.err, w, 2)) + "\n\n" +
-			s.Subtle.Render("Press n to try again, esc to go back.")
+		return linkFailed(s, title, c.err, w)
 	case c.link == nil:
 		return title + "\n\n" + c.spinner() + " Creating a secure Stripe page…"
 	}
@@ -291,11 +285,7 @@ func (c *addCardScreen) View(width, _ int) string {
 	if c.expired() {
 		view.qrOK = false // a dead link's code would only lead to an error page
 	}
-	body, drawn := view.compose(head, side)
-	if !drawn && c.view.qrOK && !c.expired() {
-		body += "\n" + s.Subtle.Render("Press v for a QR code to scan with your phone.")
-	}
-	return body
+	return view.composeHinted(head, side)
 }
 
 func (c *addCardScreen) resultView() string {
@@ -314,7 +304,7 @@ func (c *addCardScreen) resultView() string {
 		}
 		b.WriteString(s.OK.Render(wrapHanging("✓ "+p.Name+" is active. You paid "+paid+" for the first month.", w, 2)))
 		b.WriteString("\n\n")
-		next := "Card: " + cardText(a) + "."
+		next := "Card: " + CardText(a) + "."
 		if a.ShowsNextInvoice() {
 			next += " Next invoice: " + billing.FormatAmount(a.NextInvoiceAmount, a.Currency) + " on " + formatDay(a.NextInvoiceAt) + "."
 		}
@@ -323,7 +313,7 @@ func (c *addCardScreen) resultView() string {
 		b.WriteString(s.Focused.Render("Press enter to go back to your account."))
 		return b.String()
 	}
-	b.WriteString(s.OK.Render("✓ Card saved: " + cardText(a)))
+	b.WriteString(s.OK.Render("✓ Card saved: " + CardText(a)))
 	b.WriteString("\n\n")
 	var next string
 	switch {
@@ -333,7 +323,7 @@ func (c *addCardScreen) resultView() string {
 		next = "Your " + c.e.billing.Catalog().Line(a.Plan) + " plan continues after the trial; the first charge is on " +
 			formatDay(a.TrialEnd) + "."
 	default:
-		next = "You are on " + c.e.billing.Catalog().Line(a.Plan) + " (" + stateText(a) + ")."
+		next = "You are on " + c.e.billing.Catalog().Line(a.Plan) + " (" + StateText(a) + ")."
 	}
 	b.WriteString(wrap(next, w))
 	b.WriteString("\n\n")

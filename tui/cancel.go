@@ -5,7 +5,6 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 )
 
@@ -44,8 +43,7 @@ func (c *cancelScreen) Update(msg tea.Msg) tea.Cmd {
 	case actionDoneMsg:
 		c.busy = false
 		if msg.err != nil {
-			c.e.Logger.Warn("cancel at period end", "account", c.account.ID, "err", msg.err)
-			c.err = billing.Message(msg.err)
+			c.err = c.e.billingFailed("cancel at period end", c.account.ID, msg.err)
 			return nil
 		}
 		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }

@@ -174,8 +174,7 @@ func (c *changePlanScreen) nextTick() tea.Cmd {
 }
 
 func (c *changePlanScreen) fail(op string, err error) {
-	c.e.Logger.Warn(op, "account", c.account.ID, "plan", c.plan.ID, "err", err)
-	c.err = billing.Message(err)
+	c.err = c.e.billingFailed(op, c.account.ID, err, "plan", c.plan.ID)
 	c.keys.Retry.SetEnabled(c.preview == nil)
 }
 
@@ -199,7 +198,7 @@ func (c *changePlanScreen) summary() []string {
 			"Then your account moves to Free. You can undo this until then."}
 	case plan.Free():
 		return []string{"Your " + cur + " " + term + " ends now and your account moves to Free.", "Nothing is charged."}
-	case !live && trialAvailable(a):
+	case !live && TrialAvailable(a):
 		return []string{fmt.Sprintf("Starts a %d-day trial of %s, no card needed.", c.e.billing.TrialDays(), plan.Name),
 			"Then " + price + from + " once you add a card."}
 	case !live:

@@ -13,13 +13,13 @@ import (
 
 	"github.com/portal/portal/app"
 	"github.com/portal/portal/portaltest"
+	"github.com/portal/portal/sshserver/cmd"
 	"github.com/portal/portal/store"
-	"github.com/portal/portal/tui"
 	"github.com/stripe/stripe-go/v76"
 	"golang.org/x/crypto/ssh"
 )
 
-// End-to-end tests of the script commands (tui/commands.go) through the
+// End-to-end tests of the script commands (sshserver/cmd) through the
 // real SSH server: each in text and JSON, for an account, a key without
 // one and an admin key, and where the account's state forbids it.
 
@@ -108,11 +108,11 @@ func TestCommandsRefuseUnregisteredAndAdminKeys(t *testing.T) {
 		t.Errorf("admin status --json: exit %d, %+v", code, st)
 	}
 	for _, key := range []ssh.Signer{stranger, admin} {
-		var plans []tui.PlanEntry
+		var plans []cmd.PlanEntry
 		if _, code := runJSON(t, p, key, "plans", &plans); code != 0 || len(plans) != 5 {
 			t.Errorf("plans --json: exit %d, %+v", code, plans)
 		}
-		var help []tui.HelpEntry
+		var help []cmd.HelpEntry
 		if _, code := runJSON(t, p, key, "help", &help); code != 0 || len(help) < 12 {
 			t.Errorf("help --json: exit %d, %d commands", code, len(help))
 		}
@@ -134,7 +134,7 @@ func TestCommandsOnTrialAccount(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "* m") || !strings.Contains(out, "$29.00/month") {
 		t.Errorf("plans: exit %d\n%s", code, out)
 	}
-	var plans []tui.PlanEntry
+	var plans []cmd.PlanEntry
 	runJSON(t, p, key, "plans", &plans)
 	for _, pl := range plans {
 		if pl.Current != (pl.ID == "m") || pl.Currency == "" || pl.Interval != "month" {
@@ -146,7 +146,7 @@ func TestCommandsOnTrialAccount(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "* "+ssh.FingerprintSHA256(key.PublicKey())) || !strings.Contains(out, "ssh-ed25519") {
 		t.Errorf("keys: exit %d\n%s", code, out)
 	}
-	var keys []tui.KeyEntry
+	var keys []cmd.KeyEntry
 	runJSON(t, p, key, "keys list", &keys)
 	if len(keys) != 1 || !keys[0].Current || keys[0].AddedAt.IsZero() || keys[0].LastUsedAt == nil {
 		t.Errorf("keys --json = %+v; want this key, used now", keys)
@@ -156,11 +156,11 @@ func TestCommandsOnTrialAccount(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "/l/") {
 		t.Errorf("card: exit %d\n%s", code, out)
 	}
-	var link tui.LinkEntry
+	var link cmd.LinkEntry
 	if _, code := runJSON(t, p, key, "card", &link); code != 0 || !strings.Contains(link.URL, "/l/") || link.ExpiresAt.IsZero() {
 		t.Errorf("card --json: exit %d, %+v", code, link)
 	}
-	link = tui.LinkEntry{}
+	link = cmd.LinkEntry{}
 	if _, code := runJSON(t, p, key, "billing", &link); code != 0 || !strings.Contains(link.URL, "/l/") {
 		t.Errorf("billing --json: exit %d, %+v", code, link)
 	}
@@ -170,14 +170,14 @@ func TestCommandsOnTrialAccount(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Nothing changed yet") || !strings.Contains(out, "plan xl --yes") {
 		t.Errorf("plan xl: exit %d\n%s", code, out)
 	}
-	var pv tui.PlanPreview
+	var pv cmd.PlanPreview
 	if _, code := runJSON(t, p, key, "plan XL", &pv); code != 0 || pv.Changed || pv.Plan != "xl" || pv.NextAmount != 7900 || pv.Currency != "usd" {
 		t.Errorf("plan XL --json: exit %d, %+v", code, pv)
 	}
 	if got := account(t, p, key); got.Plan != "m" {
 		t.Fatalf("a preview changed the plan to %s", got.Plan)
 	}
-	var res tui.ChangeResult
+	var res cmd.ChangeResult
 	if _, code := runJSON(t, p, key, "plan xl --yes", &res); code != 0 || !res.Changed || res.Status.Plan != "xl" {
 		t.Errorf("plan xl --yes --json: exit %d, %+v", code, res)
 	}
@@ -196,7 +196,7 @@ func TestCommandsOnTrialAccount(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Canceled") || !account(t, p, key).CancelAtPeriodEnd {
 		t.Errorf("cancel --yes: exit %d, %q", code, out)
 	}
-	res = tui.ChangeResult{}
+	res = cmd.ChangeResult{}
 	if _, code := runJSON(t, p, key, "resume --yes", &res); code != 0 || !res.Changed || res.Status.CancelAtPeriodEnd {
 		t.Errorf("resume --yes --json: exit %d, %+v", code, res)
 	}

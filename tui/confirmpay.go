@@ -21,9 +21,8 @@ type confirmPayScreen struct {
 }
 
 func newConfirmPayScreen(e *env, a store.Account) *confirmPayScreen {
-	c := &confirmPayScreen{e: e, account: a, view: newLinkView(e, a.ActionURL),
-		qr: e.Keys.QR, back: e.Keys.Back}
-	c.qr.SetEnabled(c.view.qrOK)
+	c := &confirmPayScreen{e: e, account: a, qr: e.Keys.QR, back: e.Keys.Back}
+	c.view = newLinkView(e, a.ActionURL, &c.qr)
 	return c
 }
 
@@ -43,12 +42,7 @@ func (c *confirmPayScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cm
 
 func (c *confirmPayScreen) Update(msg tea.Msg) tea.Cmd {
 	if msg, ok := msg.(tea.KeyMsg); ok {
-		switch {
-		case c.view.showQR && (key.Matches(msg, c.qr) || key.Matches(msg, c.back)):
-			c.view.showQR = false
-		case key.Matches(msg, c.qr):
-			c.view.showQR = true
-		case key.Matches(msg, c.back):
+		if !c.view.qrKey(msg, c.qr, c.back) && key.Matches(msg, c.back) {
 			return c.e.back()
 		}
 	}
@@ -65,9 +59,5 @@ func (c *confirmPayScreen) View(width, _ int) string {
 		wrap("Your bank asks you to confirm this payment. Open Stripe's page for the invoice:", w), c.view.urlText(w)}
 	side := []string{"Confirm it there with your bank.",
 		s.Subtle.Render("Your account shows the payment by itself once it goes through. Or add another card with c on your account.")}
-	body, drawn := c.view.compose(head, side)
-	if !drawn && c.view.qrOK {
-		body += "\n" + s.Subtle.Render("Press v for a QR code to scan with your phone.")
-	}
-	return body
+	return c.view.composeHinted(head, side)
 }

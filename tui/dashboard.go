@@ -205,8 +205,7 @@ func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 	case actionDoneMsg:
 		d.busy = ""
 		if msg.err != nil {
-			d.e.Logger.Warn("dashboard action", "account", d.account.ID, "err", msg.err)
-			d.err = billing.Message(msg.err)
+			d.err = d.e.billingFailed("dashboard action", d.account.ID, msg.err)
 			return nil
 		}
 		d.err = ""
@@ -217,15 +216,10 @@ func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		k := d.keys
+		if to, ok := d.opens(msg); ok {
+			return d.e.navigate(navigateMsg{to: to, account: d.account})
+		}
 		switch {
-		case key.Matches(msg, k.AddCard):
-			return d.e.navigate(navigateMsg{to: toAddCard, account: d.account})
-		case key.Matches(msg, k.Confirm):
-			return d.e.navigate(navigateMsg{to: toConfirmPay, account: d.account})
-		case key.Matches(msg, k.ChangePlan):
-			return d.e.navigate(navigateMsg{to: toPlans, account: d.account})
-		case key.Matches(msg, k.Cancel):
-			return d.e.navigate(navigateMsg{to: toCancel, account: d.account})
 		case key.Matches(msg, k.Undo):
 			e, id := d.e, d.account.ID
 			undo, what := e.billing.UndoCancel, "Undoing the cancellation…"
@@ -239,19 +233,28 @@ func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 				a, err := undo(ctx, id)
 				return actionDoneMsg{account: a, err: err}
 			}
-		case key.Matches(msg, k.Manage):
-			return d.e.navigate(navigateMsg{to: toPortal, account: d.account})
 		case key.Matches(msg, k.Dismiss):
 			return d.dismiss()
-		case key.Matches(msg, k.Invoices):
-			return d.e.navigate(navigateMsg{to: toInvoices, account: d.account})
-		case key.Matches(msg, k.Keys):
-			return d.e.navigate(navigateMsg{to: toKeys, account: d.account})
-		case key.Matches(msg, k.Email):
-			return d.e.navigate(navigateMsg{to: toEmail, account: d.account})
 		}
 	}
 	return nil
+}
+
+// opens is the screen a dashboard key opens, if it opens one.
+func (d *dashboard) opens(msg tea.KeyMsg) (destination, bool) {
+	k := d.keys
+	for _, o := range []struct {
+		key key.Binding
+		to  destination
+	}{
+		{k.AddCard, toAddCard}, {k.Confirm, toConfirmPay}, {k.ChangePlan, toPlans}, {k.Cancel, toCancel},
+		{k.Manage, toPortal}, {k.Invoices, toInvoices}, {k.Keys, toKeys}, {k.Email, toEmail},
+	} {
+		if key.Matches(msg, o.key) {
+			return o.to, true
+		}
+	}
+	return 0, false
 }
 
 func (d *dashboard) View(width, _ int) string {
@@ -282,11 +285,11 @@ func (d *dashboard) View(width, _ int) string {
 		b.WriteString("\n")
 	}
 	row("Email", a.Email)
-	row("Plan", planText(d.e.billing.Catalog(), a))
-	row("State", stateText(a))
+	row("Plan", PlanText(d.e.billing.Catalog(), a))
+	row("State", StateText(a))
 	if left := d.remaining(); trialing(a) {
 		if left > 0 {
-			row("Trial", formatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
+			row("Trial", FormatLeft(left)+" left · ends "+formatDate(a.TrialEnd))
 			bar := progress.New(progress.WithoutPercentage(), progress.WithWidth(min(w-labelWidth, 40)),
 				progress.WithColorProfile(d.e.renderer.ColorProfile()), progress.WithSolidFill("#7571F9"))
 			row("", bar.ViewAs(trialFraction(left, d.e.billing.TrialDays())))
@@ -294,7 +297,7 @@ func (d *dashboard) View(width, _ int) string {
 			row("Trial", "ended "+formatDate(a.TrialEnd)+" · waiting for Stripe")
 		}
 	}
-	row("Card", cardText(a))
+	row("Card", CardText(a))
 	switch {
 	case a.State == store.StateCanceling && !a.CurrentPeriodEnd.IsZero():
 		row("Ends", formatDate(a.CurrentPeriodEnd)+", then Free")
@@ -346,7 +349,7 @@ func (d *dashboard) actions() [][2]string {
 		add(k.AddCard, "Add a card to keep "+plan+" after the trial")
 	}
 	switch {
-	case a.Plan == billing.PlanFree && trialAvailable(a):
+	case a.Plan == billing.PlanFree && TrialAvailable(a):
 		add(k.ChangePlan, fmt.Sprintf("Upgrade: %d-day trial, no card needed", d.e.billing.TrialDays()))
 	case a.Plan == billing.PlanFree:
 		add(k.ChangePlan, "Upgrade (prices shown before you confirm)")
@@ -366,9 +369,9 @@ func (d *dashboard) actions() [][2]string {
 // labelWidth is the width of Styles.Label.
 const labelWidth = 14
 
-// planText is Catalog.Line, or with a change scheduled for the period end
+// PlanText is Catalog.Line, or with a change scheduled for the period end
 // "M until 9 Jan, then S · $9.00/month".
-func planText(cat billing.Catalog, a store.Account) string {
+func PlanText(cat billing.Catalog, a store.Account) string {
 	if a.ScheduledPlan == "" || a.ScheduledAt.IsZero() {
 		return cat.Line(a.Plan)
 	}

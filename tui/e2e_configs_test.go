@@ -14,8 +14,8 @@ import (
 	"github.com/portal/portal/app"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/portaltest"
+	"github.com/portal/portal/sshserver/cmd"
 	"github.com/portal/portal/store"
-	"github.com/portal/portal/tui"
 	"github.com/stripe/stripe-go/v76"
 )
 
@@ -203,7 +203,7 @@ func TestJourneyCardShownIsCardCharged(t *testing.T) {
 	s.WaitFor(t, "State         active\n")
 	s.WaitFor(t, "Card          Visa •••• 4242")
 	out, code := p.Exec(t, key, "status --json")
-	var st tui.Status
+	var st cmd.Status
 	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Card == nil || st.Card.Last4 != "4242" {
 		t.Fatalf("status --json: exit %d, %v, %q", code, err, out)
 	}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/portal/portal/portaltest"
+	"github.com/portal/portal/sshserver/cmd"
 	"github.com/portal/portal/store"
-	"github.com/portal/portal/tui"
 	"github.com/stripe/stripe-go/v76"
 	"golang.org/x/crypto/ssh"
 )
@@ -218,7 +218,7 @@ func TestStatusCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status --json: exit %d, %q", code, out)
 	}
-	var st tui.Status
+	var st cmd.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("%v in %q", err, out)
 	}

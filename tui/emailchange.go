@@ -5,7 +5,6 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
@@ -55,8 +54,7 @@ func (m *emailScreen) Update(msg tea.Msg) tea.Cmd {
 	case emailChangedMsg:
 		m.busy = false
 		if msg.err != nil {
-			m.e.Logger.Warn("change email", "account", m.account.ID, "err", msg.err)
-			m.err = billing.Message(msg.err)
+			m.err = m.e.billingFailed("change email", m.account.ID, msg.err)
 			return nil
 		}
 		m.account, m.err, m.done = msg.account, "", "Your email is now "+msg.account.Email+"."
@@ -87,10 +85,8 @@ func (m *emailScreen) Update(msg tea.Msg) tea.Cmd {
 			}
 		}
 	}
-	var cmd tea.Cmd
-	before := m.input.Value()
-	m.input, cmd = m.input.Update(msg)
-	if m.input.Value() != before {
+	cmd, changed := m.input.Edit(msg)
+	if changed {
 		m.err, m.done = "", ""
 	}
 	return cmd

@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/portal/portal/accounts"
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/tui/common"
 )
 
@@ -75,4 +76,12 @@ const actionTimeout = 2 * time.Minute
 // store), but bounded by actionTimeout, as the ops actions are.
 func (e *env) actionCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(e.Ctx), actionTimeout)
+}
+
+// billingFailed logs a failed billing call of a screen as a warning (op,
+// the account, attrs, the error) and returns what the screen shows for it:
+// billing's own words, the same on every screen.
+func (e *env) billingFailed(op, accountID string, err error, attrs ...any) string {
+	e.Logger.Warn(op, append(append([]any{"account", accountID}, attrs...), "err", err)...)
+	return billing.Message(err)
 }

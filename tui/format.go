@@ -9,6 +9,10 @@ import (
 	"github.com/portal/portal/store"
 )
 
+// The exported words here are said by the script commands too
+// (sshserver/cmd), so that a command and a screen name a state, a card, a
+// plan or the time left alike.
+
 // formatDate is a day and time for people, always in UTC (the server does
 // not know the client's zone): "Tue 9 Dec 14:00 UTC".
 func formatDate(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 UTC") }
@@ -42,13 +46,13 @@ func durationWords(d time.Duration) string {
 	return strings.Join(parts, " ")
 }
 
-// formatLeft says how long is left in the two largest units that matter:
+// FormatLeft says how long is left in the two largest units that matter:
 // "12 days 4 hours", "4 hours 12 minutes", "12 minutes 5 seconds". Seconds
 // appear only in the last hour, the only time the countdown ticks each
 // second. d is first rounded up to the minute (to the second in the last
 // hour), so a trial that just started shows "30 days", not "29 days 23
 // hours". Zero or less is "no time".
-func formatLeft(d time.Duration) string {
+func FormatLeft(d time.Duration) string {
 	if d <= 0 {
 		return "no time"
 	}
@@ -84,16 +88,16 @@ func formatLeft(d time.Duration) string {
 	}
 }
 
-// cardText names a card: "Visa •••• 4242", or "no card".
-func cardText(a store.Account) string {
+// CardText names a card: "Visa •••• 4242", or "no card".
+func CardText(a store.Account) string {
 	if !a.HasCard {
 		return "no card"
 	}
 	return billing.CardName(a.CardBrand, a.CardLast4)
 }
 
-// stateText says in words what the account's state means.
-func stateText(a store.Account) string {
+// StateText says in words what the account's state means.
+func StateText(a store.Account) string {
 	var s string
 	switch a.State {
 	case store.StateNone:
@@ -142,9 +146,9 @@ func trialing(a store.Account) bool {
 	return a.State == store.StateTrial || a.State == store.StateCanceling && a.SubscriptionStatus == "trialing"
 }
 
-// trialAvailable reports whether choosing a paid plan starts a trial: the
+// TrialAvailable reports whether choosing a paid plan starts a trial: the
 // trial is unused, or claimed by a request Stripe has not answered yet (the
 // trial may still be granted; choosing again says so).
-func trialAvailable(a store.Account) bool {
+func TrialAvailable(a store.Account) bool {
 	return !a.TrialUsed || billing.TrialClaimPending(a)
 }

@@ -91,8 +91,7 @@ func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 	case invoicesMsg:
 		s.loaded = true
 		if msg.err != nil {
-			s.e.Logger.Warn("invoices", "account", s.account.ID, "err", msg.err)
-			s.err = billing.Message(msg.err)
+			s.err = s.e.billingFailed("invoices", s.account.ID, msg.err)
 			return nil
 		}
 		cur, _ := s.selected()
@@ -110,22 +109,17 @@ func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		s.linkBusy = false
 		if msg.err != nil {
-			s.e.Logger.Warn("invoice link", "account", s.account.ID, "err", msg.err)
-			s.err = billing.Message(msg.err)
+			s.err = s.e.billingFailed("invoice link", s.account.ID, msg.err)
 			return nil
 		}
 		s.link, s.linkFor, s.err = &msg.link, msg.id, ""
-		s.view = newLinkView(s.e, msg.link.URL)
-		s.keys.QR.SetEnabled(s.view.qrOK)
+		s.view = newLinkView(s.e, msg.link.URL, &s.keys.QR)
 	case tea.KeyMsg:
 		k := s.keys
 		switch {
-		case s.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
-			s.view.showQR = false
+		case s.view.qrKey(msg, k.QR, k.Back): // the code shown or hidden
 		case key.Matches(msg, k.Back):
 			return s.e.back()
-		case key.Matches(msg, k.QR) && s.link != nil:
-			s.view.showQR = true
 		case key.Matches(msg, k.Up) && s.cursor > 0:
 			s.cursor--
 			s.dropLink()
@@ -154,8 +148,8 @@ func (s *invoicesScreen) dropLink() {
 	s.keys.QR.SetEnabled(false)
 }
 
-// invoiceStatusText names an invoice status for customers.
-func invoiceStatusText(st string) string {
+// InvoiceStatusText names an invoice status for customers.
+func InvoiceStatusText(st string) string {
 	switch st {
 	case "open":
 		return "due"
@@ -184,7 +178,7 @@ func (s *invoicesScreen) View(width, _ int) string {
 	rows := make([][]string, len(s.invoices))
 	for i, inv := range s.invoices {
 		rows[i] = []string{inv.Date.UTC().Format("2 Jan 2006"), inv.Number, inv.Plan,
-			billing.FormatAmount(inv.Amount, inv.Currency), invoiceStatusText(inv.Status)}
+			billing.FormatAmount(inv.Amount, inv.Currency), InvoiceStatusText(inv.Status)}
 	}
 	drop := []int{2, 1}
 	cols := []int{0, 1, 2, 3, 4}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/portal/portal/portaltest"
+	"github.com/portal/portal/sshserver/cmd"
 	"github.com/portal/portal/store"
-	"github.com/portal/portal/tui"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -168,7 +168,7 @@ func TestKeysAddByStdinAndRemove(t *testing.T) {
 	if _, stderr, c := p.Run(t, first, "keys add", authorizedLine(second, "")); c != 1 || !strings.Contains(stderr, "already on the account") {
 		t.Errorf("keys add twice: exit %d, %q", c, stderr)
 	}
-	var list []tui.KeyEntry
+	var list []cmd.KeyEntry
 	runJSON(t, p, second, "keys", &list)
 	if len(list) != 2 || list[1].Fingerprint != fingerprint(second) || list[1].Label != "cy@laptop" || !list[1].Current || list[0].Current {
 		t.Fatalf("keys --json from the second key: %+v", list)

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/portal/portal/portaltest"
+	"github.com/portal/portal/sshserver/cmd"
 	"github.com/portal/portal/store"
-	"github.com/portal/portal/tui"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -44,7 +44,7 @@ func TestKeysScreenLabel(t *testing.T) {
 	s.WaitFor(t, "Labelled "+fingerprint(second)+": quad desk.")
 	s.WaitFor(t, "ed25519 · quad desk · added")
 
-	var list []tui.KeyEntry
+	var list []cmd.KeyEntry
 	runJSON(t, p, first, "keys", &list)
 	if len(list) != 2 || list[1].Label != "quad desk" || list[0].Label != "" {
 		t.Fatalf("keys --json after labelling: %+v", list)
@@ -78,7 +78,7 @@ func TestKeysLabelCommandClears(t *testing.T) {
 	if out, c := p.Exec(t, key, "keys label "+fp+" my desk"); c != 0 || !strings.Contains(out, "(my desk)") {
 		t.Fatalf("keys label: exit %d, %q", c, out)
 	}
-	var e tui.KeyEntry
+	var e cmd.KeyEntry
 	if _, c := runJSON(t, p, key, "keys label "+fp, &e); c != 0 || e.Label != "" || e.Fingerprint != fp {
 		t.Fatalf("keys label without text --json: exit %d, %+v", c, e)
 	}

@@ -5,9 +5,12 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
+	"github.com/portal/portal/tui/common"
 )
 
 // linkView shows a hosted Stripe page's address three ways: as plain text
@@ -26,7 +29,9 @@ type linkView struct {
 	showQR bool // the QR code alone, on the whole window
 }
 
-func newLinkView(e *env, url string) linkView {
+// newLinkView draws url and offers qr, the screen's key to the code alone,
+// only when the code could be made.
+func newLinkView(e *env, url string, qr *key.Binding) linkView {
 	l := linkView{e: e, url: url}
 	// Monochrome glyphs take the terminal's foreground colour: on a dark
 	// background they must be the light modules. With colour the code is
@@ -38,7 +43,22 @@ func newLinkView(e *env, url string) linkView {
 	} else {
 		l.qr, l.qrOK = q, true
 	}
+	qr.SetEnabled(l.qrOK)
 	return l
+}
+
+// qrKey answers a link screen's keys to the code: qr shows it alone, qr or
+// back hides it again. It reports whether it took msg.
+func (l *linkView) qrKey(msg tea.KeyMsg, qr, back key.Binding) bool {
+	switch {
+	case l.showQR && (key.Matches(msg, qr) || key.Matches(msg, back)):
+		l.showQR = false
+	case key.Matches(msg, qr):
+		l.showQR = true
+	default:
+		return false
+	}
+	return true
 }
 
 // urlText is the address split into lines of at most w cells, each piece
@@ -107,6 +127,23 @@ func (l linkView) compose(head, side []string) (string, bool) {
 		}
 	}
 	return headText + "\n\n" + wrap(sideText, w), false
+}
+
+// composeHinted is compose with, when the code could be drawn but did not
+// fit, a last line saying that v shows it alone.
+func (l linkView) composeHinted(head, side []string) string {
+	body, drawn := l.compose(head, side)
+	if !drawn && l.qrOK {
+		body += "\n" + l.e.Styles.Subtle.Render("Press v for a QR code to scan with your phone.")
+	}
+	return body
+}
+
+// linkFailed is a link screen whose link could not be made: the title,
+// the reason and the way on.
+func linkFailed(s *common.Styles, title, reason string, w int) string {
+	return title + "\n\n" + s.Error.Render(wrapHanging("✗ "+reason, w, 2)) + "\n\n" +
+		s.Subtle.Render("Press n to try again, esc to go back.")
 }
 
 // fullView is the QR code alone with one line under it, for a window too

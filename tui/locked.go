@@ -95,8 +95,7 @@ func (l *lockedScreen) Update(msg tea.Msg) tea.Cmd {
 	case planChosenMsg:
 		l.busy = false
 		if msg.err != nil {
-			l.e.Logger.Warn("locked: choose free", "account", l.account.ID, "err", msg.err)
-			l.err = billing.Message(msg.err)
+			l.err = l.e.billingFailed("locked: choose free", l.account.ID, msg.err)
 			return nil
 		}
 		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }

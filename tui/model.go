@@ -10,7 +10,6 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
@@ -70,15 +69,7 @@ type Model struct {
 }
 
 func newModel(e *env) *Model {
-	h := help.New()
-	s := e.Styles
-	h.Styles.ShortKey = s.Help.Bold(true)
-	h.Styles.ShortDesc = s.Help
-	h.Styles.ShortSeparator = s.Help
-	h.Styles.FullKey = s.Help.Bold(true)
-	h.Styles.FullDesc = s.Help
-	h.Styles.FullSeparator = s.Help
-	h.Styles.Ellipsis = s.Help
+	h := common.NewHelp(e.Styles)
 	return &Model{e: e, help: h}
 }
 
@@ -319,7 +310,7 @@ func (m *Model) helpView() string {
 	}
 	if m.screen != nil && m.screen.TakesText() {
 		// ? is a letter here, so there is no full help to leave keys to.
-		return m.wrappedHelp(append(screen[:len(screen):len(screen)], m.e.Keys.CtrlCQuit))
+		return common.HelpView(append(screen[:len(screen):len(screen)], m.e.Keys.CtrlCQuit), m.e.contentWidth(), m.e.Styles)
 	}
 	tail := []key.Binding{m.e.Keys.Help, m.e.Keys.Quit}
 	if m.showHelp {
@@ -333,8 +324,6 @@ func (m *Model) helpView() string {
 // always stay in view, as does the screen's way back (esc); the full list
 // is under ?.
 func (m *Model) shortHelp(screen, tail []key.Binding) string {
-	s := m.e.Styles
-	sep := s.Help.Render(" • ")
 	var keep []key.Binding
 	for _, b := range screen {
 		if slices.Contains(b.Keys(), "esc") {
@@ -348,41 +337,7 @@ func (m *Model) shortHelp(screen, tail []key.Binding) string {
 		// confirmation's y): its first keys matter more there.
 		bs = common.FitHelp(screen, tail, tail, w)
 	}
-	var items []string
-	for _, b := range bs {
-		if !b.Enabled() {
-			continue
-		}
-		items = append(items, s.Help.Bold(true).Render(b.Help().Key)+s.Help.Render(" "+b.Help().Desc))
-	}
-	return strings.Join(items, sep)
-}
-
-// wrappedHelp is the help of a screen that takes text: every key, wrapped
-// between items onto more lines when the window is narrow.
-func (m *Model) wrappedHelp(bindings []key.Binding) string {
-	s := m.e.Styles
-	w := m.e.contentWidth()
-	sep := s.Help.Render(" • ")
-	var lines []string
-	line, lineW := "", 0
-	for _, b := range bindings {
-		if !b.Enabled() {
-			continue
-		}
-		item := s.Help.Bold(true).Render(b.Help().Key) + s.Help.Render(" "+b.Help().Desc)
-		iw := ansi.StringWidth(b.Help().Key) + 1 + ansi.StringWidth(b.Help().Desc)
-		switch {
-		case lineW == 0:
-			line, lineW = item, iw
-		case lineW+3+iw <= w:
-			line, lineW = line+sep+item, lineW+3+iw
-		default:
-			lines = append(lines, line)
-			line, lineW = item, iw
-		}
-	}
-	return strings.Join(append(lines, line), "\n")
+	return common.HelpView(bs, 0, m.e.Styles)
 }
 
 // columns splits bindings into columns of at most n for the full help.

@@ -94,8 +94,7 @@ func (p *planPicker) Update(msg tea.Msg) tea.Cmd {
 		case errors.Is(msg.err, billing.ErrCardRequired):
 			return p.e.navigate(navigateMsg{to: toAddCard, account: msg.account, plan: msg.plan})
 		case msg.err != nil:
-			p.e.Logger.Warn("choose plan", "account", p.account.ID, "plan", msg.plan.ID, "err", msg.err)
-			p.err = billing.Message(msg.err)
+			p.err = p.e.billingFailed("choose plan", p.account.ID, msg.err, "plan", msg.plan.ID)
 			return nil
 		}
 		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
@@ -169,7 +168,7 @@ func (p *planPicker) offer(pl billing.Plan) string {
 		return "free forever"
 	case p.account.HasLiveSubscription():
 		return ""
-	case trialAvailable(p.account):
+	case TrialAvailable(p.account):
 		return fmt.Sprintf("%d-day trial, no card needed", p.e.billing.TrialDays())
 	}
 	return "card needed (trial used)"

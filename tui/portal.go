@@ -61,20 +61,15 @@ func (p *portalScreen) Update(msg tea.Msg) tea.Cmd {
 		p.busy = false
 		p.keys.Fresh.SetEnabled(true)
 		if msg.err != nil {
-			p.e.Logger.Warn("portal link", "account", p.account.ID, "err", msg.err)
-			p.err = billing.Message(msg.err)
+			p.err = p.e.billingFailed("portal link", p.account.ID, msg.err)
 			return nil
 		}
 		p.link, p.err = &msg.link, ""
-		p.view = newLinkView(p.e, msg.link.URL)
-		p.keys.QR.SetEnabled(p.view.qrOK)
+		p.view = newLinkView(p.e, msg.link.URL, &p.keys.QR)
 	case tea.KeyMsg:
 		k := p.keys
 		switch {
-		case p.view.showQR && (key.Matches(msg, k.QR) || key.Matches(msg, k.Back)):
-			p.view.showQR = false
-		case key.Matches(msg, k.QR):
-			p.view.showQR = true
+		case p.view.qrKey(msg, k.QR, k.Back): // the code shown or hidden
 		case key.Matches(msg, k.Back):
 			return p.e.back()
 		case key.Matches(msg, k.Fresh) && !p.busy:
@@ -95,8 +90,7 @@ func (p *portalScreen) View(width, _ int) string {
 	title := s.Title.Render("Manage billing")
 	switch {
 	case p.err != "":
-		return title + "\n\n" + s.Error.Render(wrapHanging("✗ "+p.err, w, 2)) + "\n\n" +
-			s.Subtle.Render("Press n to try again, esc to go back.")
+		return linkFailed(s, title, p.err, w)
 	case p.link == nil:
 		return title + "\n\n" + s.Subtle.Render("Opening Stripe's billing portal…")
 	}
@@ -104,9 +98,5 @@ func (p *portalScreen) View(width, _ int) string {
 		p.view.urlText(w)}
 	side := []string{"Changes you make there show here by themselves.",
 		s.Subtle.Render("The link is for you alone: do not share it.")}
-	body, drawn := p.view.compose(head, side)
-	if !drawn && p.view.qrOK {
-		body += "\n" + s.Subtle.Render("Press v for a QR code to scan with your phone.")
-	}
-	return body
+	return p.view.composeHinted(head, side)
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/portal/portal/portaltest"
-	"github.com/portal/portal/tui"
+	"github.com/portal/portal/sshserver/cmd"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -95,7 +95,7 @@ func TestREADMETour(t *testing.T) {
 		t.Errorf("status: exit %d\n%s", code, out)
 	}
 	out, code = p.Exec(t, customer, "status --json")
-	var st tui.Status
+	var st cmd.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || st.Plan != "m" || st.State != "active" || st.Card == nil {
 		t.Errorf("status --json: exit %d, %v, %+v", code, err, st)
 	}

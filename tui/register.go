@@ -126,11 +126,8 @@ func (r *registerScreen) Update(msg tea.Msg) tea.Cmd {
 	case registeredMsg:
 		return func() tea.Msg { return accountLoadedMsg{Account: msg.Account} }
 	}
-	var cmd tea.Cmd
-	before := r.input.Value()
-	r.input, cmd = r.input.Update(msg)
-	if r.input.Value() != before {
-		// The message was about what was there; it goes with it.
+	cmd, changed := r.input.Edit(msg)
+	if changed {
 		r.err = ""
 	}
 	return cmd
@@ -157,10 +154,8 @@ func (r *registerScreen) updateCode(msg tea.KeyMsg) tea.Cmd {
 			return registeredMsg{Account: a}
 		}
 	}
-	var cmd tea.Cmd
-	before := r.code.Value()
-	r.code, cmd = r.code.Update(msg)
-	if r.code.Value() != before {
+	cmd, changed := r.code.Edit(msg)
+	if changed {
 		r.err = ""
 	}
 	return cmd

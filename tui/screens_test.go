@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -30,8 +29,8 @@ func TestFormatLeft(t *testing.T) {
 		{-time.Second, "no time"},
 	}
 	for _, tt := range tests {
-		if got := formatLeft(tt.d); got != tt.want {
-			t.Errorf("formatLeft(%v) = %q, want %q", tt.d, got, tt.want)
+		if got := FormatLeft(tt.d); got != tt.want {
+			t.Errorf("FormatLeft(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }
@@ -195,44 +194,6 @@ func TestDrawnQRScans(t *testing.T) {
 				t.Errorf("decoded %q, want %q", got, sandboxURL)
 			}
 		})
-	}
-}
-
-func TestStatusOf(t *testing.T) {
-	fb := newFakeBilling()
-	st := statusOf(withCard(trialAccount()), fb, fixedNow)
-	raw, err := json.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got map[string]any
-	if err := json.Unmarshal(raw, &got); err != nil {
-		t.Fatal(err)
-	}
-	if got["plan"] != "m" || got["state"] != "trial" || got["trial_end"] != "2025-12-09T14:00:00Z" ||
-		got["trial_seconds_left"] != float64((12*24+4)*3600) {
-		t.Errorf("json %s", raw)
-	}
-	if card, _ := got["card"].(map[string]any); card["last4"] != "4242" {
-		t.Errorf("card in %s", raw)
-	}
-	text := st.text(fb)
-	for _, want := range []string{"Plan:         M · $29.00/month", "State:        trial, card on file",
-		"Trial ends:   2025-12-09T14:00:00Z (12 days 4 hours left)", "Card:         Visa •••• 4242"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("text lacks %q:\n%s", want, text)
-		}
-	}
-	// A trial without a card will pause, not invoice: no next invoice, as on
-	// the dashboard.
-	if noCard := statusOf(trialAccount(), fb, fixedNow); noCard.NextInvoice != nil || strings.Contains(noCard.text(fb), "Next invoice") {
-		t.Errorf("trial without a card has a next invoice: %+v\n%s", noCard.NextInvoice, noCard.text(fb))
-	}
-	if carded := statusOf(withCard(trialAccount()), fb, fixedNow); carded.NextInvoice == nil {
-		t.Errorf("trial with a card lacks its next invoice")
-	}
-	if none := statusOf(newAccount(), fb, fixedNow); none.State != "none" || none.Card != nil || none.TrialEnd != nil {
-		t.Errorf("new account status %+v", none)
 	}
 }
 

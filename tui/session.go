@@ -28,18 +28,15 @@ type Config struct {
 	// Keys runs every change to an account's keys (link codes, add,
 	// remove); nil: one over Store with default limits.
 	Keys *accounts.Service
-	// Commands are script commands beyond the customer's (see Command),
-	// listed by help after them.
-	Commands []Command
 	// SSHCommand is how customers reach the portal, e.g. "ssh -p 2222
 	// portal.example.com", for the link command the keys screen shows;
 	// "" derives it from the address the session came in on.
 	SSHCommand string
 }
 
-// UI is the customer's side of the portal: it builds a session's root model
-// and runs the script commands. It knows nothing of SSH middleware, idle
-// timeouts or the session registry: those are sshserver's.
+// UI is the customer's side of the portal: it builds a session's root model.
+// It knows nothing of SSH middleware, idle timeouts, the session registry or
+// the script commands: those are sshserver's.
 type UI struct {
 	cfg  Config
 	keys *accounts.Service
@@ -86,6 +83,12 @@ func (u *UI) NewSession(s Session) (tea.Model, func() tea.Msg) {
 		keys: u.keys, sshCommand: u.sshCommand(s.Local), remote: s.Remote}
 	return newModel(e), loadAccount(e)
 }
+
+// Billing and Keys are the services the screens run on, for the SSH
+// layer's script commands (sshserver/cmd): one billing and one limit on
+// link attempts for a command and a screen alike.
+func (u *UI) Billing() Billing        { return u.cfg.Billing }
+func (u *UI) Keys() *accounts.Service { return u.keys }
 
 // Now is the billing clock the screens read (Config.Now), for the SSH
 // layer's common.Common of every session, customer or ops.

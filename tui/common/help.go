@@ -1,6 +1,9 @@
 package common
 
 import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -8,6 +11,20 @@ import (
 // helpSep is the separator between a help line's items, as help.Model
 // draws it.
 const helpSep = " • "
+
+// NewHelp is the help model both roots draw their full help (and the ops
+// root its short help) with, in st's Help style, as HelpView draws.
+func NewHelp(st *Styles) help.Model {
+	h := help.New()
+	h.Styles.ShortKey = st.Help.Bold(true)
+	h.Styles.ShortDesc = st.Help
+	h.Styles.ShortSeparator = st.Help
+	h.Styles.FullKey = st.Help.Bold(true)
+	h.Styles.FullDesc = st.Help
+	h.Styles.FullSeparator = st.Help
+	h.Styles.Ellipsis = st.Help
+	return h
+}
 
 // FitHelp picks the keys a one-line help of at most width columns shows:
 // the screen's keys followed by tail when all fit; otherwise as many of the
@@ -30,6 +47,35 @@ func FitHelp(screen, tail, keep []key.Binding, width int) []key.Binding {
 		}
 	}
 	return keep
+}
+
+// HelpView draws bs as help in st's Help style: "key desc" items, the key
+// in bold, joined by " • ". A width above zero wraps between items onto
+// more lines (never inside an item): the help of a text field or a dialog,
+// which has no full help behind ?, so every key stays in view. Both roots
+// draw it; a width of zero or less is one line (FitHelp's pick).
+func HelpView(bs []key.Binding, width int, st *Styles) string {
+	sep := st.Help.Render(helpSep)
+	sepW := ansi.StringWidth(helpSep)
+	var lines []string
+	line, lineW := "", 0
+	for _, b := range bs {
+		if !b.Enabled() {
+			continue
+		}
+		item := st.Help.Bold(true).Render(b.Help().Key) + st.Help.Render(" "+b.Help().Desc)
+		iw := ansi.StringWidth(b.Help().Key) + 1 + ansi.StringWidth(b.Help().Desc)
+		switch {
+		case lineW == 0:
+			line, lineW = item, iw
+		case width <= 0 || lineW+sepW+iw <= width:
+			line, lineW = line+sep+item, lineW+sepW+iw
+		default:
+			lines = append(lines, line)
+			line, lineW = item, iw
+		}
+	}
+	return strings.Join(append(lines, line), "\n")
 }
 
 // HelpWidth is the width in columns of the one-line help of bs: each

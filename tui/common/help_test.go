@@ -1,10 +1,12 @@
 package common
 
 import (
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/lipgloss"
 )
 
 func TestFitHelp(t *testing.T) {
@@ -47,5 +49,28 @@ func TestFitHelp(t *testing.T) {
 				t.Errorf("width %d > %d", HelpWidth(got), tc.width)
 			}
 		})
+	}
+}
+
+// TestHelpView: the help of a text field or a dialog keeps every key,
+// wrapping between items (never inside one) when the width runs out.
+func TestHelpView(t *testing.T) {
+	b := func(k, d string) key.Binding { return key.NewBinding(key.WithKeys(k), key.WithHelp(k, d)) }
+	off := b("z", "off")
+	off.SetEnabled(false)
+	bs := []key.Binding{b("enter", "save"), off, b("esc", "back"), b("ctrl+c", "quit")}
+	st := NewStyles(lipgloss.NewRenderer(io.Discard)) // no colour: plain text
+	for _, tc := range []struct {
+		width int
+		want  string
+	}{
+		{0, "enter save • esc back • ctrl+c quit"},
+		{35, "enter save • esc back • ctrl+c quit"},
+		{34, "enter save • esc back\nctrl+c quit"},
+		{5, "enter save\nesc back\nctrl+c quit"},
+	} {
+		if got := HelpView(bs, tc.width, st); got != tc.want {
+			t.Errorf("HelpView(width %d) = %q, want %q", tc.width, got, tc.want)
+		}
 	}
 }

@@ -52,6 +52,15 @@ func (t TextInput) Update(msg tea.Msg) (TextInput, tea.Cmd) {
 	return t, cmd
 }
 
+// Edit hands msg to the field and reports whether its text changed: a
+// screen's message about the text that was there goes with it.
+func (t *TextInput) Edit(msg tea.Msg) (tea.Cmd, bool) {
+	before := t.Value()
+	var cmd tea.Cmd
+	*t, cmd = t.Update(msg)
+	return cmd, t.Value() != before
+}
+
 // deleteWordForward deletes from the cursor to the end of the next word
 // (spaces first, then the word), as the widget means to; a masked input
 // loses everything after the cursor, so as not to reveal word breaks.

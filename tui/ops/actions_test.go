@@ -322,12 +322,9 @@ func (c chooseFreeAtPeriodEnd) ChoosePlan(ctx context.Context, id, plan string) 
 func TestMoveToFreeOfAnActivePlanSaysWhen(t *testing.T) {
 	f, ids := goldenFixture(t, false)
 	f.ops.cfg.Billing = chooseFreeAtPeriodEnd{f.bill}
-	if _, err := f.db.UpdateAccount(ids["bob"], func(a *store.Account) error {
+	f.edit(t, ids["bob"], func(a *store.Account) {
 		a.CurrentPeriodEnd = testNow.Add(10 * 24 * time.Hour)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	f.load(t)
 	d := f.drive(t, 140, 40)
 	d.keys("/", "bob", "enter", "enter", "f")
@@ -377,12 +374,9 @@ func TestCancelSecondSubscription(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, ids := goldenFixture(t, false)
 			id := ids["bob"]
-			if _, err := f.db.UpdateAccount(id, func(a *store.Account) error {
+			f.edit(t, id, func(a *store.Account) {
 				a.SecondSubscriptionID, a.SecondSubscriptionPlan = "sub_second", "m"
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			})
 			f.load(t)
 			d := f.drive(t, 140, 40)
 			d.keys("/", "bob", "enter", "enter")
@@ -418,19 +412,13 @@ func TestCancelSecondSubscription(t *testing.T) {
 // dispute, a customer deleted at Stripe, a payment awaiting 3-D Secure.
 func TestDetailShowsStripeFlags(t *testing.T) {
 	f, ids := goldenFixture(t, false)
-	if _, err := f.db.UpdateAccount(ids["bob"], func(a *store.Account) error {
+	f.edit(t, ids["bob"], func(a *store.Account) {
 		a.DisputeID = "dp_123"
 		a.ActionInvoiceID, a.ActionURL = "in_9", "https://pay.example/in_9"
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.db.UpdateAccount(ids["frank"], func(a *store.Account) error {
+	})
+	f.edit(t, ids["frank"], func(a *store.Account) {
 		a.DeletedCustomerID, a.CustomerID = a.CustomerID+"_gone", ""
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	f.load(t)
 	d := f.drive(t, 140, 40)
 	d.keys("/", "bob", "enter", "enter")

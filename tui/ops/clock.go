@@ -16,38 +16,27 @@ const clockPoll = 15 * time.Second
 // clockScreen shows the sandbox clock and moves it forward, so a demo can
 // play out a trial in seconds. It exists only when a Clock is configured.
 type clockScreen struct {
-	o     *Ops
-	c     *common.Common
-	now   time.Time
-	polls int
-	shown bool
+	o    *Ops
+	c    *common.Common
+	now  time.Time
+	poll poller
 }
 
 func newClockScreen(o *Ops, c *common.Common) *clockScreen {
-	return &clockScreen{o: o, c: c, now: o.cfg.Clock.Now()}
-}
-
-type clockPollMsg struct{ gen int }
-
-func (s *clockScreen) poll() tea.Cmd {
-	gen := s.polls
-	return s.o.tick(clockPoll, func(time.Time) tea.Msg { return clockPollMsg{gen: gen} })
+	return &clockScreen{o: o, c: c, now: o.cfg.Clock.Now(), poll: poller{every: clockPoll}}
 }
 
 func (s *clockScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
-		s.shown = true
-		s.polls++
 		s.now = s.o.cfg.Clock.Now()
-		return s.poll()
+		return s.poll.show(s.o)
 	case tabHiddenMsg:
-		s.shown = false
-		s.polls++
-	case clockPollMsg:
-		if msg.gen == s.polls && s.shown {
+		s.poll.hide()
+	case pollMsg:
+		if s.poll.due(msg) {
 			s.now = s.o.cfg.Clock.Now()
-			return s.poll()
+			return s.poll.next(s.o)
 		}
 	case actionDoneMsg:
 		s.now = s.o.cfg.Clock.Now()

@@ -14,12 +14,9 @@ import (
 func TestDetailShowsScheduledChange(t *testing.T) {
 	f, ids := goldenFixture(t, false)
 	at := time.Date(2027, 1, 9, 12, 0, 0, 0, time.UTC)
-	if _, err := f.db.UpdateAccount(ids["bob"], func(a *store.Account) error {
+	f.edit(t, ids["bob"], func(a *store.Account) {
 		a.Plan, a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = "m", "sub_sched_Bob0001", "s", at
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	f.load(t)
 	d := f.drive(t, 140, 48)
 	d.keys("/", "bob", "enter", "enter")

@@ -64,33 +64,21 @@ func wrapLines(s string, w int) []string {
 // nbsp is a space wrapLines does not break at; it is drawn as a space.
 const nbsp = "\u00a0"
 
-func fmtDate(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format("2006-01-02")
-}
+func fmtDate(t time.Time) string { return fmtUTC(t, "2006-01-02") }
 
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format("2006-01-02 15:04")
-}
+func fmtTime(t time.Time) string { return fmtUTC(t, "2006-01-02 15:04") }
 
-func fmtStamp(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05")
-}
+func fmtStamp(t time.Time) string { return fmtUTC(t, "2006-01-02 15:04:05") }
 
 // fmtShortStamp is fmtStamp without the year, for compact layouts.
-func fmtShortStamp(t time.Time) string {
+func fmtShortStamp(t time.Time) string { return fmtUTC(t, "01-02 15:04:05") }
+
+// fmtUTC is t in UTC in layout, or "-" for no time at all.
+func fmtUTC(t time.Time, layout string) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format("01-02 15:04:05")
+	return t.UTC().Format(layout)
 }
 
 // fmtIn says how far t is from now: "in 2d 3h", "5h ago", "now".

@@ -20,64 +20,41 @@ func goldenFixture(t *testing.T, withClock bool) (*fixture, map[string]string) {
 	return f, ids
 }
 
-func TestGoldenAccounts(t *testing.T) {
-	f, _ := goldenFixture(t, true)
-	d := f.drive(t, 140, 24)
-	golden(t, "accounts", d.view())
-}
-
-func TestGoldenAccountsNarrow(t *testing.T) {
-	f, _ := goldenFixture(t, false)
-	d := f.drive(t, 96, 20)
-	golden(t, "accounts_narrow", d.view())
-}
-
-func TestGoldenAccountsFiltered(t *testing.T) {
-	f, _ := goldenFixture(t, false)
-	d := f.drive(t, 140, 24)
-	// State filter: none → free → trial; sort by trial end (3 × right),
-	// descending; search ".org".
-	d.keys("s", "s", "s", "right", "right", "right", "r", "/", ".org", "enter", "down")
-	golden(t, "accounts_filtered", d.view())
-}
-
-func TestGoldenDetail(t *testing.T) {
-	f, _ := goldenFixture(t, false)
-	d := f.drive(t, 140, 48)
-	d.keys("/", "alice", "enter", "enter")
-	golden(t, "detail", d.view())
-}
-
-func TestGoldenDetailConfirm(t *testing.T) {
-	f, _ := goldenFixture(t, false)
-	d := f.drive(t, 140, 40)
-	d.keys("/", "alice", "enter", "enter", "e", "14", "enter")
-	v := d.view()
-	if !strings.Contains(v, "Extend the trial of alice@example.com by 14 days") {
-		t.Fatalf("no confirmation prompt:\n%s", v)
+// One screen each, pinned at a size: the tab or detail the keys lead to.
+func TestGoldenScreens(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		clock         bool
+		width, height int
+		keys          []string
+		// want is a line the view must hold besides matching the golden.
+		want string
+	}{
+		{name: "accounts", clock: true, width: 140, height: 24},
+		{name: "accounts_narrow", width: 96, height: 20},
+		// State filter: none → free → trial; sort by trial end (3 × right),
+		// descending; search ".org".
+		{name: "accounts_filtered", width: 140, height: 24,
+			keys: []string{"s", "s", "s", "right", "right", "right", "r", "/", ".org", "enter", "down"}},
+		{name: "detail", width: 140, height: 48, keys: []string{"/", "alice", "enter", "enter"}},
+		{name: "detail_confirm", width: 140, height: 40, keys: []string{"/", "alice", "enter", "enter", "e", "14", "enter"},
+			want: "Extend the trial of alice@example.com by 14 days"},
+		{name: "detail_plan_picker", width: 140, height: 40, keys: []string{"/", "bob", "enter", "enter", "p", "down"}},
+		{name: "summary", clock: true, width: 120, height: 36, keys: []string{"2"}},
+		{name: "webhooks", clock: true, width: 140, height: 30, keys: []string{"3"}},
+		{name: "too_small", width: 60, height: 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _ := goldenFixture(t, tc.clock)
+			d := f.drive(t, tc.width, tc.height)
+			d.keys(tc.keys...)
+			v := d.view()
+			if !strings.Contains(v, tc.want) {
+				t.Fatalf("view lacks %q:\n%s", tc.want, v)
+			}
+			golden(t, tc.name, v)
+		})
 	}
-	golden(t, "detail_confirm", v)
-}
-
-func TestGoldenPlanPicker(t *testing.T) {
-	f, _ := goldenFixture(t, false)
-	d := f.drive(t, 140, 40)
-	d.keys("/", "bob", "enter", "enter", "p", "down")
-	golden(t, "detail_plan_picker", d.view())
-}
-
-func TestGoldenSummary(t *testing.T) {
-	f, _ := goldenFixture(t, true)
-	d := f.drive(t, 120, 36)
-	d.keys("2")
-	golden(t, "summary", d.view())
-}
-
-func TestGoldenWebhooks(t *testing.T) {
-	f, _ := goldenFixture(t, true)
-	d := f.drive(t, 140, 30)
-	d.keys("3")
-	golden(t, "webhooks", d.view())
 }
 
 func TestGoldenClock(t *testing.T) {
@@ -87,12 +64,6 @@ func TestGoldenClock(t *testing.T) {
 	golden(t, "clock_confirm", d.view())
 	d.keys("y")
 	golden(t, "clock", d.view())
-}
-
-func TestGoldenTooSmall(t *testing.T) {
-	f, _ := goldenFixture(t, false)
-	d := f.drive(t, 60, 10)
-	golden(t, "too_small", d.view())
 }
 
 // Every ops screen at 80×24, the smallest terminal an admin is likely to

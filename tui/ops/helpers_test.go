@@ -296,3 +296,12 @@ func trimRight(lines []string) []string {
 	}
 	return lines
 }
+
+// edit changes the stored account id with fn, failing the test if the store
+// refuses.
+func (f *fixture) edit(tb testing.TB, id string, fn func(a *store.Account)) {
+	tb.Helper()
+	if _, err := f.db.UpdateAccount(id, func(a *store.Account) error { fn(a); return nil }); err != nil {
+		tb.Fatal(err)
+	}
+}

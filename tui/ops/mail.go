@@ -34,11 +34,12 @@ type mailScreen struct {
 	// only this page).
 	outbox map[store.MailStatus]int
 	pos    int
-	polls  int // generation of the poll loop, so only one runs
-	shown  bool
+	poll   poller
 }
 
-func newMailScreen(o *Ops, c *common.Common) *mailScreen { return &mailScreen{o: o, c: c} }
+func newMailScreen(o *Ops, c *common.Common) *mailScreen {
+	return &mailScreen{o: o, c: c, poll: poller{every: mailPoll}}
+}
 
 type mailLoadedMsg struct {
 	page   auditPage
@@ -47,8 +48,6 @@ type mailLoadedMsg struct {
 	outbox map[store.MailStatus]int
 	err    error
 }
-
-type mailPollMsg struct{ gen int }
 
 // pageSize is how many mails fit: one line each, under the title and
 // outbox lines and above the selected mail's two lines of detail.
@@ -81,11 +80,6 @@ func (m *mailScreen) load(p auditPage, counts bool) tea.Cmd {
 	}
 }
 
-func (m *mailScreen) poll() tea.Cmd {
-	gen := m.polls
-	return m.o.tick(mailPoll, func(time.Time) tea.Msg { return mailPollMsg{gen: gen} })
-}
-
 // selected is the mail under the cursor.
 func (m *mailScreen) selected() (store.Notice, bool) {
 	if m.pos < len(m.mails) {
@@ -104,22 +98,19 @@ func resendable(n store.Notice) bool {
 func (m *mailScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
-		m.shown = true
-		m.polls++
-		return tea.Batch(m.load(m.page, true), m.poll())
+		return tea.Batch(m.load(m.page, true), m.poll.show(m.o))
 	case tabHiddenMsg:
-		m.shown = false
-		m.polls++
-	case mailPollMsg:
-		if msg.gen == m.polls && m.shown {
-			return tea.Batch(m.load(m.page, true), m.poll())
+		m.poll.hide()
+	case pollMsg:
+		if m.poll.due(msg) {
+			return tea.Batch(m.load(m.page, true), m.poll.next(m.o))
 		}
 	case actionDoneMsg:
-		if m.shown {
+		if m.poll.shown {
 			return m.load(m.page, true)
 		}
 	case indexChangedMsg:
-		if m.shown {
+		if m.poll.shown {
 			return m.load(m.page, false)
 		}
 	case mailLoadedMsg:

@@ -68,11 +68,7 @@ type model struct {
 }
 
 func newModel(o *Ops, c *common.Common) *model {
-	h := help.New()
-	h.Styles.ShortKey = c.Styles.Help.Bold(true)
-	h.Styles.ShortDesc = c.Styles.Help
-	h.Styles.FullKey = c.Styles.Help.Bold(true)
-	h.Styles.FullDesc = c.Styles.Help
+	h := common.NewHelp(c.Styles)
 	m := &model{o: o, c: c, help: h, tabs: []tab{tabAccounts, tabSummary, tabWebhooks}}
 	m.screens = map[tab]screen{
 		tabAccounts: newAccountsScreen(o, c),
@@ -341,9 +337,9 @@ func fitLines(s string, w int) string {
 func (m *model) helpView() string {
 	switch {
 	case m.dialog != nil:
-		return m.help.ShortHelpView(append(m.dialog.bindings(&m.c.Keys), m.c.Keys.CtrlCQuit))
+		return common.HelpView(append(m.dialog.bindings(&m.c.Keys), m.c.Keys.CtrlCQuit), m.help.Width, m.c.Styles)
 	case m.current().TakesText():
-		return m.help.ShortHelpView(append(m.current().Bindings(), m.c.Keys.CtrlCQuit))
+		return common.HelpView(append(m.current().Bindings(), m.c.Keys.CtrlCQuit), m.help.Width, m.c.Styles)
 	case m.showHelp:
 		return m.help.FullHelpView([][]key.Binding{append(m.current().Bindings(), m.keyTabs, m.c.Keys.Help, m.c.Keys.Quit)})
 	}

@@ -64,12 +64,9 @@ func TestRunLoadsAndFollowsTheFeed(t *testing.T) {
 	waitIndex(t, f.ops.idx, "the new account", func() bool {
 		return f.ops.idx.run(query{search: fp("new"), limit: 1}).total == 1
 	})
-	if _, err := f.db.UpdateAccount(a.ID, func(a *store.Account) error {
+	f.edit(t, a.ID, func(a *store.Account) {
 		a.Plan, a.State, a.CustomerID = "s", store.StateTrial, "cus_New"
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	waitIndex(t, f.ops.idx, "the update", func() bool {
 		res := f.ops.idx.run(query{states: []store.State{store.StateTrial}, plans: []string{"s"}, search: "cus_new", limit: 1})
 		return res.total == 1
@@ -100,12 +97,9 @@ func TestLiveDetailRefresh(t *testing.T) {
 		t.Fatalf("detail not shown:\n%s", d.view())
 	}
 	for _, id := range []string{ids["alice"], ids["bob"]} {
-		if _, err := f.db.UpdateAccount(id, func(a *store.Account) error {
+		f.edit(t, id, func(a *store.Account) {
 			a.HasCard, a.CardBrand, a.CardLast4 = true, "visa", "4242"
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		})
 	}
 	if err := f.ops.refresh(map[string]struct{}{ids["alice"]: {}, ids["bob"]: {}}); err != nil {
 		t.Fatal(err)
@@ -165,9 +159,7 @@ func TestConversionFollowsTheAccount(t *testing.T) {
 		}},
 		{"ivan canceled", func(a *store.Account) { a.Plan, a.State, a.SubscriptionStatus = "free", store.StateFree, "canceled" }},
 	} {
-		if _, err := f.db.UpdateAccount(id, func(a *store.Account) error { step.edit(a); return nil }); err != nil {
-			t.Fatal(err)
-		}
+		f.edit(t, id, step.edit)
 		if err := f.ops.refresh(map[string]struct{}{id: {}}); err != nil {
 			t.Fatal(err)
 		}

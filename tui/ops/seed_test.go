@@ -86,9 +86,7 @@ func seed(tb testing.TB, f *fixture) map[string]string {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := f.db.UpdateAccount(a.ID, func(a *store.Account) error { s.edit(a); return nil }); err != nil {
-			tb.Fatal(err)
-		}
+		f.edit(tb, a.ID, s.edit)
 		ids[name] = a.ID
 	}
 

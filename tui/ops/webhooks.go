@@ -38,13 +38,12 @@ type webhooksScreen struct {
 	onlyFailed bool
 	pos        int
 	// open shows the selected event's detail instead of the list.
-	open  bool
-	polls int // generation of the poll loop, so only one runs
-	shown bool
+	open bool
+	poll poller
 }
 
 func newWebhooksScreen(o *Ops, c *common.Common) *webhooksScreen {
-	return &webhooksScreen{o: o, c: c}
+	return &webhooksScreen{o: o, c: c, poll: poller{every: webhookPoll}}
 }
 
 type webhooksLoadedMsg struct {
@@ -52,8 +51,6 @@ type webhooksLoadedMsg struct {
 	drift  []store.AuditEntry
 	err    error
 }
-
-type webhookPollMsg struct{ gen int }
 
 func (w *webhooksScreen) load() tea.Cmd {
 	db := w.o.cfg.Store
@@ -73,26 +70,18 @@ func (w *webhooksScreen) load() tea.Cmd {
 	}
 }
 
-func (w *webhooksScreen) poll() tea.Cmd {
-	gen := w.polls
-	return w.o.tick(webhookPoll, func(time.Time) tea.Msg { return webhookPollMsg{gen: gen} })
-}
-
 func (w *webhooksScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tabShownMsg:
-		w.shown = true
-		w.polls++
-		return tea.Batch(w.load(), w.poll())
+		return tea.Batch(w.load(), w.poll.show(w.o))
 	case tabHiddenMsg:
-		w.shown = false
-		w.polls++
-	case webhookPollMsg:
-		if msg.gen == w.polls && w.shown {
-			return tea.Batch(w.load(), w.poll())
+		w.poll.hide()
+	case pollMsg:
+		if w.poll.due(msg) {
+			return tea.Batch(w.load(), w.poll.next(w.o))
 		}
 	case indexChangedMsg, actionDoneMsg:
-		if w.shown {
+		if w.poll.shown {
 			return w.load()
 		}
 	case webhooksLoadedMsg:

@@ -1,4 +1,4 @@
-package tui
+package cmd
 
 import (
 	"encoding/json"
@@ -9,23 +9,24 @@ import (
 
 	"github.com/charmbracelet/ssh"
 	"github.com/portal/portal/billing"
+	"github.com/portal/portal/tui"
 )
 
 // runInvoices answers `invoices [--json]`: the account's invoices, newest
 // first, with each one's Stripe page.
 func runInvoices(c *Cmd) int {
 	if len(c.Args) > 0 {
-		d, _ := c.UI.command("invoices")
+		d, _ := c.Table.command("invoices")
 		return c.usage(d, "no arguments expected")
 	}
-	u, s, out, asJSON := c.UI, c.Session, c.Out, c.JSON
+	t, s, out, asJSON := c.Table, c.Session, c.Out, c.JSON
 	a, code, ok := c.account()
 	if !ok {
 		return code
 	}
-	invs, err := u.cfg.Billing.Invoices(s.Context(), a.ID)
+	invs, err := t.cfg.Billing.Invoices(s.Context(), a.ID)
 	if err != nil {
-		u.cfg.Logger.Warn("invoices", "account", a.ID, "err", err)
+		t.cfg.Logger.Warn("invoices", "account", a.ID, "err", err)
 		return c.fail(1, billing.Message(err))
 	}
 	if asJSON {
@@ -45,7 +46,7 @@ func runInvoices(c *Cmd) int {
 	fmt.Fprintln(tw, "DATE\tNUMBER\tPLAN\tAMOUNT\tSTATUS\tPAGE")
 	for _, inv := range invs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", inv.Date.UTC().Format("2006-01-02"), dash(inv.Number), dash(inv.Plan),
-			billing.FormatAmount(inv.Amount, inv.Currency), invoiceStatusText(inv.Status), dash(inv.URL))
+			billing.FormatAmount(inv.Amount, inv.Currency), tui.InvoiceStatusText(inv.Status), dash(inv.URL))
 	}
 	_ = tw.Flush()
 	return 0
@@ -60,7 +61,7 @@ func dash(s string) string {
 
 // plainWriters are the session's stdout and stderr for a command's text; a
 // terminal in raw mode needs CR LF.
-func (u *UI) plainWriters(s ssh.Session) (out, errOut io.Writer) {
+func (t *Table) plainWriters(s ssh.Session) (out, errOut io.Writer) {
 	out, errOut = s, s.Stderr()
 	if _, _, pty := s.Pty(); pty {
 		out, errOut = crlfWriter{out}, crlfWriter{errOut}

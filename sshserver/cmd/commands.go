@@ -1,4 +1,4 @@
-package tui
+package cmd
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,8 +16,34 @@ import (
 	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui"
 	"github.com/portal/portal/tui/common"
 )
+
+// Config is what the commands run on: the customer UI's services
+// (tui.UI's Billing and Keys), so that a command and a screen share one
+// billing and one limit on link attempts.
+type Config struct {
+	Store   store.Store
+	Billing tui.Billing
+	Keys    *accounts.Service
+	Logger  *slog.Logger
+	// Commands are script commands beyond the customer's (see Command),
+	// listed by help after them.
+	Commands []Command
+}
+
+// Table is the command table and the services its commands run on; the
+// SSH layer runs it for every session with a command.
+type Table struct{ cfg Config }
+
+// New returns the table for cfg; a nil Logger discards.
+func New(cfg Config) *Table {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Table{cfg: cfg}
+}
 
 // Command is one `ssh host NAME ARGS...` command for scripts. Every command
 // takes --json; exit status 0 is success, anything else comes with a
@@ -34,7 +61,7 @@ type Command struct {
 // Cmd is one run of a command: the session, its parsed arguments and
 // writers for text (CR LF on a terminal).
 type Cmd struct {
-	UI      *UI
+	Table   *Table
 	Session ssh.Session
 	Name    string
 	Args    []string // positional arguments after the name
@@ -53,11 +80,11 @@ type Cmd struct {
 
 // commands is the command table in the order help lists them; Config.
 // Commands adds more (an ops backup, say).
-func (u *UI) commands() []Command {
+func (t *Table) commands() []Command {
 	cmds := []Command{
 		{Name: "help", Usage: "[--json]", Summary: "List the commands.", Run: runHelp},
 		{Name: "status", Usage: "[--json]", Summary: "The account's plan, state, trial and card.",
-			Run: func(c *Cmd) int { return c.UI.runStatus(c.Session, c.Raw, c.OpsView) }},
+			Run: func(c *Cmd) int { return c.Table.runStatus(c.Session, c.Raw, c.OpsView) }},
 		{Name: "plans", Usage: "[--json]", Summary: "The plans and their prices; * marks yours.", Run: runPlans},
 		{Name: "invoices", Usage: "[--json]", Summary: "The account's invoices, newest first.",
 			Run: runInvoices},
@@ -71,11 +98,11 @@ func (u *UI) commands() []Command {
 		{Name: "billing", Usage: "[--json]", Summary: "A link to Stripe's billing portal (invoices, card, details).", Run: runBilling},
 		{Name: "email", Usage: "NEW --yes [--json]", Summary: "Change the account's email (and the billing email).", Run: runEmail},
 	}
-	return append(cmds, u.cfg.Commands...)
+	return append(cmds, t.cfg.Commands...)
 }
 
-func (u *UI) command(name string) (Command, bool) {
-	for _, c := range u.commands() {
+func (t *Table) command(name string) (Command, bool) {
+	for _, c := range t.commands() {
 		if c.Name == name {
 			return c, true
 		}
@@ -83,16 +110,16 @@ func (u *UI) command(name string) (Command, bool) {
 	return Command{}, false
 }
 
-// RunCommand runs `ssh host NAME ...` for the SSH layer and returns the
-// exit status; admin and opsView are as in Cmd.
-func (u *UI) RunCommand(s ssh.Session, admin, opsView bool) int {
+// Run runs `ssh host NAME ...` and returns the exit status; admin and
+// opsView are as in Cmd.
+func (t *Table) Run(s ssh.Session, admin, opsView bool) int {
 	args := s.Command()
-	out, errOut := u.plainWriters(s)
-	c := &Cmd{UI: u, Session: s, Name: args[0], Out: out, Err: errOut, Raw: args[1:], Admin: admin, OpsView: opsView}
+	out, errOut := t.plainWriters(s)
+	c := &Cmd{Table: t, Session: s, Name: args[0], Out: out, Err: errOut, Raw: args[1:], Admin: admin, OpsView: opsView}
 	// --json first, so a usage error (an unknown command or option) is
 	// JSON on stdout too.
 	c.JSON = slices.ContainsFunc(args[1:], func(a string) bool { return a == "--json" || a == "-json" })
-	def, ok := u.command(args[0])
+	def, ok := t.command(args[0])
 	if !ok {
 		return c.fail(2, fmt.Sprintf("Unknown command %q. `help` lists the commands; connect without a command for the interactive portal.", args[0]))
 	}
@@ -154,7 +181,7 @@ func (c *Cmd) write(v any, text string) int {
 // reported (ok false, exit code set). An admin key is not an account here,
 // as it is not at the terminal.
 func (c *Cmd) account() (a store.Account, code int, ok bool) {
-	u := c.UI
+	t := c.Table
 	id, found := common.IdentityFrom(c.Session.Context())
 	if !found {
 		return a, c.fail(1, "This portal accepts public-key authentication only."), false
@@ -162,12 +189,12 @@ func (c *Cmd) account() (a store.Account, code int, ok bool) {
 	if c.OpsView {
 		return a, c.fail(1, "This is an admin key: it has no account. Connect with `ssh -t` and no command for the ops view."), false
 	}
-	a, err := u.cfg.Store.AccountByKey(id.Fingerprint)
+	a, err := t.cfg.Store.AccountByKey(id.Fingerprint)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return a, c.fail(1, "This key is not registered: connect with `ssh -t` and no command to register it, or link it with `link CODE`."), false
 	case err != nil:
-		u.cfg.Logger.Error(c.Name+": load account", "key", id.Fingerprint, "err", err)
+		t.cfg.Logger.Error(c.Name+": load account", "key", id.Fingerprint, "err", err)
 		return a, c.fail(1, "We could not read your account right now; nothing was changed. Please try again."), false
 	}
 	return a, 0, true
@@ -198,7 +225,7 @@ func runHelp(c *Cmd) int {
 	var sb strings.Builder
 	sb.WriteString("Commands (ssh <host> COMMAND; each takes --json):\n")
 	admin := c.Admin
-	for _, d := range c.UI.commands() {
+	for _, d := range c.Table.commands() {
 		if d.Admin && !admin {
 			continue
 		}
@@ -222,14 +249,14 @@ type PlanEntry struct {
 
 func runPlans(c *Cmd) int {
 	if len(c.Args) > 0 {
-		d, _ := c.UI.command("plans")
+		d, _ := c.Table.command("plans")
 		return c.usage(d, "no arguments expected")
 	}
 	// The catalog is public, but "current" needs the account: a key
 	// without one still sees the plans.
 	var current string
 	if id, ok := common.IdentityFrom(c.Session.Context()); ok {
-		if a, err := c.UI.cfg.Store.AccountByKey(id.Fingerprint); err == nil {
+		if a, err := c.Table.cfg.Store.AccountByKey(id.Fingerprint); err == nil {
 			current = a.Plan
 		}
 	}
@@ -237,7 +264,7 @@ func runPlans(c *Cmd) int {
 	var sb strings.Builder
 	tw := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  PLAN\tNAME\tPRICE\tFEATURES")
-	for _, p := range c.UI.cfg.Billing.Catalog().Plans() {
+	for _, p := range c.Table.cfg.Billing.Catalog().Plans() {
 		feats := p.Features
 		if feats == nil {
 			feats = []string{}
@@ -279,7 +306,7 @@ func keyEntry(k store.Key, current string) KeyEntry {
 }
 
 func runKeys(c *Cmd) int {
-	d, _ := c.UI.command("keys")
+	d, _ := c.Table.command("keys")
 	sub := "list"
 	if len(c.Args) > 0 {
 		sub = c.Args[0]
@@ -295,7 +322,7 @@ func runKeys(c *Cmd) int {
 		return code
 	}
 	id, _ := common.IdentityFrom(c.Session.Context())
-	svc := c.UI.keys
+	svc := c.Table.cfg.Keys
 	switch sub {
 	case "add":
 		line, err := io.ReadAll(io.LimitReader(c.Session, 16<<10))
@@ -310,7 +337,7 @@ func runKeys(c *Cmd) int {
 		defer cancel()
 		a, err = svc.AddKey(ctx, a.ID, k, c.actor())
 		if err != nil {
-			return c.fail(1, c.UI.logged("keys add", a.ID, err, accounts.Message(err)))
+			return c.fail(1, c.Table.logged("keys add", a.ID, err, accounts.Message(err)))
 		}
 		k, _ = accounts.FindKey(a, k.Fingerprint)
 		return c.write(keyEntry(k, id.Fingerprint), fmt.Sprintf("Added %s %s%s. The account has %d keys.\n",
@@ -324,7 +351,7 @@ func runKeys(c *Cmd) int {
 		defer cancel()
 		a, err := svc.RemoveKey(ctx, a.ID, k.Fingerprint, c.actor())
 		if err != nil {
-			return c.fail(1, c.UI.logged("keys remove", a.ID, err, accounts.Message(err)))
+			return c.fail(1, c.Table.logged("keys remove", a.ID, err, accounts.Message(err)))
 		}
 		current := k.Fingerprint == id.Fingerprint
 		text := fmt.Sprintf("Removed %s. The account has %d key(s) left.\n", k.Fingerprint, len(a.Keys))
@@ -345,7 +372,7 @@ func runKeys(c *Cmd) int {
 		defer cancel()
 		a, err := svc.SetLabel(ctx, a.ID, k.Fingerprint, strings.Join(c.Args[2:], " "), c.actor())
 		if err != nil {
-			return c.fail(1, c.UI.logged("keys label", a.ID, err, accounts.Message(err)))
+			return c.fail(1, c.Table.logged("keys label", a.ID, err, accounts.Message(err)))
 		}
 		k, _ = accounts.FindKey(a, k.Fingerprint)
 		text := fmt.Sprintf("Labelled %s%s.\n", k.Fingerprint, labelSuffix(k.Label))
@@ -387,19 +414,19 @@ func labelSuffix(label string) string {
 }
 
 // logged logs a failure that is not the customer's doing and returns msg.
-func (u *UI) logged(op, accountID string, err error, msg string) string {
+func (t *Table) logged(op, accountID string, err error, msg string) string {
 	var ae *accounts.Error
 	var be *billing.Error
 	if !errors.As(err, &ae) && !errors.As(err, &be) {
-		u.cfg.Logger.Error(op, "account", accountID, "err", err)
+		t.cfg.Logger.Error(op, "account", accountID, "err", err)
 	} else {
-		u.cfg.Logger.Info(op+" refused", "account", accountID, "err", err)
+		t.cfg.Logger.Info(op+" refused", "account", accountID, "err", err)
 	}
 	return msg
 }
 
 func runLink(c *Cmd) int {
-	d, _ := c.UI.command("link")
+	d, _ := c.Table.command("link")
 	if len(c.Args) != 1 {
 		return c.usage(d, "one code expected")
 	}
@@ -410,19 +437,19 @@ func runLink(c *Cmd) int {
 	if c.OpsView {
 		return c.fail(1, "This is an admin key: it cannot be linked to an account.")
 	}
-	a, err := c.UI.cfg.Store.AccountByKey(id.Fingerprint)
+	a, err := c.Table.cfg.Store.AccountByKey(id.Fingerprint)
 	switch {
 	case err == nil:
 		return c.fail(1, "This key already reaches an account ("+a.Email+"): a key can reach one account only.")
 	case !errors.Is(err, store.ErrNotFound):
-		c.UI.cfg.Logger.Error("link: load account", "key", id.Fingerprint, "err", err)
+		c.Table.cfg.Logger.Error("link: load account", "key", id.Fingerprint, "err", err)
 		return c.fail(1, "We could not read the accounts right now; nothing was changed. Please try again.")
 	}
 	ctx, cancel := c.actionCtx()
 	defer cancel()
-	a, err = c.UI.keys.Link(ctx, c.Args[0], store.Key{Fingerprint: id.Fingerprint, PublicKey: id.PublicKey}, c.Session.RemoteAddr().String())
+	a, err = c.Table.cfg.Keys.Link(ctx, c.Args[0], store.Key{Fingerprint: id.Fingerprint, PublicKey: id.PublicKey}, c.Session.RemoteAddr().String())
 	if err != nil {
-		return c.fail(1, c.UI.logged("link", "", err, accounts.Message(err)))
+		return c.fail(1, c.Table.logged("link", "", err, accounts.Message(err)))
 	}
 	return c.write(struct {
 		Linked      bool   `json:"linked"`
@@ -441,7 +468,7 @@ type LinkEntry struct {
 }
 
 func runCard(c *Cmd) int {
-	d, _ := c.UI.command("card")
+	d, _ := c.Table.command("card")
 	if len(c.Args) > 0 {
 		return c.usage(d, "no arguments expected")
 	}
@@ -452,14 +479,14 @@ func runCard(c *Cmd) int {
 	// Subscribe before the link exists, so a card saved at once is not missed.
 	var sub *store.Subscription
 	if c.Wait {
-		sub = c.UI.cfg.Store.Subscribe(a.ID)
+		sub = c.Table.cfg.Store.Subscribe(a.ID)
 		defer sub.Close()
 	}
 	ctx, cancel := c.actionCtx()
-	l, err := c.UI.cfg.Billing.CardLink(ctx, a.ID)
+	l, err := c.Table.cfg.Billing.CardLink(ctx, a.ID)
 	cancel()
 	if err != nil {
-		return c.fail(1, c.UI.logged("card", a.ID, err, billing.Message(err)))
+		return c.fail(1, c.Table.logged("card", a.ID, err, billing.Message(err)))
 	}
 	link := LinkEntry{URL: l.URL, ExpiresAt: jsonTime(l.ExpiresAt)}
 	if !c.Wait {
@@ -482,7 +509,7 @@ func runCard(c *Cmd) int {
 			if !open {
 				return c.fail(1, "The portal is restarting; run card --wait again.")
 			}
-			now, err := c.UI.cfg.Store.Account(a.ID)
+			now, err := c.Table.cfg.Store.Account(a.ID)
 			if err != nil {
 				continue
 			}
@@ -491,7 +518,7 @@ func runCard(c *Cmd) int {
 				return c.write(struct {
 					LinkEntry
 					Card StatusCard `json:"card"`
-				}{link, card}, "Card saved: "+cardText(now)+".\n")
+				}{link, card}, "Card saved: "+tui.CardText(now)+".\n")
 			}
 		}
 	}
@@ -520,7 +547,7 @@ type ChangeResult struct {
 }
 
 func runPlan(c *Cmd) int {
-	d, _ := c.UI.command("plan")
+	d, _ := c.Table.command("plan")
 	if len(c.Args) != 1 {
 		return c.usage(d, "one plan name expected (see plans)")
 	}
@@ -528,7 +555,7 @@ func runPlan(c *Cmd) int {
 	if !ok {
 		return code
 	}
-	b := c.UI.cfg.Billing
+	b := c.Table.cfg.Billing
 	p, found := findPlan(b.Catalog(), c.Args[0])
 	if !found {
 		return c.fail(1, fmt.Sprintf("There is no plan %q; `plans` lists them.", c.Args[0]))
@@ -547,7 +574,7 @@ func runPlan(c *Cmd) int {
 	if !c.Yes {
 		pv, err := b.PreviewChange(ctx, a.ID, p.ID)
 		if err != nil {
-			return c.fail(1, c.UI.logged("plan preview", a.ID, err, billing.Message(err)))
+			return c.fail(1, c.Table.logged("plan preview", a.ID, err, billing.Message(err)))
 		}
 		out := PlanPreview{Plan: p.ID, PlanName: p.Name, Upgrade: pv.Upgrade, AmountDue: pv.AmountDue,
 			NextAmount: pv.NextAmount, Currency: pv.Currency, AtPeriodEnd: pv.AtPeriodEnd}
@@ -565,7 +592,7 @@ func runPlan(c *Cmd) int {
 			fmt.Fprintf(&sb, "  Happens at the end of the period (%s): you keep %s until then.\n",
 				pv.NextAt.UTC().Format(time.RFC3339), b.Catalog().Name(a.Plan))
 		}
-		if !p.Free() && !a.HasLiveSubscription() && trialAvailable(a) {
+		if !p.Free() && !a.HasLiveSubscription() && tui.TrialAvailable(a) {
 			fmt.Fprintf(&sb, "  Starts with a %d-day trial, no card needed.\n", b.TrialDays())
 		}
 		fmt.Fprintf(&sb, "Nothing changed yet: run `plan %s --yes` to make the move.\n", p.ID)
@@ -577,15 +604,15 @@ func runPlan(c *Cmd) int {
 		if errors.Is(err, billing.ErrCardRequired) {
 			msg += " Run `card` for a link."
 		}
-		return c.fail(1, c.UI.logged("plan", a.ID, err, msg))
+		return c.fail(1, c.Table.logged("plan", a.ID, err, msg))
 	}
 	switch {
 	case after.ScheduledPlan != "":
-		return c.changed(after, "Scheduled: "+planText(b.Catalog(), after)+". Run `plan "+after.Plan+" --yes` to undo it.\n")
+		return c.changed(after, "Scheduled: "+tui.PlanText(b.Catalog(), after)+". Run `plan "+after.Plan+" --yes` to undo it.\n")
 	case undo:
 		return c.changed(after, "Your plan stays "+b.Catalog().Line(after.Plan)+": the change is undone.\n")
 	}
-	return c.changed(after, "Your plan is now "+b.Catalog().Line(after.Plan)+" ("+stateText(after)+").\n")
+	return c.changed(after, "Your plan is now "+b.Catalog().Line(after.Plan)+" ("+tui.StateText(after)+").\n")
 }
 
 func findPlan(cat billing.Catalog, name string) (billing.Plan, bool) {
@@ -598,13 +625,13 @@ func findPlan(cat billing.Catalog, name string) (billing.Plan, bool) {
 }
 
 func (c *Cmd) changed(a store.Account, text string) int {
-	return c.write(ChangeResult{Changed: true, Status: statusOf(a, c.UI.cfg.Billing, c.UI.cfg.Billing.Now())}, text)
+	return c.write(ChangeResult{Changed: true, Status: statusOf(a, c.Table.cfg.Billing, c.Table.cfg.Billing.Now())}, text)
 }
 
 // runCancel is cancel and resume: billing decides whether the state allows
 // it (a Free account has no subscription to cancel).
 func runCancel(c *Cmd) int {
-	d, _ := c.UI.command(c.Name)
+	d, _ := c.Table.command(c.Name)
 	if len(c.Args) > 0 {
 		return c.usage(d, "no arguments expected")
 	}
@@ -625,22 +652,22 @@ func runCancel(c *Cmd) int {
 	var after store.Account
 	var err error
 	if cancelIt {
-		after, err = c.UI.cfg.Billing.CancelAtPeriodEnd(ctx, a.ID)
+		after, err = c.Table.cfg.Billing.CancelAtPeriodEnd(ctx, a.ID)
 	} else {
-		after, err = c.UI.cfg.Billing.UndoCancel(ctx, a.ID)
+		after, err = c.Table.cfg.Billing.UndoCancel(ctx, a.ID)
 	}
 	if err != nil {
-		return c.fail(1, c.UI.logged(c.Name, a.ID, err, billing.Message(err)))
+		return c.fail(1, c.Table.logged(c.Name, a.ID, err, billing.Message(err)))
 	}
 	text := "Your plan stays: the cancel is undone.\n"
 	if cancelIt {
-		text = "Canceled: " + stateText(after) + ".\n"
+		text = "Canceled: " + tui.StateText(after) + ".\n"
 	}
 	return c.changed(after, text)
 }
 
 func runBilling(c *Cmd) int {
-	d, _ := c.UI.command("billing")
+	d, _ := c.Table.command("billing")
 	if len(c.Args) > 0 {
 		return c.usage(d, "no arguments expected")
 	}
@@ -650,16 +677,16 @@ func runBilling(c *Cmd) int {
 	}
 	ctx, cancel := c.actionCtx()
 	defer cancel()
-	l, err := c.UI.cfg.Billing.PortalLink(ctx, a.ID)
+	l, err := c.Table.cfg.Billing.PortalLink(ctx, a.ID)
 	if err != nil {
-		return c.fail(1, c.UI.logged("billing", a.ID, err, billing.Message(err)))
+		return c.fail(1, c.Table.logged("billing", a.ID, err, billing.Message(err)))
 	}
 	link := LinkEntry{URL: l.URL, ExpiresAt: jsonTime(l.ExpiresAt)}
 	return c.write(link, "Invoices, card and billing details on this secure Stripe page:\n"+link.URL+"\n")
 }
 
 func runEmail(c *Cmd) int {
-	d, _ := c.UI.command("email")
+	d, _ := c.Table.command("email")
 	if len(c.Args) != 1 {
 		return c.usage(d, "one address expected")
 	}
@@ -667,7 +694,7 @@ func runEmail(c *Cmd) int {
 	if !ok {
 		return code
 	}
-	email, err := ValidateEmail(c.Args[0])
+	email, err := tui.ValidateEmail(c.Args[0])
 	if err != nil {
 		return c.fail(1, err.Error())
 	}
@@ -679,9 +706,9 @@ func runEmail(c *Cmd) int {
 	}
 	ctx, cancel := c.actionCtx()
 	defer cancel()
-	after, err := c.UI.cfg.Billing.ChangeEmail(ctx, a.ID, email, c.actor())
+	after, err := c.Table.cfg.Billing.ChangeEmail(ctx, a.ID, email, c.actor())
 	if err != nil {
-		return c.fail(1, c.UI.logged("email", a.ID, err, billing.Message(err)))
+		return c.fail(1, c.Table.logged("email", a.ID, err, billing.Message(err)))
 	}
 	return c.write(struct {
 		Changed bool   `json:"changed"`

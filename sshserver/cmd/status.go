@@ -1,4 +1,4 @@
-package tui
+package cmd
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/ssh"
 	"github.com/portal/portal/billing"
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/tui"
 	"github.com/portal/portal/tui/common"
 )
 
@@ -67,11 +68,11 @@ type StatusMoney struct {
 }
 
 // statusOf describes a at time now (the billing clock).
-func statusOf(a store.Account, b Billing, now time.Time) Status {
+func statusOf(a store.Account, b tui.Billing, now time.Time) Status {
 	st := Status{
 		Registered: true,
 		Email:      a.Email, Plan: a.Plan, PlanName: b.Catalog().Name(a.Plan), State: string(a.State),
-		StateText: stateText(a), PaymentPending: a.PaymentPending, Locked: a.State.Locked(),
+		StateText: tui.StateText(a), PaymentPending: a.PaymentPending, Locked: a.State.Locked(),
 		CancelAtPeriodEnd: a.CancelAtPeriodEnd, SubscriptionStatus: a.SubscriptionStatus,
 	}
 	if a.State == "" {
@@ -105,7 +106,7 @@ func statusOf(a store.Account, b Billing, now time.Time) Status {
 }
 
 // text is the status for people, one fact a line.
-func (st Status) text(b Billing) string {
+func (st Status) text(b tui.Billing) string {
 	var sb strings.Builder
 	line := func(k, v string) { fmt.Fprintf(&sb, "%-13s %s\n", k+":", v) }
 	line("Email", st.Email)
@@ -116,11 +117,11 @@ func (st Status) text(b Billing) string {
 	line("Plan", plan)
 	line("State", st.StateText)
 	if st.TrialEnd != nil {
-		line("Trial ends", st.TrialEnd.Format(time.RFC3339)+" ("+formatLeft(time.Duration(*st.TrialSecondsLeft)*time.Second)+" left)")
+		line("Trial ends", st.TrialEnd.Format(time.RFC3339)+" ("+tui.FormatLeft(time.Duration(*st.TrialSecondsLeft)*time.Second)+" left)")
 	}
 	card := "no card"
 	if st.Card != nil {
-		card = cardText(store.Account{HasCard: true, CardBrand: st.Card.Brand, CardLast4: st.Card.Last4})
+		card = tui.CardText(store.Account{HasCard: true, CardBrand: st.Card.Brand, CardLast4: st.Card.Last4})
 	}
 	line("Card", card)
 	if st.ScheduledAt != nil {
@@ -142,8 +143,8 @@ func (st Status) text(b Billing) string {
 // runStatus answers `status [--json]` for the session's key. It returns
 // the exit status: 0, 1 for an unregistered key or a store failure, 2 for
 // bad arguments.
-func (u *UI) runStatus(s ssh.Session, args []string, opsView bool) int {
-	out, errOut := u.plainWriters(s)
+func (t *Table) runStatus(s ssh.Session, args []string, opsView bool) int {
+	out, errOut := t.plainWriters(s)
 	asJSON := false
 	for _, a := range args {
 		switch a {
@@ -160,36 +161,36 @@ func (u *UI) runStatus(s ssh.Session, args []string, opsView bool) int {
 		return 1
 	}
 	admin := opsView
-	a, err := u.cfg.Store.AccountByKey(id.Fingerprint)
+	a, err := t.cfg.Store.AccountByKey(id.Fingerprint)
 	switch {
 	case admin:
 		// An admin key opens the ops view whether or not it also has an
 		// account: say what it is.
-		return u.printNoAccount(out, errOut, asJSON, Status{Admin: true,
+		return t.printNoAccount(out, errOut, asJSON, Status{Admin: true,
 			Message: "This is an admin key: connect with `ssh -t` and no command for the ops view."}, 0)
 	case errors.Is(err, store.ErrNotFound):
-		return u.printNoAccount(out, errOut, asJSON, Status{
+		return t.printNoAccount(out, errOut, asJSON, Status{
 			Message: "This key is not registered: connect with `ssh -t` and no command to register it."}, 1)
 	case err != nil:
-		u.cfg.Logger.Error("status: load account", "key", id.Fingerprint, "err", err)
+		t.cfg.Logger.Error("status: load account", "key", id.Fingerprint, "err", err)
 		fmt.Fprintln(errOut, "We could not read your account right now; please try again.")
 		return 1
 	}
-	st := statusOf(a, u.cfg.Billing, u.cfg.Billing.Now())
+	st := statusOf(a, t.cfg.Billing, t.cfg.Billing.Now())
 	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(st)
 		return 0
 	}
-	_, _ = io.WriteString(out, st.text(u.cfg.Billing))
+	_, _ = io.WriteString(out, st.text(t.cfg.Billing))
 	return 0
 }
 
 // printNoAccount answers status for a key without an account: JSON on
 // stdout with --json (scripts parse stdout), else the message (on stderr
 // when it is an error, exit != 0).
-func (u *UI) printNoAccount(out, errOut io.Writer, asJSON bool, st Status, exit int) int {
+func (t *Table) printNoAccount(out, errOut io.Writer, asJSON bool, st Status, exit int) int {
 	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
