@@ -1057,7 +1057,13 @@ func testFeedAll(t *testing.T, s store.Store) {
 	}
 }
 
-func testSlowSubscriber(t *testing.T, s store.Store) {
+func testSlowSubscriber(t *testing.T, s store.Store) { SlowSubscriber(t, s, 500, 2*time.Minute) }
+
+// SlowSubscriber makes writes updates of one account while a subscriber to
+// it and an all-accounts one never read, and fails unless they finish
+// within wait: a subscriber never blocks writers.
+func SlowSubscriber(t testing.TB, s store.Store, writes int, wait time.Duration) {
+	t.Helper()
 	a := create(t, s, "ada@example.com", "k1")
 	one := s.Subscribe(a.ID) // never read
 	all := s.Subscribe("")   // never read
@@ -1065,7 +1071,7 @@ func testSlowSubscriber(t *testing.T, s store.Store) {
 	defer all.Close()
 	done := make(chan error, 1)
 	go func() {
-		for range 500 {
+		for range writes {
 			if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.NextInvoiceAmount++; return nil }); err != nil {
 				done <- err
 				return
@@ -1078,7 +1084,7 @@ func testSlowSubscriber(t *testing.T, s store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(2 * time.Minute):
+	case <-time.After(wait):
 		t.Fatal("writers blocked by subscribers that never read")
 	}
 }
