@@ -16,6 +16,22 @@ func openTest(tb testing.TB, opts Options) *DB {
 	return openAt(tb, filepath.Join(tb.TempDir(), "sub", "portal.db"), opts)
 }
 
+// joinBy returns a function that lists field of each item, each followed
+// by a space, and fails the test on err.
+func joinBy[T any](tb testing.TB, field func(T) string) func([]T, error) string {
+	return func(items []T, err error) string {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s := ""
+		for _, it := range items {
+			s += field(it) + " "
+		}
+		return s
+	}
+}
+
 // openAt opens the store file at path; the test closes it at the end (again,
 // harmlessly, when the test closed it itself).
 func openAt(tb testing.TB, path string, opts Options) *DB {
