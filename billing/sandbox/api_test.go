@@ -74,25 +74,15 @@ func TestErrorShapes(t *testing.T) {
 
 	// No key, or a live key, is refused.
 	req, _ := http.NewRequest("GET", e.srv.URL+"/sandbox/v1/customers", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 401 {
-		t.Fatalf("no key: %d", resp.StatusCode)
+	if code := statusOf(t, req); code != 401 {
+		t.Fatalf("no key: %d", code)
 	}
 	// Another API version is refused.
 	req, _ = http.NewRequest("GET", e.srv.URL+"/sandbox/v1/customers", nil)
 	req.Header.Set("Authorization", "Bearer sk_test_x")
 	req.Header.Set("Stripe-Version", "2024-06-20")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 400 {
-		t.Fatalf("other version: %d", resp.StatusCode)
+	if code := statusOf(t, req); code != 400 {
+		t.Fatalf("other version: %d", code)
 	}
 }
 
@@ -134,9 +124,7 @@ func TestIdempotency(t *testing.T) {
 
 func TestExpand(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("w@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("w@example.com", "plan_s", "pause")
 	pm := e.setupCard(cus, sub.ID, "5555555555554444")
 	got := e.getSub(sub.ID)
 	if got.Customer.Email != "w@example.com" || got.Customer.Metadata["account_id"] != "acct-1" ||
@@ -181,9 +169,7 @@ func TestExpand(t *testing.T) {
 
 func TestRestartKeepsState(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("r@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("r@example.com", "plan_s", "pause")
 	e.advance(10 * 24 * time.Hour)
 	clock := e.sb.Now()
 	e.rc.waitFor("customer.subscription.created", sub.ID)
@@ -368,6 +354,17 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 	}
 }
 
+// statusOf sends req and returns the status of the response.
+func statusOf(t testing.TB, req *http.Request) int {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // getJSON reads a sandbox API path raw, for sandbox-only fields.
 func (e *env) getJSON(path string, v any) {
 	e.t.Helper()
@@ -426,13 +423,8 @@ func TestAPIKey(t *testing.T) {
 	cus := e.customer("ada@example.com")
 	req, _ := http.NewRequest("GET", base+"/v1/customers/"+cus.ID, nil)
 	req.SetBasicAuth(key, "")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("basic auth with the right key: %d", resp.StatusCode)
+	if code := statusOf(t, req); code != 200 {
+		t.Fatalf("basic auth with the right key: %d", code)
 	}
 
 	// The hosted pages need no key: a browser has none.
@@ -441,13 +433,8 @@ func TestAPIKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err = http.Get(ps.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("portal page without a key: %d", resp.StatusCode)
+	if code, _, _ := getPage(t, ps.URL); code != 200 {
+		t.Fatalf("portal page without a key: %d", code)
 	}
 }
 

@@ -38,14 +38,6 @@ func (s *Sandbox) createProduct(q *request) (any, *apiError) {
 	return p, nil
 }
 
-func (s *Sandbox) retrieveProduct(q *request) (any, *apiError) {
-	p, ok := get[*product](s.st, q.id())
-	if !ok {
-		return nil, noSuch("product", q.id())
-	}
-	return p, nil
-}
-
 var productListSchema = schema{"active", "ids[]", "limit", "starting_after", "ending_before", "expand[]"}
 
 func (s *Sandbox) listProducts(q *request) (any, *apiError) {
@@ -205,14 +197,6 @@ func (s *Sandbox) priceByLookupKey(lk string) *price {
 		}
 	}
 	return nil
-}
-
-func (s *Sandbox) retrievePrice(q *request) (any, *apiError) {
-	p, ok := get[*price](s.st, q.id())
-	if !ok {
-		return nil, noSuch("price", q.id())
-	}
-	return p, nil
 }
 
 var priceListSchema = schema{"active", "currency", "lookup_keys[]", "product", "type", "recurring[interval]",

@@ -138,14 +138,9 @@ func (s *Sandbox) createCheckoutSession(q *request) (any, *apiError) {
 		if cur := f.str("currency"); cur != "" && cur != items[0].Price.Currency {
 			return nil, invalidRequest("currency", "The currency %s does not match the currency of the line items (%s).", cur, items[0].Price.Currency)
 		}
-		days, hasDays, err := f.int("subscription_data[trial_period_days]")
+		days, _, err := trialDays(f, "subscription_data[trial_period_days]", 1)
 		if err != nil {
 			return nil, err
-		}
-		if hasDays {
-			if err := checkTrialDays("subscription_data[trial_period_days]", days, 1); err != nil {
-				return nil, err
-			}
 		}
 		if f.has("subscription_data[trial_end]") {
 			return nil, invalidRequest("subscription_data[trial_end]", "The offline sandbox takes subscription_data[trial_period_days] for Checkout trials.")
@@ -187,14 +182,6 @@ func itemsTotal(items []subItem) int64 {
 func validURL(s string) bool {
 	u, err := url.Parse(strings.ReplaceAll(s, "{CHECKOUT_SESSION_ID}", "x"))
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-func (s *Sandbox) retrieveCheckoutSession(q *request) (any, *apiError) {
-	cs, ok := get[*checkoutSession](s.st, q.id())
-	if !ok {
-		return nil, noSuch("checkout.session", q.id())
-	}
-	return cs, nil
 }
 
 var checkoutListSchema = schema{"customer", "status", "subscription", "limit", "starting_after", "ending_before", "expand[]"}

@@ -74,14 +74,6 @@ func nilIfEmpty(s string) *string {
 
 func ptr[T any](v T) *T { return &v }
 
-func (s *Sandbox) retrieveCustomer(q *request) (any, *apiError) {
-	c, ok := get[*customer](s.st, q.id())
-	if !ok {
-		return nil, noSuch("customer", q.id())
-	}
-	return c, nil
-}
-
 func (s *Sandbox) updateCustomer(q *request) (any, *apiError) {
 	c, ok := get[*customer](s.st, q.id())
 	if !ok {

@@ -219,14 +219,6 @@ func (s *Sandbox) onInvoicePaid(t *txn, inv *invoice) {
 
 // Invoices API.
 
-func (s *Sandbox) retrieveInvoice(q *request) (any, *apiError) {
-	inv, ok := get[*invoice](s.st, q.id())
-	if !ok {
-		return nil, noSuch("invoice", q.id())
-	}
-	return inv, nil
-}
-
 var invoiceListSchema = schema{"customer", "subscription", "status", "collection_method", "created", "created[gt]", "created[gte]",
 	"created[lt]", "created[lte]", "limit", "starting_after", "ending_before", "expand[]"}
 

@@ -91,14 +91,6 @@ func (s *Sandbox) attachPaymentMethod(t *txn, pm *paymentMethod, customerID stri
 	s.emit(t, "payment_method.attached", pm, nil)
 }
 
-func (s *Sandbox) retrievePaymentMethod(q *request) (any, *apiError) {
-	pm, ok := get[*paymentMethod](s.st, q.id())
-	if !ok {
-		return nil, noSuch("payment_method", q.id())
-	}
-	return pm, nil
-}
-
 var paymentMethodAttachSchema = schema{"customer", "expand[]"}
 
 func (s *Sandbox) attachPaymentMethodAPI(q *request) (any, *apiError) {
@@ -166,12 +158,4 @@ func (s *Sandbox) listPaymentMethods(q *request) (any, *apiError) {
 		out = append(out, pm)
 	}
 	return s.page(q, "/v1/payment_methods", out)
-}
-
-func (s *Sandbox) retrieveSetupIntent(q *request) (any, *apiError) {
-	si, ok := get[*setupIntent](s.st, q.id())
-	if !ok {
-		return nil, noSuch("setup_intent", q.id())
-	}
-	return si, nil
 }

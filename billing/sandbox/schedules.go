@@ -97,14 +97,6 @@ func phaseItems(items []subItem) []schedulePhaseItem {
 	return out
 }
 
-func (s *Sandbox) retrieveSchedule(q *request) (any, *apiError) {
-	sch, ok := get[*subscriptionSchedule](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription_schedule", q.id())
-	}
-	return sch, nil
-}
-
 // updateSchedule replaces the phases. As at Stripe, the current phase's
 // start cannot move, phases follow each other without gaps, and a phase
 // needs an end_date or iterations (a number of the price's periods).

@@ -134,14 +134,9 @@ func (s *Sandbox) createSubscription(q *request) (any, *apiError) {
 			return nil, paramMissing(ch.idx + "[price]")
 		}
 	}
-	days, hasDays, err := f.int("trial_period_days")
+	days, hasDays, err := trialDays(f, "trial_period_days", 0)
 	if err != nil {
 		return nil, err
-	}
-	if hasDays {
-		if err := checkTrialDays("trial_period_days", days, 0); err != nil {
-			return nil, err
-		}
 	}
 	te, teNow, hasTE, err := f.timeOrNow("trial_end")
 	if err != nil {
@@ -280,14 +275,6 @@ func (s *Sandbox) createSubscription(q *request) (any, *apiError) {
 	sub.Status = "active"
 	s.put(q.t, sub)
 	s.emit(q.t, "customer.subscription.updated", sub, before)
-	return sub, nil
-}
-
-func (s *Sandbox) retrieveSubscription(q *request) (any, *apiError) {
-	sub, ok := get[*subscription](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription", q.id())
-	}
 	return sub, nil
 }
 
@@ -499,15 +486,18 @@ func (s *Sandbox) resumeSubscription(q *request) (any, *apiError) {
 	return sub, nil
 }
 
-// checkTrialDays bounds a trial_period_days parameter: at least least (0 on
-// subscriptions, where 0 means no trial; 1 on Checkout Sessions, as Stripe
+// trialDays reads a trial_period_days parameter, bounded: at least least (0
+// on subscriptions, where 0 means no trial; 1 on Checkout Sessions, as Stripe
 // documents) and at most Stripe's 730 days.
-func checkTrialDays(param string, days, least int64) *apiError {
-	if days < least {
-		return invalidRequest(param, "Invalid %s: %d; it must be at least %d.", param, days, least)
+func trialDays(f *form, param string, least int64) (days int64, has bool, e *apiError) {
+	days, has, e = f.int(param)
+	switch {
+	case e != nil || !has:
+		return days, has, e
+	case days < least:
+		return 0, false, invalidRequest(param, "Invalid %s: %d; it must be at least %d.", param, days, least)
+	case days > 730:
+		return 0, false, invalidRequest(param, "The maximum number of trial period days is 730 (2 years).")
 	}
-	if days > 730 {
-		return invalidRequest(param, "The maximum number of trial period days is 730 (2 years).")
-	}
-	return nil
+	return days, true, nil
 }

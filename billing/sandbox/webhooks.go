@@ -307,14 +307,6 @@ func (s *Sandbox) createWebhookEndpoint(q *request) (any, *apiError) {
 	return &out, nil
 }
 
-func (s *Sandbox) retrieveWebhookEndpoint(q *request) (any, *apiError) {
-	we, ok := get[*webhookEndpoint](s.st, q.id())
-	if !ok {
-		return nil, noSuch("webhook_endpoint", q.id())
-	}
-	return we, nil
-}
-
 func (s *Sandbox) listWebhookEndpoints(q *request) (any, *apiError) {
 	var out []object
 	for _, we := range all[*webhookEndpoint](s.st, "webhook_endpoint") {
