@@ -316,12 +316,19 @@ func TestTestClockOverTheWire(t *testing.T) {
 }
 
 func TestWebhookSecretFile(t *testing.T) {
-	p := t.TempDir() + "/whsec"
-	a, err := LoadOrCreateWebhookSecret(p)
-	if err != nil || !strings.HasPrefix(a, "whsec_") {
+	wantSecretFile(t, LoadOrCreateWebhookSecret, func(a string) bool { return strings.HasPrefix(a, "whsec_") })
+}
+
+// wantSecretFile checks that load makes a valid secret in a new file only
+// its owner reads, and loads the same one again.
+func wantSecretFile(t *testing.T, load func(path string) (string, error), valid func(string) bool) {
+	t.Helper()
+	p := t.TempDir() + "/secret"
+	a, err := load(p)
+	if err != nil || !valid(a) {
 		t.Fatal(a, err)
 	}
-	b, err := LoadOrCreateWebhookSecret(p)
+	b, err := load(p)
 	if err != nil || a != b {
 		t.Fatal("secret changed", a, b, err)
 	}
@@ -439,18 +446,7 @@ func TestAPIKey(t *testing.T) {
 }
 
 func TestAPIKeyFile(t *testing.T) {
-	p := t.TempDir() + "/apikey"
-	a, err := LoadOrCreateAPIKey(p)
-	if err != nil || !strings.HasPrefix(a, "sk_test_") || len(a) != len("sk_test_")+32 {
-		t.Fatal(a, err)
-	}
-	b, err := LoadOrCreateAPIKey(p)
-	if err != nil || a != b {
-		t.Fatal("key changed", a, b, err)
-	}
-	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
-		t.Fatalf("mode %v", fi.Mode())
-	}
+	wantSecretFile(t, LoadOrCreateAPIKey, func(a string) bool { return strings.HasPrefix(a, "sk_test_") && len(a) == len("sk_test_")+32 })
 	// A file holding something else is an error, not a silent new key.
 	w := t.TempDir() + "/whsec"
 	if _, err := LoadOrCreateWebhookSecret(w); err != nil {

@@ -46,17 +46,15 @@ func (s *Sandbox) listProducts(q *request) (any, *apiError) {
 		return nil, err
 	}
 	ids := q.f.strs("ids")
-	var out []object
-	for _, p := range all[*product](s.st, "product") {
+	return listed(s, q, "product", "/v1/products", func(p *product) bool {
 		if hasActive && p.Active != active {
-			continue
+			return false
 		}
 		if len(ids) > 0 && !contains(ids, p.ID) {
-			continue
+			return false
 		}
-		out = append(out, p)
-	}
-	return s.page(q, "/v1/products", out)
+		return true
+	})
 }
 
 func contains(xs []string, x string) bool {
@@ -216,8 +214,7 @@ func (s *Sandbox) listPrices(q *request) (any, *apiError) {
 		return nil, invalidRequest("lookup_keys", "You may pass at most 10 lookup keys.")
 	}
 	cur, prod, iv := q.f.str("currency"), q.f.str("product"), q.f.str("recurring[interval]")
-	var out []object
-	for _, p := range all[*price](s.st, "price") {
+	return listed(s, q, "price", "/v1/prices", func(p *price) bool {
 		switch {
 		case hasActive && p.Active != active,
 			typ != "" && p.Type != typ,
@@ -225,9 +222,8 @@ func (s *Sandbox) listPrices(q *request) (any, *apiError) {
 			cur != "" && p.Currency != cur,
 			prod != "" && p.Product != prod,
 			iv != "" && (p.Recurring == nil || p.Recurring.Interval != iv):
-			continue
+			return false
 		}
-		out = append(out, p)
-	}
-	return s.page(q, "/v1/prices", out)
+		return true
+	})
 }

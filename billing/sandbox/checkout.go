@@ -192,23 +192,21 @@ func (s *Sandbox) listCheckoutSessions(q *request) (any, *apiError) {
 		return nil, err
 	}
 	cus, sub := q.f.str("customer"), q.f.str("subscription")
-	var out []object
-	for _, cs := range all[*checkoutSession](s.st, "checkout.session") {
+	return listed(s, q, "checkout.session", "/v1/checkout/sessions", func(cs *checkoutSession) bool {
 		switch {
 		case status != "" && cs.Status != status,
 			cus != "" && (cs.Customer == nil || *cs.Customer != cus),
 			sub != "" && (cs.Subscription == nil || *cs.Subscription != sub):
-			continue
+			return false
 		}
-		out = append(out, cs)
-	}
-	return s.page(q, "/v1/checkout/sessions", out)
+		return true
+	})
 }
 
 func (s *Sandbox) expireCheckoutSession(q *request) (any, *apiError) {
-	cs, ok := get[*checkoutSession](s.st, q.id())
-	if !ok {
-		return nil, noSuch("checkout.session", q.id())
+	cs, err := byID[*checkoutSession](s, q, "checkout.session")
+	if err != nil {
+		return nil, err
 	}
 	if cs.Status != "open" {
 		return nil, invalidRequest("", "Only Checkout Sessions with a status of `open` can be expired. This session has status `%s`.", cs.Status)

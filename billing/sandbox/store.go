@@ -46,6 +46,18 @@ func get[T object](st *state, id string) (T, bool) {
 	return t, ok
 }
 
+// listed is a list endpoint's page of the objects of kind that keep keeps
+// (all with keep nil), in creation order.
+func listed[T object](s *Sandbox, q *request, kind, path string, keep func(T) bool) (any, *apiError) {
+	var out []object
+	for _, x := range all[T](s.st, kind) {
+		if keep == nil || keep(x) {
+			out = append(out, x)
+		}
+	}
+	return s.page(q, path, out)
+}
+
 // byID returns the object the request's path names, or Stripe's 404 naming
 // kind as its messages do.
 func byID[T object](s *Sandbox, q *request, kind string) (T, *apiError) {

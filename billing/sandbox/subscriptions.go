@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -291,25 +290,24 @@ func (s *Sandbox) listSubscriptions(q *request) (any, *apiError) {
 		return nil, err
 	}
 	cus, pr := q.f.str("customer"), q.f.str("price")
-	var out []object
-	for _, sub := range all[*subscription](s.st, "subscription") {
+	return listed(s, q, "subscription", "/v1/subscriptions", func(sub *subscription) bool {
 		switch status {
 		case "":
 			if sub.Status == "canceled" || sub.Status == "incomplete_expired" {
-				continue
+				return false
 			}
 		case "all":
 		case "ended":
 			if sub.Status != "canceled" && sub.Status != "incomplete_expired" {
-				continue
+				return false
 			}
 		default:
 			if sub.Status != status {
-				continue
+				return false
 			}
 		}
 		if cus != "" && sub.Customer != cus || !cf(sub.Created) {
-			continue
+			return false
 		}
 		if pr != "" {
 			found := false
@@ -317,12 +315,11 @@ func (s *Sandbox) listSubscriptions(q *request) (any, *apiError) {
 				found = found || it.Price.ID == pr
 			}
 			if !found {
-				continue
+				return false
 			}
 		}
-		out = append(out, sub)
-	}
-	return s.page(q, "/v1/subscriptions", out)
+		return true
+	})
 }
 
 func linesTotal(ls []invoiceLine) int64 {
@@ -357,13 +354,12 @@ func (s *Sandbox) prorate(sub *subscription, old, new []subItem, at int64) []inv
 var subscriptionCancelSchema = schema{"invoice_now", "prorate", "cancellation_details[comment]", "cancellation_details[feedback]", "expand[]"}
 
 func (s *Sandbox) cancelSubscription(q *request) (any, *apiError) {
-	sub, ok := get[*subscription](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription", q.id())
+	sub, err := byID[*subscription](s, q, "subscription")
+	if err != nil {
+		return nil, err
 	}
 	if sub.Status == "canceled" || sub.Status == "incomplete_expired" {
-		return nil, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "resource_missing", Param: "id",
-			Message: fmt.Sprintf("No such subscription: '%s'", sub.ID)}
+		return nil, noSuch("subscription", sub.ID) // as Stripe answers for an ended one
 	}
 	invoiceNow, _, err := q.f.bool("invoice_now")
 	if err != nil {
@@ -446,9 +442,9 @@ func (s *Sandbox) cancelNow(t *txn, sub *subscription, reason string) {
 var subscriptionResumeSchema = schema{"billing_cycle_anchor", "proration_behavior", "proration_date", "expand[]"}
 
 func (s *Sandbox) resumeSubscription(q *request) (any, *apiError) {
-	sub, ok := get[*subscription](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription", q.id())
+	sub, err := byID[*subscription](s, q, "subscription")
+	if err != nil {
+		return nil, err
 	}
 	if sub.Status != "paused" {
 		return nil, invalidRequest("", "Only subscriptions with status `paused` can be resumed; this one is `%s`.", sub.Status)
