@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,14 +19,13 @@ type trialEnv struct {
 	fake *fakeStripe
 	db   *store.DB
 	svc  *Service
-
-	mu  sync.Mutex
-	now time.Time
+	testClock
 }
 
 func newTrialEnv(tb testing.TB) *trialEnv {
 	tb.Helper()
-	e := &trialEnv{fake: newFakeStripe(), db: openStore(tb, true), now: t0}
+	e := &trialEnv{fake: newFakeStripe(), db: openStore(tb, true)}
+	e.now = t0
 	svc, err := New(Config{API: e.fake.api(), Store: e.db, Now: e.clock, Logger: testLogger(tb)})
 	if err != nil {
 		tb.Fatal(err)
@@ -39,18 +37,6 @@ func newTrialEnv(tb testing.TB) *trialEnv {
 	}
 	e.svc = svc
 	return e
-}
-
-func (e *trialEnv) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *trialEnv) advance(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.now = e.now.Add(d)
 }
 
 // account registers email; with customer it already has a Stripe customer
