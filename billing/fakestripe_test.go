@@ -291,6 +291,38 @@ func (f *fakeStripe) subscriptionIDs(customer string) []string {
 	return ids
 }
 
+// holdFirst sets hook so that its first call closes reached and waits until
+// the test closes release; later calls pass.
+func holdFirst(hook *func(string)) (reached, release chan struct{}) {
+	reached, release = make(chan struct{}), make(chan struct{})
+	var held atomic.Bool
+	*hook = func(string) {
+		if held.CompareAndSwap(false, true) {
+			close(reached)
+			<-release
+		}
+	}
+	return reached, release
+}
+
+// holdFirstFetch makes the first subscription fetch close fetched and then
+// wait until the test closes release (500 ms at most), so that the test can
+// act between one delivery's fetch and its commit.
+func (f *fakeStripe) holdFirstFetch() (fetched, release chan struct{}) {
+	fetched, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f.fetched = func(string) {
+		once.Do(func() {
+			close(fetched)
+			select {
+			case <-release:
+			case <-time.After(500 * time.Millisecond):
+			}
+		})
+	}
+	return fetched, release
+}
+
 // keys returns the idempotency keys of subscription creations so far.
 func (f *fakeStripe) keys() []string {
 	f.mu.Lock()

@@ -1,11 +1,14 @@
 package billing
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +26,52 @@ func openStore(tb testing.TB, noSync bool) *store.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// chooseAtOnce has the account choose plans s and m from two sessions at
+// the same moment. It counts the choices that started a trial and those
+// refused as used or still pending, and fails the test on any other error.
+func chooseAtOnce(tb testing.TB, svc *Service, id string) (ok, refused int) {
+	tb.Helper()
+	start := make(chan struct{})
+	errs := make(chan error, 2)
+	for _, plan := range []string{"s", "m"} {
+		go func() {
+			<-start
+			_, err := svc.ChoosePlan(context.Background(), id, plan)
+			errs <- err
+		}()
+	}
+	close(start)
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrCardRequired), errors.Is(err, ErrTrialPending):
+			refused++
+		default:
+			tb.Errorf("ChoosePlan: %v", err)
+		}
+	}
+	return ok, refused
+}
+
+// testClock is a clock the test moves by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) clock() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func testLogger(tb testing.TB) *slog.Logger {

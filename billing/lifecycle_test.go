@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -119,17 +120,18 @@ func (l *lifecycle) waitState(id string, st store.State) store.Account {
 // waitEvent waits until an event of type typ for the account has been processed.
 func (l *lifecycle) waitEvent(id, typ string) {
 	l.t.Helper()
-	l.waitFor(id, "a processed "+typ, func(store.Account) bool {
+	l.waitRecord(id, "a processed "+typ, func(e store.Event) bool { return e.Type == typ && e.Status == store.EventStatusProcessed })
+}
+
+// waitRecord waits until one of the account's event records satisfies ok.
+func (l *lifecycle) waitRecord(id, what string, ok func(store.Event) bool) {
+	l.t.Helper()
+	l.waitFor(id, what, func(store.Account) bool {
 		evs, err := l.db.EventsForAccount(id, 0)
 		if err != nil {
 			l.t.Fatal(err)
 		}
-		for _, e := range evs {
-			if e.Type == typ && e.Status == store.EventStatusProcessed {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(evs, ok)
 	})
 }
 
@@ -206,6 +208,16 @@ func (l *lifecycle) addCard(id, number string) {
 	}
 	l.payCard(link, number)
 	l.waitEvent(id, "checkout.session.completed")
+}
+
+// active is a trial with a working card past the trial's end: an active
+// subscription on plan.
+func (l *lifecycle) active(email, plan string) store.Account {
+	l.t.Helper()
+	a := l.trial(email, plan)
+	l.addCard(a.ID, "4242424242424242")
+	l.advance(31 * day)
+	return l.waitState(a.ID, store.StateActive)
 }
 
 // buy pays a subscription-mode Checkout page selling plan, as the screen
@@ -293,10 +305,7 @@ func TestLifecycleFailingCardUnpaidThenFixed(t *testing.T) {
 func TestLifecycleUpgradeDowngradeCancelUndo(t *testing.T) {
 	l := newLifecycle(t, func(_ *sandbox.Config, c *Config) { c.DowngradeAt = "now" })
 	ctx := context.Background()
-	a := l.trial("changes@example.com", "s")
-	l.addCard(a.ID, "4242424242424242")
-	l.advance(31 * day)
-	a = l.waitState(a.ID, store.StateActive)
+	a := l.active("changes@example.com", "s")
 
 	l.advance(10 * day) // mid-period: the upgrade is prorated
 	pv, err := l.svc.PreviewChange(ctx, a.ID, "xl")
@@ -462,17 +471,8 @@ func TestLifecycleExtendTrialOnlyTrials(t *testing.T) {
 // ignored with reason why.
 func (l *lifecycle) waitIgnored(id, typ, why string) {
 	l.t.Helper()
-	l.waitFor(id, "an ignored "+typ, func(store.Account) bool {
-		evs, err := l.db.EventsForAccount(id, 0)
-		if err != nil {
-			l.t.Fatal(err)
-		}
-		for _, e := range evs {
-			if e.Type == typ && e.Status == store.EventStatusIgnored && e.Error == why {
-				return true
-			}
-		}
-		return false
+	l.waitRecord(id, "an ignored "+typ, func(e store.Event) bool {
+		return e.Type == typ && e.Status == store.EventStatusIgnored && e.Error == why
 	})
 }
 
@@ -566,30 +566,8 @@ func TestLifecycleForeignSubscription(t *testing.T) {
 // comes while the first session's request runs.
 func TestLifecycleOneTrialUnderRace(t *testing.T) {
 	l := newLifecycle(t)
-	ctx := context.Background()
 	a := newAccount(t, l.db, "twice@example.com")
-	start := make(chan struct{})
-	errs := make(chan error, 2)
-	for _, plan := range []string{"s", "m"} {
-		go func() {
-			<-start
-			_, err := l.svc.ChoosePlan(ctx, a.ID, plan)
-			errs <- err
-		}()
-	}
-	close(start)
-	var ok, refused int
-	for range 2 {
-		switch err := <-errs; {
-		case err == nil:
-			ok++
-		case errors.Is(err, ErrCardRequired), errors.Is(err, ErrTrialPending):
-			refused++
-		default:
-			t.Errorf("ChoosePlan: %v", err)
-		}
-	}
-	if ok != 1 || refused != 1 {
+	if ok, refused := chooseAtOnce(t, l.svc, a.ID); ok != 1 || refused != 1 {
 		t.Errorf("%d trials started, %d refused; want 1 and 1", ok, refused)
 	}
 	a, _ = l.db.Account(a.ID)
@@ -959,10 +937,7 @@ func TestLifecyclePaymentActionRequired(t *testing.T) {
 func TestLifecycleDowngradeAtPeriodEnd(t *testing.T) {
 	l := newLifecycle(t)
 	ctx := context.Background()
-	a := l.trial("later@example.com", "m")
-	l.addCard(a.ID, "4242424242424242")
-	l.advance(31 * day)
-	a = l.waitState(a.ID, store.StateActive)
+	a := l.active("later@example.com", "m")
 	end := a.CurrentPeriodEnd
 
 	pv, err := l.svc.PreviewChange(ctx, a.ID, "s")
@@ -1060,10 +1035,7 @@ func (l *lifecycle) editSchedule(id string, current string, end time.Time, plan 
 func TestLifecycleScheduleChangedAtStripe(t *testing.T) {
 	l := newLifecycle(t)
 	ctx := context.Background()
-	a := l.trial("dashboard-schedule@example.com", "xl")
-	l.addCard(a.ID, "4242424242424242")
-	l.advance(31 * day)
-	a = l.waitState(a.ID, store.StateActive)
+	a := l.active("dashboard-schedule@example.com", "xl")
 	end := a.CurrentPeriodEnd
 	a, err := l.svc.ChoosePlan(ctx, a.ID, "m")
 	if err != nil || a.ScheduledPlan != "m" || a.ScheduleID == "" {

@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,14 +14,13 @@ import (
 // linkService is a Service on db whose clock the test moves.
 func linkService(tb testing.TB, db *store.DB) (*Service, func(time.Duration)) {
 	tb.Helper()
-	var mu sync.Mutex
-	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	c := &testClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	svc, err := New(Config{API: newFakeStripe().api(), Store: db, PublicURL: "https://portal.example.com/",
-		Logger: testLogger(tb), Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+		Logger: testLogger(tb), Now: c.clock})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return svc, func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	return svc, c.advance
 }
 
 func get(tb testing.TB, h http.Handler, method, path string) *httptest.ResponseRecorder {

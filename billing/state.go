@@ -212,6 +212,16 @@ func (s *Snapshot) applyCard(a *store.Account) {
 	a.HasCard, a.CardBrand, a.CardLast4, a.PaymentMethodID = s.HasCard, s.CardBrand, s.CardLast4, s.PaymentMethodID
 }
 
+// renews records the next invoice, at end, of a subscription that renews
+// there; one canceling at its period end renews nowhere (false).
+func (s *Snapshot) renews(a *store.Account, end time.Time) bool {
+	if s.CancelAtPeriodEnd {
+		return false
+	}
+	a.NextInvoiceAt, a.NextInvoiceAmount = end, s.Amount
+	return true
+}
+
 // openAmount is what the latest invoice still asks for while it is open:
 // the amount a past_due or unpaid customer owes.
 func (s *Snapshot) openAmount() int64 {
@@ -358,24 +368,18 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	case stripe.SubscriptionStatusTrialing:
 		a.TrialUsed = true
 		a.State = store.StateTrial
-		if snap.CancelAtPeriodEnd {
+		if !snap.renews(&a, snap.TrialEnd) {
 			a.State = store.StateCanceling
-		} else {
-			a.NextInvoiceAt, a.NextInvoiceAmount = snap.TrialEnd, snap.Amount
 		}
 	case stripe.SubscriptionStatusActive:
 		a.State = store.StateActive
-		if snap.CancelAtPeriodEnd {
+		if !snap.renews(&a, snap.CurrentPeriodEnd) {
 			a.State = store.StateCanceling
-		} else {
-			a.NextInvoiceAt, a.NextInvoiceAmount = snap.CurrentPeriodEnd, snap.Amount
 		}
 	case stripe.SubscriptionStatusPastDue:
 		a.State = store.StatePastDue
 		a.AmountDue = snap.openAmount()
-		if !snap.CancelAtPeriodEnd {
-			a.NextInvoiceAt, a.NextInvoiceAmount = snap.CurrentPeriodEnd, snap.Amount
-		}
+		snap.renews(&a, snap.CurrentPeriodEnd)
 	case stripe.SubscriptionStatusPaused:
 		a.State = store.StateLockedTrialEnded
 	case stripe.SubscriptionStatusUnpaid:

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,14 +19,13 @@ type trialEnv struct {
 	fake *fakeStripe
 	db   *store.DB
 	svc  *Service
-
-	mu  sync.Mutex
-	now time.Time
+	testClock
 }
 
 func newTrialEnv(tb testing.TB) *trialEnv {
 	tb.Helper()
-	e := &trialEnv{fake: newFakeStripe(), db: openStore(tb, true), now: t0}
+	e := &trialEnv{fake: newFakeStripe(), db: openStore(tb, true)}
+	e.now = t0
 	svc, err := New(Config{API: e.fake.api(), Store: e.db, Now: e.clock, Logger: testLogger(tb)})
 	if err != nil {
 		tb.Fatal(err)
@@ -39,18 +37,6 @@ func newTrialEnv(tb testing.TB) *trialEnv {
 	}
 	e.svc = svc
 	return e
-}
-
-func (e *trialEnv) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *trialEnv) advance(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.now = e.now.Add(d)
 }
 
 // account registers email; with customer it already has a Stripe customer
@@ -95,16 +81,21 @@ func (e *trialEnv) pendingClaim(tb testing.TB, a store.Account, fault createFaul
 	return got
 }
 
-func trialKeys(id string, attempts ...int) []string {
-	var out []string
+// wantTrialKeys fails unless the fake saw exactly the idempotency keys of
+// the account's trial attempts, in order.
+func (e *trialEnv) wantTrialKeys(tb testing.TB, id string, attempts ...int) {
+	tb.Helper()
+	var want []string
 	for _, n := range attempts {
 		if n == 0 {
-			out = append(out, "portal-trial-"+id)
+			want = append(want, "portal-trial-"+id)
 		} else {
-			out = append(out, fmt.Sprintf("portal-trial-%s-%d", id, n))
+			want = append(want, fmt.Sprintf("portal-trial-%s-%d", id, n))
 		}
 	}
-	return out
+	if keys := e.fake.keys(); !slices.Equal(keys, want) {
+		tb.Fatalf("idempotency keys %v", keys)
+	}
 }
 
 // TestTrialRefusedReleased: a subscription request Stripe refused created
@@ -124,9 +115,7 @@ func TestTrialRefusedReleased(t *testing.T) {
 	if err != nil || got.State != store.StateTrial || got.Plan != "m" {
 		t.Fatalf("retry: %v, %s", err, got.AuditSummary())
 	}
-	if keys := e.fake.keys(); !slices.Equal(keys, trialKeys(a.ID, 0, 1)) {
-		t.Fatalf("idempotency keys %v", keys)
-	}
+	e.wantTrialKeys(t, a.ID, 0, 1)
 }
 
 // TestTrialUnansweredReleasedAfterGrace: Stripe answers 500 and creates
@@ -162,9 +151,7 @@ func TestTrialUnansweredReleasedAfterGrace(t *testing.T) {
 	if got.State != store.StateTrial || got.Plan != "s" || !got.TrialUsed || !got.TrialClaimedAt.IsZero() || got.TrialAttempt != 1 || got.TrialEnd.IsZero() {
 		t.Fatalf("after the grace: %s claimed at %v attempt %d", got.AuditSummary(), got.TrialClaimedAt, got.TrialAttempt)
 	}
-	if keys := e.fake.keys(); !slices.Equal(keys, trialKeys(a.ID, 0, 1)) {
-		t.Fatalf("idempotency keys %v", keys)
-	}
+	e.wantTrialKeys(t, a.ID, 0, 1)
 	if subs := e.fake.subscriptionIDs(a.CustomerID); len(subs) != 1 || subs[0] != got.SubscriptionID {
 		t.Fatalf("subscriptions at Stripe %v, account's %s", subs, got.SubscriptionID)
 	}
@@ -217,9 +204,7 @@ func TestTrialAnswerLostAdopted(t *testing.T) {
 			if now := e.fake.subscriptionIDs(a.CustomerID); !slices.Equal(now, subs) {
 				t.Fatalf("subscriptions at Stripe %v, want %v", now, subs)
 			}
-			if keys := e.fake.keys(); !slices.Equal(keys, trialKeys(a.ID, 0)) {
-				t.Fatalf("idempotency keys %v", keys)
-			}
+			e.wantTrialKeys(t, a.ID, 0)
 		})
 	}
 }
@@ -269,9 +254,7 @@ func TestReconcileSettlesStaleClaim(t *testing.T) {
 	if got, err = e.svc.ChoosePlan(ctx, a.ID, "m"); err != nil || got.State != store.StateTrial {
 		t.Fatalf("ChoosePlan after the release: %v, %s", err, got.AuditSummary())
 	}
-	if keys := e.fake.keys(); !slices.Equal(keys, trialKeys(a.ID, 0, 1)) {
-		t.Fatalf("idempotency keys %v", keys)
-	}
+	e.wantTrialKeys(t, a.ID, 0, 1)
 }
 
 // TestStaleClaimByListing: what the customer's subscriptions at Stripe
@@ -328,31 +311,11 @@ func TestStaleClaimByListing(t *testing.T) {
 // after a claim went stale; at most one trial subscription is made.
 func TestStaleClaimConcurrentChoosePlan(t *testing.T) {
 	e := newTrialEnv(t)
-	ctx := context.Background()
 	for i := range 8 {
 		a := e.account(t, fmt.Sprintf("race%d@example.com", i), true)
 		e.pendingClaim(t, a, createDown)
 		e.advance(trialClaimGrace)
-		start := make(chan struct{})
-		errs := make(chan error, 2)
-		for _, plan := range []string{"s", "m"} {
-			go func() {
-				<-start
-				_, err := e.svc.ChoosePlan(ctx, a.ID, plan)
-				errs <- err
-			}()
-		}
-		close(start)
-		ok := 0
-		for range 2 {
-			switch err := <-errs; {
-			case err == nil:
-				ok++
-			case errors.Is(err, ErrTrialPending), errors.Is(err, ErrCardRequired):
-			default:
-				t.Errorf("ChoosePlan: %v", err)
-			}
-		}
+		ok, _ := chooseAtOnce(t, e.svc, a.ID)
 		subs := e.fake.subscriptionIDs(a.CustomerID)
 		got := e.get(t, a.ID)
 		if ok == 0 || len(subs) != 1 || got.SubscriptionID != subs[0] || got.State != store.StateTrial || got.TrialAttempt != 1 {
@@ -396,14 +359,7 @@ func TestStaleClaimReleaseIsConditional(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.advance(trialClaimGrace)
-	inCreate, release := make(chan struct{}), make(chan struct{})
-	var held atomic.Bool // only the first request is held
-	e.fake.created = func(string) {
-		if held.CompareAndSwap(false, true) {
-			close(inCreate)
-			<-release
-		}
-	}
+	inCreate, release := holdFirst(&e.fake.created)
 	errA := make(chan error, 1)
 	var started atomic.Bool
 	// B's calls: 1 its failed claim, 2 its resync's commit.
@@ -448,14 +404,7 @@ func TestClaimInFlightNotStale(t *testing.T) {
 	e := newTrialEnv(t)
 	ctx := context.Background()
 	a := e.account(t, "slow@example.com", true)
-	sending, release := make(chan struct{}), make(chan struct{})
-	var held atomic.Bool // only the first request is held
-	e.fake.sending = func(string) {
-		if held.CompareAndSwap(false, true) {
-			close(sending)
-			<-release
-		}
-	}
+	sending, release := holdFirst(&e.fake.sending)
 	errA := make(chan error, 1)
 	go func() {
 		_, err := e.svc.ChoosePlan(ctx, a.ID, "s")

@@ -847,17 +847,7 @@ func TestWebhookSameCustomerInOrder(t *testing.T) {
 	fake.setCard("cus_o", "")
 	fake.setSub(fakeSub{ID: "sub_o", Customer: "cus_o", Status: "trialing", Plan: "s", Created: 1, TrialEnd: 1702592000, PeriodEnd: 1702592000})
 
-	var once sync.Once
-	aFetched, bCommitted := make(chan struct{}), make(chan struct{})
-	fake.fetched = func(string) {
-		once.Do(func() { // the first fetch is A's
-			close(aFetched)
-			select {
-			case <-bCommitted:
-			case <-time.After(500 * time.Millisecond):
-			}
-		})
-	}
+	aFetched, bCommitted := fake.holdFirstFetch() // the first fetch is A's
 	aDone := make(chan int)
 	go func() {
 		aDone <- deliver(t, env.h, testEvent{ID: "evt_o_a", Type: "customer.subscription.created", Obj: subObj("sub_o", "cus_o")})
@@ -896,17 +886,7 @@ func TestPlanActionNotOverwrittenByEarlierFetch(t *testing.T) {
 	fake.setCard("cus_p", "pm_p4242")
 	fake.setSub(fakeSub{ID: "sub_p", Customer: "cus_p", Status: "active", Plan: "s", Created: 1, PeriodEnd: 1705184000})
 
-	var once sync.Once
-	aFetched, actionDone := make(chan struct{}), make(chan struct{})
-	fake.fetched = func(string) {
-		once.Do(func() { // A's fetch: hold it until the action is done
-			close(aFetched)
-			select {
-			case <-actionDone:
-			case <-time.After(500 * time.Millisecond):
-			}
-		})
-	}
+	aFetched, actionDone := fake.holdFirstFetch() // A's fetch: hold it until the action is done
 	aDone := make(chan int)
 	go func() {
 		aDone <- deliver(t, env.h, testEvent{ID: "evt_p_a", Type: "customer.subscription.updated", Obj: subObj("sub_p", "cus_p")})

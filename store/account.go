@@ -240,12 +240,7 @@ func (t *boltTx) accountByIndex(idx, key []byte) (Account, error) {
 }
 
 func getAccount(tx *bolt.Tx, id string) (Account, error) {
-	var a Account
-	if id == "" {
-		return a, ErrNotFound
-	}
-	err := getJSON(tx.Bucket(bucketAccounts), []byte(id), &a)
-	return a, err
+	return getRecord[Account](tx.Bucket(bucketAccounts), id)
 }
 
 // AddKey adds key to the account; see Tx.AddKey.

@@ -204,10 +204,7 @@ func TestStateLocked(t *testing.T) {
 // fields zero, the rest intact).
 func TestAccountTrialClaimFields(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "portal.db")
-	db, err := Open(path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openAt(t, path, Options{NoSync: true})
 	a := mustCreate(t, db, "claim@example.com", "k1")
 	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	if _, err := db.UpdateAccount(a.ID, func(acc *Account) error {
@@ -220,13 +217,7 @@ func TestAccountTrialClaimFields(t *testing.T) {
 	if err := db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAccounts).Put([]byte("acc_old"), old) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if db, err = Open(path, Options{NoSync: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db = reopen(t, db, path, Options{NoSync: true})
 	got, err := db.Account(a.ID)
 	if err != nil {
 		t.Fatal(err)

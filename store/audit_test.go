@@ -23,17 +23,7 @@ func TestAuditOrdering(t *testing.T) {
 	if _, err := db.AppendAudit(AuditEntry{Actor: "admin"}); err == nil {
 		t.Error("AppendAudit without an action succeeded")
 	}
-	actions := func(es []AuditEntry, err error) string {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := ""
-		for _, e := range es {
-			s += e.Action + " "
-		}
-		return s
-	}
+	actions := joinBy(t, func(e AuditEntry) string { return e.Action })
 	if got := actions(db.Audit("", 0)); got != "act4 act3 act2 act1 act0 " {
 		t.Errorf("Audit(all) = %s", got)
 	}

@@ -75,12 +75,7 @@ func (t *boltTx) RecordEvent(ev Event) (dup bool, err error) {
 func (t *boltTx) Event(id string) (Event, error) { return getEvent(t.tx, id) }
 
 func getEvent(tx *bolt.Tx, id string) (Event, error) {
-	var ev Event
-	if id == "" {
-		return ev, ErrNotFound
-	}
-	err := getJSON(tx.Bucket(bucketEvents), []byte(id), &ev)
-	return ev, err
+	return getRecord[Event](tx.Bucket(bucketEvents), id)
 }
 
 // putEvent stores ev and its time indexes, replacing old's index entries when

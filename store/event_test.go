@@ -122,17 +122,7 @@ func TestEventsNewestFirstAndPerAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ids := func(evs []Event, err error) string {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := ""
-		for _, e := range evs {
-			s += e.ID + " "
-		}
-		return s
-	}
+	ids := joinBy(t, func(e Event) string { return e.ID })
 	if got := ids(db.Events(3)); got != "evt_5 evt_4 evt_3 " {
 		t.Errorf("Events(3) = %s", got)
 	}

@@ -32,13 +32,9 @@ func CleanLabel(label string) string {
 
 // RemoveKey removes the key from the account; see Tx.RemoveKey.
 func (t *boltTx) RemoveKey(accountID, fingerprint string) (Account, error) {
-	a, err := getAccount(t.tx, accountID)
+	a, i, err := t.accountKey(accountID, fingerprint)
 	if err != nil {
 		return Account{}, err
-	}
-	i := slices.IndexFunc(a.Keys, func(k Key) bool { return k.Fingerprint == fingerprint })
-	if i < 0 {
-		return Account{}, ErrNotFound
 	}
 	if len(a.Keys) == 1 {
 		return Account{}, ErrLastKey
@@ -52,16 +48,26 @@ func (t *boltTx) RemoveKey(accountID, fingerprint string) (Account, error) {
 
 // SetKeyLabel names one of the account's keys; see Tx.SetKeyLabel.
 func (t *boltTx) SetKeyLabel(accountID, fingerprint, label string) (Account, error) {
-	a, err := getAccount(t.tx, accountID)
+	a, i, err := t.accountKey(accountID, fingerprint)
 	if err != nil {
 		return Account{}, err
 	}
-	i := slices.IndexFunc(a.Keys, func(k Key) bool { return k.Fingerprint == fingerprint })
-	if i < 0 {
-		return Account{}, ErrNotFound
-	}
 	a.Keys[i].Label = CleanLabel(label)
 	return t.putKeys(a, true)
+}
+
+// accountKey returns the account and the index of its key fingerprint;
+// ErrNotFound when either is missing.
+func (t *boltTx) accountKey(accountID, fingerprint string) (Account, int, error) {
+	a, err := getAccount(t.tx, accountID)
+	if err != nil {
+		return Account{}, 0, err
+	}
+	i := slices.IndexFunc(a.Keys, func(k Key) bool { return k.Fingerprint == fingerprint })
+	if i < 0 {
+		return Account{}, 0, ErrNotFound
+	}
+	return a, i, nil
 }
 
 // KeyUsed records that the key opened a session at at; see Tx.KeyUsed.

@@ -9,10 +9,7 @@ import (
 
 func TestLinks(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "portal.db")
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openAt(t, path, Options{})
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := db.PutLink("aaaa", "https://checkout.example/a", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -28,13 +25,7 @@ func TestLinks(t *testing.T) {
 	}
 
 	// A restart keeps them.
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if db, err = Open(path, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db = reopen(t, db, path, Options{})
 	if got, err := db.Link("aaaa", now); err != nil || got != "https://checkout.example/a" {
 		t.Fatalf("Link(aaaa) after reopen = %q, %v", got, err)
 	}

@@ -58,12 +58,7 @@ func (t *boltTx) PutLinkCode(c LinkCode) (LinkCode, error) {
 
 // LinkCode returns the stored code, used or not; see ReadTx.LinkCode.
 func (t *boltTx) LinkCode(code string) (LinkCode, error) {
-	var c LinkCode
-	if code == "" {
-		return c, ErrNotFound
-	}
-	err := getJSON(t.tx.Bucket(bucketLinkCodes), []byte(code), &c)
-	return c, err
+	return getRecord[LinkCode](t.tx.Bucket(bucketLinkCodes), code)
 }
 
 // UseLinkCode marks the code used; see Tx.UseLinkCode.

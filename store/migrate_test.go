@@ -55,10 +55,7 @@ func schemaOf(t *testing.T, db *DB) int {
 // facts (change feed, pending checkouts, next mail attempt) work on it.
 func TestMigrateFromV1(t *testing.T) {
 	path := copyV1(t)
-	db, err := Open(path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openAt(t, path, Options{NoSync: true})
 	if v := schemaOf(t, db); v != SchemaVersion {
 		t.Fatalf("schema version %d after Open, want %d", v, SchemaVersion)
 	}
@@ -134,16 +131,9 @@ func TestMigrateFromV1(t *testing.T) {
 	if err := db.MarkMailed(box[0].ID, retry.Add(-5*time.Minute), errors.New("smtp: 451"), retry); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 
 	// Reopened: still the current version, nothing migrated twice.
-	db, err = Open(path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = reopen(t, db, path, Options{NoSync: true})
 	if v := schemaOf(t, db); v != SchemaVersion {
 		t.Errorf("schema version %d after reopening", v)
 	}

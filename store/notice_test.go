@@ -99,36 +99,6 @@ func TestRequeue(t *testing.T) {
 	}
 }
 
-// A dismissed notice stays in the account's list with its time (every
-// session then hides its banner), the account's sessions are told, and
-// another account cannot dismiss it.
-func TestDismissNotice(t *testing.T) {
-	db := openTest(t, Options{NoSync: true, Now: stepClock()})
-	a := mustCreate(t, db, "ada@example.com", "k1")
-	b := mustCreate(t, db, "bob@example.com", "k2")
-	n, _, err := db.AddNotice(Notice{AccountID: a.ID, Kind: "card_added", Key: "visa:4242"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.DismissNotice(b.ID, n.ID, time.Now()); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("another account's dismissal: %v, want ErrNotFound", err)
-	}
-	sub := db.Subscribe(a.ID)
-	defer sub.Close()
-	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-	if err := db.DismissNotice(a.ID, n.ID, at); err != nil {
-		t.Fatal(err)
-	}
-	recv(t, sub)
-	if err := db.DismissNotice(a.ID, n.ID, at.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	ns, err := db.Notices(a.ID)
-	if err != nil || len(ns) != 1 || !ns[0].DismissedAt.Equal(at) {
-		t.Fatalf("notices after dismissing: %+v, %v; want one dismissed at %v", ns, err, at)
-	}
-}
-
 func TestMailStatus(t *testing.T) {
 	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {

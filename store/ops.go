@@ -16,9 +16,15 @@ type Ops struct {
 
 func (o Ops) view(fn func(ReadTx) error) error { return o.E.View(context.Background(), fn) }
 func (o Ops) update(fn func(Tx) error) error   { return o.E.Update(context.Background(), fn) }
-func readOne[T any](o Ops, fn func(ReadTx) (T, error)) (T, error) {
+
+// readOne and writeOne run fn in its own transaction and return what it
+// returned.
+func readOne[T any](o Ops, fn func(ReadTx) (T, error)) (T, error) { return inTx(o.view, fn) }
+func writeOne[T any](o Ops, fn func(Tx) (T, error)) (T, error)    { return inTx(o.update, fn) }
+
+func inTx[X, T any](run func(func(X) error) error, fn func(X) (T, error)) (T, error) {
 	var v T
-	err := o.view(func(tx ReadTx) error {
+	err := run(func(tx X) error {
 		var err error
 		v, err = fn(tx)
 		return err
@@ -26,25 +32,24 @@ func readOne[T any](o Ops, fn func(ReadTx) (T, error)) (T, error) {
 	return v, err
 }
 
-func writeOne[T any](o Ops, fn func(Tx) (T, error)) (T, error) {
-	var v T
-	err := o.update(func(tx Tx) error {
-		var err error
-		v, err = fn(tx)
-		return err
+// page is a page of a listing and the cursor of the next.
+type page[T any] struct {
+	items []T
+	next  string
+}
+
+// readPage is readOne for a paged listing.
+func readPage[T any](o Ops, fn func(ReadTx) ([]T, string, error)) ([]T, string, error) {
+	p, err := readOne(o, func(tx ReadTx) (page[T], error) {
+		items, next, err := fn(tx)
+		return page[T]{items, next}, err
 	})
-	return v, err
+	return p.items, p.next, err
 }
 
 // CreateAccount is Tx.CreateAccount in its own transaction.
 func (o Ops) CreateAccount(email string, key Key) (Account, error) {
-	var a Account
-	err := o.update(func(tx Tx) error {
-		var err error
-		a, err = tx.CreateAccount(email, key)
-		return err
-	})
-	return a, err
+	return writeOne(o, func(tx Tx) (Account, error) { return tx.CreateAccount(email, key) })
 }
 
 // Account returns the account with id, or ErrNotFound.
@@ -71,13 +76,7 @@ func (o Ops) AccountByCustomer(customerID string) (Account, error) {
 
 // AddKey is Tx.AddKey in its own transaction.
 func (o Ops) AddKey(accountID string, key Key) (Account, error) {
-	var a Account
-	err := o.update(func(tx Tx) error {
-		var err error
-		a, err = tx.AddKey(accountID, key)
-		return err
-	})
-	return a, err
+	return writeOne(o, func(tx Tx) (Account, error) { return tx.AddKey(accountID, key) })
 }
 
 // RemoveKey is Tx.RemoveKey in its own transaction.
@@ -99,13 +98,7 @@ func (o Ops) KeyUsed(fingerprint string, at time.Time) error {
 // aborts it and is returned as is. fn may run more than once (see
 // Engine.Update): it must only change the Account it is given.
 func (o Ops) UpdateAccount(id string, fn func(*Account) error) (Account, error) {
-	var a Account
-	err := o.update(func(tx Tx) error {
-		var err error
-		a, err = tx.UpdateAccount(id, fn)
-		return err
-	})
-	return a, err
+	return writeOne(o, func(tx Tx) (Account, error) { return tx.UpdateAccount(id, fn) })
 }
 
 // ForEachAccount visits accounts in id order inside one read transaction
@@ -190,19 +183,18 @@ func (o Ops) EventsForAccount(accountID string, limit int) ([]Event, error) {
 
 // AddNotice is Tx.AddNotice in its own transaction.
 func (o Ops) AddNotice(n Notice) (Notice, bool, error) {
-	var added bool
-	err := o.update(func(tx Tx) error {
-		var err error
-		n2, a, err := tx.AddNotice(n)
-		if err == nil {
-			n, added = n2, a
-		}
-		return err
+	type result struct {
+		n     Notice
+		added bool
+	}
+	r, err := writeOne(o, func(tx Tx) (result, error) {
+		got, added, err := tx.AddNotice(n)
+		return result{got, added}, err
 	})
 	if err != nil {
 		return Notice{}, false, err
 	}
-	return n, added, nil
+	return r.n, r.added, nil
 }
 
 // Notices returns the account's notices, newest first.
@@ -222,13 +214,7 @@ func (o Ops) MarkMailed(id string, at time.Time, mailErr error, retryAt time.Tim
 
 // Requeue is Tx.Requeue in its own transaction.
 func (o Ops) Requeue(id string) (Notice, error) {
-	var n Notice
-	err := o.update(func(tx Tx) error {
-		var err error
-		n, err = tx.Requeue(id)
-		return err
-	})
-	return n, err
+	return writeOne(o, func(tx Tx) (Notice, error) { return tx.Requeue(id) })
 }
 
 // DismissNotice is Tx.DismissNotice in its own transaction.
@@ -238,26 +224,12 @@ func (o Ops) DismissNotice(accountID, id string, at time.Time) error {
 
 // MailPage is ReadTx.MailPage in its own transaction.
 func (o Ops) MailPage(before string, limit int) ([]Notice, string, error) {
-	var ns []Notice
-	var next string
-	err := o.view(func(tx ReadTx) error {
-		var err error
-		ns, next, err = tx.MailPage(before, limit)
-		return err
-	})
-	return ns, next, err
+	return readPage(o, func(tx ReadTx) ([]Notice, string, error) { return tx.MailPage(before, limit) })
 }
 
 // AppendAudit is Tx.AppendAudit in its own transaction.
 func (o Ops) AppendAudit(e AuditEntry) (AuditEntry, error) {
-	err := o.update(func(tx Tx) error {
-		var err error
-		e2, err := tx.AppendAudit(e)
-		if err == nil {
-			e = e2
-		}
-		return err
-	})
+	e, err := writeOne(o, func(tx Tx) (AuditEntry, error) { return tx.AppendAudit(e) })
 	if err != nil {
 		return AuditEntry{}, err
 	}
@@ -271,14 +243,7 @@ func (o Ops) Audit(accountID string, limit int) ([]AuditEntry, error) {
 
 // AuditPage is ReadTx.AuditPage in its own transaction.
 func (o Ops) AuditPage(accountID, before string, limit int) ([]AuditEntry, string, error) {
-	var es []AuditEntry
-	var next string
-	err := o.view(func(tx ReadTx) error {
-		var err error
-		es, next, err = tx.AuditPage(accountID, before, limit)
-		return err
-	})
-	return es, next, err
+	return readPage(o, func(tx ReadTx) ([]AuditEntry, string, error) { return tx.AuditPage(accountID, before, limit) })
 }
 
 // PendingCheckout returns the account's pending checkout, or ErrNotFound.

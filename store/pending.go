@@ -45,12 +45,7 @@ func (t *boltTx) DeletePendingCheckout(accountID string) error {
 
 // PendingCheckout returns the account's pending checkout, or ErrNotFound.
 func (t *boltTx) PendingCheckout(accountID string) (PendingCheckout, error) {
-	var p PendingCheckout
-	if accountID == "" {
-		return p, ErrNotFound
-	}
-	err := getJSON(t.tx.Bucket(bucketPending), []byte(accountID), &p)
-	return p, err
+	return getRecord[PendingCheckout](t.tx.Bucket(bucketPending), accountID)
 }
 
 // PendingCheckoutBySession returns the pending checkout of Checkout Session

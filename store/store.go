@@ -247,6 +247,17 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 	return b.Put(key, data)
 }
 
+// getRecord decodes the record at key in b: ErrNotFound for none, or for
+// no key.
+func getRecord[T any](b *bolt.Bucket, key string) (T, error) {
+	var v T
+	if key == "" {
+		return v, ErrNotFound
+	}
+	err := getJSON(b, []byte(key), &v)
+	return v, err
+}
+
 func getJSON(b *bolt.Bucket, key []byte, v any) error {
 	data := b.Get(key)
 	if data == nil {

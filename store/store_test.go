@@ -13,12 +13,44 @@ import (
 // openTest opens a store in a temporary directory and closes it at cleanup.
 func openTest(tb testing.TB, opts Options) *DB {
 	tb.Helper()
-	db, err := Open(filepath.Join(tb.TempDir(), "sub", "portal.db"), opts)
+	return openAt(tb, filepath.Join(tb.TempDir(), "sub", "portal.db"), opts)
+}
+
+// joinBy returns a function that lists field of each item, each followed
+// by a space, and fails the test on err.
+func joinBy[T any](tb testing.TB, field func(T) string) func([]T, error) string {
+	return func(items []T, err error) string {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s := ""
+		for _, it := range items {
+			s += field(it) + " "
+		}
+		return s
+	}
+}
+
+// openAt opens the store file at path; the test closes it at the end (again,
+// harmlessly, when the test closed it itself).
+func openAt(tb testing.TB, path string, opts Options) *DB {
+	tb.Helper()
+	db, err := Open(path, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// reopen closes db and opens its file at path again, as a restart does.
+func reopen(tb testing.TB, db *DB, path string, opts Options) *DB {
+	tb.Helper()
+	if err := db.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return openAt(tb, path, opts)
 }
 
 func testKey(n string) Key {

@@ -101,29 +101,8 @@ func (s *Sandbox) handleMode(pattern string, sc schema, h apiHandler, write, loc
 				}
 			}
 		}
-		if !locked {
-			v, e := h(q)
-			var body []byte
-			if e == nil {
-				s.mu.RLock()
-				body, e = s.render(v, q.expand)
-				s.mu.RUnlock()
-			}
-			if e != nil {
-				writeError(w, e)
-				return
-			}
-			writeJSON(w, http.StatusOK, body)
-			return
-		}
-		if !write {
-			s.mu.RLock()
-			v, e := h(q)
-			var body []byte
-			if e == nil {
-				body, e = s.render(v, q.expand)
-			}
-			s.mu.RUnlock()
+		if !locked || !write {
+			body, e := s.reply(q, h, locked)
 			if e != nil {
 				writeError(w, e)
 				return
@@ -272,6 +251,25 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 
 func writeError(w http.ResponseWriter, e *apiError) {
 	writeJSON(w, e.Status, marshalObject(map[string]any{"error": e}))
+}
+
+// reply runs h and renders its result, without idempotency: for reads
+// (locked: h under the read lock too) and for handlers that lock what they
+// touch themselves (only the rendering under the read lock).
+func (s *Sandbox) reply(q *request, h apiHandler, locked bool) ([]byte, *apiError) {
+	if locked {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	}
+	v, e := h(q)
+	if e != nil {
+		return nil, e
+	}
+	if !locked {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	}
+	return s.render(v, q.expand)
 }
 
 // render marshals v, expanding the expand[] paths.

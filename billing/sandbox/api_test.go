@@ -74,25 +74,15 @@ func TestErrorShapes(t *testing.T) {
 
 	// No key, or a live key, is refused.
 	req, _ := http.NewRequest("GET", e.srv.URL+"/sandbox/v1/customers", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 401 {
-		t.Fatalf("no key: %d", resp.StatusCode)
+	if code := statusOf(t, req); code != 401 {
+		t.Fatalf("no key: %d", code)
 	}
 	// Another API version is refused.
 	req, _ = http.NewRequest("GET", e.srv.URL+"/sandbox/v1/customers", nil)
 	req.Header.Set("Authorization", "Bearer sk_test_x")
 	req.Header.Set("Stripe-Version", "2024-06-20")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 400 {
-		t.Fatalf("other version: %d", resp.StatusCode)
+	if code := statusOf(t, req); code != 400 {
+		t.Fatalf("other version: %d", code)
 	}
 }
 
@@ -134,9 +124,7 @@ func TestIdempotency(t *testing.T) {
 
 func TestExpand(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("w@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("w@example.com", "plan_s", "pause")
 	pm := e.setupCard(cus, sub.ID, "5555555555554444")
 	got := e.getSub(sub.ID)
 	if got.Customer.Email != "w@example.com" || got.Customer.Metadata["account_id"] != "acct-1" ||
@@ -181,9 +169,7 @@ func TestExpand(t *testing.T) {
 
 func TestRestartKeepsState(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("r@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("r@example.com", "plan_s", "pause")
 	e.advance(10 * 24 * time.Hour)
 	clock := e.sb.Now()
 	e.rc.waitFor("customer.subscription.created", sub.ID)
@@ -330,12 +316,19 @@ func TestTestClockOverTheWire(t *testing.T) {
 }
 
 func TestWebhookSecretFile(t *testing.T) {
-	p := t.TempDir() + "/whsec"
-	a, err := LoadOrCreateWebhookSecret(p)
-	if err != nil || !strings.HasPrefix(a, "whsec_") {
+	wantSecretFile(t, LoadOrCreateWebhookSecret, func(a string) bool { return strings.HasPrefix(a, "whsec_") })
+}
+
+// wantSecretFile checks that load makes a valid secret in a new file only
+// its owner reads, and loads the same one again.
+func wantSecretFile(t *testing.T, load func(path string) (string, error), valid func(string) bool) {
+	t.Helper()
+	p := t.TempDir() + "/secret"
+	a, err := load(p)
+	if err != nil || !valid(a) {
 		t.Fatal(a, err)
 	}
-	b, err := LoadOrCreateWebhookSecret(p)
+	b, err := load(p)
 	if err != nil || a != b {
 		t.Fatal("secret changed", a, b, err)
 	}
@@ -366,6 +359,17 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 	if err != nil || got.Secret != "" {
 		t.Fatalf("retrieve shows the secret or fails: %q %v", got.Secret, err)
 	}
+}
+
+// statusOf sends req and returns the status of the response.
+func statusOf(t testing.TB, req *http.Request) int {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // getJSON reads a sandbox API path raw, for sandbox-only fields.
@@ -426,13 +430,8 @@ func TestAPIKey(t *testing.T) {
 	cus := e.customer("ada@example.com")
 	req, _ := http.NewRequest("GET", base+"/v1/customers/"+cus.ID, nil)
 	req.SetBasicAuth(key, "")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("basic auth with the right key: %d", resp.StatusCode)
+	if code := statusOf(t, req); code != 200 {
+		t.Fatalf("basic auth with the right key: %d", code)
 	}
 
 	// The hosted pages need no key: a browser has none.
@@ -441,29 +440,13 @@ func TestAPIKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err = http.Get(ps.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("portal page without a key: %d", resp.StatusCode)
+	if code, _, _ := getPage(t, ps.URL); code != 200 {
+		t.Fatalf("portal page without a key: %d", code)
 	}
 }
 
 func TestAPIKeyFile(t *testing.T) {
-	p := t.TempDir() + "/apikey"
-	a, err := LoadOrCreateAPIKey(p)
-	if err != nil || !strings.HasPrefix(a, "sk_test_") || len(a) != len("sk_test_")+32 {
-		t.Fatal(a, err)
-	}
-	b, err := LoadOrCreateAPIKey(p)
-	if err != nil || a != b {
-		t.Fatal("key changed", a, b, err)
-	}
-	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
-		t.Fatalf("mode %v", fi.Mode())
-	}
+	wantSecretFile(t, LoadOrCreateAPIKey, func(a string) bool { return strings.HasPrefix(a, "sk_test_") && len(a) == len("sk_test_")+32 })
 	// A file holding something else is an error, not a silent new key.
 	w := t.TempDir() + "/whsec"
 	if _, err := LoadOrCreateWebhookSecret(w); err != nil {

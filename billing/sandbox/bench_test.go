@@ -20,8 +20,7 @@ func benchEnv(b *testing.B) *env {
 
 func BenchmarkRetrieveSubscription(b *testing.B) {
 	e := benchEnv(b)
-	prices := e.catalog()
-	sub := e.trial(e.customer("bench@example.com"), prices["plan_s"], "pause")
+	_, _, sub := e.trialOn("bench@example.com", "plan_s", "pause")
 	p := &stripe.SubscriptionParams{}
 	p.AddExpand("latest_invoice")
 	b.ReportAllocs()
@@ -61,8 +60,7 @@ func BenchmarkCreateSubscription(b *testing.B) {
 // sandbox's own cost is the difference.
 func BenchmarkRetrieveBaseline(b *testing.B) {
 	e := benchEnv(b)
-	prices := e.catalog()
-	sub := e.trial(e.customer("bench@example.com"), prices["plan_s"], "pause")
+	_, _, sub := e.trialOn("bench@example.com", "plan_s", "pause")
 	p := &stripe.SubscriptionParams{}
 	p.AddExpand("latest_invoice")
 	var body []byte

@@ -48,9 +48,7 @@ func TestBrowserCompletesCheckout(t *testing.T) {
 	}
 	bin := chromium(t)
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("browser@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("browser@example.com", "plan_s", "pause")
 
 	portal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><h1 id="success">Card saved: %s</h1>`, r.URL.Query().Get("session_id"))

@@ -38,14 +38,6 @@ func (s *Sandbox) createProduct(q *request) (any, *apiError) {
 	return p, nil
 }
 
-func (s *Sandbox) retrieveProduct(q *request) (any, *apiError) {
-	p, ok := get[*product](s.st, q.id())
-	if !ok {
-		return nil, noSuch("product", q.id())
-	}
-	return p, nil
-}
-
 var productListSchema = schema{"active", "ids[]", "limit", "starting_after", "ending_before", "expand[]"}
 
 func (s *Sandbox) listProducts(q *request) (any, *apiError) {
@@ -54,17 +46,15 @@ func (s *Sandbox) listProducts(q *request) (any, *apiError) {
 		return nil, err
 	}
 	ids := q.f.strs("ids")
-	var out []object
-	for _, p := range all[*product](s.st, "product") {
+	return listed(s, q, "product", "/v1/products", func(p *product) bool {
 		if hasActive && p.Active != active {
-			continue
+			return false
 		}
 		if len(ids) > 0 && !contains(ids, p.ID) {
-			continue
+			return false
 		}
-		out = append(out, p)
-	}
-	return s.page(q, "/v1/products", out)
+		return true
+	})
 }
 
 func contains(xs []string, x string) bool {
@@ -207,14 +197,6 @@ func (s *Sandbox) priceByLookupKey(lk string) *price {
 	return nil
 }
 
-func (s *Sandbox) retrievePrice(q *request) (any, *apiError) {
-	p, ok := get[*price](s.st, q.id())
-	if !ok {
-		return nil, noSuch("price", q.id())
-	}
-	return p, nil
-}
-
 var priceListSchema = schema{"active", "currency", "lookup_keys[]", "product", "type", "recurring[interval]",
 	"limit", "starting_after", "ending_before", "expand[]"}
 
@@ -232,8 +214,7 @@ func (s *Sandbox) listPrices(q *request) (any, *apiError) {
 		return nil, invalidRequest("lookup_keys", "You may pass at most 10 lookup keys.")
 	}
 	cur, prod, iv := q.f.str("currency"), q.f.str("product"), q.f.str("recurring[interval]")
-	var out []object
-	for _, p := range all[*price](s.st, "price") {
+	return listed(s, q, "price", "/v1/prices", func(p *price) bool {
 		switch {
 		case hasActive && p.Active != active,
 			typ != "" && p.Type != typ,
@@ -241,9 +222,8 @@ func (s *Sandbox) listPrices(q *request) (any, *apiError) {
 			cur != "" && p.Currency != cur,
 			prod != "" && p.Product != prod,
 			iv != "" && (p.Recurring == nil || p.Recurring.Interval != iv):
-			continue
+			return false
 		}
-		out = append(out, p)
-	}
-	return s.page(q, "/v1/prices", out)
+		return true
+	})
 }

@@ -138,14 +138,9 @@ func (s *Sandbox) createCheckoutSession(q *request) (any, *apiError) {
 		if cur := f.str("currency"); cur != "" && cur != items[0].Price.Currency {
 			return nil, invalidRequest("currency", "The currency %s does not match the currency of the line items (%s).", cur, items[0].Price.Currency)
 		}
-		days, hasDays, err := f.int("subscription_data[trial_period_days]")
+		days, _, err := trialDays(f, "subscription_data[trial_period_days]", 1)
 		if err != nil {
 			return nil, err
-		}
-		if hasDays {
-			if err := checkTrialDays("subscription_data[trial_period_days]", days, 1); err != nil {
-				return nil, err
-			}
 		}
 		if f.has("subscription_data[trial_end]") {
 			return nil, invalidRequest("subscription_data[trial_end]", "The offline sandbox takes subscription_data[trial_period_days] for Checkout trials.")
@@ -189,14 +184,6 @@ func validURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-func (s *Sandbox) retrieveCheckoutSession(q *request) (any, *apiError) {
-	cs, ok := get[*checkoutSession](s.st, q.id())
-	if !ok {
-		return nil, noSuch("checkout.session", q.id())
-	}
-	return cs, nil
-}
-
 var checkoutListSchema = schema{"customer", "status", "subscription", "limit", "starting_after", "ending_before", "expand[]"}
 
 func (s *Sandbox) listCheckoutSessions(q *request) (any, *apiError) {
@@ -205,23 +192,21 @@ func (s *Sandbox) listCheckoutSessions(q *request) (any, *apiError) {
 		return nil, err
 	}
 	cus, sub := q.f.str("customer"), q.f.str("subscription")
-	var out []object
-	for _, cs := range all[*checkoutSession](s.st, "checkout.session") {
+	return listed(s, q, "checkout.session", "/v1/checkout/sessions", func(cs *checkoutSession) bool {
 		switch {
 		case status != "" && cs.Status != status,
 			cus != "" && (cs.Customer == nil || *cs.Customer != cus),
 			sub != "" && (cs.Subscription == nil || *cs.Subscription != sub):
-			continue
+			return false
 		}
-		out = append(out, cs)
-	}
-	return s.page(q, "/v1/checkout/sessions", out)
+		return true
+	})
 }
 
 func (s *Sandbox) expireCheckoutSession(q *request) (any, *apiError) {
-	cs, ok := get[*checkoutSession](s.st, q.id())
-	if !ok {
-		return nil, noSuch("checkout.session", q.id())
+	cs, err := byID[*checkoutSession](s, q, "checkout.session")
+	if err != nil {
+		return nil, err
 	}
 	if cs.Status != "open" {
 		return nil, invalidRequest("", "Only Checkout Sessions with a status of `open` can be expired. This session has status `%s`.", cs.Status)

@@ -74,18 +74,10 @@ func nilIfEmpty(s string) *string {
 
 func ptr[T any](v T) *T { return &v }
 
-func (s *Sandbox) retrieveCustomer(q *request) (any, *apiError) {
-	c, ok := get[*customer](s.st, q.id())
-	if !ok {
-		return nil, noSuch("customer", q.id())
-	}
-	return c, nil
-}
-
 func (s *Sandbox) updateCustomer(q *request) (any, *apiError) {
-	c, ok := get[*customer](s.st, q.id())
-	if !ok {
-		return nil, noSuch("customer", q.id())
+	c, err := byID[*customer](s, q, "customer")
+	if err != nil {
+		return nil, err
 	}
 	md, err := applyMetadata(c.Metadata, q.f, "metadata")
 	if err != nil {
@@ -137,15 +129,13 @@ func (s *Sandbox) listCustomers(q *request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	var out []object
-	for _, c := range all[*customer](s.st, "customer") {
+	return listed(s, q, "customer", "/v1/customers", func(c *customer) bool {
 		if email != "" && (c.Email == nil || *c.Email != email) {
-			continue
+			return false
 		}
 		if !cf(c.Created) {
-			continue
+			return false
 		}
-		out = append(out, c)
-	}
-	return s.page(q, "/v1/customers", out)
+		return true
+	})
 }

@@ -205,9 +205,9 @@ func matchEventType(pattern, typ string) bool {
 }
 
 func (s *Sandbox) retrieveEvent(q *request) (any, *apiError) {
-	e, ok := get[*event](s.st, q.id())
-	if !ok {
-		return nil, noSuch("event", q.id())
+	e, err := byID[*event](s, q, "event")
+	if err != nil {
+		return nil, err
 	}
 	return s.eventView(e), nil
 }

@@ -139,12 +139,8 @@ func (e *env) paymentFailures(id string) int {
 // would have ended (past_due until then, as before).
 func TestNoRetriesWithoutAPaymentMethod(t *testing.T) {
 	e := newEnv(t) // retries 2 and 3 days after a failure; outcome unpaid
-	prices := e.catalog()
-	cus := e.customer("nocard@example.com")
-	sub := e.trial(cus, prices["plan_s"], "create_invoice")
-	e.advance(30*24*time.Hour + time.Second)
-	got := e.getSub(sub.ID)
-	wantStatus(t, got, stripe.SubscriptionStatusPastDue)
+	_, _, sub := e.trialOn("nocard@example.com", "plan_s", "create_invoice")
+	got := e.pastTrial(sub.ID, stripe.SubscriptionStatusPastDue)
 	inv := got.LatestInvoice
 	if inv.Status != stripe.InvoiceStatusOpen || inv.AttemptCount != 1 || inv.NextPaymentAttempt != 0 {
 		t.Fatalf("after the trial: invoice %s, %d attempts, next attempt %d; want open, 1, none", inv.Status, inv.AttemptCount, inv.NextPaymentAttempt)
@@ -175,9 +171,7 @@ func (e *env) threeDSecureRenewal(prices map[string]*stripe.Price, email string)
 	cus := e.customer(email)
 	sub := e.trial(cus, prices["plan_s"], "pause")
 	e.setupCard(cus, sub.ID, "4000002760003184")
-	e.advance(30*24*time.Hour + time.Second)
-	got := e.getSub(sub.ID)
-	wantStatus(e.t, got, stripe.SubscriptionStatusPastDue)
+	got := e.pastTrial(sub.ID, stripe.SubscriptionStatusPastDue)
 	inv := got.LatestInvoice
 	e.rc.waitFor("invoice.payment_action_required", inv.ID)
 	if inv.Status != stripe.InvoiceStatusOpen || inv.HostedInvoiceURL == "" {
@@ -243,9 +237,7 @@ func TestHostedInvoicePagePaysAnOpenInvoice(t *testing.T) {
 // is paid on its page with a new card, and the subscription turns active.
 func TestHostedInvoicePagePaysWithoutACardOnFile(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("nocardpay@example.com")
-	sub := e.trial(cus, prices["plan_m"], "create_invoice")
+	_, _, sub := e.trialOn("nocardpay@example.com", "plan_m", "create_invoice")
 	e.advance(30*24*time.Hour + time.Second)
 	inv := e.getSub(sub.ID).LatestInvoice
 	if resp, body := e.submitCard(inv.HostedInvoiceURL, "4242424242424242"); resp.StatusCode != http.StatusSeeOther {

@@ -234,6 +234,25 @@ func (e *env) trial(cus *stripe.Customer, pr *stripe.Price, behavior string) *st
 	return sub
 }
 
+// trialOn is the start most tests share: the catalog, a customer with
+// email, and its trial on plan that ends with behavior.
+func (e *env) trialOn(email, plan, behavior string) (map[string]*stripe.Price, *stripe.Customer, *stripe.Subscription) {
+	e.t.Helper()
+	prices := e.catalog()
+	cus := e.customer(email)
+	return prices, cus, e.trial(cus, prices[plan], behavior)
+}
+
+// pastTrial moves the clock past a 30-day trial's end and returns the
+// subscription, which must then have status want.
+func (e *env) pastTrial(subID string, want stripe.SubscriptionStatus) *stripe.Subscription {
+	e.t.Helper()
+	e.advance(30*24*time.Hour + time.Second)
+	got := e.getSub(subID)
+	wantStatus(e.t, got, want)
+	return got
+}
+
 func (e *env) getSub(id string) *stripe.Subscription {
 	e.t.Helper()
 	p := &stripe.SubscriptionParams{}

@@ -27,9 +27,7 @@ func getPage(t *testing.T, u string) (int, string, http.Header) {
 // mount: the redirect used to drop /sandbox and the browser got a 404.
 func TestPortalFormRedirectKeepsSandboxPrefix(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("ada@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("ada@example.com", "plan_s", "pause")
 	ps, err := e.sc.BillingPortalSessions.New(&stripe.BillingPortalSessionParams{Customer: stripe.String(cus.ID)})
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +58,7 @@ func TestHostedInvoicePagePDFAndBillingPageList(t *testing.T) {
 		c.Amount = func(a int64, cur string) string { return "<" + money.Format(a, cur) + ">" }
 		c.Card = func(brand, last4 string) string { return "CARD " + brand + " " + last4 }
 	})
-	prices := e.catalog()
-	cus := e.customer("ada@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("ada@example.com", "plan_s", "pause")
 	e.setupCard(cus, sub.ID, "4242424242424242")
 	e.advance(31 * 24 * time.Hour) // the first paid invoice
 	invs := e.invoices(sub.ID)

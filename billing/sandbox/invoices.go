@@ -219,14 +219,6 @@ func (s *Sandbox) onInvoicePaid(t *txn, inv *invoice) {
 
 // Invoices API.
 
-func (s *Sandbox) retrieveInvoice(q *request) (any, *apiError) {
-	inv, ok := get[*invoice](s.st, q.id())
-	if !ok {
-		return nil, noSuch("invoice", q.id())
-	}
-	return inv, nil
-}
-
 var invoiceListSchema = schema{"customer", "subscription", "status", "collection_method", "created", "created[gt]", "created[gte]",
 	"created[lt]", "created[lte]", "limit", "starting_after", "ending_before", "expand[]"}
 
@@ -243,26 +235,24 @@ func (s *Sandbox) listInvoices(q *request) (any, *apiError) {
 		return nil, err
 	}
 	cus, sub := q.f.str("customer"), q.f.str("subscription")
-	var out []object
-	for _, inv := range all[*invoice](s.st, "invoice") {
+	return listed(s, q, "invoice", "/v1/invoices", func(inv *invoice) bool {
 		switch {
 		case cus != "" && inv.Customer != cus,
 			sub != "" && (inv.Subscription == nil || *inv.Subscription != sub),
 			status != "" && *inv.Status != status,
 			!cf(inv.Created):
-			continue
+			return false
 		}
-		out = append(out, inv)
-	}
-	return s.page(q, "/v1/invoices", out)
+		return true
+	})
 }
 
 var invoicePaySchema = schema{"payment_method", "paid_out_of_band", "forgive", "off_session", "expand[]"}
 
 func (s *Sandbox) payInvoice(q *request) (any, *apiError) {
-	inv, ok := get[*invoice](s.st, q.id())
-	if !ok {
-		return nil, noSuch("invoice", q.id())
+	inv, err := byID[*invoice](s, q, "invoice")
+	if err != nil {
+		return nil, err
 	}
 	switch *inv.Status {
 	case "paid":
@@ -282,8 +272,8 @@ func (s *Sandbox) payInvoice(q *request) (any, *apiError) {
 	}
 	var pm *paymentMethod
 	if id := q.f.str("payment_method"); id != "" {
-		pm, ok = get[*paymentMethod](s.st, id)
-		if !ok {
+		var ok bool
+		if pm, ok = get[*paymentMethod](s.st, id); !ok {
 			return nil, noSuchParam("payment_method", id, "payment_method")
 		}
 		if pm.Customer == nil || *pm.Customer != inv.Customer {

@@ -10,9 +10,7 @@ import (
 
 func TestCardlessTrialPausesAtEnd(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("a@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, _, sub := e.trialOn("a@example.com", "plan_s", "pause")
 	if sub.Status != stripe.SubscriptionStatusTrialing {
 		t.Fatalf("status %s, want trialing", sub.Status)
 	}
@@ -51,9 +49,7 @@ func TestCardlessTrialPausesAtEnd(t *testing.T) {
 
 func TestPausedTrialResumesWithCard(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("b@example.com")
-	sub := e.trial(cus, prices["plan_m"], "pause")
+	_, cus, sub := e.trialOn("b@example.com", "plan_m", "pause")
 	e.advance(31 * 24 * time.Hour)
 	wantStatus(t, e.getSub(sub.ID), stripe.SubscriptionStatusPaused)
 
@@ -82,13 +78,9 @@ func TestPausedTrialResumesWithCard(t *testing.T) {
 
 func TestTrialWithCardConvertsAndRenews(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("c@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("c@example.com", "plan_s", "pause")
 	e.setupCard(cus, sub.ID, "4242 4242 4242 4242")
-	e.advance(30*24*time.Hour + time.Second)
-	got := e.getSub(sub.ID)
-	wantStatus(t, got, stripe.SubscriptionStatusActive)
+	got := e.pastTrial(sub.ID, stripe.SubscriptionStatusActive)
 	if got.LatestInvoice.BillingReason != stripe.InvoiceBillingReasonSubscriptionCycle || !got.LatestInvoice.Paid || got.LatestInvoice.AmountPaid != 900 {
 		t.Fatalf("conversion invoice %+v", got.LatestInvoice)
 	}
@@ -125,12 +117,8 @@ func TestTrialEndWithoutCard(t *testing.T) {
 	} {
 		t.Run(tc.behavior, func(t *testing.T) {
 			e := newEnv(t)
-			prices := e.catalog()
-			cus := e.customer("d@example.com")
-			sub := e.trial(cus, prices["plan_s"], tc.behavior)
-			e.advance(30*24*time.Hour + time.Second)
-			got := e.getSub(sub.ID)
-			wantStatus(t, got, tc.want)
+			_, _, sub := e.trialOn("d@example.com", "plan_s", tc.behavior)
+			got := e.pastTrial(sub.ID, tc.want)
 			e.rc.waitFor(tc.event, "")
 			if tc.behavior == "create_invoice" && got.LatestInvoice.Status != stripe.InvoiceStatusOpen {
 				t.Fatalf("invoice %s", got.LatestInvoice.Status)
@@ -141,13 +129,9 @@ func TestTrialEndWithoutCard(t *testing.T) {
 
 func TestFailingCardRetriesThenUnpaidThenPaid(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("e@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("e@example.com", "plan_s", "pause")
 	e.setupCard(cus, sub.ID, "4000000000000341")
-	e.advance(30*24*time.Hour + time.Second)
-	got := e.getSub(sub.ID)
-	wantStatus(t, got, stripe.SubscriptionStatusPastDue)
+	got := e.pastTrial(sub.ID, stripe.SubscriptionStatusPastDue)
 	inv := got.LatestInvoice
 	if inv.Status != stripe.InvoiceStatusOpen || inv.AttemptCount != 1 || inv.NextPaymentAttempt == 0 {
 		t.Fatalf("after first failure: %+v", inv)
@@ -185,9 +169,7 @@ func TestFailingCardRetriesThenUnpaidThenPaid(t *testing.T) {
 
 func TestFailedPaymentOutcomeCanceled(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.FailedPaymentOutcome = "canceled" })
-	prices := e.catalog()
-	cus := e.customer("f@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("f@example.com", "plan_s", "pause")
 	e.setupCard(cus, sub.ID, "4000000000000341")
 	e.advance(40 * 24 * time.Hour)
 	wantStatus(t, e.getSub(sub.ID), stripe.SubscriptionStatusCanceled)
@@ -196,9 +178,7 @@ func TestFailedPaymentOutcomeCanceled(t *testing.T) {
 
 func TestResumeWithFailingCardGoesPastDue(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("g@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	_, cus, sub := e.trialOn("g@example.com", "plan_s", "pause")
 	e.advance(31 * 24 * time.Hour)
 	e.setupCard(cus, sub.ID, "4000000000000341")
 	rs, err := e.sc.Subscriptions.Resume(sub.ID, &stripe.SubscriptionResumeParams{BillingCycleAnchor: stripe.String("now")})
@@ -210,9 +190,7 @@ func TestResumeWithFailingCardGoesPastDue(t *testing.T) {
 
 func TestPlanChangePreviewAndProration(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("h@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	prices, cus, sub := e.trialOn("h@example.com", "plan_s", "pause")
 	e.setupCard(cus, sub.ID, "4242424242424242")
 	// During the trial a switch is free.
 	up, err := e.sc.Subscriptions.Update(sub.ID, &stripe.SubscriptionParams{ProrationBehavior: stripe.String("none"),
@@ -262,9 +240,7 @@ func TestPlanChangePreviewAndProration(t *testing.T) {
 
 func TestPendingIfIncompleteKeepsOldPlanOnFailure(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("i@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	prices, cus, sub := e.trialOn("i@example.com", "plan_s", "pause")
 	e.setupCard(cus, sub.ID, "4242424242424242")
 	e.advance(31 * 24 * time.Hour)
 	e.setupCard(cus, sub.ID, "4000000000000341")
@@ -293,9 +269,7 @@ func TestPendingIfIncompleteKeepsOldPlanOnFailure(t *testing.T) {
 
 func TestCancelAtPeriodEndAndCancelNow(t *testing.T) {
 	e := newEnv(t)
-	prices := e.catalog()
-	cus := e.customer("j@example.com")
-	sub := e.trial(cus, prices["plan_s"], "pause")
+	prices, cus, sub := e.trialOn("j@example.com", "plan_s", "pause")
 	e.setupCard(cus, sub.ID, "4242424242424242")
 	e.advance(31 * 24 * time.Hour)
 	up, err := e.sc.Subscriptions.Update(sub.ID, &stripe.SubscriptionParams{CancelAtPeriodEnd: stripe.Bool(true)})
@@ -346,9 +320,7 @@ func TestTrialCanceledAtPeriodEndEndsAtTrialEnd(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			prices := e.catalog()
-			cus := e.customer("trialcancel@example.com")
-			sub := e.trial(cus, prices["plan_s"], tc.behavior)
+			_, cus, sub := e.trialOn("trialcancel@example.com", "plan_s", tc.behavior)
 			if tc.card != "" {
 				e.setupCard(cus, sub.ID, tc.card)
 			}
@@ -359,9 +331,7 @@ func TestTrialCanceledAtPeriodEndEndsAtTrialEnd(t *testing.T) {
 			if up.CancelAt != up.TrialEnd || up.CurrentPeriodEnd != up.TrialEnd {
 				t.Fatalf("cancel_at %d, period end %d, trial end %d", up.CancelAt, up.CurrentPeriodEnd, up.TrialEnd)
 			}
-			e.advance(30*24*time.Hour + time.Second)
-			got := e.getSub(sub.ID)
-			wantStatus(t, got, stripe.SubscriptionStatusCanceled)
+			got := e.pastTrial(sub.ID, stripe.SubscriptionStatusCanceled)
 			if got.EndedAt != got.TrialEnd || got.CancellationDetails == nil || got.CancellationDetails.Reason != "cancellation_requested" {
 				t.Fatalf("ended %d (trial end %d), details %+v", got.EndedAt, got.TrialEnd, got.CancellationDetails)
 			}

@@ -91,20 +91,12 @@ func (s *Sandbox) attachPaymentMethod(t *txn, pm *paymentMethod, customerID stri
 	s.emit(t, "payment_method.attached", pm, nil)
 }
 
-func (s *Sandbox) retrievePaymentMethod(q *request) (any, *apiError) {
-	pm, ok := get[*paymentMethod](s.st, q.id())
-	if !ok {
-		return nil, noSuch("payment_method", q.id())
-	}
-	return pm, nil
-}
-
 var paymentMethodAttachSchema = schema{"customer", "expand[]"}
 
 func (s *Sandbox) attachPaymentMethodAPI(q *request) (any, *apiError) {
-	pm, ok := get[*paymentMethod](s.st, q.id())
-	if !ok {
-		return nil, noSuch("payment_method", q.id())
+	pm, err := byID[*paymentMethod](s, q, "payment_method")
+	if err != nil {
+		return nil, err
 	}
 	cid, err := q.f.required("customer")
 	if err != nil {
@@ -124,9 +116,9 @@ func (s *Sandbox) attachPaymentMethodAPI(q *request) (any, *apiError) {
 }
 
 func (s *Sandbox) detachPaymentMethod(q *request) (any, *apiError) {
-	pm, ok := get[*paymentMethod](s.st, q.id())
-	if !ok {
-		return nil, noSuch("payment_method", q.id())
+	pm, err := byID[*paymentMethod](s, q, "payment_method")
+	if err != nil {
+		return nil, err
 	}
 	if pm.Customer == nil {
 		return nil, invalidRequest("", "The payment method %s is not attached to a customer.", pm.ID)
@@ -158,20 +150,10 @@ func (s *Sandbox) listPaymentMethods(q *request) (any, *apiError) {
 	if _, err := q.f.enum("type", "card"); err != nil {
 		return nil, err
 	}
-	var out []object
-	for _, pm := range all[*paymentMethod](s.st, "payment_method") {
+	return listed(s, q, "payment_method", "/v1/payment_methods", func(pm *paymentMethod) bool {
 		if pm.Customer == nil || (cid != "" && *pm.Customer != cid) {
-			continue
+			return false
 		}
-		out = append(out, pm)
-	}
-	return s.page(q, "/v1/payment_methods", out)
-}
-
-func (s *Sandbox) retrieveSetupIntent(q *request) (any, *apiError) {
-	si, ok := get[*setupIntent](s.st, q.id())
-	if !ok {
-		return nil, noSuch("setup_intent", q.id())
-	}
-	return si, nil
+		return true
+	})
 }

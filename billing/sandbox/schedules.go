@@ -97,21 +97,13 @@ func phaseItems(items []subItem) []schedulePhaseItem {
 	return out
 }
 
-func (s *Sandbox) retrieveSchedule(q *request) (any, *apiError) {
-	sch, ok := get[*subscriptionSchedule](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription_schedule", q.id())
-	}
-	return sch, nil
-}
-
 // updateSchedule replaces the phases. As at Stripe, the current phase's
 // start cannot move, phases follow each other without gaps, and a phase
 // needs an end_date or iterations (a number of the price's periods).
 func (s *Sandbox) updateSchedule(q *request) (any, *apiError) {
-	sch, ok := get[*subscriptionSchedule](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription_schedule", q.id())
+	sch, err := byID[*subscriptionSchedule](s, q, "subscription_schedule")
+	if err != nil {
+		return nil, err
 	}
 	if sch.Status != "active" && sch.Status != "not_started" {
 		return nil, invalidRequest("", "You cannot update a subscription schedule that is currently in the `%s` status. It must be in either the `not_started` or `active` status.", sch.Status)
@@ -227,9 +219,9 @@ func (s *Sandbox) cancelSchedule(q *request) (any, *apiError) {
 }
 
 func (s *Sandbox) endSchedule(q *request, status string) (any, *apiError) {
-	sch, ok := get[*subscriptionSchedule](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription_schedule", q.id())
+	sch, err := byID[*subscriptionSchedule](s, q, "subscription_schedule")
+	if err != nil {
+		return nil, err
 	}
 	if sch.Status != "active" && sch.Status != "not_started" {
 		return nil, invalidRequest("", "You cannot release or cancel a subscription schedule that is currently in the `%s` status.", sch.Status)

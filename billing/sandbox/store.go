@@ -46,6 +46,40 @@ func get[T object](st *state, id string) (T, bool) {
 	return t, ok
 }
 
+// listed is a list endpoint's page of the objects of kind that keep keeps
+// (all with keep nil), in creation order.
+func listed[T object](s *Sandbox, q *request, kind, path string, keep func(T) bool) (any, *apiError) {
+	var out []object
+	for _, x := range all[T](s.st, kind) {
+		if keep == nil || keep(x) {
+			out = append(out, x)
+		}
+	}
+	return s.page(q, path, out)
+}
+
+// byID returns the object the request's path names, or Stripe's 404 naming
+// kind as its messages do.
+func byID[T object](s *Sandbox, q *request, kind string) (T, *apiError) {
+	v, ok := get[T](s.st, q.id())
+	if !ok {
+		return v, noSuch(kind, q.id())
+	}
+	return v, nil
+}
+
+// retrieve is the handler of a GET /v1/{objects}/{id} that returns the
+// object as stored.
+func retrieve[T object](s *Sandbox, kind string) apiHandler {
+	return func(q *request) (any, *apiError) {
+		v, e := byID[T](s, q, kind)
+		if e != nil {
+			return nil, e
+		}
+		return v, nil
+	}
+}
+
 // all returns every object of kind, oldest first.
 func all[T object](st *state, kind string) []T {
 	ids := st.order[kind]
@@ -104,6 +138,27 @@ var kinds = map[string]func() object{
 	"billing_portal.session": func() object { return new(portalSession) },
 	"webhook_endpoint":       func() object { return new(webhookEndpoint) },
 	"event":                  func() object { return new(event) },
+}
+
+// putRecords writes recs by key into the bucket, each with its seq.
+func putRecords[V any](tx *bolt.Tx, bucket []byte, recs map[string]V, seq func(V) uint64) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	b, err := tx.CreateBucketIfNotExists(bucket)
+	if err != nil {
+		return err
+	}
+	for k, r := range recs {
+		v, err := encodeRecord(seq(r), r)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func encodeRecord(seq uint64, v any) ([]byte, error) {
@@ -322,37 +377,10 @@ func (s *Sandbox) commit(t *txn) error {
 				}
 			}
 		}
-		if len(t.deliveries) > 0 {
-			b, err := tx.CreateBucketIfNotExists(bucketDeliveries)
-			if err != nil {
-				return err
-			}
-			for id, d := range t.deliveries {
-				v, err := encodeRecord(d.Seq, d)
-				if err != nil {
-					return err
-				}
-				if err := b.Put([]byte(id), v); err != nil {
-					return err
-				}
-			}
+		if err := putRecords(tx, bucketDeliveries, t.deliveries, func(d *delivery) uint64 { return d.Seq }); err != nil {
+			return err
 		}
-		if len(t.idem) > 0 {
-			b, err := tx.CreateBucketIfNotExists(bucketIdempotency)
-			if err != nil {
-				return err
-			}
-			for k, r := range t.idem {
-				v, err := encodeRecord(0, r)
-				if err != nil {
-					return err
-				}
-				if err := b.Put([]byte(k), v); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return putRecords(tx, bucketIdempotency, t.idem, func(*idemRecord) uint64 { return 0 })
 	})
 	if err != nil {
 		// The operation changed memory before this write failed; keeping

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -134,14 +133,9 @@ func (s *Sandbox) createSubscription(q *request) (any, *apiError) {
 			return nil, paramMissing(ch.idx + "[price]")
 		}
 	}
-	days, hasDays, err := f.int("trial_period_days")
+	days, hasDays, err := trialDays(f, "trial_period_days", 0)
 	if err != nil {
 		return nil, err
-	}
-	if hasDays {
-		if err := checkTrialDays("trial_period_days", days, 0); err != nil {
-			return nil, err
-		}
 	}
 	te, teNow, hasTE, err := f.timeOrNow("trial_end")
 	if err != nil {
@@ -283,14 +277,6 @@ func (s *Sandbox) createSubscription(q *request) (any, *apiError) {
 	return sub, nil
 }
 
-func (s *Sandbox) retrieveSubscription(q *request) (any, *apiError) {
-	sub, ok := get[*subscription](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription", q.id())
-	}
-	return sub, nil
-}
-
 var subscriptionListSchema = schema{"customer", "price", "status", "collection_method", "created", "created[gt]", "created[gte]",
 	"created[lt]", "created[lte]", "limit", "starting_after", "ending_before", "expand[]"}
 
@@ -304,25 +290,24 @@ func (s *Sandbox) listSubscriptions(q *request) (any, *apiError) {
 		return nil, err
 	}
 	cus, pr := q.f.str("customer"), q.f.str("price")
-	var out []object
-	for _, sub := range all[*subscription](s.st, "subscription") {
+	return listed(s, q, "subscription", "/v1/subscriptions", func(sub *subscription) bool {
 		switch status {
 		case "":
 			if sub.Status == "canceled" || sub.Status == "incomplete_expired" {
-				continue
+				return false
 			}
 		case "all":
 		case "ended":
 			if sub.Status != "canceled" && sub.Status != "incomplete_expired" {
-				continue
+				return false
 			}
 		default:
 			if sub.Status != status {
-				continue
+				return false
 			}
 		}
 		if cus != "" && sub.Customer != cus || !cf(sub.Created) {
-			continue
+			return false
 		}
 		if pr != "" {
 			found := false
@@ -330,12 +315,11 @@ func (s *Sandbox) listSubscriptions(q *request) (any, *apiError) {
 				found = found || it.Price.ID == pr
 			}
 			if !found {
-				continue
+				return false
 			}
 		}
-		out = append(out, sub)
-	}
-	return s.page(q, "/v1/subscriptions", out)
+		return true
+	})
 }
 
 func linesTotal(ls []invoiceLine) int64 {
@@ -370,13 +354,12 @@ func (s *Sandbox) prorate(sub *subscription, old, new []subItem, at int64) []inv
 var subscriptionCancelSchema = schema{"invoice_now", "prorate", "cancellation_details[comment]", "cancellation_details[feedback]", "expand[]"}
 
 func (s *Sandbox) cancelSubscription(q *request) (any, *apiError) {
-	sub, ok := get[*subscription](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription", q.id())
+	sub, err := byID[*subscription](s, q, "subscription")
+	if err != nil {
+		return nil, err
 	}
 	if sub.Status == "canceled" || sub.Status == "incomplete_expired" {
-		return nil, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "resource_missing", Param: "id",
-			Message: fmt.Sprintf("No such subscription: '%s'", sub.ID)}
+		return nil, noSuch("subscription", sub.ID) // as Stripe answers for an ended one
 	}
 	invoiceNow, _, err := q.f.bool("invoice_now")
 	if err != nil {
@@ -459,9 +442,9 @@ func (s *Sandbox) cancelNow(t *txn, sub *subscription, reason string) {
 var subscriptionResumeSchema = schema{"billing_cycle_anchor", "proration_behavior", "proration_date", "expand[]"}
 
 func (s *Sandbox) resumeSubscription(q *request) (any, *apiError) {
-	sub, ok := get[*subscription](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription", q.id())
+	sub, err := byID[*subscription](s, q, "subscription")
+	if err != nil {
+		return nil, err
 	}
 	if sub.Status != "paused" {
 		return nil, invalidRequest("", "Only subscriptions with status `paused` can be resumed; this one is `%s`.", sub.Status)
@@ -499,15 +482,18 @@ func (s *Sandbox) resumeSubscription(q *request) (any, *apiError) {
 	return sub, nil
 }
 
-// checkTrialDays bounds a trial_period_days parameter: at least least (0 on
-// subscriptions, where 0 means no trial; 1 on Checkout Sessions, as Stripe
+// trialDays reads a trial_period_days parameter, bounded: at least least (0
+// on subscriptions, where 0 means no trial; 1 on Checkout Sessions, as Stripe
 // documents) and at most Stripe's 730 days.
-func checkTrialDays(param string, days, least int64) *apiError {
-	if days < least {
-		return invalidRequest(param, "Invalid %s: %d; it must be at least %d.", param, days, least)
+func trialDays(f *form, param string, least int64) (days int64, has bool, e *apiError) {
+	days, has, e = f.int(param)
+	switch {
+	case e != nil || !has:
+		return days, has, e
+	case days < least:
+		return 0, false, invalidRequest(param, "Invalid %s: %d; it must be at least %d.", param, days, least)
+	case days > 730:
+		return 0, false, invalidRequest(param, "The maximum number of trial period days is 730 (2 years).")
 	}
-	if days > 730 {
-		return invalidRequest(param, "The maximum number of trial period days is 730 (2 years).")
-	}
-	return nil
+	return days, true, nil
 }

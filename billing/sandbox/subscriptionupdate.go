@@ -54,9 +54,9 @@ type subscriptionChange struct {
 }
 
 func (s *Sandbox) updateSubscription(q *request) (any, *apiError) {
-	sub, ok := get[*subscription](s.st, q.id())
-	if !ok {
-		return nil, noSuch("subscription", q.id())
+	sub, err := byID[*subscription](s, q, "subscription")
+	if err != nil {
+		return nil, err
 	}
 	if err := checkEndedUpdate(sub, q.f); err != nil {
 		return nil, err

@@ -307,26 +307,14 @@ func (s *Sandbox) createWebhookEndpoint(q *request) (any, *apiError) {
 	return &out, nil
 }
 
-func (s *Sandbox) retrieveWebhookEndpoint(q *request) (any, *apiError) {
-	we, ok := get[*webhookEndpoint](s.st, q.id())
-	if !ok {
-		return nil, noSuch("webhook_endpoint", q.id())
-	}
-	return we, nil
-}
-
 func (s *Sandbox) listWebhookEndpoints(q *request) (any, *apiError) {
-	var out []object
-	for _, we := range all[*webhookEndpoint](s.st, "webhook_endpoint") {
-		out = append(out, we)
-	}
-	return s.page(q, "/v1/webhook_endpoints", out)
+	return listed[*webhookEndpoint](s, q, "webhook_endpoint", "/v1/webhook_endpoints", nil)
 }
 
 func (s *Sandbox) deleteWebhookEndpoint(q *request) (any, *apiError) {
-	we, ok := get[*webhookEndpoint](s.st, q.id())
-	if !ok {
-		return nil, noSuch("webhook_endpoint", q.id())
+	we, err := byID[*webhookEndpoint](s, q, "webhook_endpoint")
+	if err != nil {
+		return nil, err
 	}
 	s.remove(q.t, we)
 	return map[string]any{"id": we.ID, "object": "webhook_endpoint", "deleted": true}, nil
@@ -335,9 +323,9 @@ func (s *Sandbox) deleteWebhookEndpoint(q *request) (any, *apiError) {
 var webhookEndpointUpdateSchema = schema{"url", "enabled_events[]", "description", "disabled", "metadata", "metadata[*]", "expand[]"}
 
 func (s *Sandbox) updateWebhookEndpoint(q *request) (any, *apiError) {
-	we, ok := get[*webhookEndpoint](s.st, q.id())
-	if !ok {
-		return nil, noSuch("webhook_endpoint", q.id())
+	we, err := byID[*webhookEndpoint](s, q, "webhook_endpoint")
+	if err != nil {
+		return nil, err
 	}
 	disabled, hasDisabled, err := q.f.bool("disabled")
 	if err != nil {

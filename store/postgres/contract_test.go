@@ -121,10 +121,10 @@ func TestOtherInstanceCatchesUpAfterListenerKilled(t *testing.T) {
 	if _, err := a.UpdateAccount(acct.ID, func(x *store.Account) error { x.Plan = "s"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if c := recvWithin(t, one.C()); c.AccountID != acct.ID {
+	if c := storetest.Recv(t, one); c.AccountID != acct.ID {
 		t.Fatalf("B's account subscription got %+v", c)
 	}
-	if c := recvWithin(t, all.C()); c.Seq != from+1 {
+	if c := storetest.Recv(t, all); c.Seq != from+1 {
 		t.Fatalf("B's all-accounts subscription got %+v, want seq %d", c, from+1)
 	}
 
@@ -141,7 +141,7 @@ func TestOtherInstanceCatchesUpAfterListenerKilled(t *testing.T) {
 		}
 	}
 	for i := range n {
-		c := recvWithin(t, all.C())
+		c := storetest.Recv(t, all)
 		if c.Seq != from+2+uint64(i) || c.AccountID != acct.ID {
 			t.Fatalf("after the kill, change %d = %+v, want seq %d", i, c, from+2+uint64(i))
 		}
@@ -158,18 +158,4 @@ func TestOtherInstanceCatchesUpAfterListenerKilled(t *testing.T) {
 			return false
 		}
 	})
-}
-
-func recvWithin(t testing.TB, c <-chan store.Change) store.Change {
-	t.Helper()
-	select {
-	case ch, ok := <-c:
-		if !ok {
-			t.Fatal("subscription closed")
-		}
-		return ch
-	case <-time.After(10 * time.Second):
-		t.Fatal("no change delivered within 10s")
-	}
-	return store.Change{}
 }

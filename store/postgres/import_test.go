@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portal/portal/store"
+	"github.com/portal/portal/store/storetest"
 )
 
 // A bbolt store copied into PostgreSQL reads back the same: accounts (ids,
@@ -114,12 +115,7 @@ func TestImportFromBbolt(t *testing.T) {
 	same("expired link before expiry", func(s store.Store) (any, error) { return s.Link("tok2", now.Add(-2*time.Hour)) })
 	for _, code := range []string{"ABCD1234", "WXYZ9876"} {
 		same("link code "+code, func(s store.Store) (any, error) {
-			var c store.LinkCode
-			err := s.View(ctx, func(tx store.ReadTx) error {
-				var err error
-				c, err = tx.LinkCode(code)
-				return err
-			})
+			c, err := storetest.InView(s, func(tx store.ReadTx) (store.LinkCode, error) { return tx.LinkCode(code) })
 			return c, err
 		})
 	}

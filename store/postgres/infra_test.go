@@ -148,13 +148,11 @@ func writeChange(ctx context.Context, pool *pgxpool.Pool, account string) (uint6
 	return seq, err
 }
 
-// Feed numbers come from a sequence, so a later number can commit before an
-// earlier one and a rollback leaves a hole. Readers never skip the earlier
-// one: nothing past a number still in flight is read (the horizon waits for
-// it), a reader delivers both once it commits, in order, and passes a hole
-// once its transaction has rolled back. One account's numbers still commit
-// in order: its second writer waits for the first before numbering.
-func TestFeedReadsNothingPastANumberInFlight(t *testing.T) {
+// startReader runs a feed reader on a new migrated database until the test
+// ends. It polls hourly, so changes reach it only through wake-ups and
+// reconnects.
+func startReader(t *testing.T) (context.Context, *pgxpool.Pool, *reader, *collector) {
+	t.Helper()
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	pool := newPool(t, url)
@@ -165,13 +163,24 @@ func TestFeedReadsNothingPastANumberInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var col collector
+	col := &collector{}
 	r := newReader(cfg, 0, nil, col.deliver)
-	r.poll = time.Hour // wake-ups only
+	r.poll = time.Hour
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); r.run(rctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	return ctx, pool, r, col
+}
+
+// Feed numbers come from a sequence, so a later number can commit before an
+// earlier one and a rollback leaves a hole. Readers never skip the earlier
+// one: nothing past a number still in flight is read (the horizon waits for
+// it), a reader delivers both once it commits, in order, and passes a hole
+// once its transaction has rolled back. One account's numbers still commit
+// in order: its second writer waits for the first before numbering.
+func TestFeedReadsNothingPastANumberInFlight(t *testing.T) {
+	ctx, pool, r, col := startReader(t)
 	eventually(t, 10*time.Second, "listening connection up", func() bool { return r.PID() != 0 })
 
 	txA, err := pool.Begin(ctx)
@@ -285,23 +294,7 @@ func (db *DB) changesForTest(ctx context.Context) ([]uint64, error) {
 // the listening connection killed now and then (pg_terminate_backend): what
 // committed while it was down comes on reconnect.
 func TestFeedReaderCatchesUpAfterTerminate(t *testing.T) {
-	url := pgtest.NewDatabase(t)
-	ctx := context.Background()
-	pool := newPool(t, url)
-	if _, err := Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var col collector
-	r := newReader(cfg, 0, nil, col.deliver)
-	r.poll = time.Hour // no safety-net polling: wake-ups and reconnects only
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); r.run(rctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	ctx, pool, r, col := startReader(t)
 
 	const writers, each = 4, 50
 	var wrote atomic.Int64

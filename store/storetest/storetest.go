@@ -87,6 +87,26 @@ func must[T any](t testing.TB) func(T, error) T {
 	}
 }
 
+// InView and InUpdate run fn in one transaction of s and return what it
+// returned, also with an error.
+func InView[T any](s store.Store, fn func(store.ReadTx) (T, error)) (T, error) {
+	return inTx(s.View, fn)
+}
+
+func InUpdate[T any](s store.Store, fn func(store.Tx) (T, error)) (T, error) {
+	return inTx(s.Update, fn)
+}
+
+func inTx[X, T any](run func(context.Context, func(X) error) error, fn func(X) (T, error)) (T, error) {
+	var v T
+	err := run(ctx, func(tx X) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
 func wantErr(t testing.TB, what string, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {
@@ -320,12 +340,7 @@ func testEvents(t *testing.T, s store.Store) {
 	if err := s.RecordEvent(store.Event{ID: "evt_2", Type: "y", Status: store.EventStatusFailed}); err != nil {
 		t.Fatal(err)
 	}
-	var ev store.Event
-	err := s.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		ev, err = tx.Event("evt_2")
-		return err
-	})
+	ev, err := InView(s, func(tx store.ReadTx) (store.Event, error) { return tx.Event("evt_2") })
 	if err != nil || ev.Status != store.EventStatusProcessed || ev.Duplicates != 1 {
 		t.Errorf("evt_2 = %+v, %v; want processed with 1 duplicate", ev, err)
 	}
@@ -417,7 +432,7 @@ func testDismissNotice(t *testing.T, s store.Store) {
 	if err := s.DismissNotice(a.ID, n.ID, at); err != nil {
 		t.Fatal(err)
 	}
-	recv(t, sub)
+	Recv(t, sub)
 	if err := s.DismissNotice(a.ID, n.ID, at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -786,10 +801,10 @@ func testAllOrNothing(t *testing.T, s store.Store) {
 	if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.Plan = "s"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if c := recv(t, sub); c.Seq != seq0+1 || c.AccountID != a.ID {
+	if c := Recv(t, sub); c.Seq != seq0+1 || c.AccountID != a.ID {
 		t.Errorf("account subscriber got %+v, want seq %d", c, seq0+1)
 	}
-	if c := recv(t, all); c.Seq != seq0+1 || c.AccountID != a.ID {
+	if c := Recv(t, all); c.Seq != seq0+1 || c.AccountID != a.ID {
 		t.Errorf("all subscriber got %+v, want seq %d", c, seq0+1)
 	}
 }
@@ -921,8 +936,8 @@ func testFeedSeq(t *testing.T, s store.Store) {
 	}
 }
 
-// recv waits for one Change; the long timeout only turns a hang into a failure.
-func recv(t testing.TB, sub *store.Subscription) store.Change {
+// Recv waits for one Change; the long timeout only turns a hang into a failure.
+func Recv(t testing.TB, sub *store.Subscription) store.Change {
 	t.Helper()
 	select {
 	case c, ok := <-sub.C():
@@ -951,16 +966,13 @@ func testFeedAccount(t *testing.T, s store.Store) {
 	sub := s.Subscribe(a.ID)
 	defer sub.Close()
 	assertNone(t, sub) // Subscribe starts from now
-	var up store.Account
-	err := s.Update(ctx, func(tx store.Tx) error {
-		var err error
-		up, err = tx.UpdateAccount(a.ID, func(x *store.Account) error { x.Plan = "s"; return nil })
-		return err
+	up, err := InUpdate(s, func(tx store.Tx) (store.Account, error) {
+		return tx.UpdateAccount(a.ID, func(x *store.Account) error { x.Plan = "s"; return nil })
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := recv(t, sub)
+	c := Recv(t, sub)
 	if c.AccountID != a.ID || c.Seq == 0 {
 		t.Fatalf("got %+v", c)
 	}
@@ -979,7 +991,7 @@ func testFeedAccount(t *testing.T, s store.Store) {
 		}
 	}
 	want := must[uint64](t)(s.LastSeq(ctx, a.ID))
-	if c := recv(t, sub); c.Seq != want {
+	if c := Recv(t, sub); c.Seq != want {
 		t.Errorf("coalesced change %+v, want seq %d", c, want)
 	}
 	assertNone(t, sub)
@@ -999,7 +1011,7 @@ func testFeedCatchUp(t *testing.T, s store.Store) {
 	if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.Plan = "s"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	seen := recv(t, all).Seq
+	seen := Recv(t, all).Seq
 	all.Close() // disconnect
 	var missed []string
 	for i := range 5 {
@@ -1016,19 +1028,19 @@ func testFeedCatchUp(t *testing.T, s store.Store) {
 	again := s.SubscribeFrom("", seen)
 	defer again.Close()
 	for i, id := range missed {
-		c := recv(t, again)
+		c := Recv(t, again)
 		if c.Seq != seen+uint64(i)+1 || c.AccountID != id {
 			t.Fatalf("catch-up %d = %+v, want seq %d account %s", i, c, seen+uint64(i)+1, id)
 		}
 	}
 	live := create(t, s, "cy@example.com", "k3")
-	if c := recv(t, again); c.AccountID != live.ID || c.Seq != seen+6 {
+	if c := Recv(t, again); c.AccountID != live.ID || c.Seq != seen+6 {
 		t.Errorf("live after catch-up = %+v", c)
 	}
 	// An account subscription from an old Seq is told once that it missed something.
 	one := s.SubscribeFrom(b.ID, seen)
 	defer one.Close()
-	if c := recv(t, one); c.AccountID != b.ID || c.Seq != must[uint64](t)(s.LastSeq(ctx, b.ID)) {
+	if c := Recv(t, one); c.AccountID != b.ID || c.Seq != must[uint64](t)(s.LastSeq(ctx, b.ID)) {
 		t.Errorf("account catch-up = %+v", c)
 	}
 	assertNone(t, one)
@@ -1049,7 +1061,7 @@ func testFeedAll(t *testing.T, s store.Store) {
 	}
 	var last uint64
 	for i, id := range ids {
-		c := recv(t, all)
+		c := Recv(t, all)
 		if c.AccountID != id || c.Seq <= last || c.Resync {
 			t.Fatalf("change %d = %+v, want %s after seq %d", i, c, id, last)
 		}
@@ -1057,7 +1069,13 @@ func testFeedAll(t *testing.T, s store.Store) {
 	}
 }
 
-func testSlowSubscriber(t *testing.T, s store.Store) {
+func testSlowSubscriber(t *testing.T, s store.Store) { SlowSubscriber(t, s, 500, 2*time.Minute) }
+
+// SlowSubscriber makes writes updates of one account while a subscriber to
+// it and an all-accounts one never read, and fails unless they finish
+// within wait: a subscriber never blocks writers.
+func SlowSubscriber(t testing.TB, s store.Store, writes int, wait time.Duration) {
+	t.Helper()
 	a := create(t, s, "ada@example.com", "k1")
 	one := s.Subscribe(a.ID) // never read
 	all := s.Subscribe("")   // never read
@@ -1065,7 +1083,7 @@ func testSlowSubscriber(t *testing.T, s store.Store) {
 	defer all.Close()
 	done := make(chan error, 1)
 	go func() {
-		for range 500 {
+		for range writes {
 			if _, err := s.UpdateAccount(a.ID, func(x *store.Account) error { x.NextInvoiceAmount++; return nil }); err != nil {
 				done <- err
 				return
@@ -1078,7 +1096,7 @@ func testSlowSubscriber(t *testing.T, s store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(2 * time.Minute):
+	case <-time.After(wait):
 		t.Fatal("writers blocked by subscribers that never read")
 	}
 }
@@ -1184,7 +1202,7 @@ func testRemoveKeyAndLabel(t *testing.T, s store.Store) {
 	if err != nil || len(got.Keys) != 1 || got.Keys[0].Fingerprint != "SHA256:k3" || got.Keys[0].Label != "laptop[31m" || got.Version != 4 {
 		t.Fatalf("RemoveKey = %+v, %v", got, err)
 	}
-	if c := recv(t, sub); c.AccountID != a.ID {
+	if c := Recv(t, sub); c.AccountID != a.ID {
 		t.Errorf("RemoveKey's change is for %q", c.AccountID)
 	}
 	wantErr(t, "removed key", second(s.AccountByKey("SHA256:k1")), store.ErrNotFound)
@@ -1235,22 +1253,10 @@ func testLinkCodes(t *testing.T, s store.Store) {
 	b := create(t, s, "bob@example.com", "k2")
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	put := func(c store.LinkCode) (store.LinkCode, error) {
-		var out store.LinkCode
-		err := s.Update(ctx, func(tx store.Tx) error {
-			var err error
-			out, err = tx.PutLinkCode(c)
-			return err
-		})
-		return out, err
+		return InUpdate(s, func(tx store.Tx) (store.LinkCode, error) { return tx.PutLinkCode(c) })
 	}
 	get := func(code string) (store.LinkCode, error) {
-		var out store.LinkCode
-		err := s.View(ctx, func(tx store.ReadTx) error {
-			var err error
-			out, err = tx.LinkCode(code)
-			return err
-		})
-		return out, err
+		return InView(s, func(tx store.ReadTx) (store.LinkCode, error) { return tx.LinkCode(code) })
 	}
 	// use links k with code in one transaction, as the portal does.
 	use := func(code, k string, at time.Time) (store.Account, error) {
@@ -1293,12 +1299,7 @@ func testLinkCodes(t *testing.T, s store.Store) {
 	}
 	_, err = use("AAAA1111", "k4", now.Add(2*time.Minute))
 	wantErr(t, "reused code", err, store.ErrCodeUsed)
-	var used store.LinkCode
-	err = s.Update(ctx, func(tx store.Tx) error {
-		var err error
-		used, err = tx.UseLinkCode("AAAA1111", "SHA256:k4", now)
-		return err
-	})
+	used, err := InUpdate(s, func(tx store.Tx) (store.LinkCode, error) { return tx.UseLinkCode("AAAA1111", "SHA256:k4", now) })
 	wantErr(t, "reused code", err, store.ErrCodeUsed)
 	if used.AccountID != a.ID || used.UsedBy != "SHA256:k3" || !used.UsedAt.Equal(now.Add(time.Minute)) {
 		t.Errorf("used code = %+v", used)
