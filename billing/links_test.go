@@ -8,19 +8,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 )
 
 // linkService is a Service on db whose clock the test moves.
 func linkService(tb testing.TB, db *store.DB) (*Service, func(time.Duration)) {
 	tb.Helper()
-	c := &testClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	svc, err := New(Config{API: newFakeStripe().api(), Store: db, PublicURL: "https://portal.example.com/",
-		Logger: testLogger(tb), Now: c.clock})
+		Logger: testLogger(tb), Now: c.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return svc, c.advance
+	return svc, c.Add
 }
 
 func get(tb testing.TB, h http.Handler, method, path string) *httptest.ResponseRecorder {

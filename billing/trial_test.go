@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 )
 
@@ -19,14 +20,13 @@ type trialEnv struct {
 	fake *fakeStripe
 	db   *store.DB
 	svc  *Service
-	testClock
+	*testkit.Clock
 }
 
 func newTrialEnv(tb testing.TB) *trialEnv {
 	tb.Helper()
-	e := &trialEnv{fake: newFakeStripe(), db: openStore(tb, true)}
-	e.now = t0
-	svc, err := New(Config{API: e.fake.api(), Store: e.db, Now: e.clock, Logger: testLogger(tb)})
+	e := &trialEnv{fake: newFakeStripe(), db: openStore(tb, true), Clock: testkit.NewClock(t0)}
+	svc, err := New(Config{API: e.fake.api(), Store: e.db, Now: e.Now, Logger: testLogger(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -75,8 +75,8 @@ func (e *trialEnv) pendingClaim(tb testing.TB, a store.Account, fault createFaul
 		tb.Fatalf("ChoosePlan without Stripe's answer: %v (%q)", err, Message(err))
 	}
 	got := e.get(tb, a.ID)
-	if !TrialClaimPending(got) || !got.TrialClaimedAt.Equal(e.clock()) {
-		tb.Fatalf("claim after no answer: used %v claimed at %v, want pending since %v", got.TrialUsed, got.TrialClaimedAt, e.clock())
+	if !TrialClaimPending(got) || !got.TrialClaimedAt.Equal(e.Now()) {
+		tb.Fatalf("claim after no answer: used %v claimed at %v, want pending since %v", got.TrialUsed, got.TrialClaimedAt, e.Now())
 	}
 	return got
 }
@@ -136,14 +136,14 @@ func TestTrialUnansweredReleasedAfterGrace(t *testing.T) {
 			t.Fatalf("retry (%s) at once: %v, want ErrTrialPending", plan, err)
 		}
 	}
-	e.advance(trialClaimGrace - time.Second)
+	e.Add(trialClaimGrace - time.Second)
 	if _, err := e.svc.ChoosePlan(ctx, a.ID, "s"); !errors.Is(err, ErrTrialPending) {
 		t.Fatalf("retry within the grace: %v, want ErrTrialPending", err)
 	}
 	if n := e.fake.lists.Load(); n != 0 {
 		t.Fatalf("Stripe asked %d times within the grace", n)
 	}
-	e.advance(time.Second)
+	e.Add(time.Second)
 	got, err := e.svc.ChoosePlan(ctx, a.ID, "s")
 	if err != nil {
 		t.Fatalf("ChoosePlan after the grace: %v (%s)", err, Message(err))
@@ -192,7 +192,7 @@ func TestTrialAnswerLostAdopted(t *testing.T) {
 			if _, err := e.svc.ChoosePlan(context.Background(), a.ID, "s"); !errors.Is(err, ErrTrialPending) {
 				t.Fatalf("retry at once: %v, want ErrTrialPending", err)
 			}
-			e.advance(trialClaimGrace)
+			e.Add(trialClaimGrace)
 			if err := c.settle(e, a.ID); err != nil {
 				t.Fatalf("%v (%s)", err, Message(err))
 			}
@@ -229,7 +229,7 @@ func TestReconcileSettlesStaleClaim(t *testing.T) {
 		t.Fatalf("young claim: synced %d", synced)
 	}
 	kept("young claim")
-	e.advance(trialClaimGrace)
+	e.Add(trialClaimGrace)
 	e.fake.listFail.Store(1)
 	if synced, _ := e.svc.ReconcileOnce(ctx, time.Hour); synced != 0 {
 		t.Fatalf("listing failed: synced %d", synced)
@@ -295,7 +295,7 @@ func TestStaleClaimByListing(t *testing.T) {
 				}
 				e.fake.setSub(s)
 			}
-			e.advance(trialClaimGrace)
+			e.Add(trialClaimGrace)
 			got, err := e.svc.Resync(context.Background(), a.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -314,7 +314,7 @@ func TestStaleClaimConcurrentChoosePlan(t *testing.T) {
 	for i := range 8 {
 		a := e.account(t, fmt.Sprintf("race%d@example.com", i), true)
 		e.pendingClaim(t, a, createDown)
-		e.advance(trialClaimGrace)
+		e.Add(trialClaimGrace)
 		ok, _ := chooseAtOnce(t, e.svc, a.ID)
 		subs := e.fake.subscriptionIDs(a.CustomerID)
 		got := e.get(t, a.ID)
@@ -358,7 +358,7 @@ func TestStaleClaimReleaseIsConditional(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.advance(trialClaimGrace)
+	e.Add(trialClaimGrace)
 	inCreate, release := holdFirst(&e.fake.created)
 	errA := make(chan error, 1)
 	var started atomic.Bool
@@ -411,7 +411,7 @@ func TestClaimInFlightNotStale(t *testing.T) {
 		errA <- err
 	}()
 	<-sending
-	e.advance(31 * day)
+	e.Add(31 * day)
 	e.svc.ReconcileOnce(ctx, time.Hour)
 	if got := e.get(t, a.ID); !TrialClaimPending(got) || got.TrialAttempt != 0 {
 		t.Errorf("reconciled while the request ran: used %v claimed at %v attempt %d", got.TrialUsed, got.TrialClaimedAt, got.TrialAttempt)
