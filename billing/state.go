@@ -77,6 +77,9 @@ type Snapshot struct {
 	// LatestInvoiceRemaining is what is still owed on the latest invoice
 	// (amount_remaining), minor units; 0 when it was not expanded.
 	LatestInvoiceRemaining int64
+	// LatestInvoiceRetriesOver is true when the latest invoice is open,
+	// was attempted, and Stripe schedules no further attempt.
+	LatestInvoiceRetriesOver bool
 }
 
 // SnapshotOf extracts a Snapshot from a subscription, checking every pointer:
@@ -104,6 +107,8 @@ func SnapshotOf(sub *stripe.Subscription) Snapshot {
 		s.LatestInvoiceID = sub.LatestInvoice.ID
 		s.LatestInvoiceStatus = string(sub.LatestInvoice.Status)
 		s.LatestInvoiceRemaining = sub.LatestInvoice.AmountRemaining
+		s.LatestInvoiceRetriesOver = sub.LatestInvoice.Status == stripe.InvoiceStatusOpen &&
+			sub.LatestInvoice.Attempted && sub.LatestInvoice.NextPaymentAttempt == 0
 	}
 	if sub.Items != nil {
 		for _, it := range sub.Items.Data {
@@ -338,7 +343,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 		a.ActionInvoiceID, a.ActionURL = "", "" // paid, voided or written off: nothing to confirm
 	}
 	a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, 0
-	a.AmountDue = 0
+	a.AmountDue, a.RetriesOver = 0, false
 	if snap.PlanID != "" {
 		a.Plan = snap.PlanID
 	}
@@ -379,6 +384,7 @@ func Derive(prev store.Account, snap *Snapshot) store.Account {
 	case stripe.SubscriptionStatusPastDue:
 		a.State = store.StatePastDue
 		a.AmountDue = snap.openAmount()
+		a.RetriesOver = snap.LatestInvoiceRetriesOver
 		snap.renews(&a, snap.CurrentPeriodEnd)
 	case stripe.SubscriptionStatusPaused:
 		a.State = store.StateLockedTrialEnded

@@ -334,6 +334,44 @@ func TestDeriveAmountDue(t *testing.T) {
 	}
 }
 
+// TestDeriveRetriesOver: a past-due subscription whose open invoice Stripe
+// tried and will try no more is "retries over"; one with a next attempt,
+// an unattempted one and any other state are not.
+func TestDeriveRetriesOver(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		json string
+		want bool
+	}{
+		{"last retry failed", `{"status":"past_due","latest_invoice":{"id":"in_1","status":"open","attempted":true,"next_payment_attempt":null}}`, true},
+		{"retry scheduled", `{"status":"past_due","latest_invoice":{"id":"in_1","status":"open","attempted":true,"next_payment_attempt":1702592000}}`, false},
+		{"never attempted", `{"status":"past_due","latest_invoice":{"id":"in_1","status":"open","attempted":false}}`, false},
+		{"invoice paid", `{"status":"past_due","latest_invoice":{"id":"in_1","status":"paid","attempted":true}}`, false},
+		{"unexpanded invoice", `{"status":"past_due","latest_invoice":"in_1"}`, false},
+		{"unpaid, not past due", `{"status":"unpaid","latest_invoice":{"id":"in_1","status":"open","attempted":true}}`, false},
+	} {
+		var sub stripe.Subscription
+		if err := json.Unmarshal([]byte(`{"id":"sub_1","object":"subscription",`+c.json[1:]), &sub); err != nil {
+			t.Fatal(err)
+		}
+		parsed := SnapshotOf(&sub)
+		snap := snapshot(parsed.Status, true, false) // a catalog plan's subscription
+		snap.LatestInvoiceRetriesOver = parsed.LatestInvoiceRetriesOver
+		if got := Derive(trialAccount(), snap); got.RetriesOver != c.want {
+			t.Errorf("%s: RetriesOver = %v, want %v", c.name, got.RetriesOver, c.want)
+		}
+	}
+	past := snapshot(stripe.SubscriptionStatusPastDue, true, false)
+	past.LatestInvoiceRetriesOver = true
+	over := Derive(trialAccount(), past)
+	if !over.RetriesOver {
+		t.Fatal("past due, retries over: RetriesOver = false")
+	}
+	if got := Derive(over, snapshot(stripe.SubscriptionStatusActive, true, false)); got.RetriesOver {
+		t.Error("paid after the retries ended: RetriesOver stays true")
+	}
+}
+
 // A subscription's schedule, expanded, gives the scheduled change: the
 // phase after the current one, whoever made the schedule; an id alone
 // (not expanded) says nothing, and Derive keeps what billing recorded.

@@ -104,6 +104,10 @@ type Account struct {
 	NextInvoiceAmount  int64 // minor units
 	AmountDue          int64 // still owed on the open invoice while past_due or unpaid, minor units
 	Currency           string
+	// RetriesOver is true while past_due when Stripe tried the open invoice
+	// and plans no further attempt (its next_payment_attempt is null): the
+	// retries ended and the subscription was left past due.
+	RetriesOver bool
 
 	// SecondSubscriptionID is a live subscription of the account's customer
 	// at Stripe, made for this account, other than SubscriptionID (made in

@@ -119,9 +119,12 @@ func StateText(a store.Account) string {
 			s = "active until the end of the period, then Free"
 		}
 	case store.StatePastDue:
-		if a.HasCard {
+		switch {
+		case a.HasCard && a.RetriesOver:
+			s = "payment failed, no more retries" // Stripe left it past due
+		case a.HasCard:
 			s = "payment failed, retrying"
-		} else {
+		default:
 			s = "payment due, no card to charge" // Stripe retries nothing without a card
 		}
 	case store.StateLockedTrialEnded:

@@ -144,6 +144,11 @@ var goldenCases = []struct {
 		a.HasCard, a.CardBrand, a.CardLast4, a.PaymentMethodID = false, "", "", ""
 		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "A payment of $29.00 for your M plan is due and there is no card to charge. Add a card to pay it."})
 	}},
+	{"dashboard-past-due-retries-over", func(h *harness) {
+		a := activeAccount()
+		a.State, a.SubscriptionStatus, a.AmountDue, a.RetriesOver = store.StatePastDue, "past_due", 2900, true
+		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "Your payment of $29.00 failed. Fix your card to keep M."})
+	}},
 	{"dashboard-payment-pending", func(h *harness) {
 		a := activeAccount()
 		a.PaymentPending = true

@@ -37,7 +37,7 @@ func TestJourneyLifecycleMatrix(t *testing.T) {
 	locked := map[string]final{
 		"unpaid":   {store.StateLockedUnpaid, "could not be paid, and Stripe has stopped retrying."},
 		"canceled": {store.StateLockedCanceled, "subscription has ended."},
-		"past_due": {store.StatePastDue, "State         payment failed, retrying"},
+		"past_due": {store.StatePastDue, "State         payment failed, no more retries"},
 	}
 	for _, behavior := range []string{"pause", "cancel", "create_invoice"} {
 		for _, outcome := range []string{"unpaid", "canceled", "past_due"} {
@@ -92,6 +92,9 @@ func TestJourneyLifecycleMatrix(t *testing.T) {
 					if c.want.state == store.StatePastDue {
 						c.s.WaitFor(t, c.want.text) // still, after the last retry
 						c.s.WaitGone(t, "locked")
+						if !a.RetriesOver {
+							t.Errorf("%s: past due after the last retry, but RetriesOver is false", c.name)
+						}
 					}
 				}
 			})
