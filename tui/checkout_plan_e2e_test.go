@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
 )
 
@@ -15,31 +14,16 @@ import (
 // it puts the account on M, not on the last plan anyone chose.
 func TestJourneyCheckoutSellsThePlanOnScreen(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	a := signUp(t, p, key, "planonscreen@example.com", "2")
-	a.WaitFor(t, "30 days left")
+	p, key, a := newJourney(t, "planonscreen@example.com", "2")
 	id := account(t, p, key).ID
 	if _, err := p.App.Billing().ChoosePlan(context.Background(), id, "free"); err != nil {
 		t.Fatal(err)
 	}
 	a.WaitFor(t, "State         free")
-	choose := func(s *portaltest.Session, pick, name string) {
-		t.Helper()
-		s.Type("p")
-		s.WaitFor(t, "card needed (trial used)")
-		s.Type(pick)
-		s.WaitFor(t, "› "+pick)
-		s.Type("enter")
-		s.WaitFor(t, "Your trial is used, so the next step asks for a card.")
-		s.Type("enter")
-		s.WaitFor(t, "Start "+name+" with a card")
-		s.WaitFor(t, "Waiting for Stripe")
-	}
-	choose(a, "3", "M")
+	chooseWithCard(t, a, "3", "M")
 	b := p.Connect(t, key, wide)
 	b.WaitFor(t, "State         free")
-	choose(b, "4", "XL")
+	chooseWithCard(t, b, "4", "XL")
 
 	a.WaitFor(t, "This link has expired.") // no key pressed
 	a.WaitFor(t, "Start M with a card")

@@ -34,15 +34,9 @@ func TestJourneyTrialCanceledEndsInFree(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			p := portaltest.Start(t)
-			key := portaltest.NewKey(t)
-			s := signUp(t, p, key, "trialcancel@example.com", "2")
-			s.WaitFor(t, "30 days left")
+			p, key, s := newJourney(t, "trialcancel@example.com", "2")
 			if withCard {
-				s.Type("c")
-				payCheckout(t, p, s)
-				s.WaitFor(t, "Card saved: Visa •••• 4242")
-				s.Type("enter")
+				saveCard(t, p, s, visa)
 				s.WaitFor(t, "trial, card on file")
 			}
 			s.Type("x")
@@ -111,10 +105,7 @@ func priceOf(t *testing.T, p *portaltest.Portal, lookupKey string) string {
 // stays on its own trial, and when the second one ends nothing is locked.
 func TestJourneySecondSubscriptionNeverTakesOver(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "second@example.com", "2")
-	s.WaitFor(t, "30 days left")
+	p, key, s := newJourney(t, "second@example.com", "2")
 	a := account(t, p, key)
 	var second stripe.Subscription
 	stripePost(t, p, "subscriptions", url.Values{
@@ -157,10 +148,7 @@ func payPage(t *testing.T, p *portaltest.Portal, target, card string) {
 // card that fixes a failed payment is the one shown and charged after.
 func TestJourneyCardShownIsCardCharged(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "charged@example.com", "2")
-	s.WaitFor(t, "30 days left")
+	p, key, s := newJourney(t, "charged@example.com", "2")
 	// The trial used up, M is bought through Checkout in subscription mode.
 	ctx := context.Background()
 	b := p.App.Billing()
@@ -184,10 +172,7 @@ func TestJourneyCardShownIsCardCharged(t *testing.T) {
 	// opened as its own (tui's addCardScreen.checkoutDone): open it later.
 	advance(t, p, time.Minute)
 
-	s.Type("c") // replace the card with one whose charges fail
-	payCheckoutWith(t, p, s, declining)
-	s.WaitFor(t, "Card saved: Visa •••• 0341")
-	s.Type("enter")
+	saveCard(t, p, s, declining) // replace the card with one whose charges fail
 	s.WaitFor(t, "Card          Visa •••• 0341")
 	sub := subscription(t, p, account(t, p, key).SubscriptionID)
 	if sub.DefaultPaymentMethod == nil || sub.DefaultPaymentMethod.ID == "" {
@@ -196,10 +181,7 @@ func TestJourneyCardShownIsCardCharged(t *testing.T) {
 	advance(t, p, 31*day) // the renewal charges the card shown, which fails
 	s.WaitFor(t, "State         payment failed, retrying")
 
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
-	s.Type("enter")
+	saveCard(t, p, s, visa)
 	s.WaitFor(t, "State         active\n")
 	s.WaitFor(t, "Card          Visa •••• 4242")
 	out, code := p.Exec(t, key, "status --json")
@@ -240,10 +222,7 @@ func waitProcessed(t *testing.T, p *portaltest.Portal, id, typ string) {
 // first screen says so at once and offers a fresh link, which works.
 func TestJourneyCheckoutLinkExpiredByNewer(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	a := signUp(t, p, key, "twolinks@example.com", "2")
-	a.WaitFor(t, "30 days left")
+	p, key, a := newJourney(t, "twolinks@example.com", "2")
 	a.Type("c")
 	a.WaitFor(t, "Waiting for Stripe")
 	first := shownLink.FindString(a.Screen())
@@ -286,12 +265,9 @@ func TestJourneyCheckoutLinkExpiredByNewer(t *testing.T) {
 // same screen.
 func TestJourneyTrialEndBehaviorCancel(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t, portaltest.WithConfig(func(c *app.Config) {
+	p, key, s := newJourney(t, "cancels@example.com", "2", portaltest.WithConfig(func(c *app.Config) {
 		c.TrialEndBehavior, c.SandboxFailedPayment = "cancel", "past_due"
 	}))
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "cancels@example.com", "2")
-	s.WaitFor(t, "30 days left")
 	advance(t, p, 30*day+time.Hour)
 	s.WaitFor(t, "Your account is locked") // no key pressed
 	a := account(t, p, key)
@@ -299,14 +275,7 @@ func TestJourneyTrialEndBehaviorCancel(t *testing.T) {
 		t.Fatalf("after a trial that cancels: %s %s", a.State, a.SubscriptionStatus)
 	}
 	s.WaitFor(t, "Your S subscription has ended.")
-	s.Type("p")
-	s.WaitFor(t, "card needed (trial used)")
-	s.Type("2")
-	s.WaitFor(t, "› 2")
-	s.Type("enter")
-	s.WaitFor(t, "Your trial is used, so the next step asks for a card.")
-	s.Type("enter")
-	s.WaitFor(t, "Start S with a card")
+	chooseWithCard(t, s, "2", "S")
 	payCheckout(t, p, s)
 	// The plan bought by Checkout is said to be on, with what was paid.
 	s.WaitFor(t, "S is active. You paid $9.00 for the first month.")
@@ -324,14 +293,8 @@ func TestJourneyTrialEndBehaviorCancel(t *testing.T) {
 // invoice's page to confirm it by itself, and another card settles it.
 func TestJourneyPaymentActionRequired(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "threeds@example.com", "2")
-	s.WaitFor(t, "30 days left")
-	s.Type("c")
-	payCheckoutWith(t, p, s, "4000002760003184")
-	s.WaitFor(t, "Card saved: Visa •••• 3184")
-	s.Type("enter")
+	p, key, s := newJourney(t, "threeds@example.com", "2")
+	saveCard(t, p, s, "4000002760003184")
 	advance(t, p, 30*day+time.Hour)
 	s.WaitFor(t, "Your bank asks you to confirm a payment: press o") // no key pressed
 	a := account(t, p, key)
@@ -342,10 +305,7 @@ func TestJourneyPaymentActionRequired(t *testing.T) {
 	}
 	s.Type("esc")
 	s.WaitFor(t, "Your bank asks you to confirm a payment")
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
-	s.Type("enter")
+	saveCard(t, p, s, visa)
 	s.WaitFor(t, "State         active\n")
 	s.WaitGone(t, "confirm a payment")
 }

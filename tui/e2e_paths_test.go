@@ -13,7 +13,6 @@ import (
 	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
 	"github.com/stripe/stripe-go/v76"
-	"golang.org/x/crypto/ssh"
 )
 
 // The billing issue's other paths, end to end through the real SSH server
@@ -127,36 +126,13 @@ func shownDate(unix int64) string { return time.Unix(unix, 0).UTC().Format("Mon 
 // shownDay is how the screens write a day: "Tue 9 Dec".
 func shownDay(unix int64) string { return time.Unix(unix, 0).UTC().Format("Mon 2 Jan") }
 
-// activeOnM signs key up for M, saves a working card during the trial and
-// lets the trial convert, returning the open session on the dashboard.
-func activeOnM(t *testing.T, p *portaltest.Portal, key ssh.Signer, email string) *portaltest.Session {
-	t.Helper()
-	s := signUp(t, p, key, email, "3")
-	s.WaitFor(t, "30 days left")
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
-	s.Type("enter")
-	s.WaitFor(t, "trial, card on file")
-	advance(t, p, 30*day+time.Hour)
-	s.WaitFor(t, "State         active\n")
-	s.WaitFor(t, "Plan          M · $29.00/month")
-	return s
-}
-
 // A trial with a card that declines: past due at trial end, locked unpaid
 // once the retries run out, and active again by itself once the card is
 // fixed and the open invoice paid.
 func TestJourneyFailingCardLocksThenFixed(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "hal@example.com", "3")
-	s.WaitFor(t, "30 days left")
-	s.Type("c")
-	payCheckoutWith(t, p, s, declining)
-	s.WaitFor(t, "Card saved: Visa •••• 0341") // it attaches; charges are what fail
-	s.Type("enter")
+	p, key, s := newJourney(t, "hal@example.com", "3")
+	saveCard(t, p, s, declining) // it attaches; charges are what fail
 	s.WaitFor(t, "trial, card on file")
 
 	advance(t, p, 30*day+time.Hour) // the first charge fails at trial end
@@ -208,18 +184,11 @@ var dueNow = regexp.MustCompile(`Due now: \$(\d+)\.(\d\d) for the rest of this p
 // account to S, invoiced at S's price.
 func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := activeOnM(t, p, key, "ida@example.com")
+	p, key, s := newActiveJourney(t, "ida@example.com", "3")
 	a := account(t, p, key)
 	advance(t, p, 10*day) // mid-period, so the upgrade is prorated
 
-	s.Type("p")
-	s.WaitFor(t, "› 3  M")
-	s.WaitFor(t, "[current]")
-	s.Type("4")
-	s.WaitFor(t, "› 4")
-	s.Type("enter")
+	changePlan(t, s, "4", "› 3  M", "[current]")
 	s.WaitFor(t, "Press enter to confirm")
 	m := dueNow.FindStringSubmatch(s.Screen())
 	if m == nil {
@@ -254,12 +223,7 @@ func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 	}
 	before := len(allInvoices(t, p, a.CustomerID))
 
-	s.Type("p")
-	s.WaitFor(t, "› 4  XL")
-	s.WaitFor(t, "[current]")
-	s.Type("2")
-	s.WaitFor(t, "› 2")
-	s.Type("enter")
+	changePlan(t, s, "2", "› 4  XL", "[current]")
 	s.WaitFor(t, "Press enter to confirm")
 	s.WaitFor(t, "Due now: nothing. You keep XL · $79.00/month until "+shownDate(sub.CurrentPeriodEnd)+".")
 	s.WaitFor(t, "Then S at $9.00/month. You can undo this until then.")
@@ -284,11 +248,7 @@ func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 		t.Errorf("after the undo the subscription keeps schedule %s", sub.Schedule.ID)
 	}
 
-	s.Type("p")
-	s.WaitFor(t, "› 4  XL")
-	s.Type("2")
-	s.WaitFor(t, "› 2")
-	s.Type("enter")
+	changePlan(t, s, "2", "› 4  XL")
 	s.WaitFor(t, "You can undo this until then.")
 	s.Type("enter")
 	s.WaitFor(t, "Plan          XL until "+until+", then S · $9.00/month")
@@ -318,9 +278,7 @@ func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 // undo, undoes, and is active again with nothing pending at Stripe.
 func TestJourneyCancelAtPeriodEndThenUndo(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := activeOnM(t, p, key, "jon@example.com")
+	p, key, s := newActiveJourney(t, "jon@example.com", "3")
 	a := account(t, p, key)
 	end := subscription(t, p, a.SubscriptionID).CurrentPeriodEnd
 
@@ -355,13 +313,7 @@ func TestJourneyCancelAtPeriodEndThenUndo(t *testing.T) {
 // the checkout done, instead of waiting forever.
 func TestJourneyReplaceCardWithTheSameCard(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := activeOnM(t, p, key, "ida@example.com")
-	s.Type("c")
-	s.WaitFor(t, "Replace your card")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
-	s.Type("enter")
+	p, _, s := newActiveJourney(t, "ida@example.com", "3")
+	saveCard(t, p, s, visa, "Replace your card")
 	s.WaitFor(t, "State         active\n")
 }

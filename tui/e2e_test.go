@@ -26,12 +26,88 @@ const day = 24 * time.Hour
 var wide = portaltest.WithSize(160, 48)
 
 // signUp registers key with email and starts plan (by its number in the
-// picker), returning the open session on the dashboard.
+// picker), returning the open session on the dashboard once it shows the
+// plan begun: a trial's "30 days left", or Free's state.
 func signUp(t *testing.T, p *portaltest.Portal, key ssh.Signer, email, pick string) *portaltest.Session {
 	t.Helper()
 	s := p.Connect(t, key, wide)
 	s.SignUp(t, email, pick)
+	if pick == "1" {
+		s.WaitFor(t, "State         free")
+	} else {
+		s.WaitFor(t, "30 days left")
+	}
 	return s
+}
+
+// newJourney starts a portal (with opts) and signs a new key up as signUp
+// does: the start of most journeys.
+func newJourney(t *testing.T, email, pick string, opts ...portaltest.Option) (*portaltest.Portal, ssh.Signer, *portaltest.Session) {
+	t.Helper()
+	p := portaltest.Start(t, opts...)
+	key := portaltest.NewKey(t)
+	return p, key, signUp(t, p, key, email, pick)
+}
+
+// visa is the sandbox's test card that attaches and pays.
+const visa = "4242424242424242"
+
+// saveCard adds card from s's dashboard: c, a wait for each of shown on
+// the add-card screen, the hosted checkout paid with card, and enter on
+// "Card saved" back to the dashboard.
+func saveCard(t *testing.T, p *portaltest.Portal, s *portaltest.Session, card string, shown ...string) {
+	t.Helper()
+	s.Type("c")
+	for _, text := range shown {
+		s.WaitFor(t, text)
+	}
+	payCheckoutWith(t, p, s, card)
+	s.WaitFor(t, "Card saved: Visa •••• "+card[len(card)-4:])
+	s.Type("enter")
+}
+
+// planLines are the dashboard's plan lines of the picker's paid plans.
+var planLines = map[string]string{
+	"2": "S · $9.00/month", "3": "M · $29.00/month", "4": "XL · $79.00/month",
+}
+
+// newActiveJourney is newJourney on a paid plan whose trial has converted
+// with a working card saved during it: the open session on the dashboard
+// of an active account.
+func newActiveJourney(t *testing.T, email, pick string) (*portaltest.Portal, ssh.Signer, *portaltest.Session) {
+	t.Helper()
+	p, key, s := newJourney(t, email, pick)
+	saveCard(t, p, s, visa)
+	s.WaitFor(t, "trial, card on file")
+	advance(t, p, 30*day+time.Hour)
+	s.WaitFor(t, "State         active\n")
+	s.WaitFor(t, "Plan          "+planLines[pick])
+	return p, key, s
+}
+
+// changePlan opens the plan picker on s's dashboard, waits for each of
+// shown there, moves to plan pick and presses enter.
+func changePlan(t *testing.T, s *portaltest.Session, pick string, shown ...string) {
+	t.Helper()
+	s.Type("p")
+	for _, text := range shown {
+		s.WaitFor(t, text)
+	}
+	s.Type(pick)
+	s.WaitFor(t, "› "+pick)
+	s.Type("enter")
+}
+
+// chooseWithCard picks paid plan pick (named name) on s's dashboard once
+// the trial is used: the picker, the note that a card is needed, and the
+// Checkout screen that sells name.
+func chooseWithCard(t *testing.T, s *portaltest.Session, pick, name string) {
+	t.Helper()
+	changePlan(t, s, pick, "card needed (trial used)")
+	s.WaitFor(t, "Your trial is used, so the next step asks for a card.")
+	s.Type("enter")
+	s.WaitFor(t, "Start "+name+" with a card")
+	s.WaitFor(t, "Waiting for Stripe")
 }
 
 func advance(t *testing.T, p *portaltest.Portal, d time.Duration) {
@@ -59,15 +135,12 @@ var shownLink = regexp.MustCompile(`https?://\S+/l/\S+`)
 // the checkout page and posts the card there.
 func payCheckout(t *testing.T, p *portaltest.Portal, s *portaltest.Session) {
 	t.Helper()
-	payCheckoutWith(t, p, s, "4242424242424242")
+	payCheckoutWith(t, p, s, visa)
 }
 
 func TestJourneyTrialCardActive(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "ada@example.com", "3")
-	s.WaitFor(t, "30 days left")
+	p, key, s := newJourney(t, "ada@example.com", "3")
 	s.WaitFor(t, "trial, no card yet")
 	// The trial's own invoice is paid, for $0: that is not a conversion.
 	cus := account(t, p, key).CustomerID
@@ -82,10 +155,7 @@ func TestJourneyTrialCardActive(t *testing.T) {
 	s.WaitFor(t, "trial ends on") // the trial_will_end banner, no key pressed
 	s.WaitFor(t, "3 days left")
 
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242") // the webhook's commit reached the open session
-	s.Type("enter")
+	saveCard(t, p, s, visa) // the webhook's commit reached the open session
 	s.WaitFor(t, "trial, card on file")
 
 	advance(t, p, 3*day+time.Hour)
@@ -121,10 +191,7 @@ func conversion(t *testing.T, p *portaltest.Portal, customer string) (*stripe.In
 
 func TestJourneyNoCardLocksThenFree(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "bob@example.com", "3")
-	s.WaitFor(t, "30 days left")
+	p, key, s := newJourney(t, "bob@example.com", "3")
 
 	advance(t, p, 30*day+time.Hour)
 	s.WaitFor(t, "Your account is locked") // by itself
@@ -146,10 +213,7 @@ func TestJourneyNoCardLocksThenFree(t *testing.T) {
 // minute tick: a demo that advances the clock sees it move.
 func TestClockMoveRedrawsCountdown(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "eve@example.com", "2")
-	s.WaitFor(t, "30 days left")
+	p, key, s := newJourney(t, "eve@example.com", "2")
 	// The trial's own webhooks redraw the screen too: let them land first,
 	// so that only the clock can redraw it below.
 	id := account(t, p, key).ID
@@ -175,9 +239,7 @@ func TestLiveRefreshOnlyThatAccount(t *testing.T) {
 	p := portaltest.Start(t)
 	key, other := portaltest.NewKey(t), portaltest.NewKey(t)
 	s1 := signUp(t, p, key, "cy@example.com", "2")
-	s1.WaitFor(t, "30 days left")
 	o := signUp(t, p, other, "dee@example.com", "1")
-	o.WaitFor(t, "State         free")
 	s2 := p.Connect(t, key, wide)
 	s2.WaitFor(t, "30 days left")
 	before := o.BytesRead()
@@ -201,7 +263,6 @@ func TestStatusCommand(t *testing.T) {
 	}
 
 	s := signUp(t, p, key, "eve@example.com", "4")
-	s.WaitFor(t, "30 days left")
 	s.Close()
 
 	out, code = p.Exec(t, key, "status")

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/portal/portal/portaltest"
 )
 
 // A failed upgrade (issue 12, failure 5): the upgrade's invoice fails, so
@@ -16,22 +14,13 @@ import (
 // session, with no key pressed and no reconciler pass.
 func TestJourneyFailedUpgradeExpires(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := activeOnM(t, p, key, "upfail@example.com")
+	p, key, s := newActiveJourney(t, "upfail@example.com", "3")
 	advance(t, p, time.Minute) // the add-card screen's own checkout, then a new one
-	s.Type("c")
-	payCheckoutWith(t, p, s, declining)
-	s.WaitFor(t, "Card saved: Visa •••• 0341")
-	s.Type("enter")
+	saveCard(t, p, s, declining)
 	s.WaitFor(t, "Card          Visa •••• 0341")
 	advance(t, p, 10*day)
 
-	s.Type("p")
-	s.WaitFor(t, "› 3  M")
-	s.Type("4")
-	s.WaitFor(t, "› 4")
-	s.Type("enter")
+	changePlan(t, s, "4", "› 3  M")
 	s.WaitFor(t, "Press enter to confirm")
 	s.Type("enter")
 	s.WaitFor(t, "(payment pending)")

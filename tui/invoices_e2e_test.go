@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/portal/portal/billing"
-	"github.com/portal/portal/portaltest"
 )
 
 // The customer's invoices: the dashboard's i lists them (date, number,
@@ -18,16 +16,7 @@ import (
 // invoices [--json]` prints them for scripts.
 func TestJourneyInvoicesScreenAndCommand(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "inv@example.com", "2")
-	s.WaitFor(t, "30 days left")
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved")
-	s.Type("enter")
-	advance(t, p, 30*day+time.Hour)
-	s.WaitFor(t, "State         active")
+	p, key, s := newActiveJourney(t, "inv@example.com", "2")
 
 	out, code := p.Exec(t, key, "invoices --json")
 	var invs []billing.Invoice

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
 )
 
@@ -14,10 +13,7 @@ import (
 // reload at a time; the registry's own test counts the reloads).
 func TestLiveBurstEndsOnNewest(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "burst@example.com", "1")
-	s.WaitFor(t, "State         free")
+	p, key, s := newJourney(t, "burst@example.com", "1")
 	a := account(t, p, key)
 	db := p.App.Store()
 	for i := range 100 {

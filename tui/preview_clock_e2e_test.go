@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/portal/portal/portaltest"
 )
 
 // An open plan-change preview follows a move of the sandbox clock that
@@ -14,17 +12,11 @@ import (
 // minute refresh, so the amount shown is the one that would be charged.
 func TestClockMoveRefreshesOpenPreview(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := activeOnM(t, p, key, "ivy@example.com")
+	p, key, s := newActiveJourney(t, "ivy@example.com", "3")
 	advance(t, p, 10*day)
 	s.WaitFor(t, "Next invoice") // the dashboard after the move
 
-	s.Type("p")
-	s.WaitFor(t, "› 3  M")
-	s.Type("4")
-	s.WaitFor(t, "› 4")
-	s.Type("enter")
+	changePlan(t, s, "4", "› 3  M")
 	s.WaitFor(t, "Press enter to confirm")
 	first := dueNow.FindString(s.Screen())
 	if first == "" {

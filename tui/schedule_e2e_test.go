@@ -4,9 +4,7 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/portal/portal/portaltest"
 	"github.com/stripe/stripe-go/v76"
 )
 
@@ -16,23 +14,9 @@ import (
 // subscription_schedule.updated and .released arrive.
 func TestJourneyScheduleChangedAtStripe(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "dashboardsched@example.com", "4")
-	s.WaitFor(t, "30 days left")
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
-	s.Type("enter")
-	advance(t, p, 30*day+time.Hour)
-	s.WaitFor(t, "State         active\n")
-	s.WaitFor(t, "Plan          XL · $79.00/month")
+	p, key, s := newActiveJourney(t, "dashboardsched@example.com", "4")
 
-	s.Type("p")
-	s.WaitFor(t, "› 4  XL")
-	s.Type("3")
-	s.WaitFor(t, "› 3")
-	s.Type("enter")
+	changePlan(t, s, "3", "› 4  XL")
 	s.WaitFor(t, "You can undo this until then.")
 	s.Type("enter")
 	s.WaitFor(t, ", then M · $29.00/month")
