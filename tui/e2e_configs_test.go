@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -65,30 +64,6 @@ func TestJourneyTrialCanceledEndsInFree(t *testing.T) {
 	}
 }
 
-// stripePost posts form to path (under /v1) on the sandbox's API over HTTP,
-// with the portal's sandbox key, decoding the answer into out.
-func stripePost(t *testing.T, p *portaltest.Portal, path string, form url.Values, out any) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+p.App.HTTPAddr()+"/sandbox/v1/"+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("POST %s: %s\n%s", path, resp.Status, b)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-}
-
 // priceOf is the sandbox's price id of the catalog plan with lookup key.
 func priceOf(t *testing.T, p *portaltest.Portal, lookupKey string) string {
 	t.Helper()
@@ -129,15 +104,7 @@ func TestJourneySecondSubscriptionNeverTakesOver(t *testing.T) {
 // link's Target) with card, as a browser would.
 func payPage(t *testing.T, p *portaltest.Portal, target, card string) {
 	t.Helper()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(onListener(t, p, target), url.Values{
-		"cardnumber": {card}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
+	if resp := postCard(t, p, target, card); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("checkout page answered %s", resp.Status)
 	}
 }
@@ -235,21 +202,8 @@ func TestJourneyCheckoutLinkExpiredByNewer(t *testing.T) {
 	a.WaitFor(t, "This link has expired.") // no key pressed
 	a.WaitFor(t, "Press n for a fresh one.")
 	// The old page can no longer be paid.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(onListener(t, p, first))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if target := resp.Header.Get("Location"); target != "" {
-		resp, err = client.PostForm(onListener(t, p, target), url.Values{
-			"cardnumber": {"4242424242424242"}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusSeeOther {
+	if target := visit(t, p, first).Header.Get("Location"); target != "" {
+		if postCard(t, p, target, visa).StatusCode == http.StatusSeeOther {
 			t.Fatal("the expired checkout page took a payment")
 		}
 	}

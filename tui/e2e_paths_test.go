@@ -2,6 +2,7 @@ package tui_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -31,17 +32,43 @@ func payCheckoutWith(t *testing.T, p *portaltest.Portal, s *portaltest.Session, 
 	if raw == "" {
 		t.Fatalf("no checkout address on screen:\n%s", s.Screen())
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(onListener(t, p, raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := visit(t, p, raw)
 	target := resp.Header.Get("Location")
 	if resp.StatusCode/100 != 3 || !strings.Contains(target, "/checkout/cs_") {
 		t.Fatalf("short link %s answered %s, Location %q", raw, resp.Status, target)
 	}
 	payPage(t, p, target, card)
+}
+
+// noRedirect answers with a redirect instead of following it, so a test
+// sees where a link leads and what a page answered.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// visit GETs raw (a public address) on the portal's listener as a browser
+// would, without following a redirect; the answer's body is closed.
+func visit(t *testing.T, p *portaltest.Portal, raw string) *http.Response {
+	t.Helper()
+	resp, err := noRedirect.Get(onListener(t, p, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// postCard submits card on the hosted checkout page at target (the
+// sandbox's) as a browser would, without following a redirect; the
+// answer's body is closed.
+func postCard(t *testing.T, p *portaltest.Portal, target, card string) *http.Response {
+	t.Helper()
+	resp, err := noRedirect.PostForm(onListener(t, p, target), url.Values{
+		"cardnumber": {card}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }
 
 // onListener points a public address at the portal's HTTP listener
@@ -56,25 +83,50 @@ func onListener(t *testing.T, p *portaltest.Portal, raw string) string {
 	return u.String()
 }
 
-// stripeGet reads path (under /v1) from the sandbox's API over HTTP, with
-// the portal's sandbox key, into out.
+// stripeGet reads path (under /v1) from the sandbox's API into out.
 func stripeGet(t testing.TB, p *portaltest.Portal, path string, out any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+p.App.HTTPAddr()+"/sandbox/v1/"+path, nil)
+	stripeDo(t, p, http.MethodGet, path, nil, out)
+}
+
+// stripePost posts form to path (under /v1) on the sandbox's API, decoding
+// the answer into out (nil: discarded).
+func stripePost(t testing.TB, p *portaltest.Portal, path string, form url.Values, out any) {
+	t.Helper()
+	stripeDo(t, p, http.MethodPost, path, form, out)
+}
+
+// stripeDo calls the sandbox's API over HTTP as the portal does, with its
+// sandbox key, and decodes a 200 answer into out (nil: discarded).
+func stripeDo(t testing.TB, p *portaltest.Portal, method, path string, form url.Values, out any) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, "http://"+p.App.HTTPAddr()+"/sandbox/v1/"+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", path, resp.Status)
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s %s: %s\n%s", method, path, resp.Status, b)
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 }
 

@@ -31,8 +31,7 @@ var goldenCases = []struct {
 	{"picker-first", func(h *harness) { h.load(newAccount()) }},
 	{"picker-first-typeahead-xx", func(h *harness) { h.load(newAccount()).keys("x", "x") }},
 	{"picker-first-trial-used", func(h *harness) {
-		a := newAccount()
-		a.TrialUsed = true
+		a := trialUsedAccount()
 		h.load(a).keys("3")
 	}},
 	{"picker-first-trial-pending", func(h *harness) {
@@ -82,8 +81,7 @@ var goldenCases = []struct {
 			Message: "Card added: Mastercard •••• 4444."})
 	}},
 	{"dashboard-plan-changed-then-canceling", func(h *harness) {
-		a := activeAccount()
-		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
+		a := cancelingAccount()
 		h.load(a, store.Notice{Kind: "plan_changed", Key: "sub_1:1766000000:s>m", CreatedAt: fixedNow.Add(-time.Minute),
 			Message: "Your plan changed from S to M."})
 	}},
@@ -93,8 +91,7 @@ var goldenCases = []struct {
 		h.load(a)
 	}},
 	{"dashboard-canceling", func(h *harness) {
-		a := activeAccount()
-		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
+		a := cancelingAccount()
 		h.load(a)
 	}},
 	{"dashboard-downgrade-scheduled", func(h *harness) {
@@ -104,26 +101,19 @@ var goldenCases = []struct {
 		h.load(a)
 	}},
 	{"dashboard-payment-action", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
-		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+		a := actionAccount()
 		h.load(a)
 	}},
 	{"confirm-payment", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
-		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+		a := actionAccount()
 		h.load(a).keys("o")
 	}},
 	{"confirm-payment-qr", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
-		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+		a := actionAccount()
 		h.load(a).keys("o", "v")
 	}},
 	{"dashboard-undo-error", func(h *harness) {
-		a := activeAccount()
-		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
+		a := cancelingAccount()
 		h.fb.err = &billing.Error{Op: "UndoCancel", Msg: "The payment provider is unavailable. Please try again shortly.",
 			Err: errors.New("503")}
 		h.load(a).keys("u")
@@ -134,13 +124,11 @@ var goldenCases = []struct {
 	{"email", func(h *harness) { h.load(freeAccount()).keys("e", "x@y") }},
 	{"register-code", func(h *harness) { h.send(accountLoadedMsg{NotFound: true}); h.keys("tab") }},
 	{"dashboard-past-due", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a := pastDueAccount()
 		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "Your payment of $29.00 failed. Fix your card to keep M."})
 	}},
 	{"dashboard-past-due-no-card", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a := pastDueAccount()
 		a.HasCard, a.CardBrand, a.CardLast4, a.PaymentMethodID = false, "", "", ""
 		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "A payment of $29.00 for your M plan is due and there is no card to charge. Add a card to pay it."})
 	}},
@@ -150,8 +138,7 @@ var goldenCases = []struct {
 		h.load(a)
 	}},
 	{"locked-trial-ended", func(h *harness) {
-		a := trialAccount()
-		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
+		a := pausedAccount()
 		h.fb.set(trialEnd.Add(time.Hour))
 		h.load(a)
 	}},
@@ -163,13 +150,11 @@ var goldenCases = []struct {
 		h.load(a).keys("down")
 	}},
 	{"locked-canceled", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus = store.StateLockedCanceled, "canceled"
+		a := canceledAccount()
 		h.load(a)
 	}},
 	{"locked-free-error", func(h *harness) {
-		a := trialAccount()
-		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
+		a := pausedAccount()
 		h.fb.err = errStripeDown
 		h.load(a).keys("f", "y")
 	}},
@@ -184,8 +169,7 @@ var goldenCases = []struct {
 	}},
 	{"invoices-none", func(h *harness) { h.load(activeAccount()).keys("i") }},
 	{"locked-free-confirm", func(h *harness) {
-		a := trialAccount()
-		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
+		a := pausedAccount()
 		h.load(a).keys("f")
 	}},
 	{"addcard-loading", func(h *harness) {
@@ -224,8 +208,7 @@ var goldenCases = []struct {
 		h.load(a).keys("c")
 	}},
 	{"addcard-plan-after-trial", func(h *harness) {
-		a := newAccount()
-		a.TrialUsed = true
+		a := trialUsedAccount()
 		h.fb.err = billing.ErrCardRequired
 		h.load(a).keys("3", "enter")
 		h.fb.err = nil
@@ -235,8 +218,7 @@ var goldenCases = []struct {
 	{"addcard-plan-done", func(h *harness) {
 		// Checkout bought M with the trial used: the screen says the plan is
 		// on and what was paid, not only "Card saved".
-		a := newAccount()
-		a.TrialUsed = true
+		a := trialUsedAccount()
 		h.fb.err = billing.ErrCardRequired
 		h.load(a).keys("3", "enter")
 		h.fb.err = nil
