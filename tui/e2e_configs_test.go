@@ -38,9 +38,7 @@ func TestJourneyTrialCanceledEndsInFree(t *testing.T) {
 				saveCard(t, p, s, visa)
 				s.WaitFor(t, "trial, card on file")
 			}
-			s.Type("x")
-			s.WaitFor(t, "Cancel at the end of your trial? (y/n)")
-			s.Type("y")
+			confirm(t, s, "x", "Cancel at the end of your trial? (y/n)")
 			s.WaitFor(t, "State         trial until it ends, then Free")
 			s.WaitFor(t, "30 days left")
 			advance(t, p, 20*day)

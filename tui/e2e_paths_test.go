@@ -334,10 +334,7 @@ func TestJourneyCancelAtPeriodEndThenUndo(t *testing.T) {
 	a := account(t, p, key)
 	end := subscription(t, p, a.SubscriptionID).CurrentPeriodEnd
 
-	s.Type("x")
-	s.WaitFor(t, "You keep M until the end of the current period, "+shownDate(end)+".")
-	s.WaitFor(t, "Cancel at the end of the current period? (y/n)")
-	s.Type("y")
+	confirm(t, s, "x", "You keep M until the end of the current period, "+shownDate(end)+".", "Cancel at the end of the current period? (y/n)")
 	s.WaitFor(t, "State         active until the end of the period, then Free")
 	s.WaitFor(t, "Ends          "+shownDate(end)+", then Free")
 	s.WaitFor(t, "u  Undo the cancellation and keep M")

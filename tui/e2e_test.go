@@ -98,6 +98,17 @@ func changePlan(t *testing.T, s *portaltest.Session, pick string, shown ...strin
 	s.Type("enter")
 }
 
+// confirm presses key on s, waits for each of shown (the question last)
+// and answers y.
+func confirm(t *testing.T, s *portaltest.Session, key string, shown ...string) {
+	t.Helper()
+	s.Type(key)
+	for _, text := range shown {
+		s.WaitFor(t, text)
+	}
+	s.Type("y")
+}
+
 // chooseWithCard picks paid plan pick (named name) on s's dashboard once
 // the trial is used: the picker, the note that a card is needed, and the
 // Checkout screen that sells name.
@@ -196,9 +207,7 @@ func TestJourneyNoCardLocksThenFree(t *testing.T) {
 	advance(t, p, 30*day+time.Hour)
 	s.WaitFor(t, "Your account is locked") // by itself
 	s.WaitFor(t, "trial ended")
-	s.Type("f")
-	s.WaitFor(t, "Switch to Free now? (y/n)")
-	s.Type("y")
+	confirm(t, s, "f", "Switch to Free now? (y/n)")
 	s.WaitFor(t, "Plan          Free")
 	s.WaitFor(t, "State         free")
 	if a := account(t, p, key); a.Plan != "free" || a.State != store.StateFree {

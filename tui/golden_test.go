@@ -30,10 +30,7 @@ var goldenCases = []struct {
 	{"store-error", func(h *harness) { h.send(accountLoadedMsg{Err: errors.New("bbolt: timeout")}) }},
 	{"picker-first", func(h *harness) { h.load(newAccount()) }},
 	{"picker-first-typeahead-xx", func(h *harness) { h.load(newAccount()).keys("x", "x") }},
-	{"picker-first-trial-used", func(h *harness) {
-		a := trialUsedAccount()
-		h.load(a).keys("3")
-	}},
+	{"picker-first-trial-used", func(h *harness) { h.load(trialUsedAccount()).keys("3") }},
 	{"picker-first-trial-pending", func(h *harness) {
 		// Stripe did not answer the trial request: the trial may still come.
 		a := newAccount()
@@ -90,28 +87,16 @@ var goldenCases = []struct {
 		a.TrialUsed = true
 		h.load(a)
 	}},
-	{"dashboard-canceling", func(h *harness) {
-		a := cancelingAccount()
-		h.load(a)
-	}},
+	{"dashboard-canceling", func(h *harness) { h.load(cancelingAccount()) }},
 	{"dashboard-downgrade-scheduled", func(h *harness) {
 		a := activeAccount()
 		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = "sub_sched_1", "s", a.CurrentPeriodEnd
 		a.NextInvoiceAmount = 900
 		h.load(a)
 	}},
-	{"dashboard-payment-action", func(h *harness) {
-		a := actionAccount()
-		h.load(a)
-	}},
-	{"confirm-payment", func(h *harness) {
-		a := actionAccount()
-		h.load(a).keys("o")
-	}},
-	{"confirm-payment-qr", func(h *harness) {
-		a := actionAccount()
-		h.load(a).keys("o", "v")
-	}},
+	{"dashboard-payment-action", func(h *harness) { h.load(actionAccount()) }},
+	{"confirm-payment", func(h *harness) { h.load(actionAccount()).keys("o") }},
+	{"confirm-payment-qr", func(h *harness) { h.load(actionAccount()).keys("o", "v") }},
 	{"dashboard-undo-error", func(h *harness) {
 		a := cancelingAccount()
 		h.fb.err = &billing.Error{Op: "UndoCancel", Msg: "The payment provider is unavailable. Please try again shortly.",
@@ -149,10 +134,7 @@ var goldenCases = []struct {
 		a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, 0
 		h.load(a).keys("down")
 	}},
-	{"locked-canceled", func(h *harness) {
-		a := canceledAccount()
-		h.load(a)
-	}},
+	{"locked-canceled", func(h *harness) { h.load(canceledAccount()) }},
 	{"locked-free-error", func(h *harness) {
 		a := pausedAccount()
 		h.fb.err = errStripeDown
@@ -168,10 +150,7 @@ var goldenCases = []struct {
 		h.load(activeAccount()).keys("i", "down", "enter")
 	}},
 	{"invoices-none", func(h *harness) { h.load(activeAccount()).keys("i") }},
-	{"locked-free-confirm", func(h *harness) {
-		a := pausedAccount()
-		h.load(a).keys("f")
-	}},
+	{"locked-free-confirm", func(h *harness) { h.load(pausedAccount()).keys("f") }},
 	{"addcard-loading", func(h *harness) {
 		h.load(trialAccount())
 		h.fb.err = errors.New("never returned")
