@@ -366,3 +366,132 @@ func TestJourneyReplaceCardWithTheSameCard(t *testing.T) {
 	saveCard(t, p, s, visa, "Replace your card")
 	s.WaitFor(t, "State         active\n")
 }
+
+// A failed upgrade (issue 12, failure 5): the upgrade's invoice fails, so
+// Stripe keeps the change pending and the account on its plan; the notice
+// names the plan and amount of that invoice and no grace period; when
+// Stripe lets the pending update expire (customer.subscription.
+// pending_update_expired), "payment pending" ends at once in the open
+// session, with no key pressed and no reconciler pass.
+func TestJourneyFailedUpgradeExpires(t *testing.T) {
+	t.Parallel()
+	p, key, s := newActiveJourney(t, "upfail@example.com", "3")
+	advance(t, p, time.Minute) // the add-card screen's own checkout, then a new one
+	saveCard(t, p, s, declining)
+	s.WaitFor(t, "Card          Visa •••• 0341")
+	advance(t, p, 10*day)
+
+	changePlan(t, s, "4", "› 3  M")
+	s.WaitFor(t, "Press enter to confirm")
+	s.Type("enter")
+	s.WaitFor(t, "(payment pending)")
+	s.WaitFor(t, "Plan          M · $29.00/month")
+	s.WaitFor(t, "for your change to XL failed, so you stay on M.")
+	a := account(t, p, key)
+	if !a.PaymentPending || a.Plan != "m" {
+		t.Fatalf("after the failed upgrade: plan %s pending %t", a.Plan, a.PaymentPending)
+	}
+	ns, err := p.App.Store().Notices(a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mail string
+	for _, n := range ns {
+		if n.Kind == "upgrade_failed" {
+			mail = n.Message
+		}
+		if n.Kind == "payment_failed" {
+			t.Errorf("the failed upgrade was announced as a failed payment of the plan: %q", n.Message)
+		}
+	}
+	if !strings.Contains(mail, "change to XL failed, so you stay on M") || strings.Contains(strings.ToLower(mail), "grace") {
+		t.Errorf("the failed upgrade's notice (mailed as is): %q", mail)
+	}
+
+	advance(t, p, day)               // Stripe expires a pending update after 23 hours
+	s.WaitGone(t, "payment pending") // no key pressed
+	s.WaitFor(t, "Plan          M · $29.00/month")
+	waitProcessed(t, p, a.ID, "customer.subscription.pending_update_expired")
+	if a := account(t, p, key); a.PaymentPending || a.Plan != "m" {
+		t.Errorf("after the pending update expired: plan %s pending %t", a.Plan, a.PaymentPending)
+	}
+}
+
+// An open plan-change preview follows a move of the sandbox clock that
+// changes nothing in the account (mid-period, no event falls due): the
+// session's wake on the move fetches the preview again, well before the
+// minute refresh, so the amount shown is the one that would be charged.
+func TestClockMoveRefreshesOpenPreview(t *testing.T) {
+	t.Parallel()
+	p, key, s := newActiveJourney(t, "ivy@example.com", "3")
+	advance(t, p, 10*day)
+	s.WaitFor(t, "Next invoice") // the dashboard after the move
+
+	changePlan(t, s, "4", "› 3  M")
+	s.WaitFor(t, "Press enter to confirm")
+	first := dueNow.FindString(s.Screen())
+	if first == "" {
+		t.Fatalf("no amount due now in the preview:\n%s", s.Screen())
+	}
+	webhooksDelivered(t, p) // the conversion's last webhooks may still be landing
+	before := account(t, p, key)
+
+	advance(t, p, 10*day)
+	deadline := time.Now().Add(20 * time.Second) // well under the minute refresh under load
+	for {
+		scr := s.Screen()
+		if now := dueNow.FindString(scr); now != "" && now != first {
+			if !strings.Contains(scr, "Press enter to confirm") {
+				t.Fatalf("the refreshed preview asks nothing:\n%s", scr)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the preview still shows %q after the clock moved 10 days:\n%s", first, scr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := account(t, p, key); after.Version != before.Version {
+		t.Errorf("the account changed during the move (version %d → %d): this test is about a move that changes nothing", before.Version, after.Version)
+	}
+}
+
+// A downgrade scheduled for the period end that is then edited, and
+// released, in Stripe's Dashboard: the open session follows each change by
+// itself ("XL until 9 Jan, then S"; then XL alone), as
+// subscription_schedule.updated and .released arrive.
+func TestJourneyScheduleChangedAtStripe(t *testing.T) {
+	t.Parallel()
+	p, key, s := newActiveJourney(t, "dashboardsched@example.com", "4")
+
+	changePlan(t, s, "3", "› 4  XL")
+	s.WaitFor(t, "You can undo this until then.")
+	s.Type("enter")
+	s.WaitFor(t, ", then M · $29.00/month")
+	a := account(t, p, key)
+	until := a.ScheduledAt.UTC().Format("2 Jan")
+	s.WaitFor(t, "Plan          XL until "+until+", then M · $29.00/month")
+
+	// The Dashboard: S instead of M at the same date (no key pressed from here).
+	sub := subscription(t, p, a.SubscriptionID)
+	var sched stripe.SubscriptionSchedule
+	stripeGet(t, p, "subscription_schedules/"+a.ScheduleID, &sched)
+	stripePost(t, p, "subscription_schedules/"+a.ScheduleID, url.Values{
+		"phases[0][items][0][price]": {sub.Items.Data[0].Price.ID}, "phases[0][items][0][quantity]": {"1"},
+		"phases[0][start_date]":      {strconv.FormatInt(sched.CurrentPhase.StartDate, 10)},
+		"phases[0][end_date]":        {strconv.FormatInt(sub.CurrentPeriodEnd, 10)},
+		"phases[1][items][0][price]": {priceOf(t, p, "portal_s_monthly")}, "phases[1][items][0][quantity]": {"1"},
+		"phases[1][iterations]": {"1"},
+	}, &sched)
+	s.WaitFor(t, "Plan          XL until "+until+", then S · $9.00/month")
+	s.WaitFor(t, "Next invoice  $9.00 on "+shownDay(sub.CurrentPeriodEnd))
+	s.WaitFor(t, "u  Undo the change to S and keep XL")
+
+	// The Dashboard releases it.
+	stripePost(t, p, "subscription_schedules/"+a.ScheduleID+"/release", url.Values{}, &sched)
+	s.WaitFor(t, "Plan          XL · $79.00/month")
+	s.WaitGone(t, "Undo the change")
+	if a := account(t, p, key); a.ScheduleID != "" || a.ScheduledPlan != "" {
+		t.Errorf("after the release: schedule %q, scheduled %q", a.ScheduleID, a.ScheduledPlan)
+	}
+}

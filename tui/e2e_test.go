@@ -3,6 +3,9 @@ package tui_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -10,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portal/portal/billing"
 	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui"
@@ -215,8 +219,6 @@ func TestJourneyNoCardLocksThenFree(t *testing.T) {
 	}
 }
 
-// Two sessions of one account both follow a change; a session of another
-// account is not redrawn.
 // A move of the sandbox clock that Stripe says nothing about (no event
 // falls due) still redraws open countdowns at once, not at their next
 // minute tick: a demo that advances the clock sees it move.
@@ -243,6 +245,8 @@ func TestClockMoveRedrawsCountdown(t *testing.T) {
 	s.WaitFor(t, "28 days left", 5*time.Second)
 }
 
+// Two sessions of one account both follow a change; a session of another
+// account is not redrawn.
 func TestLiveRefreshOnlyThatAccount(t *testing.T) {
 	t.Parallel()
 	p := portaltest.Start(t)
@@ -356,4 +360,92 @@ func TestRegisterStampsKeyWithTheStoreClock(t *testing.T) {
 	if len(a.Keys) != 1 || !a.Keys[0].AddedAt.Equal(a.CreatedAt) {
 		t.Errorf("created %v, key added %v: want the same moment", a.CreatedAt, a.Keys)
 	}
+}
+
+// TestLiveBurstEndsOnNewest: a burst of 100 commits to one account, while
+// its session is busy with keys typed at the same time, ends with the
+// screen on the newest state (the session loop coalesces the burst, one
+// reload at a time; the registry's own test counts the reloads).
+func TestLiveBurstEndsOnNewest(t *testing.T) {
+	t.Parallel()
+	p, key, s := newJourney(t, "burst@example.com", "1")
+	a := account(t, p, key)
+	db := p.App.Store()
+	for i := range 100 {
+		if i%10 == 0 {
+			s.Type("?") // help on and off: the program has work of its own
+		}
+		email := fmt.Sprintf("burst-%02d@example.com", i)
+		if _, err := db.UpdateAccount(a.ID, func(x *store.Account) error { x.Email = email; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.WaitFor(t, "burst-99@example.com")
+	if got := account(t, p, key); got.Version != a.Version+100 {
+		t.Errorf("version %d after 100 commits, want %d", got.Version, a.Version+100)
+	}
+}
+
+// The customer's invoices: the dashboard's i lists them (date, number,
+// plan, amount, status), enter shows the chosen one's Stripe page as a
+// short link that opens the sandbox's hosted invoice page; `ssh host
+// invoices [--json]` prints them for scripts.
+func TestJourneyInvoicesScreenAndCommand(t *testing.T) {
+	t.Parallel()
+	p, key, s := newActiveJourney(t, "inv@example.com", "2")
+
+	out, code := p.Exec(t, key, "invoices --json")
+	var invs []billing.Invoice
+	if err := json.Unmarshal([]byte(out), &invs); err != nil || code != 0 {
+		t.Fatalf("invoices --json: exit %d, %v\n%s", code, err, out)
+	}
+	var paid billing.Invoice
+	for _, inv := range invs {
+		if inv.Amount == 900 && inv.Status == "paid" {
+			paid = inv
+		}
+	}
+	if paid.Number == "" || paid.Plan != "S" || paid.URL == "" {
+		t.Fatalf("no paid $9.00 S invoice with a page among %+v", invs)
+	}
+	out, code = p.Exec(t, key, "invoices")
+	if code != 0 || !strings.Contains(out, paid.Number) || !strings.Contains(out, "$9.00") || !strings.Contains(out, "DATE") {
+		t.Errorf("invoices: exit %d\n%s", code, out)
+	}
+
+	s.Type("i")
+	s.WaitFor(t, "Invoices")
+	s.WaitFor(t, paid.Number)
+	for !strings.Contains(lineWith(s.Screen(), paid.Number), "›") {
+		before := s.Screen()
+		s.Type("j")
+		s.WaitScreen(t, "the cursor to move", func(scr string) bool { return scr != before })
+	}
+	if l := lineWith(s.Screen(), paid.Number); !strings.Contains(l, "$9.00") || !strings.Contains(l, "paid") || !strings.Contains(l, " S ") {
+		t.Errorf("invoice row %q lacks plan, amount or status", l)
+	}
+	s.Type("enter")
+	s.WaitFor(t, "on Stripe, with its PDF")
+	raw := shownLink.FindString(s.Screen())
+	resp, err := http.Get(onListener(t, p, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), paid.Number) || !strings.Contains(string(body), "Download PDF") {
+		t.Errorf("the link %s opens %d:\n%s", raw, resp.StatusCode, body)
+	}
+	s.Type("esc")
+	s.WaitFor(t, "Your account\n")
+}
+
+// lineWith is the screen's line holding text.
+func lineWith(screen, text string) string {
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.Contains(l, text) {
+			return l
+		}
+	}
+	return ""
 }
