@@ -61,10 +61,7 @@ const visa = "4242424242424242"
 // "Card saved" back to the dashboard.
 func saveCard(t *testing.T, p *portaltest.Portal, s *portaltest.Session, card string, shown ...string) {
 	t.Helper()
-	s.Type("c")
-	for _, text := range shown {
-		s.WaitFor(t, text)
-	}
+	press(t, s, "c", shown...)
 	payCheckoutWith(t, p, s, card)
 	s.WaitFor(t, "Card saved: Visa •••• "+card[len(card)-4:])
 	s.Type("enter")
@@ -93,10 +90,7 @@ func newActiveJourney(t *testing.T, email, pick string) (*portaltest.Portal, ssh
 // shown there, moves to plan pick and presses enter.
 func changePlan(t *testing.T, s *portaltest.Session, pick string, shown ...string) {
 	t.Helper()
-	s.Type("p")
-	for _, text := range shown {
-		s.WaitFor(t, text)
-	}
+	press(t, s, "p", shown...)
 	s.Type(pick)
 	s.WaitFor(t, "› "+pick)
 	s.Type("enter")
@@ -106,11 +100,17 @@ func changePlan(t *testing.T, s *portaltest.Session, pick string, shown ...strin
 // and answers y.
 func confirm(t *testing.T, s *portaltest.Session, key string, shown ...string) {
 	t.Helper()
+	press(t, s, key, shown...)
+	s.Type("y")
+}
+
+// press types key on s and waits for each of shown.
+func press(t *testing.T, s *portaltest.Session, key string, shown ...string) {
+	t.Helper()
 	s.Type(key)
 	for _, text := range shown {
 		s.WaitFor(t, text)
 	}
-	s.Type("y")
 }
 
 // chooseWithCard picks paid plan pick (named name) on s's dashboard once
