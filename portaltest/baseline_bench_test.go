@@ -1,16 +1,13 @@
 package portaltest
 
 import (
-	"net"
 	"sync/atomic"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
-	"github.com/charmbracelet/wish"
 	bm "github.com/charmbracelet/wish/bubbletea"
 	"github.com/muesli/termenv"
-	"github.com/portal/portal/hostkeys"
 )
 
 // BenchmarkSessionsBaseline is BenchmarkSessions against a bare wish v1.4.7 +
@@ -21,31 +18,14 @@ import (
 func BenchmarkSessionsBaseline(b *testing.B) {
 	raiseFileLimit(b)
 	var live atomic.Int64
-	key, err := hostkeys.LoadOrCreate(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := wish.NewServer(
-		wish.WithHostKeyPEM(key.PEM),
-		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithMiddleware(
-			bm.MiddlewareWithProgramHandler(func(s ssh.Session) *tea.Program {
-				live.Add(1)
-				go func() { <-s.Context().Done(); live.Add(-1) }()
-				return tea.NewProgram(bareModel{}, append(bm.MakeOptions(s), tea.WithAltScreen())...)
-			}, termenv.Ascii),
-		),
+	addr := serveWish(b,
+		bm.MiddlewareWithProgramHandler(func(s ssh.Session) *tea.Program {
+			live.Add(1)
+			go func() { <-s.Context().Done(); live.Add(-1) }()
+			return tea.NewProgram(bareModel{}, append(bm.MakeOptions(s), tea.WithAltScreen())...)
+		}, termenv.Ascii),
 	)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
-	benchSessions(b, ln.Addr().String(), func() int { return int(live.Load()) },
+	benchSessions(b, addr, func() int { return int(live.Load()) },
 		envInt(benchNEnv, 1000), envInt(benchConcEnv, 32))
 }
 

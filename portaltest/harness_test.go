@@ -46,35 +46,43 @@ func (m echoModel) View() string {
 // startEcho serves echoModel over wish and returns its address.
 func startEcho(t *testing.T) string {
 	t.Helper()
-	key, err := hostkeys.LoadOrCreate(t.TempDir())
+	return serveWish(t,
+		bm.Middleware(func(s ssh.Session) (tea.Model, []tea.ProgramOption) {
+			env := slices.Clone(s.Environ())
+			slices.Sort(env)
+			return echoModel{env: env}, []tea.ProgramOption{tea.WithAltScreen()}
+		}),
+		activeterm.Middleware(),
+	)
+}
+
+// serveWish serves mw over wish on a free loopback port, with a fresh host
+// key and any public key let in, until the test ends; it returns the
+// address.
+func serveWish(tb testing.TB, mw ...wish.Middleware) string {
+	tb.Helper()
+	key, err := hostkeys.LoadOrCreate(tb.TempDir())
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	srv, err := wish.NewServer(
 		wish.WithHostKeyPEM(key.PEM),
 		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
-		wish.WithMiddleware(
-			bm.Middleware(func(s ssh.Session) (tea.Model, []tea.ProgramOption) {
-				env := slices.Clone(s.Environ())
-				slices.Sort(env)
-				return echoModel{env: env}, []tea.ProgramOption{tea.WithAltScreen()}
-			}),
-			activeterm.Middleware(),
-		),
+		wish.WithMiddleware(mw...),
 	)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		srv.Close()
 		if err := <-done; err != nil && !errors.Is(err, ssh.ErrServerClosed) {
-			t.Errorf("serve: %v", err)
+			tb.Errorf("serve: %v", err)
 		}
 	})
 	return ln.Addr().String()

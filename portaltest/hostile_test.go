@@ -346,23 +346,22 @@ func TestHostileSSHConnectionCaps(t *testing.T) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return line
 	}
-	for range 5 {
-		c := dial("127.0.0.2")
-		held = append(held, c)
-		if b := banner(c); !strings.HasPrefix(b, "SSH-2.0-") {
-			t.Fatalf("connection within the cap got %q", b)
+	// hold opens n connections from ip, each served within the caps.
+	hold := func(ip string, n int) {
+		t.Helper()
+		for range n {
+			c := dial(ip)
+			held = append(held, c)
+			if b := banner(c); !strings.HasPrefix(b, "SSH-2.0-") {
+				t.Fatalf("connection within the cap got %q", b)
+			}
 		}
 	}
+	hold("127.0.0.2", 5)
 	if b := banner(dial("127.0.0.2")); b != "" {
 		t.Fatalf("6th connection from one address got %q, want it closed", b)
 	}
-	for range 3 {
-		c := dial("127.0.0.3")
-		held = append(held, c)
-		if b := banner(c); !strings.HasPrefix(b, "SSH-2.0-") {
-			t.Fatalf("connection within the cap got %q", b)
-		}
-	}
+	hold("127.0.0.3", 3)
 	if b := banner(dial("127.0.0.4")); b != "" {
 		t.Fatalf("9th connection in all got %q, want it closed", b)
 	}

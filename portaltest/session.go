@@ -331,10 +331,7 @@ func (s *Session) WaitScreen(tb testing.TB, what string, ok func(screen string) 
 
 func (s *Session) wait(tb testing.TB, what string, ok func(string) bool, timeout []time.Duration) {
 	tb.Helper()
-	d := DefaultTimeout
-	if len(timeout) > 0 {
-		d = timeout[0]
-	}
+	d := timeoutOr(timeout)
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
@@ -366,10 +363,7 @@ func (s *Session) wait(tb testing.TB, what string, ok func(string) bool, timeout
 // status (-1 if the server sent none); it fails the test on timeout.
 func (s *Session) WaitClosed(tb testing.TB, timeout ...time.Duration) int {
 	tb.Helper()
-	d := DefaultTimeout
-	if len(timeout) > 0 {
-		d = timeout[0]
-	}
+	d := timeoutOr(timeout)
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
@@ -379,6 +373,14 @@ func (s *Session) WaitClosed(tb testing.TB, timeout ...time.Duration) int {
 		tb.Fatalf("session still open after %s; screen:\n%s", d, frame(s.Screen()))
 		return 0
 	}
+}
+
+// timeoutOr is the optional timeout a wait was given, else DefaultTimeout.
+func timeoutOr(timeout []time.Duration) time.Duration {
+	if len(timeout) > 0 {
+		return timeout[0]
+	}
+	return DefaultTimeout
 }
 
 // exitCode maps the result of ssh.Session.Wait to an exit status, -1 when

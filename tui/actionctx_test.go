@@ -55,8 +55,7 @@ func TestCustomerActionsOutliveTheSession(t *testing.T) {
 	h.load(a)
 	cancel() // the connection drops as the customer confirms
 	h.keys("x", "y")
-	canceling := a
-	canceling.State, canceling.CancelAtPeriodEnd = store.StateCanceling, true
+	canceling := cancelingAccount()
 	h.fb.account = canceling
 	h.load(canceling)
 	h.keys("u")

@@ -3,21 +3,14 @@ package tui_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/portal/portal/portaltest"
 )
 
 // A banner dismissed in one session is gone from every session of the
 // account, open or opened later; it is kept in the store, not the session.
 func TestBannerDismissedStaysDismissedInEverySession(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "dis@example.com", "2")
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved")
-	s.Type("enter")
+	p, key, s := newJourney(t, "dis@example.com", "2")
+	saveCard(t, p, s, visa)
 	const banner = "✓ Card added: Visa •••• 4242. (d: dismiss)"
 	s.WaitFor(t, banner)
 	other := p.Connect(t, key, wide)

@@ -2,12 +2,9 @@ package tui_test
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,22 +16,7 @@ import (
 // sandbox then POSTs the signed customer.subscription.updated webhook.
 func setCancel(tb testing.TB, p *portaltest.Portal, subID string, cancel bool) {
 	tb.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+p.App.HTTPAddr()+"/sandbox/v1/subscriptions/"+subID,
-		strings.NewReader(url.Values{"cancel_at_period_end": {fmt.Sprint(cancel)}}.Encode()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		tb.Fatalf("sandbox update: %s", resp.Status)
-	}
+	stripePost(tb, p, "subscriptions/"+subID, url.Values{"cancel_at_period_end": {fmt.Sprint(cancel)}}, nil)
 }
 
 // BenchmarkWebhookToScreen measures, over 200 events per iteration, the time

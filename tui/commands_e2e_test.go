@@ -3,7 +3,6 @@ package tui_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -287,14 +286,7 @@ func TestCardWait(t *testing.T) {
 		}
 	}
 	cs := sessions.Data[0]
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(onListener(t, p, cs.URL), url.Values{
-		"cardnumber": {"4242424242424242"}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	postCard(t, p, cs.URL, visa)
 	r := <-done
 	if r.code != 0 || !strings.Contains(r.out, "/l/") || !strings.Contains(r.out, "Card saved: Visa •••• 4242") || !strings.Contains(r.errOut, "Waiting") {
 		t.Errorf("card --wait: exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,20 +33,12 @@ func TestJourneyTrialCanceledEndsInFree(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			p := portaltest.Start(t)
-			key := portaltest.NewKey(t)
-			s := signUp(t, p, key, "trialcancel@example.com", "2")
-			s.WaitFor(t, "30 days left")
+			p, key, s := newJourney(t, "trialcancel@example.com", "2")
 			if withCard {
-				s.Type("c")
-				payCheckout(t, p, s)
-				s.WaitFor(t, "Card saved: Visa •••• 4242")
-				s.Type("enter")
+				saveCard(t, p, s, visa)
 				s.WaitFor(t, "trial, card on file")
 			}
-			s.Type("x")
-			s.WaitFor(t, "Cancel at the end of your trial? (y/n)")
-			s.Type("y")
+			confirm(t, s, "x", "Cancel at the end of your trial? (y/n)")
 			s.WaitFor(t, "State         trial until it ends, then Free")
 			s.WaitFor(t, "30 days left")
 			advance(t, p, 20*day)
@@ -71,30 +62,6 @@ func TestJourneyTrialCanceledEndsInFree(t *testing.T) {
 	}
 }
 
-// stripePost posts form to path (under /v1) on the sandbox's API over HTTP,
-// with the portal's sandbox key, decoding the answer into out.
-func stripePost(t *testing.T, p *portaltest.Portal, path string, form url.Values, out any) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+p.App.HTTPAddr()+"/sandbox/v1/"+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("POST %s: %s\n%s", path, resp.Status, b)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-}
-
 // priceOf is the sandbox's price id of the catalog plan with lookup key.
 func priceOf(t *testing.T, p *portaltest.Portal, lookupKey string) string {
 	t.Helper()
@@ -111,10 +78,7 @@ func priceOf(t *testing.T, p *portaltest.Portal, lookupKey string) string {
 // stays on its own trial, and when the second one ends nothing is locked.
 func TestJourneySecondSubscriptionNeverTakesOver(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "second@example.com", "2")
-	s.WaitFor(t, "30 days left")
+	p, key, s := newJourney(t, "second@example.com", "2")
 	a := account(t, p, key)
 	var second stripe.Subscription
 	stripePost(t, p, "subscriptions", url.Values{
@@ -138,15 +102,7 @@ func TestJourneySecondSubscriptionNeverTakesOver(t *testing.T) {
 // link's Target) with card, as a browser would.
 func payPage(t *testing.T, p *portaltest.Portal, target, card string) {
 	t.Helper()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(onListener(t, p, target), url.Values{
-		"cardnumber": {card}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
+	if resp := postCard(t, p, target, card); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("checkout page answered %s", resp.Status)
 	}
 }
@@ -157,10 +113,7 @@ func payPage(t *testing.T, p *portaltest.Portal, target, card string) {
 // card that fixes a failed payment is the one shown and charged after.
 func TestJourneyCardShownIsCardCharged(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "charged@example.com", "2")
-	s.WaitFor(t, "30 days left")
+	p, key, s := newJourney(t, "charged@example.com", "2")
 	// The trial used up, M is bought through Checkout in subscription mode.
 	ctx := context.Background()
 	b := p.App.Billing()
@@ -184,10 +137,7 @@ func TestJourneyCardShownIsCardCharged(t *testing.T) {
 	// opened as its own (tui's addCardScreen.checkoutDone): open it later.
 	advance(t, p, time.Minute)
 
-	s.Type("c") // replace the card with one whose charges fail
-	payCheckoutWith(t, p, s, declining)
-	s.WaitFor(t, "Card saved: Visa •••• 0341")
-	s.Type("enter")
+	saveCard(t, p, s, declining) // replace the card with one whose charges fail
 	s.WaitFor(t, "Card          Visa •••• 0341")
 	sub := subscription(t, p, account(t, p, key).SubscriptionID)
 	if sub.DefaultPaymentMethod == nil || sub.DefaultPaymentMethod.ID == "" {
@@ -196,10 +146,7 @@ func TestJourneyCardShownIsCardCharged(t *testing.T) {
 	advance(t, p, 31*day) // the renewal charges the card shown, which fails
 	s.WaitFor(t, "State         payment failed, retrying")
 
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
-	s.Type("enter")
+	saveCard(t, p, s, visa)
 	s.WaitFor(t, "State         active\n")
 	s.WaitFor(t, "Card          Visa •••• 4242")
 	out, code := p.Exec(t, key, "status --json")
@@ -240,10 +187,7 @@ func waitProcessed(t *testing.T, p *portaltest.Portal, id, typ string) {
 // first screen says so at once and offers a fresh link, which works.
 func TestJourneyCheckoutLinkExpiredByNewer(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	a := signUp(t, p, key, "twolinks@example.com", "2")
-	a.WaitFor(t, "30 days left")
+	p, key, a := newJourney(t, "twolinks@example.com", "2")
 	a.Type("c")
 	a.WaitFor(t, "Waiting for Stripe")
 	first := shownLink.FindString(a.Screen())
@@ -256,21 +200,8 @@ func TestJourneyCheckoutLinkExpiredByNewer(t *testing.T) {
 	a.WaitFor(t, "This link has expired.") // no key pressed
 	a.WaitFor(t, "Press n for a fresh one.")
 	// The old page can no longer be paid.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(onListener(t, p, first))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if target := resp.Header.Get("Location"); target != "" {
-		resp, err = client.PostForm(onListener(t, p, target), url.Values{
-			"cardnumber": {"4242424242424242"}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusSeeOther {
+	if target := visit(t, p, first).Header.Get("Location"); target != "" {
+		if postCard(t, p, target, visa).StatusCode == http.StatusSeeOther {
 			t.Fatal("the expired checkout page took a payment")
 		}
 	}
@@ -286,12 +217,9 @@ func TestJourneyCheckoutLinkExpiredByNewer(t *testing.T) {
 // same screen.
 func TestJourneyTrialEndBehaviorCancel(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t, portaltest.WithConfig(func(c *app.Config) {
+	p, key, s := newJourney(t, "cancels@example.com", "2", portaltest.WithConfig(func(c *app.Config) {
 		c.TrialEndBehavior, c.SandboxFailedPayment = "cancel", "past_due"
 	}))
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "cancels@example.com", "2")
-	s.WaitFor(t, "30 days left")
 	advance(t, p, 30*day+time.Hour)
 	s.WaitFor(t, "Your account is locked") // no key pressed
 	a := account(t, p, key)
@@ -299,14 +227,7 @@ func TestJourneyTrialEndBehaviorCancel(t *testing.T) {
 		t.Fatalf("after a trial that cancels: %s %s", a.State, a.SubscriptionStatus)
 	}
 	s.WaitFor(t, "Your S subscription has ended.")
-	s.Type("p")
-	s.WaitFor(t, "card needed (trial used)")
-	s.Type("2")
-	s.WaitFor(t, "› 2")
-	s.Type("enter")
-	s.WaitFor(t, "Your trial is used, so the next step asks for a card.")
-	s.Type("enter")
-	s.WaitFor(t, "Start S with a card")
+	chooseWithCard(t, s, "2", "S")
 	payCheckout(t, p, s)
 	// The plan bought by Checkout is said to be on, with what was paid.
 	s.WaitFor(t, "S is active. You paid $9.00 for the first month.")
@@ -324,14 +245,8 @@ func TestJourneyTrialEndBehaviorCancel(t *testing.T) {
 // invoice's page to confirm it by itself, and another card settles it.
 func TestJourneyPaymentActionRequired(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "threeds@example.com", "2")
-	s.WaitFor(t, "30 days left")
-	s.Type("c")
-	payCheckoutWith(t, p, s, "4000002760003184")
-	s.WaitFor(t, "Card saved: Visa •••• 3184")
-	s.Type("enter")
+	p, key, s := newJourney(t, "threeds@example.com", "2")
+	saveCard(t, p, s, "4000002760003184")
 	advance(t, p, 30*day+time.Hour)
 	s.WaitFor(t, "Your bank asks you to confirm a payment: press o") // no key pressed
 	a := account(t, p, key)
@@ -342,10 +257,38 @@ func TestJourneyPaymentActionRequired(t *testing.T) {
 	}
 	s.Type("esc")
 	s.WaitFor(t, "Your bank asks you to confirm a payment")
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
-	s.Type("enter")
+	saveCard(t, p, s, visa)
 	s.WaitFor(t, "State         active\n")
 	s.WaitGone(t, "confirm a payment")
+}
+
+// The plan a Checkout link sells is the one its screen names (issue 12,
+// failure 4): with the trial used, one session of the account reads
+// "Start M with a card", another then asks for XL (which expires the first
+// link at Stripe); the first screen's fresh link still sells M, and paying
+// it puts the account on M, not on the last plan anyone chose.
+func TestJourneyCheckoutSellsThePlanOnScreen(t *testing.T) {
+	t.Parallel()
+	p, key, a := newJourney(t, "planonscreen@example.com", "2")
+	id := account(t, p, key).ID
+	if _, err := p.App.Billing().ChoosePlan(context.Background(), id, "free"); err != nil {
+		t.Fatal(err)
+	}
+	a.WaitFor(t, "State         free")
+	chooseWithCard(t, a, "3", "M")
+	b := p.Connect(t, key, wide)
+	b.WaitFor(t, "State         free")
+	chooseWithCard(t, b, "4", "XL")
+
+	a.WaitFor(t, "This link has expired.") // no key pressed
+	a.WaitFor(t, "Start M with a card")
+	a.Type("n")
+	payCheckout(t, p, a)
+	a.WaitFor(t, "M is active.")
+	if acct := account(t, p, key); acct.Plan != "m" || acct.State != store.StateActive {
+		t.Fatalf("the screen sold M, the account has %s (%s)", acct.Plan, acct.State)
+	}
+	if sub := subscription(t, p, account(t, p, key).SubscriptionID); lookupKey(sub) != "portal_m_monthly" {
+		t.Fatalf("Stripe bills %q for a link that read M", lookupKey(sub))
+	}
 }

@@ -2,6 +2,7 @@ package tui_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,7 +14,6 @@ import (
 	"github.com/portal/portal/portaltest"
 	"github.com/portal/portal/store"
 	"github.com/stripe/stripe-go/v76"
-	"golang.org/x/crypto/ssh"
 )
 
 // The billing issue's other paths, end to end through the real SSH server
@@ -32,17 +32,43 @@ func payCheckoutWith(t *testing.T, p *portaltest.Portal, s *portaltest.Session, 
 	if raw == "" {
 		t.Fatalf("no checkout address on screen:\n%s", s.Screen())
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(onListener(t, p, raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := visit(t, p, raw)
 	target := resp.Header.Get("Location")
 	if resp.StatusCode/100 != 3 || !strings.Contains(target, "/checkout/cs_") {
 		t.Fatalf("short link %s answered %s, Location %q", raw, resp.Status, target)
 	}
 	payPage(t, p, target, card)
+}
+
+// noRedirect answers with a redirect instead of following it, so a test
+// sees where a link leads and what a page answered.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// visit GETs raw (a public address) on the portal's listener as a browser
+// would, without following a redirect; the answer's body is closed.
+func visit(t *testing.T, p *portaltest.Portal, raw string) *http.Response {
+	t.Helper()
+	resp, err := noRedirect.Get(onListener(t, p, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// postCard submits card on the hosted checkout page at target (the
+// sandbox's) as a browser would, without following a redirect; the
+// answer's body is closed.
+func postCard(t *testing.T, p *portaltest.Portal, target, card string) *http.Response {
+	t.Helper()
+	resp, err := noRedirect.PostForm(onListener(t, p, target), url.Values{
+		"cardnumber": {card}, "exp": {"12/34"}, "cvc": {"123"}, "name": {"Ada Lovelace"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }
 
 // onListener points a public address at the portal's HTTP listener
@@ -57,25 +83,50 @@ func onListener(t *testing.T, p *portaltest.Portal, raw string) string {
 	return u.String()
 }
 
-// stripeGet reads path (under /v1) from the sandbox's API over HTTP, with
-// the portal's sandbox key, into out.
+// stripeGet reads path (under /v1) from the sandbox's API into out.
 func stripeGet(t testing.TB, p *portaltest.Portal, path string, out any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+p.App.HTTPAddr()+"/sandbox/v1/"+path, nil)
+	stripeDo(t, p, http.MethodGet, path, nil, out)
+}
+
+// stripePost posts form to path (under /v1) on the sandbox's API, decoding
+// the answer into out (nil: discarded).
+func stripePost(t testing.TB, p *portaltest.Portal, path string, form url.Values, out any) {
+	t.Helper()
+	stripeDo(t, p, http.MethodPost, path, form, out)
+}
+
+// stripeDo calls the sandbox's API over HTTP as the portal does, with its
+// sandbox key, and decodes a 200 answer into out (nil: discarded).
+func stripeDo(t testing.TB, p *portaltest.Portal, method, path string, form url.Values, out any) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, "http://"+p.App.HTTPAddr()+"/sandbox/v1/"+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+p.App.SandboxAPIKey())
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", path, resp.Status)
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s %s: %s\n%s", method, path, resp.Status, b)
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 }
 
@@ -127,36 +178,13 @@ func shownDate(unix int64) string { return time.Unix(unix, 0).UTC().Format("Mon 
 // shownDay is how the screens write a day: "Tue 9 Dec".
 func shownDay(unix int64) string { return time.Unix(unix, 0).UTC().Format("Mon 2 Jan") }
 
-// activeOnM signs key up for M, saves a working card during the trial and
-// lets the trial convert, returning the open session on the dashboard.
-func activeOnM(t *testing.T, p *portaltest.Portal, key ssh.Signer, email string) *portaltest.Session {
-	t.Helper()
-	s := signUp(t, p, key, email, "3")
-	s.WaitFor(t, "30 days left")
-	s.Type("c")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
-	s.Type("enter")
-	s.WaitFor(t, "trial, card on file")
-	advance(t, p, 30*day+time.Hour)
-	s.WaitFor(t, "State         active\n")
-	s.WaitFor(t, "Plan          M · $29.00/month")
-	return s
-}
-
 // A trial with a card that declines: past due at trial end, locked unpaid
 // once the retries run out, and active again by itself once the card is
 // fixed and the open invoice paid.
 func TestJourneyFailingCardLocksThenFixed(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "hal@example.com", "3")
-	s.WaitFor(t, "30 days left")
-	s.Type("c")
-	payCheckoutWith(t, p, s, declining)
-	s.WaitFor(t, "Card saved: Visa •••• 0341") // it attaches; charges are what fail
-	s.Type("enter")
+	p, key, s := newJourney(t, "hal@example.com", "3")
+	saveCard(t, p, s, declining) // it attaches; charges are what fail
 	s.WaitFor(t, "trial, card on file")
 
 	advance(t, p, 30*day+time.Hour) // the first charge fails at trial end
@@ -208,18 +236,11 @@ var dueNow = regexp.MustCompile(`Due now: \$(\d+)\.(\d\d) for the rest of this p
 // account to S, invoiced at S's price.
 func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := activeOnM(t, p, key, "ida@example.com")
+	p, key, s := newActiveJourney(t, "ida@example.com", "3")
 	a := account(t, p, key)
 	advance(t, p, 10*day) // mid-period, so the upgrade is prorated
 
-	s.Type("p")
-	s.WaitFor(t, "› 3  M")
-	s.WaitFor(t, "[current]")
-	s.Type("4")
-	s.WaitFor(t, "› 4")
-	s.Type("enter")
+	changePlan(t, s, "4", "› 3  M", "[current]")
 	s.WaitFor(t, "Press enter to confirm")
 	m := dueNow.FindStringSubmatch(s.Screen())
 	if m == nil {
@@ -254,12 +275,7 @@ func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 	}
 	before := len(allInvoices(t, p, a.CustomerID))
 
-	s.Type("p")
-	s.WaitFor(t, "› 4  XL")
-	s.WaitFor(t, "[current]")
-	s.Type("2")
-	s.WaitFor(t, "› 2")
-	s.Type("enter")
+	changePlan(t, s, "2", "› 4  XL", "[current]")
 	s.WaitFor(t, "Press enter to confirm")
 	s.WaitFor(t, "Due now: nothing. You keep XL · $79.00/month until "+shownDate(sub.CurrentPeriodEnd)+".")
 	s.WaitFor(t, "Then S at $9.00/month. You can undo this until then.")
@@ -284,11 +300,7 @@ func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 		t.Errorf("after the undo the subscription keeps schedule %s", sub.Schedule.ID)
 	}
 
-	s.Type("p")
-	s.WaitFor(t, "› 4  XL")
-	s.Type("2")
-	s.WaitFor(t, "› 2")
-	s.Type("enter")
+	changePlan(t, s, "2", "› 4  XL")
 	s.WaitFor(t, "You can undo this until then.")
 	s.Type("enter")
 	s.WaitFor(t, "Plan          XL until "+until+", then S · $9.00/month")
@@ -318,16 +330,11 @@ func TestJourneyUpgradeThenDowngrade(t *testing.T) {
 // undo, undoes, and is active again with nothing pending at Stripe.
 func TestJourneyCancelAtPeriodEndThenUndo(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := activeOnM(t, p, key, "jon@example.com")
+	p, key, s := newActiveJourney(t, "jon@example.com", "3")
 	a := account(t, p, key)
 	end := subscription(t, p, a.SubscriptionID).CurrentPeriodEnd
 
-	s.Type("x")
-	s.WaitFor(t, "You keep M until the end of the current period, "+shownDate(end)+".")
-	s.WaitFor(t, "Cancel at the end of the current period? (y/n)")
-	s.Type("y")
+	confirm(t, s, "x", "You keep M until the end of the current period, "+shownDate(end)+".", "Cancel at the end of the current period? (y/n)")
 	s.WaitFor(t, "State         active until the end of the period, then Free")
 	s.WaitFor(t, "Ends          "+shownDate(end)+", then Free")
 	s.WaitFor(t, "u  Undo the cancellation and keep M")
@@ -355,13 +362,136 @@ func TestJourneyCancelAtPeriodEndThenUndo(t *testing.T) {
 // the checkout done, instead of waiting forever.
 func TestJourneyReplaceCardWithTheSameCard(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := activeOnM(t, p, key, "ida@example.com")
-	s.Type("c")
-	s.WaitFor(t, "Replace your card")
-	payCheckout(t, p, s)
-	s.WaitFor(t, "Card saved: Visa •••• 4242")
-	s.Type("enter")
+	p, _, s := newActiveJourney(t, "ida@example.com", "3")
+	saveCard(t, p, s, visa, "Replace your card")
 	s.WaitFor(t, "State         active\n")
+}
+
+// A failed upgrade (issue 12, failure 5): the upgrade's invoice fails, so
+// Stripe keeps the change pending and the account on its plan; the notice
+// names the plan and amount of that invoice and no grace period; when
+// Stripe lets the pending update expire (customer.subscription.
+// pending_update_expired), "payment pending" ends at once in the open
+// session, with no key pressed and no reconciler pass.
+func TestJourneyFailedUpgradeExpires(t *testing.T) {
+	t.Parallel()
+	p, key, s := newActiveJourney(t, "upfail@example.com", "3")
+	advance(t, p, time.Minute) // the add-card screen's own checkout, then a new one
+	saveCard(t, p, s, declining)
+	s.WaitFor(t, "Card          Visa •••• 0341")
+	advance(t, p, 10*day)
+
+	changePlan(t, s, "4", "› 3  M")
+	s.WaitFor(t, "Press enter to confirm")
+	s.Type("enter")
+	s.WaitFor(t, "(payment pending)")
+	s.WaitFor(t, "Plan          M · $29.00/month")
+	s.WaitFor(t, "for your change to XL failed, so you stay on M.")
+	a := account(t, p, key)
+	if !a.PaymentPending || a.Plan != "m" {
+		t.Fatalf("after the failed upgrade: plan %s pending %t", a.Plan, a.PaymentPending)
+	}
+	ns, err := p.App.Store().Notices(a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mail string
+	for _, n := range ns {
+		if n.Kind == "upgrade_failed" {
+			mail = n.Message
+		}
+		if n.Kind == "payment_failed" {
+			t.Errorf("the failed upgrade was announced as a failed payment of the plan: %q", n.Message)
+		}
+	}
+	if !strings.Contains(mail, "change to XL failed, so you stay on M") || strings.Contains(strings.ToLower(mail), "grace") {
+		t.Errorf("the failed upgrade's notice (mailed as is): %q", mail)
+	}
+
+	advance(t, p, day)               // Stripe expires a pending update after 23 hours
+	s.WaitGone(t, "payment pending") // no key pressed
+	s.WaitFor(t, "Plan          M · $29.00/month")
+	waitProcessed(t, p, a.ID, "customer.subscription.pending_update_expired")
+	if a := account(t, p, key); a.PaymentPending || a.Plan != "m" {
+		t.Errorf("after the pending update expired: plan %s pending %t", a.Plan, a.PaymentPending)
+	}
+}
+
+// An open plan-change preview follows a move of the sandbox clock that
+// changes nothing in the account (mid-period, no event falls due): the
+// session's wake on the move fetches the preview again, well before the
+// minute refresh, so the amount shown is the one that would be charged.
+func TestClockMoveRefreshesOpenPreview(t *testing.T) {
+	t.Parallel()
+	p, key, s := newActiveJourney(t, "ivy@example.com", "3")
+	advance(t, p, 10*day)
+	s.WaitFor(t, "Next invoice") // the dashboard after the move
+
+	changePlan(t, s, "4", "› 3  M")
+	s.WaitFor(t, "Press enter to confirm")
+	first := dueNow.FindString(s.Screen())
+	if first == "" {
+		t.Fatalf("no amount due now in the preview:\n%s", s.Screen())
+	}
+	webhooksDelivered(t, p) // the conversion's last webhooks may still be landing
+	before := account(t, p, key)
+
+	advance(t, p, 10*day)
+	deadline := time.Now().Add(20 * time.Second) // well under the minute refresh under load
+	for {
+		scr := s.Screen()
+		if now := dueNow.FindString(scr); now != "" && now != first {
+			if !strings.Contains(scr, "Press enter to confirm") {
+				t.Fatalf("the refreshed preview asks nothing:\n%s", scr)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the preview still shows %q after the clock moved 10 days:\n%s", first, scr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := account(t, p, key); after.Version != before.Version {
+		t.Errorf("the account changed during the move (version %d → %d): this test is about a move that changes nothing", before.Version, after.Version)
+	}
+}
+
+// A downgrade scheduled for the period end that is then edited, and
+// released, in Stripe's Dashboard: the open session follows each change by
+// itself ("XL until 9 Jan, then S"; then XL alone), as
+// subscription_schedule.updated and .released arrive.
+func TestJourneyScheduleChangedAtStripe(t *testing.T) {
+	t.Parallel()
+	p, key, s := newActiveJourney(t, "dashboardsched@example.com", "4")
+
+	changePlan(t, s, "3", "› 4  XL")
+	s.WaitFor(t, "You can undo this until then.")
+	s.Type("enter")
+	s.WaitFor(t, ", then M · $29.00/month")
+	a := account(t, p, key)
+	until := a.ScheduledAt.UTC().Format("2 Jan")
+	s.WaitFor(t, "Plan          XL until "+until+", then M · $29.00/month")
+
+	// The Dashboard: S instead of M at the same date (no key pressed from here).
+	sub := subscription(t, p, a.SubscriptionID)
+	var sched stripe.SubscriptionSchedule
+	stripeGet(t, p, "subscription_schedules/"+a.ScheduleID, &sched)
+	stripePost(t, p, "subscription_schedules/"+a.ScheduleID, url.Values{
+		"phases[0][items][0][price]": {sub.Items.Data[0].Price.ID}, "phases[0][items][0][quantity]": {"1"},
+		"phases[0][start_date]":      {strconv.FormatInt(sched.CurrentPhase.StartDate, 10)},
+		"phases[0][end_date]":        {strconv.FormatInt(sub.CurrentPeriodEnd, 10)},
+		"phases[1][items][0][price]": {priceOf(t, p, "portal_s_monthly")}, "phases[1][items][0][quantity]": {"1"},
+		"phases[1][iterations]": {"1"},
+	}, &sched)
+	s.WaitFor(t, "Plan          XL until "+until+", then S · $9.00/month")
+	s.WaitFor(t, "Next invoice  $9.00 on "+shownDay(sub.CurrentPeriodEnd))
+	s.WaitFor(t, "u  Undo the change to S and keep XL")
+
+	// The Dashboard releases it.
+	stripePost(t, p, "subscription_schedules/"+a.ScheduleID+"/release", url.Values{}, &sched)
+	s.WaitFor(t, "Plan          XL · $79.00/month")
+	s.WaitGone(t, "Undo the change")
+	if a := account(t, p, key); a.ScheduleID != "" || a.ScheduledPlan != "" {
+		t.Errorf("after the release: schedule %q, scheduled %q", a.ScheduleID, a.ScheduledPlan)
+	}
 }

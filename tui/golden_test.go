@@ -20,6 +20,17 @@ const sandboxURL = "http://127.0.0.1:8080/sandbox/checkout/cs_test_a1B2c3D4e5F6g
 var errStripeDown = &billing.Error{Op: "CardLink", Msg: "The payment provider is unavailable. Please try again shortly.",
 	Err: errors.New("stripe: 503")}
 
+// pickMWithTrialUsed picks M on the first plan picker of an account whose
+// trial is used: billing asks for a card, and the add-card screen that
+// follows will get a Checkout link.
+func pickMWithTrialUsed(h *harness) *harness {
+	h.fb.err = billing.ErrCardRequired
+	h.load(trialUsedAccount()).keys("3", "enter")
+	h.fb.err = nil
+	h.fb.link = billing.Link{URL: sandboxURL}
+	return h
+}
+
 // goldenCases build each screen in each state through the root model.
 var goldenCases = []struct {
 	name  string
@@ -30,11 +41,7 @@ var goldenCases = []struct {
 	{"store-error", func(h *harness) { h.send(accountLoadedMsg{Err: errors.New("bbolt: timeout")}) }},
 	{"picker-first", func(h *harness) { h.load(newAccount()) }},
 	{"picker-first-typeahead-xx", func(h *harness) { h.load(newAccount()).keys("x", "x") }},
-	{"picker-first-trial-used", func(h *harness) {
-		a := newAccount()
-		a.TrialUsed = true
-		h.load(a).keys("3")
-	}},
+	{"picker-first-trial-used", func(h *harness) { h.load(trialUsedAccount()).keys("3") }},
 	{"picker-first-trial-pending", func(h *harness) {
 		// Stripe did not answer the trial request: the trial may still come.
 		a := newAccount()
@@ -82,8 +89,7 @@ var goldenCases = []struct {
 			Message: "Card added: Mastercard •••• 4444."})
 	}},
 	{"dashboard-plan-changed-then-canceling", func(h *harness) {
-		a := activeAccount()
-		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
+		a := cancelingAccount()
 		h.load(a, store.Notice{Kind: "plan_changed", Key: "sub_1:1766000000:s>m", CreatedAt: fixedNow.Add(-time.Minute),
 			Message: "Your plan changed from S to M."})
 	}},
@@ -92,38 +98,18 @@ var goldenCases = []struct {
 		a.TrialUsed = true
 		h.load(a)
 	}},
-	{"dashboard-canceling", func(h *harness) {
-		a := activeAccount()
-		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
-		h.load(a)
-	}},
+	{"dashboard-canceling", func(h *harness) { h.load(cancelingAccount()) }},
 	{"dashboard-downgrade-scheduled", func(h *harness) {
 		a := activeAccount()
 		a.ScheduleID, a.ScheduledPlan, a.ScheduledAt = "sub_sched_1", "s", a.CurrentPeriodEnd
 		a.NextInvoiceAmount = 900
 		h.load(a)
 	}},
-	{"dashboard-payment-action", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
-		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
-		h.load(a)
-	}},
-	{"confirm-payment", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
-		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
-		h.load(a).keys("o")
-	}},
-	{"confirm-payment-qr", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
-		a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
-		h.load(a).keys("o", "v")
-	}},
+	{"dashboard-payment-action", func(h *harness) { h.load(actionAccount()) }},
+	{"confirm-payment", func(h *harness) { h.load(actionAccount()).keys("o") }},
+	{"confirm-payment-qr", func(h *harness) { h.load(actionAccount()).keys("o", "v") }},
 	{"dashboard-undo-error", func(h *harness) {
-		a := activeAccount()
-		a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
+		a := cancelingAccount()
 		h.fb.err = &billing.Error{Op: "UndoCancel", Msg: "The payment provider is unavailable. Please try again shortly.",
 			Err: errors.New("503")}
 		h.load(a).keys("u")
@@ -134,13 +120,11 @@ var goldenCases = []struct {
 	{"email", func(h *harness) { h.load(freeAccount()).keys("e", "x@y") }},
 	{"register-code", func(h *harness) { h.send(accountLoadedMsg{NotFound: true}); h.keys("tab") }},
 	{"dashboard-past-due", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a := pastDueAccount()
 		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "Your payment of $29.00 failed. Fix your card to keep M."})
 	}},
 	{"dashboard-past-due-no-card", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+		a := pastDueAccount()
 		a.HasCard, a.CardBrand, a.CardLast4, a.PaymentMethodID = false, "", "", ""
 		h.load(a, store.Notice{Kind: "payment_failed", CreatedAt: fixedNow, Message: "A payment of $29.00 for your M plan is due and there is no card to charge. Add a card to pay it."})
 	}},
@@ -155,8 +139,7 @@ var goldenCases = []struct {
 		h.load(a)
 	}},
 	{"locked-trial-ended", func(h *harness) {
-		a := trialAccount()
-		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
+		a := pausedAccount()
 		h.fb.set(trialEnd.Add(time.Hour))
 		h.load(a)
 	}},
@@ -167,14 +150,9 @@ var goldenCases = []struct {
 		a.NextInvoiceAt, a.NextInvoiceAmount = time.Time{}, 0
 		h.load(a).keys("down")
 	}},
-	{"locked-canceled", func(h *harness) {
-		a := activeAccount()
-		a.State, a.SubscriptionStatus = store.StateLockedCanceled, "canceled"
-		h.load(a)
-	}},
+	{"locked-canceled", func(h *harness) { h.load(canceledAccount()) }},
 	{"locked-free-error", func(h *harness) {
-		a := trialAccount()
-		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
+		a := pausedAccount()
 		h.fb.err = errStripeDown
 		h.load(a).keys("f", "y")
 	}},
@@ -188,11 +166,7 @@ var goldenCases = []struct {
 		h.load(activeAccount()).keys("i", "down", "enter")
 	}},
 	{"invoices-none", func(h *harness) { h.load(activeAccount()).keys("i") }},
-	{"locked-free-confirm", func(h *harness) {
-		a := trialAccount()
-		a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
-		h.load(a).keys("f")
-	}},
+	{"locked-free-confirm", func(h *harness) { h.load(pausedAccount()).keys("f") }},
 	{"addcard-loading", func(h *harness) {
 		h.load(trialAccount())
 		h.fb.err = errors.New("never returned")
@@ -228,24 +202,11 @@ var goldenCases = []struct {
 		h.fb.link = billing.Link{URL: sandboxURL}
 		h.load(a).keys("c")
 	}},
-	{"addcard-plan-after-trial", func(h *harness) {
-		a := newAccount()
-		a.TrialUsed = true
-		h.fb.err = billing.ErrCardRequired
-		h.load(a).keys("3", "enter")
-		h.fb.err = nil
-		h.fb.link = billing.Link{URL: sandboxURL}
-		h.keys("n")
-	}},
+	{"addcard-plan-after-trial", func(h *harness) { pickMWithTrialUsed(h).keys("n") }},
 	{"addcard-plan-done", func(h *harness) {
 		// Checkout bought M with the trial used: the screen says the plan is
 		// on and what was paid, not only "Card saved".
-		a := newAccount()
-		a.TrialUsed = true
-		h.fb.err = billing.ErrCardRequired
-		h.load(a).keys("3", "enter")
-		h.fb.err = nil
-		h.fb.link = billing.Link{URL: sandboxURL}
+		pickMWithTrialUsed(h)
 		h.fb.invoices = []billing.Invoice{{ID: "in_9", Number: "A1B2C3-0009", Date: fixedNow, Plan: "M", Amount: 2900,
 			Currency: "usd", Status: "paid"}}
 		h.keys("n")

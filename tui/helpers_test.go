@@ -288,3 +288,41 @@ func activeAccount() store.Account {
 	a.NextInvoiceAt = a.CurrentPeriodEnd
 	return a
 }
+
+func trialUsedAccount() store.Account {
+	a := newAccount()
+	a.TrialUsed = true
+	return a
+}
+
+// pausedAccount's trial ended without a card (the default end behaviour).
+func pausedAccount() store.Account {
+	a := trialAccount()
+	a.State, a.SubscriptionStatus = store.StateLockedTrialEnded, "paused"
+	return a
+}
+
+func cancelingAccount() store.Account {
+	a := activeAccount()
+	a.State, a.CancelAtPeriodEnd = store.StateCanceling, true
+	return a
+}
+
+func pastDueAccount() store.Account {
+	a := activeAccount()
+	a.State, a.SubscriptionStatus, a.AmountDue = store.StatePastDue, "past_due", 2900
+	return a
+}
+
+// actionAccount's renewal waits for the customer to confirm it (3-D Secure).
+func actionAccount() store.Account {
+	a := pastDueAccount()
+	a.ActionInvoiceID, a.ActionURL = "in_3ds", "http://localhost:8080/l/Zx3dsInvoice"
+	return a
+}
+
+func canceledAccount() store.Account {
+	a := activeAccount()
+	a.State, a.SubscriptionStatus = store.StateLockedCanceled, "canceled"
+	return a
+}

@@ -59,10 +59,7 @@ func TestCustomerKeysInOneWriteActLikeOneByOne(t *testing.T) {
 // opens the invoices there.
 func TestKeysTogetherAcrossANavigation(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := signUp(t, p, key, "across@example.com", "3")
-	s.WaitFor(t, "30 days left")
+	p, _, s := newJourney(t, "across@example.com", "3")
 	s.Type("c")
 	payCheckout(t, p, s)
 	s.WaitFor(t, "Card saved: Visa •••• 4242")

@@ -200,13 +200,7 @@ func TestDrawnQRScans(t *testing.T) {
 // Confirming a change returns to the dashboard even when the plan has not
 // moved yet (an upgrade waiting for its payment).
 func TestChangePlanConfirmReturns(t *testing.T) {
-	h := newHarness(t, 80, 24)
-	h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: 3333, Currency: "usd", NextAmount: 7900}
-	h.fb.account = activeAccount()
-	h.load(activeAccount()).keys("p", "4", "enter")
-	if !strings.Contains(h.view(), "Due now: $33.33") {
-		t.Fatalf("no preview:\n%s", h.view())
-	}
+	h := previewUpgrade(t, 3333, "$33.33")
 	h.keys("enter")
 	// The price is checked again at the moment of confirming, then charged.
 	if got := h.fb.calls; len(got) != 3 || got[1] != "PreviewChange xl" || got[2] != "ChoosePlan xl" {
@@ -217,11 +211,25 @@ func TestChangePlanConfirmReturns(t *testing.T) {
 	}
 }
 
+// previewUpgrade opens the change from M to XL on an active account's
+// dashboard, whose preview asks amountDue now, and checks that the preview
+// shows it as shown ("$33.33"). Confirming charges activeAccount.
+func previewUpgrade(t *testing.T, amountDue int64, shown string) *harness {
+	t.Helper()
+	h := newHarness(t, 80, 24)
+	h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: amountDue, Currency: "usd", NextAmount: 7900}
+	h.fb.account = activeAccount()
+	h.load(activeAccount()).keys("p", "4", "enter")
+	if !strings.Contains(h.view(), "Due now: "+shown) {
+		t.Fatalf("no preview:\n%s", h.view())
+	}
+	return h
+}
+
 // A locked (canceled) account may pick its previous plan again.
 func TestLockedCanceledRepicksPlan(t *testing.T) {
 	h := newHarness(t, 80, 24)
-	a := activeAccount()
-	a.State, a.SubscriptionStatus = store.StateLockedCanceled, "canceled"
+	a := canceledAccount()
 	h.fb.preview = billing.Preview{PlanID: "m", AmountDue: 2900, Currency: "usd", NextAmount: 2900}
 	h.load(a).keys("p", "3", "enter")
 	if v := h.view(); !strings.Contains(v, "Due now: $29.00") {
@@ -270,13 +278,7 @@ func TestDurationWords(t *testing.T) {
 // about again, never charged unseen. (A preview showed $33.86 and charged
 // $9.66 after a clock move.)
 func TestChangePlanPreviewRefreshesAndConfirmsAmount(t *testing.T) {
-	h := newHarness(t, 80, 24)
-	h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: 3386, Currency: "usd", NextAmount: 7900}
-	h.fb.account = activeAccount()
-	h.load(activeAccount()).keys("p", "4", "enter")
-	if !strings.Contains(h.view(), "Due now: $33.86") {
-		t.Fatalf("no preview:\n%s", h.view())
-	}
+	h := previewUpgrade(t, 3386, "$33.86")
 	// The clock moves (the registry wakes the session; the account is read
 	// again): the preview is fetched again and shows the new amount.
 	h.fb.preview.AmountDue = 2410
@@ -309,9 +311,7 @@ func TestChangePlanPreviewRefreshesAndConfirmsAmount(t *testing.T) {
 // esc on the change-plan preview goes back to the plan list, on the plan
 // that was previewed, as its help line says.
 func TestChangePlanEscGoesBackToPlanList(t *testing.T) {
-	h := newHarness(t, 80, 24)
-	h.fb.preview = billing.Preview{PlanID: "xl", Upgrade: true, AmountDue: 3386, Currency: "usd", NextAmount: 7900}
-	h.load(activeAccount()).keys("p", "4", "enter", "esc")
+	h := previewUpgrade(t, 3386, "$33.86").keys("esc")
 	p, ok := h.m.screen.(*planPicker)
 	if !ok {
 		t.Fatalf("esc went to %T, want the plan list", h.m.screen)
