@@ -60,12 +60,12 @@ var goldenCases = []struct {
 	{"dashboard-trial", func(h *harness) { h.load(trialAccount()) }},
 	{"dashboard-trial-help", func(h *harness) { h.load(trialAccount()).keys("?") }},
 	{"dashboard-trial-ending", func(h *harness) {
-		h.fb.set(trialEnd.Add(-3*24*time.Hour + 20*time.Minute))
+		h.fb.Set(trialEnd.Add(-3*24*time.Hour + 20*time.Minute))
 		h.load(trialAccount(), store.Notice{Kind: "trial_will_end", CreatedAt: h.fb.Now(),
 			Message: "Your M trial ends on Tue 9 Dec. Add a card to keep it."})
 	}},
 	{"dashboard-trial-last-hour", func(h *harness) {
-		h.fb.set(trialEnd.Add(-(42*time.Minute + 7*time.Second)))
+		h.fb.Set(trialEnd.Add(-(42*time.Minute + 7*time.Second)))
 		h.load(trialAccount())
 	}},
 	{"dashboard-trial-card", func(h *harness) {
@@ -140,7 +140,7 @@ var goldenCases = []struct {
 	}},
 	{"locked-trial-ended", func(h *harness) {
 		a := pausedAccount()
-		h.fb.set(trialEnd.Add(time.Hour))
+		h.fb.Set(trialEnd.Add(time.Hour))
 		h.load(a)
 	}},
 	{"locked-unpaid", func(h *harness) {
@@ -184,7 +184,7 @@ var goldenCases = []struct {
 	{"addcard-expired", func(h *harness) {
 		h.fb.link = billing.Link{URL: sandboxURL, ExpiresAt: fixedNow.Add(time.Minute)}
 		h.load(trialAccount()).keys("c")
-		h.fb.set(fixedNow.Add(2 * time.Minute))
+		h.fb.Set(fixedNow.Add(2 * time.Minute))
 		h.fire()
 	}},
 	{"addcard-error", func(h *harness) {

@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/portal/portal/billing"
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
@@ -32,8 +33,8 @@ const testFingerprint = "SHA256:uN1tT3stK3yF1ng3rpr1ntAAAAAAAAAAAAAAAAAAAAAA"
 // fakeBilling answers like billing.Service from canned results and records
 // what it was asked.
 type fakeBilling struct {
-	mu      sync.Mutex
-	now     time.Time
+	mu sync.Mutex
+	*testkit.Clock
 	account store.Account // returned by the account-changing calls
 	link    billing.Link
 	preview billing.Preview
@@ -45,7 +46,7 @@ type fakeBilling struct {
 }
 
 func newFakeBilling() *fakeBilling {
-	return &fakeBilling{now: fixedNow, trial: 30}
+	return &fakeBilling{Clock: testkit.NewClock(fixedNow), trial: 30}
 }
 
 func (f *fakeBilling) record(call string) error {
@@ -58,18 +59,6 @@ func (f *fakeBilling) record(call string) error {
 func (f *fakeBilling) Catalog() billing.Catalog { return billing.DefaultCatalog() }
 
 func (f *fakeBilling) TrialDays() int { return f.trial }
-
-func (f *fakeBilling) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeBilling) set(now time.Time) {
-	f.mu.Lock()
-	f.now = now
-	f.mu.Unlock()
-}
 
 func (f *fakeBilling) ChoosePlan(_ context.Context, _, plan string) (store.Account, error) {
 	return f.account, f.record("ChoosePlan " + plan)

@@ -39,13 +39,13 @@ func TestFormatLeft(t *testing.T) {
 // last hour, and not at all without a running trial.
 func TestCountdownCadence(t *testing.T) {
 	h := newHarness(t, 80, 24)
-	h.fb.set(fixedNow.Add(30*time.Second + 500*time.Millisecond))
+	h.fb.Set(fixedNow.Add(30*time.Second + 500*time.Millisecond))
 	h.load(trialAccount())
 	if len(h.ticks) != 1 || h.ticks[0].d != 29500*time.Millisecond {
 		t.Fatalf("ticks %+v, want one in 29.5s (the countdown's next minute)", h.ticks)
 	}
 
-	h.fb.set(trialEnd.Add(-10*time.Minute - 250*time.Millisecond))
+	h.fb.Set(trialEnd.Add(-10*time.Minute - 250*time.Millisecond))
 	h.fire()
 	if len(h.ticks) != 1 || h.ticks[0].d != 250*time.Millisecond {
 		t.Fatalf("ticks %+v, want one in 250ms (the next second) in the last hour", h.ticks)
@@ -331,7 +331,7 @@ func TestExpiredLinkShowsNoQRCode(t *testing.T) {
 	if v := h.view(); !strings.ContainsAny(v, "▀▄█") {
 		t.Fatalf("no QR code while the link works:\n%s", v)
 	}
-	h.fb.set(fixedNow.Add(2 * time.Minute))
+	h.fb.Set(fixedNow.Add(2 * time.Minute))
 	h.fire()
 	v := h.view()
 	if !strings.Contains(v, "This link has expired.") {

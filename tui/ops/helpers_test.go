@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/portal/portal/billing"
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
@@ -116,25 +117,15 @@ func (f *fakeBilling) CancelAtPeriodEnd(ctx context.Context, id string) (store.A
 	return f.change(id, func(a *store.Account) { a.CancelAtPeriodEnd, a.State = true, store.StateCanceling })
 }
 
-// fakeClock is a sandbox clock that starts at testNow.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is a sandbox clock: a testkit.Clock that Advance moves only
+// forward.
+type fakeClock struct{ *testkit.Clock }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(_ context.Context, d time.Duration) error {
+func (c fakeClock) Advance(_ context.Context, d time.Duration) error {
 	if d < 0 {
 		return errors.New("backwards")
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	c.Add(d)
 	return nil
 }
 
@@ -171,7 +162,7 @@ func newFixture(tb testing.TB, withClock bool) *fixture {
 	f := &fixture{db: db, bill: &fakeBilling{db: db}, admins: &adminSet{fps: map[string]bool{adminFP: true}}}
 	cfg := Config{Store: db, Billing: f.bill, Catalog: billing.DefaultCatalog(), Admins: f.admins, Now: func() time.Time { return testNow }}
 	if withClock {
-		f.clock = &fakeClock{now: testNow}
+		f.clock = &fakeClock{testkit.NewClock(testNow)}
 		cfg.Clock = f.clock
 	}
 	var err error

@@ -8,6 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/billing"
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 )
 
@@ -37,7 +38,7 @@ func TestNewChecksConfig(t *testing.T) {
 	if _, err := New(Config{Store: db}); err == nil {
 		t.Error("no error without billing")
 	}
-	clock := &fakeClock{now: testNow.Add(time.Hour)}
+	clock := &fakeClock{testkit.NewClock(testNow.Add(time.Hour))}
 	o, err := New(Config{Store: db, Billing: &fakeBilling{db: db}, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
