@@ -200,6 +200,17 @@ func (c *Cmd) account() (a store.Account, code int, ok bool) {
 	return a, 0, true
 }
 
+// accountWith starts a command that acts on the key's account: it takes
+// n arguments (a usage error says problem otherwise), checked before the
+// account is read.
+func (c *Cmd) accountWith(n int, problem string) (a store.Account, code int, ok bool) {
+	if len(c.Args) != n {
+		d, _ := c.Table.command(c.Name)
+		return a, c.usage(d, problem), false
+	}
+	return c.account()
+}
+
 // actionCtx is the context for a change: detached from the session, so a
 // connection dropped mid-write does not cancel a Stripe call whose outcome
 // would then be unknown, but bounded.
@@ -468,11 +479,7 @@ type LinkEntry struct {
 }
 
 func runCard(c *Cmd) int {
-	d, _ := c.Table.command("card")
-	if len(c.Args) > 0 {
-		return c.usage(d, "no arguments expected")
-	}
-	a, code, ok := c.account()
+	a, code, ok := c.accountWith(0, "no arguments expected")
 	if !ok {
 		return code
 	}
@@ -547,11 +554,7 @@ type ChangeResult struct {
 }
 
 func runPlan(c *Cmd) int {
-	d, _ := c.Table.command("plan")
-	if len(c.Args) != 1 {
-		return c.usage(d, "one plan name expected (see plans)")
-	}
-	a, code, ok := c.account()
+	a, code, ok := c.accountWith(1, "one plan name expected (see plans)")
 	if !ok {
 		return code
 	}
@@ -631,14 +634,11 @@ func (c *Cmd) changed(a store.Account, text string) int {
 // runCancel is cancel and resume: billing decides whether the state allows
 // it (a Free account has no subscription to cancel).
 func runCancel(c *Cmd) int {
-	d, _ := c.Table.command(c.Name)
-	if len(c.Args) > 0 {
-		return c.usage(d, "no arguments expected")
-	}
-	a, code, ok := c.account()
+	a, code, ok := c.accountWith(0, "no arguments expected")
 	if !ok {
 		return code
 	}
+	d, _ := c.Table.command(c.Name)
 	cancelIt := c.Name == "cancel"
 	if !c.Yes {
 		what := "cancel the plan at the end of the period"
@@ -667,11 +667,7 @@ func runCancel(c *Cmd) int {
 }
 
 func runBilling(c *Cmd) int {
-	d, _ := c.Table.command("billing")
-	if len(c.Args) > 0 {
-		return c.usage(d, "no arguments expected")
-	}
-	a, code, ok := c.account()
+	a, code, ok := c.accountWith(0, "no arguments expected")
 	if !ok {
 		return code
 	}
@@ -686,14 +682,11 @@ func runBilling(c *Cmd) int {
 }
 
 func runEmail(c *Cmd) int {
-	d, _ := c.Table.command("email")
-	if len(c.Args) != 1 {
-		return c.usage(d, "one address expected")
-	}
-	a, code, ok := c.account()
+	a, code, ok := c.accountWith(1, "one address expected")
 	if !ok {
 		return code
 	}
+	d, _ := c.Table.command(c.Name)
 	email, err := tui.ValidateEmail(c.Args[0])
 	if err != nil {
 		return c.fail(1, err.Error())
