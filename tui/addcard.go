@@ -2,7 +2,6 @@ package tui
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -292,9 +291,7 @@ func (c *addCardScreen) resultView() string {
 	s := c.e.Styles
 	a := c.now
 	w := c.e.contentWidth()
-	var b strings.Builder
-	b.WriteString(s.Title.Render(c.title()))
-	b.WriteString("\n\n")
+	b := c.e.page(c.title())
 	if c.plan != "" && a.Plan == c.plan && !a.State.Locked() {
 		// Bought by Checkout: say the plan is on and what it cost.
 		p, _ := c.e.billing.Catalog().Plan(c.plan)

@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"strings"
-
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portal/portal/store"
@@ -77,9 +75,7 @@ func (c *cancelScreen) View(width, _ int) string {
 	if a.State == store.StateTrial {
 		end, what = a.TrialEnd, "your trial"
 	}
-	var b strings.Builder
-	b.WriteString(s.Title.Render("Cancel your plan"))
-	b.WriteString("\n\n")
+	b := c.e.page("Cancel your plan")
 	text := "You keep " + plan + " until the end of " + what
 	if !end.IsZero() {
 		text += ", " + formatDate(end)

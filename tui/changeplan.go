@@ -219,9 +219,7 @@ func (c *changePlanScreen) summary() []string {
 func (c *changePlanScreen) View(width, _ int) string {
 	s := c.e.Styles
 	w := width
-	var b strings.Builder
-	b.WriteString(s.Title.Render("Change plan"))
-	b.WriteString("\n\n")
+	b := c.e.page("Change plan")
 	cur, _ := c.e.billing.Catalog().Plan(c.account.Plan)
 	b.WriteString(s.Label.Render("From"))
 	b.WriteString(c.e.billing.Catalog().Line(cur.ID))

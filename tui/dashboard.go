@@ -261,9 +261,7 @@ func (d *dashboard) View(width, _ int) string {
 	s := d.e.Styles
 	a := d.account
 	w := width
-	var b strings.Builder
-	b.WriteString(s.Title.Render("Your account"))
-	b.WriteString("\n\n")
+	b := d.e.page("Your account")
 	if banners := bannerNotices(a, d.notices, d.now, d.e.billing.Catalog(), d.e.Identity.Fingerprint); len(banners) > 0 {
 		for i, n := range banners {
 			text := n.text

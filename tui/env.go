@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -76,6 +77,13 @@ const actionTimeout = 2 * time.Minute
 // store), but bounded by actionTimeout, as the ops actions are.
 func (e *env) actionCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(e.Ctx), actionTimeout)
+}
+
+// page starts a screen's view: its title, then a blank line.
+func (e *env) page(title string) *strings.Builder {
+	b := new(strings.Builder)
+	b.WriteString(e.Styles.Title.Render(title) + "\n\n")
+	return b
 }
 
 // billingFailed logs a failed billing call of a screen as a warning (op,

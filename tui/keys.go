@@ -260,9 +260,7 @@ func (k *keysScreen) updateLabel(msg tea.KeyMsg) tea.Cmd {
 func (k *keysScreen) View(width, _ int) string {
 	s := k.e.Styles
 	w := width
-	var b strings.Builder
-	b.WriteString(s.Title.Render("Your SSH keys"))
-	b.WriteString("\n\n")
+	b := k.e.page("Your SSH keys")
 	// In a short window a code on screen, or the label field, goes first:
 	// the list waits.
 	list := k.account.Keys

@@ -185,9 +185,7 @@ func (l *lockedScreen) reason() string {
 func (l *lockedScreen) View(width, _ int) string {
 	s := l.e.Styles
 	w := width
-	var b strings.Builder
-	b.WriteString(s.Title.Render("Your account is locked"))
-	b.WriteString("\n\n")
+	b := l.e.page("Your account is locked")
 	if l.confirming {
 		// The question alone, so it shows on the smallest window.
 		plan := l.e.billing.Catalog().Name(l.account.Plan)
