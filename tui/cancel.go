@@ -40,11 +40,7 @@ func (c *cancelScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case actionDoneMsg:
 		c.busy = false
-		if msg.err != nil {
-			c.err = c.e.billingFailed("cancel at period end", c.account.ID, msg.err)
-			return nil
-		}
-		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+		return c.e.settled(&c.err, "cancel at period end", c.account.ID, msg.account, msg.err)
 	case tea.KeyMsg:
 		if c.busy {
 			return nil

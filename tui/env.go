@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/portal/portal/accounts"
 	"github.com/portal/portal/billing"
+	"github.com/portal/portal/store"
 	"github.com/portal/portal/tui/common"
 )
 
@@ -92,4 +93,14 @@ func (e *env) page(title string) *strings.Builder {
 func (e *env) billingFailed(op, accountID string, err error, attrs ...any) string {
 	e.Logger.Warn(op, append(append([]any{"account", accountID}, attrs...), "err", err)...)
 	return billing.Message(err)
+}
+
+// settled ends a screen's change to the account: a failure is logged and
+// put in *shown for the screen to show, a success loads the account.
+func (e *env) settled(shown *string, op, accountID string, a store.Account, err error, attrs ...any) tea.Cmd {
+	if err != nil {
+		*shown = e.billingFailed(op, accountID, err, attrs...)
+		return nil
+	}
+	return func() tea.Msg { return accountLoadedMsg{Account: a} }
 }

@@ -94,11 +94,7 @@ func (l *lockedScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case planChosenMsg:
 		l.busy = false
-		if msg.err != nil {
-			l.err = l.e.billingFailed("locked: choose free", l.account.ID, msg.err)
-			return nil
-		}
-		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+		return l.e.settled(&l.err, "locked: choose free", l.account.ID, msg.account, msg.err)
 	case tea.KeyMsg:
 		if l.busy {
 			return nil

@@ -90,14 +90,10 @@ func (p *planPicker) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case planChosenMsg:
 		p.busy = false
-		switch {
-		case errors.Is(msg.err, billing.ErrCardRequired):
+		if errors.Is(msg.err, billing.ErrCardRequired) {
 			return p.e.navigate(navigateMsg{to: toAddCard, account: msg.account, plan: msg.plan})
-		case msg.err != nil:
-			p.err = p.e.billingFailed("choose plan", p.account.ID, msg.err, "plan", msg.plan.ID)
-			return nil
 		}
-		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
+		return p.e.settled(&p.err, "choose plan", p.account.ID, msg.account, msg.err, "plan", msg.plan.ID)
 	case tea.KeyMsg:
 		if p.busy {
 			return nil
