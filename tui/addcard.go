@@ -21,7 +21,7 @@ type addCardScreen struct {
 	now   store.Account
 	plan  string // a paid plan to start by Checkout (trial used), or ""
 	link  *billing.Link
-	view  linkView
+	linkView
 	clock time.Time // billing clock, refreshed with the spinner
 	frame int       // spinner frame
 	spin  int       // spinner tick chain
@@ -93,10 +93,8 @@ func (c *addCardScreen) Bindings() []key.Binding {
 	return []key.Binding{k.Done, k.QR, k.Fresh, k.Back}
 }
 
-func (c *addCardScreen) FullScreen() bool { return c.view.showQR && !c.done }
-
-// LeaveFullScreen goes back from the QR code to the screen.
-func (c *addCardScreen) LeaveFullScreen() { c.view.showQR = false }
+// FullScreen is the link view's, until the card is saved.
+func (c *addCardScreen) FullScreen() bool { return c.showQR && !c.done }
 
 // SetAccount stays on this screen whatever happens, and turns it into the
 // result once the card shows on the account (cardLanded).
@@ -111,7 +109,7 @@ func (c *addCardScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, 
 	if !c.done && c.expired() {
 		c.keys.Fresh.SetEnabled(true)
 		c.keys.QR.SetEnabled(false)
-		c.view.showQR = false
+		c.showQR = false
 	}
 	return nil, true
 }
@@ -186,7 +184,7 @@ func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		c.link, c.err = &msg.link, ""
-		c.view = newLinkView(c.e, msg.link.URL, &c.keys.QR)
+		c.linkView = newLinkView(c.e, msg.link.URL, &c.keys.QR)
 		c.keys.Fresh.SetEnabled(false)
 		return nil
 	case paidMsg:
@@ -200,7 +198,7 @@ func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 		if c.expired() {
 			c.keys.Fresh.SetEnabled(true)
 			c.keys.QR.SetEnabled(false)
-			c.view.showQR = false
+			c.showQR = false
 			return nil // the spinner stops; n restarts it
 		}
 		c.frame++
@@ -210,7 +208,7 @@ func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Done):
 			return c.e.back()
-		case c.view.qrKey(msg, k.QR, k.Back): // the code shown or hidden
+		case c.qrKey(msg, k.QR, k.Back): // the code shown or hidden
 		case key.Matches(msg, k.Back):
 			return c.e.back()
 		case key.Matches(msg, k.Fresh) && !c.busy:
@@ -259,9 +257,6 @@ func (c *addCardScreen) View(width, _ int) string {
 	if c.done {
 		return c.resultView()
 	}
-	if c.view.showQR {
-		return c.view.fullView()
-	}
 	title := s.Title.Render(c.title())
 	switch {
 	case c.err != "":
@@ -269,7 +264,7 @@ func (c *addCardScreen) View(width, _ int) string {
 	case c.link == nil:
 		return title + "\n\n" + c.spinner() + " Creating a secure Stripe page…"
 	}
-	head := []string{title, "", wrap(c.intro(), w), c.view.urlText(w)}
+	head := []string{title, "", wrap(c.intro(), w), c.urlText(w)}
 	var side []string
 	if c.expired() {
 		side = append(side, s.Warn.Render("This link has expired."), "Press n for a fresh one.")
@@ -280,7 +275,7 @@ func (c *addCardScreen) View(width, _ int) string {
 			side = append(side, s.Subtle.Render("The link works until "+formatDate(c.link.ExpiresAt)+"."))
 		}
 	}
-	view := c.view
+	view := c.linkView
 	if c.expired() {
 		view.qrOK = false // a dead link's code would only lead to an error page
 	}

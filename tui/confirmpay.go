@@ -15,21 +15,19 @@ import (
 type confirmPayScreen struct {
 	e       *env
 	account store.Account
-	view    linkView
-	qr      key.Binding
-	back    key.Binding
+	linkView
+	qr   key.Binding
+	back key.Binding
 }
 
 func newConfirmPayScreen(e *env, a store.Account) *confirmPayScreen {
 	c := &confirmPayScreen{e: e, account: a, qr: e.Keys.QR, back: e.Keys.Back}
-	c.view = newLinkView(e, a.ActionURL, &c.qr)
+	c.linkView = newLinkView(e, a.ActionURL, &c.qr)
 	return c
 }
 
 func (c *confirmPayScreen) TakesText() bool         { return false }
 func (c *confirmPayScreen) Bindings() []key.Binding { return []key.Binding{c.qr, c.back} }
-func (c *confirmPayScreen) FullScreen() bool        { return c.view.showQR }
-func (c *confirmPayScreen) LeaveFullScreen()        { c.view.showQR = false }
 
 // SetAccount keeps the screen while the same payment waits for the customer.
 func (c *confirmPayScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
@@ -42,7 +40,7 @@ func (c *confirmPayScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cm
 
 func (c *confirmPayScreen) Update(msg tea.Msg) tea.Cmd {
 	if msg, ok := msg.(tea.KeyMsg); ok {
-		if !c.view.qrKey(msg, c.qr, c.back) && key.Matches(msg, c.back) {
+		if !c.qrKey(msg, c.qr, c.back) && key.Matches(msg, c.back) {
 			return c.e.back()
 		}
 	}
@@ -52,12 +50,9 @@ func (c *confirmPayScreen) Update(msg tea.Msg) tea.Cmd {
 func (c *confirmPayScreen) View(width, _ int) string {
 	s := c.e.Styles
 	w := width
-	if c.view.showQR {
-		return c.view.fullView()
-	}
 	head := []string{s.Title.Render("Confirm your payment"), "",
-		wrap("Your bank asks you to confirm this payment. Open Stripe's page for the invoice:", w), c.view.urlText(w)}
+		wrap("Your bank asks you to confirm this payment. Open Stripe's page for the invoice:", w), c.urlText(w)}
 	side := []string{"Confirm it there with your bank.",
 		s.Subtle.Render("Your account shows the payment by itself once it goes through. Or add another card with c on your account.")}
-	return c.view.composeHinted(head, side)
+	return c.composeHinted(head, side)
 }

@@ -25,8 +25,8 @@ type invoicesScreen struct {
 	link     *billing.Link
 	linkFor  string // the invoice id the link is for
 	linkBusy bool
-	view     linkView
-	keys     struct{ Up, Down, Open, QR, Back key.Binding }
+	linkView
+	keys struct{ Up, Down, Open, QR, Back key.Binding }
 }
 
 // invoicesMsg carries a read of the account's invoices.
@@ -59,11 +59,6 @@ func (s *invoicesScreen) Init() tea.Cmd {
 }
 
 func (s *invoicesScreen) TakesText() bool { return false }
-
-func (s *invoicesScreen) FullScreen() bool { return s.view.showQR }
-
-// LeaveFullScreen goes back from the QR code to the screen.
-func (s *invoicesScreen) LeaveFullScreen() { s.view.showQR = false }
 
 func (s *invoicesScreen) Bindings() []key.Binding {
 	if len(s.invoices) < 2 {
@@ -113,11 +108,11 @@ func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		s.link, s.linkFor, s.err = &msg.link, msg.id, ""
-		s.view = newLinkView(s.e, msg.link.URL, &s.keys.QR)
+		s.linkView = newLinkView(s.e, msg.link.URL, &s.keys.QR)
 	case tea.KeyMsg:
 		k := s.keys
 		switch {
-		case s.view.qrKey(msg, k.QR, k.Back): // the code shown or hidden
+		case s.qrKey(msg, k.QR, k.Back): // the code shown or hidden
 		case key.Matches(msg, k.Back):
 			return s.e.back()
 		case key.Matches(msg, k.Up) && s.cursor > 0:
@@ -162,9 +157,6 @@ func InvoiceStatusText(st string) string {
 func (s *invoicesScreen) View(width, _ int) string {
 	st := s.e.Styles
 	w := width
-	if s.view.showQR {
-		return s.view.fullView()
-	}
 	lines := []string{st.Title.Render("Invoices"), ""}
 	switch {
 	case !s.loaded:
@@ -215,8 +207,8 @@ func (s *invoicesScreen) View(width, _ int) string {
 	case s.linkBusy:
 		lines = append(lines, st.Subtle.Render("Opening the invoice's page…"))
 	case s.link != nil && s.linkFor == inv.ID:
-		lines = append(lines, wrap("Invoice "+inv.Number+" on Stripe, with its PDF:", w), s.view.urlText(w))
-		if s.view.qrOK {
+		lines = append(lines, wrap("Invoice "+inv.Number+" on Stripe, with its PDF:", w), s.urlText(w))
+		if s.qrOK {
 			lines = append(lines, st.Subtle.Render("Press v for a QR code."))
 		}
 	case inv.URL == "":

@@ -47,6 +47,11 @@ func newLinkView(e *env, url string, qr *key.Binding) linkView {
 	return l
 }
 
+// FullScreen and LeaveFullScreen make a screen that embeds the view a
+// fullScreen: the code alone takes the window, drawn by fullView.
+func (l *linkView) FullScreen() bool { return l.showQR }
+func (l *linkView) LeaveFullScreen() { l.showQR = false }
+
 // qrKey answers a link screen's keys to the code: qr shows it alone, qr or
 // back hides it again. It reports whether it took msg.
 func (l *linkView) qrKey(msg tea.KeyMsg, qr, back key.Binding) bool {

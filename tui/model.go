@@ -49,6 +49,7 @@ type accountScreen interface {
 type fullScreen interface {
 	FullScreen() bool
 	LeaveFullScreen()
+	fullView() string // the view while FullScreen
 }
 
 // Model is the root Bubble Tea model of one SSH session.
@@ -266,7 +267,7 @@ func (m *Model) View() string {
 		return fmt.Sprintf("Terminal too small (%d×%d).\nMake it at least %d×%d.\n", m.e.Width, m.e.Height, minWidth, minHeight)
 	}
 	if f, ok := m.screen.(fullScreen); ok && f.FullScreen() && m.storeErr == nil {
-		return m.screen.View(m.e.contentWidth(), m.bodyHeight())
+		return f.fullView()
 	}
 	var b strings.Builder
 	if m.storeErr != nil {

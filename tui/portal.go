@@ -15,10 +15,10 @@ type portalScreen struct {
 	e       *env
 	account store.Account
 	link    *billing.Link
-	view    linkView
-	busy    bool
-	err     string
-	keys    struct{ Fresh, QR, Back key.Binding }
+	linkView
+	busy bool
+	err  string
+	keys struct{ Fresh, QR, Back key.Binding }
 }
 
 func newPortalScreen(e *env, a store.Account) *portalScreen {
@@ -44,11 +44,6 @@ func (p *portalScreen) Bindings() []key.Binding {
 	return []key.Binding{p.keys.QR, p.keys.Fresh, p.keys.Back}
 }
 
-func (p *portalScreen) FullScreen() bool { return p.view.showQR }
-
-// LeaveFullScreen goes back from the QR code to the screen.
-func (p *portalScreen) LeaveFullScreen() { p.view.showQR = false }
-
 // SetAccount keeps the link on screen while the account changes under it.
 func (p *portalScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, bool) {
 	p.account = a
@@ -65,11 +60,11 @@ func (p *portalScreen) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		p.link, p.err = &msg.link, ""
-		p.view = newLinkView(p.e, msg.link.URL, &p.keys.QR)
+		p.linkView = newLinkView(p.e, msg.link.URL, &p.keys.QR)
 	case tea.KeyMsg:
 		k := p.keys
 		switch {
-		case p.view.qrKey(msg, k.QR, k.Back): // the code shown or hidden
+		case p.qrKey(msg, k.QR, k.Back): // the code shown or hidden
 		case key.Matches(msg, k.Back):
 			return p.e.back()
 		case key.Matches(msg, k.Fresh) && !p.busy:
@@ -84,9 +79,6 @@ func (p *portalScreen) Update(msg tea.Msg) tea.Cmd {
 func (p *portalScreen) View(width, _ int) string {
 	s := p.e.Styles
 	w := width
-	if p.view.showQR {
-		return p.view.fullView()
-	}
 	title := s.Title.Render("Manage billing")
 	switch {
 	case p.err != "":
@@ -95,8 +87,8 @@ func (p *portalScreen) View(width, _ int) string {
 		return title + "\n\n" + s.Subtle.Render("Opening Stripe's billing portal…")
 	}
 	head := []string{title, "", wrap("Invoices, your card and billing details are on this secure Stripe page:", w),
-		p.view.urlText(w)}
+		p.urlText(w)}
 	side := []string{"Changes you make there show here by themselves.",
 		s.Subtle.Render("The link is for you alone: do not share it.")}
-	return p.view.composeHinted(head, side)
+	return p.composeHinted(head, side)
 }
