@@ -256,6 +256,22 @@ func (d *driver) keys(keys ...string) {
 
 func (d *driver) view() string { return d.m.View() }
 
+// shows reports each of want that the view v lacks (or cuts) and each of
+// not that it shows.
+func shows(tb testing.TB, v string, want, not []string) {
+	tb.Helper()
+	for _, w := range want {
+		if !strings.Contains(v, w) {
+			tb.Errorf("%q missing or cut:\n%s", w, v)
+		}
+	}
+	for _, w := range not {
+		if strings.Contains(v, w) {
+			tb.Errorf("%q shown:\n%s", w, v)
+		}
+	}
+}
+
 // randomIDs matches the store's random ids, which golden files cannot hold.
 var randomIDs = regexp.MustCompile(`\b(acc|ntc|aud)_[0-9a-f]{16}\b`)
 

@@ -47,13 +47,9 @@ func TestGoldenMail(t *testing.T) {
 			d := f.drive(t, size.w, size.h)
 			d.keys("6")
 			v := d.view()
-			for _, want := range []string{"[6 Mail]", "Outbox: 1 queued, 1 retrying, 1 failed",
+			shows(t, v, []string{"[6 Mail]", "Outbox: 1 queued, 1 retrying, 1 failed",
 				"queued   plan_changed", "dave@example.com", "retrying payment_failed", "next 03-10 12:20",
-				"FAILED   trial_will_end", "sent     card_added", "sent 02-18 12:01", "gave up", "q quit"} {
-				if !strings.Contains(v, want) {
-					t.Errorf("%q missing or cut:\n%s", want, v)
-				}
-			}
+				"FAILED   trial_will_end", "sent     card_added", "sent 02-18 12:01", "gave up", "q quit"}, nil)
 			for i, l := range strings.Split(v, "\n") {
 				if w := lipgloss.Width(l); w > size.w {
 					t.Errorf("line %d is %d cells wide: %q", i+1, w, l)
@@ -103,12 +99,8 @@ func TestMailTabResendsFailedMail(t *testing.T) {
 		t.Fatalf("audit entry %+v", e)
 	}
 	v = d.view()
-	for _, want := range []string{"trial_will_end notice queued again for alice@example.com", "Outbox: 2 queued, 1 retrying, 0 failed",
-		"> queued   trial_will_end"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("%q missing after the re-send:\n%s", want, v)
-		}
-	}
+	shows(t, v, []string{"trial_will_end notice queued again for alice@example.com", "Outbox: 2 queued, 1 retrying, 0 failed",
+		"> queued   trial_will_end"}, nil)
 }
 
 // A queued or retrying mail is still on its way: r is neither offered nor

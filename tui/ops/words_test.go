@@ -91,11 +91,7 @@ func TestWebhookRowOpensDetail(t *testing.T) {
 	}
 	d.keys("enter")
 	v := d.view()
-	for _, want := range []string{"Event evt_", "Type", "Outcome", "Received"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("detail lacks %q:\n%s", want, v)
-		}
-	}
+	shows(t, v, []string{"Event evt_", "Type", "Outcome", "Received"}, nil)
 	d.keys("esc")
 	if v := d.view(); !strings.Contains(v, "Events, newest first") {
 		t.Errorf("esc did not go back to the list:\n%s", v)
