@@ -353,16 +353,29 @@ func runKeys(c *Cmd) int {
 		k, _ = accounts.FindKey(a, k.Fingerprint)
 		return c.write(keyEntry(k, id.Fingerprint), fmt.Sprintf("Added %s %s%s. The account has %d keys.\n",
 			k.Type(), k.Fingerprint, labelSuffix(k.Label), len(a.Keys)))
-	case "remove":
+	case "remove", "label":
 		k, found := accounts.FindKey(a, c.Args[1])
 		if !found {
 			return c.fail(1, "No key "+c.Args[1]+" on this account; `keys` lists them.")
 		}
 		ctx, cancel := c.actionCtx()
 		defer cancel()
-		a, err := svc.RemoveKey(ctx, a.ID, k.Fingerprint, c.actor())
+		var err error
+		if sub == "remove" {
+			a, err = svc.RemoveKey(ctx, a.ID, k.Fingerprint, c.actor())
+		} else {
+			a, err = svc.SetLabel(ctx, a.ID, k.Fingerprint, strings.Join(c.Args[2:], " "), c.actor())
+		}
 		if err != nil {
-			return c.fail(1, c.Table.logged("keys remove", a.ID, err, accounts.Message(err)))
+			return c.fail(1, c.Table.logged("keys "+sub, a.ID, err, accounts.Message(err)))
+		}
+		if sub == "label" {
+			k, _ = accounts.FindKey(a, k.Fingerprint)
+			text := fmt.Sprintf("Labelled %s%s.\n", k.Fingerprint, labelSuffix(k.Label))
+			if k.Label == "" {
+				text = "Label of " + k.Fingerprint + " removed.\n"
+			}
+			return c.write(keyEntry(k, id.Fingerprint), text)
 		}
 		current := k.Fingerprint == id.Fingerprint
 		text := fmt.Sprintf("Removed %s. The account has %d key(s) left.\n", k.Fingerprint, len(a.Keys))
@@ -374,23 +387,6 @@ func runKeys(c *Cmd) int {
 			Current bool   `json:"current"`
 			Left    int    `json:"keys_left"`
 		}{k.Fingerprint, current, len(a.Keys)}, text)
-	case "label":
-		k, found := accounts.FindKey(a, c.Args[1])
-		if !found {
-			return c.fail(1, "No key "+c.Args[1]+" on this account; `keys` lists them.")
-		}
-		ctx, cancel := c.actionCtx()
-		defer cancel()
-		a, err := svc.SetLabel(ctx, a.ID, k.Fingerprint, strings.Join(c.Args[2:], " "), c.actor())
-		if err != nil {
-			return c.fail(1, c.Table.logged("keys label", a.ID, err, accounts.Message(err)))
-		}
-		k, _ = accounts.FindKey(a, k.Fingerprint)
-		text := fmt.Sprintf("Labelled %s%s.\n", k.Fingerprint, labelSuffix(k.Label))
-		if k.Label == "" {
-			text = "Label of " + k.Fingerprint + " removed.\n"
-		}
-		return c.write(keyEntry(k, id.Fingerprint), text)
 	}
 	list := make([]KeyEntry, 0, len(a.Keys))
 	var sb strings.Builder
