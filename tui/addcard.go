@@ -178,12 +178,11 @@ func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case linkMsg:
 		c.busy = false
-		if msg.err != nil {
-			c.err = c.e.billingFailed("card link", c.start.ID, msg.err)
+		if c.e.failed(&c.err, "card link", c.start.ID, msg.err) {
 			c.keys.Fresh.SetEnabled(true)
 			return nil
 		}
-		c.link, c.err = &msg.link, ""
+		c.link = &msg.link
 		c.linkView = newLinkView(c.e, msg.link.URL, &c.keys.QR)
 		c.keys.Fresh.SetEnabled(false)
 		return nil

@@ -204,11 +204,9 @@ func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	case actionDoneMsg:
 		d.busy = ""
-		if msg.err != nil {
-			d.err = d.e.billingFailed("dashboard action", d.account.ID, msg.err)
+		if d.e.failed(&d.err, "dashboard action", d.account.ID, msg.err) {
 			return nil
 		}
-		d.err = ""
 		d.setAccount(msg.account)
 		return d.restartTick()
 	case tea.KeyMsg:

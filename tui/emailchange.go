@@ -53,11 +53,10 @@ func (m *emailScreen) Update(msg tea.Msg) tea.Cmd {
 		m.input.Width = inputWidth(msg.Width)
 	case emailChangedMsg:
 		m.busy = false
-		if msg.err != nil {
-			m.err = m.e.billingFailed("change email", m.account.ID, msg.err)
+		if m.e.failed(&m.err, "change email", m.account.ID, msg.err) {
 			return nil
 		}
-		m.account, m.err, m.done = msg.account, "", "Your email is now "+msg.account.Email+"."
+		m.account, m.done = msg.account, "Your email is now "+msg.account.Email+"."
 		m.input.SetValue("")
 		return nil
 	case tea.KeyMsg:

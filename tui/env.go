@@ -95,11 +95,22 @@ func (e *env) billingFailed(op, accountID string, err error, attrs ...any) strin
 	return billing.Message(err)
 }
 
-// settled ends a screen's change to the account: a failure is logged and
-// put in *shown for the screen to show, a success loads the account.
+// failed reports whether err ended a screen's billing call, and sets
+// *shown, the error the screen shows, to billing's words for it (logged)
+// or to none.
+func (e *env) failed(shown *string, op, accountID string, err error, attrs ...any) bool {
+	*shown = ""
+	if err == nil {
+		return false
+	}
+	*shown = e.billingFailed(op, accountID, err, attrs...)
+	return true
+}
+
+// settled ends a screen's change to the account: a failure is the
+// screen's to show, a success loads the account.
 func (e *env) settled(shown *string, op, accountID string, a store.Account, err error, attrs ...any) tea.Cmd {
-	if err != nil {
-		*shown = e.billingFailed(op, accountID, err, attrs...)
+	if e.failed(shown, op, accountID, err, attrs...) {
 		return nil
 	}
 	return func() tea.Msg { return accountLoadedMsg{Account: a} }

@@ -85,12 +85,11 @@ func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case invoicesMsg:
 		s.loaded = true
-		if msg.err != nil {
-			s.err = s.e.billingFailed("invoices", s.account.ID, msg.err)
+		if s.e.failed(&s.err, "invoices", s.account.ID, msg.err) {
 			return nil
 		}
 		cur, _ := s.selected()
-		s.invoices, s.err = msg.invoices, ""
+		s.invoices = msg.invoices
 		s.cursor = 0
 		for i, inv := range s.invoices {
 			if inv.ID == cur.ID {
@@ -103,11 +102,10 @@ func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 			return nil // the cursor moved on meanwhile
 		}
 		s.linkBusy = false
-		if msg.err != nil {
-			s.err = s.e.billingFailed("invoice link", s.account.ID, msg.err)
+		if s.e.failed(&s.err, "invoice link", s.account.ID, msg.err) {
 			return nil
 		}
-		s.link, s.linkFor, s.err = &msg.link, msg.id, ""
+		s.link, s.linkFor = &msg.link, msg.id
 		s.linkView = newLinkView(s.e, msg.link.URL, &s.keys.QR)
 	case tea.KeyMsg:
 		k := s.keys

@@ -55,11 +55,10 @@ func (p *portalScreen) Update(msg tea.Msg) tea.Cmd {
 	case linkMsg:
 		p.busy = false
 		p.keys.Fresh.SetEnabled(true)
-		if msg.err != nil {
-			p.err = p.e.billingFailed("portal link", p.account.ID, msg.err)
+		if p.e.failed(&p.err, "portal link", p.account.ID, msg.err) {
 			return nil
 		}
-		p.link, p.err = &msg.link, ""
+		p.link = &msg.link
 		p.linkView = newLinkView(p.e, msg.link.URL, &p.keys.QR)
 	case tea.KeyMsg:
 		k := p.keys
