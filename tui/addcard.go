@@ -204,13 +204,13 @@ func (c *addCardScreen) Update(msg tea.Msg) tea.Cmd {
 		return c.e.after(spinnerEvery, msg)
 	case tea.KeyMsg:
 		k := c.keys
-		switch {
-		case key.Matches(msg, k.Done):
+		if key.Matches(msg, k.Done) {
 			return c.e.back()
-		case c.qrKey(msg, k.QR, k.Back): // the code shown or hidden
-		case key.Matches(msg, k.Back):
-			return c.e.back()
-		case key.Matches(msg, k.Fresh) && !c.busy:
+		}
+		if cmd, took := c.linkKeys(c.e, msg, k.QR, k.Back); took {
+			return cmd
+		}
+		if key.Matches(msg, k.Fresh) && !c.busy {
 			c.busy, c.err, c.link = true, "", nil
 			c.keys.Fresh.SetEnabled(false)
 			c.keys.QR.SetEnabled(false)

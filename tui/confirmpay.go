@@ -40,9 +40,8 @@ func (c *confirmPayScreen) SetAccount(a store.Account, _ []store.Notice) (tea.Cm
 
 func (c *confirmPayScreen) Update(msg tea.Msg) tea.Cmd {
 	if msg, ok := msg.(tea.KeyMsg); ok {
-		if !c.qrKey(msg, c.qr, c.back) && key.Matches(msg, c.back) {
-			return c.e.back()
-		}
+		cmd, _ := c.linkKeys(c.e, msg, c.qr, c.back)
+		return cmd
 	}
 	return nil
 }

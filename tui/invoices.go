@@ -109,10 +109,10 @@ func (s *invoicesScreen) Update(msg tea.Msg) tea.Cmd {
 		s.linkView = newLinkView(s.e, msg.link.URL, &s.keys.QR)
 	case tea.KeyMsg:
 		k := s.keys
+		if cmd, took := s.linkKeys(s.e, msg, k.QR, k.Back); took {
+			return cmd
+		}
 		switch {
-		case s.qrKey(msg, k.QR, k.Back): // the code shown or hidden
-		case key.Matches(msg, k.Back):
-			return s.e.back()
 		case key.Matches(msg, k.Up) && s.cursor > 0:
 			s.cursor--
 			s.dropLink()

@@ -52,18 +52,22 @@ func newLinkView(e *env, url string, qr *key.Binding) linkView {
 func (l *linkView) FullScreen() bool { return l.showQR }
 func (l *linkView) LeaveFullScreen() { l.showQR = false }
 
-// qrKey answers a link screen's keys to the code: qr shows it alone, qr or
-// back hides it again. It reports whether it took msg.
-func (l *linkView) qrKey(msg tea.KeyMsg, qr, back key.Binding) bool {
+// linkKeys answers the keys every link screen shares: qr shows the code
+// alone, qr or back hides it again, and back otherwise leaves the screen
+// (e is the screen's: the view's is nil before the link arrives). It
+// reports whether it took msg.
+func (l *linkView) linkKeys(e *env, msg tea.KeyMsg, qr, back key.Binding) (tea.Cmd, bool) {
 	switch {
 	case l.showQR && (key.Matches(msg, qr) || key.Matches(msg, back)):
 		l.showQR = false
 	case key.Matches(msg, qr):
 		l.showQR = true
+	case key.Matches(msg, back):
+		return e.back(), true
 	default:
-		return false
+		return nil, false
 	}
-	return true
+	return nil, true
 }
 
 // urlText is the address split into lines of at most w cells, each piece

@@ -62,11 +62,10 @@ func (p *portalScreen) Update(msg tea.Msg) tea.Cmd {
 		p.linkView = newLinkView(p.e, msg.link.URL, &p.keys.QR)
 	case tea.KeyMsg:
 		k := p.keys
-		switch {
-		case p.qrKey(msg, k.QR, k.Back): // the code shown or hidden
-		case key.Matches(msg, k.Back):
-			return p.e.back()
-		case key.Matches(msg, k.Fresh) && !p.busy:
+		if cmd, took := p.linkKeys(p.e, msg, k.QR, k.Back); took {
+			return cmd
+		}
+		if key.Matches(msg, k.Fresh) && !p.busy {
 			p.busy, p.err, p.link = true, "", nil
 			p.keys.QR.SetEnabled(false)
 			return p.Init()
