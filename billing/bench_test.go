@@ -3,12 +3,11 @@ package billing
 import (
 	"fmt"
 	"net/http"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 	"github.com/stripe/stripe-go/v76"
 )
@@ -32,40 +31,19 @@ func BenchmarkWebhookIngest(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var (
-		seq  atomic.Int64
-		mu   sync.Mutex
-		lats []time.Duration
-	)
+	var seq atomic.Int64
 	b.SetParallelism(32) // goroutines per core: handlers mostly wait for the group commit
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		local := make([]time.Duration, 0, 1024)
-		for pb.Next() {
-			n := seq.Add(1)
-			i := n % accounts
-			e := testEvent{ID: fmt.Sprintf("evt_bench_%d", n), Type: "customer.subscription.updated",
-				Obj: subObj(fmt.Sprintf("sub_b%04d", i), fmt.Sprintf("cus_b%04d", i))}
-			p := e.payload(stripe.APIVersion)
-			sig := sign(p, testSecret, time.Now())
-			t0 := time.Now()
-			if code := post(b, env.h, p, sig); code != http.StatusOK {
-				b.Errorf("status %d", code)
-			}
-			local = append(local, time.Since(t0))
+	testkit.ParallelLatency(b, func() (time.Time, bool) {
+		n := seq.Add(1)
+		i := n % accounts
+		e := testEvent{ID: fmt.Sprintf("evt_bench_%d", n), Type: "customer.subscription.updated",
+			Obj: subObj(fmt.Sprintf("sub_b%04d", i), fmt.Sprintf("cus_b%04d", i))}
+		p := e.payload(stripe.APIVersion)
+		sig := sign(p, testSecret, time.Now())
+		t0 := time.Now()
+		if code := post(b, env.h, p, sig); code != http.StatusOK {
+			b.Errorf("status %d", code)
 		}
-		mu.Lock()
-		lats = append(lats, local...)
-		mu.Unlock()
+		return t0, true
 	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if len(lats) == 0 {
-		return
-	}
-	slices.Sort(lats)
-	b.ReportMetric(float64(len(lats))/elapsed.Seconds(), "events/s")
-	b.ReportMetric(float64(lats[len(lats)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(lats[len(lats)/2].Microseconds())/1000, "p50-ms")
 }

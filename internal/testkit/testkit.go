@@ -6,7 +6,9 @@ package testkit
 
 import (
 	"bytes"
+	"slices"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -64,4 +66,40 @@ func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	c.t = t
 	c.mu.Unlock()
+}
+
+// ParallelLatency resets b's timer, runs op from b.RunParallel's
+// goroutines and reports the ops per second as events/s and the median and
+// 99th-percentile time of one op. op does its untimed part first, then
+// returns when its timed part started, and false after a failure it
+// reported (its goroutine then stops).
+func ParallelLatency(b *testing.B, op func() (time.Time, bool)) {
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+	)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		local := make([]time.Duration, 0, 1024)
+		for pb.Next() {
+			t0, ok := op()
+			if !ok {
+				break
+			}
+			local = append(local, time.Since(t0))
+		}
+		mu.Lock()
+		lats = append(lats, local...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(lats) == 0 {
+		return
+	}
+	slices.Sort(lats)
+	b.ReportMetric(float64(len(lats))/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(lats[len(lats)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lats[len(lats)*99/100].Microseconds())/1000, "p99-ms")
 }

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 )
 
@@ -77,35 +77,15 @@ func BenchmarkDurableIngest(b *testing.B) {
 				}()
 			}
 			warm.Wait()
-			var mu sync.Mutex
-			var lats []time.Duration
 			b.SetParallelism(parallelism)
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				var local []time.Duration
-				for pb.Next() {
-					t0 := time.Now()
-					err := ingest(n.Add(1))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					local = append(local, time.Since(t0))
+			testkit.ParallelLatency(b, func() (time.Time, bool) {
+				t0 := time.Now()
+				if err := ingest(n.Add(1)); err != nil {
+					b.Error(err)
+					return t0, false
 				}
-				mu.Lock()
-				lats = append(lats, local...)
-				mu.Unlock()
+				return t0, true
 			})
-			elapsed := time.Since(start)
-			b.StopTimer()
-			if len(lats) == 0 {
-				return
-			}
-			slices.Sort(lats)
-			b.ReportMetric(float64(len(lats))/elapsed.Seconds(), "events/s")
-			b.ReportMetric(float64(lats[len(lats)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lats[len(lats)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
 }
