@@ -59,19 +59,26 @@ func customerOnTrial(t *testing.T, p *portaltest.Portal, key ssh.Signer, email s
 	return a
 }
 
+// opsWithCustomer starts a portal with one admin, whose ops view it opens
+// at w×h, then registers a customer with email on a trial.
+func opsWithCustomer(t *testing.T, w, h int, email string) (p *portaltest.Portal, admin, customer ssh.Signer, as *portaltest.Session, acct store.Account) {
+	t.Helper()
+	admin, customer = portaltest.NewKey(t), portaltest.NewKey(t)
+	p, _ = startWithAdmins(t, admin)
+	// A first frame means SSH is served, which the app starts only once the
+	// sandbox has its plan prices: only then can a trial start.
+	as = p.Connect(t, admin, portaltest.WithSize(w, h))
+	as.WaitFor(t, opsTitle)
+	return p, admin, customer, as, customerOnTrial(t, p, customer, email)
+}
+
 // day is how both the customer dashboard and the ops detail can be matched
 // for a date without depending on either's exact layout.
 func day(a store.Account) string { return a.TrialEnd.UTC().Format("2 Jan") }
 
 func TestE2EAdminExtendsTrialCustomerSeesItLive(t *testing.T) {
 	t.Parallel()
-	admin, customer := portaltest.NewKey(t), portaltest.NewKey(t)
-	p, _ := startWithAdmins(t, admin)
-	// A first frame means SSH is served, which the app starts only once the
-	// sandbox has its plan prices: only then can a trial start.
-	as := p.Connect(t, admin, portaltest.WithSize(140, 40))
-	as.WaitFor(t, opsTitle)
-	acct := customerOnTrial(t, p, customer, "live@example.com")
+	p, admin, customer, as, acct := opsWithCustomer(t, 140, 40, "live@example.com")
 
 	cs := p.Connect(t, customer, portaltest.WithSize(100, 30))
 	cs.WaitFor(t, day(acct))
@@ -209,11 +216,7 @@ func TestE2ENonAdminCannotReachOps(t *testing.T) {
 // connection being cut when the shutdown's deadline runs out.
 func TestE2EShutdownEndsOpsSessionWithNotice(t *testing.T) {
 	t.Parallel()
-	admin, customer := portaltest.NewKey(t), portaltest.NewKey(t)
-	p, _ := startWithAdmins(t, admin)
-	as := p.Connect(t, admin, portaltest.WithSize(100, 30))
-	as.WaitFor(t, opsTitle)
-	customerOnTrial(t, p, customer, "bye@example.com")
+	p, _, customer, as, _ := opsWithCustomer(t, 100, 30, "bye@example.com")
 	cs := p.Connect(t, customer, portaltest.WithSize(100, 30))
 	cs.WaitFor(t, "Your account")
 
@@ -234,11 +237,7 @@ func TestE2EShutdownEndsOpsSessionWithNotice(t *testing.T) {
 // in the outbox, due at once, and the action is audited.
 func TestE2EAdminResendsFailedMail(t *testing.T) {
 	t.Parallel()
-	admin, customer := portaltest.NewKey(t), portaltest.NewKey(t)
-	p, _ := startWithAdmins(t, admin)
-	as := p.Connect(t, admin, portaltest.WithSize(100, 30))
-	as.WaitFor(t, opsTitle)
-	acct := customerOnTrial(t, p, customer, "mail@example.com")
+	p, admin, _, as, acct := opsWithCustomer(t, 100, 30, "mail@example.com")
 	db := p.App.Store()
 	n, _, err := db.AddNotice(store.Notice{AccountID: acct.ID, Kind: "payment_failed", Key: "e2e", Message: "Your payment failed."})
 	if err != nil {
