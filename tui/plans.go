@@ -71,6 +71,9 @@ func newPlanPicker(e *env, a store.Account, mode pickMode) *planPicker {
 
 func (p *planPicker) TakesText() bool { return false }
 
+// Busy is true while a first choice is on its way to billing: keys wait.
+func (p *planPicker) Busy() bool { return p.busy }
+
 func (p *planPicker) Bindings() []key.Binding {
 	k := p.keys
 	return []key.Binding{k.Up, k.Pick, k.Choose, k.Back}
@@ -97,6 +100,9 @@ func (p *planPicker) Update(msg tea.Msg) tea.Cmd {
 			p.err = p.e.billingFailed("choose plan", p.account.ID, msg.err, "plan", msg.plan.ID)
 			return nil
 		}
+		// The picker stays busy until the account with its plan replaces
+		// it, so keys typed on meet the dashboard, not the picker.
+		p.busy = msg.account.Plan != ""
 		return func() tea.Msg { return accountLoadedMsg{Account: msg.account} }
 	case tea.KeyMsg:
 		if p.busy {
