@@ -86,6 +86,22 @@ func TestKeysTogetherAcrossRegistration(t *testing.T) {
 	}
 }
 
+// Keys typed on after the plan choice, in the same write as the
+// registration, reach the dashboard that the trial's answer opens: k opens
+// the keys screen and l makes a link code there.
+func TestKeysTogetherAcrossRegistrationAndPlan(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t)
+	key := portaltest.NewKey(t)
+	s := p.Connect(t, key, portaltest.WithSize(80, 24))
+	s.WaitFor(t, "Email")
+	if _, err := s.Write([]byte("ahead@example.com\r2\rkl")); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitFor(t, "Your SSH keys")
+	s.WaitFor(t, "It works once, for 10 minutes")
+}
+
 // The key that registers an account has been used: its session is its
 // first use, so the ops detail never says "never used" for it.
 func TestRegisteringKeyCountsAsUsed(t *testing.T) {

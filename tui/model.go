@@ -196,11 +196,25 @@ func (m *Model) busy() bool {
 // replayHeld hands the keys held before the first screen, or while the
 // screen was busy, to Update in the order they were typed; any that meet a
 // busy screen again are held again, still in order.
+//
+// Runes typed together arrive as one key ("kl"); held while a text field
+// showed, they stay one. A screen that takes no text matches keys one at a
+// time, so such a key is handed to it rune by rune.
 func (m *Model) replayHeld() tea.Cmd {
 	held := m.early
 	m.early = nil
 	var cmds []tea.Cmd
-	for _, k := range held {
+	for len(held) > 0 {
+		k := held[0]
+		held = held[1:]
+		if k.Type == tea.KeyRunes && !k.Paste && len(k.Runes) > 1 && m.screen != nil && !m.screen.TakesText() {
+			each := make([]tea.KeyMsg, 0, len(k.Runes)+len(held))
+			for _, r := range k.Runes {
+				each = append(each, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: k.Alt})
+			}
+			held = append(each, held...)
+			continue
+		}
 		_, c := m.Update(k)
 		cmds = append(cmds, c)
 	}

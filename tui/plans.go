@@ -71,6 +71,9 @@ func newPlanPicker(e *env, a store.Account, mode pickMode) *planPicker {
 
 func (p *planPicker) TakesText() bool { return false }
 
+// Busy is true while a first choice is on its way to billing: keys wait.
+func (p *planPicker) Busy() bool { return p.busy }
+
 func (p *planPicker) Bindings() []key.Binding {
 	k := p.keys
 	return []key.Binding{k.Up, k.Pick, k.Choose, k.Back}
@@ -93,6 +96,9 @@ func (p *planPicker) Update(msg tea.Msg) tea.Cmd {
 		if errors.Is(msg.err, billing.ErrCardRequired) {
 			return p.e.navigate(navigateMsg{to: toAddCard, account: msg.account, plan: msg.plan})
 		}
+		// The picker stays busy until the account with its plan replaces
+		// it, so keys typed on meet the dashboard, not the picker.
+		p.busy = msg.err == nil && msg.account.Plan != ""
 		return p.e.settled(&p.err, "choose plan", p.account.ID, msg.account, msg.err, "plan", msg.plan.ID)
 	case tea.KeyMsg:
 		if p.busy {
