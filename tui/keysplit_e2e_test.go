@@ -69,17 +69,25 @@ func TestKeysTogetherAcrossANavigation(t *testing.T) {
 	s.WaitFor(t, "Invoices\n")
 }
 
-// Keys typed while the registration is on its way reach the plan picker
-// that follows it: the email, enter, "2" and enter in one write start S.
-func TestKeysTogetherAcrossRegistration(t *testing.T) {
-	t.Parallel()
+// typedAtRegister connects a new key at 80×24 and writes typed, all at
+// once, on the register screen.
+func typedAtRegister(t *testing.T, typed string) (*portaltest.Portal, ssh.Signer, *portaltest.Session) {
+	t.Helper()
 	p := portaltest.Start(t)
 	key := portaltest.NewKey(t)
 	s := p.Connect(t, key, portaltest.WithSize(80, 24))
 	s.WaitFor(t, "Email")
-	if _, err := s.Write([]byte("quick@example.com\r2\r")); err != nil {
+	if _, err := s.Write([]byte(typed)); err != nil {
 		t.Fatal(err)
 	}
+	return p, key, s
+}
+
+// Keys typed while the registration is on its way reach the plan picker
+// that follows it: the email, enter, "2" and enter in one write start S.
+func TestKeysTogetherAcrossRegistration(t *testing.T) {
+	t.Parallel()
+	p, key, s := typedAtRegister(t, "quick@example.com\r2\r")
 	s.WaitFor(t, "30 days left")
 	if a := account(t, p, key); a.Email != "quick@example.com" || a.Plan != "s" {
 		t.Errorf("registered %q on plan %q, want quick@example.com on S", a.Email, a.Plan)
@@ -91,13 +99,7 @@ func TestKeysTogetherAcrossRegistration(t *testing.T) {
 // the keys screen and l makes a link code there.
 func TestKeysTogetherAcrossRegistrationAndPlan(t *testing.T) {
 	t.Parallel()
-	p := portaltest.Start(t)
-	key := portaltest.NewKey(t)
-	s := p.Connect(t, key, portaltest.WithSize(80, 24))
-	s.WaitFor(t, "Email")
-	if _, err := s.Write([]byte("ahead@example.com\r2\rkl")); err != nil {
-		t.Fatal(err)
-	}
+	_, _, s := typedAtRegister(t, "ahead@example.com\r2\rkl")
 	s.WaitFor(t, "Your SSH keys")
 	s.WaitFor(t, "It works once, for 10 minutes")
 }
