@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"golang.org/x/crypto/ssh"
 	"io"
 	"log/slog"
 	"net"
@@ -25,9 +24,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/portal/portal/app"
 	"github.com/portal/portal/billing/sandbox"
 	"github.com/portal/portal/hostkeys"
+	"github.com/portal/portal/internal/testkit"
 	"github.com/portal/portal/store"
 	"github.com/portal/portal/store/postgres"
 	"github.com/portal/portal/store/postgres/pgtest"
@@ -80,7 +82,7 @@ func TestClusterChild(t *testing.T) {
 type instance struct {
 	name      string
 	cmd       *exec.Cmd
-	log       *lockedBuffer
+	log       *testkit.Buffer
 	ssh, http string
 	exited    chan struct{}
 }
@@ -93,7 +95,7 @@ func startInstance(t testing.TB, name string, cfg app.Config) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{name: name, log: &lockedBuffer{}, exited: make(chan struct{})}
+	in := &instance{name: name, log: &testkit.Buffer{}, exited: make(chan struct{})}
 	in.cmd = exec.Command(os.Args[0], "-test.run=^TestClusterChild$", "-test.v")
 	in.cmd.Env = append(os.Environ(), clusterChildEnv+"="+string(raw))
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portal/portal/app"
+	"github.com/portal/portal/internal/testkit"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -135,7 +136,7 @@ func (p *Portal) Exec(tb testing.TB, signer ssh.Signer, command string) (output 
 	tb.Helper()
 	client, sess := p.session(tb, signer, "exec", command)
 	defer client.Close()
-	var out lockedBuffer
+	var out testkit.Buffer
 	sess.Stdout, sess.Stderr = &out, &out
 	done := make(chan error, 1)
 	go func() {
@@ -189,7 +190,7 @@ func (p *Portal) Run(tb testing.TB, signer ssh.Signer, command, stdin string) (s
 	tb.Helper()
 	client, sess := p.session(tb, signer, "run", command)
 	defer client.Close()
-	var out, errOut lockedBuffer
+	var out, errOut testkit.Buffer
 	sess.Stdout, sess.Stderr, sess.Stdin = &out, &errOut, strings.NewReader(stdin)
 	done := make(chan error, 1)
 	go func() { done <- sess.Run(command) }()
@@ -212,24 +213,6 @@ func (p *Portal) checkHostKey(_ string, _ net.Addr, key ssh.PublicKey) error {
 		return fmt.Errorf("host key %s, want %s", got, want)
 	}
 	return nil
-}
-
-// lockedBuffer collects the output of two copying goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // tbWriter sends log lines to tb.Log until closed: the server's goroutines
