@@ -117,6 +117,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ef.string(&logLevel, "log-level", "PORTAL_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	ef.string(&logFormat, "log-format", "PORTAL_LOG_FORMAT", "text", "log format: text (logfmt) or json (one object a line)")
 	ef.string(&cfg.PublicURL, "public-url", "PORTAL_PUBLIC_URL", "", "URL browsers use to reach the HTTP server (default http://localhost:<http port>)")
+	ef.string(&cfg.SSHCommand, "ssh-command", "PORTAL_SSH_COMMAND", "", "how customers reach the SSH server, shown with link codes, e.g. \"ssh -p 2222 portal.example.com\" (default from the address each session came in on)")
 	ef.string(&cfg.Stripe.APIBase, "stripe-api-base", "STRIPE_API_BASE", "", "Stripe API base URL, e.g. stripe-mock's (default api.stripe.com, or the sandbox)")
 	ef.bool(&cfg.Stripe.AnyAPIVersion, "stripe-any-api-version", "STRIPE_ANY_API_VERSION", "accept webhook events of API versions other than 2023-10-16 (for stripe listen)")
 	ef.int(&cfg.TrialDays, "trial-days", "PORTAL_TRIAL_DAYS", app.DefaultTrialDays, "trial length of paid plans, in days")

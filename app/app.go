@@ -77,6 +77,11 @@ type Config struct {
 	// that process supervisors usually allow).
 	ShutdownTimeout time.Duration
 
+	// SSHCommand is how customers reach the SSH server ("ssh -p 2222
+	// portal.example.com"), for the link command the keys screen shows; ""
+	// derives it from the address each session came in on, which behind a
+	// load balancer is the instance's own.
+	SSHCommand string
 	// PublicURL is where browsers reach the HTTP server (checkout return
 	// URLs, sandbox pages); default http://localhost:<http port>.
 	PublicURL string
@@ -331,7 +336,7 @@ func New(cfg Config) (_ *App, err error) {
 	}
 	a.ui = sshserver.New(sshserver.Config{
 		Store: a.store, Logger: cfg.Logger,
-		UI:          tui.New(tui.Config{Store: a.store, Billing: a.billing, Logger: cfg.Logger, Now: a.billing.Now}),
+		UI:          tui.New(tui.Config{Store: a.store, Billing: a.billing, Logger: cfg.Logger, Now: a.billing.Now, SSHCommand: cfg.SSHCommand}),
 		IdleTimeout: cfg.IdleTimeout, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Admins: admins, Ops: a.ops.Model, Observer: a.metrics,
 	})
