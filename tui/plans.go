@@ -44,8 +44,11 @@ type pickerKeys struct {
 	Up, Down, Pick, Choose, Back key.Binding
 }
 
-// planChosenMsg reports ChoosePlan's outcome on the first pick.
+// planChosenMsg reports ChoosePlan's outcome on the first pick. from is the
+// picker that asked: the answer may land after that picker has gone (a
+// fresher read showed the plan first) and must not reach another one.
 type planChosenMsg struct {
+	from    *planPicker
 	plan    billing.Plan
 	account store.Account
 	err     error
@@ -92,6 +95,9 @@ func (p *planPicker) SetAccount(a store.Account, _ []store.Notice) (tea.Cmd, boo
 func (p *planPicker) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case planChosenMsg:
+		if msg.from != p {
+			return nil
+		}
 		p.busy = false
 		if errors.Is(msg.err, billing.ErrCardRequired) {
 			return p.e.navigate(navigateMsg{to: toAddCard, account: msg.account, plan: msg.plan})
@@ -159,7 +165,7 @@ func (p *planPicker) choose() tea.Cmd {
 		ctx, cancel := e.actionCtx()
 		defer cancel()
 		a, err := e.billing.ChoosePlan(ctx, id, plan.ID)
-		return planChosenMsg{plan: plan, account: a, err: err}
+		return planChosenMsg{from: p, plan: plan, account: a, err: err}
 	}
 }
 
