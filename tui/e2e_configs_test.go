@@ -292,3 +292,18 @@ func TestJourneyCheckoutSellsThePlanOnScreen(t *testing.T) {
 		t.Fatalf("Stripe bills %q for a link that read M", lookupKey(sub))
 	}
 }
+
+// With -ssh-command set (behind a load balancer), the keys screen's link
+// instructions name that command, not the address the session came in on.
+func TestLinkCodeNamesTheConfiguredSSHCommand(t *testing.T) {
+	t.Parallel()
+	p := portaltest.Start(t, portaltest.WithConfig(func(c *app.Config) { c.SSHCommand = "ssh -p 2222 portal.example.com" }))
+	key := portaltest.NewKey(t)
+	customer(t, p, key, "lb@example.com", "free")
+	s := p.Connect(t, key, wide)
+	s.WaitFor(t, "Your account\n")
+	s.Type("k")
+	s.WaitFor(t, "Your SSH keys")
+	s.Type("l")
+	s.WaitFor(t, "ssh -p 2222 portal.example.com link ")
+}
