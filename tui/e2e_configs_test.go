@@ -302,8 +302,6 @@ func TestLinkCodeNamesTheConfiguredSSHCommand(t *testing.T) {
 	customer(t, p, key, "lb@example.com", "free")
 	s := p.Connect(t, key, wide)
 	s.WaitFor(t, "Your account\n")
-	s.Type("k")
-	s.WaitFor(t, "Your SSH keys")
-	s.Type("l")
-	s.WaitFor(t, "ssh -p 2222 portal.example.com link ")
+	code := linkCode(t, s)
+	s.WaitFor(t, "ssh -p 2222 portal.example.com link "+code)
 }
