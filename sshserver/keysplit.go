@@ -44,23 +44,6 @@ type keyStepMsg struct {
 	quit bool
 }
 
-// splittable reports whether msg is several keys folded into one.
-func splittable(msg tea.KeyMsg) bool {
-	return msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) > 1
-}
-
-// splitKeys returns msg as one message per rune.
-func splitKeys(msg tea.KeyMsg) []tea.KeyMsg {
-	if !splittable(msg) {
-		return []tea.KeyMsg{msg}
-	}
-	out := make([]tea.KeyMsg, len(msg.Runes))
-	for i, r := range msg.Runes {
-		out[i] = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
-	}
-	return out
-}
-
 // takesText reports whether the session's model sends printable keys to a
 // text field now.
 func (s safeModel) takesText() bool {

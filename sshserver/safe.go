@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/ssh"
 	"github.com/portal/portal/internal/requestid"
+	"github.com/portal/portal/tui/common"
 )
 
 // panickedKey marks, in the session's context, a session whose program
@@ -76,8 +77,8 @@ func (s safeModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			// mode, where enter became "\n" (Bubble Tea's ctrl+j).
 			msg = tea.KeyMsg{Type: tea.KeyEnter, Alt: msg.Alt}
 		}
-		if s.keys.waiting || len(s.keys.pending) > 0 || splittable(msg) {
-			s.keys.pending = append(s.keys.pending, splitKeys(msg)...)
+		if s.keys.waiting || len(s.keys.pending) > 0 || common.FoldedKeys(msg) {
+			s.keys.pending = append(s.keys.pending, common.SplitKeys(msg)...)
 			if s.keys.waiting {
 				return s, nil
 			}

@@ -207,12 +207,8 @@ func (m *Model) replayHeld() tea.Cmd {
 	for len(held) > 0 {
 		k := held[0]
 		held = held[1:]
-		if k.Type == tea.KeyRunes && !k.Paste && len(k.Runes) > 1 && m.screen != nil && !m.screen.TakesText() {
-			each := make([]tea.KeyMsg, 0, len(k.Runes)+len(held))
-			for _, r := range k.Runes {
-				each = append(each, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: k.Alt})
-			}
-			held = append(each, held...)
+		if common.FoldedKeys(k) && m.screen != nil && !m.screen.TakesText() {
+			held = append(common.SplitKeys(k), held...)
 			continue
 		}
 		_, c := m.Update(k)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 // KeyMap is every key binding of the portal, customer screens and ops view
@@ -272,4 +273,24 @@ func TabsFor(b key.Binding, n int) key.Binding {
 	b.SetKeys(keys...)
 	b.SetHelp(fmt.Sprintf("1-%d/tab", n), "screens")
 	return b
+}
+
+// FoldedKeys reports whether msg is several printable keys folded into one:
+// Bubble Tea v1 reports every rune of one read as one message ("jjj",
+// "kl"), while screens match keys one at a time. A bracketed paste is not.
+func FoldedKeys(msg tea.KeyMsg) bool {
+	return msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) > 1
+}
+
+// SplitKeys returns msg as one message per rune when FoldedKeys, else msg
+// alone.
+func SplitKeys(msg tea.KeyMsg) []tea.KeyMsg {
+	if !FoldedKeys(msg) {
+		return []tea.KeyMsg{msg}
+	}
+	out := make([]tea.KeyMsg, len(msg.Runes))
+	for i, r := range msg.Runes {
+		out[i] = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+	}
+	return out
 }
