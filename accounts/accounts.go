@@ -292,8 +292,7 @@ func (s *Service) recordAdd(tx store.Tx, acct store.Account, key store.Key, acto
 		msg += " (" + key.Label + ")"
 	}
 	msg += ". Not you? Remove it on the keys screen (k)."
-	_, _, err := tx.AddNotice(store.Notice{AccountID: acct.ID, Kind: KindKeyAdded, Key: key.Fingerprint + "@" + s.now().UTC().Format(time.RFC3339Nano), Message: msg})
-	return err
+	return tx.EnsureNotice(store.Notice{AccountID: acct.ID, Kind: KindKeyAdded, Key: key.Fingerprint + "@" + s.now().UTC().Format(time.RFC3339Nano), Message: msg})
 }
 
 // RemoveKey removes the key with fingerprint from the account on behalf of

@@ -121,10 +121,10 @@ func noteConversion(a *store.Account) {
 }
 
 // addNotices records notes in the change's transaction (each once: see
-// store.Tx.AddNotice).
+// store.Tx.EnsureNotice).
 func addNotices(tx store.Tx, notes []store.Notice) error {
 	for _, n := range notes {
-		if _, _, err := tx.AddNotice(n); err != nil {
+		if err := tx.EnsureNotice(n); err != nil {
 			return fmt.Errorf("notice %s: %w", n.Kind, err)
 		}
 	}

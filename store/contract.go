@@ -227,6 +227,12 @@ type Tx interface {
 	// exist (ErrNotFound). A new notice enters the mail outbox (due at once)
 	// and changes the account.
 	AddNotice(n Notice) (Notice, bool, error)
+	// EnsureNotice is AddNotice for a caller that needs neither the notice
+	// nor whether it was new: the account must exist (ErrNotFound), and it
+	// counts as changed even when the notice existed. Not returning them
+	// lets an engine send the write with the transaction's next statement or
+	// its commit instead of waiting for it (PostgreSQL).
+	EnsureNotice(n Notice) error
 	// MarkMailed records a mail attempt of notice id at time at. mailErr nil:
 	// MailedAt = at, MailError cleared, the notice leaves the outbox. Else
 	// MailTries+1, MailError set, MailNextAt = retryAt (the mailer's

@@ -75,6 +75,15 @@ func (n Notice) MailStatus() MailStatus {
 	return MailRetrying
 }
 
+// EnsureNotice is AddNotice without its results; see Tx.EnsureNotice.
+func (t *boltTx) EnsureNotice(n Notice) error {
+	if _, _, err := t.AddNotice(n); err != nil {
+		return err
+	}
+	t.markChanged(n.AccountID)
+	return nil
+}
+
 // AddNotice stores n unless its (AccountID, Kind, Key) exists; see Tx.AddNotice.
 func (t *boltTx) AddNotice(n Notice) (Notice, bool, error) {
 	if n.AccountID == "" || n.Kind == "" {

@@ -15,7 +15,8 @@ import (
 )
 
 // BenchmarkDurableIngest commits what one webhook writes (the event record,
-// the account update, a notice: one transaction, fsynced) from many
+// the account update, a notice, as billing's webhook handler calls them: one
+// transaction, fsynced) from many
 // goroutines over 256 accounts, on each engine in the same run:
 //
 //	go test -run '^$' -bench DurableIngest -count 5 ./store/postgres/
@@ -58,8 +59,7 @@ func BenchmarkDurableIngest(b *testing.B) {
 					if _, err := tx.UpdateAccount(id, func(a *store.Account) error { a.State = store.StatePastDue; a.AmountDue++; return nil }); err != nil {
 						return err
 					}
-					_, _, err := tx.AddNotice(store.Notice{AccountID: id, Kind: "payment_failed", Key: fmt.Sprint(k), Message: "Payment failed."})
-					return err
+					return tx.EnsureNotice(store.Notice{AccountID: id, Kind: "payment_failed", Key: fmt.Sprint(k), Message: "Payment failed."})
 				})
 			}
 			// Warm up outside the timer, as many at once as the run below:

@@ -63,10 +63,17 @@ func (l *lazyBegin) Exec(ctx context.Context, sql string, args ...any) (pgconn.C
 		return l.conn.Exec(ctx, sql, args...)
 	}
 	b := &pgx.Batch{}
-	l.prefix(b)
-	var tag pgconn.CommandTag
-	b.Queue(sql, args...).Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
-	err := l.conn.SendBatch(ctx, b).Close()
+	n := l.prefix(b)
+	b.Queue(sql, args...)
+	br := l.conn.SendBatch(ctx, b)
+	defer br.Close()
+	if err := execPrefix(br, n); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	return tag, err
 }
 
@@ -86,8 +93,13 @@ func (l *lazyBegin) Query(ctx context.Context, sql string, args ...any) (pgx.Row
 	}
 	// Rare in an Update (listings): the prefix takes a round trip of its own.
 	b := &pgx.Batch{}
-	l.prefix(b)
-	if err := l.conn.SendBatch(ctx, b).Close(); err != nil {
+	n := l.prefix(b)
+	br := l.conn.SendBatch(ctx, b)
+	err := execPrefix(br, n)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = &pendingError{cerr}
+	}
+	if err != nil {
 		return nil, err
 	}
 	return l.conn.Query(ctx, sql, args...)
@@ -102,11 +114,9 @@ type prefixedRow struct {
 }
 
 func (r prefixedRow) Scan(dest ...any) error {
-	for range r.n {
-		if _, err := r.br.Exec(); err != nil {
-			_ = r.br.Close()
-			return err
-		}
+	if err := execPrefix(r.br, r.n); err != nil {
+		_ = r.br.Close()
+		return err
 	}
 	err := r.br.QueryRow().Scan(dest...)
 	if cerr := r.br.Close(); err == nil {
@@ -130,13 +140,31 @@ func (l *lazyBegin) execThenScan(ctx context.Context, write string, wargs []any,
 			err = cerr
 		}
 	}()
-	for range n {
-		if _, err = br.Exec(); err != nil {
-			return tag, err, nil
-		}
+	if err = execPrefix(br, n); err != nil {
+		return tag, err, nil
 	}
 	if tag, err = br.Exec(); err != nil {
 		return tag, err, nil
 	}
 	return tag, nil, br.QueryRow().Scan(dest...)
 }
+
+// execPrefix reads the results of the n prefix statements at the head of br
+// (see prefix). The first error is returned as a *pendingError: it is not
+// the statement being run that failed, but BEGIN, a savepoint or a write
+// queued before it, perhaps by an earlier caller of a group (group.go).
+func execPrefix(br pgx.BatchResults, n int) error {
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			return &pendingError{err}
+		}
+	}
+	return nil
+}
+
+// pendingError is the error of a statement sent ahead of another: BEGIN, a
+// savepoint command or a queued write.
+type pendingError struct{ err error }
+
+func (e *pendingError) Error() string { return e.err.Error() }
+func (e *pendingError) Unwrap() error { return e.err }

@@ -522,8 +522,46 @@ func (t *pgTx) Events(accountID string, limit int) ([]store.Event, error) {
 
 // AddNotice stores n unless its (AccountID, Kind, Key) exists; see store.Tx.
 func (t *pgTx) AddNotice(n store.Notice) (store.Notice, bool, error) {
+	n, args, err := t.newNotice(n)
+	if err != nil {
+		return store.Notice{}, false, err
+	}
+	tag, err := t.exec(insertNoticeSQL, args...)
+	if err != nil {
+		return store.Notice{}, false, err
+	}
+	if tag.RowsAffected() == 0 {
+		var old store.Notice
+		err := t.getJSON(&old, "SELECT data FROM notices WHERE account_id = $1 AND kind = $2 AND key = $3", n.AccountID, string(n.Kind), n.Key)
+		return old, false, err
+	}
+	t.markChanged(n.AccountID)
+	return n, true, nil
+}
+
+// EnsureNotice is AddNotice without its results; see store.Tx. Its insert
+// goes with the next statement or the commit (execLater): its conflict
+// clause and the account's check make it fail only when the engine does.
+func (t *pgTx) EnsureNotice(n store.Notice) error {
+	n, args, err := t.newNotice(n)
+	if err != nil {
+		return err
+	}
+	if err := t.execLater(insertNoticeSQL, args...); err != nil {
+		return err
+	}
+	t.markChanged(n.AccountID)
+	return nil
+}
+
+const insertNoticeSQL = `INSERT INTO notices (id, account_id, kind, key, data) VALUES ($1, $2, $3, $4, $5)
+	ON CONFLICT (account_id, kind, key) DO NOTHING`
+
+// newNotice checks n and its account (which must exist: ErrNotFound) and
+// returns it as a new notice, with insertNoticeSQL's arguments.
+func (t *pgTx) newNotice(n store.Notice) (store.Notice, []any, error) {
 	if n.AccountID == "" || n.Kind == "" {
-		return store.Notice{}, false, errors.New("store: add notice: account id and kind are required")
+		return n, nil, errors.New("store: add notice: account id and kind are required")
 	}
 	n.ID = newID("ntc_")
 	if n.CreatedAt.IsZero() {
@@ -536,25 +574,14 @@ func (t *pgTx) AddNotice(n store.Notice) (store.Notice, bool, error) {
 			if err == nil {
 				err = store.ErrNotFound
 			}
-			return store.Notice{}, false, err
+			return n, nil, err
 		}
 	}
 	data, err := jsonOf(&n)
 	if err != nil {
-		return store.Notice{}, false, err
+		return n, nil, err
 	}
-	tag, err := t.exec(`INSERT INTO notices (id, account_id, kind, key, data) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (account_id, kind, key) DO NOTHING`, n.ID, n.AccountID, string(n.Kind), n.Key, data)
-	if err != nil {
-		return store.Notice{}, false, err
-	}
-	if tag.RowsAffected() == 0 {
-		var old store.Notice
-		err := t.getJSON(&old, "SELECT data FROM notices WHERE account_id = $1 AND kind = $2 AND key = $3", n.AccountID, string(n.Kind), n.Key)
-		return old, false, err
-	}
-	t.markChanged(n.AccountID)
-	return n, true, nil
+	return n, []any{n.ID, n.AccountID, string(n.Kind), n.Key, data}, nil
 }
 
 // Notice returns the notice with id, or ErrNotFound.
@@ -746,10 +773,10 @@ func (t *pgTx) PutPendingCheckout(p store.PendingCheckout) error {
 	return err
 }
 
-// DeletePendingCheckout forgets the account's pending checkout, if any.
+// DeletePendingCheckout forgets the account's pending checkout, if any. The
+// delete goes with the next statement or the commit (execLater).
 func (t *pgTx) DeletePendingCheckout(accountID string) error {
-	_, err := t.exec("DELETE FROM pending_checkouts WHERE account_id = $1", accountID)
-	return err
+	return t.execLater("DELETE FROM pending_checkouts WHERE account_id = $1", accountID)
 }
 
 // PendingCheckout returns the account's pending checkout, or ErrNotFound.

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"Events", testEvents},
 		{"ApplyEvent", testApplyEvent},
 		{"Notices", testNotices},
+		{"EnsureNotice", testEnsureNotice},
 		{"DismissNotice", testDismissNotice},
 		{"MailOutbox", testMailOutbox},
 		{"MailPage", testMailPage},
@@ -411,6 +412,50 @@ func testNotices(t *testing.T, s store.Store) {
 	}
 	if ns := must[[]store.Notice](t)(s.Notices("acc_other")); len(ns) != 0 {
 		t.Errorf("Notices of another = %+v", ns)
+	}
+}
+
+// EnsureNotice adds a notice once per (account, kind, key), as AddNotice,
+// reports an unknown account, is seen by the rest of its transaction and
+// announces the account's change.
+func testEnsureNotice(t *testing.T, s store.Store) {
+	a := create(t, s, "ada@example.com", "k1")
+	sub := s.Subscribe(a.ID)
+	defer sub.Close()
+	ensure := func(n store.Notice) error {
+		return s.Update(ctx, func(tx store.Tx) error { return tx.EnsureNotice(n) })
+	}
+	if err := ensure(store.Notice{AccountID: a.ID, Kind: "card_added", Key: "visa:4242", Message: "Card added."}); err != nil {
+		t.Fatal(err)
+	}
+	if c := Recv(t, sub); c.AccountID != a.ID {
+		t.Errorf("change after EnsureNotice = %+v", c)
+	}
+	if err := ensure(store.Notice{AccountID: a.ID, Kind: "card_added", Key: "visa:4242", Message: "other words"}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "unknown account", ensure(store.Notice{AccountID: "acc_nope", Kind: "x"}), store.ErrNotFound)
+	if err := ensure(store.Notice{AccountID: a.ID}); err == nil {
+		t.Error("notice without kind accepted")
+	}
+	ns := must[[]store.Notice](t)(s.Notices(a.ID))
+	if len(ns) != 1 || ns[0].Message != "Card added." {
+		t.Errorf("Notices after two EnsureNotice of one key = %+v", ns)
+	}
+	// In one transaction: a later read sees it, and a later AddNotice of
+	// the same key finds it.
+	got, err := InUpdate(s, func(tx store.Tx) (store.Notice, error) {
+		if err := tx.EnsureNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: "1", Message: "first"}); err != nil {
+			return store.Notice{}, err
+		}
+		n, added, err := tx.AddNotice(store.Notice{AccountID: a.ID, Kind: "k", Key: "1", Message: "second"})
+		if err == nil && added {
+			t.Error("AddNotice after EnsureNotice of its key added another")
+		}
+		return n, err
+	})
+	if err != nil || got.Message != "first" {
+		t.Errorf("AddNotice after EnsureNotice in one transaction = %+v, %v", got, err)
 	}
 }
 
