@@ -17,7 +17,9 @@ import (
 // BenchmarkDurableIngest commits what one webhook writes (the event record,
 // the account update, a notice, as billing's webhook handler calls them: one
 // transaction, fsynced) from many
-// goroutines over 256 accounts, on each engine in the same run:
+// goroutines over 256 accounts, on each engine in the same run, and on
+// PostgreSQL also with each Update committing alone (the baseline of its
+// group commit):
 //
 //	go test -run '^$' -bench DurableIngest -count 5 ./store/postgres/
 //
@@ -36,6 +38,7 @@ func BenchmarkDurableIngest(b *testing.B) {
 			return db
 		}},
 		{"postgres", func(b *testing.B) store.Store { return openTest(b) }},
+		{"postgres-alone", func(b *testing.B) store.Store { return openWith(b, Options{NoGroupCommit: true}) }},
 	}
 	for _, e := range engines {
 		b.Run(e.name, func(b *testing.B) {

@@ -14,7 +14,12 @@ import (
 
 func openTest(t testing.TB) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), pgtest.NewDatabase(t), Options{})
+	return openWith(t, Options{})
+}
+
+func openWith(t testing.TB, opts Options) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), pgtest.NewDatabase(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,9 +27,14 @@ func openTest(t testing.TB) *DB {
 	return db
 }
 
-// The store's contract suite, as bbolt runs it.
+// The store's contract suite, as bbolt runs it; also with each Update
+// committing alone, the path a caller of a failed group takes.
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t testing.TB) store.Store { return openTest(t) })
+}
+
+func TestContractNoGroupCommit(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) store.Store { return openWith(t, Options{NoGroupCommit: true}) })
 }
 
 // openTwo opens two instances on one fresh database.

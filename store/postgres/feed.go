@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/portal/portal/store"
 )
 
@@ -104,23 +105,36 @@ func queueNumbering(b *pgx.Batch, ids []string, out *[]store.Change) {
 // numbers ids' changes, commits the transaction and wakes the readers, in
 // one round trip. The wake-up follows the COMMIT in the same pipeline, so it
 // is sent even if this process dies meanwhile; if the server does, the
-// readers' poll finds the change.
-func commitWithChanges(ctx context.Context, lb *lazyBegin, ids []string) ([]store.Change, error) {
+// readers' poll finds the change (so a failed wake-up does not fail a
+// commit).
+//
+// On an error, rolledBack reports that the server refused a statement up to
+// and including the COMMIT: nothing of the transaction committed. Else (the
+// connection broke, say) the outcome is unknown.
+func commitWithChanges(ctx context.Context, lb *lazyBegin, ids []string) (changes []store.Change, rolledBack bool, err error) {
 	b := &pgx.Batch{}
 	lb.prefix(b)
-	var out []store.Change
 	if len(ids) > 0 {
-		queueNumbering(b, ids, &out)
+		queueNumbering(b, ids, &changes)
 	}
-	b.Queue("COMMIT")
+	committed := false
+	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		committed = tag.String() == "COMMIT"
+		if !committed { // the transaction had failed before this batch
+			return errors.New("postgres: transaction rolled back at COMMIT")
+		}
+		return nil
+	})
 	if len(ids) > 0 {
 		b.Queue(notifySQL)
 	}
-	if err := lb.conn.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
+	err = lb.conn.SendBatch(ctx, b).Close()
+	if err != nil && !committed {
+		var pe *pgconn.PgError
+		return nil, errors.As(err, &pe) || lb.conn.PgConn().TxStatus() == 'I', err
 	}
-	slices.SortFunc(out, func(a, b store.Change) int { return cmp.Compare(a.Seq, b.Seq) })
-	return out, nil
+	slices.SortFunc(changes, func(a, b store.Change) int { return cmp.Compare(a.Seq, b.Seq) })
+	return changes, false, nil
 }
 
 // runningXIDs is the SQL of the transactions in progress in the statement's

@@ -23,6 +23,9 @@ type lazyBegin struct {
 	conn    *pgx.Conn
 	begun   bool        // BEGIN was sent (or is in the pipeline being sent)
 	pending []queuedSQL // writes not sent yet, in order
+	// queued and sent count the writes ever queued and sent: the writes
+	// queued after queued was n are all still pending while sent <= n.
+	queued, sent int
 }
 
 type queuedSQL struct {
@@ -35,6 +38,18 @@ var _ dbtx = (*lazyBegin)(nil)
 // later queues a write for the next round trip.
 func (l *lazyBegin) later(sql string, args ...any) {
 	l.pending = append(l.pending, queuedSQL{sql, args})
+	l.queued++
+}
+
+// unqueue drops the writes queued since queued was n, if none of them was
+// sent, and reports whether it did.
+func (l *lazyBegin) unqueue(n int) bool {
+	if l.sent > n {
+		return false
+	}
+	l.pending = l.pending[:len(l.pending)-(l.queued-n)]
+	l.queued = n
+	return true
 }
 
 // started reports whether the transaction has a statement, sent or queued.
@@ -54,6 +69,7 @@ func (l *lazyBegin) prefix(b *pgx.Batch) int {
 		b.Queue(q.sql, q.args...)
 		n++
 	}
+	l.sent += len(l.pending)
 	l.pending = nil
 	return n
 }

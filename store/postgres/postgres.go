@@ -35,6 +35,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the feed's and the elector's warnings; default discard.
 	Logger *slog.Logger
+	// NoGroupCommit makes each Update commit alone, on a connection of its
+	// own: the baseline the group commit (group.go) is measured against.
+	NoGroupCommit bool
 	// MaxConns bounds the pool (default defaultMaxConns, or pool_max_conns
 	// in the URL). The feed and each elected job hold one more connection
 	// each, outside the pool.
@@ -59,6 +62,7 @@ type DB struct {
 	hub        *store.Hub
 	reader     *reader
 	elector    *Elector
+	groups     *groups // nil with Options.NoGroupCommit
 
 	observeTx store.TxObserver
 
@@ -112,6 +116,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	db.Ops = store.Ops{E: db}
 	db.hub = store.NewHub(db)
+	if !opts.NoGroupCommit {
+		db.groups = newGroups(db)
+	}
 	// Changes before now concern nobody yet: subscribers catch up from the
 	// table themselves.
 	db.reader = newReader(cfg.ConnConfig, start, opts.Logger, func(ch []store.Change) { db.hub.Publish(ch...) })
@@ -132,6 +139,9 @@ func Describe(cfg *pgx.ConnConfig) string {
 func (db *DB) Close() error {
 	if !db.closed.CompareAndSwap(false, true) {
 		return nil
+	}
+	if db.groups != nil {
+		db.groups.close()
 	}
 	db.stop()
 	db.bg.Wait()
@@ -176,13 +186,22 @@ const maxAttempts = 10
 // Update runs fn in one read-write transaction; see store.Engine.Update. It
 // runs at READ COMMITTED: UpdateAccount locks the account's row, so two
 // changes of one account (from any instance) commit one after the other and
-// each sees the other's result. A deadlock between two transactions runs the
-// loser again, up to 10 times.
+// each sees the other's result. Concurrent callers commit together (see
+// group.go); fn may run more than once. A deadlock between two transactions
+// runs the loser again, up to 10 times.
 func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if db.closed.Load() {
 		return unavailable(errClosed)
 	}
 	defer db.timeTx("update")()
+	if err := ctx.Err(); err != nil {
+		return unavailable(err)
+	}
+	if db.groups != nil {
+		if ok, err := db.groups.update(fn); ok {
+			return err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		changes, fnErr, err := db.update(ctx, fn)
 		switch {
@@ -238,7 +257,7 @@ func (db *DB) update(ctx context.Context, fn func(store.Tx) error) (changes []st
 	if !lb.started() {
 		return nil, nil, nil // fn ran no statement: nothing to commit
 	}
-	if changes, err = commitWithChanges(ctx, lb, t.changed); err != nil {
+	if changes, _, err = commitWithChanges(ctx, lb, t.changed); err != nil {
 		rollback()
 		return nil, nil, err
 	}

@@ -35,6 +35,37 @@ type pgTx struct {
 	// change it before this one ends, so it is read once.
 	held   map[string][]byte
 	failed error
+	// claim, in a group (group.go), claims account id's row for the group,
+	// or returns the end of the other group of this instance that holds it;
+	// waitFor is the one this transaction gave up for.
+	claim   func(id string) <-chan struct{}
+	waitFor <-chan struct{}
+	// sentWrite: a write of this transaction went to the server (queued
+	// writes not sent yet can still be dropped: lazyBegin.unqueue).
+	sentWrite bool
+}
+
+// errHeld: see pgTx.yield.
+var errHeld = errors.New("postgres: account held by another group; run again after it")
+
+// yield claims account id's row for the transaction's group before it locks
+// it, or reports (with errHeld, also kept in failed) that another group of
+// this instance holds it. Waiting for that lock here would hold up this
+// caller's whole group, and two groups could wait for each other; the caller
+// runs again once the other group has ended instead.
+func (t *pgTx) yield(id string) error {
+	if t.claim == nil {
+		return nil
+	}
+	ch := t.claim(id)
+	if ch == nil {
+		return nil
+	}
+	t.waitFor = ch
+	if t.failed == nil {
+		t.failed = errHeld
+	}
+	return unavailable(errHeld)
 }
 
 // hold records data as account id's row, locked by this transaction.
@@ -95,6 +126,7 @@ func (t *pgTx) execLater(sql string, args ...any) error {
 }
 
 func (t *pgTx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
+	t.sentWrite = true
 	tag, err := t.tx.Exec(t.ctx, sql, args...)
 	if err != nil {
 		return tag, t.fail(err)
@@ -241,6 +273,9 @@ func (t *pgTx) lockAccount(id string) (store.Account, error) {
 	var a store.Account
 	data, ok := t.held[id]
 	if !ok {
+		if err := t.yield(id); err != nil {
+			return a, err
+		}
 		err := t.tx.QueryRow(t.ctx, lockAccountSQL, id).Scan(&data)
 		if isNoRows(err) {
 			return a, store.ErrNotFound
@@ -443,6 +478,9 @@ func (t *pgTx) RecordEvent(ev store.Event) (dup bool, err error) {
 	args := []any{ev.ID, nullIfEmpty(ev.AccountID), ev.ReceivedAt.UnixNano(), data}
 	var tag pgconn.CommandTag
 	if _, held := t.held[ev.AccountID]; ev.AccountID != "" && !held {
+		if err := t.yield(ev.AccountID); err != nil {
+			return false, err
+		}
 		// The event is the account's: the webhook updates the account
 		// next, so its row is locked and read in this round trip.
 		tag, err = t.recordAndLock(insert, args, ev.AccountID)
@@ -481,6 +519,7 @@ func (t *pgTx) recordAndLock(insert string, args []any, id string) (pgconn.Comma
 		return t.exec(insert, args...)
 	}
 	var data []byte
+	t.sentWrite = true
 	tag, err, scanErr := lb.execThenScan(t.ctx, insert, args, lockAccountSQL, []any{id}, &data)
 	switch {
 	case err != nil:
