@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,9 +80,11 @@ const changesSQL = `INSERT INTO changes (account_id)
 	SELECT u.id FROM unnest($1::text[]) WITH ORDINALITY AS u(id, i) ORDER BY u.i
 	RETURNING seq, account_id`
 
-// notifySQL wakes every instance's reader. It runs after COMMIT, in a
-// transaction of its own that writes no WAL, so waits for no flush.
-const notifySQL = `SELECT pg_notify('` + notifyChannel + `', '')`
+// notifySQL wakes every instance's reader; its payload ($1) names the
+// instance that committed, whose own reader need not read what that
+// instance has already published (see reader.follow). It runs after COMMIT,
+// in a transaction of its own that writes no WAL, so waits for no flush.
+const notifySQL = `SELECT pg_notify('` + notifyChannel + `', $1)`
 
 // queueNumbering adds to b the statements that number ids' changes (in
 // the transaction open on b's connection); the changes are in *out once b
@@ -111,7 +114,7 @@ func queueNumbering(b *pgx.Batch, ids []string, out *[]store.Change) {
 // On an error, rolledBack reports that the server refused a statement up to
 // and including the COMMIT: nothing of the transaction committed. Else (the
 // connection broke, say) the outcome is unknown.
-func commitWithChanges(ctx context.Context, lb *lazyBegin, ids []string) (changes []store.Change, rolledBack bool, err error) {
+func commitWithChanges(ctx context.Context, lb *lazyBegin, ids []string, instance string) (changes []store.Change, rolledBack bool, err error) {
 	b := &pgx.Batch{}
 	lb.prefix(b)
 	if len(ids) > 0 {
@@ -126,7 +129,7 @@ func commitWithChanges(ctx context.Context, lb *lazyBegin, ids []string) (change
 		return nil
 	})
 	if len(ids) > 0 {
-		b.Queue(notifySQL)
+		b.Queue(notifySQL, instance)
 	}
 	err = lb.conn.SendBatch(ctx, b).Close()
 	if err != nil && !committed {
@@ -277,17 +280,20 @@ type reader struct {
 	log        *slog.Logger
 	deliver    func([]store.Change)
 	poll       time.Duration
+	self       string // the payload of this instance's wake-ups
+
+	reads, skipped atomic.Int64 // catch-ups done, and wake-ups that needed none (tests)
 
 	mu   sync.Mutex
 	last uint64 // every change up to last was delivered
 	pid  uint32 // backend pid of the listening connection, 0 while down
 }
 
-func newReader(cfg *pgx.ConnConfig, start uint64, log *slog.Logger, deliver func([]store.Change)) *reader {
+func newReader(cfg *pgx.ConnConfig, start uint64, self string, log *slog.Logger, deliver func([]store.Change)) *reader {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &reader{connConfig: cfg, log: log, deliver: deliver, poll: pollEvery, last: start}
+	return &reader{connConfig: cfg, log: log, deliver: deliver, poll: pollEvery, self: self, last: start}
 }
 
 // Last returns the newest seq delivered.
@@ -346,39 +352,57 @@ func (r *reader) follow(ctx context.Context, conn *pgx.Conn, backoff *time.Durat
 			return err
 		}
 		*backoff = 50 * time.Millisecond
-		wctx, cancel := context.WithTimeout(ctx, r.poll)
-		_, err := conn.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err == nil:
-			drainNotifications(conn)
-		case errors.Is(err, context.DeadlineExceeded):
-		default:
-			return err
+		// Wake-ups from this instance's own commits need no read: it
+		// published those changes as it committed (the Hub drops them when
+		// a later read brings them again). Reading after each would cost
+		// this instance as much as the commits themselves.
+		for {
+			wctx, cancel := context.WithTimeout(ctx, r.poll)
+			n, err := conn.WaitForNotification(wctx)
+			cancel()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				break // the poll
+			}
+			if err != nil {
+				return err
+			}
+			if drainNotifications(conn, r.other(n.Payload), r.other) {
+				break
+			}
+			r.skipped.Add(1)
 		}
 	}
 }
 
+// other reports whether a wake-up with payload came from another instance
+// (or one that does not say).
+func (r *reader) other(payload string) bool { return payload != r.self || r.self == "" }
+
 // drainNotifications drops the wake-ups conn has already received (during
 // the last read, or queued behind the one just taken): the read that
 // follows covers them all, so a burst of commits costs one read, not one
-// each.
-func drainNotifications(conn *pgx.Conn) {
+// each. It reports whether any, or found already, was from another
+// instance.
+func drainNotifications(conn *pgx.Conn, found bool, other func(payload string) bool) bool {
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	for {
 		// With a finished context, WaitForNotification returns a queued
 		// wake-up, or at once an error without touching the connection.
-		if n, err := conn.WaitForNotification(done); err != nil || n == nil {
-			return
+		n, err := conn.WaitForNotification(done)
+		if err != nil || n == nil {
+			return found
 		}
+		found = found || other(n.Payload)
 	}
 }
 
 // catchUp delivers every change after the last one delivered.
 func (r *reader) catchUp(ctx context.Context, conn *pgx.Conn) error {
+	defer r.reads.Add(1)
 	for {
 		changes, err := readFinal(ctx, conn, r.Last(), readBatch)
 		if err != nil || len(changes) == 0 {

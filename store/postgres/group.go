@@ -303,7 +303,7 @@ func (g *groups) runGroup(calls []groupCall) {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		changes, rolledBack, err := commitWithChanges(ctx, lb, changed)
+		changes, rolledBack, err := commitWithChanges(ctx, lb, changed, g.db.instance)
 		conn.Release()
 		g.end(mine)
 		<-g.slots

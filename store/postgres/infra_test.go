@@ -128,10 +128,15 @@ func (c *collector) got() []uint64 {
 // writeChanges numbers ids' changes in tx as a commit does, and queues the
 // wake-up (sent if tx commits).
 func writeChanges(ctx context.Context, tx pgx.Tx, ids []string) ([]store.Change, error) {
+	return writeChangesAs(ctx, tx, ids, "")
+}
+
+// writeChangesAs is writeChanges by the instance whose wake-ups carry self.
+func writeChangesAs(ctx context.Context, tx pgx.Tx, ids []string, self string) ([]store.Change, error) {
 	b := &pgx.Batch{}
 	var out []store.Change
 	queueNumbering(b, ids, &out)
-	b.Queue(notifySQL)
+	b.Queue(notifySQL, self)
 	err := tx.SendBatch(ctx, b).Close()
 	return out, err
 }
@@ -152,6 +157,11 @@ func writeChange(ctx context.Context, pool *pgxpool.Pool, account string) (uint6
 // ends. It polls hourly, so changes reach it only through wake-ups and
 // reconnects.
 func startReader(t *testing.T) (context.Context, *pgxpool.Pool, *reader, *collector) {
+	return startReaderAs(t, "")
+}
+
+// startReaderAs is startReader for the instance whose wake-ups carry self.
+func startReaderAs(t *testing.T, self string) (context.Context, *pgxpool.Pool, *reader, *collector) {
 	t.Helper()
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
@@ -164,7 +174,7 @@ func startReader(t *testing.T) (context.Context, *pgxpool.Pool, *reader, *collec
 		t.Fatal(err)
 	}
 	col := &collector{}
-	r := newReader(cfg, 0, nil, col.deliver)
+	r := newReader(cfg, 0, self, nil, col.deliver)
 	r.poll = time.Hour
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -435,5 +445,33 @@ func TestElectorHandsOver(t *testing.T) {
 	})
 	if running.Load() != 1 {
 		t.Fatalf("%d jobs running, want 1", running.Load())
+	}
+}
+
+// A reader does not read after its own instance's wake-ups (that instance
+// published those changes as it committed), and reads them with the next
+// wake-up of another instance.
+func TestReaderSkipsItsOwnWakeUps(t *testing.T) {
+	ctx, pool, r, col := startReaderAs(t, "me")
+	eventually(t, 10*time.Second, "the first read", func() bool { return r.reads.Load() == 1 })
+	write := func(self string) {
+		t.Helper()
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			_, err := writeChangesAs(ctx, tx, []string{"acc_1"}, self)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("me")
+	eventually(t, 10*time.Second, "its own wake-up skipped", func() bool { return r.skipped.Load() == 1 })
+	if n, got := r.reads.Load(), col.got(); n != 1 || len(got) != 0 {
+		t.Fatalf("after its own wake-up: %d reads, delivered %v; want 1 read, nothing", n, got)
+	}
+	write("other")
+	eventually(t, 10*time.Second, "both changes delivered", func() bool { return len(col.got()) == 2 })
+	if got := col.got(); got[0] != 1 || got[1] != 2 {
+		t.Errorf("delivered %v, want [1 2]", got)
 	}
 }

@@ -63,6 +63,7 @@ type DB struct {
 	reader     *reader
 	elector    *Elector
 	groups     *groups // nil with Options.NoGroupCommit
+	instance   string  // names this instance's wake-ups (feed.go)
 
 	observeTx store.TxObserver
 
@@ -111,7 +112,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("postgres: read the feed's position: %w", err)
 	}
 	db := &DB{
-		pool: pool, connConfig: cfg.ConnConfig, now: opts.Now, log: opts.Logger,
+		pool: pool, connConfig: cfg.ConnConfig, now: opts.Now, log: opts.Logger, instance: newID("pg_"),
 		elector: NewElector(cfg.ConnConfig, opts.Logger),
 	}
 	db.Ops = store.Ops{E: db}
@@ -121,7 +122,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	// Changes before now concern nobody yet: subscribers catch up from the
 	// table themselves.
-	db.reader = newReader(cfg.ConnConfig, start, opts.Logger, func(ch []store.Change) { db.hub.Publish(ch...) })
+	db.reader = newReader(cfg.ConnConfig, start, db.instance, opts.Logger, func(ch []store.Change) { db.hub.Publish(ch...) })
 	bg, stop := context.WithCancel(context.Background())
 	db.stop = stop
 	db.bg.Add(1)
@@ -257,7 +258,7 @@ func (db *DB) update(ctx context.Context, fn func(store.Tx) error) (changes []st
 	if !lb.started() {
 		return nil, nil, nil // fn ran no statement: nothing to commit
 	}
-	if changes, _, err = commitWithChanges(ctx, lb, t.changed); err != nil {
+	if changes, _, err = commitWithChanges(ctx, lb, t.changed, db.instance); err != nil {
 		rollback()
 		return nil, nil, err
 	}
