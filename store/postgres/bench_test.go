@@ -43,18 +43,10 @@ func BenchmarkDurableIngest(b *testing.B) {
 	for _, e := range engines {
 		b.Run(e.name, func(b *testing.B) {
 			db := e.open(b)
-			const accounts = 256
-			ids := make([]string, accounts)
-			for i := range ids {
-				a, err := db.CreateAccount(fmt.Sprintf("u%d@example.com", i), store.Key{Fingerprint: fmt.Sprint("SHA256:", i)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ids[i] = a.ID
-			}
+			ids := accounts(b, db, 256)
 			var n atomic.Int64
 			ingest := func(k int64) error {
-				id := ids[k%accounts]
+				id := ids[k%int64(len(ids))]
 				return db.Update(context.Background(), func(tx store.Tx) error {
 					if dup, err := tx.RecordEvent(store.Event{ID: fmt.Sprint("evt_", k), Type: "invoice.payment_failed", AccountID: id}); err != nil || dup {
 						return err

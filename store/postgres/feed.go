@@ -369,7 +369,7 @@ func (r *reader) follow(ctx context.Context, conn *pgx.Conn, backoff *time.Durat
 			if err != nil {
 				return err
 			}
-			if drainNotifications(conn, r.other(n.Payload), r.other) {
+			if r.drain(conn, r.other(n.Payload)) {
 				break
 			}
 			r.skipped.Add(1)
@@ -381,12 +381,11 @@ func (r *reader) follow(ctx context.Context, conn *pgx.Conn, backoff *time.Durat
 // (or one that does not say).
 func (r *reader) other(payload string) bool { return payload != r.self || r.self == "" }
 
-// drainNotifications drops the wake-ups conn has already received (during
-// the last read, or queued behind the one just taken): the read that
-// follows covers them all, so a burst of commits costs one read, not one
-// each. It reports whether any, or found already, was from another
-// instance.
-func drainNotifications(conn *pgx.Conn, found bool, other func(payload string) bool) bool {
+// drain drops the wake-ups conn has already received (during the last
+// read, or queued behind the one just taken): the read that follows covers
+// them all, so a burst of commits costs one read, not one each. It reports
+// whether any, or found already, was from another instance.
+func (r *reader) drain(conn *pgx.Conn, found bool) bool {
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	for {
@@ -396,7 +395,7 @@ func drainNotifications(conn *pgx.Conn, found bool, other func(payload string) b
 		if err != nil || n == nil {
 			return found
 		}
-		found = found || other(n.Payload)
+		found = found || r.other(n.Payload)
 	}
 }
 

@@ -68,7 +68,8 @@ func amountOf(t *testing.T, db *DB, id string) int64 {
 	return a.AmountDue
 }
 
-func accounts(t *testing.T, db *DB, n int) []string {
+// accounts creates n accounts and returns their ids.
+func accounts(t testing.TB, db store.Store, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	for i := range ids {

@@ -82,11 +82,11 @@ func (l *lazyBegin) Exec(ctx context.Context, sql string, args ...any) (pgconn.C
 	n := l.prefix(b)
 	b.Queue(sql, args...)
 	br := l.conn.SendBatch(ctx, b)
-	defer br.Close()
-	if err := execPrefix(br, n); err != nil {
-		return pgconn.CommandTag{}, err
+	var tag pgconn.CommandTag
+	err := execPrefix(br, n)
+	if err == nil {
+		tag, err = br.Exec()
 	}
-	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
